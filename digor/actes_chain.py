@@ -1,0 +1,187 @@
+"""The actes chain as plain steps, shared by the Airflow DAG and the ``digor`` CLI.
+
+Each step opens what it needs from ``Settings``, works on one partition (a night or a
+year) and returns a small JSON-serialisable summary that the next step and the run
+report read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings
+from digor.registry import load_registry
+from digor.run_report import write_run_report
+from digor.store import ObjectStore, open_store
+from extract.drop_folder import extract_night
+from load.datagouv_publisher import ResourceUpload, make_publisher
+from load.documents import document_key, publish_documents
+from load.public_files import publish_table
+from load.widget_files import publish_index, publish_year_files
+from transform.actes import staged_years, transform_night, write_staging
+from transform.consolidate_actes import current_acts
+from transform.publication_rule import Decision
+from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
+from validate.table_validator import TableReport
+
+CHAIN = "actes"
+QUARANTINE_PREFIX = "private/quarantine/actes"
+DATASETS = {
+    "deliberations": ("scdl-deliberations", "Délibérations {year}", "public/deliberations/deliberations-{year}"),
+    "actes": ("actes", "Actes {year} (toutes natures)", "public/actes/actes-{year}"),
+}
+
+
+def _store(settings: Settings) -> ObjectStore:
+    return open_store(settings.store_url)
+
+
+def _dumps(document) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def extract_step(settings: Settings, night: str) -> dict:
+    acts = extract_night(_store(settings), settings.drop_dir, night)
+    return {
+        "night": night,
+        "acts": len(acts),
+        "by_body": dict(Counter(a.body_key for a in acts)),
+        "skipped_files": [{"folder": a.raw_prefix, "file": f} for a in acts for f in a.skipped],
+    }
+
+
+def transform_step(settings: Settings, night: str) -> dict:
+    store = _store(settings)
+    result = transform_night(store, load_registry(settings.registry_path), night, settings.source_name)
+    years = write_staging(store, result)
+    rejects = [r.to_dict() for r in result.rejects]
+    store.put_bytes(f"{QUARANTINE_PREFIX}/date={night}.json", _dumps({"night": night, "rejects": rejects}))
+    decisions: dict[str, Counter] = defaultdict(Counter)
+    for row in result.rows:
+        decisions[row["siren"]][row["decision"]] += 1
+    return {
+        "night": night,
+        "years": years,
+        "bodies": sorted(decisions),
+        "rows": len(result.rows),
+        "decisions": {siren: dict(counts) for siren, counts in sorted(decisions.items())},
+        "rejects": rejects,
+    }
+
+
+def years_to_publish(settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+    return staged_years(_store(settings)) if force_rebuild else list(transformed["years"])
+
+
+def _quarantined(report: TableReport, acts: pd.DataFrame, file: str) -> list[dict]:
+    return [
+        {
+            "source_id": acts.at[row, "source_id"],
+            "siren": acts.at[row, "siren"],
+            "raw_prefix": acts.at[row, "raw_prefix"],
+            "file": file,
+            "reason": "; ".join(f"{e.field or ''}: {e.message}" for e in errors),
+        }
+        for row, errors in sorted(report.errors_by_row().items())
+    ]
+
+
+def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | None = None) -> dict:
+    """Rebuild the year's regional files and the touched bodies' widget files."""
+    store = _store(settings)
+    registry = load_registry(settings.registry_path)
+    acts = current_acts(store, year)
+    open_bodies = {b.siren for b in registry.bodies if b.open_data}
+    published = acts[(acts["decision"] == Decision.PUBLISHED.value) & acts["siren"].isin(open_bodies)]
+    published = published.reset_index(drop=True)
+
+    def url_of(sha256: str, name: str) -> str:
+        return settings.public_url(document_key(sha256, name))
+
+    documents = publish_documents(store, published)
+    deliberations = deliberations_of(published)
+    delib_files, delib_report = publish_table(
+        store, deliberations_table(deliberations, url_of), DATASETS["deliberations"][2].format(year=year),
+        "scdl-deliberations",
+    )
+    actes_files, actes_report = publish_table(
+        store, actes_table(published, url_of), DATASETS["actes"][2].format(year=year), "actes"
+    )
+    quarantined = _quarantined(delib_report, deliberations, delib_files[0].key)
+    quarantined += _quarantined(actes_report, published, actes_files[0].key)
+    visible = published.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+    refresh = set(bodies) if bodies is not None else set(acts["siren"])
+    widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
+    return {
+        "year": year,
+        "files": {
+            "deliberations": [f.to_dict() for f in delib_files],
+            "actes": [f.to_dict() for f in actes_files],
+        },
+        "documents_copied": documents,
+        "widget_files_written": widget_files,
+        "quarantined": quarantined,
+        "published_by_body": dict(Counter(visible["siren"])),
+        "bodies": sorted(refresh),
+    }
+
+
+def publish_widget_indexes_step(settings: Settings, bodies: Iterable[str]) -> list[str]:
+    store = _store(settings)
+    registry = load_registry(settings.registry_path)
+    return [publish_index(store, body, registry.publisher) for body in registry.bodies if body.siren in set(bodies)]
+
+
+def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
+    """Send every changed regional file through the configured publisher."""
+    store = _store(settings)
+    registry = load_registry(settings.registry_path)
+    publisher = make_publisher(settings.datagouv_mode, store)
+    outcomes = []
+    for result in sorted(year_results, key=lambda r: r["year"]):
+        for dataset, files in sorted(result["files"].items()):
+            schema_name, title, _ = DATASETS[dataset]
+            declared = DATAGOUV_SCHEMA_NAMES.get(schema_name)
+            for file in files:
+                upload = ResourceUpload(
+                    dataset=dataset,
+                    key=file["key"],
+                    title=f"{title.format(year=result['year'])} ({file['format'].upper()})",
+                    description=f"{registry.region_name}: {file['rows']} lignes, publié par {registry.publisher}.",
+                    format=file["format"],
+                    schema={"name": declared, "version": SCHEMA_VERSIONS[schema_name]} if declared else None,
+                    filesize=file["size"],
+                    sha256=file["sha256"],
+                )
+                outcomes.append(publisher.publish(upload, store.get_bytes(file["key"])))
+    return outcomes
+
+
+def report_step(
+    settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict]
+) -> dict:
+    return write_run_report(_store(settings), CHAIN, night, extracted, transformed, years, datagouv)
+
+
+def run_night(
+    settings: Settings, night: str, force_rebuild: bool = False, progress: Callable[[str], None] = lambda _: None
+) -> dict:
+    """All steps in order, without a scheduler (what ``digor run actes`` does)."""
+    progress("extract")
+    extracted = extract_step(settings, night)
+    progress("transform")
+    transformed = transform_step(settings, night)
+    years = []
+    for year in years_to_publish(settings, transformed, force_rebuild):
+        progress(f"publish {year}")
+        years.append(publish_year_step(settings, year, None if force_rebuild else transformed["bodies"]))
+    progress("widgets")
+    publish_widget_indexes_step(settings, sorted({s for y in years for s in y["bodies"]}))
+    progress("data.gouv.fr")
+    datagouv = publish_datagouv_step(settings, years)
+    progress("report")
+    return report_step(settings, night, extracted, transformed, years, datagouv)

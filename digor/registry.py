@@ -1,0 +1,94 @@
+"""Registry of the region's public bodies: who they are and what they let us publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+BODY_KINDS = ("commune", "epci", "syndicat", "departement", "region", "autre")
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Body:
+    siren: str
+    siret: str
+    name: str
+    kind: str
+    pastell_id_e: str | None = None
+    open_data: bool = True
+    publish_annexes: bool = True
+    widget: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Registry:
+    region_name: str
+    publisher: str
+    bodies: tuple[Body, ...]
+
+    def by_siren(self, siren: str) -> Body | None:
+        return next((b for b in self.bodies if b.siren == siren), None)
+
+    def by_id_e(self, id_e: str) -> Body | None:
+        return next((b for b in self.bodies if b.pastell_id_e and b.pastell_id_e == id_e), None)
+
+
+def luhn_valid(digits: str) -> bool:
+    if not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _body(entry: dict, where: str) -> Body:
+    try:
+        siren, siret = str(entry["siren"]), str(entry["siret"])
+        name, kind = str(entry["name"]), str(entry["kind"])
+    except KeyError as missing:
+        raise RegistryError(f"{where}: missing field {missing}") from None
+    if len(siren) != 9 or not luhn_valid(siren):
+        raise RegistryError(f"{where}: SIREN {siren!r} is not a valid SIREN")
+    if len(siret) != 14 or not siret.startswith(siren) or not luhn_valid(siret):
+        raise RegistryError(f"{where}: SIRET {siret!r} is not a valid SIRET of SIREN {siren}")
+    if kind not in BODY_KINDS:
+        raise RegistryError(f"{where}: kind {kind!r} is not one of {BODY_KINDS}")
+    id_e = entry.get("pastell_id_e")
+    return Body(
+        siren=siren,
+        siret=siret,
+        name=name,
+        kind=kind,
+        pastell_id_e=str(id_e) if id_e is not None else None,
+        open_data=bool(entry.get("open_data", True)),
+        publish_annexes=bool(entry.get("publish_annexes", True)),
+        widget=dict(entry.get("widget") or {}),
+    )
+
+
+def load_registry(path: Path) -> Registry:
+    """Read and check the registry file; a bad entry fails loudly, naming the file and entry."""
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RegistryError(f"cannot read registry {path}: {error}") from error
+    region = document.get("region") or {}
+    bodies = tuple(
+        _body(entry, f"{path}: body #{index + 1}") for index, entry in enumerate(document.get("bodies") or [])
+    )
+    seen: set[str] = set()
+    for body in bodies:
+        if body.siren in seen:
+            raise RegistryError(f"{path}: SIREN {body.siren} appears twice")
+        seen.add(body.siren)
+    return Registry(region_name=region.get("name", ""), publisher=region.get("publisher", ""), bodies=bodies)

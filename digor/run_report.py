@@ -1,0 +1,77 @@
+"""The run report: what a night did, per body, and why anything is missing."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+from digor.store import ObjectStore
+
+REPORTS_PREFIX = "private/reports"
+
+
+def report_key(chain: str, night: str) -> str:
+    return f"{REPORTS_PREFIX}/{chain}/date={night}/report.json"
+
+
+def _body_of(body_key: str) -> str:
+    return body_key.split("=", 1)[1] if body_key.startswith("siren=") else body_key
+
+
+def build_report(
+    chain: str, night: str, extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict]
+) -> dict:
+    bodies: dict[str, Counter] = defaultdict(Counter)
+    for body_key, count in extracted["by_body"].items():
+        bodies[_body_of(body_key)]["extracted"] += count
+    for siren, decisions in transformed["decisions"].items():
+        bodies[siren]["transformed"] += sum(decisions.values())
+        for decision, count in decisions.items():
+            bodies[siren][decision] += count
+    for reject in transformed["rejects"]:
+        bodies[reject["siren"] or "inconnu"]["rejected"] += 1
+    quarantined = [q for year in years for q in year["quarantined"]]
+    for item in quarantined:
+        bodies[item["siren"]]["quarantined_rows"] += 1
+    for year in years:
+        for siren, count in year["published_by_body"].items():
+            bodies[siren][f"in_public_files_{year['year']}"] = count
+    return {
+        "chain": chain,
+        "night": night,
+        "totals": {
+            "extracted": extracted["acts"],
+            "transformed": transformed["rows"],
+            "rejected": len(transformed["rejects"]),
+            "quarantined_rows": len(quarantined),
+            "years_published": [y["year"] for y in years],
+        },
+        "bodies": {siren: dict(sorted(c.items())) for siren, c in sorted(bodies.items())},
+        "rejected": transformed["rejects"],
+        "quarantined_rows": quarantined,
+        "skipped_files": extracted["skipped_files"],
+        "files": [f for y in years for files in y["files"].values() for f in files],
+        "datagouv": datagouv,
+    }
+
+
+def summary_lines(report: dict) -> list[str]:
+    totals = report["totals"]
+    lines = [
+        f"{report['chain']} {report['night']}: {totals['extracted']} extracted, {totals['transformed']} transformed, "
+        f"{totals['rejected']} rejected, {totals['quarantined_rows']} rows quarantined, "
+        f"years published {totals['years_published']}"
+    ]
+    lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
+    lines += [f"  quarantined {q['source_id']} from {q['file']}: {q['reason']}" for q in report["quarantined_rows"]]
+    return lines
+
+
+def write_run_report(
+    store: ObjectStore, chain: str, night: str, extracted: dict, transformed: dict, years: list[dict],
+    datagouv: list[dict],
+) -> dict:
+    report = build_report(chain, night, extracted, transformed, years, datagouv)
+    key = report_key(chain, night)
+    store.put_bytes(key, (json.dumps(report, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8"))
+    return {"key": key, "summary": summary_lines(report), "totals": report["totals"]}

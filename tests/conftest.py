@@ -1,0 +1,53 @@
+"""Test environment: Airflow on a throwaway home and SQLite DB, the project config."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="digor-airflow-test-"))
+# Set before anything imports airflow.
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW_CONFIG": str(ROOT / "airflow.cfg"),
+        "DIGOR_DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+    }
+)
+
+import pytest  # noqa: E402
+
+from digor.config import PROJECT_ROOT, Settings  # noqa: E402
+
+REFERENCE_DIR = Path(os.environ.get("DIGOR_REFERENCE_DIR", PROJECT_ROOT.parent / "shared" / "reference"))
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    from airflow.utils import db
+
+    db.resetdb()
+    yield
+
+
+@pytest.fixture
+def reference_dir() -> Path:
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"{REFERENCE_DIR} not present: cannot compare with the official reference material")
+    return REFERENCE_DIR
+
+
+@pytest.fixture
+def demo_settings(tmp_path, monkeypatch) -> Settings:
+    """Settings pointing at a fresh store and a freshly generated sample drop folder."""
+    from digor.sample_data import generate_drop_folder
+
+    store, drop = tmp_path / "store", tmp_path / "drop"
+    generate_drop_folder(drop, PROJECT_ROOT / "config" / "registry-demo.yaml")
+    monkeypatch.setenv("DIGOR_STORE", str(store))
+    monkeypatch.setenv("DIGOR_DROP_DIR", str(drop))
+    return Settings.from_env()

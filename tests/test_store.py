@@ -1,0 +1,41 @@
+import pytest
+
+from digor.store import LocalStore, RawOverwriteError, StoreError, open_store, put_if_changed, put_raw
+
+
+def test_keys_must_live_in_a_zone(tmp_path):
+    store = LocalStore(tmp_path)
+    for bad in ("elsewhere/file", "public/../raw/x", "/public/x", "public//x"):
+        with pytest.raises(StoreError):
+            store.put_bytes(bad, b"x")
+
+
+def test_raw_is_write_once(tmp_path):
+    store = LocalStore(tmp_path)
+    assert put_raw(store, "raw/a/b.json", b"{}") is True
+    assert put_raw(store, "raw/a/b.json", b"{}") is False
+    with pytest.raises(RawOverwriteError):
+        put_raw(store, "raw/a/b.json", b"{changed}")
+    assert store.get_bytes("raw/a/b.json") == b"{}"
+
+
+def test_put_if_changed_leaves_identical_files_alone(tmp_path):
+    store = LocalStore(tmp_path)
+    assert put_if_changed(store, "public/f.csv", b"a\n")
+    mtime = (tmp_path / "public/f.csv").stat().st_mtime_ns
+    assert not put_if_changed(store, "public/f.csv", b"a\n")
+    assert (tmp_path / "public/f.csv").stat().st_mtime_ns == mtime
+
+
+def test_listing_skips_temporary_files_and_respects_prefix(tmp_path):
+    store = open_store(str(tmp_path))
+    store.put_bytes("public/actes/x.csv", b"1")
+    store.put_bytes("public/actes-other/y.csv", b"2")
+    (tmp_path / "public/actes/.tmp-partial").write_bytes(b"half")
+    assert store.list_keys("public/actes/") == ["public/actes/x.csv"]
+    assert store.list_keys("public/actes") == ["public/actes-other/y.csv", "public/actes/x.csv"]
+
+
+def test_missing_object_names_the_key(tmp_path):
+    with pytest.raises(FileNotFoundError, match="public/none.csv"):
+        LocalStore(tmp_path).get_bytes("public/none.csv")

@@ -1,0 +1,143 @@
+"""Tests of the ACTES nomenclature: our labels against the reference, code parsing."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from transform.nomenclature_actes import (
+    NATURE_ABBREVIATIONS,
+    NATURES,
+    Matiere,
+    MatiereError,
+    labels,
+    matieres,
+    nature_label,
+    parse_classification,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE_DIR = Path(os.environ.get("DIGOR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
+REFERENCE_CSV = REFERENCE_DIR / "nomenclatures" / "actes_matieres.csv"
+
+# Codes whose reference label is misspelt, with (reference word, our word) after normalising.
+TYPO_FIXES = {"6": ("pourvoirs", "pouvoirs")}
+
+LEVEL_1 = [
+    "Commande publique",
+    "Urbanisme",
+    "Domaine et patrimoine",
+    "Fonction publique",
+    "Institutions et vie politique",
+    "Libertés publiques et pouvoirs de police",
+    "Finances locales",
+    "Domaines de compétences par thèmes",
+    "Autres domaines de compétences",
+]
+
+
+def normalise(label: str) -> str:
+    """Lowercase, ligatures unfolded, accents, punctuation and spaces removed."""
+    text = label.lower().replace("œ", "oe").replace("æ", "ae")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]", "", text)
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, str]:
+    if not REFERENCE_CSV.is_file():
+        pytest.skip(f"reference nomenclature not found at {REFERENCE_CSV} (set DIGOR_REFERENCE_DIR)")
+    with REFERENCE_CSV.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {
+        row["code"]: row["libelle_matiere2"] if row["niveau"] == "2" else row["libelle_matiere1"]
+        for row in rows
+    }
+
+
+def test_counts_and_level_1_labels():
+    table = labels()
+    assert [table[str(n)] for n in range(1, 10)] == LEVEL_1
+    assert len(matieres()) == 57
+    assert len(table) == 66
+
+
+def test_labels_are_clean_french():
+    for code, label in labels().items():
+        assert label == label.strip() and "  " not in label, code
+        assert label[0].isupper(), code
+        assert " d " not in label and " l " not in label, f"{code}: missing apostrophe"
+
+
+def test_every_reference_code_matches_ours(reference):
+    ours = labels()
+    assert set(reference) == set(ours)
+    differing = {code for code in reference if normalise(reference[code]) != normalise(ours[code])}
+    assert differing == set(TYPO_FIXES)
+    for code, (wrong, right) in TYPO_FIXES.items():
+        assert normalise(reference[code]).replace(wrong, right) == normalise(ours[code])
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("8.5 Politique de la ville-habitat-logement", "8.5"),
+        ("8.5.2 Politique de la ville-habitat-logement", "8.5"),
+        ("3.1.4.2 Acquisitions foncières", "3.1"),
+        ("8.5", "8.5"),
+        (" 8.5 ", "8.5"),
+        ("7.10 Divers", "7.10"),
+        ("7.1 Décisions budgétaires", "7.1"),
+        ("1.1\u00a0Marchés publics", "1.1"),
+        ("2.1 Docs d urbanisme (libellé périmé)", "2.1"),
+    ],
+)
+def test_parse_uses_leading_code_cut_to_two_levels(raw, code):
+    matiere = parse_classification(raw)
+    assert matiere.code == code
+    assert matiere == matieres()[code]
+
+
+def test_parse_takes_labels_from_nomenclature():
+    matiere = parse_classification("2.1 Documents d urbanisme ")
+    assert matiere == Matiere("2.1", "Urbanisme", "Documents d'urbanisme")
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "12.9", "8.99", "8.05", "abc", "8", "0.1", "8.5x", "8.5-Divers", ".5"])
+def test_parse_rejects_unknown_codes(raw):
+    with pytest.raises(MatiereError) as error:
+        parse_classification(raw)
+    assert repr(raw) in str(error.value)
+
+
+def test_parse_rejects_none():
+    with pytest.raises(MatiereError):
+        parse_classification(None)
+
+
+def test_scdl_name():
+    assert (
+        parse_classification("8.5.2").scdl_name
+        == "domaines de compétences par thèmes/politique de la ville-habitat-logement"
+    )
+    assert parse_classification("7.9").scdl_name == "finances locales/prise de participation sem etc."
+    for matiere in matieres().values():
+        name = matiere.scdl_name
+        assert name == name.lower()
+        assert not set(name) & set(",()")
+        assert "  " not in name
+        # 1.5 "Transactions/protocole…" has a slash of its own: level 1 is before the first one.
+        assert name.split("/", 1)[0] == matiere.label_1.lower()
+
+
+def test_natures():
+    assert set(NATURES) == set(NATURE_ABBREVIATIONS) == {"1", "2", "3", "4", "5", "6"}
+    assert nature_label("1") == "Délibérations"
+    assert nature_label(" 4 ") == "Contrats, conventions et avenants"
+    with pytest.raises(ValueError, match="'7'"):
+        nature_label("7")

@@ -1,0 +1,283 @@
+"""Raw acts of one night -> rows of the staging table ``staging/actes``.
+
+Each act is read on its own: a broken one becomes a reject naming its raw folder and
+the reason, and the night goes on for every other act.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+
+from digor.registry import Body, Registry
+from digor.store import ObjectStore, sha256_hex, table_to_parquet_bytes
+from extract.drop_folder import night_prefix
+from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
+from transform.dates import parse_source_date
+from transform.nomenclature_actes import NATURES, MatiereError, parse_classification
+from transform.publication_rule import default_decision
+
+STAGING_PREFIX = "staging/actes"
+_WHITESPACE = re.compile(r"\s+")
+
+ANNEX_TYPE = pa.struct([("name", pa.string()), ("raw_key", pa.string()), ("sha256", pa.string())])
+STAGING_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("source_id", pa.string()),
+        ("version", pa.string()),
+        ("night", pa.date32()),
+        ("raw_prefix", pa.string()),
+        ("siren", pa.string()),
+        ("siret", pa.string()),
+        ("coll_nom", pa.string()),
+        ("numero", pa.string()),
+        ("objet", pa.string()),
+        ("nature_code", pa.string()),
+        ("classification_raw", pa.string()),
+        ("matiere_code", pa.string()),
+        ("matiere_nom", pa.string()),
+        ("date_decision", pa.date32()),
+        ("date_transmission", pa.date32()),
+        ("pref_id", pa.string()),
+        ("pref_date", pa.date32()),
+        ("publication_open_data", pa.string()),
+        ("decision", pa.string()),
+        ("decision_reason", pa.string()),
+        ("main_file_name", pa.string()),
+        ("main_file_key", pa.string()),
+        ("main_file_sha256", pa.string()),
+        ("main_is_stamped", pa.bool_()),
+        ("annexes", pa.list_(ANNEX_TYPE)),
+        ("publish_annexes", pa.bool_()),
+    ]
+)
+
+
+class ActeRejected(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Reject:
+    source_id: str
+    raw_prefix: str
+    siren: str | None
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class NightTransform:
+    night: str
+    rows: list[dict]
+    rejects: list[Reject]
+
+
+def _text(value) -> str:
+    return _WHITESPACE.sub(" ", str(value or "")).strip()
+
+
+def _file_names(value) -> list[str]:
+    """Pastell gives files as lists of names; a lone string is accepted too."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v for v in value if v]
+    raise ActeRejected(f"file list {value!r} is neither a name nor a list of names")
+
+
+def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str]:
+    if "metadata.json" not in files:
+        raise ActeRejected("metadata.json is missing")
+    try:
+        document = json.loads(files["metadata.json"].decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ActeRejected("metadata.json is not UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise ActeRejected(f"metadata.json is not valid JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(document, dict):
+        raise ActeRejected("metadata.json is not a JSON object")
+    # Pastell's document detail nests the form under "data"; older exports are flat.
+    data = document["data"] if isinstance(document.get("data"), dict) else document
+    info = document.get("info") if isinstance(document.get("info"), dict) else {}
+    id_e = _text(document.get("id_e") or data.get("id_e"))
+    return info, data, id_e
+
+
+def _body(data: dict, id_e: str, registry: Registry) -> Body:
+    siren = _text(data.get("siren"))
+    body = registry.by_siren(siren) if siren else registry.by_id_e(id_e) if id_e else None
+    if body is None:
+        raise ActeRejected(
+            f"body unknown to the registry (siren={siren or '-'}, id_e={id_e or '-'}): add it to the registry"
+        )
+    return body
+
+
+def _required_date(data: dict, field: str) -> date:
+    try:
+        value = parse_source_date(data.get(field), field)
+    except ValueError as error:
+        raise ActeRejected(str(error)) from None
+    if value is None:
+        raise ActeRejected(f"{field} is missing")
+    return value
+
+
+def _named_file(files: dict[str, bytes], name: str, field: str, raw_prefix: str) -> tuple[str, str]:
+    if name not in files:
+        raise ActeRejected(f"file {name!r} named in {field} is missing from the folder")
+    return raw_prefix + name, sha256_hex(files[name])
+
+
+def normalise_act(
+    raw_prefix: str, files: dict[str, bytes], registry: Registry, night: date, source: str
+) -> dict:
+    """One act folder -> one staging row (raises ActeRejected with a readable reason)."""
+    info, data, id_e = _load_metadata(files)
+    source_id = _text(info.get("id_d")) or PurePosixPath(raw_prefix).name
+    body = _body(data, id_e, registry)
+
+    nature = _text(data.get("acte_nature"))
+    if nature not in NATURES:
+        raise ActeRejected(f"acte_nature {nature!r} is not an ACTES nature (1 to 6)")
+    numero = _text(data.get("numero_de_lacte"))
+    if not numero:
+        raise ActeRejected("numero_de_lacte is missing")
+    objet = _text(data.get("objet"))
+    if not objet:
+        raise ActeRejected("objet is missing")
+    try:
+        matiere = parse_classification(_text(data.get("classification")))
+    except MatiereError as error:
+        raise ActeRejected(str(error)) from None
+    decided = _required_date(data, "date_de_lacte")
+    try:
+        transmitted = parse_source_date(data.get("date_tdt_postage"), "date_tdt_postage")
+    except ValueError as error:
+        raise ActeRejected(str(error)) from None
+
+    stamped = _file_names(data.get("acte_tamponne"))
+    originals = _file_names(data.get("arrete"))
+    if not originals and not stamped:
+        raise ActeRejected("no act file: arrete is empty")
+    # The stamped copy carries the préfecture's mark: it is the one citizens should read.
+    main_name, main_field = (stamped[0], "acte_tamponne") if stamped else (originals[0], "arrete")
+    for name in originals:
+        _named_file(files, name, "arrete", raw_prefix)
+    main_key, main_sha = _named_file(files, main_name, main_field, raw_prefix)
+    annexes = []
+    for name in _file_names(data.get("autre_document_attache")):
+        key, digest = _named_file(files, name, "autre_document_attache", raw_prefix)
+        annexes.append({"name": name, "raw_key": key, "sha256": digest})
+
+    pref_id = pref_date = None
+    acknowledgements = _file_names(data.get("aractes"))
+    if acknowledgements:
+        name = acknowledgements[0]
+        if name not in files:
+            raise ActeRejected(f"file {name!r} named in aractes is missing from the folder")
+        try:
+            ack = parse_acknowledgement(files[name], name)
+        except AcknowledgementError as error:
+            raise ActeRejected(str(error)) from None
+        pref_id, pref_date = ack.pref_id, ack.date_reception
+
+    choice = _text(data.get("publication_open_data"))
+    decision, reason = default_decision(nature, choice, body.open_data)
+    return {
+        "source": source,
+        "source_id": source_id,
+        "version": _text(info.get("last_modification") or info.get("modification")),
+        "night": night,
+        "raw_prefix": raw_prefix,
+        "siren": body.siren,
+        "siret": body.siret,
+        "coll_nom": body.name,
+        "numero": numero,
+        "objet": objet,
+        "nature_code": nature,
+        "classification_raw": _text(data.get("classification")),
+        "matiere_code": matiere.code,
+        "matiere_nom": matiere.scdl_name,
+        "date_decision": decided,
+        "date_transmission": transmitted,
+        "pref_id": pref_id,
+        "pref_date": pref_date,
+        "publication_open_data": choice,
+        "decision": decision.value,
+        "decision_reason": reason,
+        "main_file_name": main_name,
+        "main_file_key": main_key,
+        "main_file_sha256": main_sha,
+        "main_is_stamped": bool(stamped),
+        "annexes": annexes,
+        "publish_annexes": body.publish_annexes,
+    }
+
+
+def _raw_acts(store: ObjectStore, night: str) -> dict[str, list[str]]:
+    """Group the night's raw keys by act folder (``.../date=D/<body>/<id_d>/``)."""
+    prefix = night_prefix(night)
+    folders: dict[str, list[str]] = defaultdict(list)
+    for key in store.list_keys(prefix):
+        parts = key[len(prefix):].split("/")
+        if len(parts) >= 3:
+            folders[prefix + "/".join(parts[:2]) + "/"].append(key)
+    return dict(sorted(folders.items()))
+
+
+def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop") -> NightTransform:
+    night_date = date.fromisoformat(night)
+    rows, rejects = [], []
+    for raw_prefix, keys in _raw_acts(store, night).items():
+        files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
+        try:
+            rows.append(normalise_act(raw_prefix, files, registry, night_date, source))
+        except ActeRejected as error:
+            body_part = raw_prefix.rstrip("/").split("/")[-2]
+            siren = body_part.split("=", 1)[1] if body_part.startswith("siren=") else None
+            rejects.append(Reject(PurePosixPath(raw_prefix).name, raw_prefix, siren, str(error)))
+    return NightTransform(night, rows, rejects)
+
+
+def staging_key(year: int, night: str) -> str:
+    return f"{STAGING_PREFIX}/annee={year}/date={night}.parquet"
+
+
+def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
+    """Write the night's rows partitioned by decision year; stale partitions of a rerun go.
+
+    Returns every year whose consolidated files must be rebuilt.
+    """
+    by_year: dict[int, list[dict]] = defaultdict(list)
+    for row in result.rows:
+        by_year[row["date_decision"].year].append(row)
+    emptied = set()
+    for key in store.list_keys(STAGING_PREFIX + "/"):
+        if key.endswith(f"/date={result.night}.parquet"):
+            year = int(key.split("annee=")[1].split("/")[0])
+            if year not in by_year:
+                store.delete(key)
+                emptied.add(year)
+    for year, rows in by_year.items():
+        rows = sorted(rows, key=lambda r: (r["siren"], r["source_id"]))
+        table = pa.Table.from_pylist(rows, schema=STAGING_SCHEMA)
+        store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(table))
+    return sorted(set(by_year) | emptied)
+
+
+def staged_years(store: ObjectStore) -> list[int]:
+    keys = store.list_keys(STAGING_PREFIX + "/")
+    return sorted({int(k.split("annee=")[1].split("/")[0]) for k in keys if "annee=" in k})

@@ -1,0 +1,41 @@
+"""Lenient reading of the dates that sources send, strict about impossible ones."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_FRENCH = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
+
+
+def parse_source_date(value: str | None, field: str) -> date | None:
+    """ISO dates (with or without a time) and French dd/mm/yyyy; empty gives None.
+
+    An impossible date (31/02/2025) raises ValueError naming the field and the value.
+    """
+    text = (value or "").strip()
+    if not text:
+        return None
+    match = _ISO.match(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = _FRENCH.match(text)
+        if not match:
+            raise ValueError(f"{field}: {text!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
+        day, month, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{field}: {text!r} is not a valid calendar date") from None
+
+
+def parse_source_datetime(value: str | None) -> datetime | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
