@@ -18,8 +18,8 @@ import shutil
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import yaml
 from lxml import etree
@@ -101,15 +101,15 @@ LONG_OBJET = (
 # Acts with a fixed content, by index in the plan, so that the cases the readers must handle
 # exist whatever the random draw: (nature, classification, objet, year).
 SPECIAL_ACTS = {
-    3: ("1", "8.4.1 Projet de territoire", LONG_OBJET, 2025),
     8: ("1", "9.4 Voeux et motions", "Motion de soutien <script>alert(1)</script> aux agriculteurs du territoire", 2025),
-    9: ("1", "5.2.1 Reglement interieur", "Aprobation du règlement intérieur du concil municipal", 2025),
+    9: ("1", "5.2.1 Reglement interieur", "Aprobation du réglement intérieur de l'assemblée délibérente", 2025),
+    12: ("1", "8.4.1 Projet de territoire", LONG_OBJET, 2025),
     21: ("1", "8.4.2 Schema de coherence territoriale", LONG_OBJET.replace("projet de territoire", "schéma de cohérence territoriale (SCoT)"), 2024),
     30: ("4", "3.3.3 Mises a disposition", "Convention <img src=x onerror=alert(1)> de mise à disposition de la salle des fêtes", 2024),
     44: ("1", "7.10.1 Tarifs", "Tarifs 2025 → hausse de 2 % ; cœur de bourg : stationnement à 1 € l’heure", 2025),
     60: ("5", "7.1.1 Budget primitif", "Budget primitif 2025 — budget annexe « Port de plaisance »", 2025),
 }
-RESENT = (9, "Approbation du règlement intérieur du conseil municipal")  # (plan index, corrected objet)
+RESENT = (9, "Approbation du règlement intérieur de l'assemblée délibérante")  # (plan index, corrected objet)
 NO_SIREN = (11, 27, 50)  # acts whose data has no siren: the reader must map id_e
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
@@ -145,8 +145,10 @@ def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] 
     """
     rng = random.Random(SEED)
     bodies = yaml.safe_load(Path(registry_path).read_text(encoding="utf-8"))["bodies"]
-    plan = _plan(rng, bodies, list(nights))
-    broken = _plan_broken(rng, bodies, list(nights), {act.id_d for act in plan})
+    ids: set[str] = set()
+    counters: dict[tuple, int] = {}
+    plan = _plan(rng, bodies, list(nights), ids, counters)
+    broken = _plan_broken(rng, bodies, list(nights), ids, counters)
     for night in nights:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
             raise ValueError(f"night {night!r} is not a YYYY-MM-DD date")
@@ -161,15 +163,13 @@ def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] 
         "acts": len(plan) + len(broken),
         "broken": list(reasons),
         "nights": list(nights),
-        "resent": [plan[RESENT[0]].id_d],
+        "resent": [plan[RESENT[0]].id_d] if len(nights) > 1 else [],
         "reasons": reasons,
     }
 
 
-def _plan(rng: random.Random, bodies: list[dict], nights: list[str]) -> list[Act]:
+def _plan(rng: random.Random, bodies: list[dict], nights: list[str], ids: set, counters: dict) -> list[Act]:
     """Valid acts, in a fixed order; the first ones cover every body, nature and year."""
-    counters: dict[tuple, int] = {}
-    ids: set[str] = set()
     acts: list[Act] = []
     index = 0
     for night_index, night in enumerate(nights):
@@ -179,11 +179,12 @@ def _plan(rng: random.Random, bodies: list[dict], nights: list[str]) -> list[Act
             if index in SPECIAL_ACTS:
                 nature, classification, objet, year = SPECIAL_ACTS[index]
             else:
-                nature = str(index % 6 + 1) if index < 6 else _weighted(rng, NATURE_WEIGHTS)
-                year = 2024 if (index < 6 and index % 2 == 0) else rng.choice((2024, 2025))
+                natures = list(NATURES)
+                first_pass = index < len(natures)
+                nature = natures[index] if first_pass else _weighted(rng, NATURE_WEIGHTS)
+                year = 2024 if (first_pass and index % 2 == 0) else rng.choice((2024, 2025))
+                year = year if night_index == 0 else 2025
                 nature, classification, objet = _draw_template(rng, nature, body["kind"], year)
-            if night_index > 0:
-                year = 2025
             acts.append(_make_act(rng, ids, counters, night, night_index == 0, body, nature,
                                   classification, objet, year, index))
             index += 1
@@ -195,7 +196,7 @@ def _plan(rng: random.Random, bodies: list[dict], nights: list[str]) -> list[Act
     return acts
 
 
-def _plan_broken(rng: random.Random, bodies: list[dict], nights: list[str], ids: set[str]) -> list[tuple]:
+def _plan_broken(rng: random.Random, bodies: list[dict], nights: list[str], ids: set, counters: dict) -> list[tuple]:
     """Broken acts: each is a valid act plus one defect, spread over the nights."""
     defects = (
         # (a) metadata.json cut in the middle: not valid JSON.
@@ -211,7 +212,6 @@ def _plan_broken(rng: random.Random, bodies: list[dict], nights: list[str], ids:
         # (f) the decision date is not a date: wrong format and 31 February.
         ("bad_date", "date_de_lacte '31/02/2025' is not a valid date"),
     )
-    counters: dict[tuple, int] = {}
     broken = []
     for position, (breakage, reason) in enumerate(defects):
         night = nights[position * len(nights) // len(defects)]
@@ -288,7 +288,7 @@ def _write_act(root: Path, act: Act, breakage: str | None = None) -> None:
     if breakage == "truncated_json":
         text = text[: len(text) * 3 // 5]
     (folder / "metadata.json").write_text(text, encoding="utf-8")
-    data = metadata["data"] if breakage != "truncated_json" else _metadata(act)["data"]
+    data = metadata["data"]
     header = f"{_ascii(act.body['name'])} - {DOC_KINDS[act.nature]} {act.numero}"
     body_lines = [f"Objet : {_ascii(act.objet)}", f"Date de la decision : {act.decided.isoformat()}"]
     if breakage != "missing_pdf":
@@ -348,7 +348,7 @@ def _id_acte(act: Act, decided: str | None = None) -> str:
 
 def _aracte(act: Act, decided: str | None = None) -> bytes:
     """The préfecture's acknowledgement (@CTES ARActe), ISO-8859-1 as the préfecture sends it."""
-    q = lambda name: f"{{{ACTES_NS}}}{name}"  # noqa: E731
+    q = _qualified
     root = etree.Element(q("ARActe"), nsmap={"actes": ACTES_NS})
     root.set(q("IDActe"), _id_acte(act, decided))
     root.set(q("DateReception"), act.posted.isoformat())
@@ -366,6 +366,10 @@ def _aracte(act: Act, decided: str | None = None) -> bytes:
     etree.SubElement(recu, q("Annexes")).set(q("Nombre"), str(len(act.annexes)))
     etree.SubElement(recu, q("DocumentPapier")).text = "N"
     return etree.tostring(root, xml_declaration=True, encoding="ISO-8859-1", pretty_print=True)
+
+
+def _qualified(name: str) -> str:
+    return f"{{{ACTES_NS}}}{name}"
 
 
 def minimal_pdf(lines: Sequence[str]) -> bytes:

@@ -15,7 +15,6 @@ os.environ.update(
         "AIRFLOW_CONFIG": str(ROOT / "airflow.cfg"),
         "DIGOR_DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
     }
 )
 

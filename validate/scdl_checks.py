@@ -64,11 +64,20 @@ class NomenclatureActesValueError(errors.CellError):
     template = _TEMPLATE
 
 
+SCDL_ERRORS = (
+    FrenchSiretValueError,
+    YearIntervalValueError,
+    CohesiveColumnsValueError,
+    CompareColumnsValueError,
+    SumColumnsValueError,
+    NomenclatureActesValueError,
+)
+
 # Helpers
 
 
 def _is_empty(row: Any, column: str) -> bool:
-    """A cell is filled when it parsed to a value or failed to parse (raw text present)."""
+    """True when the cell has no text; a cell that failed to parse still counts as filled."""
     value = row[column]
     if value is None:
         return column not in row.error_cells

@@ -1,0 +1,264 @@
+"""Validate a table (CSV, Parquet or DataFrame) against one of digor's schemas.
+
+Every output file is validated before it is published. All inputs are turned into a stream
+of string rows (dates as ISO, missing values as "") so that a CSV, a Parquet file and an
+in-memory DataFrame are judged by exactly the same frictionless rules and SCDL checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import attrs
+import pandas as pd
+from frictionless import Checklist, Resource, Schema
+from frictionless import errors as ferrors
+
+from validate.schema_files import load_schema_descriptor, resolve_schema
+from validate.scdl_checks import SCDL_ERRORS, checks_from_descriptor
+
+DEFAULT_MAX_ERRORS = 1_000_000
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_NOT_TABLE_SCHEMA_KEYS = {"custom_checks", "$comment", "$schema"}
+_TYPE_NOTE = re.compile(r'^type is "(\w+)/([^"]+)"$')
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem found in a table, small enough to keep hundreds of thousands."""
+
+    row_index: int | None
+    field: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class TableReport:
+    """Outcome of validating one table; `truncated` when more than max_errors were found."""
+
+    source: str
+    schema: str
+    rows: int
+    errors: list[RowError]
+    truncated: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def invalid_rows(self) -> set[int]:
+        return {error.row_index for error in self.errors if error.row_index is not None}
+
+    def errors_by_row(self) -> dict[int, list[RowError]]:
+        grouped: dict[int, list[RowError]] = {}
+        for error in self.errors:
+            if error.row_index is not None:
+                grouped.setdefault(error.row_index, []).append(error)
+        return grouped
+
+    def to_text(self, limit: int = 50) -> str:
+        status = "VALID" if self.valid else "INVALID"
+        lines = [
+            f"{self.source}: {status} against schema {self.schema}",
+            f"{self.rows} data rows, {len(self.errors)} errors"
+            f"{' (stopped counting)' if self.truncated else ''}, {len(self.invalid_rows())} invalid rows",
+        ]
+        if self.errors:
+            lines.append("Row numbers count data rows from 1 (the header row is not counted).")
+        for error in self.errors[:limit]:
+            where = "file/header" if error.row_index is None else f"row {error.row_index + 1}"
+            column = f", field {error.field}" if error.field else ""
+            lines.append(f"  {where}{column} [{error.code}]: {error.message}")
+        if len(self.errors) > limit:
+            lines.append(f"  ... and {len(self.errors) - limit} more errors")
+        return "\n".join(lines)
+
+
+# Conversion of frictionless errors
+
+
+def _message(error: ferrors.Error) -> str:
+    """A message naming the value, without frictionless' physical row numbers."""
+    if isinstance(error, SCDL_ERRORS):
+        return error.note
+    if isinstance(error, ferrors.CellError):
+        if error.type == "constraint-error" and error.note.startswith('constraint "required"'):
+            return "a value is required"
+        typed = _TYPE_NOTE.match(error.note) if error.type == "type-error" else None
+        if typed:
+            kind, fmt = typed.groups()
+            return f'"{error.cell}" is not a valid {kind}' + ("" if fmt == "default" else f" ({fmt})")
+        detail = f": {error.note}" if error.note else ""
+        return f'{error.title.lower()} for value "{error.cell}"{detail}'
+    if isinstance(error, ferrors.LabelError):
+        return f'{error.title.lower()} "{error.label}"{": " + error.note if error.note else ""}'
+    return f"{error.title}: {error.note}" if error.note else error.title
+
+
+def _row_error(error: ferrors.Error) -> RowError:
+    row_number = getattr(error, "row_number", None)
+    return RowError(
+        row_index=row_number - 2 if isinstance(row_number, int) else None,
+        field=getattr(error, "field_name", None) or None,
+        code=error.type,
+        message=_message(error),
+    )
+
+
+@attrs.define(kw_only=True, repr=False)
+class _CollectingChecklist(Checklist):
+    """Checklist that converts each error as it is found and keeps none in frictionless.
+
+    A frictionless report keeps a copy of the whole row in every error (about 3 KB each) and
+    recomputes the checklist scope on every match; converting on the fly keeps memory and time
+    reasonable on 500k-row files with many errors.
+    """
+
+    sink: Callable[[ferrors.Error], None] = attrs.field(default=lambda _: None)
+
+    def match(self, error: ferrors.Error) -> bool:
+        self.sink(error)
+        return False
+
+
+# Sources as streams of string rows
+
+
+def cell_text(value: Any) -> str:
+    """Text of a cell: missing -> "", dates ISO, integral floats without ".0"."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isnan(number):
+            return ""
+        return str(int(number)) if number.is_integer() else repr(number)
+    if isinstance(value, datetime):
+        if value.tzinfo is None and value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Stream:
+    """Header + rows of strings from a source; records read problems as file-level errors."""
+
+    def __init__(self, rows: Callable[[], Iterable[list[str]]]):
+        self._rows = rows
+        self.count = 0
+        self.problems: list[RowError] = []
+
+    def __call__(self) -> Iterator[list[str]]:
+        self.count = 0
+        first = True
+        try:
+            for row in self._rows():
+                if not first:
+                    self.count += 1
+                first = False
+                yield row
+        except UnicodeDecodeError as exc:
+            self.problems.append(
+                RowError(None, None, "encoding-error", f"not UTF-8 after data row {self.count}: {exc}")
+            )
+        except csv.Error as exc:
+            self.problems.append(
+                RowError(None, None, "source-error", f"unreadable CSV after data row {self.count}: {exc}")
+            )
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = handle.readline()
+        delimiter = ";" if header.count(";") > header.count(",") else ","
+        yield from csv.reader(itertools.chain([header], handle), delimiter=delimiter)
+
+
+def _parquet_rows(path: Path) -> Iterator[list[str]]:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    yield list(parquet.schema_arrow.names)
+    for batch in parquet.iter_batches(batch_size=10_000):
+        columns = [column.to_pylist() for column in batch.columns]
+        for values in zip(*columns):
+            yield [cell_text(value) for value in values]
+
+
+def _dataframe_rows(frame: pd.DataFrame) -> Iterator[list[str]]:
+    yield [str(name) for name in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        yield [cell_text(value) for value in values]
+
+
+def _open_source(source: Path | str | pd.DataFrame) -> tuple[str, Callable[[], Iterable[list[str]]]]:
+    if isinstance(source, pd.DataFrame):
+        return "<dataframe>", lambda: _dataframe_rows(source)
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"no table to validate at {path}")
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        return str(path), lambda: _parquet_rows(path)
+    return str(path), lambda: _csv_rows(path)
+
+
+# Entry point
+
+
+def table_schema(descriptor: dict) -> Schema:
+    """frictionless Schema of a descriptor, without digor/SCDL extension keys."""
+    return Schema.from_descriptor({k: v for k, v in descriptor.items() if k not in _NOT_TABLE_SCHEMA_KEYS})
+
+
+def validate_table(
+    source: Path | str | pd.DataFrame,
+    schema: str | Path,
+    *,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> TableReport:
+    """Validate every row of `source` against `schema` (name[@version] or path) and its custom checks."""
+    descriptor = load_schema_descriptor(schema)
+    _, schema_label = resolve_schema(schema)
+    label, rows = _open_source(source)
+    stream = _Stream(rows)
+    found: list[RowError] = []
+    dropped = 0
+
+    def sink(error: ferrors.Error) -> None:
+        nonlocal dropped
+        if len(found) < max_errors:
+            found.append(_row_error(error))
+        else:
+            dropped += 1
+
+    checklist = _CollectingChecklist(checks=checks_from_descriptor(descriptor), sink=sink)
+    resource = Resource(data=stream, schema=table_schema(descriptor), format="inline")
+    report = resource.validate(checklist, limit_errors=0)
+    for task in report.tasks:
+        for error in task.errors:
+            sink(error)
+    found.extend(stream.problems)
+    return TableReport(
+        source=label,
+        schema=schema_label,
+        rows=stream.count,
+        errors=found,
+        truncated=dropped > 0,
+    )
