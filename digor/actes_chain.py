@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings
+from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings, target_schema
 from digor.registry import load_registry
 from digor.run_report import write_run_report
 from digor.store import ObjectStore, open_store
@@ -106,10 +106,10 @@ def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | Non
     deliberations = deliberations_of(published)
     delib_files, delib_report = publish_table(
         store, deliberations_table(deliberations, url_of), DATASETS["deliberations"][2].format(year=year),
-        "scdl-deliberations",
+        target_schema("scdl-deliberations"),
     )
     actes_files, actes_report = publish_table(
-        store, actes_table(published, url_of), DATASETS["actes"][2].format(year=year), "actes"
+        store, actes_table(published, url_of), DATASETS["actes"][2].format(year=year), target_schema("actes")
     )
     quarantined = _quarantined(delib_report, deliberations, delib_files[0].key)
     quarantined += _quarantined(actes_report, published, actes_files[0].key)

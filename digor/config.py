@@ -22,6 +22,13 @@ SCHEMA_VERSIONS = {
     "scdl-deliberations": "2.1.5",
     "actes": "1.0",
 }
+
+
+def target_schema(name: str) -> str:
+    """``name@version`` of the schema version digor publishes for a dataset."""
+    return f"{name}@{SCHEMA_VERSIONS[name]}"
+
+
 # Names under which data.gouv.fr's schema catalogue knows the schemas we declare.
 DATAGOUV_SCHEMA_NAMES = {
     "scdl-deliberations": "scdl/deliberations",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from digor.airflow_env import airflow_environment
-from digor.config import PROJECT_ROOT, Settings
+from digor.config import Settings
 from digor.run_report import report_key
 
 NIGHTLY_DAGS = ("actes",)
@@ -70,4 +70,3 @@ def _print_results(store: Path, log: Path) -> None:
     print(f"  quarantine: {store / 'private' / 'quarantine'}")
     print(f"  airflow output: {log}")
     print(f"  validate a file: digor validate {public / 'deliberations'}/deliberations-2025.csv --schema scdl-deliberations")
-    print(f"  project root: {PROJECT_ROOT}")
