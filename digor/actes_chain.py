@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings, target_schema
+from digor.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
 from digor.registry import load_registry
 from digor.run_report import write_run_report
 from digor.store import ObjectStore, open_store
@@ -21,15 +22,17 @@ from extract.drop_folder import extract_night
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.documents import document_key, publish_documents
 from load.public_files import publish_table
-from load.widget_files import publish_index, publish_year_files
+from load.widget_files import publish_catalogue, publish_index, publish_year_files
 from transform.actes import staged_years, transform_night, write_staging
-from transform.consolidate_actes import current_acts
+from transform.consolidate_actes import current_acts, latest_versions
 from transform.publication_rule import Decision
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 from validate.table_validator import TableReport
 
 CHAIN = "actes"
 QUARANTINE_PREFIX = "private/quarantine/actes"
+# Extraction and transform summaries of a run that only republishes.
+NO_NIGHT = {"acts": 0, "by_body": {}, "skipped_files": [], "rows": 0, "decisions": {}, "rejects": []}
 DATASETS = {
     "deliberations": ("scdl-deliberations", "Délibérations {year}", "public/deliberations/deliberations-{year}"),
     "actes": ("actes", "Actes {year} (toutes natures)", "public/actes/actes-{year}"),
@@ -58,6 +61,7 @@ def transform_step(settings: Settings, night: str) -> dict:
     store = _store(settings)
     result = transform_night(store, load_registry(settings.registry_path), night, settings.source_name)
     years = write_staging(store, result)
+    write_night_events(store, night, result.rows)
     rejects = [r.to_dict() for r in result.rejects]
     store.put_bytes(f"{QUARANTINE_PREFIX}/date={night}.json", _dumps({"night": night, "rejects": rejects}))
     decisions: dict[str, Counter] = defaultdict(Counter)
@@ -91,41 +95,48 @@ def _quarantined(report: TableReport, acts: pd.DataFrame, file: str) -> list[dic
 
 
 def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | None = None) -> dict:
-    """Rebuild the year's regional files and the touched bodies' widget files."""
+    """Rebuild the year's regional files, documents and the touched bodies' widget files."""
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    acts = current_acts(store, year)
-    open_bodies = {b.siren for b in registry.bodies if b.open_data}
-    published = acts[(acts["decision"] == Decision.PUBLISHED.value) & acts["siren"].isin(open_bodies)]
-    published = published.reset_index(drop=True)
+    acts = current_acts(store, registry, year)
+    online = acts[acts["online"]].reset_index(drop=True)
 
     def url_of(sha256: str, name: str) -> str:
         return settings.public_url(document_key(sha256, name))
 
-    documents = publish_documents(store, published)
-    deliberations = deliberations_of(published)
+    deliberations = deliberations_of(online)
     delib_files, delib_report = publish_table(
         store, deliberations_table(deliberations, url_of), DATASETS["deliberations"][2].format(year=year),
         target_schema("scdl-deliberations"),
     )
     actes_files, actes_report = publish_table(
-        store, actes_table(published, url_of), DATASETS["actes"][2].format(year=year), target_schema("actes")
+        store, actes_table(online, url_of), DATASETS["actes"][2].format(year=year), target_schema("actes")
     )
     quarantined = _quarantined(delib_report, deliberations, delib_files[0].key)
-    quarantined += _quarantined(actes_report, published, actes_files[0].key)
-    visible = published.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+    quarantined += _quarantined(actes_report, online, actes_files[0].key)
+    visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+    documents = publish_documents(store, year, visible)
     refresh = set(bodies) if bodies is not None else set(acts["siren"])
     widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
+    undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
     return {
         "year": year,
         "files": {
             "deliberations": [f.to_dict() for f in delib_files],
             "actes": [f.to_dict() for f in actes_files],
         },
-        "documents_copied": documents,
+        "documents": documents,
         "widget_files_written": widget_files,
         "quarantined": quarantined,
         "published_by_body": dict(Counter(visible["siren"])),
+        "offline_by_body": {
+            siren: dict(Counter(group["offline_reason"]))
+            for siren, group in acts[~acts["online"]].groupby("siren")
+        },
+        "to_decide": [
+            {"siren": a["siren"], "source_id": a["source_id"], "numero": a["numero"], "objet": a["objet"]}
+            for _, a in undecided.iterrows()
+        ],
         "bodies": sorted(refresh),
     }
 
@@ -133,7 +144,12 @@ def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | Non
 def publish_widget_indexes_step(settings: Settings, bodies: Iterable[str]) -> list[str]:
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    return [publish_index(store, body, registry.publisher) for body in registry.bodies if body.siren in set(bodies)]
+    keys = [
+        publish_index(store, body, registry.publisher, settings.public_url)
+        for body in registry.bodies
+        if body.siren in set(bodies)
+    ]
+    return keys + [publish_catalogue(store, registry)]
 
 
 def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
@@ -185,3 +201,58 @@ def run_night(
     datagouv = publish_datagouv_step(settings, years)
     progress("report")
     return report_step(settings, night, extracted, transformed, years, datagouv)
+
+
+class ActNotFound(LookupError):
+    pass
+
+
+def find_act(settings: Settings, siren: str, act_id: str) -> tuple[int, pd.Series]:
+    """An act of a body by its number or its source id, whatever its year."""
+    store = _store(settings)
+    matches = []
+    for year in staged_years(store):
+        acts = latest_versions(store, year)
+        hits = acts[(acts["siren"] == siren) & ((acts["numero"] == act_id) | (acts["source_id"] == act_id))]
+        matches += [(year, act) for _, act in hits.iterrows()]
+    if not matches:
+        raise ActNotFound(f"no act {act_id!r} for SIREN {siren} in staging")
+    if len(matches) > 1:
+        found = ", ".join(f"{a['source_id']} ({y}, n° {a['numero']})" for y, a in matches)
+        raise ActNotFound(f"{act_id!r} is ambiguous for SIREN {siren}: {found}; give the source id")
+    return matches[0]
+
+
+def record_engineer_decision(settings: Settings, siren: str, act_id: str, decision: Decision, reason: str) -> dict:
+    """Append an engineer's decision to the ledger; the caller then republishes the year."""
+    if not reason.strip():
+        raise ValueError("a decision needs a reason: it is what the ledger shows later")
+    year, act = find_act(settings, siren, act_id)
+    event = engineer_event(siren, act["source"], act["source_id"], act["numero"], decision, reason.strip())
+    key = write_command_event(_store(settings), year, event)
+    return {"year": year, "siren": siren, "source_id": act["source_id"], "ledger_key": key, "at": event.at}
+
+
+def act_history(settings: Settings, siren: str, act_id: str) -> dict:
+    """Everything the ledger knows about one act: for "why is this act not online?"."""
+    year, act = find_act(settings, siren, act_id)
+    store = _store(settings)
+    state = replay(read_events(store, year)).get((siren, act["source"], act["source_id"]))
+    online = current_acts(store, load_registry(settings.registry_path), year)
+    row = online[(online["siren"] == siren) & (online["source_id"] == act["source_id"])].iloc[0]
+    return {
+        "year": year,
+        "act": {"siren": siren, "source_id": act["source_id"], "numero": act["numero"], "objet": act["objet"]},
+        "online": bool(row["online"]),
+        "offline_reason": row["offline_reason"],
+        "publication_date": state.publication_date.isoformat() if state and state.publication_date else None,
+        "history": [e.__dict__ for e in state.history] if state else [],
+    }
+
+
+def republish(settings: Settings, years: list[int], bodies: list[str] | None, label: str) -> dict:
+    """Outputs of the given years rebuilt at once (a decision must not wait for the night)."""
+    results = [publish_year_step(settings, year, bodies) for year in sorted(set(years))]
+    publish_widget_indexes_step(settings, sorted({s for r in results for s in r["bodies"]}))
+    datagouv = publish_datagouv_step(settings, results)
+    return report_step(settings, label, NO_NIGHT, NO_NIGHT, results, datagouv)

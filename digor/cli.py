@@ -24,9 +24,7 @@ def _date(value: str) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from digor import actes_chain
 
-    settings = Settings.from_env()
-    if args.store:
-        settings = settings.with_overrides(store_url=str(Path(args.store).resolve()))
+    settings = _settings_for(args)
     steps = ["extract", "transform", "publish", "widgets", "data.gouv.fr", "report"]
     with tqdm(total=len(steps), desc=f"{args.chain} {args.date}", unit="step") as bar:
         def progress(step: str) -> None:
@@ -58,6 +56,57 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.valid else 1
 
 
+def _settings_for(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "store", None):
+        settings = settings.with_overrides(store_url=str(Path(args.store).resolve()))
+    return settings
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """``digor unpublish`` / ``digor publish``: ledger first, then the outputs at once."""
+    from digor import actes_chain
+    from transform.publication_rule import Decision
+
+    settings = _settings_for(args)
+    decision = Decision.WITHDRAWN if args.command == "unpublish" else Decision.PUBLISHED
+    try:
+        recorded = actes_chain.record_engineer_decision(settings, args.siren, args.act_id, decision, args.reason)
+    except (actes_chain.ActNotFound, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"ledger: {decision.value} {recorded['siren']}/{recorded['source_id']} recorded in {recorded['ledger_key']}")
+    if args.via_airflow:
+        from digor.airflow_trigger import trigger_decisions_run
+
+        run_id = trigger_decisions_run([recorded["year"]], [recorded["siren"]])
+        print(f"airflow: triggered actes_decisions run {run_id}")
+        return 0
+    result = actes_chain.republish(
+        settings, [recorded["year"]], [recorded["siren"]], f"decision-{recorded['at'].replace(':', '')}"
+    )
+    for line in result["summary"]:
+        print(line)
+    return 0
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from digor import actes_chain
+
+    try:
+        history = actes_chain.act_history(_settings_for(args), args.siren, args.act_id)
+    except actes_chain.ActNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    act = history["act"]
+    status = "online" if history["online"] else f"offline ({history['offline_reason']})"
+    print(f"{act['siren']} {act['numero']} [{act['source_id']}] {act['objet']}")
+    print(f"  {status}; first publication: {history['publication_date'] or '-'}")
+    for event in history["history"]:
+        print(f"  {event['at']}  {event['decision']:<10} by {event['decided_by']} ({event['actor']}): {event['reason']}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from digor.demo import run_demo
 
@@ -78,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force-rebuild", action="store_true", help="rebuild every year's files")
     run.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     run.set_defaults(func=cmd_run)
+
+    for name, help_text in (
+        ("unpublish", "withdraw an act from every public output now (droit à l'erreur)"),
+        ("publish", "publish an act now (e.g. one waiting for a decision)"),
+    ):
+        decide = commands.add_parser(name, help=help_text)
+        decide.add_argument("siren")
+        decide.add_argument("act_id", help="act number (numero de l'acte) or source document id")
+        decide.add_argument("--reason", required=True, help="why: kept in the ledger")
+        decide.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+        decide.add_argument("--via-airflow", action="store_true", help="trigger the actes_decisions DAG instead")
+        decide.set_defaults(func=cmd_decide)
+
+    ledger = commands.add_parser("ledger", help="show an act's decisions and why it is (not) online")
+    ledger.add_argument("siren")
+    ledger.add_argument("act_id")
+    ledger.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    ledger.set_defaults(func=cmd_ledger)
 
     check = commands.add_parser("validate", help="validate a CSV or Parquet file against a schema")
     check.add_argument("file")

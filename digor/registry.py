@@ -23,6 +23,8 @@ class Body:
     pastell_id_e: str | None = None
     open_data: bool = True
     publish_annexes: bool = True
+    publish_individual_acts: bool = False
+    metadata_only: bool = False
     widget: dict = field(default_factory=dict)
 
 
@@ -72,6 +74,8 @@ def _body(entry: dict, where: str) -> Body:
         pastell_id_e=str(id_e) if id_e is not None else None,
         open_data=bool(entry.get("open_data", True)),
         publish_annexes=bool(entry.get("publish_annexes", True)),
+        publish_individual_acts=bool(entry.get("publish_individual_acts", False)),
+        metadata_only=bool(entry.get("metadata_only", False)),
         widget=dict(entry.get("widget") or {}),
     )
 

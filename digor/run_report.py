@@ -27,7 +27,7 @@ def build_report(
     for siren, decisions in transformed["decisions"].items():
         bodies[siren]["transformed"] += sum(decisions.values())
         for decision, count in decisions.items():
-            bodies[siren][decision] += count
+            bodies[siren][f"tonight_{decision}"] += count
     for reject in transformed["rejects"]:
         bodies[reject["siren"] or "inconnu"]["rejected"] += 1
     quarantined = [q for year in years for q in year["quarantined"]]
@@ -35,7 +35,12 @@ def build_report(
         bodies[item["siren"]]["quarantined_rows"] += 1
     for year in years:
         for siren, count in year["published_by_body"].items():
-            bodies[siren][f"in_public_files_{year['year']}"] = count
+            bodies[siren][f"online_{year['year']}"] = count
+        for siren, reasons in year.get("offline_by_body", {}).items():
+            bodies[siren][f"offline_{year['year']}"] = sum(reasons.values())
+    to_decide = [item for year in years for item in year.get("to_decide", [])]
+    for item in to_decide:
+        bodies[item["siren"]]["to_decide"] += 1
     return {
         "chain": chain,
         "night": night,
@@ -49,6 +54,8 @@ def build_report(
         "bodies": {siren: dict(sorted(c.items())) for siren, c in sorted(bodies.items())},
         "rejected": transformed["rejects"],
         "quarantined_rows": quarantined,
+        "to_decide": to_decide,
+        "offline": {str(y["year"]): y.get("offline_by_body", {}) for y in years},
         "skipped_files": extracted["skipped_files"],
         "files": [f for y in years for files in y["files"].values() for f in files],
         "datagouv": datagouv,

@@ -1,15 +1,22 @@
-"""Acts' documents in the public zone, stored once by content hash."""
+"""Acts' documents in the public zone, stored once by content hash.
+
+A document can be shared by several acts and years, so each year keeps the list of
+the documents its online acts use (private zone); a document leaves the public zone
+when no year uses it any more, which is how a withdrawal removes its PDF.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import PurePosixPath
 
 import pandas as pd
 
-from digor.store import ObjectStore
+from digor.store import ObjectStore, put_if_changed
 
 DOCUMENTS_PREFIX = "public/documents"
+USAGE_PREFIX = "private/documents/actes"
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
@@ -19,16 +26,40 @@ def document_key(sha256: str, name: str) -> str:
     return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}{suffix if _EXTENSION.match(suffix) else ''}"
 
 
-def publish_documents(store: ObjectStore, acts: pd.DataFrame) -> int:
-    """Copy each published act's main file (and annexes when the body allows) from raw."""
-    copied = 0
+def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
+    """Public key -> raw key of every document the online acts show."""
+    wanted = {}
     for _, act in acts.iterrows():
-        files = [(act["main_file_key"], act["main_file_sha256"], act["main_file_name"])]
+        if act["metadata_only"]:
+            continue
+        wanted[document_key(act["main_file_sha256"], act["main_file_name"])] = act["main_file_key"]
         if act["publish_annexes"]:
-            files += [(a["raw_key"], a["sha256"], a["name"]) for a in act["annexes"]]
-        for raw_key, sha256, name in files:
-            key = document_key(sha256, name)
-            if not store.exists(key):
-                store.put_bytes(key, store.get_bytes(raw_key))
-                copied += 1
-    return copied
+            for annex in act["annexes"]:
+                wanted[document_key(annex["sha256"], annex["name"])] = annex["raw_key"]
+    return wanted
+
+
+def _usage_key(year: int) -> str:
+    return f"{USAGE_PREFIX}/annee={year}.json"
+
+
+def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> dict:
+    """Copy the year's documents from raw, then remove those no year uses any more."""
+    wanted = _documents_of(online)
+    copied = 0
+    for key, raw_key in sorted(wanted.items()):
+        if not store.exists(key):
+            store.put_bytes(key, store.get_bytes(raw_key))
+            copied += 1
+    previous = set(json.loads(store.get_bytes(_usage_key(year)))) if store.exists(_usage_key(year)) else set()
+    put_if_changed(store, _usage_key(year), (json.dumps(sorted(wanted), indent=0) + "\n").encode())
+    dropped = previous - set(wanted)
+    if dropped:
+        used_elsewhere = set()
+        for key in store.list_keys(USAGE_PREFIX + "/"):
+            if key != _usage_key(year):
+                used_elsewhere |= set(json.loads(store.get_bytes(key)))
+        dropped -= used_elsewhere
+        for key in sorted(dropped):
+            store.delete(key)
+    return {"copied": copied, "removed": sorted(dropped)}

@@ -1,18 +1,48 @@
-"""Per-body files that the static Actes widget reads straight from the public zone."""
+"""Per-body files that the static Actes widget reads straight from the public zone.
+
+Each body gets a manifest (``index.json``) naming its year files, a search index in the
+serialised format of MiniSearch (the library bundled with the widget, see
+``widgets/package.json``) and an Atom feed of its latest acts. A catalogue of the bodies
+(``public/widgets/actes-organismes.json``) feeds the embed configurator.
+"""
 
 from __future__ import annotations
 
 import json
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import date
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
 
 import pandas as pd
 
 from digor.registry import Body, Registry
 from digor.store import ObjectStore, put_if_changed
 from transform.nomenclature_actes import NATURES, parse_classification
-from transform.scdl_deliberations import UrlOf, annex_urls
+from transform.scdl_deliberations import UrlOf, annex_urls, document_url
 
 WIDGET_PREFIX = "public/widgets/actes"
+CATALOGUE_KEY = "public/widgets/actes-organismes.json"
+WIDGET_PAGE_KEY = "public/widgets/actes.html"
+SEARCH_FILE = "recherche.json"
+FEED_FILE = "actes.atom"
 FORMAT_VERSION = 1
+FEED_ENTRIES = 50
+LICENCE = "Licence Ouverte / Open Licence version 2.0"
+
+# What the widget's search reads: the fields, their order (MiniSearch field ids) and the
+# words too common to tell acts apart. The widget takes all of it from the index file,
+# so the tokenizer below is the only one to keep in step with ``widgets/actes.js``.
+SEARCH_FIELDS = ("numero", "objet", "matiere")
+STOP_WORDS = (
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une",
+)
+MINISEARCH_SERIALIZATION = 2
+_NOT_WORD = re.compile(r"[\W_]+")
+PublicUrl = Callable[[str], str]
 
 
 def json_bytes(document) -> bytes:
@@ -25,6 +55,14 @@ def year_key(siren: str, year: int) -> str:
 
 def index_key(siren: str) -> str:
     return f"{WIDGET_PREFIX}/{siren}/index.json"
+
+
+def search_key(siren: str) -> str:
+    return f"{WIDGET_PREFIX}/{siren}/{SEARCH_FILE}"
+
+
+def feed_key(siren: str) -> str:
+    return f"{WIDGET_PREFIX}/{siren}/{FEED_FILE}"
 
 
 def _iso(value) -> str | None:
@@ -49,7 +87,7 @@ def _act_entry(act: pd.Series, url_of: UrlOf) -> dict:
         "date_transmission": _iso(act["date_transmission"]),
         "date_ar": _iso(act["pref_date"]),
         "date_publication": _iso(act["publication_date"]),
-        "document": {"nom": act["main_file_name"], "url": url_of(act["main_file_sha256"], act["main_file_name"])},
+        "document": None if act["metadata_only"] else {"nom": act["main_file_name"], "url": document_url(act, url_of)},
         "annexes": annexes,
     }
 
@@ -74,14 +112,22 @@ def publish_year_files(
     return written
 
 
-def publish_index(store: ObjectStore, body: Body, region_publisher: str) -> str:
-    """The body's entry point: who it is, its widget settings and the years available."""
+def publish_index(
+    store: ObjectStore, body: Body, region_publisher: str, public_url: PublicUrl | None = None
+) -> str:
+    """The body's entry point: who it is, its widget settings and the years available.
+
+    With ``public_url`` (how browsers reach a public key) it also rebuilds the body's
+    search index and Atom feed from its year files.
+    """
     years = {}
+    acts: list[dict] = []
     for key in store.list_keys(f"{WIDGET_PREFIX}/{body.siren}/"):
         name = key.rsplit("/", 1)[1]
         if name[:4].isdigit() and name.endswith(".json"):
-            acts = json.loads(store.get_bytes(key))["actes"]
-            years[name[:4]] = {"actes": len(acts), "fichier": name}
+            year_acts = json.loads(store.get_bytes(key))["actes"]
+            years[name[:4]] = {"actes": len(year_acts), "fichier": name}
+            acts += year_acts
     document = {
         "format": FORMAT_VERSION,
         "siren": body.siren,
@@ -94,7 +140,164 @@ def publish_index(store: ObjectStore, body: Body, region_publisher: str) -> str:
     }
     key = index_key(body.siren)
     if not years:
-        store.delete(key)
-    else:
-        put_if_changed(store, key, json_bytes(document))
+        for stale in (key, search_key(body.siren), feed_key(body.siren)):
+            store.delete(stale)
+        return key
+    if public_url is not None:
+        put_if_changed(store, search_key(body.siren), json_bytes(search_index(acts)))
+        document["recherche"] = {"fichier": SEARCH_FILE, "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
+        put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
+        document["flux"] = {"atom": FEED_FILE}
+    put_if_changed(store, key, json_bytes(document))
     return key
+
+
+def search_tokens(text: str) -> list[str]:
+    """Words of ``text`` as the widget searches them: no accents, lower case, no stop words.
+
+    Mirrors ``tokenize`` in ``widgets/actes.js`` (NFD, drop marks, lower, split on what is
+    neither letter nor digit); a change here must be made there too.
+    """
+    bare = "".join(c for c in unicodedata.normalize("NFD", text or "") if not unicodedata.category(c).startswith("M"))
+    return [word for word in _NOT_WORD.split(bare.lower()) if word and word not in STOP_WORDS]
+
+
+def search_index(acts: Iterable[dict]) -> dict:
+    """A MiniSearch index (``MiniSearch.loadJSON`` format 2) over numero, objet and matière.
+
+    Built here once per night rather than in every citizen's browser, so that a body with
+    tens of thousands of acts is searchable as soon as its page opens.
+    """
+    document_ids: dict[str, str] = {}
+    field_length: dict[str, list[int]] = {}
+    average = [0.0] * len(SEARCH_FIELDS)
+    postings: dict[str, dict[str, dict[str, int]]] = {}
+    seen: set[str] = set()
+    for act in acts:
+        if act["id"] in seen:
+            continue
+        seen.add(act["id"])
+        short = len(document_ids)
+        document_ids[str(short)] = act["id"]
+        lengths = []
+        for field_id, field in enumerate(SEARCH_FIELDS):
+            tokens = search_tokens(act.get(field) or "")
+            lengths.append(len(set(tokens)))
+            # The running mean exactly as MiniSearch keeps it, so scores match a browser-built index.
+            average[field_id] = (average[field_id] * short + lengths[-1]) / (short + 1)
+            for token in tokens:
+                per_doc = postings.setdefault(token, {}).setdefault(str(field_id), {})
+                per_doc[str(short)] = per_doc.get(str(short), 0) + 1
+        field_length[str(short)] = lengths
+    return {
+        "documentCount": len(document_ids),
+        "nextId": len(document_ids),
+        "documentIds": document_ids,
+        "fieldIds": {field: field_id for field_id, field in enumerate(SEARCH_FIELDS)},
+        "fieldLength": field_length,
+        "averageFieldLength": average,
+        "storedFields": {},
+        "dirtCount": 0,
+        "index": [[term, postings[term]] for term in sorted(postings)],
+        "serializationVersion": MINISEARCH_SERIALIZATION,
+        "digor": {"champs": list(SEARCH_FIELDS), "mots_vides": list(STOP_WORDS)},
+    }
+
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")
+
+
+def french_date(iso: str | None) -> str:
+    """``2025-03-01`` as "1er mars 2025", as the widget writes it."""
+    if not iso:
+        return ""
+    day = date.fromisoformat(iso[:10])
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def act_dates_text(act: dict) -> str:
+    published = f"publié le {french_date(act.get('date_publication'))}" if act.get("date_publication") else ""
+    if act.get("date_decision"):
+        return f"Décision du {french_date(act['date_decision'])}" + (f", {published}" if published else "")
+    return published[:1].upper() + published[1:]
+
+
+def widget_url(public_url: PublicUrl, siren: str, act_id: str | None = None) -> str:
+    url = f"{public_url(WIDGET_PAGE_KEY)}?siren={siren}"
+    return url + (f"&acte={quote(act_id, safe='')}" if act_id else "")
+
+
+_NOT_XML = re.compile(r"[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text without the control characters XML 1.0 forbids (a stray one would void the feed)."""
+    return _NOT_XML.sub("", str(text))
+
+
+def _atom_time(iso: str) -> str:
+    return f"{iso[:10]}T00:00:00Z"
+
+
+def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: PublicUrl) -> bytes:
+    """Atom 1.0 feed (RFC 4287) of the body's latest published acts, newest first.
+
+    Dates are those of the data, never the time of the run, so a rerun gives the same bytes.
+    """
+    atom = "http://www.w3.org/2005/Atom"
+    ET.register_namespace("", atom)
+
+    def sub(parent, tag, text=None, **attributes):
+        attributes = {k: _xml_text(v) for k, v in attributes.items() if v is not None}
+        element = ET.SubElement(parent, f"{{{atom}}}{tag}", attributes)
+        if text is not None:
+            element.text = _xml_text(text)
+        return element
+
+    dated = [a for a in acts if a.get("date_publication")]
+    dated.sort(key=lambda a: (a["date_publication"], a.get("date_decision") or "", a["numero"], a["id"]), reverse=True)
+    latest = dated[:FEED_ENTRIES]
+    feed = ET.Element(f"{{{atom}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"})
+    self_url = public_url(feed_key(body.siren))
+    sub(feed, "id", self_url)
+    sub(feed, "title", f"Actes publiés par {body.name}")
+    sub(feed, "subtitle", f"Les derniers actes publiés en open data par {body.name} (SIREN {body.siren}), "
+                          f"avec leur date de publication. Source : {region_publisher}.")
+    sub(feed, "updated", _atom_time(latest[0]["date_publication"]) if latest else "1970-01-01T00:00:00Z")
+    sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
+    sub(feed, "link", rel="alternate", type="text/html", href=widget_url(public_url, body.siren))
+    author = sub(feed, "author")
+    sub(author, "name", body.name)
+    sub(feed, "rights", f"{LICENCE} (Etalab)")
+    sub(feed, "generator", "digor")
+    for act in latest:
+        entry = sub(feed, "entry")
+        permalink = widget_url(public_url, body.siren, act["id"])
+        sub(entry, "id", permalink)
+        sub(entry, "title", f"{act['numero']} : {act['objet']}")
+        sub(entry, "published", _atom_time(act["date_publication"]))
+        sub(entry, "updated", _atom_time(act["date_publication"]))
+        sub(entry, "link", rel="alternate", type="text/html", href=permalink)
+        for document in [d for d in (act.get("document"), *act.get("annexes", [])) if d]:
+            kind = mimetypes.guess_type(document["nom"])[0] or "application/octet-stream"
+            sub(entry, "link", rel="enclosure", type=kind, href=document["url"], title=document["nom"])
+        sub(entry, "category", term=f"nature-{act['nature_code']}", label=act["nature"])
+        if act.get("matiere_code"):
+            sub(entry, "category", term=f"matiere-{act['matiere_code']}", label=act.get("matiere"))
+        summary = " · ".join(part for part in (act["nature"], act.get("matiere"), act_dates_text(act)) if part)
+        sub(entry, "summary", summary, type="text")
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
+    """List of the bodies that have widget data, for the embed configurator."""
+    bodies = [
+        {"siren": body.siren, "nom": body.name, "type": body.kind, "index": f"actes/{body.siren}/index.json"}
+        for body in sorted(registry.bodies, key=lambda b: b.name)
+        if store.exists(index_key(body.siren))
+    ]
+    document = {"format": FORMAT_VERSION, "editeur": registry.publisher, "organismes": bodies}
+    put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
+    return CATALOGUE_KEY

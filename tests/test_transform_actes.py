@@ -10,7 +10,7 @@ from digor.registry import load_registry
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.actes import ActeRejected, normalise_act
 from transform.dates import parse_source_date
-from transform.publication_rule import Decision, default_decision
+from transform.publication_rule import Decision
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
 PREFIX = "raw/actes/drop/date=2025-03-03/siren=212900997/Ab12Cd3/"
@@ -113,18 +113,3 @@ def test_dates_accept_iso_and_french_forms():
     assert parse_source_date("", "d") is None
     with pytest.raises(ValueError, match="'2025-13-01' is not a valid calendar date"):
         parse_source_date("2025-13-01", "d")
-
-
-@pytest.mark.parametrize(
-    "nature, choice, open_data, expected",
-    [
-        ("1", "", True, Decision.PUBLISHED),
-        ("3", "", True, Decision.REFUSED),
-        ("4", "", True, Decision.TO_DECIDE),
-        ("3", "3", True, Decision.PUBLISHED),
-        ("1", "1", True, Decision.REFUSED),
-        ("1", "", False, Decision.REFUSED),
-    ],
-)
-def test_default_publication_decision(nature, choice, open_data, expected):
-    assert default_decision(nature, choice, open_data)[0] == expected

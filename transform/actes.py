@@ -21,7 +21,7 @@ from extract.drop_folder import night_prefix
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
 from transform.nomenclature_actes import NATURES, MatiereError, parse_classification
-from transform.publication_rule import default_decision
+from transform.publication_rule import source_decision
 
 STAGING_PREFIX = "staging/actes"
 _WHITESPACE = re.compile(r"\s+")
@@ -49,13 +49,13 @@ STAGING_SCHEMA = pa.schema(
         ("pref_date", pa.date32()),
         ("publication_open_data", pa.string()),
         ("decision", pa.string()),
+        ("decision_source", pa.string()),
         ("decision_reason", pa.string()),
         ("main_file_name", pa.string()),
         ("main_file_key", pa.string()),
         ("main_file_sha256", pa.string()),
         ("main_is_stamped", pa.bool_()),
         ("annexes", pa.list_(ANNEX_TYPE)),
-        ("publish_annexes", pa.bool_()),
     ]
 )
 
@@ -195,7 +195,7 @@ def normalise_act(
         pref_id, pref_date = ack.pref_id, ack.date_reception
 
     choice = _text(data.get("publication_open_data"))
-    decision, reason = default_decision(nature, choice, body.open_data)
+    decision, decided_by, reason = source_decision(nature, choice)
     return {
         "source": source,
         "source_id": source_id,
@@ -217,13 +217,13 @@ def normalise_act(
         "pref_date": pref_date,
         "publication_open_data": choice,
         "decision": decision.value,
+        "decision_source": decided_by.value,
         "decision_reason": reason,
         "main_file_name": main_name,
         "main_file_key": main_key,
         "main_file_sha256": main_sha,
         "main_is_stamped": bool(stamped),
         "annexes": annexes,
-        "publish_annexes": body.publish_annexes,
     }
 
 

@@ -1,32 +1,54 @@
-"""The current state of every act of a year, from all the nights that staged it."""
+"""The current state of every act of a year: latest version, ledger decision, body gates."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
 
+from digor.ledger import read_events, replay
+from digor.registry import Registry
 from digor.store import ObjectStore, read_parquet
 from transform.actes import STAGING_PREFIX, STAGING_SCHEMA
-from transform.publication_rule import Decision
+from transform.publication_rule import Decision, body_blocks
 
 ACT_KEY = ["siren", "source", "source_id"]
 
 
-def current_acts(store: ObjectStore, year: int) -> pd.DataFrame:
-    """Latest version of each act decided in ``year``, with its first publication date.
-
-    A later night replaces an earlier version of the same document; the publication
-    date is the first night the act was published, so reruns and re-sends never move it.
-    """
+def latest_versions(store: ObjectStore, year: int) -> pd.DataFrame:
+    """Latest staged version of each act decided in ``year`` (a later night replaces an earlier one)."""
     keys = store.list_keys(f"{STAGING_PREFIX}/annee={year}/")
     tables = [read_parquet(store, key) for key in keys] or [STAGING_SCHEMA.empty_table()]
-    frame = pa.concat_tables(tables).to_pandas(types_mapper=None)
-    if frame.empty:
-        frame["publication_date"] = pd.Series(dtype="object")
-        return frame
+    frame = pa.concat_tables(tables).to_pandas()
     frame = frame.sort_values(ACT_KEY + ["night", "version"], kind="stable")
-    published = frame[frame["decision"] == Decision.PUBLISHED.value]
-    first_published = published.groupby(ACT_KEY)["night"].min().rename("publication_date")
-    latest = frame.drop_duplicates(ACT_KEY, keep="last")
-    latest = latest.merge(first_published, how="left", left_on=ACT_KEY, right_index=True)
-    return latest.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
+    return frame.drop_duplicates(ACT_KEY, keep="last").reset_index(drop=True)
+
+
+def current_acts(store: ObjectStore, registry: Registry, year: int) -> pd.DataFrame:
+    """Every act of the year with its current decision, who took it, and whether it is online.
+
+    ``online`` is the ledger's decision gated by the body's current switches;
+    ``offline_reason`` says why an act is not online.
+    """
+    acts = latest_versions(store, year)
+    states = replay(read_events(store, year))
+    decisions, sources, reasons, dates, online, offline = [], [], [], [], [], []
+    for _, act in acts.iterrows():
+        state = states.get((act["siren"], act["source"], act["source_id"]))
+        decision = state.decision if state else act["decision"]
+        decisions.append(decision)
+        sources.append(state.decided_by if state else act["decision_source"])
+        reasons.append(state.reason if state else act["decision_reason"])
+        dates.append(state.publication_date if state else None)
+        body = registry.by_siren(act["siren"])
+        blocked = body_blocks(body, act["nature_code"])
+        is_online = decision == Decision.PUBLISHED.value and blocked is None
+        online.append(is_online)
+        offline.append(None if is_online else blocked or f"decision: {decision}")
+    acts = acts.assign(
+        decision=decisions, decision_source=sources, decision_reason=reasons, publication_date=dates,
+        online=online, offline_reason=offline,
+    )
+    settings = {b.siren: b for b in registry.bodies}
+    acts["publish_annexes"] = [bool(settings[s].publish_annexes) if s in settings else False for s in acts["siren"]]
+    acts["metadata_only"] = [bool(settings[s].metadata_only) if s in settings else False for s in acts["siren"]]
+    return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)

@@ -1,20 +1,33 @@
-"""Default publication decision for an act, before any agent rules on it.
+"""Publication decision rules: what the source says, and what the body allows.
 
 The télétransmission field ``publication_open_data`` carries the agent's choice
 (3 or 0 yes, 1 no, 2 "don't know"); when it is empty the nature decides, as in the
 regional chain: délibérations, actes réglementaires and budgets are public by law,
 individual acts and "autres" may hold personal data, contracts need a decision.
+On top of that, the body's switches gate everything at publication time, so that
+turning a switch applies to past acts too.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
+from digor.registry import Body
+
+INDIVIDUAL_ACTS = "3"
+
 
 class Decision(str, Enum):
     PUBLISHED = "published"
     REFUSED = "refused"
     TO_DECIDE = "to_decide"
+    WITHDRAWN = "withdrawn"
+
+
+class DecisionSource(str, Enum):
+    TELETRANSMISSION = "teletransmission"
+    DEFAULT_RULE = "default-rule"
+    ENGINEER = "engineer"
 
 
 _AGENT_CHOICE = {"3": Decision.PUBLISHED, "0": Decision.PUBLISHED, "1": Decision.REFUSED, "2": Decision.TO_DECIDE}
@@ -28,12 +41,20 @@ _BY_NATURE = {
 }
 
 
-def default_decision(nature_code: str, publication_open_data: str, body_open_data: bool) -> tuple[Decision, str]:
-    """Decision and the reason a data engineer reads in the run report."""
-    if not body_open_data:
-        return Decision.REFUSED, "open data is switched off for this body"
+def source_decision(nature_code: str, publication_open_data: str) -> tuple[Decision, DecisionSource, str]:
+    """Decision carried by the act itself, with where it comes from and why."""
     choice = (publication_open_data or "").strip()
     if choice in _AGENT_CHOICE:
-        return _AGENT_CHOICE[choice], f"agent's choice publication_open_data={choice}"
-    decision = _BY_NATURE.get(nature_code, Decision.TO_DECIDE)
-    return decision, f"default for nature {nature_code}"
+        return _AGENT_CHOICE[choice], DecisionSource.TELETRANSMISSION, f"publication_open_data={choice}"
+    return _BY_NATURE.get(nature_code, Decision.TO_DECIDE), DecisionSource.DEFAULT_RULE, f"nature {nature_code}"
+
+
+def body_blocks(body: Body | None, nature_code: str) -> str | None:
+    """Why the body's settings keep an act offline whatever was decided, or None."""
+    if body is None:
+        return "body no longer in the registry"
+    if not body.open_data:
+        return "open data is switched off for this body"
+    if nature_code == INDIVIDUAL_ACTS and not body.publish_individual_acts:
+        return "individual acts are published only when the body opts in"
+    return None

@@ -32,8 +32,13 @@ def _text(value) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
+def document_url(act: pd.Series, url_of: UrlOf) -> str:
+    """Empty for a body that publishes metadata only."""
+    return "" if act["metadata_only"] else url_of(act["main_file_sha256"], act["main_file_name"])
+
+
 def annex_urls(act: pd.Series, url_of: UrlOf) -> list[str]:
-    if not act["publish_annexes"]:
+    if act["metadata_only"] or not act["publish_annexes"]:
         return []
     return [url_of(annex["sha256"], annex["name"]) for annex in act["annexes"]]
 
@@ -66,7 +71,7 @@ def deliberations_table(deliberations: pd.DataFrame, url_of: UrlOf) -> pd.DataFr
             "VOTE_POUR": "",
             "VOTE_CONTRE": "",
             "VOTE_ABSTENTION": "",
-            "DELIB_URL": url_of(act["main_file_sha256"], act["main_file_name"]),
+            "DELIB_URL": document_url(act, url_of),
         }
         for _, act in deliberations.iterrows()
     ]
@@ -89,7 +94,7 @@ def actes_table(acts: pd.DataFrame, url_of: UrlOf) -> pd.DataFrame:
             "PREF_ID": _text(act["pref_id"]),
             "PREF_DATE": _iso(act["pref_date"]),
             "PUBLICATION_DATE": _iso(act["publication_date"]),
-            "ACTE_URL": url_of(act["main_file_sha256"], act["main_file_name"]),
+            "ACTE_URL": document_url(act, url_of),
             "ANNEXES_URL": " ".join(annex_urls(act, url_of)),
             "SOURCE_ID": act["source_id"],
         }

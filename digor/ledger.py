@@ -1,0 +1,157 @@
+"""Publication ledger: every decision on every act, appended, never overwritten.
+
+Events are JSON lines in the private zone, partitioned by the act's decision year:
+``night=<D>.jsonl`` holds what the source said in night D (rewritten identically by a
+rerun, since raw never changes), ``command=<time>-<act>.jsonl`` an engineer's decision
+(written once). Replaying the events in time order gives each act's current decision
+and its first publication date, which reruns and backfills cannot move.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+
+from digor.store import ObjectStore
+from transform.publication_rule import Decision, DecisionSource
+
+LEDGER_PREFIX = "private/ledger/actes"
+
+
+@dataclass(frozen=True)
+class LedgerEvent:
+    siren: str
+    source: str
+    source_id: str
+    numero: str
+    decision: str
+    decided_by: str
+    reason: str
+    at: str
+    effective: str
+    document_sha256: str = ""
+    actor: str = "pipeline"
+
+    @property
+    def act(self) -> tuple[str, str, str]:
+        return (self.siren, self.source, self.source_id)
+
+
+@dataclass
+class ActState:
+    decision: str
+    decided_by: str
+    reason: str
+    at: str
+    publication_date: date | None
+    history: list[LedgerEvent] = field(default_factory=list)
+
+
+def _timestamp(value: str, fallback: str) -> str:
+    """Normalise source times so that string order is time order."""
+    text = (value or "").strip().replace(" ", "T")
+    return text[:19] if len(text) >= 19 else f"{fallback}T00:00:00"
+
+
+def night_events(rows: list[dict], night: str) -> list[LedgerEvent]:
+    return [
+        LedgerEvent(
+            siren=row["siren"],
+            source=row["source"],
+            source_id=row["source_id"],
+            numero=row["numero"],
+            decision=row["decision"],
+            decided_by=row["decision_source"],
+            reason=row["decision_reason"],
+            at=_timestamp(row["version"], night),
+            effective=night,
+            document_sha256=row["main_file_sha256"],
+        )
+        for row in sorted(rows, key=lambda r: (r["siren"], r["source"], r["source_id"]))
+    ]
+
+
+def _jsonl(events: list[LedgerEvent]) -> bytes:
+    return "".join(json.dumps(asdict(e), ensure_ascii=False, sort_keys=True) + "\n" for e in events).encode()
+
+
+def write_night_events(store: ObjectStore, night: str, rows: list[dict]) -> list[str]:
+    """Record what the source said in ``night``; a rerun rewrites the same lines."""
+    by_year: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_year[row["date_decision"].year].append(row)
+    name = f"night={night}.jsonl"
+    for key in store.list_keys(LEDGER_PREFIX + "/"):
+        if key.endswith("/" + name) and int(key.split("annee=")[1].split("/")[0]) not in by_year:
+            store.delete(key)
+    keys = []
+    for year, year_rows in sorted(by_year.items()):
+        key = f"{LEDGER_PREFIX}/annee={year}/{name}"
+        store.put_bytes(key, _jsonl(night_events(year_rows, night)))
+        keys.append(key)
+    return keys
+
+
+def engineer_event(
+    siren: str, source: str, source_id: str, numero: str, decision: Decision, reason: str, now: datetime | None = None
+) -> LedgerEvent:
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return LedgerEvent(
+        siren=siren,
+        source=source,
+        source_id=source_id,
+        numero=numero,
+        decision=decision.value,
+        decided_by=DecisionSource.ENGINEER.value,
+        reason=reason,
+        at=moment.strftime("%Y-%m-%dT%H:%M:%S"),
+        effective=moment.date().isoformat(),
+        actor=getpass.getuser(),
+    )
+
+
+def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> str:
+    key = f"{LEDGER_PREFIX}/annee={year}/command={event.at.replace(':', '')}-{event.siren}-{event.source_id}.jsonl"
+    if store.exists(key):
+        raise FileExistsError(f"ledger event {key} already recorded")
+    store.put_bytes(key, _jsonl([event]))
+    return key
+
+
+def read_events(store: ObjectStore, year: int) -> list[LedgerEvent]:
+    events = []
+    for key in store.list_keys(f"{LEDGER_PREFIX}/annee={year}/"):
+        for line in store.get_bytes(key).decode("utf-8").splitlines():
+            if line.strip():
+                events.append(LedgerEvent(**json.loads(line)))
+    # Source events before an engineer's at the same second: the engineer answers the source.
+    return sorted(events, key=lambda e: (e.at, e.decided_by == DecisionSource.ENGINEER.value, e.effective))
+
+
+def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
+    """Current decision of each act and the first publication date of its current document.
+
+    Republishing keeps the first date; a new document (another PDF) is a new publication.
+    """
+    states: dict[tuple[str, str, str], ActState] = {}
+    document: dict[tuple, str] = {}
+    published_document: dict[tuple, str] = {}
+    for event in events:
+        key = event.act
+        if event.document_sha256:
+            document[key] = event.document_sha256
+        state = states.get(key) or ActState(event.decision, event.decided_by, event.reason, event.at, None)
+        state.decision, state.decided_by, state.reason, state.at = (
+            event.decision, event.decided_by, event.reason, event.at,
+        )
+        if event.decision == Decision.PUBLISHED.value:
+            current = document.get(key, "")
+            if state.publication_date is None or published_document.get(key) != current:
+                state.publication_date = date.fromisoformat(event.effective)
+                published_document[key] = current
+        state.history.append(event)
+        states[key] = state
+    return states
