@@ -107,14 +107,15 @@ def engineer_event(
         decision=decision.value,
         decided_by=DecisionSource.ENGINEER.value,
         reason=reason,
-        at=moment.strftime("%Y-%m-%dT%H:%M:%S"),
+        at=moment.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         effective=moment.date().isoformat(),
         actor=getpass.getuser(),
     )
 
 
 def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> str:
-    key = f"{LEDGER_PREFIX}/annee={year}/command={event.at.replace(':', '')}-{event.siren}-{event.source_id}.jsonl"
+    stamp = event.at.replace(":", "").replace(".", "")
+    key = f"{LEDGER_PREFIX}/annee={year}/command={stamp}-{event.siren}-{event.source_id}-{event.decision}.jsonl"
     if store.exists(key):
         raise FileExistsError(f"ledger event {key} already recorded")
     store.put_bytes(key, _jsonl([event]))

@@ -1,0 +1,122 @@
+"""Droit à l'erreur: a withdrawal reaches every public output at once, and the ledger says why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pendulum
+import pytest
+import yaml
+
+from digor import actes_chain
+from digor.cli import main as digor
+from digor.config import PROJECT_ROOT
+from digor.sample_data import DEMO_NIGHTS
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture
+def store(demo_settings) -> Path:
+    for night in DEMO_NIGHTS:
+        actes_chain.run_night(demo_settings, night)
+    return Path(demo_settings.store_url)
+
+
+def _a_published_deliberation(store: Path) -> pd.Series:
+    frame = _csv(store / "public/deliberations/deliberations-2025.csv")
+    return frame[frame["DELIB_URL"] != ""].iloc[0]
+
+
+def _everywhere(store: Path, siret: str, numero: str, url: str) -> dict[str, bool]:
+    siren = siret[:9]
+    actes = _csv(store / "public/actes/actes-2025.csv")
+    widget = json.loads((store / f"public/widgets/actes/{siren}/2025.json").read_text(encoding="utf-8"))
+    dry_run = json.loads((store / "private/datagouv/dry-run/deliberations/deliberations-2025.csv.json").read_text())
+    delib_csv = store / "public/deliberations/deliberations-2025.csv"
+    return {
+        "deliberations": numero in set(_csv(delib_csv).query("COLL_SIRET == @siret")["DELIB_ID"]),
+        "actes": numero in set(actes.query("COLL_SIRET == @siret")["ACTE_ID"]),
+        "widget": numero in {a["numero"] for a in widget["actes"]},
+        "document": (store / "public" / url.split("/", 3)[3]).exists(),
+        "datagouv_upload_is_current": dry_run["metadata"]["checksum"]["value"]
+        == __import__("hashlib").sha256(delib_csv.read_bytes()).hexdigest(),
+    }
+
+
+def test_unpublish_removes_the_act_everywhere_and_publish_restores_it_with_its_date(store, capsys):
+    act = _a_published_deliberation(store)
+    siret, numero, url = act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"]
+    before = _csv(store / "public/actes/actes-2025.csv").query("ACTE_ID == @numero").iloc[0]["PUBLICATION_DATE"]
+    assert all(_everywhere(store, siret, numero, url).values())
+
+    assert digor(["unpublish", siret[:9], numero, "--reason", "données personnelles dans l'annexe"]) == 0
+    where = _everywhere(store, siret, numero, url)
+    assert where == {"deliberations": False, "actes": False, "widget": False, "document": False,
+                     "datagouv_upload_is_current": True}
+
+    capsys.readouterr()
+    assert digor(["ledger", siret[:9], numero]) == 0
+    shown = capsys.readouterr().out
+    assert "offline (decision: withdrawn)" in shown and "données personnelles dans l'annexe" in shown
+
+    assert digor(["publish", siret[:9], numero, "--reason", "annexe corrigée côté préfecture"]) == 0
+    assert all(_everywhere(store, siret, numero, url).values())
+    after = _csv(store / "public/actes/actes-2025.csv").query("ACTE_ID == @numero").iloc[0]["PUBLICATION_DATE"]
+    assert after == before
+
+
+def test_a_rerun_of_the_night_does_not_undo_a_withdrawal(store, demo_settings):
+    act = _a_published_deliberation(store)
+    assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
+    for night in DEMO_NIGHTS:
+        actes_chain.run_night(demo_settings, night)
+    assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
+
+
+def test_unknown_act_or_missing_reason_is_a_clear_error(store, capsys):
+    assert digor(["unpublish", "212900997", "NOPE_1", "--reason", "x"]) == 2
+    assert "no act 'NOPE_1' for SIREN 212900997" in capsys.readouterr().err
+    act = _a_published_deliberation(store)
+    assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "  "]) == 2
+
+
+def test_to_be_decided_acts_are_listed_in_the_report_never_online(store):
+    report = json.loads((store / f"private/reports/actes/date={DEMO_NIGHTS[-1]}/report.json").read_text())
+    pending = {(item["siren"], item["source_id"]) for item in report["to_decide"]}
+    assert pending, "the sample region has contracts without a decision"
+    online = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
+    assert not pending & {(s[:9], i) for s, i in zip(online["COLL_SIRET"], online["SOURCE_ID"])}
+
+
+def test_body_modes_individual_acts_and_metadata_only(demo_settings, tmp_path):
+    registry = yaml.safe_load((PROJECT_ROOT / "config/registry-demo.yaml").read_text(encoding="utf-8"))
+    registry["bodies"][0]["metadata_only"] = True
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    settings = demo_settings.with_overrides(registry_path=path)
+    for night in DEMO_NIGHTS:
+        actes_chain.run_night(settings, night)
+    store = Path(settings.store_url)
+    actes = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
+    first = actes[actes["COLL_SIRET"] == registry["bodies"][0]["siret"]]
+    assert len(first) and (first["ACTE_URL"] == "").all(), "metadata-only body: rows without documents"
+    assert "3" not in set(actes["ACTE_NATURE_CODE"]), "no body opted in to individual acts"
+
+
+def test_decisions_dag_republishes_through_airflow(airflow_db, store, demo_settings):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    act = _a_published_deliberation(store)
+    actes_chain.record_engineer_decision(demo_settings, act["COLL_SIRET"][:9], act["DELIB_ID"],
+                                         __import__("transform.publication_rule").publication_rule.Decision.WITHDRAWN,
+                                         "test")
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes_decisions")
+    run = dag.test(logical_date=pendulum.now("UTC"), run_conf={"years": [2025], "bodies": [act["COLL_SIRET"][:9]]})
+    assert run.state == DagRunState.SUCCESS
+    assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
