@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings, target_schema
+from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
 from digor.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
 from digor.registry import load_registry
 from digor.run_report import write_run_report
+from digor.overlay_store import OverlayStore
 from digor.store import ObjectStore, open_store
+from extract import pastell_source
 from extract.drop_folder import extract_night
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.documents import document_key, publish_documents
@@ -26,7 +28,9 @@ from load.widget_files import publish_catalogue, publish_index, publish_year_fil
 from transform.actes import staged_years, transform_night, write_staging
 from transform.consolidate_actes import current_acts, latest_versions
 from transform.publication_rule import Decision
+from transform.schema_shape import shape_for_schema
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
+from validate.schema_files import load_schema_descriptor
 from validate.table_validator import TableReport
 
 CHAIN = "actes"
@@ -40,7 +44,17 @@ DATASETS = {
 
 
 def _store(settings: Settings) -> ObjectStore:
-    return open_store(settings.store_url)
+    store = open_store(settings.store_url)
+    return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store
+
+
+def _publish_dataset(
+    settings: Settings, store: ObjectStore, dataset: str, frame: pd.DataFrame, year: int
+) -> tuple[list, TableReport]:
+    """Shape the table to the run's target schema version, then validate and publish it."""
+    schema = settings.schema(DATASETS[dataset][0])
+    shaped = shape_for_schema(frame, load_schema_descriptor(schema))
+    return publish_table(store, shaped, DATASETS[dataset][2].format(year=year), schema)
 
 
 def _dumps(document) -> bytes:
@@ -48,6 +62,8 @@ def _dumps(document) -> bytes:
 
 
 def extract_step(settings: Settings, night: str) -> dict:
+    if settings.source_name == pastell_source.SOURCE:
+        return pastell_source.extract_night(settings, _store(settings), load_registry(settings.registry_path), night)
     acts = extract_night(_store(settings), settings.drop_dir, night)
     return {
         "night": night,
@@ -105,13 +121,10 @@ def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | Non
         return settings.public_url(document_key(sha256, name))
 
     deliberations = deliberations_of(online)
-    delib_files, delib_report = publish_table(
-        store, deliberations_table(deliberations, url_of), DATASETS["deliberations"][2].format(year=year),
-        target_schema("scdl-deliberations"),
+    delib_files, delib_report = _publish_dataset(
+        settings, store, "deliberations", deliberations_table(deliberations, url_of), year
     )
-    actes_files, actes_report = publish_table(
-        store, actes_table(online, url_of), DATASETS["actes"][2].format(year=year), target_schema("actes")
-    )
+    actes_files, actes_report = _publish_dataset(settings, store, "actes", actes_table(online, url_of), year)
     quarantined = _quarantined(delib_report, deliberations, delib_files[0].key)
     quarantined += _quarantined(actes_report, online, actes_files[0].key)
     visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
@@ -169,7 +182,7 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[
                     title=f"{title.format(year=result['year'])} ({file['format'].upper()})",
                     description=f"{registry.region_name}: {file['rows']} lignes, publié par {registry.publisher}.",
                     format=file["format"],
-                    schema={"name": declared, "version": SCHEMA_VERSIONS[schema_name]} if declared else None,
+                    schema={"name": declared, "version": settings.schema_versions[schema_name]} if declared else None,
                     filesize=file["size"],
                     sha256=file["sha256"],
                 )

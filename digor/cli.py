@@ -107,10 +107,66 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from digor.backfill import run_backfill
+
+    settings = _settings_for(args)
+    with tqdm(desc=f"backfill {args.chain}", unit="step") as bar:
+        def progress(step: str) -> None:
+            bar.set_postfix_str(step)
+            bar.update(1)
+
+        try:
+            report = run_backfill(
+                settings, args.chain, args.date_from, args.date_to, args.schema_version, args.dry_run,
+                args.restart, progress,
+            )
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    print(f"{len(report['nights'])} nights replayed from raw, years {report['years']}")
+    for line in report["summary"]:
+        print(f"  {line}")
+    print(f"diff report: {settings.store_url}/{report['report_key']}")
+    if args.dry_run:
+        print("dry run: nothing published (rerun without --dry-run to publish)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from digor.demo import run_demo
 
     return run_demo(Path(args.store).resolve())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from digor.serve import make_server, missing_assets
+    from digor.store import open_store
+
+    settings = Settings.from_env()
+    store_url = str(Path(args.store).resolve()) if args.store else settings.store_url
+    missing = missing_assets()
+    if missing:
+        print(f"warning: widget assets not built ({', '.join(missing)}): run `make widgets`", file=sys.stderr)
+    try:
+        server = make_server(open_store(store_url), args.host, args.port)
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
+    server.verbose = args.verbose
+    base = f"http://{args.host}:{server.server_address[1]}"
+    print(f"serving the public zone of {store_url} and the widgets on {base} (Ctrl+C to stop)")
+    print(f"  configurator: {base}/widgets/configurateur.html")
+    print(f"  Actes widget: {base}/widgets/actes.html?siren=<SIREN>")
+    if base != settings.public_base_url:
+        print(f"  note: document links in the data point at DIGOR_PUBLIC_BASE_URL={settings.public_base_url}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("act_id")
     ledger.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     ledger.set_defaults(func=cmd_ledger)
+
+    serve = commands.add_parser("serve", help="serve the public zone and the widgets on loopback")
+    serve.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765, as DIGOR_PUBLIC_BASE_URL)")
+    serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    backfill = commands.add_parser("backfill", help="replay the raw zone through today's code and republish")
+    backfill.add_argument("chain", choices=["actes"])
+    backfill.add_argument("--from", dest="date_from", required=True, type=_date, help="first night (YYYY-MM-DD)")
+    backfill.add_argument("--to", dest="date_to", required=True, type=_date, help="last night (YYYY-MM-DD)")
+    backfill.add_argument("--schema-version", help="target version of the chain's national schema")
+    backfill.add_argument("--dry-run", action="store_true", help="stop at the diff report, publish nothing")
+    backfill.add_argument("--restart", action="store_true", help="drop what an earlier run of the same backfill left")
+    backfill.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    backfill.set_defaults(func=cmd_backfill)
 
     check = commands.add_parser("validate", help="validate a CSV or Parquet file against a schema")
     check.add_argument("file")

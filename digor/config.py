@@ -7,6 +7,7 @@ their own environment. Secrets never live here: they come from Airflow connectio
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -21,7 +22,22 @@ ENV_PREFIX = "DIGOR_"
 SCHEMA_VERSIONS = {
     "scdl-deliberations": "2.1.5",
     "actes": "1.0",
+    "decp": "2.0.2",  # JSON Schema schemas/decp-2.0.2.json (2022 format, arrêtés du 22 décembre 2022)
+    "decp-historique": "1.5.0",  # JSON Schema schemas/decp-1.5.0.json (2019 format, kept as history)
+    "decp-table": "1.0",  # digor's flat DECP table, schemas/decp-table-1.0.json
+    "scdl-budget": "0.8.3",  # schemas/scdl-budget-0.8.3.json
 }
+
+
+def parse_schema_versions(text: str) -> dict[str, str]:
+    """Defaults overridden by ``name=version,name=version`` (DIGOR_SCHEMA_VERSIONS)."""
+    versions = dict(SCHEMA_VERSIONS)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, version = item.partition("=")
+        if not version:
+            raise ValueError(f"DIGOR_SCHEMA_VERSIONS: {item!r} is not name=version")
+        versions[name.strip()] = version.strip()
+    return versions
 
 
 def target_schema(name: str) -> str:
@@ -32,11 +48,75 @@ def target_schema(name: str) -> str:
 # Names under which data.gouv.fr's schema catalogue knows the schemas we declare.
 DATAGOUV_SCHEMA_NAMES = {
     "scdl-deliberations": "scdl/deliberations",
+    "decp": "139bercy/format-commande-publique",
+    "decp-historique": "139bercy/format-commande-publique",
+    "scdl-budget": "scdl/budget",
 }
+
+# data.gouv.fr (udata API v1): the Airflow connection whose host is the platform's base URL
+# (production, demo or any udata) and whose password is the API key; the client's manners.
+# The udata dataset of each digor dataset comes from DIGOR_DATAGOUV_DATASETS (JSON).
+DATAGOUV_CONN_ID = "digor_datagouv"
+DATAGOUV_CLIENT_DEFAULTS = {
+    "connect_timeout": 10.0,
+    "read_timeout": 300.0,
+    "max_attempts": 5,
+    "backoff_seconds": 2.0,
+    "max_backoff_seconds": 120.0,
+    "upload_spacing_seconds": 2.0,
+}
+
+# Object store on S3 (``DIGOR_STORE=s3://bucket/prefix``): the Airflow connection with the
+# access key (login), secret (password) and ``endpoint_url`` / ``region_name`` in its extra.
+S3_CONN_ID = "digor_s3"
+
+
+# Télétransmission platform (Pastell API v2): the Airflow connection holding its URL and
+# credentials, the document types (flows) whose documents are acts, and the client's manners.
+PASTELL_CONN_ID = "digor_pastell"
+PASTELL_FLOWS = ("actes-generique", "actes-automatique")
+PASTELL_CLIENT_DEFAULTS = {
+    "page_size": 100,
+    "page_overlap": 2,
+    "max_workers": 4,
+    "requests_per_second": 8.0,
+    "connect_timeout": 10.0,
+    "read_timeout": 120.0,
+    "max_attempts": 5,
+    "backoff_seconds": 1.0,
+    "max_backoff_seconds": 60.0,
+    "max_retry_after_seconds": 300.0,
+}
+
+
+# Procurement platform (DECP exports): the Airflow connection holding its URL and credentials.
+DECP_CONN_ID = "digor_decp_platform"
+DECP_SOURCES = ("drop", "platform")
+
+
+# Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml,
+# and the nightly schedule, after the actes DAG has staged the night's acts of nature 5.
+PLANS_BASE_URL = "http://odm-budgetaire.org/composants/normes"
+BUDGETS_CRON = "0 5 * * *"
+TOTEM_MAX_BYTES = 256 * 1024 * 1024
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _json_env(name: str) -> dict:
+    """A mapping given as JSON in ``DIGOR_<name>`` (empty when unset)."""
+    value = _env(name, "").strip()
+    if not value:
+        return {}
+    try:
+        mapping = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{ENV_PREFIX}{name} is not valid JSON: {error}") from None
+    if not isinstance(mapping, dict):
+        raise ValueError(f"{ENV_PREFIX}{name} must be a JSON object")
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -50,6 +130,26 @@ class Settings:
     datagouv_mode: str
     max_shrink_ratio: float
     source_name: str = "drop"
+    pastell_conn_id: str = PASTELL_CONN_ID
+    pastell_flows: tuple[str, ...] = PASTELL_FLOWS
+    decp_source: str = "drop"
+    decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"
+    decp_conn_id: str = DECP_CONN_ID
+    datagouv_conn_id: str = DATAGOUV_CONN_ID
+    # digor dataset -> udata dataset id; "dataset/file name" -> udata resource id (optional).
+    datagouv_datasets: dict = field(default_factory=dict)
+    datagouv_resources: dict = field(default_factory=dict)
+    # Superseded versions of public files stay readable this long after their manifest moved on.
+    version_retention_days: float = 2.0
+    # Origins allowed to read the public prefix from a browser (CORS on the S3 bucket).
+    public_origins: tuple[str, ...] = ("*",)
+    # Target version of each schema for this run (DIGOR_SCHEMA_VERSIONS overrides the defaults).
+    schema_versions: dict = field(default_factory=lambda: dict(SCHEMA_VERSIONS))
+    # Set by a backfill: every write goes to this private prefix until it is promoted.
+    overlay_prefix: str | None = None
+    # Budgets: where plans de comptes are downloaded from, and local mirrors read first.
+    plans_base_url: str = PLANS_BASE_URL
+    plans_dirs: tuple[Path, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -61,7 +161,27 @@ class Settings:
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8765").rstrip("/"),
             datagouv_mode=_env("DATAGOUV_MODE", "dry-run"),
             max_shrink_ratio=float(_env("MAX_SHRINK_RATIO", "0.2")),
+            source_name=_env("SOURCE", "drop"),
+            pastell_conn_id=_env("PASTELL_CONN_ID", PASTELL_CONN_ID),
+            pastell_flows=tuple(
+                f.strip() for f in _env("PASTELL_FLOWS", ",".join(PASTELL_FLOWS)).split(",") if f.strip()
+            ),
+            decp_source=_env("DECP_SOURCE", "drop"),
+            decp_drop_dir=Path(_env("DECP_DROP_DIR", str(DEFAULT_VAR_DIR / "decp-drop"))),
+            decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),
+            datagouv_conn_id=_env("DATAGOUV_CONN_ID", DATAGOUV_CONN_ID),
+            datagouv_datasets=_json_env("DATAGOUV_DATASETS"),
+            datagouv_resources=_json_env("DATAGOUV_RESOURCES"),
+            version_retention_days=float(_env("VERSION_RETENTION_DAYS", "2")),
+            public_origins=tuple(o.strip() for o in _env("PUBLIC_ORIGINS", "*").split(",") if o.strip()),
+            schema_versions=parse_schema_versions(_env("SCHEMA_VERSIONS", "")),
+            plans_base_url=_env("PLANS_BASE_URL", PLANS_BASE_URL).rstrip("/"),
+            plans_dirs=tuple(Path(p) for p in _env("PLANS_DIRS", "").split(os.pathsep) if p.strip()),
         )
+
+    def schema(self, name: str) -> str:
+        """``name@version`` of the schema this run publishes for a dataset."""
+        return f"{name}@{self.schema_versions[name]}"
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)

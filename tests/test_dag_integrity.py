@@ -4,7 +4,7 @@ import pytest
 
 from digor.config import PROJECT_ROOT
 
-EXPECTED_DAGS = {"actes", "actes_decisions"}
+EXPECTED_DAGS = {"actes", "actes_decisions", "backfill"}
 
 
 @pytest.fixture(scope="module")

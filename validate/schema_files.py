@@ -7,10 +7,18 @@ nightly run never depends on schema.data.gouv.fr being reachable.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 SCHEMAS_DIR: Path = Path(__file__).resolve().parents[1] / "schemas"
+# A folder of further schema files, e.g. a national schema's next version being prepared.
+EXTRA_SCHEMAS_ENV = "DIGOR_EXTRA_SCHEMAS_DIR"
+
+
+def schema_dirs() -> list[Path]:
+    extra = os.environ.get(EXTRA_SCHEMAS_ENV)
+    return [SCHEMAS_DIR] + ([Path(extra)] if extra else [])
 
 _FILE_NAME = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*?)-(?P<version>\d+(?:\.\d+)*)\.json$")
 
@@ -19,13 +27,23 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
+def _is_json_schema(path: Path) -> bool:
+    """True for JSON Schema documents (the DECP formats), which are not Table Schemas."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return isinstance(document, dict) and "json-schema.org" in str(document.get("$schema", ""))
+
+
 def available_schemas() -> dict[str, list[str]]:
-    """Map each schema name present in SCHEMAS_DIR to its versions, oldest first."""
+    """Map each Table Schema name present in the schema folders to its versions, oldest first."""
     found: dict[str, list[str]] = {}
-    for path in SCHEMAS_DIR.glob("*.json"):
-        match = _FILE_NAME.match(path.name)
-        if match:
-            found.setdefault(match["name"], []).append(match["version"])
+    for folder in schema_dirs():
+        for path in folder.glob("*.json"):
+            match = _FILE_NAME.match(path.name)
+            if match and not _is_json_schema(path):
+                found.setdefault(match["name"], []).append(match["version"])
     return {name: sorted(versions, key=_version_key) for name, versions in sorted(found.items())}
 
 
@@ -37,7 +55,8 @@ def schema_path(name: str, version: str | None = None) -> Path:
     """Path of schema `name` at `version` (the latest present when None)."""
     available = available_schemas()
     if name not in available:
-        raise ValueError(f"unknown schema {name!r}; available in {SCHEMAS_DIR}: {_describe(available)}")
+        folders = ", ".join(str(d) for d in schema_dirs())
+        raise ValueError(f"unknown schema {name!r}; available in {folders}: {_describe(available)}")
     versions = available[name]
     if version is None:
         version = versions[-1]
@@ -45,7 +64,7 @@ def schema_path(name: str, version: str | None = None) -> Path:
         raise ValueError(
             f"schema {name!r} has no version {version!r}; available versions: {', '.join(versions)}"
         )
-    return SCHEMAS_DIR / f"{name}-{version}.json"
+    return next(d / f"{name}-{version}.json" for d in schema_dirs() if (d / f"{name}-{version}.json").is_file())
 
 
 def _is_path(schema: str | Path) -> bool:

@@ -1,0 +1,40 @@
+"""Backfill: replay the raw zone of a chain through today's code, diff, then republish.
+
+Triggered by hand with params; ``dry_run`` stops after the diff report.
+The same functions run behind ``digor backfill``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag
+
+from digor import backfill_tasks as t
+from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
+
+
+@dag(
+    dag_id="backfill",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DAG_DEFAULT_ARGS,
+    tags=["digor", "backfill", "operations"],
+    params={
+        "chain": Param("actes", type="string", enum=["actes"]),
+        "date_from": Param("2024-01-01", type="string", format="date", description="First night to replay"),
+        "date_to": Param("2024-12-31", type="string", format="date", description="Last night to replay"),
+        "schema_version": Param("", type="string", description="Target version of the national schema"),
+        "dry_run": Param(True, type="boolean", description="Stop at the diff report"),
+    },
+    doc_md=__doc__,
+)
+def backfill():
+    plan = t.plan()
+    years = t.replay.partial(plan=plan).expand(night=t.nights(plan))
+    built = t.build(plan, years)
+    t.promote(plan, built)
+
+
+backfill()
