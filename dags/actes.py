@@ -9,7 +9,8 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag
 
 from digor import actes_tasks as t
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON
+from digor.alerts import on_run_failure
+from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 
 
 @dag(
@@ -19,10 +20,16 @@ from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON
     catchup=False,
     max_active_runs=1,
     default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
+    dagrun_timeout=NIGHTLY_TIMEOUT,
     tags=["digor", "actes", "scdl-deliberations"],
     params={
         "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
         "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
+        "allow_shrink": Param(
+            False, type="boolean",
+            description="Send to data.gouv.fr files that lost more rows than the configured share (held back otherwise)",
+        ),
     },
     doc_md=__doc__,
 )

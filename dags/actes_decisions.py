@@ -11,6 +11,7 @@ from airflow.sdk import Param, dag
 
 from digor import actes_tasks as t
 from digor.actes_chain import NO_NIGHT
+from digor.alerts import on_run_failure
 from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
 
 
@@ -21,6 +22,7 @@ from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
     catchup=False,
     max_active_runs=1,
     default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
     tags=["digor", "actes", "ledger"],
     params={
         "years": Param([], type="array", description="Decision years of the acts decided on"),

@@ -10,6 +10,7 @@ import pendulum
 from airflow.sdk import Param, dag
 
 from digor import backfill_tasks as t
+from digor.alerts import on_run_failure
 from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
 
 
@@ -20,6 +21,7 @@ from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
     catchup=False,
     max_active_runs=1,
     default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
     tags=["digor", "backfill", "operations"],
     params={
         "chain": Param("actes", type="string", enum=["actes"]),

@@ -7,7 +7,9 @@ report read.
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
@@ -23,8 +25,8 @@ from extract import pastell_source
 from extract.drop_folder import extract_night
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.documents import document_key, publish_documents
-from load.public_files import publish_table
-from load.widget_files import publish_catalogue, publish_index, publish_year_files
+from load.public_files import publish_table, switch_dataset_manifest
+from load.widget_files import pending_bodies, publish_catalogue, publish_index, publish_year_files
 from transform.actes import staged_years, transform_night, write_staging
 from transform.consolidate_actes import current_acts, latest_versions
 from transform.publication_rule import Decision
@@ -43,6 +45,18 @@ DATASETS = {
 }
 
 
+def _timed(step: Callable[..., dict]) -> Callable[..., dict]:
+    """Add the step's wall time to its summary, for the run report."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs) -> dict:
+        start = time.monotonic()
+        result = step(*args, **kwargs)
+        return {**result, "duration_s": round(time.monotonic() - start, 3)}
+
+    return run
+
+
 def _store(settings: Settings) -> ObjectStore:
     store = open_store(settings.store_url)
     return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store
@@ -54,13 +68,14 @@ def _publish_dataset(
     """Shape the table to the run's target schema version, then validate and publish it."""
     schema = settings.schema(DATASETS[dataset][0])
     shaped = shape_for_schema(frame, load_schema_descriptor(schema))
-    return publish_table(store, shaped, DATASETS[dataset][2].format(year=year), schema)
+    return publish_table(store, shaped, DATASETS[dataset][2].format(year=year), schema, versioned=True, slot=str(year))
 
 
 def _dumps(document) -> bytes:
     return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
+@_timed
 def extract_step(settings: Settings, night: str) -> dict:
     if settings.source_name == pastell_source.SOURCE:
         return pastell_source.extract_night(settings, _store(settings), load_registry(settings.registry_path), night)
@@ -73,6 +88,7 @@ def extract_step(settings: Settings, night: str) -> dict:
     }
 
 
+@_timed
 def transform_step(settings: Settings, night: str) -> dict:
     store = _store(settings)
     result = transform_night(store, load_registry(settings.registry_path), night, settings.source_name)
@@ -110,6 +126,7 @@ def _quarantined(report: TableReport, acts: pd.DataFrame, file: str) -> list[dic
     ]
 
 
+@_timed
 def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | None = None) -> dict:
     """Rebuild the year's regional files, documents and the touched bodies' widget files."""
     store = _store(settings)
@@ -155,21 +172,35 @@ def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | Non
 
 
 def publish_widget_indexes_step(settings: Settings, bodies: Iterable[str]) -> list[str]:
+    """Switch the manifests: each dataset's, then each touched (or pending) body's.
+
+    The versions they name were written by ``publish_year_step``; bodies left pending by
+    a run that stopped before this step are switched too.
+    """
     store = _store(settings)
     registry = load_registry(settings.registry_path)
     keys = [
-        publish_index(store, body, registry.publisher, settings.public_url)
+        switch_dataset_manifest(store, base.rsplit("/", 1)[0], dataset, settings.version_retention_days)["manifest"]
+        for dataset, (_, _, base) in sorted(DATASETS.items())
+    ]
+    wanted = set(bodies) | pending_bodies(store)
+    keys += [
+        publish_index(store, body, registry.publisher, settings.public_url, settings.version_retention_days)
         for body in registry.bodies
-        if body.siren in set(bodies)
+        if body.siren in wanted
     ]
     return keys + [publish_catalogue(store, registry)]
 
 
-def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
-    """Send every changed regional file through the configured publisher."""
+def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
+    """Send every changed regional file through the configured publisher.
+
+    A file losing more than ``settings.max_shrink_ratio`` of its rows against the last
+    version published is held back (and listed in the report) unless ``allow_shrink``.
+    """
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    publisher = make_publisher(settings.datagouv_mode, store)
+    publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
     outcomes = []
     for result in sorted(year_results, key=lambda r: r["year"]):
         for dataset, files in sorted(result["files"].items()):
@@ -178,26 +209,30 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[
             for file in files:
                 upload = ResourceUpload(
                     dataset=dataset,
-                    key=file["key"],
                     title=f"{title.format(year=result['year'])} ({file['format'].upper()})",
                     description=f"{registry.region_name}: {file['rows']} lignes, publié par {registry.publisher}.",
                     format=file["format"],
                     schema={"name": declared, "version": settings.schema_versions[schema_name]} if declared else None,
                     filesize=file["size"],
                     sha256=file["sha256"],
+                    rows=file["rows"],
+                    name=file["key"].rsplit("/", 1)[1],
+                    key=file.get("version_key") or file["key"],
                 )
-                outcomes.append(publisher.publish(upload, store.get_bytes(file["key"])))
+                outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
     return outcomes
 
 
 def report_step(
-    settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict]
+    settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict],
+    dag_id: str | None = None, run_id: str | None = None,
 ) -> dict:
-    return write_run_report(_store(settings), CHAIN, night, extracted, transformed, years, datagouv)
+    return write_run_report(_store(settings), CHAIN, night, extracted, transformed, years, datagouv, dag_id, run_id)
 
 
 def run_night(
-    settings: Settings, night: str, force_rebuild: bool = False, progress: Callable[[str], None] = lambda _: None
+    settings: Settings, night: str, force_rebuild: bool = False, progress: Callable[[str], None] = lambda _: None,
+    allow_shrink: bool = False,
 ) -> dict:
     """All steps in order, without a scheduler (what ``digor run actes`` does)."""
     progress("extract")
@@ -211,7 +246,7 @@ def run_night(
     progress("widgets")
     publish_widget_indexes_step(settings, sorted({s for y in years for s in y["bodies"]}))
     progress("data.gouv.fr")
-    datagouv = publish_datagouv_step(settings, years)
+    datagouv = publish_datagouv_step(settings, years, allow_shrink)
     progress("report")
     return report_step(settings, night, extracted, transformed, years, datagouv)
 

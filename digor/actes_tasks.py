@@ -59,13 +59,18 @@ def publish_widget_indexes(years: list[dict]) -> list[str]:
 
 @task
 def publish_datagouv(years: list[dict]) -> list[dict]:
-    return actes_chain.publish_datagouv_step(Settings.from_env(), list(years))
+    allow_shrink = bool(get_current_context()["params"].get("allow_shrink"))
+    return actes_chain.publish_datagouv_step(Settings.from_env(), list(years), allow_shrink)
 
 
 @task
 def report(extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict]) -> dict:
-    label = extracted.get("night") or f"decisions-{get_current_context()['run_id']}"
-    written = actes_chain.report_step(Settings.from_env(), label, extracted, transformed, list(years), datagouv)
+    context = get_current_context()
+    label = extracted.get("night") or f"decisions-{context['run_id']}"
+    written = actes_chain.report_step(
+        Settings.from_env(), label, extracted, transformed, list(years), datagouv, context["dag"].dag_id,
+        context["run_id"],
+    )
     for line in written["summary"]:
         log.info(line)
     return written

@@ -98,6 +98,12 @@ DECP_SOURCES = ("drop", "platform")
 # and the nightly schedule, after the actes DAG has staged the night's acts of nature 5.
 PLANS_BASE_URL = "http://odm-budgetaire.org/composants/normes"
 BUDGETS_CRON = "0 5 * * *"
+
+# SIRENE (INSEE's register of companies and establishments): the monthly stock files in
+# Parquet, <base>/StockUniteLegale_utf8.parquet and <base>/StockEtablissement_utf8.parquet,
+# downloaded on the 3rd of each month (INSEE publishes on the 1st) into a local work folder.
+SIRENE_BASE_URL = "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock"
+SIRENE_CRON = "0 4 3 * *"
 TOTEM_MAX_BYTES = 256 * 1024 * 1024
 
 
@@ -150,6 +156,9 @@ class Settings:
     # Budgets: where plans de comptes are downloaded from, and local mirrors read first.
     plans_base_url: str = PLANS_BASE_URL
     plans_dirs: tuple[Path, ...] = ()
+    # SIRENE: where the stock files are downloaded from, and the local folder they go to.
+    sirene_base_url: str = SIRENE_BASE_URL
+    sirene_work_dir: Path = DEFAULT_VAR_DIR / "sirene"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -177,6 +186,8 @@ class Settings:
             schema_versions=parse_schema_versions(_env("SCHEMA_VERSIONS", "")),
             plans_base_url=_env("PLANS_BASE_URL", PLANS_BASE_URL).rstrip("/"),
             plans_dirs=tuple(Path(p) for p in _env("PLANS_DIRS", "").split(os.pathsep) if p.strip()),
+            sirene_base_url=_env("SIRENE_BASE_URL", SIRENE_BASE_URL).rstrip("/"),
+            sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
         )
 
     def schema(self, name: str) -> str:
@@ -197,3 +208,5 @@ DAG_OWNER = "digor-data"
 DAG_TIMEZONE = "Europe/Paris"
 DAG_DEFAULT_ARGS = {"owner": DAG_OWNER, "retries": 2, "retry_delay": timedelta(minutes=5)}
 NIGHTLY_CRON = "0 2 * * *"
+# A nightly run still going after this is stopped and reported late (alert "late").
+NIGHTLY_TIMEOUT = timedelta(hours=4)

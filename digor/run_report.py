@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 
+from digor.report_html import render_report
 from digor.store import ObjectStore
 
 REPORTS_PREFIX = "private/reports"
+RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
 
 
 def report_key(chain: str, night: str) -> str:
     return f"{REPORTS_PREFIX}/{chain}/date={night}/report.json"
+
+
+def run_index_key(dag_id: str, run_id: str) -> str:
+    """Where a DAG run finds its report: the link in the Airflow UI reads this."""
+    return f"{RUNS_PREFIX}/{re.sub(r'[^A-Za-z0-9._-]', '_', dag_id)}/{re.sub(r'[^A-Za-z0-9._-]', '_', run_id)}.json"
+
+
+def write_report_document(
+    store: ObjectStore, key: str, report: dict, dag_id: str | None = None, run_id: str | None = None
+) -> str:
+    """Write a report as JSON and HTML (same name, ``.html``); index it under its DAG run."""
+    store.put_bytes(key, (json.dumps(report, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8"))
+    html_key = key.rsplit(".", 1)[0] + ".html"
+    store.put_bytes(html_key, render_report(report).encode("utf-8"))
+    if dag_id and run_id:
+        store.put_bytes(run_index_key(dag_id, run_id), json.dumps({"json": key, "html": html_key}).encode())
+    return html_key
 
 
 def _body_of(body_key: str) -> str:
@@ -59,6 +79,11 @@ def build_report(
         "skipped_files": extracted["skipped_files"],
         "files": [f for y in years for files in y["files"].values() for f in files],
         "datagouv": datagouv,
+        "durations_s": {
+            **{step: result["duration_s"] for step, result in (("extract", extracted), ("transform", transformed))
+               if "duration_s" in result},
+            **{f"publish {y['year']}": y["duration_s"] for y in years if "duration_s" in y},
+        },
     }
 
 
@@ -76,9 +101,9 @@ def summary_lines(report: dict) -> list[str]:
 
 def write_run_report(
     store: ObjectStore, chain: str, night: str, extracted: dict, transformed: dict, years: list[dict],
-    datagouv: list[dict],
+    datagouv: list[dict], dag_id: str | None = None, run_id: str | None = None,
 ) -> dict:
     report = build_report(chain, night, extracted, transformed, years, datagouv)
     key = report_key(chain, night)
-    store.put_bytes(key, (json.dumps(report, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8"))
-    return {"key": key, "summary": summary_lines(report), "totals": report["totals"]}
+    html_key = write_report_document(store, key, report, dag_id, run_id)
+    return {"key": key, "html": html_key, "summary": summary_lines(report), "totals": report["totals"]}

@@ -4,7 +4,7 @@ import pytest
 
 from digor.config import PROJECT_ROOT
 
-EXPECTED_DAGS = {"actes", "actes_decisions", "backfill"}
+EXPECTED_DAGS = {"actes", "actes_decisions", "backfill", "budgets"}
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +23,7 @@ def test_every_dag_has_tags_owner_retries_and_params(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, f"{dag_id} has no tags"
         assert dag.max_active_runs == 1, f"{dag_id} may run twice at once on the same partitions"
+        assert dag.has_on_failure_callback, f"{dag_id} sends no alert when it fails"
         if dag.timetable.can_be_scheduled:
             assert "date" in dag.params and "force_rebuild" in dag.params, f"{dag_id} lacks the standard params"
         for task in dag.tasks:
