@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STORE ?= var/store
 
-.PHONY: demo test install install-dev clean
+.PHONY: demo test install install-dev widgets bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,32 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# Widgets: third-party browser code from the npm lock file, copied next to the pages
+# (MiniSearch for the widget; axe-core stays in node_modules for the browser tests).
+WIDGET_VENDOR := widgets/vendor/minisearch.js
+widgets/node_modules/.package-lock.json: widgets/package.json widgets/package-lock.json
+	cd widgets && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WIDGET_VENDOR): widgets/node_modules/.package-lock.json
+	mkdir -p widgets/vendor
+	cp widgets/node_modules/minisearch/dist/umd/index.js $@
+	cp widgets/node_modules/minisearch/LICENSE.txt widgets/vendor/minisearch.LICENSE.txt
+
+widgets: $(WIDGET_VENDOR)
+
 install-dev: $(VENV)/.installed-dev
 
-demo: install
+demo: install widgets
 	$(BIN)/digor demo --store $(STORE)
 
-test: install-dev
+test: install-dev widgets
 	$(BIN)/python -m pytest
+
+# Benchmark of the TOTEM conversion against yatotem2scdl (PyPI), on the reference files.
+bench: install
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python benchmarks/totem_conversion.py
 
 clean:
 	rm -rf var

@@ -17,7 +17,7 @@ import pandas as pd
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
 from digor.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
-from digor.registry import load_registry
+from digor.registry import Registry, load_registry
 from digor.run_report import write_run_report
 from digor.overlay_store import OverlayStore
 from digor.store import ObjectStore, open_store
@@ -57,6 +57,13 @@ def _timed(step: Callable[..., dict]) -> Callable[..., dict]:
     return run
 
 
+def _registry(settings: Settings) -> Registry:
+    """The registry, its SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
+    from digor.sirene_chain import registry_with_register
+
+    return registry_with_register(settings, load_registry(settings.registry_path))
+
+
 def _store(settings: Settings) -> ObjectStore:
     store = open_store(settings.store_url)
     return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store
@@ -91,7 +98,7 @@ def extract_step(settings: Settings, night: str) -> dict:
 @_timed
 def transform_step(settings: Settings, night: str) -> dict:
     store = _store(settings)
-    result = transform_night(store, load_registry(settings.registry_path), night, settings.source_name)
+    result = transform_night(store, _registry(settings), night, settings.source_name)
     years = write_staging(store, result)
     write_night_events(store, night, result.rows)
     rejects = [r.to_dict() for r in result.rejects]
@@ -130,7 +137,7 @@ def _quarantined(report: TableReport, acts: pd.DataFrame, file: str) -> list[dic
 def publish_year_step(settings: Settings, year: int, bodies: Iterable[str] | None = None) -> dict:
     """Rebuild the year's regional files, documents and the touched bodies' widget files."""
     store = _store(settings)
-    registry = load_registry(settings.registry_path)
+    registry = _registry(settings)
     acts = current_acts(store, registry, year)
     online = acts[acts["online"]].reset_index(drop=True)
 

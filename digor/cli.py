@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from digor.config import DEFAULT_VAR_DIR, Settings
 
-CHAINS = ("actes",)
+CHAINS = ("actes", "budgets")
 
 
 def _date(value: str) -> str:
@@ -22,7 +22,7 @@ def _date(value: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from digor import actes_chain
+    from digor import actes_chain, budgets_chain
 
     settings = _settings_for(args)
     steps = ["extract", "transform", "publish", "widgets", "data.gouv.fr", "report"]
@@ -32,7 +32,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not step.startswith("publish ") or step == "publish":
                 bar.update(1)
 
-        result = actes_chain.run_night(settings, args.date, args.force_rebuild, progress)
+        chain = budgets_chain if args.chain == "budgets" else actes_chain
+        result = chain.run_night(settings, args.date, args.force_rebuild, progress)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
         print(line)
@@ -59,8 +60,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _settings_for(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "store", None):
-        settings = settings.with_overrides(store_url=str(Path(args.store).resolve()))
+        store = args.store if "://" in args.store else str(Path(args.store).resolve())
+        settings = settings.with_overrides(store_url=store)
     return settings
+
+
+def cmd_store_public(args: argparse.Namespace) -> int:
+    """``digor store-public``: let browsers read the public prefix of an S3 store, and only it."""
+    from digor.store import S3Store, StoreError, open_store
+
+    settings = _settings_for(args)
+    try:
+        store = open_store(settings.store_url)
+        if not isinstance(store, S3Store):
+            print(f"error: {settings.store_url} is a local folder; `digor serve` serves its public zone",
+                  file=sys.stderr)
+            return 2
+        origins = args.origin or list(settings.public_origins)
+        store.configure_public_access(origins)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{store.url}: public/ readable by anyone, from browsers of {', '.join(origins)}; the rest stays private")
+    return 0
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
@@ -160,6 +182,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  Actes widget: {base}/widgets/actes.html?siren=<SIREN>")
     if base != settings.public_base_url:
         print(f"  note: document links in the data point at DIGOR_PUBLIC_BASE_URL={settings.public_base_url}")
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -167,6 +190,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def cmd_convert_totem(args: argparse.Namespace) -> int:
+    """SCDL budget CSVs for TOTEM files, with the code the budgets DAG runs."""
+    from digor.budgets_chain import convert_files
+    from extract.plans_de_comptes import PlanResolver
+
+    settings = Settings.from_env()
+    plans = PlanResolver(None, [Path(p) for p in args.plans] or settings.plans_dirs, "" if args.offline else settings.plans_base_url)
+    failed = 0
+    for result in tqdm(convert_files(args.files, Path(args.out), plans), desc="totem", unit="file", disable=len(args.files) < 2):
+        if "error" in result:
+            failed += 1
+            print(f"error: {result['file']}: {result['error']}", file=sys.stderr)
+            continue
+        print(f"{result['file']} -> {result['csv']}: {result['rows']} rows")
+        for problem in result["problems"]:
+            outcome = "kept" if problem["kept"] else "left out"
+            print(f"  line {problem['line']} (account {problem['nature']}) {outcome}: {problem['reason']}")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,10 +262,28 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     backfill.set_defaults(func=cmd_backfill)
 
+    convert = commands.add_parser("convert", help="convert source files to national formats")
+    formats = convert.add_subparsers(dest="format", required=True)
+    totem = formats.add_parser("totem", help="TOTEM budget XML -> SCDL budget 0.8.3 CSV (one per file)")
+    totem.add_argument("files", nargs="+", help="TOTEM files (DocumentBudgetaire or compte financier unique)")
+    totem.add_argument("--out", required=True, help="folder for the CSV files")
+    totem.add_argument("--plans", action="append", default=[], help="local plans de comptes folder <year>/<norme>/<declinaison>/ (repeatable; default DIGOR_PLANS_DIRS)")
+    totem.add_argument("--offline", action="store_true", help="never download a missing plan de comptes")
+    totem.set_defaults(func=cmd_convert_totem)
+
+    public = commands.add_parser("store-public", help="S3 store: bucket policy and CORS so browsers read public/ only")
+    public.add_argument("--store", help="store URL (default: DIGOR_STORE), e.g. s3://bucket/prefix")
+    public.add_argument("--origin", action="append", help="origin allowed by CORS (default: DIGOR_PUBLIC_ORIGINS)")
+    public.set_defaults(func=cmd_store_public)
+
     check = commands.add_parser("validate", help="validate a CSV or Parquet file against a schema")
     check.add_argument("file")
     check.add_argument("--schema", required=True, help="schema name (scdl-deliberations, actes) or JSON file")
     check.set_defaults(func=cmd_validate)
+
+    from digor.sirene_cli import add_commands as add_sirene_commands
+
+    add_sirene_commands(commands)
     return parser
 
 

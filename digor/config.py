@@ -138,6 +138,8 @@ class Settings:
     source_name: str = "drop"
     pastell_conn_id: str = PASTELL_CONN_ID
     pastell_flows: tuple[str, ...] = PASTELL_FLOWS
+    # Overrides of PASTELL_CLIENT_DEFAULTS (rate, concurrency, timeouts, attempts) for this run.
+    pastell_client: dict = field(default_factory=dict)
     decp_source: str = "drop"
     decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"
     decp_conn_id: str = DECP_CONN_ID
@@ -175,6 +177,7 @@ class Settings:
             pastell_flows=tuple(
                 f.strip() for f in _env("PASTELL_FLOWS", ",".join(PASTELL_FLOWS)).split(",") if f.strip()
             ),
+            pastell_client=_json_env("PASTELL_CLIENT"),
             decp_source=_env("DECP_SOURCE", "drop"),
             decp_drop_dir=Path(_env("DECP_DROP_DIR", str(DEFAULT_VAR_DIR / "decp-drop"))),
             decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),

@@ -10,8 +10,9 @@ from pathlib import Path
 from digor.airflow_env import airflow_environment
 from digor.config import Settings
 from digor.run_report import report_key
+from load.versions import is_version
 
-NIGHTLY_DAGS = ("actes",)
+NIGHTLY_DAGS = ("actes", "budgets")
 
 
 def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
@@ -27,13 +28,17 @@ def run_demo(store: Path) -> int:
 
     var = store.parent
     drop = var / "drop"
-    settings = {"STORE": str(store), "DROP_DIR": str(drop)}
+    plans = var / "plans-de-comptes"  # the demo's own small plans de comptes (digor.sample_budgets)
+    settings = {"STORE": str(store), "DROP_DIR": str(drop), "PLANS_DIRS": str(plans)}
     env = airflow_environment(var / "airflow", settings)
     log = var / "demo-airflow.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("", encoding="utf-8")
 
     summary = generate_drop_folder(drop, Settings.from_env().registry_path)
+    from digor.sample_budgets import write_demo_plans
+
+    write_demo_plans(plans)
     print(f"sample region: {summary['acts']} acts over nights {', '.join(summary['nights'])} in {drop}")
     print("airflow: migrating the metadata database (SQLite)…", flush=True)
     if _airflow(["db", "migrate"], env, log):
@@ -61,12 +66,32 @@ def _print_results(store: Path, log: Path) -> None:
     public = store / "public"
     print("\nResults")
     for folder in ("deliberations", "actes"):
+        # Stable "latest" names; the manifest names the content-addressed versions behind them.
+        print(f"  {public / folder / 'index.json'} (manifest: current version of each file)")
         for path in sorted((public / folder).glob("*")):
-            print(f"  {path}")
+            if path.name != "index.json" and not is_version(path.name):
+                print(f"  {path}")
     print(f"  widget data per body: {public / 'widgets' / 'actes'}")
+    for path in sorted((public / "budgets").glob("*")):
+        print(f"  {path}")
+    print(f"  budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json, budget-<siret>-<year>-<stage>.json)")
+    print(f"  budget versions kept (history): {store / 'private' / 'budgets' / 'versions'}")
     print(f"  documents (by content hash): {public / 'documents'}")
     print(f"  run reports: {store / 'private' / 'reports'}")
     print(f"  data.gouv.fr dry run (what would be sent): {store / 'private' / 'datagouv' / 'dry-run'}")
     print(f"  quarantine: {store / 'private' / 'quarantine'}")
     print(f"  airflow output: {log}")
     print(f"  validate a file: digor validate {public / 'deliberations'}/deliberations-2025.csv --schema scdl-deliberations")
+    _print_widget_urls(store)
+
+
+def _print_widget_urls(store: Path) -> None:
+    """Where to look at the Actes widget of each demo body once ``digor serve`` runs."""
+    catalogue = store / "public" / "widgets" / "actes-organismes.json"
+    if not catalogue.is_file():
+        return
+    base = Settings.from_env().public_base_url
+    print(f"\nActes widget: run `digor serve --store {store}`, then open")
+    print(f"  configurator (choose a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
+    for body in json.loads(catalogue.read_text(encoding="utf-8"))["organismes"]:
+        print(f"  {body['nom']}: {base}/widgets/actes.html?siren={body['siren']}")

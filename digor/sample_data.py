@@ -135,6 +135,7 @@ class Act:
     with_siren: bool = True
     stamped: bool = True
     annexes: list[str] = field(default_factory=list)
+    totem: bytes | None = None  # budget acts: the TOTEM XML is the act's file (digor.sample_budgets)
 
 
 def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] = DEMO_NIGHTS) -> dict:
@@ -149,6 +150,9 @@ def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] 
     counters: dict[tuple, int] = {}
     plan = _plan(rng, bodies, list(nights), ids, counters)
     broken = _plan_broken(rng, bodies, list(nights), ids, counters)
+    from digor.sample_budgets import add_budget_documents
+
+    plan += add_budget_documents(plan, bodies, list(nights), ids)
     for night in nights:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
             raise ValueError(f"night {night!r} is not a YYYY-MM-DD date")
@@ -291,7 +295,9 @@ def _write_act(root: Path, act: Act, breakage: str | None = None) -> None:
     data = metadata["data"]
     header = f"{_ascii(act.body['name'])} - {DOC_KINDS[act.nature]} {act.numero}"
     body_lines = [f"Objet : {_ascii(act.objet)}", f"Date de la decision : {act.decided.isoformat()}"]
-    if breakage != "missing_pdf":
+    if act.totem:
+        (folder / data["arrete"][0]).write_bytes(act.totem)
+    elif breakage != "missing_pdf":
         (folder / data["arrete"][0]).write_bytes(minimal_pdf([header, *body_lines]))
     if act.stamped:
         stamp = f"Recu en prefecture le {act.posted.isoformat()} - {_id_acte(act)}"
@@ -310,7 +316,7 @@ def _metadata(act: Act) -> dict:
         "date_de_lacte": act.decided.isoformat(),
         "classification": act.classification,
         "publication_open_data": act.open_data,
-        "arrete": [f"{act.numero}.pdf"],
+        "arrete": [f"{act.numero}.xml" if act.totem else f"{act.numero}.pdf"],
         "acte_tamponne": [f"{act.numero}-tampon.pdf"] if act.stamped else [],
         "autre_document_attache": list(act.annexes),
         "aractes": [f"{act.numero}-ar.xml"],

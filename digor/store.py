@@ -1,20 +1,25 @@
-"""Object store: one interface, a local-folder implementation for the demo.
+"""Object store: one interface, a local folder (the embedded default) or any S3 service.
 
 Keys are POSIX-like paths whose first segment is the zone (see ``Zone``). Writes are
-atomic per object: a reader sees the old bytes or the new ones, never a mix. The raw
-zone is write-once: rewriting a raw object with other bytes is refused, because
-backfills replay raw and must find it exactly as received.
+atomic per object (``os.replace`` locally, a single PUT on S3): a reader sees the old
+bytes or the new ones, never a mix. The raw zone is write-once: rewriting a raw object
+with other bytes is refused, because backfills replay raw and must find it exactly as
+received.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
+import mimetypes
 import os
+import re
 import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -112,14 +117,228 @@ class LocalStore:
         self._path(key).unlink(missing_ok=True)
 
 
+class StoreAuthError(StoreError):
+    """The S3 service refused the credentials: the message names the connection to fix."""
+
+
+# What browsers and downloaders get with each public object. Versioned (content-addressed)
+# files never change under their name, so caches may keep them; manifests and stable
+# "latest" names change at each publication, so caches must ask again soon.
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_MANIFEST = "public, max-age=60"
+# Documents are content-addressed too, but a withdrawal deletes them: caches must let go.
+CACHE_DOCUMENT = "public, max-age=3600"
+CACHE_PRIVATE = "private, no-store"
+_VERSIONED_NAME = re.compile(r"\.[0-9a-f]{16}\.[A-Za-z0-9]+$")
+_CONTENT_TYPES = {
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".parquet": "application/vnd.apache.parquet",
+    ".atom": "application/atom+xml",
+    ".xml": "application/xml",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".pdf": "application/pdf",
+}
+
+
+def object_headers(key: str) -> dict[str, str]:
+    """``Content-Type`` and ``Cache-Control`` of an object, from its key alone."""
+    name = key.rsplit("/", 1)[-1]
+    suffix = os.path.splitext(name)[1].lower()
+    content_type = _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if not key.startswith(Zone.PUBLIC.value + "/"):
+        cache = CACHE_PRIVATE
+    elif _VERSIONED_NAME.search(name):
+        cache = CACHE_IMMUTABLE
+    elif key.startswith("public/documents/"):
+        cache = CACHE_DOCUMENT
+    else:
+        cache = CACHE_MANIFEST
+    return {"ContentType": content_type, "CacheControl": cache}
+
+
+_AUTH_ERRORS = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken",
+                "InvalidClientTokenId", "AuthorizationHeaderMalformed"}
+
+
+class S3Store:
+    """Object store in a bucket of any S3-compatible service, under an optional prefix."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, client, credentials_from: str):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.url = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        self.client = client
+        self.credentials_from = credentials_from
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r}, credentials from {self.credentials_from})"
+
+    def _key(self, key: str) -> str:
+        return self.prefix + _check_key(key)
+
+    def _fail(self, error: Exception, action: str) -> StoreError:
+        from botocore.exceptions import ClientError, EndpointConnectionError
+
+        if isinstance(error, ClientError):
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _AUTH_ERRORS or status == 403:
+                return StoreAuthError(
+                    f"S3 store {self.url} refused the credentials of {self.credentials_from} "
+                    f"({code or status}: {message}) while trying to {action}"
+                )
+            if code == "NoSuchBucket":
+                return StoreError(f"S3 bucket {self.bucket!r} does not exist ({self.credentials_from})")
+            return StoreError(f"S3 store {self.url} failed to {action}: {code or status} {message}")
+        if isinstance(error, EndpointConnectionError):
+            return StoreError(f"S3 endpoint of {self.credentials_from} cannot be reached: {error}")
+        return StoreError(f"S3 store {self.url} failed to {action}: {error}")
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **object_headers(key))
+        except Exception as error:
+            raise self._fail(error, f"write {key}") from None
+
+    def get_bytes(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(f"{key} not found in {self.url}") from None
+            raise self._fail(error, f"read {key}") from None
+        except Exception as error:
+            raise self._fail(error, f"read {key}") from None
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return False
+            raise self._fail(error, f"look up {key}") from None
+        except Exception as error:
+            raise self._fail(error, f"look up {key}") from None
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix
+            ):
+                keys += [item["Key"][len(self.prefix):] for item in page.get("Contents", [])]
+        except Exception as error:
+            raise self._fail(error, f"list {prefix}") from None
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as error:
+            raise self._fail(error, f"delete {key}") from None
+
+    def head(self, key: str) -> dict:
+        """Stored headers of an object (content type, cache control, size)."""
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except Exception as error:
+            raise self._fail(error, f"look up {key}") from None
+        return {"ContentType": answer.get("ContentType"), "CacheControl": answer.get("CacheControl"),
+                "ContentLength": answer.get("ContentLength")}
+
+    def configure_public_access(self, origins: tuple[str, ...] | list[str]) -> dict:
+        """Let anyone read the public prefix (only it), and browsers of ``origins`` fetch it.
+
+        Needs a bucket-admin identity; production may apply the same policy by other means.
+        """
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "DigorPublicZoneRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{self.bucket}/{self.prefix}{Zone.PUBLIC.value}/*"],
+            }],
+        }
+        cors = {"CORSRules": [{
+            "AllowedOrigins": list(origins),
+            "AllowedMethods": ["GET", "HEAD"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag", "Content-Length", "Content-Type"],
+            "MaxAgeSeconds": 3600,
+        }]}
+        try:
+            self.client.put_bucket_policy(Bucket=self.bucket, Policy=json.dumps(policy))
+            self.client.put_bucket_cors(Bucket=self.bucket, CORSConfiguration=cors)
+        except Exception as error:
+            raise self._fail(error, "set the bucket policy and CORS") from None
+        return {"policy": policy, "cors": cors}
+
+
+def _s3_client(conn_id: str, endpoint_url: str | None = None):
+    """A boto3 S3 client from the Airflow connection, else from AWS's usual environment."""
+    import boto3
+    from botocore.config import Config
+
+    from digor.connections import ConnectionMissing, get_connection
+
+    options: dict = {}
+    try:
+        conn = get_connection(conn_id)
+    except ConnectionMissing:
+        credentials_from = f"the default AWS credentials (no Airflow connection {conn_id!r})"
+    else:
+        credentials_from = f"Airflow connection {conn_id!r}"
+        extra = conn.extra
+        options.update(
+            aws_access_key_id=conn.login or extra.get("aws_access_key_id"),
+            aws_secret_access_key=conn.password or extra.get("aws_secret_access_key"),
+            region_name=extra.get("region_name"),
+        )
+        endpoint_url = endpoint_url or extra.get("endpoint_url") or (conn.base_url() if conn.host else None)
+    config = Config(
+        connect_timeout=10,
+        read_timeout=120,
+        retries={"max_attempts": 5, "mode": "standard"},
+        # Path-style addressing works with every S3-compatible service, virtual hosts need DNS.
+        s3={"addressing_style": "path"} if endpoint_url else {},
+    )
+    options = {k: v for k, v in options.items() if v}
+    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config, **options)
+    return client, credentials_from
+
+
 def open_store(url: str) -> ObjectStore:
-    """Open the store named by configuration: a folder path or ``file://`` URL."""
+    """Open the store named by configuration.
+
+    A folder path or ``file://`` URL gives the local store; ``s3://bucket/prefix`` an
+    S3 store whose endpoint and credentials come from the Airflow connection
+    ``digor_s3`` (or the one named by ``?conn_id=``), else from AWS's usual variables.
+    """
     if url.startswith("file://"):
         return LocalStore(url[len("file://"):])
-    if "://" in url:
-        raise StoreError(f"unsupported object store URL {url!r} (this build knows local folders)")
-    return LocalStore(url)
+    if url.startswith("s3://"):
+        from digor.config import S3_CONN_ID
 
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise StoreError(f"object store URL {url!r} names no bucket")
+        conn_id = parse_qs(parts.query).get("conn_id", [S3_CONN_ID])[0]
+        client, credentials_from = _s3_client(conn_id)
+        return S3Store(parts.netloc, parts.path, client=client, credentials_from=credentials_from)
+    if "://" in url:
+        raise StoreError(f"unsupported object store URL {url!r} (use a folder path or s3://bucket/prefix)")
+    return LocalStore(url)
 
 def put_raw(store: ObjectStore, key: str, data: bytes) -> bool:
     """Write once into the raw zone; True if written, False if already there unchanged."""

@@ -34,8 +34,9 @@ class ExtractedAct:
     skipped: tuple[str, ...]
 
 
-def night_prefix(night: str) -> str:
-    return f"{RAW_PREFIX}/date={night}/"
+def night_prefix(night: str, source: str = SOURCE) -> str:
+    """Raw folder of one night of one source of acts (``drop``, ``pastell``)."""
+    return f"raw/actes/{source}/date={night}/"
 
 
 def body_key_from_metadata(metadata_bytes: bytes | None) -> str:

@@ -1,4 +1,10 @@
-"""Consolidated regional files: validated, then swapped in, or not published at all."""
+"""Consolidated regional files: validated, then swapped in, or not published at all.
+
+With ``versioned=True`` a table is written as content-addressed versions plus a private
+pointer, and ``switch_dataset_manifest`` later publishes the dataset's manifest
+(``public/<dataset>/index.json``) and its stable "latest" names in one step (see
+``load.versions``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,10 @@ import pandas as pd
 import pyarrow as pa
 
 from digor.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
+from load.versions import (
+    Slot, clear_pending, json_document, put_version, read_json, read_pointers, retire_superseded, set_pointer,
+    write_aliases,
+)
 from validate.schema_files import load_schema_descriptor
 from validate.table_validator import TableReport, validate_table
 
@@ -29,6 +39,8 @@ class PublishedFile:
     sha256: str
     schema: str
     changed: bool
+    # The content-addressed version the stable ``key`` stands for (versioned publication).
+    version_key: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,11 +81,14 @@ def _validate_bytes(data: bytes, schema: str, key: str) -> TableReport:
 
 
 def publish_table(
-    store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str
+    store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str, *,
+    versioned: bool = False, slot: str | None = None,
 ) -> tuple[list[PublishedFile], TableReport]:
     """Quarantine invalid rows, check the exact CSV bytes, then write CSV and Parquet.
 
-    Returns the files and the row-level report, whose invalid rows were left out.
+    Returns the files and the row-level report, whose invalid rows were left out. With
+    ``versioned``, the files are written as versions and pointed to under ``slot``
+    (default: the file stem); ``switch_dataset_manifest`` publishes them.
     """
     report = validate_table(frame, schema)
     kept = frame.drop(index=sorted(report.invalid_rows())).reset_index(drop=True)
@@ -82,8 +97,63 @@ def publish_table(
     if not final.valid:
         raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
     files = []
+    folder, stem = base_key.rsplit("/", 1)
     for fmt, data in outputs.items():
         key = f"{base_key}.{fmt}"
-        changed = put_if_changed(store, key, data)
-        files.append(PublishedFile(key, fmt, len(kept), len(data), sha256_hex(data), schema, changed))
+        if versioned:
+            version_key, changed = put_version(store, folder, stem, fmt, data)
+        else:
+            version_key, changed = None, put_if_changed(store, key, data)
+        files.append(PublishedFile(key, fmt, len(kept), len(data), sha256_hex(data), schema, changed, version_key))
+    if versioned:
+        set_pointer(store, folder, slot or stem, {f.format: _manifest_entry(f) for f in files})
     return files, report
+
+
+MANIFEST_NAME = "index.json"
+MANIFEST_FORMAT = 1
+
+
+def _manifest_entry(file: PublishedFile) -> dict:
+    return {
+        "fichier": file.version_key.rsplit("/", 1)[1],
+        "permanent": file.key.rsplit("/", 1)[1],
+        "lignes": file.rows,
+        "octets": file.size,
+        "sha256": file.sha256,
+        "schema": file.schema,
+    }
+
+
+def _slots(files: dict) -> dict[str, Slot]:
+    return {
+        f"{slot}/{fmt}": Slot(entry["fichier"], entry.get("lignes"))
+        for slot, formats in files.items()
+        for fmt, entry in formats.items()
+    }
+
+
+def switch_dataset_manifest(
+    store: ObjectStore, folder: str, dataset: str, retention_days: float, now=None
+) -> dict:
+    """Publish the versions the pointers name: manifest first, then the stable names.
+
+    Idempotent: a rerun after a crash at any point finishes the job.
+    """
+    manifest_key = f"{folder}/{MANIFEST_NAME}"
+    previous = read_json(store, manifest_key, {}) or {}
+    files = {slot: dict(sorted(formats.items())) for slot, formats in sorted(read_pointers(store, folder).items())}
+    document = {"format": MANIFEST_FORMAT, "jeu_de_donnees": dataset, "fichiers": files}
+    switched = put_if_changed(store, manifest_key, json_document(document))
+    aliases = {entry["permanent"]: entry["fichier"] for formats in files.values() for entry in formats.values()}
+    written = write_aliases(store, folder, aliases)
+    deleted = retire_superseded(
+        store, folder, _slots(previous.get("fichiers", {})), _slots(files), retention_days, now
+    )
+    clear_pending(store, folder)
+    return {"manifest": manifest_key, "switched": switched, "aliases_written": written, "deleted": deleted}
+
+
+def manifest_files(store: ObjectStore, folder: str) -> dict[str, dict]:
+    """``slot -> format -> entry`` of a dataset's current manifest (empty if none yet)."""
+    return (read_json(store, f"{folder}/{MANIFEST_NAME}", {}) or {}).get("fichiers", {})

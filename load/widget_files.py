@@ -21,6 +21,10 @@ import pandas as pd
 
 from digor.registry import Body, Registry
 from digor.store import ObjectStore, put_if_changed
+from load.versions import (
+    Slot, clear_pending, pending_folders, put_version, read_json, read_pointers, retire_superseded, set_pointer,
+    write_aliases,
+)
 from transform.nomenclature_actes import NATURES, parse_classification
 from transform.scdl_deliberations import UrlOf, annex_urls, document_url
 
@@ -100,34 +104,60 @@ def publish_year_files(
     for siren in sorted(bodies):
         body = registry.by_siren(siren)
         acts = published[published["siren"] == siren]
-        key = year_key(siren, year)
+        folder = body_folder(siren)
         if body is None or not body.open_data or acts.empty:
-            store.delete(key)
+            set_pointer(store, folder, str(year), None)
             continue
         entries = [_act_entry(act, url_of) for _, act in acts.iterrows()]
         entries.sort(key=lambda e: (e["date_publication"] or "", e["date_decision"] or "", e["numero"]), reverse=True)
         document = {"format": FORMAT_VERSION, "siren": siren, "annee": year, "actes": entries}
-        if put_if_changed(store, key, json_bytes(document)):
-            written.append(key)
+        # A new version under its own name; index.json switches to it in publish_index.
+        version, _ = put_version(store, folder, str(year), "json", json_bytes(document))
+        if set_pointer(store, folder, str(year), {"fichier": version.rsplit("/", 1)[1], "actes": len(entries)}):
+            written.append(version)
     return written
 
 
+def body_folder(siren: str) -> str:
+    return f"{WIDGET_PREFIX}/{siren}"
+
+
+def pending_bodies(store: ObjectStore) -> set[str]:
+    """Bodies whose year files changed since their index.json was last switched."""
+    return {folder.rsplit("/", 1)[1] for folder in pending_folders(store, WIDGET_PREFIX)}
+
+
+def _finish_switch(store: ObjectStore, siren: str, previous: dict, years: dict, retention_days: float) -> None:
+    """After index.json: the stable ``<year>.json`` copies, then superseded versions retired."""
+    folder = body_folder(siren)
+    write_aliases(store, folder, {f"{year}.json": entry["fichier"] for year, entry in years.items()})
+
+    def slots(annees: dict) -> dict[str, Slot]:
+        return {year: Slot(entry["fichier"], entry.get("actes")) for year, entry in annees.items()}
+
+    retire_superseded(store, folder, slots(previous), slots(years), retention_days)
+    clear_pending(store, folder)
+
+
 def publish_index(
-    store: ObjectStore, body: Body, region_publisher: str, public_url: PublicUrl | None = None
+    store: ObjectStore, body: Body, region_publisher: str, public_url: PublicUrl | None = None,
+    retention_days: float = 2.0,
 ) -> str:
     """The body's entry point: who it is, its widget settings and the years available.
 
-    With ``public_url`` (how browsers reach a public key) it also rebuilds the body's
-    search index and Atom feed from its year files.
+    Writing it is the switch: it names the year versions that ``publish_year_files``
+    pointed to, so a widget reads either the old set of files or the new one. With
+    ``public_url`` (how browsers reach a public key) it also rebuilds the body's search
+    index and Atom feed from its year files.
     """
     years = {}
     acts: list[dict] = []
-    for key in store.list_keys(f"{WIDGET_PREFIX}/{body.siren}/"):
-        name = key.rsplit("/", 1)[1]
-        if name[:4].isdigit() and name.endswith(".json"):
-            year_acts = json.loads(store.get_bytes(key))["actes"]
-            years[name[:4]] = {"actes": len(year_acts), "fichier": name}
-            acts += year_acts
+    folder = body_folder(body.siren)
+    previous = (read_json(store, index_key(body.siren), {}) or {}).get("annees", {})
+    for year, pointer in read_pointers(store, folder).items():
+        year_acts = json.loads(store.get_bytes(f"{folder}/{pointer['fichier']}"))["actes"]
+        years[year] = {"actes": len(year_acts), "fichier": pointer["fichier"]}
+        acts += year_acts
     document = {
         "format": FORMAT_VERSION,
         "siren": body.siren,
@@ -142,6 +172,7 @@ def publish_index(
     if not years:
         for stale in (key, search_key(body.siren), feed_key(body.siren)):
             store.delete(stale)
+        _finish_switch(store, body.siren, previous, years, retention_days)
         return key
     if public_url is not None:
         put_if_changed(store, search_key(body.siren), json_bytes(search_index(acts)))
@@ -149,6 +180,7 @@ def publish_index(
         put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
+    _finish_switch(store, body.siren, previous, years, retention_days)
     return key
 
 

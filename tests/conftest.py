@@ -21,6 +21,8 @@ os.environ.update(
 import pytest  # noqa: E402
 
 from digor.config import PROJECT_ROOT, Settings  # noqa: E402
+# Loopback services shared by several test folders: seaweedfs, s3_store_url, udata.
+from tests.emulators.fixtures import s3_store_url, seaweedfs, udata  # noqa: E402,F401
 
 REFERENCE_DIR = Path(os.environ.get("DIGOR_REFERENCE_DIR", PROJECT_ROOT.parent / "shared" / "reference"))
 

@@ -67,12 +67,18 @@ def test_nights_publish_valid_yearly_files(published_store, reference_dir):
         assert set(_read_csv(actes)["ACTE_NATURE_CODE"]) >= {"1", "2"}
 
 
+def _current_csv(folder: Path) -> list[Path]:
+    """The CSV files the dataset's manifest names now (older versions may still sit beside them)."""
+    manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    return [folder / formats["csv"]["fichier"] for _, formats in sorted(manifest["fichiers"].items())]
+
+
 def test_published_rows_follow_the_publication_rules(published_store, demo_settings):
     public = published_store / "public"
-    actes = pd.concat(_read_csv(p) for p in sorted((public / "actes").glob("actes-*.csv")))
+    actes = pd.concat(_read_csv(p) for p in _current_csv(public / "actes"))
     closed = {b.siret for b in REGISTRY.bodies if not b.open_data}
     assert closed and not (set(actes["COLL_SIRET"]) & closed), "a body with open data off was published"
-    deliberations = pd.concat(_read_csv(p) for p in sorted((public / "deliberations").glob("*.csv")))
+    deliberations = pd.concat(_read_csv(p) for p in _current_csv(public / "deliberations"))
     assert set(deliberations["DELIB_MATIERE_CODE"].str.count(r"\.")) == {1}
     assert deliberations["DELIB_OBJET"].str.contains("<script>", regex=False).any(), "objet must be kept as text"
     assert deliberations["DELIB_OBJET"].map(lambda s: any(ord(c) > 255 for c in s)).any()
@@ -96,6 +102,22 @@ def test_broken_records_are_reported_by_name_and_do_not_stop_the_night(published
     assert all(r["raw_prefix"].startswith("raw/actes/drop/date=") for r in rejected)
     assert all((published_store / r["raw_prefix"]).is_dir() for r in rejected), "broken input must stay in raw"
     assert all(report["totals"]["transformed"] > 0 for report in reports)
+
+
+def test_manifests_name_the_current_versions_and_the_stable_names_match_them(published_store):
+    public = published_store / "public"
+    for dataset in ("deliberations", "actes"):
+        manifest = json.loads((public / dataset / "index.json").read_text(encoding="utf-8"))
+        assert set(manifest["fichiers"]) == {"2024", "2025"}
+        for formats in manifest["fichiers"].values():
+            for entry in formats.values():
+                version = (public / dataset / entry["fichier"]).read_bytes()
+                assert hashlib.sha256(version).hexdigest() == entry["sha256"]
+                assert entry["fichier"] != entry["permanent"] and entry["sha256"][:16] in entry["fichier"]
+                assert (public / dataset / entry["permanent"]).read_bytes() == version
+    for index in (public / "widgets" / "actes").glob("*/index.json"):
+        for year, entry in json.loads(index.read_text(encoding="utf-8"))["annees"].items():
+            assert (index.parent / entry["fichier"]).read_bytes() == (index.parent / f"{year}.json").read_bytes()
 
 
 def test_widget_files_per_body(published_store):

@@ -227,9 +227,9 @@ def normalise_act(
     }
 
 
-def _raw_acts(store: ObjectStore, night: str) -> dict[str, list[str]]:
+def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str]]:
     """Group the night's raw keys by act folder (``.../date=D/<body>/<id_d>/``)."""
-    prefix = night_prefix(night)
+    prefix = night_prefix(night, source)
     folders: dict[str, list[str]] = defaultdict(list)
     for key in store.list_keys(prefix):
         parts = key[len(prefix):].split("/")
@@ -241,7 +241,7 @@ def _raw_acts(store: ObjectStore, night: str) -> dict[str, list[str]]:
 def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop") -> NightTransform:
     night_date = date.fromisoformat(night)
     rows, rejects = [], []
-    for raw_prefix, keys in _raw_acts(store, night).items():
+    for raw_prefix, keys in _raw_acts(store, night, source).items():
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
         try:
             rows.append(normalise_act(raw_prefix, files, registry, night_date, source))

@@ -1,0 +1,106 @@
+"""Benchmark: digor's TOTEM -> SCDL budget conversion against Mégalis' yatotem2scdl.
+
+Both convert the same real TOTEM files of the reference material with the same official plans
+de comptes, several times each, to an in-memory CSV; the script prints rows per second of
+each and the ratio. It is a script that prints figures, not a test:
+
+    .venv/bin/pip install -r requirements-bench.txt
+    .venv/bin/python benchmarks/totem_conversion.py [--repeat 5] [--reference ../shared/reference]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from extract.plans_de_comptes import PlanResolver  # noqa: E402
+from load.public_files import csv_bytes  # noqa: E402
+from transform.totem_budgets import convert_totem  # noqa: E402
+
+
+def real_files(reference: Path) -> list[Path]:
+    samples = reference / "samples" / "totem"
+    return sorted(samples.glob("yatotem2scdl/*/totem.xml")) + sorted(samples.glob("*/*.xml"))
+
+
+_NIGHT_RESOLVERS: dict[Path, PlanResolver] = {}
+
+
+def digor_convert(path: Path, plans_dir: Path, resolver: PlanResolver | None = None) -> int:
+    """One file, the plan de comptes read again each time (as yatotem2scdl does)."""
+    import pandas as pd
+
+    from transform.totem_scdl import SCDL_COLUMNS
+
+    conversion = convert_totem(path.read_bytes(), resolver or PlanResolver(local_dirs=[plans_dir]))
+    csv_bytes(pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS)))
+    return len(conversion.rows)
+
+
+def digor_night_convert(path: Path, plans_dir: Path) -> int:
+    """As a night runs: plans de comptes parsed once and shared by every document."""
+    resolver = _NIGHT_RESOLVERS.setdefault(plans_dir, PlanResolver(local_dirs=[plans_dir]))
+    return digor_convert(path, plans_dir, resolver)
+
+
+def yatotem_convert(path: Path, plans_dir: Path) -> int:
+    from yatotem2scdl.conversion import ConvertisseurTotemBudget
+
+    output = io.StringIO()
+    ConvertisseurTotemBudget().totem_budget_vers_scdl(path, plans_dir, output)
+    return output.getvalue().count("\n") - 1
+
+
+def timed(convert, files: list[Path], plans_dir: Path, repeat: int) -> tuple[int, float, dict[str, float]]:
+    rows, per_file = 0, {}
+    start = time.perf_counter()
+    for path in files:
+        begin = time.perf_counter()
+        for _ in range(repeat):
+            count = convert(path, plans_dir)
+        per_file[path.parent.name if path.name == "totem.xml" else path.name] = (time.perf_counter() - begin) / repeat
+        rows += count
+    return rows, (time.perf_counter() - start) / repeat, per_file
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = Path(os.environ.get("DIGOR_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+    parser.add_argument("--reference", type=Path, default=default, help="reference material folder")
+    parser.add_argument("--repeat", type=int, default=5, help="conversions of each file per converter")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    try:
+        import yatotem2scdl  # noqa: F401
+    except ImportError:
+        print("yatotem2scdl is not installed: .venv/bin/pip install -r requirements-bench.txt", file=sys.stderr)
+        return 2
+    files, plans_dir = real_files(args.reference), args.reference / "totem" / "plans-de-comptes"
+    if not files:
+        print(f"no TOTEM files under {args.reference}", file=sys.stderr)
+        return 2
+    ours_rows, ours_time, ours_files = timed(digor_convert, files, plans_dir, args.repeat)
+    night_rows, night_time, _ = timed(digor_night_convert, files, plans_dir, args.repeat)
+    theirs_rows, theirs_time, theirs_files = timed(yatotem_convert, files, plans_dir, args.repeat)
+    print(f"{len(files)} real TOTEM files, {sum(p.stat().st_size for p in files) / 1e6:.1f} MB, {args.repeat} runs each")
+    print(f"{'file':55} {'digor ms':>9} {'yatotem ms':>11} {'ratio':>6}")
+    for name in ours_files:
+        ratio = theirs_files[name] / ours_files[name]
+        print(f"{name[:55]:55} {ours_files[name] * 1000:9.1f} {theirs_files[name] * 1000:11.1f} {ratio:6.1f}")
+    print(f"digor:        {ours_rows} rows in {ours_time:.3f} s -> {ours_rows / ours_time:,.0f} rows/s")
+    print(f"digor, plans cached as in a night: {night_rows / night_time:,.0f} rows/s")
+    print(f"yatotem2scdl: {theirs_rows} rows in {theirs_time:.3f} s -> {theirs_rows / theirs_time:,.0f} rows/s")
+    print(f"ratio (digor rows/s / yatotem2scdl rows/s): {(ours_rows / ours_time) / (theirs_rows / theirs_time):.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

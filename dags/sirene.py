@@ -1,0 +1,44 @@
+"""SIRENE chain, monthly: INSEE's register reduced to the identifiers digor needs, cached privately.
+
+Downloads the national stock files (units, establishments), keeps the region's bodies and
+every buyer and titulaire another chain registered, caches the reduction under
+``private/sirene/<YYYY-MM>/`` and checks the registry of bodies against it. A configuration
+error in the registry (a SIREN unknown to the register, a SIRET that is not the siège)
+fails the run once its report is written. Thin wiring only: see ``digor.sirene_chain``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag
+
+from digor import sirene_tasks as t
+from digor.alerts import on_run_failure
+from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, SIRENE_CRON
+from extract.sirene_stock import KINDS
+
+
+@dag(
+    dag_id="sirene",
+    schedule=CronTriggerTimetable(SIRENE_CRON, timezone=DAG_TIMEZONE),
+    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
+    tags=["digor", "sirene", "enrichment"],
+    params={
+        "date": Param("", type="string", description="A day of the month to refresh (YYYY-MM-DD); empty = the logical date"),
+        "force_rebuild": Param(False, type="boolean", description="Download the stock files again even if unchanged"),
+    },
+    doc_md=__doc__,
+)
+def sirene():
+    planned = t.plan()
+    files = t.refresh.partial(plan=planned).expand(kind=list(KINDS))
+    published = t.publish_manifest(planned, files)
+    checked = t.check_registry(published)
+    t.report(planned, files, published, checked)
+
+
+sirene()

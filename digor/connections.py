@@ -1,0 +1,62 @@
+"""Airflow connections, read the same way inside a task and from the CLI.
+
+``airflow.sdk.BaseHook.get_connection`` walks Airflow's secrets backends: inside a task
+the supervisor's, outside one the ``AIRFLOW_CONN_<ID>`` environment variables (JSON or
+URI) and the metadata DB. Going through it in both cases means there is one way to
+configure a connection, and Airflow masks the secrets it hands out in task logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ConnectionMissing(LookupError):
+    """The named Airflow connection is defined nowhere."""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """What digor reads of a connection; the secret never shows in repr or str."""
+
+    conn_id: str
+    conn_type: str | None
+    host: str | None
+    schema: str | None
+    port: int | None
+    login: str | None
+    password: str | None = field(repr=False)
+    extra: dict = field(default_factory=dict)
+
+    def base_url(self, default_scheme: str = "https") -> str:
+        """The host as a URL: a full URL is kept, a bare host gets the scheme and port."""
+        host = (self.host or "").rstrip("/")
+        if not host:
+            raise ValueError(f"Airflow connection {self.conn_id!r} has no host")
+        if "://" in host:
+            return host
+        scheme = self.schema if self.schema in ("http", "https") else default_scheme
+        return f"{scheme}://{host}" + (f":{self.port}" if self.port else "")
+
+
+def get_connection(conn_id: str) -> ConnectionInfo:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ConnectionMissing(
+            f"Airflow connection {conn_id!r} is not defined (create it in Airflow, or set AIRFLOW_CONN_"
+            f"{conn_id.upper()} to its JSON or URI form)"
+        ) from None
+    return ConnectionInfo(
+        conn_id=conn_id,
+        conn_type=conn.conn_type,
+        host=conn.host,
+        schema=conn.schema,
+        port=conn.port,
+        login=conn.login,
+        password=conn.password,
+        extra=dict(conn.extra_dejson or {}),
+    )

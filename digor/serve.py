@@ -1,0 +1,124 @@
+"""``digor serve``: the public zone and the widgets on loopback, to look at the demo's results.
+
+Browsers see what they would see in production: ``/<key without public/>`` for every object
+of the public zone (read through the object store interface, so any backend works) and
+``/widgets/<file>`` for the static widget files of this checkout, which take precedence so
+that an edited widget shows on reload. Nothing outside the public zone is ever served.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from digor.config import PROJECT_ROOT
+from digor.store import ObjectStore, StoreError
+
+WIDGETS_DIR = PROJECT_ROOT / "widgets"
+# Files of widgets/ that browsers may load (sources, package files and node_modules stay out).
+WIDGET_SUFFIXES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".txt"}
+CONTENT_TYPES = {
+    ".json": "application/json; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".parquet": "application/vnd.apache.parquet",
+    ".pdf": "application/pdf",
+    ".xml": "application/xml",
+}
+HOME = "/widgets/configurateur.html"
+
+
+def content_type(name: str) -> str:
+    suffix = posixpath.splitext(name)[1].lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def widget_file(widgets_dir: Path, path: str) -> Path | None:
+    """The file of ``widgets/`` that answers ``/widgets/<path>``, if it is one browsers may load."""
+    relative = path[len("/widgets/"):]
+    if not relative or relative.startswith("node_modules/") or ".." in relative.split("/"):
+        return None
+    candidate = (widgets_dir / relative).resolve()
+    if widgets_dir.resolve() not in candidate.parents or candidate.suffix not in WIDGET_SUFFIXES:
+        return None
+    return candidate if candidate.is_file() else None
+
+
+def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "digor-serve"
+        sys_version = ""
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature of the base class
+            if getattr(self.server, "verbose", False):
+                super().log_message(format, *args)
+
+        def _send(self, status: int, body: bytes, kind: str, head: bool) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+        def _not_found(self, head: bool) -> None:
+            self._send(HTTPStatus.NOT_FOUND, "Introuvable\n".encode(), "text/plain; charset=utf-8", head)
+
+        def _answer(self, head: bool) -> None:
+            path = unquote(urlsplit(self.path).path)
+            if path in ("/", "/widgets", "/widgets/"):
+                self.send_response(HTTPStatus.FOUND)
+                self.send_header("Location", HOME)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if path.startswith("/widgets/"):
+                local = widget_file(widgets_dir, path)
+                if local is not None:
+                    self._send(HTTPStatus.OK, local.read_bytes(), content_type(local.name), head)
+                    return
+            key = "public" + path
+            try:
+                data = store.get_bytes(key)
+            except (FileNotFoundError, StoreError, IsADirectoryError, NotADirectoryError):
+                self._not_found(head)
+                return
+            self._send(HTTPStatus.OK, data, content_type(key), head)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            self._answer(head=False)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._answer(head=True)
+
+    return Handler
+
+
+def make_server(store: ObjectStore, host: str = "127.0.0.1", port: int = 8765,
+                widgets_dir: Path = WIDGETS_DIR) -> ThreadingHTTPServer:
+    """A bound server (port 0 picks a free one: read it back from ``server_address``)."""
+    server = ThreadingHTTPServer((host, port), make_handler(store, widgets_dir))
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="digor-serve", daemon=True)
+    thread.start()
+    return thread
+
+
+def missing_assets(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
+    """Bundled third-party files the widgets need and that ``make widgets`` builds."""
+    return [name for name in ("vendor/minisearch.js",) if not (widgets_dir / name).is_file()]

@@ -1,0 +1,53 @@
+"""TaskFlow tasks of the sirene DAG: one line each around ``digor.sirene_chain``."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from digor import sirene_chain
+from digor.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def month() -> str:
+    """The partition of this run: the month of the ``date`` param, else of the logical date."""
+    context = get_current_context()
+    return sirene_chain.month_of(context["params"].get("date") or context["ds"])
+
+
+@task
+def plan() -> dict:
+    return sirene_chain.plan_step(Settings.from_env(), month())
+
+
+@task
+def refresh(plan: dict, kind: str) -> dict:
+    force = bool(get_current_context()["params"].get("force_rebuild"))
+    return sirene_chain.refresh_step(Settings.from_env(), plan["month"], kind, force)
+
+
+@task
+def publish_manifest(plan: dict, files: list[dict]) -> dict:
+    return sirene_chain.manifest_step(Settings.from_env(), plan["month"], plan, list(files))
+
+
+@task
+def check_registry(published: dict) -> dict:
+    return sirene_chain.check_registry_step(Settings.from_env(), published["month"])
+
+
+@task
+def report(plan: dict, files: list[dict], published: dict, check: dict) -> dict:
+    context = get_current_context()
+    written = sirene_chain.report_step(
+        Settings.from_env(), plan["month"], plan, list(files), published, check, context["dag"].dag_id, context["run_id"]
+    )
+    for line in written["summary"]:
+        log.info(line)
+    if written["registry_errors"]:
+        raise AirflowFailException(f"the registry has {written['registry_errors']} configuration error(s): see {written['key']}")
+    return written

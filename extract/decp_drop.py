@@ -1,0 +1,81 @@
+"""Source ``drop``: a folder where the procurement platform's exports are written per night.
+
+Layout: ``<drop>/<YYYY-MM-DD>/<file>`` (JSON or XML, any name: the format is read from the
+content). Every file is copied byte for byte into ``raw/decp/drop/date=<night>/`` before
+anything reads it, so that a file that cannot be read is still kept, reported and replayable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from digor.store import ObjectStore, RawOverwriteError, put_raw, sha256_hex
+
+SOURCE = "drop"
+RAW_PREFIX = "raw/decp"
+MAX_FILE_BYTES = 500 * 1024 * 1024
+
+
+class DecpDropError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ExtractedFile:
+    name: str
+    key: str
+    size: int
+    sha256: str
+    written: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def night_prefix(source: str, night: str) -> str:
+    return f"{RAW_PREFIX}/{source}/date={night}/"
+
+
+def safe_name(name: str) -> str:
+    """A file name usable as the last segment of a raw key (anything else replaced by _)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._@+=-]", "_", name).lstrip("._-")[:200]
+    return cleaned or "export"
+
+
+def store_raw(store: ObjectStore, source: str, night: str, name: str, data: bytes) -> ExtractedFile:
+    """Write once; a different file under a name already used that night is kept beside it.
+
+    The raw zone never rewrites an object: a platform that re-exports a corrected file with
+    the same name the same night gets the new bytes under ``<sha256 prefix>-<name>``.
+    """
+    digest = sha256_hex(data)
+    key = night_prefix(source, night) + safe_name(name)
+    try:
+        written = put_raw(store, key, data)
+    except RawOverwriteError:
+        key = night_prefix(source, night) + f"{digest[:12]}-{safe_name(name)}"
+        written = put_raw(store, key, data)
+    return ExtractedFile(name, key, len(data), digest, written)
+
+
+def extract_night(store: ObjectStore, drop_dir: Path, night: str) -> tuple[list[ExtractedFile], list[dict]]:
+    """Copy ``<drop>/<night>/*`` to the raw zone; returns the files and those skipped (why)."""
+    if not drop_dir.is_dir():
+        raise DecpDropError(f"DECP drop folder {drop_dir} does not exist")
+    night_dir = drop_dir / night
+    if not night_dir.is_dir():
+        return [], []
+    files, skipped = [], []
+    for path in sorted(p for p in night_dir.rglob("*") if p.is_file() or p.is_symlink()):
+        relative = path.relative_to(night_dir).as_posix()
+        if path.is_symlink():
+            skipped.append({"file": relative, "reason": "lien symbolique ignoré"})
+        elif path.name.startswith("."):
+            skipped.append({"file": relative, "reason": "fichier caché ignoré"})
+        elif path.stat().st_size > MAX_FILE_BYTES:
+            skipped.append({"file": relative, "reason": f"fichier de plus de {MAX_FILE_BYTES // 2**20} Mo"})
+        else:
+            files.append(store_raw(store, SOURCE, night, relative.replace("/", "_"), path.read_bytes()))
+    return files, skipped

@@ -1,0 +1,154 @@
+"""Source ``platform``: the procurement platform's listing of DECP export files, over HTTP.
+
+The platform publishes, per day, the export files of the données essentielles it holds
+(2022 format, JSON or XML; 2019 format for the history). Its listing contract:
+
+- ``GET <base>/exports?date=YYYY-MM-DD`` returns
+  ``{"items": [{"name", "url", "size", "sha256"}, ...], "next": <url or null>}``; ``next``
+  pages through long listings; ``url`` may be relative to the base URL;
+- ``GET <url>`` returns the file's bytes.
+
+Base URL and credentials come from the Airflow connection ``DIGOR_DECP_CONN_ID``
+(``digor_decp_platform``; see ``digor.connections``): ``host`` is the base URL (or a host
+name, ``schema`` the scheme); ``login`` + ``password`` are sent as HTTP Basic, a password
+without login as a Bearer token. Files are only fetched from the base URL's origin, so the
+credentials never leave for another host. Transient failures (connection, 429, 5xx) are
+retried with backoff; a file whose size or SHA-256 differs from the listing is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from digor.store import ObjectStore
+from extract.decp_drop import ExtractedFile, store_raw
+
+SOURCE = "platform"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+class PlatformConfigError(PlatformError):
+    pass
+
+
+@dataclass(frozen=True)
+class PlatformCredentials:
+    base_url: str
+    login: str | None
+    secret: str | None = field(repr=False)
+
+    def auth(self):
+        return (self.login, self.secret or "") if self.login else None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"} if self.secret and not self.login else {}
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    name: str
+    url: str
+    size: int | None
+    sha256: str | None
+
+
+def credentials_from_connection(conn_id: str) -> PlatformCredentials:
+    from digor.connections import ConnectionMissing, get_connection
+
+    try:
+        conn = get_connection(conn_id)
+    except ConnectionMissing as error:
+        raise PlatformConfigError(f"procurement platform: {error}") from None
+    try:
+        base_url = conn.base_url()
+    except ValueError as error:
+        raise PlatformConfigError(f"procurement platform: {error}") from None
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise PlatformConfigError(f"Airflow connection {conn_id!r}: {base_url!r} is not an http(s) URL")
+    return PlatformCredentials(base_url.rstrip("/") + "/", (conn.login or "").strip() or None, conn.password or None)
+
+
+class PlatformClient:
+    def __init__(self, credentials: PlatformCredentials, *, timeout: tuple[float, float] = (10.0, 300.0),
+                 max_attempts: int = 4, backoff_seconds: float = 1.0):
+        self.credentials = credentials
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.session = requests.Session()
+        self.session.headers.update({"User-Agent": "digor-decp/1.0", **credentials.headers()})
+        self.session.auth = credentials.auth()
+
+    def __repr__(self) -> str:
+        return f"PlatformClient({self.credentials.base_url!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _same_origin(self, url: str) -> str:
+        absolute = urljoin(self.credentials.base_url, url)
+        base, target = urlsplit(self.credentials.base_url), urlsplit(absolute)
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise PlatformError(f"the listing points outside the platform ({target.scheme}://{target.netloc}): refused")
+        return absolute
+
+    def _get(self, url: str, params: dict | None = None) -> requests.Response:
+        url = self._same_origin(url)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt == self.max_attempts:
+                    raise PlatformError(f"platform unreachable at {url}: {type(error).__name__}") from None
+            else:
+                if response.status_code in (401, 403):
+                    raise PlatformConfigError(f"platform refused the credentials ({response.status_code}) for {url}")
+                if response.status_code not in RETRY_STATUSES:
+                    if response.status_code != 200:
+                        raise PlatformError(f"platform answered {response.status_code} for {url}")
+                    return response
+                if attempt == self.max_attempts:
+                    raise PlatformError(f"platform answered {response.status_code} for {url} after {attempt} attempts")
+            time.sleep(min(self.backoff_seconds * 2 ** (attempt - 1), 60.0))
+        raise AssertionError("unreachable")
+
+    def list_exports(self, night: str) -> list[ExportEntry]:
+        entries, url, params, seen = [], "exports", {"date": night}, set()
+        while url:
+            if url in seen:
+                raise PlatformError(f"the listing pages loop at {url}")
+            seen.add(url)
+            try:
+                page = self._get(url, params).json()
+            except ValueError:
+                raise PlatformError(f"the listing at {url} is not JSON") from None
+            for item in page.get("items") or []:
+                if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
+                    raise PlatformError(f"listing item without name or url: {item!r}")
+                size = item.get("size")
+                entries.append(ExportEntry(str(item["name"]), str(item["url"]), int(size) if size is not None else None,
+                                           (item.get("sha256") or None)))
+            url, params = page.get("next"), None
+        return entries
+
+    def download(self, entry: ExportEntry) -> bytes:
+        data = self._get(entry.url).content
+        if entry.size is not None and len(data) != entry.size:
+            raise PlatformError(f"{entry.name}: {len(data)} bytes received, the listing announced {entry.size}")
+        if entry.sha256 and hashlib.sha256(data).hexdigest() != entry.sha256.lower():
+            raise PlatformError(f"{entry.name}: SHA-256 differs from the listing's")
+        return data
+
+
+def extract_night(store: ObjectStore, client: PlatformClient, night: str) -> list[ExtractedFile]:
+    """Fetch every export the platform lists for ``night`` into ``raw/decp/platform/date=<night>/``."""
+    return [store_raw(store, SOURCE, night, entry.name, client.download(entry)) for entry in client.list_exports(night)]

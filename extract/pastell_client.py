@@ -1,0 +1,357 @@
+"""Client for the REST API v2 of Pastell, the télétransmission platform the bodies send acts with.
+
+Only what the nightly pull needs, read-only: entities, documents of a flow (paged with
+``offset``/``limit``: the list gives no total, so we page until a short page), a document's
+detail (``info``, ``data``, ``last_action``) and its files. The client is polite (bounded
+concurrency is the caller's, a shared rate limit is ours), retries what is worth retrying
+(timeouts, broken or truncated bodies, 5xx, 429 with its ``Retry-After``) with exponential
+backoff, and stops at once on 401/403 with a message naming the Airflow connection. The
+password or token never appears in a message, a log line or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, urlsplit
+
+import requests
+import requests.auth
+
+from digor.config import PASTELL_CLIENT_DEFAULTS
+
+log = logging.getLogger(__name__)
+
+API_PATH = "/api/v2"
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_TRANSIENT_ERRORS = (
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class PastellError(RuntimeError):
+    """A request to Pastell failed for good (after retries when they made sense)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class PastellConfigError(PastellError):
+    """The Airflow connection is missing or cannot describe a Pastell instance."""
+
+
+class PastellAuthError(PastellError):
+    """Pastell refused the credentials (401) or the rights (403): nothing else can work."""
+
+
+class PastellNotFound(PastellError):
+    """404: the entity, document or file does not exist (any more)."""
+
+
+@dataclass(frozen=True)
+class PastellCredentials:
+    """Where Pastell is and how to authenticate; built from an Airflow connection."""
+
+    conn_id: str
+    base_url: str
+    auth: str  # "basic" or "token"
+    login: str = ""
+    secret: str = field(default="", repr=False)
+    verify: bool | str = True
+
+    def requests_auth(self) -> requests.auth.AuthBase:
+        if self.auth == "token":
+            return _BearerAuth(self.secret)
+        return requests.auth.HTTPBasicAuth(self.login, self.secret)
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer``; as a requests auth, a ``.netrc`` entry cannot override it."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(***)"
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How hard and how fast the client talks to Pastell (defaults in ``digor.config``)."""
+
+    page_size: int = PASTELL_CLIENT_DEFAULTS["page_size"]
+    max_workers: int = PASTELL_CLIENT_DEFAULTS["max_workers"]
+    requests_per_second: float = PASTELL_CLIENT_DEFAULTS["requests_per_second"]
+    connect_timeout: float = PASTELL_CLIENT_DEFAULTS["connect_timeout"]
+    read_timeout: float = PASTELL_CLIENT_DEFAULTS["read_timeout"]
+    max_attempts: int = PASTELL_CLIENT_DEFAULTS["max_attempts"]
+    backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["backoff_seconds"]
+    max_backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["max_backoff_seconds"]
+    page_overlap: int = PASTELL_CLIENT_DEFAULTS["page_overlap"]
+    max_retry_after_seconds: float = PASTELL_CLIENT_DEFAULTS["max_retry_after_seconds"]
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> "ClientOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values or {}) - known
+        if unknown:
+            raise PastellConfigError(f"unknown Pastell client options {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**(values or {}))
+
+
+def credentials_from_connection(conn_id: str) -> PastellCredentials:
+    """Read the Pastell URL and credentials from an Airflow connection.
+
+    ``host`` is the whole base URL, or a host name (``schema`` then gives the URL scheme,
+    ``https`` by default, and ``port`` the port); see ``digor.connections``. ``login`` and
+    ``password`` are a Pastell user for Basic authentication; with extra ``{"auth": "token"}``
+    (or no login) the password is an API token sent as ``Authorization: Bearer``. Extra
+    ``verify`` (false or a CA bundle path) controls TLS verification.
+    """
+    from digor.connections import ConnectionMissing, get_connection
+
+    try:
+        conn = get_connection(conn_id)
+    except ConnectionMissing as error:
+        raise PastellConfigError(f"Pastell: {error}") from None
+    if not (conn.host or "").strip():
+        raise PastellConfigError(f"Airflow connection {conn_id!r} has no host: set the URL of the Pastell instance")
+    extra = dict(conn.extra or {})
+    base_url = conn.base_url()
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise PastellConfigError(f"Airflow connection {conn_id!r}: {base_url!r} is not an http(s) URL")
+    login, secret = (conn.login or "").strip(), conn.password or ""
+    auth = str(extra.get("auth") or ("basic" if login else "token")).lower()
+    if auth not in ("basic", "token"):
+        raise PastellConfigError(f"Airflow connection {conn_id!r}: extra auth must be 'basic' or 'token'")
+    if not secret or (auth == "basic" and not login):
+        raise PastellConfigError(
+            f"Airflow connection {conn_id!r} lacks credentials: a login and password, or a token as password"
+        )
+    verify = extra.get("verify", True)
+    if isinstance(verify, str) and verify.lower() in ("false", "0", "no"):
+        verify = False
+    return PastellCredentials(conn_id, base_url, auth, login, secret, verify)
+
+
+class RateLimiter:
+    """At most ``per_second`` request starts per second, shared by every thread of a client."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _error_message(response: requests.Response) -> str:
+    """Pastell's ``{"status": "error", "error-message": ...}``, else the start of the body."""
+    try:
+        document = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(document, dict):
+        return str(document.get("error-message") or document.get("message") or "")[:500]
+    return ""
+
+
+class PastellClient:
+    """One Pastell instance seen through one Airflow connection; safe to share between threads."""
+
+    def __init__(self, credentials: PastellCredentials, options: ClientOptions | None = None):
+        self.credentials = credentials
+        self.options = options or ClientOptions()
+        self._limiter = RateLimiter(self.options.requests_per_second)
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._count_lock = threading.Lock()
+        self.requests_sent = 0
+
+    @classmethod
+    def from_connection(cls, conn_id: str, options: ClientOptions | None = None) -> "PastellClient":
+        return cls(credentials_from_connection(conn_id), options)
+
+    def __repr__(self) -> str:
+        return f"PastellClient({self.credentials.base_url!r}, connection={self.credentials.conn_id!r})"
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"Accept": "application/json", "User-Agent": "digor-pastell/1"})
+            session.auth = self.credentials.requests_auth()
+            session.verify = self.credentials.verify
+            self._local.session = session
+            with self._count_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._count_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> "PastellClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _hide(self, text: str) -> str:
+        secret = self.credentials.secret
+        return text.replace(secret, "***") if secret else text
+
+    def _backoff(self, attempt: int) -> float:
+        delay = self.options.backoff_seconds * (2 ** (attempt - 1))
+        return min(self.options.max_backoff_seconds, delay * random.uniform(0.5, 1.0))
+
+    def _get(self, path: str, params: dict | None = None, *, binary: bool = False):
+        """GET with retries; returns parsed JSON, or ``(bytes, response headers)`` when binary."""
+        url = self.credentials.base_url + API_PATH + path
+        where = f"GET {API_PATH}{path}"
+        last_problem = ""
+        for attempt in range(1, self.options.max_attempts + 1):
+            self._limiter.wait()
+            with self._count_lock:
+                self.requests_sent += 1
+            wait = None
+            try:
+                response = self._session().get(
+                    url, params=params, timeout=(self.options.connect_timeout, self.options.read_timeout)
+                )
+            except _TRANSIENT_ERRORS as error:
+                last_problem = f"{type(error).__name__}"
+            else:
+                status = response.status_code
+                if status in (401, 403):
+                    detail = self._hide(_error_message(response))
+                    what = "refused the credentials" if status == 401 else "denied the rights"
+                    raise PastellAuthError(
+                        f"Pastell {what} of Airflow connection {self.credentials.conn_id!r} "
+                        f"(HTTP {status} on {where}){': ' + detail if detail else ''}; "
+                        f"check the login/token and the user's roles in Pastell",
+                        status,
+                    ) from None
+                if status == 404:
+                    raise PastellNotFound(f"{where}: not found ({self._hide(_error_message(response))})", 404)
+                if status in RETRYABLE_STATUS:
+                    last_problem = f"HTTP {status}"
+                    wait = _retry_after(response)
+                elif status >= 400:
+                    raise PastellError(f"{where}: HTTP {status} ({self._hide(_error_message(response))})", status)
+                else:
+                    problem, result = self._body(response, binary)
+                    if problem is None:
+                        return result
+                    last_problem = problem
+            if attempt == self.options.max_attempts:
+                break
+            delay = self._backoff(attempt) if wait is None else min(wait, self.options.max_retry_after_seconds)
+            log.warning("Pastell %s: %s (attempt %d/%d), retrying in %.1fs",
+                        where, last_problem, attempt, self.options.max_attempts, delay)
+            time.sleep(delay)
+        raise PastellError(f"{where}: gave up after {self.options.max_attempts} attempts ({last_problem})")
+
+    @staticmethod
+    def _body(response: requests.Response, binary: bool):
+        """``(problem, value)``: a truncated or unreadable body is a problem worth a retry."""
+        declared = response.headers.get("Content-Length")
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if not encoded and declared is not None and declared.isdigit() and int(declared) != len(response.content):
+            return f"truncated body ({len(response.content)} of {declared} bytes)", None
+        if binary:
+            return None, (response.content, response.headers)
+        try:
+            return None, response.json()
+        except ValueError:
+            return f"body is not valid JSON ({len(response.content)} bytes)", None
+
+    def version(self) -> dict:
+        return self._get("/version")
+
+    def entities(self) -> list[dict]:
+        """Entities the connection's user can read (``id_e``, ``denomination``, ``siren``…)."""
+        result = self._get("/entite")
+        if not isinstance(result, list):
+            raise PastellError("GET /api/v2/entite: expected a list of entities")
+        return result
+
+    def documents(self, id_e: str, flow: str, *, changed_after: str | None = None) -> Iterator[dict]:
+        """Every document of a flow of an entity, most recently changed first.
+
+        ``changed_after`` (``YYYY-MM-DD``) is Pastell's ``last_state_begin`` filter: documents
+        whose last action is after that day began. Pages follow each other by ``offset``
+        until a short page. Consecutive pages overlap by ``page_overlap`` rows, so that a
+        document deleted on an earlier page while we page does not make us skip one; a
+        document seen twice (overlap, or it moved while we paged) is given once.
+        """
+        size = max(1, self.options.page_size)
+        step = max(1, size - max(0, self.options.page_overlap))
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            params = {"type": flow, "offset": offset, "limit": size}
+            if changed_after:
+                params["last_state_begin"] = changed_after
+            page = self._get(f"/entite/{quote(str(id_e), safe='')}/document", params)
+            if not isinstance(page, list):
+                raise PastellError(f"GET {API_PATH}/entite/{id_e}/document: expected a list, got {type(page).__name__}")
+            for row in page:
+                id_d = str(row.get("id_d") or "") if isinstance(row, dict) else ""
+                if id_d and id_d not in seen:
+                    seen.add(id_d)
+                    yield row
+            if len(page) < size:
+                return
+            offset += step
+
+    def document(self, id_e: str, id_d: str) -> dict:
+        """The detail of a document: ``info``, ``data`` (the form), ``last_action``, ``action_possible``."""
+        result = self._get(f"/entite/{quote(str(id_e), safe='')}/document/{quote(str(id_d), safe='')}")
+        if not isinstance(result, dict) or not isinstance(result.get("data", {}), dict):
+            raise PastellError(f"GET {API_PATH}/entite/{id_e}/document/{id_d}: not a document detail")
+        return result
+
+    def file(self, id_e: str, id_d: str, field_name: str, num: int) -> bytes:
+        """The ``num``-th file of a file field of a document, byte for byte."""
+        path = (f"/entite/{quote(str(id_e), safe='')}/document/{quote(str(id_d), safe='')}"
+                f"/file/{quote(field_name, safe='')}/{int(num)}")
+        content, _ = self._get(path, binary=True)
+        return content

@@ -1,0 +1,382 @@
+"""Source: the nightly incremental pull of acts from Pastell into the raw zone.
+
+For each body of the registry with a Pastell entity (``pastell_id_e``), the documents of the
+acts flows that changed since the body's watermark are fetched (detail, then every file its
+form names) and written to ``raw/actes/pastell/date=<night>/siren=<siren>/<id_d>/``: the
+layout the drop folder gives, so the same transform reads both. ``metadata.json`` is the
+document detail as Pastell sent it, with the entity ``id_e`` added at the top when absent
+(Pastell's detail does not repeat it, and the transform maps a body by it when the form has
+no SIREN). Files keep the names the form gives them.
+
+Night ``D`` takes the changes up to the end of its data interval (``D+1`` at the nightly
+cron's time, Pastell's local clock): a rerun of a night asks for nothing newer, so it finds
+the same documents and writes the same keys. A change made after that belongs to the next
+night, which stores it under its own date; the consolidation keeps the latest version by
+``id_d``.
+
+The watermark of a body (``private/pastell/watermarks.json``) moves only once the body's
+documents are in raw. A document that fails is reported and kept in the body's pending list,
+fetched again next night while the others go on; one deleted between list and detail is
+reported and forgotten. Documents still being written, signed or awaiting the préfecture's
+acknowledgement are not acts yet: they are pulled when their state changes again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+from digor.config import NIGHTLY_CRON, Settings
+from digor.registry import Body, Registry
+from digor.store import ObjectStore, RawOverwriteError, put_raw
+from extract.drop_folder import night_prefix
+from extract.pastell_client import (
+    ClientOptions,
+    PastellAuthError,
+    PastellClient,
+    PastellError,
+    PastellNotFound,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "pastell"
+STATE_KEY = "private/pastell/watermarks.json"
+REPORT_KEY = "private/reports/actes/date={night}/pastell-pull.json"
+METADATA = "metadata.json"
+# Form fields whose files the transform reads: act, stamped copy, annexes, acknowledgement.
+FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+# Last actions of a document still being written, signed or transmitted (actes-generique and
+# actes-automatique definitions): not an act yet, so not listed for a detail request.
+IN_PROGRESS_STATES = frozenset({
+    "creation", "importation", "send-signature-local", "prepare-iparapheur", "send-iparapheur",
+    "verif-iparapheur", "recu-iparapheur", "rejet-iparapheur", "erreur-verif-iparapheur", "prepare-tdt",
+    "send-tdt", "send-tdt-erreur", "document-transmis-tdt", "teletransmission-tdt",
+    "return-teletransmission-tdt", "verif-tdt", "erreur-verif-tdt", "tdt-error",
+})
+# "modification" may come after the acknowledgement (the agent changes publication_open_data):
+# such a document is judged on its detail.
+EDITING_STATES = IN_PROGRESS_STATES | {"modification"}
+_SAFE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+_SAFE_NAME = re.compile(r"^[^/\\\x00]{1,255}$")
+
+
+def night_cutoff(night: str) -> str:
+    """End of night ``D``'s data interval as Pastell writes dates: ``D+1 HH:MM:00``."""
+    minute, hour = NIGHTLY_CRON.split()[:2]
+    day = date.fromisoformat(night) + timedelta(days=1)
+    return f"{day.isoformat()} {int(hour):02d}:{int(minute):02d}:00"
+
+
+def _moment(value) -> str:
+    """Pastell dates (``2019-05-16 10:02:19``) as comparable strings; ISO ``T`` accepted."""
+    return str(value or "").strip().replace("T", " ")[:19]
+
+
+def row_stamp(row: dict) -> str:
+    """When a listed document last changed: its last action, or a later form modification."""
+    return max(_moment(row.get("last_action_date")), _moment(row.get("modification")))
+
+
+def _names(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str) and v]
+    return []
+
+
+def _checked(value) -> bool:
+    return str(value or "").strip().lower() not in ("", "0", "off", "false", "non", "no")
+
+
+def is_act(detail: dict) -> bool:
+    """Whether a document is an act to read: acknowledged by the préfecture, or finished without it."""
+    data = detail.get("data") if isinstance(detail.get("data"), dict) else {}
+    if _names(data.get("aractes")):
+        return True
+    if _checked(data.get("envoi_tdt")):
+        return False
+    last = detail.get("last_action") if isinstance(detail.get("last_action"), dict) else {}
+    return str(last.get("action") or "") not in EDITING_STATES
+
+
+@dataclass
+class BodyState:
+    """What the pull remembers of one body between nights."""
+
+    id_e: str
+    watermark: str = ""
+    at_watermark: list[str] = field(default_factory=list)
+    pending: dict[str, dict] = field(default_factory=dict)
+    last_night: str = ""
+
+    def seen(self, stamp: str, id_d: str) -> bool:
+        if not self.watermark:
+            return False
+        return stamp < self.watermark or (stamp == self.watermark and id_d in self.at_watermark)
+
+
+def load_state(store: ObjectStore) -> dict[str, BodyState]:
+    if not store.exists(STATE_KEY):
+        return {}
+    document = json.loads(store.get_bytes(STATE_KEY).decode("utf-8"))
+    return {siren: BodyState(**entry) for siren, entry in document.get("bodies", {}).items()}
+
+
+def save_state(store: ObjectStore, states: dict[str, BodyState]) -> None:
+    document = {"bodies": {siren: asdict(state) for siren, state in sorted(states.items())}}
+    store.put_bytes(STATE_KEY, _dumps(document))
+
+
+def _dumps(document) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def metadata_bytes(detail: dict, id_e: str) -> bytes:
+    """The detail as received, with ``id_e`` in front when Pastell did not give it."""
+    document = detail if "id_e" in detail else {"id_e": str(id_e), **detail}
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Problem:
+    siren: str
+    id_d: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PullResult:
+    night: str
+    cutoff: str
+    written: list[dict] = field(default_factory=list)
+    skipped_files: list[dict] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    deleted: list[Problem] = field(default_factory=list)
+    waiting: list[Problem] = field(default_factory=list)
+    body_errors: list[dict] = field(default_factory=list)
+    pending: dict[str, list[str]] = field(default_factory=dict)
+    requests: int = 0
+
+    def summary(self, store: ObjectStore) -> dict:
+        """What the extract step hands on; counts describe the night's raw folder, so reruns agree."""
+        prefix = night_prefix(self.night, SOURCE)
+        folders = {"/".join(k[len(prefix):].split("/")[:2]) for k in store.list_keys(prefix)}
+        folders = {f for f in folders if "/" in f}
+        return {
+            "night": self.night,
+            "source": SOURCE,
+            "cutoff": self.cutoff,
+            "acts": len(folders),
+            "by_body": dict(sorted(Counter(f.split("/")[0] for f in folders).items())),
+            "pulled": len(self.written),
+            "budgets": sorted(w["raw_prefix"] for w in self.written if w["nature"] == "5"),
+            "skipped_files": self.skipped_files,
+            "failed": [p.to_dict() for p in self.failed],
+            "deleted": [p.to_dict() for p in self.deleted],
+            "waiting": len(self.waiting),
+            "body_errors": self.body_errors,
+            "pending": self.pending,
+            "requests": self.requests,
+        }
+
+
+@dataclass
+class _Outcome:
+    id_d: str
+    kind: str  # written, failed, deleted, waiting
+    reason: str = ""
+    written: dict | None = None
+    skipped: list[dict] = field(default_factory=list)
+
+
+def _fetch_and_store(
+    client: PastellClient, store: ObjectStore, body: Body, id_e: str, id_d: str, prefix: str,
+    file_fields: tuple[str, ...],
+) -> _Outcome:
+    """One document: detail, files, then raw (files first, ``metadata.json`` last)."""
+    if not _SAFE_ID.match(id_d):
+        return _Outcome(id_d, "failed", f"id_d {id_d!r} cannot name a raw folder")
+    try:
+        detail = client.document(id_e, id_d)
+    except PastellNotFound:
+        return _Outcome(id_d, "deleted", "deleted in Pastell between the list and the detail")
+    if not is_act(detail):
+        return _Outcome(id_d, "waiting", "not an act yet (being written, or awaiting the acknowledgement)")
+    data = detail.get("data") or {}
+    folder = f"{prefix}siren={body.siren}/{id_d}/"
+    files: dict[str, bytes] = {}
+    skipped: list[dict] = []
+    for field_name in file_fields:
+        for num, name in enumerate(_names(data.get(field_name))):
+            if not _SAFE_NAME.match(name) or name in (".", "..") or name == METADATA:
+                skipped.append({"folder": folder, "file": name, "reason": f"{field_name}: unusable file name"})
+                continue
+            try:
+                content = client.file(id_e, id_d, field_name, num)
+            except PastellNotFound:
+                try:
+                    client.document(id_e, id_d)
+                except PastellNotFound:
+                    return _Outcome(id_d, "deleted", "deleted in Pastell while its files were fetched")
+                skipped.append({"folder": folder, "file": name,
+                                 "reason": f"{field_name}[{num}] is named in the form but Pastell has no such file"})
+                continue
+            if len(content) > MAX_FILE_BYTES:
+                reason = f"{field_name}: larger than {MAX_FILE_BYTES} bytes"
+                skipped.append({"folder": folder, "file": name, "reason": reason})
+            elif name in files and files[name] != content:
+                reason = f"{field_name}: another file of the document has this name"
+                skipped.append({"folder": folder, "file": name, "reason": reason})
+            else:
+                files[name] = content
+    try:
+        new = False
+        for name, content in sorted(files.items()):
+            new |= put_raw(store, folder + name, content)
+        new |= put_raw(store, folder + METADATA, metadata_bytes(detail, id_e))
+    except RawOverwriteError:
+        return _Outcome(id_d, "failed",
+                        "changed since this night stored it; the new version goes to the next night", skipped=skipped)
+    written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
+               "nature": str(data.get("acte_nature") or "")}
+    return _Outcome(id_d, "written", written=written, skipped=skipped)
+
+
+def _pull_body(
+    client: PastellClient, store: ObjectStore, body: Body, state: BodyState, night: str,
+    cutoff: str, flows: tuple[str, ...], file_fields: tuple[str, ...], max_workers: int, result: PullResult,
+) -> BodyState:
+    id_e = str(body.pastell_id_e)
+    changed_after = None
+    if state.watermark:
+        changed_after = (date.fromisoformat(state.watermark[:10]) - timedelta(days=1)).isoformat()
+    considered: dict[str, str] = {}
+    todo: list[str] = []
+    for flow in flows:
+        for row in client.documents(id_e, flow, changed_after=changed_after):
+            id_d, stamp = str(row["id_d"]), row_stamp(row)
+            if stamp > cutoff or state.seen(stamp, id_d) or id_d in considered:
+                continue
+            considered[id_d] = stamp
+            if str(row.get("last_action") or "") in IN_PROGRESS_STATES:
+                result.waiting.append(Problem(body.siren, id_d, f"in progress ({row.get('last_action')})"))
+            else:
+                todo.append(id_d)
+    todo += sorted(set(state.pending) - set(todo))
+    prefix = night_prefix(night, SOURCE)
+    outcomes: list[_Outcome] = []
+    if todo:
+        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="pastell") as pool:
+            futures = [pool.submit(_fetch_and_store, client, store, body, id_e, id_d, prefix, file_fields)
+                       for id_d in todo]
+            try:
+                for future in futures:
+                    try:
+                        outcomes.append(future.result())
+                    except PastellAuthError:
+                        raise
+                    except PastellError as error:
+                        outcomes.append(_Outcome(todo[futures.index(future)], "failed", str(error)))
+            except PastellAuthError:
+                for other in futures:
+                    other.cancel()
+                raise
+    pending = {}
+    for outcome in sorted(outcomes, key=lambda o: o.id_d):
+        result.skipped_files += outcome.skipped
+        problem = Problem(body.siren, outcome.id_d, outcome.reason)
+        if outcome.kind == "written":
+            result.written.append(outcome.written)
+        elif outcome.kind == "deleted":
+            result.deleted.append(problem)
+            log.warning("Pastell %s/%s: %s", body.siren, outcome.id_d, outcome.reason)
+        elif outcome.kind == "waiting":
+            result.waiting.append(problem)
+        else:
+            before = state.pending.get(outcome.id_d, {})
+            pending[outcome.id_d] = {"reason": outcome.reason, "since": before.get("since", night),
+                                     "attempts": int(before.get("attempts", 0)) + 1}
+            result.failed.append(problem)
+            log.warning("Pastell %s/%s failed, retried next night: %s", body.siren, outcome.id_d, outcome.reason)
+    stamps = [s for s in considered.values() if s]
+    watermark = max([state.watermark, *stamps]) if stamps else state.watermark
+    at_watermark = {i for i, s in considered.items() if s == watermark}
+    if watermark == state.watermark:
+        at_watermark |= set(state.at_watermark)
+    return BodyState(id_e, watermark, sorted(at_watermark), pending, night)
+
+
+def pull_night(
+    store: ObjectStore, registry: Registry, client: PastellClient, night: str,
+    flows: tuple[str, ...], *, file_fields: tuple[str, ...] = FILE_FIELDS, max_workers: int = 4,
+) -> PullResult:
+    """Pull every body's changed documents of night ``night`` into the raw zone.
+
+    Raises ``PastellAuthError`` at once on 401/403 (nothing else can work); any other
+    failure of a body (its entity missing, its list unavailable) is reported and the
+    next body goes on.
+    """
+    cutoff = night_cutoff(night)
+    result = PullResult(night, cutoff)
+    states = load_state(store)
+    sent_before = client.requests_sent
+    try:
+        entities = {str(e.get("id_e")): e for e in client.entities() if isinstance(e, dict)}
+        for body in sorted((b for b in registry.bodies if b.pastell_id_e), key=lambda b: b.siren):
+            id_e = str(body.pastell_id_e)
+            entity = entities.get(id_e)
+            entity_siren = str((entity or {}).get("siren") or "").strip()
+            if entity is None:
+                reason = f"Pastell entity id_e={id_e} is not visible to connection {client.credentials.conn_id!r}"
+            elif entity_siren and entity_siren != body.siren:
+                reason = f"Pastell entity id_e={id_e} has SIREN {entity_siren}, the registry says {body.siren}"
+            else:
+                reason = None
+            if reason:
+                result.body_errors.append({"siren": body.siren, "reason": reason})
+                log.warning("Pastell body %s skipped: %s", body.siren, reason)
+                continue
+            state = states.get(body.siren)
+            if state is None or state.id_e != id_e:
+                state = BodyState(id_e)
+            try:
+                states[body.siren] = _pull_body(
+                    client, store, body, state, night, cutoff, tuple(flows), tuple(file_fields),
+                    max_workers, result,
+                )
+            except PastellAuthError:
+                raise
+            except PastellError as error:
+                result.body_errors.append({"siren": body.siren, "reason": str(error)})
+                log.warning("Pastell body %s not pulled, retried next night: %s", body.siren, error)
+                continue
+            save_state(store, states)
+        result.pending = {siren: sorted(s.pending) for siren, s in sorted(states.items()) if s.pending}
+    finally:
+        result.requests = client.requests_sent - sent_before
+    return result
+
+
+def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str) -> dict:
+    """The actes chain's extract step for ``source_name == "pastell"``: pull, report, summarise."""
+    options = ClientOptions.from_mapping(settings.pastell_client)
+    with PastellClient.from_connection(settings.pastell_conn_id, options) as client:
+        result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers)
+    summary = result.summary(store)
+    store.put_bytes(REPORT_KEY.format(night=night), _dumps(summary))
+    log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",
+             night, summary["pulled"], len(summary["failed"]), len(summary["deleted"]), summary["requests"])
+    return summary

@@ -1,0 +1,188 @@
+"""What the Budgets widget of each body reads: per year and stage, totals and breakdowns.
+
+Files of a body live under ``public/widgets/budgets/<siret of the body>/``:
+
+- ``index.json``: the manifest. It lists the body's establishments (principal budget and
+  annex budgets, each with its own SIRET), and for each the years and stages available with
+  the relative name of their file, and the name of its series file. Widgets read it first
+  and never build a file name themselves.
+- ``budget-<siret>-<year>-<stage>.json``: one budget document (the current version of the
+  stage): totals, recettes/dépenses by section, réel/ordre, and breakdowns by chapter,
+  nature (account) and function.
+- ``serie-<siret>.json``: the totals of every year and stage, for charts over the years.
+
+Amounts are those the stage is about: realised (``BGT_MTREAL``) for a compte administratif,
+voted (``BGT_MTPREV``, else new proposals + carried-over) for the other stages. Every file
+is JSON with sorted keys, so a rerun gives the same bytes; stale files of a body (a withdrawn
+budget) are deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import pandas as pd
+
+from digor.registry import Body
+from digor.store import ObjectStore, put_if_changed
+from transform.totem_scdl import STAGE_ORDER
+
+WIDGET_PREFIX = "public/widgets/budgets"
+FORMAT = "digor-budgets-widget/1"
+STAGE_SLUGS = {
+    "budget primitif": "bp",
+    "budget supplémentaire": "bs",
+    "décision modificative": "dm",
+    "compte administratif": "ca",
+}
+_ZERO = Decimal("0")
+
+
+def widget_prefix(body_siret: str) -> str:
+    return f"{WIDGET_PREFIX}/{body_siret}/"
+
+
+def json_bytes(document) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def _decimal(text) -> Decimal | None:
+    if text is None or text == "" or (isinstance(text, float) and pd.isna(text)):
+        return None
+    return Decimal(str(text))
+
+
+def line_amount(row: dict) -> Decimal:
+    """The amount of a line for the stage of its document."""
+    if row["stage"] == "compte administratif":
+        return _decimal(row["BGT_MTREAL"]) or _ZERO
+    voted = _decimal(row["BGT_MTPREV"])
+    if voted is not None:
+        return voted
+    return (_decimal(row["BGT_MTPROPNOUV"]) or _ZERO) + (_decimal(row["BGT_MTRARPREC"]) or _ZERO)
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+def _sides() -> dict[str, Decimal]:
+    return {"recettes": _ZERO, "depenses": _ZERO}
+
+
+def _side(row: dict) -> str:
+    return "recettes" if row["BGT_CODRD"] == "recette" else "depenses"
+
+
+def budget_document(rows: list[dict]) -> dict:
+    """Totals and breakdowns of one budget document (its current lines)."""
+    first = rows[0]
+    totals, sections, kinds = _sides(), defaultdict(_sides), defaultdict(_sides)
+    chapters: dict[tuple, Decimal] = defaultdict(Decimal)
+    natures: dict[tuple, Decimal] = defaultdict(Decimal)
+    functions: dict[tuple, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        amount, side = line_amount(row), _side(row)
+        totals[side] += amount
+        sections[row["BGT_SECTION"]][side] += amount
+        kinds[row["BGT_OPBUDG"]][side] += amount
+        sense = row["BGT_CODRD"]
+        chapters[(sense, row["BGT_SECTION"], row["BGT_CONTNAT"], row["BGT_CONTNAT_LABEL"], row["BGT_OPBUDG"])] += amount
+        natures[(sense, row["BGT_SECTION"], row["BGT_NATURE"], row["BGT_NATURE_LABEL"], row["BGT_CONTNAT"], row["BGT_OPBUDG"])] += amount
+        if row["BGT_FONCTION"]:
+            functions[(sense, row["BGT_SECTION"], row["BGT_FONCTION"], row["BGT_FONCTION_LABEL"])] += amount
+    return {
+        "format": FORMAT,
+        "siret": first["siret"],
+        "nom": first["libelle_etab"] or first["libelle_coll"],
+        "collectivite": first["libelle_coll"],
+        "budget": first["budget_type"],
+        "annee": int(first["exercice"]),
+        "etape": first["stage"],
+        "etape_code_totem": first["natdec_code"],
+        "compte_financier_unique": first["natdec_code"] == "10",
+        "date_decision_dm": first["dm_date"] or None,
+        "date_scellement": first["sealed_at"] or None,
+        "nomenclature": first["nomenclature"],
+        "montant": "réalisé (BGT_MTREAL)" if first["stage"] == "compte administratif" else "voté (BGT_MTPREV)",
+        "totaux": {k: _money(v) for k, v in totals.items()},
+        "sections": [
+            {"section": name, **{k: _money(v) for k, v in sides.items()}} for name, sides in sorted(sections.items())
+        ],
+        "operations": [
+            {"type": name, **{k: _money(v) for k, v in sides.items()}} for name, sides in sorted(kinds.items())
+        ],
+        "par_chapitre": [
+            {"sens": s, "section": sec, "code": c, "libelle": lab, "type": op, "montant": _money(v)}
+            for (s, sec, c, lab, op), v in sorted(chapters.items())
+        ],
+        "par_nature": [
+            {"sens": s, "section": sec, "code": c, "libelle": lab, "chapitre": ch, "type": op, "montant": _money(v)}
+            for (s, sec, c, lab, ch, op), v in sorted(natures.items())
+        ],
+        "par_fonction": [
+            {"sens": s, "section": sec, "code": c, "libelle": lab, "montant": _money(v)}
+            for (s, sec, c, lab), v in sorted(functions.items())
+        ],
+    }
+
+
+def _document_file(siret: str, year: int, stage: str, dm_date: str) -> str:
+    suffix = f"-{dm_date}" if dm_date else ""
+    return f"budget-{siret}-{year}-{STAGE_SLUGS[stage]}{suffix}.json"
+
+
+def body_files(body: Body, publisher: str, lines: pd.DataFrame) -> dict[str, bytes]:
+    """Every widget file of one body, by relative name, from its current published lines."""
+    documents: dict[tuple, list[dict]] = defaultdict(list)
+    for row in lines.to_dict("records"):
+        documents[(row["siret"], int(row["exercice"]), row["stage"], row["dm_date"])].append(row)
+    files: dict[str, bytes] = {}
+    establishments: dict[str, dict] = {}
+    series: dict[str, list[dict]] = defaultdict(list)
+    for (siret, year, stage, dm_date), rows in sorted(documents.items(), key=lambda i: (i[0][0], i[0][1], STAGE_ORDER[i[0][2]], i[0][3])):
+        document = budget_document(sorted(rows, key=lambda r: int(r["line_no"])))
+        name = _document_file(siret, year, stage, dm_date)
+        files[name] = json_bytes(document)
+        entry = establishments.setdefault(siret, {
+            "siret": siret, "nom": document["nom"], "budget": document["budget"],
+            "nomenclature": document["nomenclature"], "exercices": {}, "serie": f"serie-{siret}.json",
+        })
+        entry["nom"], entry["budget"], entry["nomenclature"] = document["nom"], document["budget"], document["nomenclature"]
+        entry["exercices"].setdefault(str(year), []).append({
+            "etape": stage, "etape_code_totem": document["etape_code_totem"], "date_decision_dm": document["date_decision_dm"],
+            "fichier": name,
+        })
+        series[siret].append({
+            "annee": year, "etape": stage, "date_decision_dm": document["date_decision_dm"], "totaux": document["totaux"],
+            "sections": document["sections"],
+        })
+    for siret, points in series.items():
+        files[f"serie-{siret}.json"] = json_bytes({"format": FORMAT, "siret": siret, "points": points})
+    index = {
+        "format": FORMAT,
+        "siren": body.siren,
+        "siret": body.siret,
+        "nom": body.name,
+        "publie_par": publisher,
+        "etablissements": [
+            {**entry, "exercices": [{"annee": int(y), "etapes": e} for y, e in sorted(entry["exercices"].items())]}
+            for _, entry in sorted(establishments.items(), key=lambda i: (i[1]["budget"] != "principal", i[0]))
+        ],
+    }
+    files["index.json"] = json_bytes(index)
+    return files
+
+
+def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame) -> list[str]:
+    """Write the body's widget files (unchanged ones untouched) and delete the stale ones."""
+    prefix = widget_prefix(body.siret)
+    # A body with no published budget has no files at all (a withdrawn last budget removes them).
+    files = body_files(body, publisher, lines) if len(lines) else {}
+    written = [prefix + name for name, data in sorted(files.items()) if put_if_changed(store, prefix + name, data)]
+    for key in store.list_keys(prefix):
+        if key[len(prefix):] not in files:
+            store.delete(key)
+    return written

@@ -1,0 +1,192 @@
+"""Versioned public files behind small manifests: a reader never sees a mix.
+
+A new version of a file is written under a content-addressed name
+(``<stem>.<16 hex of sha256>.<ext>``) that is never rewritten, and a private *pointer*
+records it as the one to publish. A single later step switches the manifest that
+names the current versions (one PUT, atomic on a folder and on S3), then rewrites the
+stable "latest" copies. A crash before the switch leaves the old manifest naming old
+files that are still there; the next run writes the same versions (same bytes, same
+names) and switches.
+
+Superseded versions stay readable for a configured number of days after the switch,
+for readers (and caches) holding the previous manifest, then are deleted. A version
+that the new one shrinks (rows left) is deleted at the switch: rows leave a public
+file only when they must stop being public (a withdrawal, a refusal).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import PurePosixPath
+
+from digor.store import ObjectStore, sha256_hex
+
+HASH_LENGTH = 16
+RETIRED_PREFIX = "private/versions/retired"
+VERSION_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<ext>[A-Za-z0-9]+)$")
+
+
+def version_name(stem: str, ext: str, data: bytes) -> str:
+    return f"{stem}.{sha256_hex(data)[:HASH_LENGTH]}.{ext}"
+
+
+def is_version(name: str) -> bool:
+    return VERSION_NAME.match(name) is not None
+
+
+def put_version(store: ObjectStore, folder: str, stem: str, ext: str, data: bytes) -> tuple[str, bool]:
+    """Write a version once; returns its key and whether it was new."""
+    key = f"{folder}/{version_name(stem, ext, data)}"
+    if store.exists(key):
+        return key, False
+    store.put_bytes(key, data)
+    return key, True
+
+
+def json_document(document) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+def read_json(store: ObjectStore, key: str, default=None):
+    return json.loads(store.get_bytes(key)) if store.exists(key) else default
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What a manifest names in one place (a year, a year and a format): a file and its rows."""
+
+    name: str
+    rows: int | None = None
+
+
+def _retired_key(folder: str) -> str:
+    return f"{RETIRED_PREFIX}/{folder.removeprefix('public/')}.json"
+
+
+def retire_superseded(
+    store: ObjectStore,
+    folder: str,
+    previous: Mapping[str, Slot],
+    current: Mapping[str, Slot],
+    retention_days: float,
+    now: datetime | None = None,
+) -> list[str]:
+    """After a switch: delete the versions of ``folder`` that no manifest names any more.
+
+    ``previous`` and ``current`` map each slot of the manifest to the file it named
+    before and names now. A superseded file is deleted at once when the new one has
+    fewer rows (or the slot is gone), else ``retention_days`` after it was superseded.
+    Versions never switched in (left by a crash) are retired the same way. Returns the
+    deleted keys.
+    """
+    now = now or datetime.now(timezone.utc)
+    keep = {slot.name for slot in current.values()}
+    state_key = _retired_key(folder)
+    retired: dict[str, str] = read_json(store, state_key, {})
+    before = dict(retired)
+    deleted = []
+
+    def drop(name: str) -> None:
+        key = f"{folder}/{name}"
+        if store.exists(key):
+            store.delete(key)
+            deleted.append(key)
+        retired.pop(name, None)
+
+    for slot_id, old in previous.items():
+        new = current.get(slot_id)
+        if old.name in keep or (new is not None and new.name == old.name):
+            continue
+        shrunk = new is None or (old.rows is not None and new.rows is not None and new.rows < old.rows)
+        if shrunk:
+            drop(old.name)
+        else:
+            retired.setdefault(old.name, now.isoformat())
+    for key in store.list_keys(folder + "/"):
+        name = PurePosixPath(key).name
+        if "/" not in key[len(folder) + 1:] and is_version(name) and name not in keep:
+            retired.setdefault(name, now.isoformat())
+    for name in list(retired):
+        if name in keep:
+            retired.pop(name)
+        elif datetime.fromisoformat(retired[name]) + timedelta(days=retention_days) <= now:
+            drop(name)
+    if retired != before:
+        if retired:
+            store.put_bytes(state_key, json_document(dict(sorted(retired.items()))))
+        else:
+            store.delete(state_key)
+    return deleted
+
+
+# ---- pointers: which version each slot of a folder's manifest is to name -------------
+POINTERS_PREFIX = "private/versions/pointers"
+PENDING_PREFIX = "private/versions/pending"
+ALIASES_PREFIX = "private/versions/aliases"
+
+
+def _area(folder: str) -> str:
+    return folder.removeprefix("public/")
+
+
+def set_pointer(store: ObjectStore, folder: str, slot: str, entry: dict | None) -> bool:
+    """Record (or, with None, forget) the version a slot is to name; True if it changed.
+
+    A change marks the folder as pending, so the next switch, in this run or a later
+    one, publishes it even if the run that wrote it stopped before switching.
+    """
+    key = f"{POINTERS_PREFIX}/{_area(folder)}/{slot}.json"
+    current = read_json(store, key)
+    if current == entry:
+        return False
+    if entry is None:
+        store.delete(key)
+    else:
+        store.put_bytes(key, json_document(entry))
+    store.put_bytes(f"{PENDING_PREFIX}/{_area(folder)}", b"")
+    return True
+
+
+def read_pointers(store: ObjectStore, folder: str) -> dict[str, dict]:
+    prefix = f"{POINTERS_PREFIX}/{_area(folder)}/"
+    return {
+        key[len(prefix):-len(".json")]: json.loads(store.get_bytes(key))
+        for key in store.list_keys(prefix)
+        if key.endswith(".json") and "/" not in key[len(prefix):]
+    }
+
+
+def pending_folders(store: ObjectStore, under: str) -> list[str]:
+    """Folders under ``under`` whose pointers moved since their manifest was last switched."""
+    prefix = f"{PENDING_PREFIX}/{_area(under).rstrip('/')}/"
+    return ["public/" + key[len(PENDING_PREFIX) + 1:] for key in store.list_keys(prefix)]
+
+
+def clear_pending(store: ObjectStore, folder: str) -> None:
+    store.delete(f"{PENDING_PREFIX}/{_area(folder)}")
+
+
+def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -> list[str]:
+    """Stable "latest" names (one PUT each) as copies of the versions they stand for.
+
+    ``aliases`` maps alias name -> version name; an alias no longer listed is deleted.
+    """
+    state_key = f"{ALIASES_PREFIX}/{_area(folder)}.json"
+    state: dict[str, str] = read_json(store, state_key, {})
+    written = []
+    for alias, version in sorted(aliases.items()):
+        if state.get(alias) != version or not store.exists(f"{folder}/{alias}"):
+            store.put_bytes(f"{folder}/{alias}", store.get_bytes(f"{folder}/{version}"))
+            written.append(f"{folder}/{alias}")
+    for alias in sorted(set(state) - set(aliases)):
+        store.delete(f"{folder}/{alias}")
+    if dict(aliases) != state:
+        if aliases:
+            store.put_bytes(state_key, json_document(dict(sorted(aliases.items()))))
+        else:
+            store.delete(state_key)
+    return written

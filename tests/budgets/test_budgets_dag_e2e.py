@@ -1,0 +1,143 @@
+"""The budgets DAG through Airflow (``dag.test()``) after the actes DAG, on the sample region."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pendulum
+import pytest
+
+from digor.config import PROJECT_ROOT
+from digor.registry import load_registry
+from digor.run_report import report_key
+from digor.sample_budgets import annex_siret, write_demo_plans
+from digor.sample_data import DEMO_NIGHTS
+from validate.table_validator import validate_table
+
+REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
+
+
+def _run(dag, night: str, **conf):
+    from airflow.utils.state import DagRunState
+
+    run = dag.test(logical_date=pendulum.parse(night), run_conf=conf or None)
+    assert run.state == DagRunState.SUCCESS, f"{dag.dag_id} failed for {night}"
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def dags(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
+    return bag.get_dag("actes"), bag.get_dag("budgets")
+
+
+@pytest.fixture
+def budget_store(dags, demo_settings, monkeypatch, tmp_path) -> Path:
+    write_demo_plans(tmp_path / "plans")
+    monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "plans"))
+    actes, budgets = dags
+    for night in DEMO_NIGHTS:
+        _run(actes, night)
+        _run(budgets, night)
+    return Path(demo_settings.store_url)
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_nights_publish_valid_budget_files(budget_store, reference_dir):
+    official = reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json"
+    folder = budget_store / "public" / "budgets"
+    for year in (2023, 2024, 2025):
+        path = folder / f"budgets-{year}.csv"
+        report = validate_table(path, official)
+        assert report.valid, report.to_text()
+        assert validate_table(folder / f"budgets-{year}.parquet", "scdl-budget").valid
+        assert len(_csv(path)) > 0
+    frame = pd.concat(_csv(p) for p in sorted(folder.glob("*.csv")))
+    kerdigor, epci = REGISTRY.bodies[0], REGISTRY.bodies[1]
+    for body in (kerdigor, epci):
+        stages = frame[frame["BGT_SIRET"] == body.siret].groupby("BGT_ANNEE")["BGT_NATDEC"].agg(set)
+        assert {"budget primitif"} <= stages["2024"] and "compte administratif" in stages["2024"]
+        assert "budget primitif" in stages["2025"] and "compte administratif" in stages["2023"]
+    assert annex_siret(kerdigor.siret) in set(frame["BGT_SIRET"]), "the annex budget is published under its own SIRET"
+    closed = {b.siren for b in REGISTRY.bodies if not b.open_data}
+    assert not any(s[:9] in closed for s in frame["BGT_SIRET"]), "a body with open data off was published"
+
+
+def test_a_hostile_file_is_quarantined_and_the_night_goes_on(budget_store):
+    report = json.loads((budget_store / report_key("budgets", DEMO_NIGHTS[0])).read_text(encoding="utf-8"))
+    (reject,) = report["rejected"]
+    assert "DOCTYPE" in reject["reason"] and reject["raw_key"].startswith("raw/")
+    assert report["totals"]["transformed"] >= 8
+    quarantine = json.loads((budget_store / "private" / "quarantine" / "budgets" / f"date={DEMO_NIGHTS[0]}.json").read_text())
+    assert quarantine["rejects"][0]["raw_key"] == reject["raw_key"]
+
+
+def test_the_latest_sealed_version_wins_and_the_replaced_one_is_kept(budget_store):
+    epci = REGISTRY.bodies[1]
+    frame = _csv(budget_store / "public" / "budgets" / "budgets-2024.csv")
+    accounts = frame[(frame["BGT_SIRET"] == epci.siret) & (frame["BGT_NATDEC"] == "compte administratif")]
+    assert len(accounts) == len(accounts.drop_duplicates(["BGT_NATURE", "BGT_CODRD", "BGT_OPBUDG"])), "one version only"
+    versions = json.loads((budget_store / "private" / "budgets" / "versions" / "annee=2024.json").read_text())["versions"]
+    ca = [v for v in versions if v["siret"] == epci.siret and v["stage"] == "compte administratif"]
+    assert [v["status"] for v in ca] == ["replaced", "current"]
+    assert ca[0]["sealed_at"] < ca[1]["sealed_at"] and ca[0]["replaced_by"] == ca[1]["document_id"]
+    widget = json.loads((budget_store / "public" / "widgets" / "budgets" / epci.siret / f"budget-{epci.siret}-2024-ca.json").read_text())
+    assert widget["date_scellement"] == ca[1]["sealed_at"]
+
+
+def test_widget_files_follow_their_manifest(budget_store):
+    root = budget_store / "public" / "widgets" / "budgets"
+    kerdigor = REGISTRY.bodies[0]
+    index = json.loads((root / kerdigor.siret / "index.json").read_text(encoding="utf-8"))
+    named = set()
+    for establishment in index["etablissements"]:
+        named.add(establishment["serie"])
+        for year in establishment["exercices"]:
+            named |= {stage["fichier"] for stage in year["etapes"]}
+    assert named | {"index.json"} == {p.name for p in (root / kerdigor.siret).iterdir()}
+    assert [e["budget"] for e in index["etablissements"]] == ["principal", "annexe"]
+    assert index["etablissements"][1]["siret"] == annex_siret(kerdigor.siret)
+    document = json.loads((root / kerdigor.siret / f"budget-{kerdigor.siret}-2023-ca.json").read_text(encoding="utf-8"))
+    totals = document["totaux"]
+    assert totals["recettes"] == pytest.approx(sum(s["recettes"] for s in document["sections"]))
+    assert totals["depenses"] == pytest.approx(sum(c["montant"] for c in document["par_chapitre"] if c["sens"] == "dépense"))
+    assert {s["section"] for s in document["sections"]} == {"fonctionnement", "investissement"}
+    assert {o["type"] for o in document["operations"]} == {"réel", "ordre"}
+    assert document["par_nature"] and document["etape"] == "compte administratif"
+    series = json.loads((root / kerdigor.siret / f"serie-{kerdigor.siret}.json").read_text(encoding="utf-8"))
+    assert [p["annee"] for p in series["points"]] == sorted(p["annee"] for p in series["points"])
+    epci = REGISTRY.bodies[1]
+    functions = json.loads((root / epci.siret / f"budget-{epci.siret}-2025-bp.json").read_text(encoding="utf-8"))["par_fonction"]
+    assert functions and all(f["libelle"] for f in functions)
+
+
+def test_budget_outputs_hold_no_personal_data_from_the_annexes(budget_store):
+    for folder in (budget_store / "public" / "budgets", budget_store / "public" / "widgets" / "budgets"):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert b"Gwenola" not in path.read_bytes(), path
+
+
+def test_a_rerun_gives_the_same_bytes(budget_store, dags):
+    before = _digest(budget_store / "public")
+    _run(dags[1], DEMO_NIGHTS[-1])
+    _run(dags[1], DEMO_NIGHTS[0], force_rebuild=True)
+    assert _digest(budget_store / "public") == before
+
+
+def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
+    from digor.budgets_chain import ActesNotStaged, transform_step
+
+    with pytest.raises(ActesNotStaged):
+        transform_step(demo_settings, "2031-01-01")

@@ -1,0 +1,91 @@
+"""Plans de comptes: chapters, labels and sections, and where a plan is found."""
+
+from __future__ import annotations
+
+import pytest
+
+from digor.sample_budgets import plan_xml
+from digor.store import LocalStore
+from extract.plans_de_comptes import CACHE_PREFIX, PlanResolver, plan_path
+from transform.totem_plans import PlanError, clean_label, parse_plan
+
+
+@pytest.fixture
+def m14(official_plans):
+    return official_plans.get("M14", "M14_COM_500_3500", 2021)
+
+
+def test_chapter_of_an_account_by_kind_of_operation(m14):
+    assert m14.chapter_of("6413", "D", "0", "") == "012"  # réelle
+    assert m14.chapter_of("7411", "R", "0", "") == "74"
+    assert m14.chapter_of("023", "D", "1", "2") == "023"  # ordre de section à section
+    assert m14.chapter_of("2804412", "R", "1", "2") == "040"
+    assert m14.chapter_of("999999", "D", "0", "") == ""
+
+
+def test_chapters_have_labels_and_sections(m14):
+    assert m14.chapter("012").label == "Charges de personnel et frais assimilés"
+    assert m14.chapter("012").section == "F" and m14.chapter("16").section == "I"
+
+
+def test_third_party_operation_chapters(official_plans):
+    plan = official_plans.get("M4", "M43_D", 2022)
+    chapter = plan.chapter("4581001")
+    assert chapter.section == "I" and chapter.label == "Dépenses (à subdiviser par opération) (opération n° 001)"
+    assert plan.chapter("9999999") is None
+
+
+def test_function_labels_of_m57_files_voted_by_function(official_plans):
+    plan = official_plans.get("M57", "M57", 2018)
+    assert plan.function_label("020") == "Administration générale de la collectivité"
+    assert plan.function_label("93020") == "Administration générale de la collectivité"
+    assert plan.function_label("943") != ""
+    assert plan.function_label("77777") == ""
+
+
+def test_labels_are_cleaned():
+    assert clean_label("Droits d'utilisation \x96 informatique en nuage ") == "Droits d'utilisation – informatique en nuage"
+    assert clean_label("  a   b ") == "a b"
+
+
+def test_folder_year_wins_over_a_stale_exer_attribute(official_plans):
+    assert official_plans.get("M4", "M43_D", 2022).year == 2022  # the file says Exer="2020"
+
+
+def test_resolver_reads_mirrors_then_cache_then_downloads_once(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    calls = []
+
+    def fetch(url):
+        calls.append(url)
+        return plan_xml(2025, "M57", "M57")
+
+    resolver = PlanResolver(store, [tmp_path / "mirror"], "http://plans.example/normes", fetch)
+    assert resolver.get("M57", "M57", 2025).chapter("011").label == "Charges à caractère général"
+    assert calls == ["http://plans.example/normes/2025/M57/M57/planDeCompte.xml"]
+    assert store.exists(f"{CACHE_PREFIX}/2025/M57/M57/planDeCompte.xml")
+    again = PlanResolver(store, [], "http://plans.example/normes", fetch)
+    again.get("M57", "M57", 2025)
+    assert len(calls) == 1, "a cached plan is never downloaded again"
+
+
+def test_a_missing_plan_is_an_error_naming_where_it_was_looked_for(tmp_path):
+    def fetch(url):
+        raise OSError("connection refused")
+
+    resolver = PlanResolver(LocalStore(tmp_path), [tmp_path / "mirror"], "http://plans.example", fetch)
+    with pytest.raises(PlanError, match=r"M14/M14_CE 2031 not found .*connection refused"):
+        resolver.get("M14", "M14_CE", 2031)
+    with pytest.raises(PlanError, match="looked in"):
+        PlanResolver(None, [tmp_path]).get("M14", "M14_CE", 2031)
+
+
+@pytest.mark.parametrize("norme, declinaison", [("..", "M14"), ("M14", "../../etc"), ("M14", "a/b"), ("", "M14")])
+def test_nomenclature_codes_from_files_never_make_paths(norme, declinaison):
+    with pytest.raises(PlanError):
+        plan_path(2025, norme, declinaison)
+
+
+def test_a_plan_with_a_doctype_is_refused():
+    with pytest.raises(PlanError, match="DOCTYPE"):
+        parse_plan(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Nomenclature/>')

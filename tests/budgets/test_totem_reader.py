@@ -1,0 +1,115 @@
+"""The TOTEM reader: real files of every shape, and hostile or broken ones refused with a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from digor.sample_budgets import entity_bomb
+from transform.totem_reader import TotemError, parse_french_number, read_totem
+
+NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
+
+
+def totem(lines: str = "", natdec: str = "01", siret: str = "21290099700017", extra: str = "") -> bytes:
+    text = (
+        f'<?xml version="1.0" encoding="ISO-8859-1"?>\r\n<DocumentBudgetaire xmlns="{NS}">\r\n'
+        '<VersionSchema V="120"/><Scellement md5="x" date="2025-01-02T10:00:00+01:00"/>'
+        '<EnTeteDocBudgetaire><LibelleColl V="COMMUNE DE KERDIGOR"/><IdColl V="21290099700017"/></EnTeteDocBudgetaire>'
+        f'<Budget><EnTeteBudget><LibelleEtab V="Budget principal"/><IdEtab V="{siret}"/>'
+        '<Nomenclature V="M57-M57_A"/></EnTeteBudget>'
+        f'<BlocBudget><NatDec V="{natdec}"/><Exer V="2025"/><CodTypBud V="P"/></BlocBudget>'
+        '<InformationsGenerales><Information Code="PopTot" V="3 446"/><Information Code="ValDepPers" V="591,78 %"/>'
+        '<Information Code="DtDelib" V="21/12/2017"/></InformationsGenerales>'
+        f"{lines}{extra}</Budget></DocumentBudgetaire>\r\n"
+    )
+    return text.encode("iso-8859-1")
+
+
+LINE = (
+    '<LigneBudget><Nature V="6042"/><ContNat V="011"/><CodRD V="D"/><OpBudg V="0"/><ArtSpe V="false"/>'
+    '<MtPrev V="1200.50"/><LibCpte V="Achats de prestations é"/><CaracSup Code="Section" V="F"/></LigneBudget>'
+)
+
+
+def test_minimal_document_is_read():
+    document = read_totem(totem(LINE * 3))
+    assert document.natdec == "01" and document.year == 2025 and document.siret == "21290099700017"
+    assert document.nomenclature == ("M57", "M57_A")
+    assert document.sealed_at == "2025-01-02T10:00:00+01:00"
+    assert len(document.lines) == 3
+    line = document.lines[0]
+    assert (line.nature, line.cont_nat, line.cod_rd, line.section) == ("6042", "011", "D", "F")
+    assert line.amounts["MtPrev"] == Decimal("1200.50") and line.amounts["MtReal"] is None
+    assert line.lib_cpte == "Achats de prestations é"  # ISO-8859-1 decoded
+
+
+def test_french_numbers_of_informations_generales():
+    informations = read_totem(totem(LINE)).informations
+    assert informations["PopTot"] == Decimal("3446")
+    assert informations["ValDepPers"] == Decimal("591.78")
+    assert informations["DtDelib"] == "21/12/2017"
+    assert parse_french_number("1\u00a0234,5") == Decimal("1234.5")
+    assert parse_french_number("12,3,4") is None
+
+
+def test_calculated_lines_are_skipped():
+    calculated = LINE.replace("<LigneBudget>", '<LigneBudget calculated="true">')
+    document = read_totem(totem(LINE + calculated + LINE))
+    assert len(document.lines) == 2 and document.skipped_calculated == 1
+    assert [line.number for line in document.lines] == [1, 3]
+
+
+def test_annexes_are_never_read():
+    annexes = '<Annexes><DATA_PERSONNEL><PERSONNEL><Nom V="Mme Personne Privée"/></PERSONNEL></DATA_PERSONNEL></Annexes>'
+    document = read_totem(totem(LINE, extra=annexes))
+    assert "Personne" not in repr(document)
+
+
+def test_real_files_of_every_shape(reference_dir):
+    samples = reference_dir / "samples" / "totem"
+    montpellier = read_totem((samples / "dataviz-finances-montpellier" / "CA_2018.xml").read_bytes())
+    assert montpellier.natdec == "09" and montpellier.nomenclature == ("M57", "M57") and len(montpellier.lines) == 1697
+    assert montpellier.lines[0].fonction == "93020" and montpellier.lines[0].cont_fon == "930"
+    cfu = read_totem((samples / "yatotem2scdl" / "DOCBUDG-21560134500014-CFU-BP-2023" / "totem.xml").read_bytes())
+    assert cfu.is_cfu and cfu.natdec == "10" and cfu.year == 2023
+    assert len(cfu.lines) == 163 and cfu.skipped_calculated == 633
+    annex = read_totem((samples / "yatotem2scdl" / "DOCBUDG-21560046100085-056025-BP-2022-07042022000000" / "totem.xml").read_bytes())
+    assert annex.is_annex and annex.siret == "21560046100085" and annex.header["IdEtabPal"] == "21560046100010"
+    assert annex.informations["PopTot"] == Decimal("3446")
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (entity_bomb(), "DOCTYPE"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b'<DocumentBudgetaire xmlns="' + NS.encode() + b'">&x;</DocumentBudgetaire>',
+            "DOCTYPE",
+        ),
+        (totem(LINE)[:-200], "not well-formed XML"),
+        (b"<html><body>502 Bad Gateway</body></html>", "not a TOTEM"),
+        (b"%PDF-1.4 not xml", "not well-formed"),
+        (b"   ", "empty"),
+        (totem(LINE, natdec="07"), "NatDec '07'"),
+        (totem(LINE, siret="21290099700018"), "not a valid SIRET"),
+        (totem(LINE.replace("1200.50", "12O0")), "is not an amount"),
+        (totem(LINE.replace('<CodRD V="D"/>', '<CodRD V="X"/>')), "CodRD"),
+        (totem(LINE).replace(b'<Exer V="2025"/>', b""), "lacks Exer"),
+    ],
+)
+def test_hostile_or_broken_files_are_refused_with_a_reason(data, reason):
+    with pytest.raises(TotemError, match=reason):
+        read_totem(data)
+
+
+def test_size_limit():
+    with pytest.raises(TotemError, match="limit"):
+        read_totem(totem(LINE * 50), max_bytes=1000)
+
+
+def test_a_large_document_streams(tmp_path):
+    document = read_totem(totem(LINE * 50_000))
+    assert len(document.lines) == 50_000

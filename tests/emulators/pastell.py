@@ -1,0 +1,452 @@
+"""A loopback emulator of the Pastell REST API v2 endpoints digor's connector reads.
+
+Built from Pastell's documented API (v2, as described for Pastell 4.1 and as its
+``DocumentAPIController`` answers): the same paths, query parameters, status codes and JSON
+shapes for
+
+- ``GET /api/v2/version``
+- ``GET /api/v2/entite``                                            entities the user can read
+- ``GET /api/v2/entite/{id_e}/document?type=&offset=&limit=&last_state_begin=&last_state_end=``
+  flat rows, most recent ``last_action_date`` first, no total (the client pages until a short page)
+- ``GET /api/v2/entite/{id_e}/document/{id_d}``                    detail: ``info``, ``data``,
+  ``action_possible``, ``action-possible``, ``last_action``
+- ``GET /api/v2/entite/{id_e}/document/{id_d}/file/{field}/{num}``  the file, as an attachment
+
+Authentication is HTTP Basic (login, password) or ``Authorization: Bearer <token>``; a
+failure is a 401 with ``WWW-Authenticate: Basic realm="API Pastell"``. Errors have Pastell's
+shape ``{"status": "error", "error-message": ...}``.
+
+Time: documents have versions stamped with Pastell's local dates; the emulator shows, for
+each document, its latest version not after ``clock`` (all of them when ``clock`` is None),
+so a test can replay several nights against one dataset.
+
+Faults (``inject``): ``slow`` (the answer waits ``delay`` seconds), ``error`` (``status``,
+500 by default), ``429`` (with ``Retry-After``), ``truncate`` (``Content-Length`` announces
+the whole body, half of it is sent, the connection is cut), ``403``, ``404``, and
+``delete_after_list`` (the document ``id_d`` disappears right after a list showed it).
+Each fault applies ``times`` times (None: for ever) to requests whose path matches ``path``.
+
+Run by hand: ``python -m tests.emulators.pastell`` serves the sample region's documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes", "annexes_tamponnees")
+ROUTES = [
+    (re.compile(r"^/api/v2/version$"), "version"),
+    (re.compile(r"^/api/v2/entite$"), "entities"),
+    (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document$"), "list"),
+    (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document/(?P<id_d>[^/]+)$"), "detail"),
+    (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document/(?P<id_d>[^/]+)/file/(?P<field>[^/]+)/(?P<num>\d+)$"),
+     "file"),
+]
+ACTIONS_POSSIBLE = ["send-ged", "send-archive"]
+
+
+@dataclass
+class DocVersion:
+    """One state of one Pastell document, visible from ``stamp`` on."""
+
+    id_d: str
+    id_e: str
+    type: str
+    stamp: str  # "YYYY-MM-DD HH:MM:SS", Pastell's local time
+    data: dict
+    last_action: dict
+    creation: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)  # by file name, as the form names them
+
+    @property
+    def titre(self) -> str:
+        return str(self.data.get("objet") or "")
+
+
+@dataclass
+class Fault:
+    kind: str  # slow, error, 429, truncate, 403, 404, delete_after_list
+    path: str | None = None  # regular expression searched in the path
+    times: int | None = 1
+    status: int = 500
+    delay: float = 0.0
+    retry_after: str = "1"
+    id_d: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or re.search(self.path, path) is not None
+
+
+@dataclass
+class Recorded:
+    operation: str | None
+    path: str
+    query: dict
+    status: int | None = None
+    fault: str | None = None
+
+
+class PastellEmulator:
+    def __init__(
+        self, entities: list[dict], versions: list[DocVersion] = (), *, login: str = "digor-api",
+        password: str = "emulator-password-4f9c", token: str = "emulator-token-7d1e0b",
+    ):
+        self.entities = [dict(e) for e in entities]
+        self.versions: list[DocVersion] = list(versions)
+        self.login, self.password, self.token = login, password, token
+        self.clock: str | None = None
+        self.deleted: set[str] = set()
+        self.faults: list[Fault] = []
+        self.requests: list[Recorded] = []
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once: the client's concurrency
+        self.lock = threading.RLock()
+        self.server: ThreadingHTTPServer | None = None
+
+    # ---- setup and inspection -------------------------------------------------------
+    def add(self, version: DocVersion) -> None:
+        with self.lock:
+            self.versions.append(version)
+
+    def inject(self, kind: str, **options) -> Fault:
+        fault = Fault(kind, **options)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def calls(self, operation: str | None = None) -> list[Recorded]:
+        with self.lock:
+            return [r for r in self.requests if operation is None or r.operation == operation]
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    def visible(self, id_e: str | None = None) -> dict[str, DocVersion]:
+        """Each document's latest version not after the clock, deleted ones left out."""
+        latest: dict[str, DocVersion] = {}
+        with self.lock:
+            for version in self.versions:
+                if self.clock is not None and version.stamp > self.clock:
+                    continue
+                if version.id_d in self.deleted or (id_e is not None and version.id_e != id_e):
+                    continue
+                if version.id_d not in latest or version.stamp >= latest[version.id_d].stamp:
+                    latest[version.id_d] = version
+        return latest
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None, "emulator not started"
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "PastellEmulator":
+        emulator = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.emulator = emulator
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pastell-emulator",
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def __enter__(self) -> "PastellEmulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- the API ----------------------------------------------------------------------
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind != "delete_after_list" and fault.matches(path) and fault.times != 0:
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def _authorised(self, header: str | None) -> bool:
+        if not header:
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip() == self.token
+        if scheme.lower() == "basic":
+            try:
+                login, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return login == self.login and password == self.password
+        return False
+
+    def _entity(self, id_e: str) -> dict:
+        entity = next((e for e in self.entities if str(e["id_e"]) == id_e), None)
+        if entity is None:
+            raise ApiError(404, f"L'entité {id_e} n'existe pas")
+        return entity
+
+    def handle(self, operation: str, params: dict, query: dict):
+        if operation == "version":
+            return {"version": "4.1.18", "revision": 1, "last_changed_date": "", "extensions_versions_accepted": [],
+                    "version_complete": "Version 4.1.18 - Revision 1"}
+        if operation == "entities":
+            return [dict(e) for e in self.entities]
+        entity = self._entity(unquote(params["id_e"]))
+        if operation == "list":
+            return self._list(entity, query)
+        version = self.visible(str(entity["id_e"])).get(unquote(params["id_d"]))
+        if version is None:
+            raise ApiError(404, f"Le document {params['id_d']} n'appartient pas à l'entité {entity['id_e']}")
+        if operation == "detail":
+            return self._detail(version)
+        names = version.data.get(params["field"])
+        names = [names] if isinstance(names, str) else list(names or [])
+        num = int(params["num"])
+        if num >= len(names) or names[num] not in version.files:
+            raise ApiError(404, "Ce fichier n'existe pas")
+        return _File(names[num], version.files[names[num]])
+
+    def _list(self, entity: dict, query: dict) -> list[dict]:
+        def one(name, default=None):
+            return query.get(name, [default])[0]
+
+        offset, limit = int(one("offset", 0) or 0), int(one("limit", 100) or 100)
+        flow, begin, end = one("type"), one("last_state_begin"), one("last_state_end")
+        rows = []
+        for version in self.visible(str(entity["id_e"])).values():
+            if flow and version.type != flow:
+                continue
+            # Pastell compares a datetime with a date: the day's midnight.
+            if begin and not version.stamp > f"{begin[:10]} 00:00:00":
+                continue
+            if end and not version.stamp < f"{end[:10]} 00:00:00":
+                continue
+            rows.append(version)
+        rows.sort(key=lambda v: (v.stamp, v.id_d), reverse=True)
+        page = rows[offset:offset + limit]
+        with self.lock:
+            for fault in self.faults:
+                if fault.kind == "delete_after_list" and fault.times != 0 and any(v.id_d == fault.id_d for v in page):
+                    self.deleted.add(fault.id_d)
+                    if fault.times is not None:
+                        fault.times -= 1
+        return [self._row(entity, v) for v in page]
+
+    @staticmethod
+    def _row(entity: dict, version: DocVersion) -> dict:
+        action = str(version.last_action.get("action") or "")
+        return {
+            "id_d": version.id_d, "id_e": str(entity["id_e"]), "role": "editeur", "last_action": action,
+            "last_action_date": version.stamp, "type": version.type, "titre": version.titre,
+            "creation": version.creation or version.stamp, "modification": version.stamp,
+            "denomination": entity.get("denomination", ""), "siren": entity.get("siren", ""),
+            "centre_de_gestion": "0", "entite_mere": entity.get("entite_mere", "0"), "is_active": True,
+            "entite_base": entity.get("denomination", ""), "entite": [], "last_action_display": action,
+        }
+
+    @staticmethod
+    def _detail(version: DocVersion) -> dict:
+        return {
+            "info": {"id_d": version.id_d, "type": version.type, "titre": version.titre,
+                     "creation": version.creation or version.stamp, "modification": version.stamp},
+            "data": json.loads(json.dumps(version.data)),
+            "action_possible": list(ACTIONS_POSSIBLE),
+            "action-possible": list(ACTIONS_POSSIBLE),
+            "last_action": dict(version.last_action),
+        }
+
+
+@dataclass
+class _File:
+    name: str
+    content: bytes
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: PastellEmulator
+    server_version = "PastellEmulator/4.1"
+
+    def log_message(self, *args) -> None:  # the test output stays readable
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        emulator = self.emulator
+        with emulator.lock:
+            emulator.in_flight += 1
+            emulator.max_in_flight = max(emulator.max_in_flight, emulator.in_flight)
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): nothing to answer
+        finally:
+            with emulator.lock:
+                emulator.in_flight -= 1
+
+    def _handle(self) -> None:
+        emulator = self.emulator
+        parts = urlsplit(self.path)
+        path, query = parts.path, parse_qs(parts.query)
+        operation, params = None, {}
+        for pattern, name in ROUTES:
+            match = pattern.match(path)
+            if match:
+                operation, params = name, match.groupdict()
+                break
+        record = Recorded(operation, path, query)
+        with emulator.lock:
+            emulator.requests.append(record)
+        if not emulator._authorised(self.headers.get("Authorization")):
+            record.status = 401
+            self._send_json(401, {"status": "error", "error-message": "Accès interdit"},
+                            {"WWW-Authenticate": 'Basic realm="API Pastell"'})
+            return
+        fault = emulator._take_fault(path)
+        record.fault = fault.kind if fault else None
+        truncate = False
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "truncate":
+                truncate = True
+            elif fault.kind == "429":
+                record.status = 429
+                self._send_json(429, {"status": "error", "error-message": "Trop de requêtes"},
+                                {"Retry-After": fault.retry_after})
+                return
+            else:
+                status = {"error": fault.status, "403": 403, "404": 404}.get(fault.kind, 500)
+                record.status = status
+                self._send_json(status, {"status": "error", "error-message": f"Erreur simulée ({status})"})
+                return
+        if operation is None:
+            record.status = 404
+            self._send_json(404, {"status": "error", "error-message": f"Ressource {path} non trouvée"})
+            return
+        try:
+            result = emulator.handle(operation, params, query)
+        except ApiError as error:
+            record.status = error.status
+            self._send_json(error.status, {"status": "error", "error-message": error.message})
+            return
+        record.status = 200
+        if isinstance(result, _File):
+            headers = {"Content-disposition": f'attachment; filename="{result.name}"'}
+            mime = "application/pdf" if result.name.lower().endswith(".pdf") else "application/xml"
+            self._send(200, result.content, mime, headers, truncate)
+        else:
+            self._send_json(200, result, truncate=truncate)
+
+    def _send_json(self, status: int, payload, headers: dict | None = None, truncate: bool = False) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", headers, truncate)
+
+    def _send(self, status: int, body: bytes, mime: str, headers: dict | None, truncate: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", mime)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if truncate else body)
+        self.wfile.flush()
+        if truncate:
+            self.close_connection = True
+
+
+# ---- datasets --------------------------------------------------------------------------
+def entities_of(registry_path: Path, extra: list[dict] = ()) -> list[dict]:
+    """The registry's bodies as Pastell entities (their ``pastell_id_e``), plus ``extra`` ones."""
+    import yaml
+
+    bodies = yaml.safe_load(Path(registry_path).read_text(encoding="utf-8"))["bodies"]
+    entities = [
+        {"id_e": str(b["pastell_id_e"]), "denomination": b["name"], "siren": str(b["siren"]),
+         "type": "collectivite", "entite_mere": "0", "centre_de_gestion": "0", "is_active": True}
+        for b in bodies if b.get("pastell_id_e")
+    ]
+    return entities + [dict(e) for e in extra]
+
+
+def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
+    """Documents of a drop folder (``digor.sample_data``) as Pastell document versions.
+
+    A folder whose ``metadata.json`` is not a JSON detail cannot be a Pastell answer: it is
+    left out and its name returned. Files the form names but the folder lacks stay missing
+    (the emulator answers 404 for them).
+    """
+    versions, left_out = [], []
+    for night_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        for folder in sorted(p for p in night_dir.iterdir() if p.is_dir()):
+            try:
+                document = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                left_out.append(folder.name)
+                continue
+            info, data = document.get("info", {}), document.get("data", {})
+            stamp = info.get("last_modification") or info.get("modification")
+            files = {}
+            for field_name in FILE_FIELDS:
+                names = data.get(field_name)
+                for name in [names] if isinstance(names, str) else list(names or []):
+                    if (folder / name).is_file():
+                        files[name] = (folder / name).read_bytes()
+            versions.append(DocVersion(
+                id_d=info.get("id_d") or folder.name, id_e=str(document.get("id_e") or ""),
+                type=info.get("type") or "actes-generique", stamp=stamp, data=data,
+                last_action=document.get("last_action") or {}, creation=info.get("creation", ""), files=files,
+            ))
+    return versions, left_out
+
+
+def sample_emulator(drop_dir: Path, registry_path: Path, **options) -> PastellEmulator:
+    from digor.sample_data import UNKNOWN_ID_E, UNKNOWN_SIREN
+
+    versions, _ = versions_from_drop_folder(drop_dir)
+    unknown = {"id_e": UNKNOWN_ID_E, "denomination": "Commune inconnue", "siren": UNKNOWN_SIREN,
+               "type": "collectivite", "entite_mere": "0", "centre_de_gestion": "0", "is_active": True}
+    return PastellEmulator(entities_of(registry_path, [unknown]), versions, **options)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    import tempfile
+
+    from digor.config import PROJECT_ROOT
+    from digor.sample_data import generate_drop_folder
+
+    registry = PROJECT_ROOT / "config" / "registry-demo.yaml"
+    drop = Path(tempfile.mkdtemp(prefix="pastell-emulator-")) / "drop"
+    generate_drop_folder(drop, registry)
+    with sample_emulator(drop, registry) as emulator:
+        print(f"Pastell emulator on {emulator.url} (login {emulator.login!r}, token {emulator.token!r}); Ctrl-C stops")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass

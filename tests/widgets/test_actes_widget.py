@@ -1,0 +1,429 @@
+"""The Actes widget in Debian's chromium, on the store the real pipeline produced."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from lxml import etree
+from playwright.sync_api import expect
+
+from digor.config import PROJECT_ROOT
+from digor.registry import load_registry
+
+from .conftest import BIG_ACTS, BIG_SIREN, run_axe
+
+REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
+OPEN_BODIES = [b for b in REGISTRY.bodies if b.open_data]
+CLOSED_BODY = next(b for b in REGISTRY.bodies if not b.open_data)
+
+
+def manifest(site, siren: str) -> dict:
+    return json.loads((site.store / "public" / "widgets" / "actes" / siren / "index.json").read_text(encoding="utf-8"))
+
+
+def body_acts(site, siren: str) -> list[dict]:
+    folder = site.store / "public" / "widgets" / "actes" / siren
+    return [a for y in manifest(site, siren)["annees"].values()
+            for a in json.loads((folder / y["fichier"]).read_text(encoding="utf-8"))["actes"]]
+
+
+def query(page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def wait_param(page, name: str, value: str | None, present: bool = False, timeout: float = 5.0) -> None:
+    """Wait until the page's own URL (kept with history.replaceState) holds ``name=value``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        values = query(page).get(name)
+        if (present and values) or (values == [value]):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{name}={value!r} never reached the URL: {page.url}")
+
+
+def shown_ids(page) -> list[str]:
+    return page.locator("#liste > li.acte").evaluate_all("items => items.map(i => i.dataset.id)")
+
+
+def xss_siren(site) -> str:
+    return next(b.siren for b in OPEN_BODIES if any("<script>" in a["objet"] for a in body_acts(site, b.siren)))
+
+
+@pytest.mark.parametrize("body", OPEN_BODIES, ids=lambda b: b.siren)
+def test_demo_bodies_show_their_published_acts(site, watched, body):
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    acts = body_acts(site, body.siren)
+    expect(page.locator("h1")).to_have_text(f"Actes publiés par {body.name}")
+    word = "actes" if len(acts) > 1 else "acte"
+    expect(page.locator("#total")).to_contain_text(f"{len(acts)} {word}")
+    first = page.locator("#liste > li.acte").first
+    newest = max(acts, key=lambda a: (a["date_publication"], a["date_decision"]))
+    expect(first.locator(".dates")).to_have_text(re.compile(r"^Décision du \d+(er)? \S+ \d{4}, publié le \d+(er)? \S+ \d{4}$"))
+    assert first.locator(".dates").inner_text().endswith(
+        {"2025-03-05": "5 mars 2025", "2025-03-04": "4 mars 2025", "2025-03-03": "3 mars 2025"}[newest["date_publication"]])
+    expect(first.locator(".documents a", has_text="Ouvrir").first).to_have_attribute("target", "_blank")
+    expect(page.locator("#a-propos-texte")).to_contain_text("Licence Ouverte / Open Licence version 2.0")
+    expect(page.locator("#a-propos-texte")).to_contain_text("Syndicat numérique de démonstration")
+
+
+def test_document_links_open_the_published_pdf(site, watched):
+    body = OPEN_BODIES[0]
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    link = page.locator("#liste .documents a[href$='.pdf']", has_text="Télécharger").first
+    href = link.get_attribute("href")
+    assert href.startswith(site.base + "/documents/")
+    response = page.request.get(href)
+    assert response.ok and response.body().startswith(b"%PDF")
+    expect(link).to_have_attribute("download", re.compile(r"\.pdf$"))
+
+
+def test_closed_or_unknown_bodies_get_a_french_message(site, watched):
+    page = watched.open(site.widget(f"siren={CLOSED_BODY.siren}"))
+    expect(page.locator("#total")).to_have_text(f"Aucun acte publié pour le SIREN {CLOSED_BODY.siren}.")
+    watched.errors.clear()  # the browser logs the 404 of the missing manifest
+    page = watched.open(site.widget("siren=abc"))
+    expect(page.locator("#total")).to_contain_text("n'est pas un numéro SIREN")
+    page = watched.open(site.widget())
+    expect(page.locator("#total")).to_contain_text("?siren=")
+
+
+def test_xss_objets_and_file_names_show_as_text(site, watched):
+    page = watched.open(site.widget(f"siren={xss_siren(site)}&recherche=motion soutien"))
+    expect(page.locator("#liste .objet").first).to_have_text(
+        "Motion de soutien <script>alert(1)</script> aux agriculteurs du territoire")
+    assert page.locator("#liste script").count() == 0
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=convention salle fetes"))
+    expect(page.locator("#liste .objet").first).to_have_text(
+        "Convention <img src=x onerror=alert(1)> de mise à disposition de la salle des fêtes")
+    expect(page.locator("#liste .nom-fichier").first).to_have_text("Acte : <img src=x onerror=alert(2)>.pdf")
+    assert page.locator("#liste img").count() == 0
+    page.wait_for_timeout(300)
+    assert watched.dialogs == []
+
+
+def test_type_matiere_and_date_filters_live_in_the_url(site, watched):
+    body = OPEN_BODIES[0]
+    acts = body_acts(site, body.siren)
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    page.get_by_label(re.compile(r"^Délibérations \(\d+\)$")).check()
+    expected = [a for a in acts if a["nature_code"] == "1"]
+    expect(page.locator("#total")).to_contain_text(f"{len(expected)} acte")
+    assert query(page)["types_actes"] == ["1"]
+    assert set(page.locator("#liste .nature").all_inner_texts()) == {"Délibérations"}
+    page.get_by_label(re.compile(r"^Commande publique \(\d+\)$")).check()
+    expected = [a for a in expected if a["matiere_code"].startswith("1.")]
+    expect(page.locator("#total")).to_contain_text(f"{len(expected)} acte")
+    assert query(page)["classifications"] == ["1"]
+    page.fill("#date-debut", "2025-01-01")
+    expected = [a for a in expected if a["date_decision"] >= "2025-01-01"]
+    expect(page.locator("#total")).to_contain_text(f"{len(expected)} acte")
+    assert query(page)["date_debut"] == ["2025-01-01"]
+    ids = shown_ids(page)
+    assert sorted(ids) == sorted(a["id"] for a in expected)
+    page.reload()
+    page.wait_for_selector("body[data-etat=pret]")
+    assert shown_ids(page) == ids, "the same URL shows the same list"
+    expect(page.get_by_label(re.compile(r"^Délibérations"))).to_be_checked()
+    expect(page.locator("#date-debut")).to_have_value("2025-01-01")
+    page.click("#effacer")
+    expect(page.locator("#total")).to_contain_text(f"{len(acts)} actes")
+    assert "types_actes" not in query(page)
+
+
+def test_non_transmitted_kinds_and_totals_per_type(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&types_actes=71,73"))
+    acts = body_acts(site, BIG_SIREN)
+    expected = [a for a in acts if a["nature_code"] in ("71", "73")]
+    expect(page.locator("#total")).to_contain_text(f"{len(expected):,} actes".replace(",", "\u202f"))
+    for code, label in (("71", "Listes des délibérations"), ("72", "Arrêtés temporaires"),
+                        ("73", "Procès-verbaux de séance"), ("74", "Arrêtés permanents"), ("1", "Délibérations")):
+        count = sum(a["nature_code"] == code for a in acts)
+        expect(page.locator(f"label[for=type-{code}]")).to_have_text(f"{label} ({count:,})".replace(",", "") if count < 1000
+                                                                     else f"{label} ({count})")
+    page.check("#type-7")
+    everything_outside = [a for a in acts if a["nature_code"].startswith("7")]
+    expect(page.locator("#total")).to_contain_text(f"{len(everything_outside):,} actes".replace(",", "\u202f"))
+
+
+def test_search_runs_in_the_browser_over_objet_numero_and_matiere(site, watched):
+    body = OPEN_BODIES[0]
+    acts = body_acts(site, body.siren)
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    page.fill("#recherche", "restauration scolaire")
+    wait_param(page, "recherche", "restauration scolaire")
+    expected = {a["id"] for a in acts if "restauration scolaire" in a["objet"]}
+    assert expected and set(shown_ids(page)) == expected
+    expect(page.locator("#tri")).to_have_value("pertinence")
+    numero = acts[3]["numero"]
+    page.fill("#recherche", numero.lower())
+    wait_param(page, "recherche", numero.lower())
+    assert shown_ids(page)[0] == acts[3]["id"]
+    page.fill("#recherche", "commande publiq")  # matière, unfinished word
+    page.press("#recherche", "Enter")
+    wait_param(page, "recherche", "commande publiq")
+    assert set(shown_ids(page)) == {a["id"] for a in acts if a["matiere_code"].startswith("1.")}
+    page.fill("#recherche", "zzzzqqq")
+    page.press("#recherche", "Enter")
+    expect(page.locator("#total")).to_have_text("Aucun acte ne correspond à ces critères.")
+
+
+def test_search_ignores_accents_and_forgives_a_typo(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=proces-verbal conseil"))
+    expect(page.locator("#liste .objet").first).to_contain_text("Procès-verbal du conseil")
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=restaurration"))
+    expect(page.locator("#liste .objet").first).to_contain_text("restauration scolaire")
+
+
+def test_pipeline_index_gives_the_results_of_a_browser_built_index(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}"))
+    page.wait_for_selector("body[data-index=pret]", state="attached")
+    comparison = page.evaluate("""async () => {
+        const manifest = await (await fetch('actes/213500010/index.json')).json();
+        const js = await (await fetch('actes/213500010/' + manifest.recherche.fichier)).json();
+        const years = await Promise.all(Object.values(manifest.annees).map(
+            y => fetch('actes/213500010/' + y.fichier).then(r => r.json())));
+        const acts = years.flatMap(y => y.actes);
+        const stop = new Set(js.digor.mots_vides);
+        const tokenize = t => String(t || '').normalize('NFD').replace(/\\p{M}/gu, '').toLowerCase()
+            .split(/[^\\p{L}\\p{N}]+/u).filter(w => w && !stop.has(w));
+        const options = {fields: js.digor.champs, tokenize, processTerm: t => t};
+        const built = new MiniSearch(options);
+        built.addAll(acts.map(a => ({id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere})));
+        const loaded = MiniSearch.loadJS(js, options);
+        const queries = ['voirie', 'budget primitif 2019', 'eglise', 'police municipale', '01_2020', 'plan local'];
+        return queries.map(q => {
+            const a = built.search(q, {prefix: true, combineWith: 'AND'});
+            const b = loaded.search(q, {prefix: true, combineWith: 'AND'});
+            return {q, same: a.length === b.length && a.every((r, i) => r.id === b[i].id &&
+                        Math.abs(r.score - b[i].score) < 1e-9), n: a.length};
+        });
+    }""")
+    assert all(c["same"] for c in comparison), comparison
+    assert all(c["n"] > 0 for c in comparison), comparison
+
+
+def test_paging_and_sorting_of_a_big_body(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}"))
+    pages = -(-BIG_ACTS // 10)
+    expect(page.locator("#total")).to_have_text(f"20\u202f000 actes — page 1 sur {pages:,}".replace(",", "\u202f"))
+    assert len(shown_ids(page)) == 10
+    first_page = shown_ids(page)
+    page.get_by_role("button", name="Page suivante").click()
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+    assert query(page)["page"] == ["2"] and not set(shown_ids(page)) & set(first_page)
+    assert page.evaluate("document.activeElement.id") == "total", "focus goes back to the top of the list"
+    page.get_by_role("button", name=f"Page {pages}").click()
+    expect(page.locator("#total")).to_contain_text(f"page {pages:,} sur".replace(",", "\u202f"))
+    published = page.locator("#liste .dates").all_inner_texts()
+    assert len(published) == BIG_ACTS - (pages - 1) * 10
+    page.select_option("#tri", "decision")
+    assert query(page)["tri"] == ["decision"] and "page" not in query(page)
+    by_id = {a["id"]: a for a in body_acts(site, BIG_SIREN)}
+    decisions = [by_id[i]["date_decision"] for i in shown_ids(page)]
+    assert decisions == sorted(decisions, reverse=True)
+    assert decisions[0] == max(a["date_decision"] for a in by_id.values())
+    page.select_option("#tri", "publication")
+    publications = [by_id[i]["date_publication"] for i in shown_ids(page)]
+    assert publications[0] == max(a["date_publication"] for a in by_id.values())
+
+
+def test_permalink_of_an_act(site, watched):
+    body = OPEN_BODIES[1]
+    page = watched.open(site.widget(f"siren={body.siren}&theme=sombre"))
+    target = page.locator("#liste > li.acte").nth(2)
+    act_id = target.get_attribute("data-id")
+    numero = target.locator(".numero").inner_text().removeprefix("N° ")
+    target.get_by_role("link", name=re.compile("Lien permanent")).click()
+    assert query(page)["acte"] == [act_id] and query(page)["theme"] == ["sombre"]
+    expect(page.locator("#total")).to_have_text(f"Acte n° {numero}")
+    assert shown_ids(page) == [act_id]
+    page.reload()
+    page.wait_for_selector("body[data-etat=pret]")
+    assert shown_ids(page) == [act_id]
+    page.get_by_role("link", name="Voir tous les actes").click()
+    expect(page.locator("#total")).to_contain_text("actes")
+    assert "acte" not in query(page)
+    page = watched.open(site.widget(f"siren={body.siren}&acte=retire-ou-inconnu"))
+    expect(page.locator("#total")).to_have_text("Cet acte n'est pas publié, ou ne l'est plus.")
+
+
+def _colours(page) -> dict:
+    return page.evaluate("""() => ({
+        fond: getComputedStyle(document.body).backgroundColor,
+        texte: getComputedStyle(document.body).color,
+        bouton: getComputedStyle(document.querySelector('#formulaire-recherche button')).backgroundColor,
+        lien: getComputedStyle(document.querySelector('#liste a')).color,
+    })""")
+
+
+def test_colours_themes_and_contrast_refusal(site, watched):
+    siren = OPEN_BODIES[0].siren
+    page = watched.open(site.widget(f"siren={siren}&couleur_principale=%238b0000&couleur_fond=fffdf5&couleur_texte=%23222"))
+    assert _colours(page) == {"fond": "rgb(255, 253, 245)", "texte": "rgb(34, 34, 34)", "bouton": "rgb(139, 0, 0)",
+                              "lien": "rgb(139, 0, 0)"}
+    expect(page.locator("#avertissements")).to_be_empty()
+    page = watched.open(site.widget(f"siren={siren}&theme=sombre"))
+    assert _colours(page)["fond"] == "rgb(22, 26, 29)"
+    page = watched.open(site.widget(f"siren={siren}&couleur_texte=%23777777&couleur_fond=%23888888"))
+    expect(page.locator("#avertissements")).to_contain_text("Couleurs refusées : contraste insuffisant")
+    expect(page.locator("#avertissements")).to_contain_text("il faut au moins 4,5:1")
+    assert _colours(page) == {"fond": "rgb(255, 255, 255)", "texte": "rgb(30, 30, 30)", "bouton": "rgb(0, 90, 156)",
+                              "lien": "rgb(0, 90, 156)"}
+    page = watched.open(site.widget(f"siren={siren}&couleur_principale=red;background:url(//evil)"))
+    expect(page.locator("#avertissements")).to_contain_text("n'est pas une couleur")
+    # The body's own settings from the registry apply when the URL names no theme.
+    green = next(b for b in OPEN_BODIES if b.widget.get("primary_color") == "#2e7d32")
+    page = watched.open(site.widget(f"siren={green.siren}"))
+    assert _colours(page)["bouton"] == "rgb(46, 125, 50)"
+
+
+def test_keyboard_only_use(site, watched):
+    body = OPEN_BODIES[0]
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "recherche"
+    page.keyboard.type("restauration")
+    page.keyboard.press("Enter")
+    wait_param(page, "recherche", "restauration")
+    outline = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+    assert outline["style"] != "none" and outline["width"] >= 2, outline
+    for _ in range(3):  # the button, the "Filtres" summary, the first type
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.groupe") == "type"
+    page.keyboard.press("Space")
+    wait_param(page, "types_actes", None, present=True)
+    reached = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim().slice(0, 30)"))
+    assert {"tri", "Lien permanent vers l'acte n°"} <= {r[:29] if r.startswith("Lien") else r for r in reached}
+    assert any(r.startswith("Ouvrir") for r in reached) and any(r.startswith("Télécharger") for r in reached)
+    assert "À propos de ces données" in reached
+
+
+def test_keyboard_paging(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}"))
+    page.get_by_role("button", name="Page suivante").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+
+
+@pytest.mark.parametrize("variant", ["", "&theme=sombre", "&theme=contraste-eleve", "&acte=FIRST", "&recherche=zzzz",
+                                     "&couleur_texte=%23777777&couleur_fond=%23888888"])
+def test_axe_reports_no_violation(site, watched, variant):
+    siren = OPEN_BODIES[0].siren
+    if variant == "&acte=FIRST":
+        variant = f"&acte={body_acts(site, siren)[0]['id']}"
+    page = watched.open(site.widget(f"siren={siren}{variant}"))
+    page.evaluate("document.querySelector('#a-propos').open = true")
+    assert run_axe(page) == []
+
+
+def test_axe_at_320px_with_filters_open(site, context, watched):
+    page = watched.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    watched.open(site.widget(f"siren={BIG_SIREN}"))
+    page.evaluate("document.querySelector('#filtres').open = true")
+    assert run_axe(page) == []
+
+
+@pytest.mark.parametrize("siren", [OPEN_BODIES[0].siren, BIG_SIREN])
+def test_layout_at_320_px_has_no_horizontal_scroll(site, watched, siren):
+    page = watched.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    watched.open(site.widget(f"siren={siren}"))
+    page.evaluate("document.querySelector('#filtres').open = true")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    widths = page.locator("#liste > li.acte, #recherche, #tri, #export-csv").evaluate_all(
+        "nodes => nodes.map(n => n.getBoundingClientRect().right)")
+    assert max(widths) <= 320
+    expect(page.locator("#filtres")).to_be_visible()
+
+
+def test_csv_export_of_the_filtered_list(site, watched):
+    siren = xss_siren(site)
+    acts = body_acts(site, siren)
+    page = watched.open(site.widget(f"siren={siren}&types_actes=1"))
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    assert download.value.suggested_filename == f"actes-{siren}.csv"
+    data = open(download.value.path(), "rb").read()
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    expected = [a for a in acts if a["nature_code"] == "1"]
+    assert len(rows) == len(expected)
+    assert {r["numero"] for r in rows} == {a["numero"] for a in expected}
+    assert any(r["objet"] == "Motion de soutien <script>alert(1)</script> aux agriculteurs du territoire" for r in rows)
+    assert all(r["date_publication"] >= r["date_decision"] for r in rows)
+    assert all(r["document"].startswith(site.base + "/documents/") for r in rows)
+    first = rows[0]
+    assert parse_qs(urlsplit(first["lien_permanent"]).query)["acte"][0] in {a["id"] for a in expected}
+
+
+def test_atom_feed_of_the_body_is_valid_and_linked(site, watched):
+    body = OPEN_BODIES[0]
+    page = watched.open(site.widget(f"siren={body.siren}"))
+    href = page.locator("#flux").get_attribute("href")
+    response = page.request.get(href)
+    assert response.ok and response.headers["content-type"].startswith("application/atom+xml")
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = etree.fromstring(response.body())
+    assert feed.tag == f"{atom}feed" and feed.findtext(f"{atom}id")
+    assert feed.findtext(f"{atom}title") == f"Actes publiés par {body.name}"
+    entries = feed.findall(f"{atom}entry")
+    assert len(entries) == len(body_acts(site, body.siren))
+    for entry in entries:
+        for required in ("id", "title", "updated"):
+            assert entry.findtext(f"{atom}{required}"), required
+        permalink = entry.find(f"{atom}link[@rel='alternate']").get("href")
+        assert permalink.startswith(site.base + "/widgets/actes.html?siren=")
+        enclosure = entry.find(f"{atom}link[@rel='enclosure']").get("href")
+        assert page.request.head(enclosure).ok
+    page.goto(entries[0].find(f"{atom}link[@rel='alternate']").get("href"))
+    page.wait_for_selector("body[data-etat=pret]")
+    assert len(shown_ids(page)) == 1
+
+
+def test_everything_comes_from_the_store(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=voirie"))
+    page.click("#liste .lien-permanent a")
+    csp = page.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    assert watched.requests and not watched.outside_requests()
+    assert any(url.endswith("/recherche.json") for url in watched.requests)
+
+
+def test_benchmark_first_render_of_a_20000_act_body(site, watched):
+    page = watched.page
+    started = time.perf_counter()
+    watched.open(site.widget(f"siren={BIG_SIREN}"), ready="body[data-etat=pret]")
+    wall = time.perf_counter() - started
+    timings = page.evaluate("window.digorActes.timings")
+    page.wait_for_selector("body[data-index=pret]", state="attached")
+    index_ms = page.evaluate("window.digorActes.timings.index")
+    started = time.perf_counter()
+    page.fill("#recherche", "voirie kerdigor")
+    page.press("#recherche", "Enter")
+    wait_param(page, "recherche", "voirie kerdigor")
+    search = time.perf_counter() - started
+    print(f"\n[benchmark] {BIG_ACTS} acts: first render {timings['premierAffichage']:.0f} ms after navigation start "
+          f"(data loaded at {timings['donnees']:.0f} ms), page ready in {wall * 1000:.0f} ms wall, "
+          f"search index loaded in {index_ms:.0f} ms, search to results {search * 1000:.0f} ms")
+    assert timings["premierAffichage"] < 5000, "first render of a 20,000-act body must stay within seconds"
+    assert search < 2
+
+
+def test_every_named_theme_keeps_the_contrast(site, watched):
+    page = watched.open(site.widget(f"siren={OPEN_BODIES[0].siren}"))
+    ratios = page.evaluate("""() => Object.entries(DigorActes.THEMES).map(([name, t]) => [name,
+        DigorActes.contrastRatio(t.texte, t.fond), DigorActes.contrastRatio(t.principale, t.fond)])""")
+    assert len(ratios) >= 6
+    assert all(text >= 4.5 and main >= 4.5 for _, text, main in ratios), ratios

@@ -1,0 +1,88 @@
+"""The embed configurator for agents: choose, preview, copy the iframe code."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import expect
+
+from .conftest import run_axe
+
+
+def configurator(site) -> str:
+    return f"{site.base}/widgets/configurateur.html"
+
+
+def iframe_src(code: str) -> str:
+    return html.unescape(re.search(r'src="([^"]+)"', code).group(1))
+
+
+def test_configure_preview_and_copy_the_code(site, context, watched):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base)
+    page = watched.open(configurator(site))
+    options = page.locator("#organisme option").all_inner_texts()
+    assert "Commune de Kerdigor (212900997)" in options and not any("Lanvézec" in o for o in options)
+    page.select_option("#organisme", "212900997")
+    page.check("#type-1")
+    page.check("#matiere-1")
+    page.fill("#recherche", "restauration")
+    page.select_option("#tri", "decision")
+    page.select_option("#theme", "vert")
+    page.fill("#hauteur", "650")
+    code = page.locator("#code").input_value()
+    src = iframe_src(code)
+    params = parse_qs(urlsplit(src).query)
+    assert src.startswith(f"{site.base}/widgets/actes.html?")
+    assert params == {"siren": ["212900997"], "recherche": ["restauration"], "types_actes": ["1"],
+                      "classifications": ["1"], "tri": ["decision"], "theme": ["vert"]}
+    assert 'title="Actes publiés par Commune de Kerdigor"' in code and 'height="650"' in code
+    preview = page.frame_locator("#apercu")
+    expect(page.locator("#apercu")).to_have_attribute("src", src)
+    expect(preview.locator("#recherche")).to_have_value("restauration")
+    expect(preview.locator("#type-1")).to_be_checked()
+    expect(preview.locator("#total")).to_contain_text("acte")
+    page.click("#copier")
+    expect(page.locator("#copie-statut")).to_have_text("Code copié : collez-le dans votre site.")
+    assert page.evaluate("navigator.clipboard.readText()") == code
+
+
+def test_custom_colours_show_their_contrast_and_a_refusal(site, watched):
+    page = watched.open(configurator(site) + "?siren=200099992")
+    expect(page.locator("#organisme")).to_have_value("200099992")
+    page.check("#personnaliser")
+    page.locator("#couleur-principale").fill("#8b0000")
+    page.locator("#couleur-fond").fill("#fffdf5")
+    expect(page.locator("#contraste")).to_contain_text("Contraste suffisant")
+    src = iframe_src(page.locator("#code").input_value())
+    assert parse_qs(urlsplit(src).query)["couleur_principale"] == ["#8b0000"]
+    expect(page.frame_locator("#apercu").locator("#avertissements")).to_be_empty()
+    page.locator("#couleur-texte").fill("#cccccc")
+    expect(page.locator("#contraste")).to_contain_text("Contraste insuffisant (minimum 4,5:1)")
+    expect(page.locator("#contraste")).to_contain_text("Contraste texte / fond : 1,5:1")
+    expect(page.frame_locator("#apercu").locator("#avertissements")).to_contain_text("Couleurs refusées")
+
+
+def test_configurator_state_comes_back_from_its_url(site, watched):
+    page = watched.open(configurator(site))
+    page.fill("#siren", "222909996")
+    page.check("#type-72")
+    page.fill("#date-debut", "2025-01-01")
+    url = page.url
+    page.goto("about:blank")
+    page = watched.open(url)
+    expect(page.locator("#organisme")).to_have_value("222909996")
+    expect(page.locator("#type-72")).to_be_checked()
+    expect(page.locator("#date-debut")).to_have_value("2025-01-01")
+    assert "date_debut=2025-01-01" in iframe_src(page.locator("#code").input_value())
+
+
+def test_configurator_refuses_a_bad_siren_and_has_no_axe_violation(site, watched):
+    page = watched.open(configurator(site))
+    page.fill("#siren", "12345")
+    expect(page.locator("#code")).to_have_value("Indiquez un organisme (SIREN à 9 chiffres) pour obtenir le code.")
+    expect(page.locator("#copier")).to_be_disabled()
+    page.fill("#siren", "212900997")
+    page.check("#personnaliser")
+    assert run_axe(page, {"exclude": [["#apercu"]]}) == []

@@ -1,0 +1,173 @@
+"""Per-body widget files beyond the year files: search index, Atom feed, catalogue; ``digor serve``."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import date, datetime, timedelta
+
+from lxml import etree
+
+from digor.registry import Body, Registry
+from digor.store import LocalStore
+from load.widget_files import (
+    CATALOGUE_KEY, atom_feed, feed_key, index_key, json_bytes, publish_catalogue, publish_index, search_index,
+    search_key, search_tokens,
+)
+
+from .conftest import write_year
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+BODY = Body(siren="212900997", siret="21290099700017", name="Commune de Kerdigor", kind="commune")
+
+
+def public_url(key: str) -> str:
+    return "https://donnees.example/" + key.removeprefix("public/")
+
+
+def _act(n: int, **changes) -> dict:
+    act = {
+        "id": f"id{n}", "numero": f"DEL_2025_{n:03d}", "objet": f"Objet {n}", "nature_code": "1",
+        "nature": "Délibérations", "matiere_code": "7.1", "matiere": "Finances locales / Décisions budgétaires",
+        "date_decision": "2025-03-01", "date_transmission": "2025-03-02", "date_ar": "2025-03-02",
+        "date_publication": (date(2025, 3, 2) + timedelta(days=n)).isoformat(),
+        "document": {"nom": f"DEL_2025_{n:03d}.pdf", "url": f"https://donnees.example/documents/{n}.pdf"}, "annexes": [],
+    }
+    return act | changes
+
+
+def test_search_tokens_drop_accents_case_and_stop_words():
+    assert search_tokens("Règlement intérieur de l’Assemblée — n°12 (BUD_2025_021)") == [
+        "reglement", "interieur", "assemblee", "n", "12", "bud", "2025", "021"
+    ]
+    assert search_tokens("<script>alert(1)</script>") == ["script", "alert", "1", "script"]
+    assert search_tokens("") == []
+
+
+def test_search_index_is_in_minisearch_format():
+    acts = [_act(1, objet="Vœu relatif aux écoles"), _act(2, objet="Écoles : tarifs des écoles"), _act(1)]
+    index = search_index(acts)
+    assert index["serializationVersion"] == 2
+    assert index["documentIds"] == {"0": "id1", "1": "id2"}, "one entry per act id"
+    assert index["fieldIds"] == {"numero": 0, "objet": 1, "matiere": 2}
+    terms = dict(index["index"])
+    assert terms["ecoles"] == {"1": {"0": 1, "1": 2}}
+    assert index["fieldLength"]["1"][1] == 2, "unique words of the objet, as MiniSearch counts them"
+    assert index["averageFieldLength"][1] == (3 + 2) / 2
+    assert index["digor"]["mots_vides"] and "de" in index["digor"]["mots_vides"]
+
+
+def test_atom_feed_is_rfc4287_shaped_and_stable():
+    acts = [_act(n) for n in range(1, 60)] + [_act(99, objet="Motion <script>alert(1)</script> & co", date_publication=None)]
+    feed_bytes = atom_feed(BODY, "Syndicat", acts, public_url)
+    assert feed_bytes == atom_feed(BODY, "Syndicat", list(reversed(acts)), public_url), "same bytes on rerun"
+    feed = etree.fromstring(feed_bytes)
+    assert feed.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{required}") is not None, required
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == public_url(feed_key(BODY.siren))
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 50
+    ids = [e.findtext(f"{ATOM}id") for e in entries]
+    assert len(set(ids)) == len(ids)
+    for entry in entries:
+        assert entry.findtext(f"{ATOM}title") and entry.find(f"{ATOM}link[@rel='alternate']") is not None
+        datetime.fromisoformat(entry.findtext(f"{ATOM}updated").replace("Z", "+00:00"))
+        assert entry.find(f"{ATOM}link[@rel='enclosure']").get("type") == "application/pdf"
+    updated = [e.findtext(f"{ATOM}updated") for e in entries]
+    assert updated == sorted(updated, reverse=True)
+    assert feed.findtext(f"{ATOM}updated") == updated[0]
+
+
+def test_feed_keeps_markup_of_objets_as_text():
+    acts = [_act(1, objet="Motion <script>alert(1)</script> & co\x01")]
+    feed = etree.fromstring(atom_feed(BODY, "Syndicat", acts, public_url))
+    assert feed.find(f"{ATOM}entry/{ATOM}title").text == "DEL_2025_001 : Motion <script>alert(1)</script> & co"
+    assert feed.find(f"{ATOM}entry/{ATOM}script") is None
+
+
+def test_publish_index_writes_search_and_feed_and_cleans_up(tmp_path):
+    store = LocalStore(tmp_path)
+    write_year(store, BODY.siren, 2025, [_act(1), _act(2)])
+    publish_index(store, BODY, "Syndicat", public_url)
+    manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+    assert manifest["annees"]["2025"]["actes"] == 2
+    assert manifest["recherche"]["fichier"] == "recherche.json" and manifest["flux"] == {"atom": "actes.atom"}
+    assert store.exists(search_key(BODY.siren)) and store.exists(feed_key(BODY.siren))
+    registry = Registry("Région", "Syndicat", (BODY, Body(siren="200099992", siret="20009999200014", name="CC", kind="epci")))
+    publish_catalogue(store, registry)
+    catalogue = json.loads(store.get_bytes(CATALOGUE_KEY))
+    assert [b["siren"] for b in catalogue["organismes"]] == [BODY.siren], "only bodies with widget data"
+    write_year(store, BODY.siren, 2025, None)
+    publish_index(store, BODY, "Syndicat", public_url)
+    left = store.list_keys(f"public/widgets/actes/{BODY.siren}/")
+    assert not {index_key(BODY.siren), search_key(BODY.siren), feed_key(BODY.siren)} & set(left)
+
+
+def test_publish_index_without_public_url_keeps_the_old_contract(tmp_path):
+    store = LocalStore(tmp_path)
+    write_year(store, BODY.siren, 2024, [_act(1)])
+    publish_index(store, BODY, "Syndicat")
+    manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+    assert set(manifest) == {"format", "siren", "siret", "nom", "type", "editeur", "widget", "annees"}
+
+
+def _get(url: str) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as error:
+        return error.code, b"", ""
+
+
+def test_digor_serve_serves_public_zone_and_widgets_only(tmp_path):
+    from digor.serve import make_server, serve_in_thread
+
+    store = LocalStore(tmp_path)
+    store.put_bytes("public/widgets/actes/212900997/index.json", b"{}")
+    store.put_bytes("public/documents/ab/abc.pdf", b"%PDF-1.4")
+    store.put_bytes("private/reports/actes/report.json", b"secret")
+    store.put_bytes("raw/actes/x.json", b"raw")
+    server = make_server(store, "127.0.0.1", 0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        status, body, kind = _get(f"{base}/widgets/actes/212900997/index.json")
+        assert (status, body, kind) == (200, b"{}", "application/json; charset=utf-8")
+        assert _get(f"{base}/documents/ab/abc.pdf")[2] == "application/pdf"
+        status, body, kind = _get(f"{base}/widgets/actes.html")
+        assert status == 200 and b"<html lang=\"fr\">" in body and kind.startswith("text/html")
+        assert _get(f"{base}/widgets/commun.js")[0] == 200
+        for refused in ("/private/reports/actes/report.json", "/../private/reports/actes/report.json",
+                        "/%2e%2e/raw/actes/x.json", "/widgets/package.json", "/widgets/node_modules/minisearch/package.json",
+                        "/widgets/../digor/config.py", "/widgets/actes/nope.json"):
+            assert _get(base + refused)[0] == 404, refused
+        status, body, _ = _get(f"{base}/")
+        assert status == 200 and "Configurer le widget Actes" in body.decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_digor_serve_command_prints_where_to_look(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    LocalStore(tmp_path).put_bytes("public/widgets/actes-organismes.json", b'{"organismes": []}')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digor.cli", "serve", "--store", str(tmp_path), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = process.stdout.readline()
+        base = first.split(" on ")[1].split(" ")[0]
+        assert base.startswith("http://127.0.0.1:")
+        assert "configurator: " + base + "/widgets/configurateur.html" in process.stdout.readline()
+        status, body, _ = _get(base + "/widgets/actes-organismes.json")
+        assert (status, body) == (200, b'{"organismes": []}')
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,320 @@
+"""One raw DECP object -> the shape of its format (2.0.2 for 2022 data, 1.5.0 for 2019 data).
+
+The walk is driven by digor's copy of the format's JSON Schema: every field the schema knows
+is cleaned by the rule of its kind (dates, SIRET, CPV, amounts, enums, booleans...), list
+wrappers are put back where exports forget them (``titulaires: [{...}]`` ->
+``[{"titulaire": {...}}]``, ``technique: [...]`` -> ``techniques: {"technique": [...]}``),
+XML single elements become lists, empty optional lists and placeholders are left out, and
+fields the format does not have are dropped. Every change is noted; nothing is invented: a
+2019 record stays a 2019 record (1.5.0), without the twelve fields 2019 never had.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from transform.decp_clean import (
+    check_operator_id,
+    clean_amount,
+    clean_boolean,
+    clean_cpv,
+    clean_date,
+    clean_integer,
+    clean_number,
+    clean_share,
+    clean_siret,
+    clean_text,
+    is_placeholder,
+    match_enum,
+)
+from transform.decp_formats import CONCESSION, FORMAT_2019, FORMAT_2022, MARCHE
+from validate.decp_jsonschema import item_errors, load_schema
+
+VERSION_OF_FORMAT = {FORMAT_2022: "2.0.2", FORMAT_2019: "1.5.0"}
+TYPE_2019 = {MARCHE: "Marché", CONCESSION: "Contrat de concession"}
+AMOUNT_FIELDS = frozenset({"montant", "valeurGlobale", "montantSubventionPublique", "depensesInvestissement"})
+# Flat 2019-style lists sent at the level of a 2022 marché, and the wrapper field they belong to.
+FLAT_LISTS_2022 = {
+    "technique": "techniques",
+    "modaliteExecution": "modalitesExecution",
+    "typePrix": "typesPrix",
+    "considerationSociale": "considerationsSociales",
+    "considerationEnvironnementale": "considerationsEnvironnementales",
+}
+# Dropped without a note: technical or derived fields, and names (2022 has none; kept aside).
+SILENT_FIELDS = frozenset({"_type", "$schema", "source", "uuid", "uid", "nom", "denominationSociale", "__valeur__"})
+SIRET_PATTERN = "^[0-9]{14}$"
+# Optional lists of annex items that may be dropped item by item (see drop_unusable_parts).
+OPTIONAL_PARTS = {MARCHE: ("actesSousTraitance", "modificationsActesSousTraitance"), CONCESSION: ("donneesExecution",)}
+
+
+@dataclass(frozen=True)
+class Note:
+    champ: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"champ": self.champ, "message": self.message}
+
+
+@dataclass
+class Normalised:
+    kind: str
+    version: str
+    data: dict
+    notes: list[Note]
+    names: dict[str, str] = field(default_factory=dict)  # identifier -> name, as sent (2019 data)
+
+
+@dataclass
+class _Context:
+    root: dict
+    version: str
+    reference: date
+    notes: list[Note] = field(default_factory=list)
+
+    def note(self, path: str, message: str | None) -> None:
+        if message:
+            self.notes.append(Note(path or "(objet)", message))
+
+
+def _resolve(root: dict, node: dict) -> dict:
+    while isinstance(node, dict) and "$ref" in node:
+        target = root
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _empty(value) -> bool:
+    return value in ([], {}) or (not isinstance(value, (dict, list)) and is_placeholder(value))
+
+
+def _listify(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _flatten(values: list) -> list:
+    flat = []
+    for value in values:
+        flat.extend(_flatten(value) if isinstance(value, list) else [value])
+    return flat
+
+
+def _show(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _join(path: str, key) -> str:
+    return f"{path}/{key}" if path else str(key)
+
+
+def _is_object(node: dict) -> bool:
+    return "properties" in node and node.get("type", "object") == "object"
+
+
+def _wrapper_key(node: dict) -> str | None:
+    """The field of a one-field wrapper item (``{"titulaire": {...}}``), else None."""
+    properties = node.get("properties", {})
+    if len(properties) == 1 and node.get("required") == list(properties):
+        return next(iter(properties))
+    return None
+
+
+def _conform(value, node: dict, path: str, name: str, ctx: _Context):
+    node = _resolve(ctx.root, node)
+    if _is_object(node):
+        return _conform_object(value, node, path, ctx)
+    if node.get("type") == "array" or "items" in node:
+        return _conform_array(value, node, path, name, ctx)
+    return _conform_scalar(value, node, path, name, ctx)
+
+
+def _conform_object(value, node: dict, path: str, ctx: _Context):
+    properties = node["properties"]
+    if not isinstance(value, dict):
+        if _empty(value):
+            return None
+        if len(properties) != 1:
+            ctx.note(path, f"objet attendu, valeur {_show(value)} retirée")
+            return None
+        value = {next(iter(properties)): value}  # a wrapper sent as its content (a list, a SIRET...)
+    if len(value) == 1 and len(properties) > 1:
+        key, inner = next(iter(value.items()))
+        if key not in properties and isinstance(inner, dict):
+            value = inner  # a 2022-style wrapper around a 2019 item
+    result = {}
+    for key in properties:  # the format's order, whatever the order of the export
+        if key in value:
+            cleaned = _conform(value[key], properties[key], _join(path, key), key, ctx)
+            if cleaned is not None:
+                result[key] = cleaned
+    for key, item in value.items():
+        if key not in properties and key not in SILENT_FIELDS and not _empty(item):
+            ctx.note(_join(path, key), f"champ « {key} » absent du format {ctx.version}, retiré")
+    if "typeIdentifiant" in properties and isinstance(result.get("id"), str):
+        result["id"] = re.sub(r"\s", "", result["id"])
+        ctx.note(_join(path, "id"), check_operator_id(result.get("typeIdentifiant"), result["id"]))
+    for key in node.get("required", []):
+        child = _resolve(ctx.root, properties.get(key, {}))
+        if key not in result and child.get("type") == "array" and not child.get("minItems"):
+            result[key] = []  # a required list that may be empty (1.5.0 modifications)
+    return result or None
+
+
+def _item_container(value: dict, items: dict, ctx: _Context) -> list | None:
+    """The items of a list sent as an XML container element (``<titulaires><titulaire>``)."""
+    wrapper = _wrapper_key(items)
+    if wrapper and wrapper in value:
+        return [{wrapper: item} for item in _listify(value[wrapper])]
+    if len(value) != 1:
+        return None
+    key, inner = next(iter(value.items()))
+    inner_items = _flatten(_listify(inner))
+    child = _resolve(ctx.root, items.get("properties", {}).get(key, {}))
+    if inner_items and all(isinstance(i, dict) for i in inner_items) and not _is_object(child):
+        return inner_items
+    return None
+
+
+def _conform_array(value, node: dict, path: str, name: str, ctx: _Context):
+    if _empty(value):
+        return None
+    items = _resolve(ctx.root, node.get("items", {}))
+    if isinstance(value, dict):
+        value = _item_container(value, items, ctx) or [value]
+    values = _flatten(_listify(value))
+    wrapper = _wrapper_key(items)
+    result = []
+    for index, item in enumerate(values):
+        if wrapper and isinstance(item, dict) and wrapper not in item and not _empty(item):
+            item = {wrapper: item}
+        cleaned = _conform(item, items, _join(path, index), name, ctx)
+        if cleaned is None:
+            if not _empty(item) and not (isinstance(item, dict) and all(_empty(v) for v in item.values())):
+                ctx.note(_join(path, index), f"élément inutilisable {_show(item)} retiré de la liste")
+            continue
+        if cleaned in result:
+            ctx.note(_join(path, index), "élément en double retiré de la liste")
+            continue
+        result.append(cleaned)
+    return result or None
+
+
+def _conform_scalar(value, node: dict, path: str, name: str, ctx: _Context):
+    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
+        value = value[0]
+    if isinstance(value, (dict, list)):
+        if not _empty(value):
+            ctx.note(path, f"valeur simple attendue, {_show(value)} retiré")
+        return None
+    kind, pattern, enum = node.get("type"), node.get("pattern", ""), node.get("enum")
+    if r"\d{4}" in pattern:
+        cleaned, note = clean_date(value, ctx.reference)
+    elif pattern == SIRET_PATTERN:
+        cleaned, note = clean_siret(value)
+    elif name == "codeCPV":
+        cleaned, note = clean_cpv(value)
+    elif enum:
+        cleaned, note = match_enum(value, enum)
+    elif kind == "integer":
+        cleaned, note = clean_integer(value)
+    elif kind == "number" and name in AMOUNT_FIELDS:
+        cleaned, note = clean_amount(value)
+    elif kind == "number" and node.get("maximum") == 1:
+        cleaned, note = clean_share(value)
+    elif kind == "number":
+        cleaned, note = clean_number(value)
+    elif kind == "boolean":
+        cleaned, note = clean_boolean(value)
+    else:
+        cleaned, note = clean_text(value)
+    ctx.note(path, note)
+    return cleaned
+
+
+def _unflatten(data: dict) -> dict:
+    """``{"acheteur.id": x}`` (seen in 2019 files) -> ``{"acheteur": {"id": x}}``."""
+    result = {}
+    for key, value in data.items():
+        if "." in key and not key.startswith("$"):
+            parent, child = key.split(".", 1)
+            target = result.setdefault(parent, {})
+            if isinstance(target, dict):
+                target.setdefault(child, value)
+            continue
+        if isinstance(result.get(key), dict) and isinstance(value, dict):
+            result[key] = {**value, **result[key]}
+        else:
+            result[key] = value
+    return result
+
+
+def sent_names(data: dict) -> dict[str, str]:
+    """Names found in the object as sent (2019 data, or 2022 exports that add them)."""
+    names = {}
+    for role in ("acheteur", "autoriteConcedante"):
+        party = data.get(role)
+        if isinstance(party, dict) and party.get("id") and isinstance(party.get("nom"), str):
+            names[str(party["id"]).strip()] = party["nom"].strip()
+    for holders in ("titulaires", "concessionnaires"):
+        for holder in _flatten(_listify(data.get(holders) or [])):
+            if isinstance(holder, dict) and len(holder) == 1 and isinstance(next(iter(holder.values())), dict):
+                holder = next(iter(holder.values()))
+            if isinstance(holder, dict) and holder.get("id") and isinstance(holder.get("denominationSociale"), str):
+                names[re.sub(r"\s", "", str(holder["id"]))] = holder["denominationSociale"].strip()
+    return {k: v for k, v in names.items() if v}
+
+
+def normalise_object(raw: dict, kind: str, fmt: str, reference: date) -> Normalised:
+    """Clean one object into the shape of its format; ``reference`` is the night (no future dates)."""
+    version = VERSION_OF_FORMAT[fmt]
+    schema = load_schema(version)
+    data = _unflatten(copy.deepcopy(raw))
+    data.pop("_type", None)  # not part of the published 2022 objects; set again for 2019 ones
+    if fmt == FORMAT_2022 and kind == MARCHE:
+        for flat, wrapper in FLAT_LISTS_2022.items():
+            if flat in data and wrapper not in data:
+                data[wrapper] = data.pop(flat)
+    ctx = _Context(schema, version, reference)
+    names = sent_names(data)
+    node = schema["definitions"][kind]
+    result = _conform_object(data, _resolve(schema, node), "", ctx) or {}
+    drop_unusable_parts(result, kind, version, ctx)
+    if fmt == FORMAT_2019:
+        result = {"_type": TYPE_2019[kind], **result}
+    return Normalised(kind, version, result, ctx.notes, names)
+
+
+def drop_unusable_parts(data: dict, kind: str, version: str, ctx: _Context) -> None:
+    """Remove the items of optional annex lists that fail the format, keeping the contract.
+
+    An incomplete acte de sous-traitance (real exports send them without amount or dates)
+    or yearly execution data must not hide the award itself: the item is left out, with
+    one note per error, and the marché or concession is judged on its own fields. The
+    ``modifications`` are not annexes: a broken one rejects the object, because the
+    current amount, duration and holders depend on it.
+    """
+    for name in OPTIONAL_PARTS[kind]:
+        items = data.get(name)
+        if not isinstance(items, list):
+            continue
+        kept = []
+        for index, item in enumerate(items):
+            errors = item_errors(item, version, kind, name)
+            if not errors:
+                kept.append(item)
+                continue
+            for error in errors:
+                where = _join(_join(name, index), error.champ) if error.champ else _join(name, index)
+                ctx.note(where, f"élément retiré de « {name} » : {error.message}")
+        if kept or name in ctx.root["definitions"][kind].get("required", []):
+            data[name] = kept
+        else:
+            del data[name]

@@ -1,0 +1,108 @@
+"""The published DECP files of a year, as bytes: regulatory JSON, history JSON, rejects CSV.
+
+- ``decp-<année>.json``: the kept objects in the 2022 format, in the regulatory shape
+  ``{"marches": {"marche": [...], "contrat-concession": [...]}}`` (an empty list is left out),
+  valid under DECP 2.0.2 and 2.0.3.
+- ``decp-<année>-format-2019.json``: the kept objects received in the 2019 format, in the
+  1.5.0 shape ``{"marches": [...]}``: the history, not converted (2019 lacks twelve fields).
+- ``rejets/decp-rejets-<année>.csv``: one row per error of every object not published (plus
+  one ``anomalie`` row per value cleaning removed from it, which often says why a required
+  field is missing), duplicates (naming the kept version) and unreadable files: nothing
+  disappears.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+
+from transform.decp_consolidate import Consolidated, loaded
+from transform.decp_formats import CONCESSION, MARCHE
+from transform.decp_staging import STATUS_UNREADABLE
+
+VERSION_2022, VERSION_2019 = "2.0.2", "1.5.0"
+REJECT_COLUMNS = (
+    "annee", "date_reception", "source", "fichier", "position", "statut", "uid", "id", "acheteur_id", "type",
+    "format", "champ", "code", "message",
+)
+DUPLICATE, INVALID, ANOMALY = "doublon", "invalide", "anomalie"
+
+
+def regulatory_document(kept: list[dict]) -> dict:
+    lists = {MARCHE: [], CONCESSION: []}
+    for row in kept:
+        if row["version"] == VERSION_2022:
+            lists[row["kind"]].append(loaded(row))
+    return {"marches": {kind: objects for kind, objects in lists.items() if objects}}
+
+
+def history_document(kept: list[dict]) -> dict:
+    return {"marches": [loaded(row) for row in kept if row["version"] == VERSION_2019]}
+
+
+def document_bytes(document: dict) -> bytes:
+    """Compact, deterministic JSON (objects keep the format's field order)."""
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def count_objects(document: dict) -> int:
+    marches = document.get("marches")
+    if isinstance(marches, dict):
+        return sum(len(v) for v in marches.values() if isinstance(v, list))
+    return len(marches) if isinstance(marches, list) else 0
+
+
+def _base(row: dict, status: str) -> dict:
+    return {
+        "annee": row["year"],
+        "date_reception": row["night"],
+        "source": row["source"],
+        "fichier": row["file_name"],
+        "position": row["position"] or "",
+        "statut": status,
+        "uid": row["uid"] or "",
+        "id": row["id"] or "",
+        "acheteur_id": row["buyer"] or "",
+        "type": {MARCHE: "Marché", CONCESSION: "Contrat de concession"}.get(row["kind"], ""),
+        "format": row["version"] or "",
+    }
+
+
+def reject_rows(consolidated: Consolidated) -> list[dict]:
+    rows = []
+    for row in consolidated.rejected:
+        status = STATUS_UNREADABLE if row["status"] == STATUS_UNREADABLE else INVALID
+        for error in json.loads(row["errors_json"]):
+            rows.append({**_base(row, status), "champ": error["champ"], "code": error["code"], "message": error["message"]})
+        for note in json.loads(row["notes_json"]):  # what cleaning removed, which often explains the error
+            rows.append({**_base(row, status), "champ": note["champ"], "code": ANOMALY, "message": note["message"]})
+    for copy, kept in consolidated.duplicates:
+        message = (
+            f"doublon (même uid, mêmes titulaires, même date) de la version conservée : {kept['file_name']} "
+            f"n°{kept['position']} reçu le {kept['night']}"
+        )
+        rows.append({**_base(copy, DUPLICATE), "champ": "", "code": DUPLICATE, "message": message})
+    rows.sort(key=lambda r: (r["date_reception"], r["source"], r["fichier"], int(r["position"] or 0), r["champ"], r["code"]))
+    return rows
+
+
+def rejects_csv(rows: list[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=REJECT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def counts_by_file(consolidated: Consolidated) -> dict[str, Counter]:
+    """Per raw file: objects published, rejected as invalid, as duplicates; unreadable files."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for row in consolidated.kept:
+        counts[row["file_key"]]["published"] += 1
+    for row in consolidated.rejected:
+        counts[row["file_key"]]["unreadable" if row["status"] == STATUS_UNREADABLE else "invalid"] += 1
+    for copy, _ in consolidated.duplicates:
+        counts[copy["file_key"]]["duplicates"] += 1
+    return counts

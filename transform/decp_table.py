@@ -1,0 +1,139 @@
+"""The flat DECP table: one row per contract x version x titulaire (``schemas/decp-table-1.0.json``).
+
+Version 0 holds the values as first published; version n the values after the first n
+modifications. ``donneesActuelles`` marks the rows of the current version, so that filtering
+on it gives one row per contract and titulaire with the current values.
+
+Names of buyers and titulaires are not in the 2022 format: they come from an optional
+``names`` lookup (identifier -> name; today the names sent in 2019 data and the registry,
+later SIRENE), never invented.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pandas as pd
+
+from transform.decp_consolidate import current_objects, loaded, versions
+from transform.decp_cpv import category_of
+from transform.decp_formats import CONCESSION
+from validate.schema_files import load_schema_descriptor
+
+NameLookup = Callable[[str], "str | None"]
+TABLE_SCHEMA = "decp-table"
+TYPE_LABELS = {"marche": "Marché", CONCESSION: "Contrat de concession"}
+SEPARATOR = "; "
+
+
+def columns() -> list[str]:
+    return [field["name"] for field in load_schema_descriptor(TABLE_SCHEMA)["fields"]]
+
+
+def joined(data: dict, wrapper: str, inner: str) -> str | None:
+    """``{"techniques": {"technique": ["A", "B"]}}`` -> "A; B"."""
+    values = (data.get(wrapper) or {}).get(inner) if isinstance(data.get(wrapper), dict) else None
+    return SEPARATOR.join(values) if values else None
+
+
+def anomalies(row: dict) -> str | None:
+    notes = json.loads(row["notes_json"])
+    return SEPARATOR.join(f"{n['champ']} : {n['message']}" for n in notes) or None
+
+
+def source_label(row: dict) -> str:
+    return f"{row['source']}:{row['file_name']}"
+
+
+def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str | None:
+    if not identifier:
+        return None
+    if identifier in sent:
+        return sent[identifier]
+    return names(identifier) if names else None
+
+
+def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> list[dict]:
+    """Every (version x titulaire) row of one kept object."""
+    data, kind = loaded(row), row["kind"]
+    sent = json.loads(row["names_json"])
+    concession = kind == CONCESSION
+    lieu = data.get("lieuExecution") or {}
+    common = {
+        "uid": row["uid"],
+        "id": row["id"],
+        "typeContrat": TYPE_LABELS[kind],
+        "versionFormat": row["version"],
+        "acheteur_id": row["buyer"],
+        "acheteur_nom": _lookup(names, row["buyer"], sent),
+        "nature": data.get("nature"),
+        "objet": data.get("objet"),
+        "codeCPV": data.get("codeCPV"),
+        "categorieAchat": category_of(data.get("codeCPV")),
+        "procedure": data.get("procedure"),
+        "techniques": joined(data, "techniques", "technique"),
+        "modalitesExecution": joined(data, "modalitesExecution", "modaliteExecution"),
+        "idAccordCadre": data.get("idAccordCadre"),
+        "marcheInnovant": data.get("marcheInnovant"),
+        "ccag": data.get("ccag"),
+        "offresRecues": data.get("offresRecues"),
+        "attributionAvance": data.get("attributionAvance"),
+        "tauxAvance": data.get("tauxAvance"),
+        "typeGroupementOperateurs": data.get("typeGroupementOperateurs"),
+        "sousTraitanceDeclaree": data.get("sousTraitanceDeclaree"),
+        "nombreActesSousTraitance": len(data.get("actesSousTraitance") or []) if not concession else None,
+        "lieuExecution_code": lieu.get("code"),
+        "lieuExecution_typeCode": lieu.get("typeCode"),
+        "lieuExecution_nom": lieu.get("nom"),
+        "dateNotification": data.get("dateNotification"),
+        "dateSignature": data.get("dateSignature"),
+        "dateDebutExecution": data.get("dateDebutExecution"),
+        "datePublicationDonnees": data.get("datePublicationDonnees"),
+        "montantSubventionPublique": data.get("montantSubventionPublique"),
+        "formePrix": data.get("formePrix"),
+        "typesPrix": joined(data, "typesPrix", "typePrix"),
+        "origineUE": data.get("origineUE"),
+        "origineFrance": data.get("origineFrance"),
+        "considerationsSociales": joined(data, "considerationsSociales", "considerationSociale"),
+        "considerationsEnvironnementales": joined(data, "considerationsEnvironnementales", "considerationEnvironnementale"),
+        "source": source_label(row),
+        "anomalies": anomalies(row),
+    }
+    all_versions = versions(data, kind, row["version"])
+    rows = []
+    for version in all_versions:
+        for holder in version.holders:
+            rows.append(
+                {
+                    **common,
+                    "dureeMois": version.duration,
+                    "montant": None if concession else version.amount,
+                    "valeurGlobale": version.amount if concession else None,
+                    "titulaire_id": holder.get("id"),
+                    "titulaire_typeIdentifiant": holder.get("typeIdentifiant"),
+                    "titulaire_denominationSociale": holder.get("denominationSociale")
+                    or _lookup(names, holder.get("id"), sent),
+                    "nombreTitulaires": len(version.holders),
+                    "modification_id": version.modification_id,
+                    "objetModification": version.objet,
+                    "dateModification": version.date,
+                    "datePublicationModification": version.publication,
+                    "donneesActuelles": current and version is all_versions[-1],
+                }
+            )
+    return rows
+
+
+def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
+    current = current_objects(kept)
+    rows = []
+    for row in kept:
+        rows += contract_rows(row, (row["file_key"], row["position"]) in current, names)
+    return rows
+
+
+def table_frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as an object-typed frame in the schema's column order (ints stay ints)."""
+    names = columns()
+    return pd.DataFrame([[row.get(name) for name in names] for row in rows], columns=names, dtype=object)

@@ -1,0 +1,258 @@
+"""Budget documents of one night -> digor's budget table ``staging/budgets``; current versions.
+
+The budgets chain is fed by the acts of nature 5 that the actes chain staged for the night
+(``staging/actes/annee=*/date=D.parquet``): the TOTEM XML is the act's main file (or one of
+its annexes) and its bytes are in the raw zone. Each document is read on its own: a hostile,
+broken or unconvertible file becomes a reject with its reason, and the night goes on.
+
+The staging table is digor's richer budget table: the 22 SCDL columns plus the document's
+facts (original NatDec, nomenclature, sealing date, annex or principal budget, the act it
+came with and its publication decision). Every version of a document stays there (history);
+``current_documents`` picks, per establishment, exercice and stage, the latest sealed one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pyarrow as pa
+
+from digor.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
+from extract.plans_de_comptes import PlanResolver
+from transform.totem_plans import PlanError
+from transform.totem_reader import DEFAULT_MAX_BYTES, TotemDocument, TotemError, read_totem
+from transform.totem_scdl import SCDL_COLUMNS, STAGE_ORDER, Conversion, convert_document
+
+ACTES_STAGING_PREFIX = "staging/actes"
+STAGING_PREFIX = "staging/budgets"
+BUDGET_NATURE = "5"
+PUBLISHED = "published"
+_PARIS = ZoneInfo("Europe/Paris")
+
+DOCUMENT_COLUMNS = (
+    "document_id", "source", "source_id", "night", "raw_key", "file_name", "siren", "decision",
+    "root", "schema_version", "natdec_code", "stage", "dm_date", "sealed_at", "sealed_utc", "exercice",
+    "siret", "libelle_coll", "libelle_etab", "budget_type", "siret_principal", "nomenclature", "plan",
+)  # fmt: skip
+LINE_COLUMNS = ("line_no", "fonction_chapter", "typ_op_budg")
+STAGING_SCHEMA = pa.schema(
+    [(name, pa.int32() if name == "exercice" else pa.string()) for name in DOCUMENT_COLUMNS]
+    + [("line_no", pa.int32()), ("fonction_chapter", pa.string()), ("typ_op_budg", pa.string())]
+    + [(name, pa.string()) for name in SCDL_COLUMNS]
+)
+DOCUMENT_KEY = ["siret", "exercice", "stage", "dm_date"]
+
+
+def is_published(act: dict | pd.Series) -> bool:
+    """Whether an act's budget may reach public files (the one place that reads the decision)."""
+    return act.get("decision") == PUBLISHED
+
+
+@dataclass(frozen=True)
+class BudgetReject:
+    source_id: str
+    siren: str | None
+    raw_key: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BudgetNight:
+    night: str
+    rows: list[dict] = field(default_factory=list)
+    documents: list[dict] = field(default_factory=list)
+    rejects: list[BudgetReject] = field(default_factory=list)
+    line_problems: list[dict] = field(default_factory=list)
+    without_totem: list[dict] = field(default_factory=list)
+
+
+def budget_acts(store: ObjectStore, night: str) -> list[dict]:
+    """The night's staged acts of nature 5, in a stable order."""
+    acts = []
+    for key in store.list_keys(ACTES_STAGING_PREFIX + "/"):
+        if key.endswith(f"/date={night}.parquet"):
+            acts += [a for a in read_parquet(store, key).to_pylist() if a.get("nature_code") == BUDGET_NATURE]
+    return sorted(acts, key=lambda a: (a["siren"], a["source_id"]))
+
+
+def totem_file(act: dict) -> tuple[str, str] | None:
+    """(raw key, name) of the act's TOTEM XML: its main file, else an XML annex."""
+    candidates = [(act.get("main_file_key"), act.get("main_file_name"))]
+    candidates += [(a.get("raw_key"), a.get("name")) for a in act.get("annexes") or []]
+    for key, name in candidates:
+        if key and name and name.lower().endswith(".xml"):
+            return key, name
+    return None
+
+
+def sealed_utc(sealed_at: str) -> str:
+    """Sealing moment as a sortable UTC ISO string (naive times are Paris time); "" if unknown."""
+    try:
+        moment = datetime.fromisoformat(sealed_at.strip())
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_PARIS)
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def document_facts(document: TotemDocument, conversion: Conversion | None = None) -> dict:
+    header = document.header
+    stage = conversion.stage if conversion else ""
+    return {
+        "root": document.root,
+        "schema_version": document.schema_version,
+        "natdec_code": document.natdec,
+        "stage": stage,
+        # Several DMs are voted in one exercice: each is its own document, told apart by its date.
+        "dm_date": header.get("DteDec", "") if document.natdec == "02" else "",
+        "sealed_at": document.sealed_at,
+        "sealed_utc": sealed_utc(document.sealed_at),
+        "exercice": document.year,
+        "siret": document.siret,
+        "libelle_coll": header.get("LibelleColl", ""),
+        "libelle_etab": header.get("LibelleEtab", ""),
+        "budget_type": "annexe" if document.is_annex else "principal",
+        "siret_principal": header.get("IdEtabPal", "") if document.is_annex else document.siret,
+        "nomenclature": header.get("Nomenclature", ""),
+        "plan": conversion.plan_name if conversion else "",
+    }
+
+
+def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES) -> Conversion:
+    """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason)."""
+    document = read_totem(data, max_bytes)
+    plan = plans.get(*document.nomenclature, document.year)
+    return convert_document(document, plan)
+
+
+def transform_budget_night(
+    store: ObjectStore, night: str, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES
+) -> BudgetNight:
+    result = BudgetNight(night)
+    for act in budget_acts(store, night):
+        found = totem_file(act)
+        if found is None:
+            result.without_totem.append({"source_id": act["source_id"], "siren": act["siren"], "file": act.get("main_file_name")})
+            continue
+        raw_key, name = found
+        try:
+            data = store.get_bytes(raw_key)
+            conversion = convert_totem(data, plans, max_bytes)
+        except (TotemError, PlanError, FileNotFoundError) as error:
+            result.rejects.append(BudgetReject(act["source_id"], act.get("siren"), raw_key, f"{name}: {error}"))
+            continue
+        base = {
+            "document_id": sha256_hex(data),
+            "source": act.get("source", ""),
+            "source_id": act["source_id"],
+            "night": night,
+            "raw_key": raw_key,
+            "file_name": name,
+            "siren": act["siren"],
+            "decision": act.get("decision", ""),
+            **document_facts(conversion.document, conversion),
+        }
+        result.documents.append({**base, "lines": len(conversion.rows), "problems": len(conversion.problems)})
+        for problem in conversion.problems:
+            result.line_problems.append({"source_id": act["source_id"], "siren": act["siren"], "raw_key": raw_key, **problem.to_dict()})
+        lines = {line.number: line for line in conversion.document.lines}
+        for number, row in zip(conversion.line_numbers, conversion.rows):
+            line = lines[number]
+            result.rows.append({**base, "line_no": number, "fonction_chapter": line.cont_fon, "typ_op_budg": line.typ_op_budg, **row})
+    return result
+
+
+def staging_key(year: int, night: str) -> str:
+    return f"{STAGING_PREFIX}/annee={year}/date={night}.parquet"
+
+
+def write_budget_staging(store: ObjectStore, result: BudgetNight) -> list[int]:
+    """Write the night's lines by exercice; a rerun replaces (or removes) its own partitions."""
+    by_year: dict[int, list[dict]] = defaultdict(list)
+    for row in result.rows:
+        by_year[row["exercice"]].append(row)
+    emptied = set()
+    for key in store.list_keys(STAGING_PREFIX + "/"):
+        if key.endswith(f"/date={result.night}.parquet"):
+            year = int(key.split("annee=")[1].split("/")[0])
+            if year not in by_year:
+                store.delete(key)
+                emptied.add(year)
+    for year, rows in by_year.items():
+        rows = sorted(rows, key=lambda r: (r["siren"], r["source_id"], r["line_no"]))
+        table = pa.Table.from_pylist([{c: r[c] for c in STAGING_SCHEMA.names} for r in rows], schema=STAGING_SCHEMA)
+        store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(table))
+    return sorted(set(by_year) | emptied)
+
+
+def staged_budget_years(store: ObjectStore) -> list[int]:
+    keys = store.list_keys(STAGING_PREFIX + "/")
+    return sorted({int(k.split("annee=")[1].split("/")[0]) for k in keys if "annee=" in k})
+
+
+def budget_lines(store: ObjectStore, year: int) -> pd.DataFrame:
+    """Every staged line of the exercice, all nights and versions."""
+    keys = store.list_keys(f"{STAGING_PREFIX}/annee={year}/")
+    tables = [read_parquet(store, key) for key in keys] or [STAGING_SCHEMA.empty_table()]
+    return pa.concat_tables(tables).to_pandas()
+
+
+def current_documents(lines: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Lines of the current version of each document, and every version with its status.
+
+    Per establishment, exercice and stage (and decision date for DMs), the document sealed
+    last wins (then the latest night); the others stay in staging as history.
+    """
+    if lines.empty:
+        return lines.copy(), []
+    documents = lines.drop_duplicates(["document_id", "source_id", "night"])[list(DOCUMENT_COLUMNS)].copy()
+    documents = documents.sort_values(DOCUMENT_KEY + ["sealed_utc", "night", "source_id", "document_id"], kind="stable")
+    documents = documents.drop_duplicates(["document_id"], keep="last")
+    winners = documents.drop_duplicates(DOCUMENT_KEY, keep="last")
+    current_ids = set(zip(winners["document_id"], winners["source_id"], winners["night"]))
+    history = []
+    for _, group in documents.groupby(DOCUMENT_KEY, sort=True):
+        versions = group.to_dict("records")
+        current = versions[-1]
+        for version in versions:
+            history.append({
+                "siret": version["siret"], "exercice": int(version["exercice"]), "stage": version["stage"],
+                "natdec_code": version["natdec_code"], "dm_date": version["dm_date"], "sealed_at": version["sealed_at"],
+                "source_id": version["source_id"], "night": version["night"], "document_id": version["document_id"],
+                "decision": version["decision"],
+                "status": "current" if version is current else "replaced",
+                "replaced_by": None if version is current else current["document_id"],
+            })
+    mask = [(d, s, n) in current_ids for d, s, n in zip(lines["document_id"], lines["source_id"], lines["night"])]
+    current_lines = lines[mask].reset_index(drop=True)
+    return current_lines, history
+
+
+def publishable(lines: pd.DataFrame, open_sirens: set[str]) -> pd.DataFrame:
+    """Current lines whose act is published and whose body publishes open data."""
+    if lines.empty:
+        return lines.copy()
+    keep = [is_published({"decision": d}) and s in open_sirens for d, s in zip(lines["decision"], lines["siren"])]
+    return lines[keep].reset_index(drop=True)
+
+
+def scdl_frame(lines: pd.DataFrame) -> pd.DataFrame:
+    """The SCDL budget rows in a stable order: establishment, stage, then the document's order."""
+    if lines.empty:
+        return pd.DataFrame(columns=list(SCDL_COLUMNS))
+    ordered = lines.assign(_stage=lines["stage"].map(STAGE_ORDER))
+    ordered = ordered.sort_values(["siret", "_stage", "dm_date", "line_no"], kind="stable")
+    return ordered[list(SCDL_COLUMNS)].reset_index(drop=True)
+
+
+def history_bytes(history: list[dict]) -> bytes:
+    return (json.dumps({"versions": history}, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")

@@ -1,0 +1,157 @@
+"""Plans de comptes: the labels, chapters and sections behind the codes of a TOTEM document.
+
+A TOTEM line only carries codes (account ``Nature``, chapter ``ContNat``, ``Fonction``); the
+labels, the chapter of an account when the line does not say it, and the section of a chapter
+come from the *plan de comptes* of the document's nomenclature (M14, M4x, M52, M57, M61,
+M71… and their déclinaisons) for its exercice, as published by odm-budgetaire.org
+(``planDeCompte.xml``). Where the file is found is ``extract.plans_de_comptes``' business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+
+THIRD_PARTY_CLASS = "45"
+
+
+class PlanError(ValueError):
+    """A plan de comptes that is missing or unreadable (reported, never a silent blank label)."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    code: str
+    label: str
+    section: str  # "F" fonctionnement, "I" investissement, "" unknown
+
+
+@dataclass(frozen=True)
+class Account:
+    code: str
+    label: str
+    # Chapter of the account by kind of operation: réelle (DR/RR), ordre de section à section
+    # (DOES/ROES), ordre à l'intérieur de la section (DOIS/ROIS).
+    chapters: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PlanDeComptes:
+    norme: str
+    declinaison: str
+    year: int
+    chapters: dict[str, Chapter]
+    accounts: dict[str, Account]
+    function_chapters: dict[str, Chapter]
+    functions: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.norme}/{self.declinaison} {self.year}"
+
+    def chapter_of(self, nature: str, cod_rd: str, op_budg: str, typ_op_budg: str) -> str:
+        """The nature chapter an account falls in for this kind of operation ("" when none)."""
+        account = self.accounts.get(nature)
+        if account is None:
+            return ""
+        side = "D" if cod_rd == "D" else "R"
+        if op_budg != "1":
+            candidates = [f"{side}R"]
+        elif typ_op_budg == "1":
+            candidates = [f"{side}OIS", f"{side}OES"]
+        else:
+            candidates = [f"{side}OES", f"{side}OIS"]
+        return next((account.chapters[c] for c in candidates if account.chapters.get(c)), "")
+
+    def function_label(self, code: str) -> str:
+        """Label of a function code: a function of the plan, the function after the "9" + section
+        digit prefix that M57 files voted by function write (93020 = function 020), or a
+        non-ventilated functional chapter (943); "" when unknown."""
+        if code in self.functions:
+            return self.functions[code]
+        if len(code) > 2 and code[0] == "9" and code[2:] in self.functions:
+            return self.functions[code[2:]]
+        chapter = self.function_chapters.get(code)
+        return chapter.label if chapter is not None else ""
+
+    def chapter(self, code: str) -> Chapter | None:
+        """The chapter of a code; a third-party operations chapter (class 45 account + operation
+        number, e.g. 4581001 or 45411) is named after its account and is an investment chapter."""
+        found = self.chapters.get(code) or self.function_chapters.get(code)
+        if found is not None or not code.startswith(THIRD_PARTY_CLASS):
+            return found
+        for length in range(min(len(code), 6), 3, -1):
+            account = self.accounts.get(code[:length])
+            if account is not None and account.label:
+                suffix = code[length:]
+                label = f"{account.label} (opération n° {suffix})" if suffix else account.label
+                return Chapter(code, label, "I")
+        return None
+
+
+_CHAPTER_KEYS = ("DR", "RR", "DOES", "ROES", "DOIS", "ROIS")
+_C1_CONTROLS = {code: bytes([code]).decode("cp1252", errors="ignore") for code in range(0x80, 0xA0)}
+
+
+def clean_label(text: str | None) -> str:
+    """A label as published: Windows-1252 characters mis-stored as C1 controls (the "\x96"
+    dash of some official plans) put back, blanks collapsed, no trailing space."""
+    return " ".join((text or "").translate(_C1_CONTROLS).split())
+
+
+def _chapters(parent) -> dict[str, Chapter]:
+    chapters = {}
+    if parent is None:
+        return chapters
+    for element in parent.iterfind("Chapitres/Chapitre"):
+        code = (element.get("Code") or "").strip()
+        if code:
+            chapters.setdefault(code, Chapter(code, clean_label(element.get("Libelle")), (element.get("Section") or "").strip()))
+    return chapters
+
+
+def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = None) -> PlanDeComptes:
+    """Read a ``planDeCompte.xml`` (no DTD, no entities, no network).
+
+    ``year`` is the exercice the plan was published for (its folder); some official files
+    carry an older ``Exer`` attribute than the folder they are published in.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
+    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data[:4096].upper():
+        raise PlanError(f"{source}: a DOCTYPE is not expected in a plan de comptes")
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise PlanError(f"{source}: not well-formed XML ({error.msg})") from None
+    if root.tag != "Nomenclature":
+        raise PlanError(f"{source}: root element <{root.tag}> is not a plan de comptes <Nomenclature>")
+    if year is None:
+        try:
+            year = int(root.get("Exer") or 0)
+        except ValueError:
+            raise PlanError(f"{source}: Exer {root.get('Exer')!r} is not a year") from None
+    nature, fonction = root.find("Nature"), root.find("Fonction")
+    accounts = {}
+    if nature is not None:
+        for element in nature.iter("Compte"):
+            code = (element.get("Code") or "").strip()
+            if code and code not in accounts:
+                chapters = {key: (element.get(key) or "").strip() for key in _CHAPTER_KEYS}
+                accounts[code] = Account(code, clean_label(element.get("Libelle")), chapters)
+    functions = {}
+    if fonction is not None:
+        for element in fonction.iter("RefFonc"):
+            code = (element.get("Code") or "").strip()
+            if code:
+                functions.setdefault(code, clean_label(element.get("Libelle")))
+    return PlanDeComptes(
+        norme=(root.get("Norme") or "").strip(),
+        declinaison=(root.get("Declinaison") or "").strip(),
+        year=year,
+        chapters=_chapters(nature),
+        accounts=accounts,
+        function_chapters=_chapters(fonction),
+        functions=functions,
+    )

@@ -1,0 +1,306 @@
+"""Streaming, hardened reader of TOTEM budget documents.
+
+A TOTEM file is a ``DocumentBudgetaire`` (namespace ``…/cp/demat/docbudgetaire``), or a
+*compte financier unique* (``CompteFinancierUnique``) that wraps one next to the accounting
+part. Real files are ISO-8859-1 with CRLF, follow many XSD versions (the reader is lenient:
+it needs a handful of elements, whatever the ``VersionSchema``), write French numbers in
+``InformationsGenerales`` and can weigh several MB (the CFU carries the whole balance).
+
+The file is parsed as a stream: each ``LigneBudget`` is turned into a small record and its
+element freed, and the annexes (personal data: staff, subsidies to persons, loans) are
+dropped unread. Nothing from the outside is loaded: a DOCTYPE (the door to entity bombs and
+external entities) is refused before parsing, entities are never resolved, the network is
+never touched, and the input size is capped. Any problem raises ``TotemError`` with a reason
+an engineer can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from validate.scdl_checks import siret_is_valid
+
+DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
+CFU_ROOT = "CompteFinancierUnique"
+DOC_ROOT = "DocumentBudgetaire"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+PROLOG_SCAN_BYTES = 64 * 1024
+
+# NatDec codes (CommunBudget.xsd; 10 = compte financier unique, newer than the V95 XSD).
+NATDEC_CODES = {
+    "01": "budget primitif",
+    "02": "décision modificative",
+    "03": "budget supplémentaire",
+    "09": "compte administratif",
+    "10": "compte financier unique",
+}
+AMOUNT_FIELDS = ("MtReal", "MtBudgPrec", "MtRARPrec", "MtPropNouv", "MtPrev", "CredOuv", "MtRAR3112")
+LINE_TEXT_FIELDS = (
+    "Nature", "ContNat", "Fonction", "ContFon", "Operation", "ContOp", "CodRD", "OpBudg",
+    "TypOpBudg", "ArtSpe", "LibCpte",
+)  # fmt: skip
+# Blocks that are never read: freed as soon as they end so that memory stays flat.
+_SKIPPED_BLOCKS = {"Annexes", "DocumentComptable", "Signatures", "DocumentRapport", "PJRef"}
+_BLOC_BUDGET_FIELDS = ("NatDec", "Exer", "DteDec", "CodTypBud", "IdEtabPal", "LibelleEtabPal", "NatVote", "NatFonc")
+_EN_TETE_BUDGET_FIELDS = ("LibelleEtab", "IdEtab", "CodColl", "CodBud", "Nomenclature", "CodInseeColl")
+_EN_TETE_DOC_FIELDS = ("LibelleColl", "IdColl", "NatCEPL", "Departement", "DteStr")
+_FRENCH_NUMBER = re.compile(r"^[+-]?\d{1,3}(?:[ \u00a0\u202f]?\d{3})*(?:,\d+)?$|^[+-]?\d+(?:[.,]\d+)?$")
+_YEAR = re.compile(r"^\d{4}$")
+
+
+class TotemError(ValueError):
+    """A TOTEM file that cannot be read or converted; the message says why."""
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One ``LigneBudget`` as written in the document (codes as text, amounts as Decimal)."""
+
+    number: int
+    nature: str
+    cont_nat: str
+    fonction: str
+    cont_fon: str
+    operation: str
+    cod_rd: str
+    op_budg: str
+    typ_op_budg: str
+    art_spe: str
+    lib_cpte: str
+    section: str
+    amounts: dict[str, Decimal | None]
+
+
+@dataclass
+class TotemDocument:
+    """The facts of one budget document that the SCDL file and the widgets need."""
+
+    root: str
+    schema_version: str = ""
+    sealed_at: str = ""
+    header: dict[str, str] = field(default_factory=dict)
+    informations: dict[str, Decimal | str] = field(default_factory=dict)
+    lines: list[BudgetLine] = field(default_factory=list)
+    skipped_calculated: int = 0
+
+    @property
+    def is_cfu(self) -> bool:
+        return self.root == CFU_ROOT
+
+    @property
+    def natdec(self) -> str:
+        return self.header.get("NatDec", "")
+
+    @property
+    def year(self) -> int:
+        return int(self.header["Exer"])
+
+    @property
+    def siret(self) -> str:
+        return self.header.get("IdEtab") or self.header.get("IdColl", "")
+
+    @property
+    def nomenclature(self) -> tuple[str, str]:
+        """(norme, déclinaison), e.g. ("M14", "M14_COM_500_3500") from "M14-M14_COM_500_3500"."""
+        value = self.header.get("Nomenclature", "")
+        norme, _, declinaison = value.partition("-")
+        return norme, declinaison or norme
+
+    @property
+    def is_annex(self) -> bool:
+        """An annex budget (CodTypBud A), which carries its own SIRET."""
+        return self.header.get("CodTypBud", "") == "A"
+
+
+def parse_french_number(text: str) -> Decimal | None:
+    """``"3 446"``, ``"58,04"``, ``"591,78 %"`` or ``"1234.5"`` -> Decimal; None when not a number."""
+    value = text.strip().removesuffix("%").strip()
+    if not value or not _FRENCH_NUMBER.match(value):
+        return None
+    value = re.sub(r"[ \u00a0\u202f]", "", value).replace(",", ".")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+def _amount(text: str, name: str, number: int) -> Decimal:
+    value = parse_french_number(text)
+    if value is None or not value.is_finite():
+        raise TotemError(f"LigneBudget #{number}: {name} {text!r} is not an amount")
+    return value
+
+
+def _check_prolog(head: bytes) -> None:
+    """Refuse any DTD: TOTEM never needs one, and it is how entity attacks get in."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.decode("latin-1")
+    upper = text.upper()
+    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+        raise TotemError("the XML declares a DOCTYPE or entities, which TOTEM never uses (refused: entity expansion or external entity risk)")
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def read_totem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TotemDocument:
+    """Parse TOTEM bytes into a ``TotemDocument`` (raises ``TotemError``)."""
+    if len(data) > max_bytes:
+        raise TotemError(f"the file is {len(data)} bytes, above the {max_bytes}-byte limit for a TOTEM document")
+    if not data.strip():
+        raise TotemError("the file is empty")
+    _check_prolog(data[:PROLOG_SCAN_BYTES])
+    try:
+        document = _stream(io.BytesIO(data))
+    except etree.XMLSyntaxError as error:
+        raise TotemError(f"not well-formed XML: {error.msg} (line {error.lineno})") from None
+    _check_header(document)
+    return document
+
+
+def _stream(source) -> TotemDocument:
+    events = etree.iterparse(
+        source,
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    document: TotemDocument | None = None
+    path: list[str] = []
+    skipping = 0
+    budgets = 0
+    for event, element in events:
+        name = _local(element.tag)
+        if event == "start":
+            if document is None:
+                if name not in (DOC_ROOT, CFU_ROOT):
+                    raise TotemError(f"root element <{name}> is not a TOTEM DocumentBudgetaire or CompteFinancierUnique")
+                document = TotemDocument(root=name)
+            path.append(name)
+            if name in _SKIPPED_BLOCKS:
+                skipping += 1
+            elif name == "Budget" and not skipping:
+                budgets += 1
+                if budgets > 1:
+                    raise TotemError("the document holds several Budget blocks; one document per budget is expected")
+            continue
+        path.pop()
+        if name in _SKIPPED_BLOCKS:
+            skipping -= 1
+            _free(element)
+            continue
+        if skipping:
+            element.clear(keep_tail=False)
+            continue
+        parent = path[-1] if path else ""
+        if name == "LigneBudget":
+            _line(document, element)
+            _free(element)
+        elif name == "Information" and parent == "InformationsGenerales":
+            _information(document, element)
+            _free(element)
+        elif name == "VersionSchema" and parent == DOC_ROOT:
+            document.schema_version = _v(element)
+        elif name == "Scellement" and parent == DOC_ROOT:
+            document.sealed_at = (element.get("date") or "").strip()
+        elif parent == "EnTeteDocBudgetaire" and name in _EN_TETE_DOC_FIELDS:
+            document.header.setdefault(name, _v(element))
+        elif parent == "EnTeteBudget" and name in _EN_TETE_BUDGET_FIELDS:
+            document.header.setdefault(name, _v(element))
+        elif parent == "BlocBudget" and name in _BLOC_BUDGET_FIELDS:
+            document.header.setdefault(name, _v(element))
+    if document is None:
+        raise TotemError("no root element")
+    return document
+
+
+def _v(element) -> str:
+    return " ".join((element.get("V") or "").split())
+
+
+def _free(element) -> None:
+    """Drop a finished element and the siblings before it (constant memory on big files)."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _information(document: TotemDocument, element) -> None:
+    code = (element.get("Code") or "").strip()
+    if not code:
+        return
+    raw = (element.get("V") or "").strip()
+    number = parse_french_number(raw)
+    document.informations[code] = number if number is not None else raw
+
+
+def _line(document: TotemDocument, element) -> None:
+    if (element.get("calculated") or "").strip().lower() == "true":
+        document.skipped_calculated += 1
+        return
+    number = len(document.lines) + document.skipped_calculated + 1
+    values: dict[str, str] = {}
+    amounts: dict[str, Decimal | None] = dict.fromkeys(AMOUNT_FIELDS)
+    section = ""
+    for child in element:
+        name = _local(child.tag)
+        if name in AMOUNT_FIELDS:
+            text = (child.get("V") or "").strip()
+            amounts[name] = _amount(text, name, number) if text else None
+        elif name in LINE_TEXT_FIELDS:
+            values.setdefault(name, _v(child))
+        elif name == "CaracSup" and (child.get("Code") or "") == "Section":
+            section = _v(child).upper()
+    if not values.get("Nature"):
+        raise TotemError(f"LigneBudget #{number} has no Nature (account)")
+    if values.get("CodRD") not in ("R", "D"):
+        raise TotemError(f"LigneBudget #{number}: CodRD {values.get('CodRD')!r} is neither R nor D")
+    if values.get("OpBudg", "0") not in ("0", "1"):
+        raise TotemError(f"LigneBudget #{number}: OpBudg {values.get('OpBudg')!r} is neither 0 nor 1")
+    document.lines.append(
+        BudgetLine(
+            number=number,
+            nature=values["Nature"],
+            cont_nat=values.get("ContNat", ""),
+            fonction=values.get("Fonction", ""),
+            cont_fon=values.get("ContFon", ""),
+            operation=values.get("Operation", ""),
+            cod_rd=values["CodRD"],
+            op_budg=values.get("OpBudg", "0"),
+            typ_op_budg=values.get("TypOpBudg", ""),
+            art_spe=values.get("ArtSpe", "").lower(),
+            lib_cpte=values.get("LibCpte", ""),
+            section=section if section in ("I", "F") else "",
+            amounts=amounts,
+        )
+    )
+
+
+def _check_header(document: TotemDocument) -> None:
+    header = document.header
+    missing = [name for name in ("NatDec", "Exer", "Nomenclature") if not header.get(name)]
+    if not document.siret:
+        missing.append("IdEtab")
+    if missing:
+        raise TotemError(f"the budget header lacks {', '.join(missing)}")
+    if document.natdec not in NATDEC_CODES:
+        raise TotemError(f"NatDec {document.natdec!r} is not a known budget stage ({', '.join(NATDEC_CODES)})")
+    if not _YEAR.match(header["Exer"]):
+        raise TotemError(f"Exer {header['Exer']!r} is not a year")
+    if not siret_is_valid(document.siret):
+        raise TotemError(f"IdEtab {document.siret!r} is not a valid SIRET")
