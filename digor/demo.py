@@ -44,6 +44,12 @@ def run_demo(store: Path) -> int:
     if _airflow(["db", "migrate"], env, log):
         print(f"error: airflow db migrate failed, see {log}", file=sys.stderr)
         return 1
+    from digor.sirene_demo import run_demo_month
+
+    print("airflow: dags test sirene (a generated SIRENE extract served on loopback)…", flush=True)
+    if run_demo_month(store, env, summary["nights"][0], lambda args, run_env: _airflow(args, run_env, log), var / "decp-drop"):
+        print(f"error: DAG sirene failed, see {log}", file=sys.stderr)
+        return 1
     for dag_id in NIGHTLY_DAGS:
         for night in summary["nights"]:
             print(f"airflow: dags test {dag_id} {night}…", flush=True)

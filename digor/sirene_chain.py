@@ -33,7 +33,7 @@ from digor.store import ObjectStore, open_store, put_if_changed, read_parquet, s
 from extract.sirene_download import download_file, file_url
 from extract.sirene_reduce import Wanted, reduce_stock
 from extract.sirene_stock import KINDS, STOCK_FILE_NAMES
-from transform.sirene_lookup import SireneLookup
+from transform.sirene_lookup import Entity, SireneLookup
 from transform.sirene_registry import check_registry, filled_registry
 
 CHAIN = "sirene"
@@ -324,6 +324,29 @@ def enrich_identifiers(settings: Settings, identifiers: Iterable[str], source: s
     register_identifiers(settings, identifiers, source)
     lookup = load_lookup(settings) or SireneLookup.empty()
     return lookup.lookup_frame(identifiers)
+
+
+def entity_lookup(settings: Settings) -> Callable[[str], Entity]:
+    """identifier -> ``Entity`` (name, SME flag, département…), the cache read once for all calls."""
+    lookup = load_lookup(settings) or SireneLookup.empty()
+    return lookup.lookup
+
+
+def name_lookup(settings: Settings, fallback: Callable[[str], str | None] | None = None) -> Callable[[str], str | None]:
+    """identifier -> name under the diffusion rules, else ``fallback(identifier)``.
+
+    The shape of the DECP chain's ``NameLookup``: ``name_lookup(settings, decp_chain.name_lookup(settings, registry))``
+    puts the register's names first and keeps the registry's as a fallback.
+    """
+    entity_of = entity_lookup(settings)
+
+    def name(identifier: str) -> str | None:
+        entity = entity_of(identifier) if identifier else None
+        if entity is not None and entity.nom:
+            return entity.nom
+        return fallback(identifier) if fallback else None
+
+    return name
 
 
 def registry_with_register(settings: Settings, registry: Registry | None = None) -> Registry:

@@ -23,19 +23,6 @@ FILLER_FIRST_SIREN = 300_000_000
 ROW_GROUP_SIZE = 131_072
 
 
-def luhn_complete(prefix: str) -> str:
-    """``prefix`` followed by the digit that makes it pass the Luhn check (SIREN, SIRET)."""
-    for digit in "0123456789":
-        candidate = prefix + digit
-        total = 0
-        for position, char in enumerate(reversed(candidate)):
-            value = int(char) * (2 if position % 2 else 1)
-            total += value - 9 if value > 9 else value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
-
-
 def _records_table(kind: str, records: Iterable[dict]) -> pa.Table:
     schema = STOCK_SCHEMAS[kind]
     rows = list(records)

@@ -47,22 +47,39 @@ def load_schema(version: str) -> dict:
     return json.loads(schema_file(version).read_text(encoding="utf-8"))
 
 
+def _resolve(root: dict, pointer: str):
+    node = root
+    for part in pointer.lstrip("#/").split("/"):
+        if part:
+            node = node[part]
+    return node
+
+
+def _inline(root: dict, node):
+    """The schema tree with every ``$ref`` replaced by its target (siblings dropped, as draft-04/07
+    do): validation gives the same errors without resolving references on every object."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline(root, _resolve(root, node["$ref"]))
+        return {key: _inline(root, value) for key, value in node.items() if key != "definitions"}
+    if isinstance(node, list):
+        return [_inline(root, item) for item in node]
+    return node
+
+
 @lru_cache(maxsize=None)
+def _compiled(version: str, pointer: str):
+    """A validator of the subschema at ``pointer`` (``#`` for a whole file)."""
+    schema = load_schema(version)
+    return VALIDATORS[schema["$schema"]](_inline(schema, _resolve(schema, pointer)))
+
+
 def _validator(version: str, kind: str | None):
-    schema = load_schema(version)
-    cls = VALIDATORS[schema["$schema"]]
-    if kind is not None:
-        # The definition of one kind of object, with the whole schema's definitions for its $refs.
-        schema = {"$schema": schema["$schema"], "$ref": f"#/definitions/{kind}", "definitions": schema["definitions"]}
-    return cls(schema)
+    return _compiled(version, f"#/definitions/{kind}" if kind else "#")
 
 
-@lru_cache(maxsize=None)
 def _item_validator(version: str, kind: str, field: str):
-    schema = load_schema(version)
-    cls = VALIDATORS[schema["$schema"]]
-    return cls({"$schema": schema["$schema"], "$ref": f"#/definitions/{kind}/properties/{field}/items",
-                "definitions": schema["definitions"]})
+    return _compiled(version, f"#/definitions/{kind}/properties/{field}/items")
 
 
 def item_errors(item, version: str, kind: str, field: str) -> list["ObjectError"]:
@@ -139,12 +156,8 @@ def _schema_at(schema: dict, path: tuple[str, ...]) -> dict:
     return node
 
 
-@lru_cache(maxsize=None)
 def _pointer_validator(version: str, pointer: str):
-    schema = load_schema(version)
-    cls = VALIDATORS[schema["$schema"]]
-    return cls({"$schema": schema["$schema"], "$ref": pointer, "definitions": schema["definitions"],
-                "properties": schema["properties"]})
+    return _compiled(version, pointer)
 
 
 def document_errors(document: dict, version: str) -> list[ObjectError]:

@@ -21,7 +21,6 @@ Known differences (each one is a place where the reference CSV is invalid, excep
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
 from decimal import Decimal
 
@@ -118,5 +117,5 @@ def test_the_other_real_files_convert_to_valid_files(reference_dir, official_pla
         assert len(conversion.rows) == len(conversion.document.lines)
         assert all(p.kept for p in conversion.problems)
         frame = pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS))
-        report = validate_table(io.BytesIO and frame, reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json")
+        report = validate_table(frame, reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json")
         assert report.valid, report.to_text()

@@ -161,3 +161,15 @@ def test_month_of(value, month):
 def test_month_of_refuses_garbage():
     with pytest.raises(ValueError):
         sirene_chain.month_of("march")
+
+
+def test_name_lookup_has_the_decp_chain_shape(sirene_settings):
+    """``name_lookup`` drops in for the DECP chain's NameLookup, with its registry lookup as fallback."""
+    sirene_chain.register_identifiers(sirene_settings, [SUPPLIER, PERSON_HIDDEN], "decp")
+    sirene_chain.run_month(sirene_settings, "2025-03")
+    names = sirene_chain.name_lookup(sirene_settings, fallback={"99999999999999": "Fallback"}.get)
+    assert names(SUPPLIER) == "ARMOR TRAVAUX"
+    assert names(PERSON_HIDDEN) == NON_DIFFUSIBLE
+    assert names("99999999999999") == "Fallback" and names("") is None
+    entity = sirene_chain.entity_lookup(sirene_settings)(SUPPLIER)
+    assert entity.pme is True and entity.departement == "29"
