@@ -14,6 +14,13 @@ from transform.publication_rule import Decision, body_blocks
 ACT_KEY = ["siren", "source", "source_id"]
 
 
+def carries_private_annexes(file_name: str) -> bool:
+    """A TOTEM budget document (XML) holds annexes with personal data (staff, elected
+    officials' allowances): its row is published, the file is not; its figures reach the
+    public through the budgets chain, which never reads those annexes."""
+    return file_name.lower().endswith(".xml")
+
+
 def latest_versions(store: ObjectStore, year: int) -> pd.DataFrame:
     """Latest staged version of each act decided in ``year`` (a later night replaces an earlier one)."""
     keys = store.list_keys(f"{STAGING_PREFIX}/annee={year}/")
@@ -50,5 +57,8 @@ def current_acts(store: ObjectStore, registry: Registry, year: int) -> pd.DataFr
     )
     settings = {b.siren: b for b in registry.bodies}
     acts["publish_annexes"] = [bool(settings[s].publish_annexes) if s in settings else False for s in acts["siren"]]
-    acts["metadata_only"] = [bool(settings[s].metadata_only) if s in settings else False for s in acts["siren"]]
+    acts["metadata_only"] = [
+        (settings[siren].metadata_only if siren in settings else True) or carries_private_annexes(name)
+        for siren, name in zip(acts["siren"], acts["main_file_name"])
+    ]
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)

@@ -120,3 +120,11 @@ def test_decisions_dag_republishes_through_airflow(airflow_db, store, demo_setti
     run = dag.test(logical_date=pendulum.now("UTC"), run_conf={"years": [2025], "bodies": [act["COLL_SIRET"][:9]]})
     assert run.state == DagRunState.SUCCESS
     assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
+
+
+def test_budget_xml_documents_are_never_published_as_files(store):
+    actes = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
+    budgets = actes[actes["ACTE_NATURE_CODE"] == "5"]
+    assert len(budgets), "the sample region sends budgets"
+    assert not budgets["ACTE_URL"].str.endswith(".xml").any()
+    assert not list((store / "public/documents").rglob("*.xml"))
