@@ -23,6 +23,7 @@ from extract.plans_de_comptes import PlanResolver
 from load.budget_widgets import publish_body
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import publish_table
+from transform.consolidate_actes import current_decisions, follow_decisions
 from transform.totem_budgets import (
     budget_lines,
     current_documents,
@@ -98,6 +99,7 @@ def publish_year_step(settings: Settings, year: int) -> dict:
     store = _store(settings)
     current, history = current_documents(budget_lines(store, year))
     store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
+    current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
     published = publishable(current, _open_sirens(settings))
     frame = scdl_frame(published)
     files, report = publish_table(store, frame, PUBLIC_BASE.format(year=year), settings.schema(SCHEMA))
@@ -127,6 +129,7 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
     frames = [current_documents(budget_lines(store, year))[0] for year in staged_budget_years(store)]
     frames = [f for f in frames if not f.empty]
     current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])
+    current = follow_decisions(current, current_decisions(store, registry))
     published = publishable(current, {b.siren for b in registry.bodies if b.open_data})
     wanted = None if bodies is None else set(bodies)
     written = []

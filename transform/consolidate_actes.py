@@ -8,7 +8,7 @@ import pyarrow as pa
 from digor.ledger import read_events, replay
 from digor.registry import Registry
 from digor.store import ObjectStore, read_parquet
-from transform.actes import STAGING_PREFIX, STAGING_SCHEMA
+from transform.actes import STAGING_PREFIX, STAGING_SCHEMA, staged_years
 from transform.publication_rule import Decision, body_blocks
 
 ACT_KEY = ["siren", "source", "source_id"]
@@ -62,3 +62,24 @@ def current_acts(store: ObjectStore, registry: Registry, year: int) -> pd.DataFr
         for siren, name in zip(acts["siren"], acts["main_file_name"])
     ]
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
+
+
+def current_decisions(store: ObjectStore, registry: Registry) -> dict[tuple[str, str], str]:
+    """(siren, source_id) -> the act's decision as every output must follow it: the ledger's,
+    gated by the body's switches ("published" only when the act is online)."""
+    decisions = {}
+    for year in staged_years(store):
+        acts = current_acts(store, registry, year)
+        for siren, source_id, online, decision in zip(
+            acts["siren"], acts["source_id"], acts["online"], acts["decision"]
+        ):
+            decisions[(siren, source_id)] = Decision.PUBLISHED.value if online else decision
+    return decisions
+
+
+def follow_decisions(frame: pd.DataFrame, decisions: dict[tuple[str, str], str]) -> pd.DataFrame:
+    """Replace a frame's ``decision`` column (rows keyed by siren and source_id) by the current one."""
+    if frame.empty:
+        return frame
+    current = [decisions.get((s, i), d) for s, i, d in zip(frame["siren"], frame["source_id"], frame["decision"])]
+    return frame.assign(decision=current)

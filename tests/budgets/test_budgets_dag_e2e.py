@@ -141,3 +141,21 @@ def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
 
     with pytest.raises(ActesNotStaged):
         transform_step(demo_settings, "2031-01-01")
+
+
+def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
+    from digor import actes_chain, budgets_chain
+    from digor.config import Settings
+    from transform.publication_rule import Decision
+
+    settings = Settings.from_env()
+    budgets = pd.concat(_csv(p) for p in sorted((budget_store / "public/budgets").glob("budgets-*.csv")))
+    siret = budgets["BGT_SIRET"].iloc[0]
+    actes = pd.concat(_csv(p) for p in sorted((budget_store / "public/actes").glob("actes-*.csv")))
+    act = actes[(actes["ACTE_NATURE_CODE"] == "5") & (actes["COLL_SIRET"].str[:9] == siret[:9])].iloc[0]
+    actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
+    years = sorted({int(p.stem.split("-")[-1]) for p in (budget_store / "public/budgets").glob("budgets-*.csv")})
+    for year in years:
+        budgets_chain.publish_year_step(settings, year)
+    after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
+    assert len(after) < len(budgets), "the withdrawn document's lines are gone"
