@@ -12,7 +12,8 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from digor import decp_chain
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, Settings
+from digor.alerts import on_run_failure
+from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,8 @@ def _night() -> str:
     return context["params"].get("date") or context["ds"]
 
 
-def _force() -> bool:
-    return bool(get_current_context()["params"].get("force_rebuild"))
+def _param(name: str) -> bool:
+    return bool(get_current_context()["params"].get(name))
 
 
 @dag(
@@ -34,10 +35,16 @@ def _force() -> bool:
     catchup=False,
     max_active_runs=1,
     default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
+    dagrun_timeout=NIGHTLY_TIMEOUT,
     tags=["digor", "decp", "commande-publique"],
     params={
         "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
-        "force_rebuild": Param(False, type="boolean", description="Republish every staged year (and accept a shrink)"),
+        "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
+        "allow_shrink": Param(
+            False, type="boolean",
+            description="Send to data.gouv.fr files that lost more objects or rows than the configured share (held back otherwise)",
+        ),
     },
     doc_md=__doc__,
 )
@@ -52,12 +59,12 @@ def decp():
 
     @task
     def plan_years(transformed: dict) -> list[dict]:
-        years = decp_chain.years_to_publish(Settings.from_env(), transformed, _force())
-        return [{"year": year, "night": transformed["night"], "force": _force()} for year in years]
+        years = decp_chain.years_to_publish(Settings.from_env(), transformed, _param("force_rebuild"))
+        return [{"year": year, "night": transformed["night"]} for year in years]
 
     @task
     def publish_year(job: dict) -> dict:
-        return decp_chain.publish_year_step(Settings.from_env(), job["year"], job["night"], job["force"])
+        return decp_chain.publish_year_step(Settings.from_env(), job["year"], job["night"])
 
     @task
     def publish_widget_indexes(years: list[dict]) -> list[str]:
@@ -66,11 +73,13 @@ def decp():
 
     @task
     def publish_datagouv(years: list[dict]) -> list[dict]:
-        return decp_chain.publish_datagouv_step(Settings.from_env(), list(years))
+        return decp_chain.publish_datagouv_step(Settings.from_env(), list(years), _param("allow_shrink"))
 
     @task
     def report(extracted: dict, transformed: dict, years: list[dict], datagouv: list[dict]) -> dict:
-        written = decp_chain.report_step(Settings.from_env(), extracted["night"], extracted, transformed, list(years), datagouv)
+        run = get_current_context()
+        written = decp_chain.report_step(Settings.from_env(), extracted["night"], extracted, transformed, list(years),
+                                         datagouv, run["dag"].dag_id, run["run_id"])
         for line in written["summary"]:
             log.info(line)
         return written

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from digor.config import DEFAULT_VAR_DIR, Settings
 
-CHAINS = ("actes", "budgets")
+CHAINS = ("actes", "budgets", "decp")
 
 
 def _date(value: str) -> str:
@@ -22,7 +22,7 @@ def _date(value: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from digor import actes_chain, budgets_chain
+    from digor import actes_chain, budgets_chain, decp_chain
 
     settings = _settings_for(args)
     steps = ["extract", "transform", "publish", "widgets", "data.gouv.fr", "report"]
@@ -32,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not step.startswith("publish ") or step == "publish":
                 bar.update(1)
 
-        chain = budgets_chain if args.chain == "budgets" else actes_chain
+        chain = {"budgets": budgets_chain, "decp": decp_chain}.get(args.chain, actes_chain)
         result = chain.run_night(settings, args.date, args.force_rebuild, progress)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
@@ -212,6 +212,29 @@ def cmd_convert_totem(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_convert_decp(args: argparse.Namespace) -> int:
+    """DECP 2.0.2 JSON, 2019-format history, flat table and rejects for local exports, with the DAG's code."""
+    from digor.decp_chain import convert_files
+
+    paths = [Path(f) for f in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"error: not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    with tqdm(total=len(paths), desc="decp", unit="file", disable=len(paths) < 2) as bar:
+        def progress(step: str) -> None:
+            bar.set_postfix_str(step)
+            if step.startswith("read "):
+                bar.update(1)
+
+        result = convert_files(paths, Path(args.out), args.date, progress=progress)
+    for line in result["summary"]:
+        print(line)
+    print(f"files in {result['out_dir']} (report: rapport.json, rejects: rejets/)")
+    totals = result["report"]["totals"]
+    return 1 if totals["unreadable_files"] or not totals["published"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -270,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     totem.add_argument("--plans", action="append", default=[], help="local plans de comptes folder <year>/<norme>/<declinaison>/ (repeatable; default DIGOR_PLANS_DIRS)")
     totem.add_argument("--offline", action="store_true", help="never download a missing plan de comptes")
     totem.set_defaults(func=cmd_convert_totem)
+    decp = formats.add_parser("decp", help="DECP exports (2022/2019, JSON/XML) -> DECP 2.0.2 JSON, history, flat table, rejects")
+    decp.add_argument("files", nargs="+", help="export files of the procurement platform (format read from the content)")
+    decp.add_argument("--out", required=True, help="folder for the published files and rapport.json")
+    decp.add_argument("--date", type=_date, help="reference date: later dates are in the future (default: today)")
+    decp.set_defaults(func=cmd_convert_decp)
 
     public = commands.add_parser("store-public", help="S3 store: bucket policy and CORS so browsers read public/ only")
     public.add_argument("--store", help="store URL (default: DIGOR_STORE), e.g. s3://bucket/prefix")

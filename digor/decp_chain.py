@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from digor.config import DATAGOUV_SCHEMA_NAMES, SCHEMA_VERSIONS, Settings, target_schema
+from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
 from digor.registry import Registry, load_registry
-from digor.run_report import report_key
+from digor.run_report import report_key, write_report_document
 from digor.store import LocalStore, ObjectStore, open_store, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
 from load.datagouv_publisher import ResourceUpload, make_publisher
@@ -53,7 +53,6 @@ from validate.decp_jsonschema import document_errors
 CHAIN = "decp"
 SOURCES = (decp_drop.SOURCE, decp_platform.SOURCE, "cli")
 PUBLIC_PREFIX = "public/decp"
-STATE_PREFIX = "private/decp/publie"
 MAX_REPORTED_REJECTS = 2000
 DATASET = "decp"
 
@@ -161,17 +160,6 @@ def _publish_json(store: ObjectStore, key: str, document: dict, version: str) ->
     return _file_info(store, key, "json", count, document_bytes(document), f"decp@{version}")
 
 
-def _shrink_refusal(store: ObjectStore, year: int, count: int, ratio: float, force: bool) -> str | None:
-    """Refuse a year whose published object count falls suspiciously (DESIGN: nothing lost)."""
-    key = f"{STATE_PREFIX}/annee={year}.json"
-    previous = json.loads(store.get_bytes(key))["objets"] if store.exists(key) else 0
-    if not force and previous >= 10 and count < previous * (1 - ratio):
-        return (f"{count} objets publiables contre {previous} publiés : baisse de plus de {ratio:.0%}, "
-                "publication refusée (relancer avec force_rebuild après vérification)")
-    put_if_changed(store, key, _dumps({"annee": year, "objets": count}))
-    return None
-
-
 def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
     """Rewrite the year file of every buyer with contracts; remove it for buyers left without."""
     had = {key.split("/")[-2] for key in store.list_keys("public/widgets/marches/") if key.endswith("/" + year_file(year))}
@@ -185,7 +173,7 @@ def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[d
     return sorted(had | set(by_buyer)), written
 
 
-def publish_year_step(settings: Settings, year: int, night: str | None = None, force_rebuild: bool = False) -> dict:
+def publish_year_step(settings: Settings, year: int, night: str | None = None) -> dict:
     """Consolidate every night staged for ``year`` and publish the year's files.
 
     ``night`` limits the per-file counts and the rejects listed in the result to the files
@@ -197,30 +185,28 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None, f
     consolidated = consolidate(staged_rows(store, year))
     rejects = reject_rows(consolidated)
     by_file = counts_by_file(consolidated)
-    refusal = _shrink_refusal(store, year, len(consolidated.kept), settings.max_shrink_ratio, force_rebuild)
     files: dict[str, list[dict]] = {"json": [], "json_historique": [], "table": [], "rejets": []}
     quarantined: list[dict] = []
-    buyers: list[str] = []
-    if refusal is None:
-        for name, key, document, version in (
-            ("json", json_key(year), regulatory_document(consolidated.kept), SCHEMA_VERSIONS["decp"]),
-            ("json_historique", history_key(year), history_document(consolidated.kept), SCHEMA_VERSIONS["decp-historique"]),
-        ):
-            info = _publish_json(store, key, document, version)
-            files[name] += [info] if info else []
-        rows = table_rows(consolidated.kept, names)
-        if rows:
-            table_files, report = publish_table(store, table_frame(rows), table_base_key(year), target_schema("decp-table"))
-            files["table"] = [f.to_dict() for f in table_files]
-            quarantined = [
-                {"uid": rows[index]["uid"], "titulaire_id": rows[index]["titulaire_id"],
-                 "reason": "; ".join(f"{e.field or ''}: {e.message}" for e in errors)}
-                for index, errors in sorted(report.errors_by_row().items())
-            ]
-        else:
-            for fmt in ("csv", "parquet"):
-                store.delete(f"{table_base_key(year)}.{fmt}")
-        buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names))
+    for name, key, document, version in (
+        ("json", json_key(year), regulatory_document(consolidated.kept), settings.schema_versions["decp"]),
+        ("json_historique", history_key(year), history_document(consolidated.kept),
+         settings.schema_versions["decp-historique"]),
+    ):
+        info = _publish_json(store, key, document, version)
+        files[name] += [info] if info else []
+    rows = table_rows(consolidated.kept, names)
+    if rows:
+        table_files, report = publish_table(store, table_frame(rows), table_base_key(year), settings.schema("decp-table"))
+        files["table"] = [f.to_dict() for f in table_files]
+        quarantined = [
+            {"uid": rows[index]["uid"], "titulaire_id": rows[index]["titulaire_id"],
+             "reason": "; ".join(f"{e.field or ''}: {e.message}" for e in errors)}
+            for index, errors in sorted(report.errors_by_row().items())
+        ]
+    else:
+        for fmt in ("csv", "parquet"):
+            store.delete(f"{table_base_key(year)}.{fmt}")
+    buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names))
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
     scope = {k for k, v in by_file.items()} if night is None else {
         row["file_key"] for row in consolidated.kept + consolidated.rejected + [c for c, _ in consolidated.duplicates]
@@ -230,13 +216,12 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None, f
         "year": year,
         "files": files,
         "published": len(consolidated.kept),
-        "published_2022": sum(r["version"] == SCHEMA_VERSIONS["decp"] for r in consolidated.kept),
+        "published_2022": sum(r["version"] == "2.0.2" for r in consolidated.kept),
         "invalid": sum(1 for r in consolidated.rejected if r["position"]),
         "duplicates": len(consolidated.duplicates),
         "by_file": {key: dict(counts) for key, counts in sorted(by_file.items()) if key in scope},
         "rejects": [r for r in rejects if night is None or r["date_reception"] == night][:MAX_REPORTED_REJECTS],
         "quarantined_rows": quarantined,
-        "refused": refusal,
         "buyers": buyers,
     }
 
@@ -280,11 +265,16 @@ TITLES = {
 }
 
 
-def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
-    """Send every year file through the configured publisher (unchanged files are skipped by it)."""
+def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
+    """Send every year file through the configured publisher.
+
+    The publisher skips unchanged files and holds back (reported) a file that lost more than
+    ``settings.max_shrink_ratio`` of its objects or rows since the last version sent, unless
+    ``allow_shrink``.
+    """
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    publisher = make_publisher(settings.datagouv_mode, store)
+    publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
     outcomes = []
     for result in sorted(year_results, key=lambda r: r["year"]):
         for kind in ("json", "json_historique", "table"):
@@ -298,9 +288,11 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[
                     description=f"{registry.region_name} : {file['rows']} {'objets' if kind != 'table' else 'lignes'}, "
                     f"publié par {registry.publisher}.",
                     format=file["format"],
-                    schema={"name": declared, "version": SCHEMA_VERSIONS[schema_name]} if declared else None,
+                    schema={"name": declared, "version": settings.schema_versions[schema_name]} if declared else None,
                     filesize=file["size"],
                     sha256=file["sha256"],
+                    rows=file["rows"],
+                    name=file["key"].rsplit("/", 1)[1],
                 )
                 outcomes.append(publisher.publish(upload, store.get_bytes(file["key"])))
     return outcomes
@@ -342,14 +334,13 @@ def build_report(night: str, extracted: dict, transformed: dict, years: list[dic
             "duplicates": sum(f["duplicates"] for f in files),
             "unreadable_files": sum(1 for f in files if f["error"]),
             "quarantined_rows": sum(len(y["quarantined_rows"]) for y in years),
-            "years_published": [y["year"] for y in years if not y["refused"]],
-            "years_refused": [y["year"] for y in years if y["refused"]],
+            "years_published": [y["year"] for y in years],
+            "datagouv_held_back": [d["resource"] for d in datagouv if d.get("status") == "held-back"],
         },
         "files": files,
         "skipped_files": extracted.get("skipped", []),
         "rejected": [r for y in years for r in y["rejects"]],
         "quarantined_rows": [q for y in years for q in y["quarantined_rows"]],
-        "refused": {str(y["year"]): y["refused"] for y in years if y["refused"]},
         "published_files": [f for y in years for files in y["files"].values() for f in files],
         "buyers": {siret: dict(sorted(c.items())) for siret, c in sorted(buyers.items())},
         "datagouv": datagouv,
@@ -367,21 +358,23 @@ def summary_lines(report: dict) -> list[str]:
         status = f"unreadable: {file['error']}" if file["error"] else (
             f"{file['read']} read = {file['published']} published + {file['rejected']} rejected")
         lines.append(f"  {file['name']} ({file['format'] or '?'}): {status}")
-    for year, reason in report["refused"].items():
-        lines.append(f"  year {year} NOT published: {reason}")
+    for item in report["datagouv"]:
+        if item.get("status") == "held-back":
+            lines.append(f"  data.gouv.fr: {item['resource']} held back: {item['reason']}")
     return lines
 
 
 def report_step(settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict],
-                datagouv: list[dict]) -> dict:
+                datagouv: list[dict], dag_id: str | None = None, run_id: str | None = None) -> dict:
+    """The night's report as JSON and HTML, linked from the DAG run in the Airflow UI."""
     report = build_report(night, extracted, transformed, years, datagouv)
     key = report_key(CHAIN, night)
-    _store(settings).put_bytes(key, _dumps(report))
-    return {"key": key, "summary": summary_lines(report), "totals": report["totals"]}
+    html = write_report_document(_store(settings), key, report, dag_id, run_id)
+    return {"key": key, "html": html, "summary": summary_lines(report), "totals": report["totals"]}
 
 
 def run_night(settings: Settings, night: str, force_rebuild: bool = False,
-              progress: Callable[[str], None] = lambda _: None) -> dict:
+              progress: Callable[[str], None] = lambda _: None, allow_shrink: bool = False) -> dict:
     """All steps in order, without a scheduler (``digor run decp``)."""
     progress("extract")
     extracted = extract_step(settings, night)
@@ -390,11 +383,11 @@ def run_night(settings: Settings, night: str, force_rebuild: bool = False,
     years = []
     for year in years_to_publish(settings, transformed, force_rebuild):
         progress(f"publish {year}")
-        years.append(publish_year_step(settings, year, night, force_rebuild))
+        years.append(publish_year_step(settings, year, night))
     progress("widgets")
     publish_widget_indexes_step(settings, sorted({b for y in years for b in y["buyers"]}))
     progress("data.gouv.fr")
-    datagouv = publish_datagouv_step(settings, years)
+    datagouv = publish_datagouv_step(settings, years, allow_shrink)
     progress("report")
     return report_step(settings, night, extracted, transformed, years, datagouv)
 
@@ -426,7 +419,7 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
         years = []
         for year in transformed["years"]:
             progress(f"publish {year}")
-            years.append(publish_year_step(settings, year, night, force_rebuild=True))
+            years.append(publish_year_step(settings, year, night))
         report = build_report(night, {"skipped": []}, transformed, years, [])
         out_dir.mkdir(parents=True, exist_ok=True)
         for key in store.list_keys(PUBLIC_PREFIX + "/"):

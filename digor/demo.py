@@ -12,7 +12,7 @@ from digor.config import Settings
 from digor.run_report import report_key
 from load.versions import is_version
 
-NIGHTLY_DAGS = ("actes", "budgets")
+NIGHTLY_DAGS = ("actes", "budgets", "decp")
 
 
 def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
@@ -29,7 +29,8 @@ def run_demo(store: Path) -> int:
     var = store.parent
     drop = var / "drop"
     plans = var / "plans-de-comptes"  # the demo's own small plans de comptes (digor.sample_budgets)
-    settings = {"STORE": str(store), "DROP_DIR": str(drop), "PLANS_DIRS": str(plans)}
+    decp_drop = var / "decp-drop"  # the procurement platform's exports (digor.sample_decp)
+    settings = {"STORE": str(store), "DROP_DIR": str(drop), "PLANS_DIRS": str(plans), "DECP_DROP_DIR": str(decp_drop)}
     env = airflow_environment(var / "airflow", settings)
     log = var / "demo-airflow.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,10 @@ def run_demo(store: Path) -> int:
 
     write_demo_plans(plans)
     print(f"sample region: {summary['acts']} acts over nights {', '.join(summary['nights'])} in {drop}")
+    from digor.sample_decp import generate_decp_exports
+
+    decp = generate_decp_exports(decp_drop, Settings.from_env().registry_path, summary["nights"])
+    print(f"procurement platform exports: {decp['objects']} contracts in {decp['files']} files in {decp_drop}")
     print("airflow: migrating the metadata database (SQLite)…", flush=True)
     if _airflow(["db", "migrate"], env, log):
         print(f"error: airflow db migrate failed, see {log}", file=sys.stderr)
@@ -57,6 +62,11 @@ def run_demo(store: Path) -> int:
                 print(f"error: DAG {dag_id} failed for {night}, see {log}", file=sys.stderr)
                 return 1
             report = json.loads((store / report_key(dag_id, night)).read_text(encoding="utf-8"))
+            if dag_id == "decp":
+                from digor.decp_chain import summary_lines
+
+                print("\n".join(f"  {line.strip()}" for line in summary_lines(report)))
+                continue
             totals = report["totals"]
             print(
                 f"  {totals['extracted']} extracted, {totals['transformed']} transformed, "
@@ -82,6 +92,10 @@ def _print_results(store: Path, log: Path) -> None:
         print(f"  {path}")
     print(f"  budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json, budget-<siret>-<year>-<stage>.json)")
     print(f"  budget versions kept (history): {store / 'private' / 'budgets' / 'versions'}")
+    for path in sorted((public / "decp").glob("*.*")):
+        print(f"  {path}")
+    print(f"  DECP rejects (one row per error, duplicates, unreadable files): {public / 'decp' / 'rejets'}")
+    print(f"  Focus marchés data per buyer: {public / 'widgets' / 'marches'} (index.json, indicateurs.json, contrats-<year>.json)")
     print(f"  documents (by content hash): {public / 'documents'}")
     print(f"  run reports: {store / 'private' / 'reports'}")
     print(f"  data.gouv.fr dry run (what would be sent): {store / 'private' / 'datagouv' / 'dry-run'}")

@@ -144,6 +144,9 @@ def download_file(
                 return DownloadResult(url=url, path=str(dest), status="not-modified", **{
                     k: known[k] for k in ("size", "sha256", "etag", "last_modified")
                 })
+            if response.status_code == 416:  # the partial file no longer fits the remote one: start over
+                part.unlink(missing_ok=True)
+                raise _Transient("HTTP 416 on resume")
             if response.status_code in RETRYABLE_STATUS:
                 raise _Transient(f"HTTP {response.status_code}")
             if response.status_code not in (200, 206):

@@ -4,7 +4,7 @@ import pytest
 
 from digor.config import PROJECT_ROOT
 
-EXPECTED_DAGS = {"actes", "actes_decisions", "backfill", "budgets", "sirene"}
+EXPECTED_DAGS = {"actes", "actes_decisions", "backfill", "budgets", "decp", "sirene"}
 
 
 @pytest.fixture(scope="module")

@@ -151,10 +151,6 @@ def clean_cpv(value) -> Cleaned:
     return digits, None
 
 
-def cpv_division(code: str | None) -> str | None:
-    return code[:2] if code and len(code) >= 2 and code[:2].isdigit() else None
-
-
 # Dates
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+)?(?:Z|[+-]\d{2}:?\d{2})?$")

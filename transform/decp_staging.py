@@ -9,7 +9,6 @@ report of the year shows it. Nothing read is dropped here; consolidation happens
 from __future__ import annotations
 
 import json
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -225,7 +224,3 @@ def staged_rows(store: ObjectStore, year: int) -> list[dict]:
     for key in store.list_keys(f"{STAGING_PREFIX}/annee={year}/"):
         rows += read_parquet(store, key).to_pylist()
     return sorted(rows, key=lambda r: (r["night"], r["source"], r["file_key"], r["position"]))
-
-
-def count_by_status(rows: list[dict]) -> dict:
-    return dict(Counter(r["status"] for r in rows))

@@ -15,7 +15,7 @@ from digor.config import PROJECT_ROOT
 from extract.sirene_reduce import Wanted, reduce_stock
 from extract.sirene_sample import FILLER_FIRST_SIREN, write_stock_file
 from extract.sirene_stock import CACHE_SCHEMAS, STOCK_SCHEMAS, StockFormatError
-from tests.sirene.conftest import BODIES, CLOSED, PERSON_HIDDEN, SUPPLIER, write_extract
+from tests.sirene.conftest import CLOSED, PERSON_HIDDEN, SUPPLIER, write_extract
 
 
 @pytest.fixture(scope="module")
