@@ -77,6 +77,10 @@ def build_report(
         "to_decide": to_decide,
         "offline": {str(y["year"]): y.get("offline_by_body", {}) for y in years},
         "skipped_files": extracted["skipped_files"],
+        # What the source connector could not bring tonight (retried next night).
+        "source_failures": {
+            key: extracted[key] for key in ("failed", "deleted", "body_errors") if extracted.get(key)
+        },
         "files": [f for y in years for files in y["files"].values() for f in files],
         "datagouv": datagouv,
         "durations_s": {
