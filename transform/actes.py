@@ -97,7 +97,8 @@ def _file_names(value) -> list[str]:
     raise ActeRejected(f"file list {value!r} is neither a name nor a list of names")
 
 
-def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str]:
+def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str, str]:
+    """(info, form data, Pastell entity, last action) of an act's metadata.json."""
     if "metadata.json" not in files:
         raise ActeRejected("metadata.json is missing")
     try:
@@ -112,7 +113,8 @@ def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str]:
     data = document["data"] if isinstance(document.get("data"), dict) else document
     info = document.get("info") if isinstance(document.get("info"), dict) else {}
     id_e = _text(document.get("id_e") or data.get("id_e"))
-    return info, data, id_e
+    last = document.get("last_action")
+    return info, data, id_e, _text(last.get("action")) if isinstance(last, dict) else ""
 
 
 def _body(data: dict, id_e: str, registry: Registry) -> Body:
@@ -145,7 +147,7 @@ def normalise_act(
     raw_prefix: str, files: dict[str, bytes], registry: Registry, night: date, source: str
 ) -> dict:
     """One act folder -> one staging row (raises ActeRejected with a readable reason)."""
-    info, data, id_e = _load_metadata(files)
+    info, data, id_e, last_action = _load_metadata(files)
     source_id = _text(info.get("id_d")) or PurePosixPath(raw_prefix).name
     body = _body(data, id_e, registry)
 
@@ -195,7 +197,7 @@ def normalise_act(
         pref_id, pref_date = ack.pref_id, ack.date_reception
 
     choice = _text(data.get("publication_open_data"))
-    decision, decided_by, reason = source_decision(nature, choice)
+    decision, decided_by, reason = source_decision(nature, choice, last_action)
     return {
         "source": source,
         "source_id": source_id,

@@ -41,8 +41,16 @@ _BY_NATURE = {
 }
 
 
-def source_decision(nature_code: str, publication_open_data: str) -> tuple[Decision, DecisionSource, str]:
+# Pastell actions that mean the transmission of the act was cancelled at the préfecture.
+CANCELLATION_ACTIONS = {"annulation-tdt", "verif-annulation-tdt", "annuler-tdt"}
+
+
+def source_decision(
+    nature_code: str, publication_open_data: str, last_action: str = ""
+) -> tuple[Decision, DecisionSource, str]:
     """Decision carried by the act itself, with where it comes from and why."""
+    if last_action in CANCELLATION_ACTIONS:
+        return Decision.WITHDRAWN, DecisionSource.TELETRANSMISSION, f"transmission cancelled ({last_action})"
     choice = (publication_open_data or "").strip()
     if choice in _AGENT_CHOICE:
         return _AGENT_CHOICE[choice], DecisionSource.TELETRANSMISSION, f"publication_open_data={choice}"

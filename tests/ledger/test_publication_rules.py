@@ -44,3 +44,9 @@ def test_body_gates():
     assert "opts in" in body_blocks(_body(), "3")
     assert body_blocks(_body(publish_individual_acts=True), "3") is None
     assert "no longer in the registry" in body_blocks(None, "1")
+
+
+def test_a_cancelled_transmission_withdraws_the_act():
+    decision, decided_by, reason = source_decision("1", "3", "annuler-tdt")
+    assert decision == Decision.WITHDRAWN and decided_by == DecisionSource.TELETRANSMISSION
+    assert "annuler-tdt" in reason
