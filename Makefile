@@ -21,16 +21,26 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 
 # Widgets: third-party browser code from the npm lock file, copied next to the pages
-# (MiniSearch for the widget; axe-core stays in node_modules for the browser tests).
-WIDGET_VENDOR := widgets/vendor/minisearch.js
+# (MiniSearch for the Actes search, Apache ECharts and its French locale for the charts;
+# axe-core stays in node_modules for the browser tests).
+WIDGET_VENDOR := widgets/vendor/minisearch.js widgets/vendor/echarts.min.js widgets/vendor/echarts-fr.js
 widgets/node_modules/.package-lock.json: widgets/package.json widgets/package-lock.json
 	cd widgets && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WIDGET_VENDOR): widgets/node_modules/.package-lock.json
+widgets/vendor/minisearch.js: widgets/node_modules/.package-lock.json
 	mkdir -p widgets/vendor
 	cp widgets/node_modules/minisearch/dist/umd/index.js $@
 	cp widgets/node_modules/minisearch/LICENSE.txt widgets/vendor/minisearch.LICENSE.txt
+
+widgets/vendor/echarts.min.js: widgets/node_modules/.package-lock.json
+	mkdir -p widgets/vendor
+	cp widgets/node_modules/echarts/dist/echarts.min.js $@
+	cp widgets/node_modules/echarts/LICENSE widgets/vendor/echarts.LICENSE.txt
+
+widgets/vendor/echarts-fr.js: widgets/node_modules/.package-lock.json
+	mkdir -p widgets/vendor
+	cp widgets/node_modules/echarts/i18n/langFR.js $@
 
 widgets: $(WIDGET_VENDOR)
 

@@ -302,13 +302,21 @@ class _Handler(BaseHTTPRequestHandler):
         with emulator.lock:
             emulator.in_flight += 1
             emulator.max_in_flight = max(emulator.max_in_flight, emulator.in_flight)
+        self._counted = True
         try:
             self._handle()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to answer
         finally:
-            with emulator.lock:
-                emulator.in_flight -= 1
+            self._done()
+
+    def _done(self) -> None:
+        """Leave the in-flight count once, before the answer goes out: the client may send its next request
+        as soon as it has read this one, before this thread gets to run again."""
+        if self._counted:
+            self._counted = False
+            with self.emulator.lock:
+                self.emulator.in_flight -= 1
 
     def _handle(self) -> None:
         emulator = self.emulator
@@ -375,6 +383,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self._done()
         self.wfile.write(body[: len(body) // 2] if truncate else body)
         self.wfile.flush()
         if truncate:
