@@ -34,6 +34,7 @@ CONTENT_TYPES = {
     ".xml": "application/xml",
 }
 HOME = "/widgets/configurateur.html"
+VENDOR_FILES = ("vendor/minisearch.js", "vendor/echarts.min.js", "vendor/echarts-fr.js")  # see the Makefile
 
 
 def content_type(name: str) -> str:
@@ -121,4 +122,4 @@ def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
 
 def missing_assets(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
     """Bundled third-party files the widgets need and that ``make widgets`` builds."""
-    return [name for name in ("vendor/minisearch.js",) if not (widgets_dir / name).is_file()]
+    return [name for name in VENDOR_FILES if not (widgets_dir / name).is_file()]

@@ -120,9 +120,12 @@ def _write_big_body(store: LocalStore, settings: Settings) -> None:
 
 @pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Site:
-    """The demo region and the big body, published by the pipeline and served on loopback."""
+    """The demo region (acts, budgets, contracts) and the big body, published by the pipeline and served on loopback."""
+    from digor import budgets_chain, decp_chain
     from digor.actes_chain import run_night
+    from digor.sample_budgets import write_demo_plans
     from digor.sample_data import DEMO_NIGHTS, generate_drop_folder
+    from digor.sample_decp import generate_decp_exports
     from digor.serve import make_server, missing_assets, serve_in_thread
 
     if missing_assets():
@@ -131,12 +134,18 @@ def site(tmp_path_factory) -> Site:
     store = LocalStore(root / "store")
     server = make_server(store, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    generate_drop_folder(root / "drop", PROJECT_ROOT / "config" / "registry-demo.yaml")
+    registry = PROJECT_ROOT / "config" / "registry-demo.yaml"
+    generate_drop_folder(root / "drop", registry)
+    write_demo_plans(root / "plans")
+    generate_decp_exports(root / "decp-drop", registry, DEMO_NIGHTS)
     settings = Settings.from_env().with_overrides(
-        store_url=str(root / "store"), drop_dir=root / "drop", public_base_url=base
+        store_url=str(root / "store"), drop_dir=root / "drop", public_base_url=base,
+        plans_dirs=(root / "plans",), decp_drop_dir=root / "decp-drop",
     )
     for night in DEMO_NIGHTS:
         run_night(settings, night)
+        budgets_chain.run_night(settings, night)
+        decp_chain.run_night(settings, night)
     _write_big_body(store, settings)
     serve_in_thread(server)
     yield Site(base=base, store=root / "store", settings=settings)
