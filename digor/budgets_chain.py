@@ -24,6 +24,7 @@ from load.budget_widgets import publish_body
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import publish_table
 from transform.consolidate_actes import current_decisions, follow_decisions
+from transform.totem_plans import PlanError
 from transform.totem_budgets import (
     budget_lines,
     current_documents,
@@ -122,9 +123,22 @@ def publish_year_step(settings: Settings, year: int) -> dict:
     }
 
 
+def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, str]]:
+    """The functions of a document's plan de comptes, for the widget's rubriques (none when the
+    plan cannot be had: the widget then names a rubrique by its code)."""
+    def functions(nomenclature: str, year: int) -> dict[str, str]:
+        norme, _, declinaison = str(nomenclature).partition("-")
+        try:
+            return plans.get(norme, declinaison, year).functions
+        except PlanError:
+            return {}
+    return functions
+
+
 def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> list[str]:
     """Widget files of the given bodies (all bodies when None), from every staged exercice."""
     store = _store(settings)
+    function_plan = widget_function_plan(plan_resolver(settings, store))
     registry = load_registry(settings.registry_path)
     frames = [current_documents(budget_lines(store, year))[0] for year in staged_budget_years(store)]
     frames = [f for f in frames if not f.empty]
@@ -137,7 +151,7 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
         if wanted is not None and body.siren not in wanted:
             continue
         lines = published[published["siren"] == body.siren] if not published.empty else published
-        written += publish_body(store, body, registry.publisher, lines)
+        written += publish_body(store, body, registry.publisher, lines, function_plan)
     return written
 
 

@@ -11,6 +11,11 @@ Files of a body live under ``public/widgets/budgets/<siret of the body>/``:
   nature (account) and function.
 - ``serie-<siret>.json``: the totals of every year and stage, for charts over the years.
 
+Each function of ``par_fonction`` also names its *rubrique* (the first level of the functional
+presentation, e.g. "2 Enseignement…" in M57), whose label the lines do not carry: it comes
+from the plan de comptes, so that the widget's general view can group functions without
+knowing any nomenclature.
+
 Amounts are those the stage is about: realised (``BGT_MTREAL``) for a compte administratif,
 voted (``BGT_MTPREV``, else new proposals + carried-over) for the other stages. Every file
 is JSON with sorted keys, so a rerun gives the same bytes; stale files of a body (a withdrawn
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import pandas as pd
@@ -38,6 +44,9 @@ STAGE_SLUGS = {
     "compte administratif": "ca",
 }
 _ZERO = Decimal("0")
+
+# (nomenclature as the lines write it, e.g. "M57-M57"; exercice) -> plan's functions by code.
+FunctionPlan = Callable[[str, int], Mapping[str, str]]
 
 
 def widget_prefix(body_siret: str) -> str:
@@ -76,13 +85,28 @@ def _side(row: dict) -> str:
     return "recettes" if row["BGT_CODRD"] == "recette" else "depenses"
 
 
-def budget_document(rows: list[dict]) -> dict:
-    """Totals and breakdowns of one budget document (its current lines)."""
+def function_rubrique(code: str, label: str, functions: Mapping[str, str]) -> tuple[str, str]:
+    """The rubrique (first functional level) of a function code and its label ("" unknown).
+
+    M57 documents voted by function may write the function after a "9" + section digit
+    prefix (93020 = function 020); a code the plan does not know (a non-ventilated functional
+    chapter such as 943) is its own rubrique."""
+    if len(code) > 2 and code[0] == "9" and code not in functions and code[2:] in functions:
+        code = code[2:]
+    if functions and code not in functions:
+        return code, label
+    return code[0], functions.get(code[0], "")
+
+
+def budget_document(rows: list[dict], functions: Mapping[str, str] | None = None) -> dict:
+    """Totals and breakdowns of one budget document (its current lines); ``functions`` are the
+    plan de comptes' functions by code (labels of the rubriques)."""
     first = rows[0]
+    functions = functions or {}
     totals, sections, kinds = _sides(), defaultdict(_sides), defaultdict(_sides)
     chapters: dict[tuple, Decimal] = defaultdict(Decimal)
     natures: dict[tuple, Decimal] = defaultdict(Decimal)
-    functions: dict[tuple, Decimal] = defaultdict(Decimal)
+    by_function: dict[tuple, Decimal] = defaultdict(Decimal)
     for row in rows:
         amount, side = line_amount(row), _side(row)
         totals[side] += amount
@@ -92,7 +116,7 @@ def budget_document(rows: list[dict]) -> dict:
         chapters[(sense, row["BGT_SECTION"], row["BGT_CONTNAT"], row["BGT_CONTNAT_LABEL"], row["BGT_OPBUDG"])] += amount
         natures[(sense, row["BGT_SECTION"], row["BGT_NATURE"], row["BGT_NATURE_LABEL"], row["BGT_CONTNAT"], row["BGT_OPBUDG"])] += amount
         if row["BGT_FONCTION"]:
-            functions[(sense, row["BGT_SECTION"], row["BGT_FONCTION"], row["BGT_FONCTION_LABEL"])] += amount
+            by_function[(sense, row["BGT_SECTION"], row["BGT_FONCTION"], row["BGT_FONCTION_LABEL"])] += amount
     return {
         "format": FORMAT,
         "siret": first["siret"],
@@ -123,8 +147,9 @@ def budget_document(rows: list[dict]) -> dict:
             for (s, sec, c, lab, ch, op), v in sorted(natures.items())
         ],
         "par_fonction": [
-            {"sens": s, "section": sec, "code": c, "libelle": lab, "montant": _money(v)}
-            for (s, sec, c, lab), v in sorted(functions.items())
+            {"sens": s, "section": sec, "code": c, "libelle": lab, "montant": _money(v),
+             **dict(zip(("rubrique", "rubrique_libelle"), function_rubrique(c, lab, functions)))}
+            for (s, sec, c, lab), v in sorted(by_function.items())
         ],
     }
 
@@ -134,7 +159,7 @@ def _document_file(siret: str, year: int, stage: str, dm_date: str) -> str:
     return f"budget-{siret}-{year}-{STAGE_SLUGS[stage]}{suffix}.json"
 
 
-def body_files(body: Body, publisher: str, lines: pd.DataFrame) -> dict[str, bytes]:
+def body_files(body: Body, publisher: str, lines: pd.DataFrame, function_plan: FunctionPlan | None = None) -> dict[str, bytes]:
     """Every widget file of one body, by relative name, from its current published lines."""
     documents: dict[tuple, list[dict]] = defaultdict(list)
     for row in lines.to_dict("records"):
@@ -143,7 +168,9 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame) -> dict[str, byt
     establishments: dict[str, dict] = {}
     series: dict[str, list[dict]] = defaultdict(list)
     for (siret, year, stage, dm_date), rows in sorted(documents.items(), key=lambda i: (i[0][0], i[0][1], STAGE_ORDER[i[0][2]], i[0][3])):
-        document = budget_document(sorted(rows, key=lambda r: int(r["line_no"])))
+        ordered = sorted(rows, key=lambda r: int(r["line_no"]))
+        functions = function_plan(ordered[0]["nomenclature"], year) if function_plan else None
+        document = budget_document(ordered, functions)
         name = _document_file(siret, year, stage, dm_date)
         files[name] = json_bytes(document)
         entry = establishments.setdefault(siret, {
@@ -176,11 +203,12 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame) -> dict[str, byt
     return files
 
 
-def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame) -> list[str]:
+def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame,
+                 function_plan: FunctionPlan | None = None) -> list[str]:
     """Write the body's widget files (unchanged ones untouched) and delete the stale ones."""
     prefix = widget_prefix(body.siret)
     # A body with no published budget has no files at all (a withdrawn last budget removes them).
-    files = body_files(body, publisher, lines) if len(lines) else {}
+    files = body_files(body, publisher, lines, function_plan) if len(lines) else {}
     written = [prefix + name for name, data in sorted(files.items()) if put_if_changed(store, prefix + name, data)]
     for key in store.list_keys(prefix):
         if key[len(prefix):] not in files:

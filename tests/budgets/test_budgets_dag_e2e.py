@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pendulum
 import pytest
 
@@ -62,6 +64,10 @@ def test_nights_publish_valid_budget_files(budget_store, reference_dir):
         report = validate_table(path, official)
         assert report.valid, report.to_text()
         assert validate_table(folder / f"budgets-{year}.parquet", "scdl-budget").valid
+        parquet = pq.read_table(folder / f"budgets-{year}.parquet")
+        assert parquet.schema.field("BGT_ANNEE").type == pa.int64(), "a year is a number for Parquet readers"
+        assert parquet.schema.field("BGT_MTPREV").type == pa.float64()
+        assert set(parquet.column("BGT_ANNEE").to_pylist()) == {year}
         assert len(_csv(path)) > 0
     frame = pd.concat(_csv(p) for p in sorted(folder.glob("*.csv")))
     kerdigor, epci = REGISTRY.bodies[0], REGISTRY.bodies[1]
@@ -120,6 +126,7 @@ def test_widget_files_follow_their_manifest(budget_store):
     epci = REGISTRY.bodies[1]
     functions = json.loads((root / epci.siret / f"budget-{epci.siret}-2025-bp.json").read_text(encoding="utf-8"))["par_fonction"]
     assert functions and all(f["libelle"] for f in functions)
+    assert all(f["rubrique"] == f["code"][0] and f["rubrique_libelle"] for f in functions), "rubriques from the plan"
 
 
 def test_budget_outputs_hold_no_personal_data_from_the_annexes(budget_store):
