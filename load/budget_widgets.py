@@ -4,8 +4,9 @@ Files of a body live under ``public/widgets/budgets/<siret of the body>/``:
 
 - ``index.json``: the manifest. It lists the body's establishments (principal budget and
   annex budgets, each with its own SIRET), and for each the years and stages available with
-  the relative name of their file, and the name of its series file. Widgets read it first
-  and never build a file name themselves.
+  the relative name of their file, and the name of its series file; and the body's widget
+  settings from the registry (theme, colours). Widgets read it first and never build a file
+  name themselves.
 - ``budget-<siret>-<year>-<stage>.json``: one budget document (the current version of the
   stage): totals, recettes/dépenses by section, réel/ordre, and breakdowns by chapter,
   nature (account) and function.
@@ -194,6 +195,7 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame, function_plan: F
         "siret": body.siret,
         "nom": body.name,
         "publie_par": publisher,
+        "widget": body.widget,
         "etablissements": [
             {**entry, "exercices": [{"annee": int(y), "etapes": e} for y, e in sorted(entry["exercices"].items())]}
             for _, entry in sorted(establishments.items(), key=lambda i: (i[1]["budget"] != "principal", i[0]))

@@ -33,12 +33,13 @@ def _line(n: int, sense: str, nature: str, function: str, label: str, amount: st
 
 
 def test_documents_name_the_rubrique_of_each_function_from_the_plan():
-    body = Body(siren="212900997", siret="21290099700017", name="Commune", kind="commune")
+    body = Body(siren="212900997", siret="21290099700017", name="Commune", kind="commune", widget={"theme": "sombre"})
     lines = pd.DataFrame([_line(1, "dépense", "6042", "212", "Écoles primaires", "1000.50"),
                           _line(2, "dépense", "6042", "020", "Administration générale", "200")])
-    asked = []
+    asked: list[tuple] = []
     files = body_files(body, "Syndicat", lines, lambda nomenclature, year: asked.append((nomenclature, year)) or M57)
     assert asked == [("M57-M57", 2025)]
+    assert json.loads(files["index.json"])["widget"] == {"theme": "sombre"}, "the registry's colours reach the widget"
     document = json.loads(files["budget-21290099700017-2025-bp.json"])
     assert [(f["code"], f["rubrique"], f["rubrique_libelle"], f["montant"]) for f in document["par_fonction"]] == [
         ("020", "0", "Services généraux", 200.0),
