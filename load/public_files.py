@@ -52,14 +52,14 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-_ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+_ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "year": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
 
 
 def _typed_column(values: pd.Series, field_type: str) -> pa.Array:
     cells = [None if v is None or v == "" else v for v in values.tolist()]
     if field_type == "date":
         cells = [None if v is None else date.fromisoformat(v) for v in cells]
-    elif field_type == "integer":
+    elif field_type in ("integer", "year"):
         cells = [None if v is None else int(v) for v in cells]
     elif field_type == "number":
         cells = [None if v is None else float(v) for v in cells]
