@@ -6,6 +6,23 @@ consolidated and published (``publish_year``): duplicates removed, regulatory JS
 history JSON (1.5.0), flat table (CSV + Parquet), rejects report, Focus marchés widget files
 per buyer. The widget indexes, data.gouv.fr and the run report follow. Every step returns a
 small JSON-serialisable summary.
+
+Names, sizes and places come from the SIRENE cache when there is one (``enrichment``):
+
+- name of a buyer or titulaire: a body of the registry first (its SIRET, or another
+  establishment of its SIREN; the registry as the cache keeps it right, so its accented
+  spelling stays when it is the register's name), then the register's name under its
+  diffusion rules (a person who asked not to be published is ``[NON DIFFUSIBLE]``, whatever
+  the data sent), then the name the 2019-format data carried (``denominationSociale``), kept
+  only where the register has none, else ``null``;
+- per titulaire, the SME flag and the département of the establishment: the register's, else
+  ``null`` (unknown: left out of the SME share).
+
+Without a cache every name but the registry's and the 2019 data's is ``null`` and every SME
+flag unknown; the chain runs the same. The widget step registers every buyer and titulaire
+it publishes with the SIRENE chain (``private/sirene/wanted/decp.json``), so the next monthly
+refresh keeps them; names reach the published files the next time their year is published
+(a night touching it, or ``force_rebuild``).
 """
 
 from __future__ import annotations
@@ -40,6 +57,7 @@ from transform.decp_table import NameLookup, table_frame, table_rows
 from transform.decp_widget import (
     INDEX_FILE,
     INDICATORS_FILE,
+    EntityLookup,
     buyer_prefix,
     entries_by_buyer,
     index_document,
@@ -81,12 +99,8 @@ def rejects_key(year: int) -> str:
     return f"{PUBLIC_PREFIX}/rejets/decp-rejets-{year}.csv"
 
 
-def name_lookup(settings: Settings, registry: Registry) -> NameLookup:
-    """Names of buyers and titulaires digor knows without inventing any: the registry's bodies.
-
-    The hook where the SIRENE enrichment plugs in: a lookup from identifier (SIRET) to name.
-    A SIRET of another establishment of a registered body gets the body's name (same SIREN).
-    """
+def registry_names(registry: Registry) -> NameLookup:
+    """Names of the registry's bodies: a SIRET of another establishment of a body gets its name (same SIREN)."""
     by_siret = {body.siret: body.name for body in registry.bodies}
     by_siren = {body.siren: body.name for body in registry.bodies}
 
@@ -96,6 +110,33 @@ def name_lookup(settings: Settings, registry: Registry) -> NameLookup:
         return by_siren.get(identifier[:9]) if len(identifier) == 14 and identifier.isdigit() else None
 
     return lookup
+
+
+def enrichment(settings: Settings, registry: Registry) -> tuple[NameLookup, EntityLookup]:
+    """(names, entities) of buyers and titulaires, the SIRENE cache read once (rules in the module docstring)."""
+    from digor.sirene_chain import entity_lookup, registry_with_register
+
+    bodies = registry_names(registry_with_register(settings, registry))
+    entity_of = entity_lookup(settings)
+    cache: dict[str, object] = {}
+
+    def entity(identifier: str):
+        if identifier not in cache:
+            cache[identifier] = entity_of(identifier) if identifier else None
+        return cache[identifier]
+
+    def name(identifier: str) -> str | None:
+        if not identifier:
+            return None
+        found = entity(identifier)
+        return bodies(identifier) or (found.nom if found is not None and found.nom else None)
+
+    return name, entity
+
+
+def name_lookup(settings: Settings, registry: Registry) -> NameLookup:
+    """identifier -> name: the registry's bodies, then the SIRENE register (see ``enrichment``)."""
+    return enrichment(settings, registry)[0]
 
 
 # Extract
@@ -181,7 +222,7 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
     """
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    names = name_lookup(settings, registry)
+    names, entities = enrichment(settings, registry)
     consolidated = consolidate(staged_rows(store, year))
     rejects = reject_rows(consolidated)
     by_file = counts_by_file(consolidated)
@@ -206,7 +247,7 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
     else:
         for fmt in ("csv", "parquet"):
             store.delete(f"{table_base_key(year)}.{fmt}")
-    buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names))
+    buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities))
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
     scope = {k for k, v in by_file.items()} if night is None else {
         row["file_key"] for row in consolidated.kept + consolidated.rejected + [c for c, _ in consolidated.duplicates]
@@ -230,11 +271,18 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
 
 
 def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> list[str]:
-    """Rewrite the manifest and indicators of each buyer from its year files."""
+    """Rewrite the manifest and indicators of each buyer from its year files.
+
+    Registers the buyers and titulaires with the SIRENE chain, so that the next monthly
+    refresh of the cache keeps them (one task: no concurrent writer of that list).
+    """
+    from digor.sirene_chain import register_identifiers
+
     store = _store(settings)
     registry = load_registry(settings.registry_path)
     names = name_lookup(settings, registry)
     written = []
+    seen: set[str] = set()
     for siret in sorted(set(buyers)):
         prefix = buyer_prefix(siret)
         years: dict[int, list[dict]] = {}
@@ -242,6 +290,8 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
             name = key[len(prefix):]
             if name.startswith("contrats-") and name.endswith(".json"):
                 years[int(name[len("contrats-"):-len(".json")])] = json.loads(store.get_bytes(key))["contrats"]
+        seen.update([siret] + [h["id"] for entries in years.values() for e in entries for h in e["titulaires"]
+                               if h["id"] and h["type_identifiant"] in ("SIRET", None)])
         if not years:
             for name in (INDEX_FILE, INDICATORS_FILE):
                 store.delete(prefix + name)
@@ -251,6 +301,7 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
         put_if_changed(store, prefix + INDICATORS_FILE, json_bytes(indicators_document(siret, years)))
         put_if_changed(store, prefix + INDEX_FILE, json_bytes(index_document(siret, names(siret), registry.publisher, years, widget)))
         written.append(prefix + INDEX_FILE)
+    register_identifiers(settings, seen, "decp")
     return written
 
 

@@ -4,9 +4,15 @@ Version 0 holds the values as first published; version n the values after the fi
 modifications. ``donneesActuelles`` marks the rows of the current version, so that filtering
 on it gives one row per contract and titulaire with the current values.
 
-Names of buyers and titulaires are not in the 2022 format: they come from an optional
-``names`` lookup (identifier -> name; today the names sent in 2019 data and the registry,
-later SIRENE), never invented.
+Names of buyers and titulaires are not in the 2022 format. ``resolved_name`` gives, in order:
+
+1. the ``names`` lookup (identifier -> name): the chain passes the registry's bodies, then
+   the SIRENE register under its diffusion rules (``digor.decp_chain.name_lookup``); a person
+   who asked not to be published comes back as ``[NON DIFFUSIBLE]`` and that wins over
+   anything the data sent;
+2. else the name the 2019-format data carried (``denominationSociale``, ``acheteur.nom``),
+   kept only where the register has no name for the identifier;
+3. else ``None``: never invented.
 """
 
 from __future__ import annotations
@@ -46,12 +52,14 @@ def source_label(row: dict) -> str:
     return f"{row['source']}:{row['file_name']}"
 
 
+def resolved_name(names: NameLookup | None, identifier: str | None, *sent: str | None) -> str | None:
+    """The name to publish for ``identifier``: the lookup's (registry, SIRENE), else the first name sent."""
+    found = names(identifier) if names and identifier else None
+    return found or next((name for name in sent if name), None)
+
+
 def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str | None:
-    if not identifier:
-        return None
-    if identifier in sent:
-        return sent[identifier]
-    return names(identifier) if names else None
+    return resolved_name(names, identifier, sent.get(identifier) if identifier else None)
 
 
 def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> list[dict]:
@@ -112,8 +120,8 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> 
                     "valeurGlobale": version.amount if concession else None,
                     "titulaire_id": holder.get("id"),
                     "titulaire_typeIdentifiant": holder.get("typeIdentifiant"),
-                    "titulaire_denominationSociale": holder.get("denominationSociale")
-                    or _lookup(names, holder.get("id"), sent),
+                    "titulaire_denominationSociale": resolved_name(
+                        names, holder.get("id"), holder.get("denominationSociale"), sent.get(holder.get("id") or "")),
                     "nombreTitulaires": len(version.holders),
                     "modification_id": version.modification_id,
                     "objetModification": version.objet,

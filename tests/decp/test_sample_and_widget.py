@@ -41,7 +41,9 @@ def test_widget_entries_use_current_values_and_the_name_hook():
     kept = consolidate(rows).kept
     unnamed = entries_by_buyer(kept)["21290099700017"][0]
     assert (unnamed["montant"], unnamed["montant_initial"], unnamed["modifications"]) == (52000.0, 48000.0, 1)
-    assert unnamed["titulaires"] == [{"id": "31644852108826", "type_identifiant": "SIRET", "nom": None}]
+    assert unnamed["titulaires"] == [{"id": "31644852108826", "type_identifiant": "SIRET", "nom": None,
+                                      "non_diffusible": False, "pme": None, "departement": None}]
+    assert [(m["numero"], m["montant"], m["titulaires"]) for m in unnamed["historique"]] == [(1, 52000.0, None)]
     named = entries_by_buyer(kept, {"31644852108826": "Iroise Paysages"}.get)["21290099700017"][0]
     assert named["titulaires"][0]["nom"] == "Iroise Paysages"
     assert named["categorie"] == "Travaux" and named["cpv"]["libelle"] == "Travaux de construction"
@@ -57,7 +59,11 @@ def test_indicators_count_amounts_categories_and_considerations():
     assert result["considerations"] == {"contrats_renseignes": 2, "sociales": 1, "environnementales": 2,
                                         "part_sociales": 0.5, "part_environnementales": 1.0}
     assert result["top_titulaires"][0] == {"id": "31644852108826", "type_identifiant": "SIRET", "nom": None,
+                                           "non_diffusible": False, "pme": None, "departement": None,
                                            "contrats": 2, "montant": 60000.0}
+    assert result["pme"]["contrats_renseignes"] == 0 and result["pme"]["part_contrats"] is None
+    assert result["par_departement"] == [{"departement": None, "titulaires": 1, "contrats": 2, "montant": 60000.0}]
+    assert result["par_nature"] == [{"nature": "Marché", "contrats": 2, "montant": 60000.0}]
     document = indicators_document("21290099700017", {2025: entries})
     assert set(document["annees"]) == {"2025"} and document["toutes_annees"]["contrats"] == 2
     index = index_document("21290099700017", "Commune de Kerdigor", "Syndicat", {2025: entries}, {})

@@ -1,0 +1,140 @@
+"""Names, SME flags and départements of buyers and titulaires from a generated SIRENE cache."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from digor import decp_chain
+from digor.config import PROJECT_ROOT, Settings
+from digor.sample_data import DEMO_NIGHTS
+from digor.sample_decp import generate_decp_exports
+from digor.sirene_chain import CURRENT_KEY, cache_key
+from digor.sirene_demo import demo_records, identifiers_in
+from digor.store import LocalStore, put_if_changed, table_to_parquet_bytes
+from extract.sirene_reduce import Wanted, reduce_stock
+from extract.sirene_sample import unit_record, write_stock_file
+from extract.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+from transform.sirene_lookup import NON_DIFFUSIBLE
+
+REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
+BUYER = "21290099700017"
+BODY_SIRENS = {"212900997", "200099992", "252909999", "222909996", "212900989"}
+
+
+def _write_cache(store: LocalStore, folder: Path, units: list[dict], establishments: list[dict], wanted) -> None:
+    """A month's cache as the sirene chain writes it: the stock files reduced by the real code."""
+    for kind, records in ((UNITES_LEGALES, units), (ETABLISSEMENTS, establishments)):
+        path = write_stock_file(folder / f"{kind}.parquet", kind, records, filler_rows=200)
+        table, _ = reduce_stock(path, kind, Wanted.of(wanted))
+        put_if_changed(store, cache_key("2025-03", kind), table_to_parquet_bytes(table))
+    put_if_changed(store, CURRENT_KEY, b'{"month": "2025-03"}\n')
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """The demo's DECP nights over a SIRENE cache where one named 2019 titulaire hides and one is absent."""
+    root = tmp_path_factory.mktemp("decp-sirene")
+    drop = root / "drop"
+    generate_decp_exports(drop, REGISTRY, DEMO_NIGHTS)
+    companies = identifiers_in(drop)
+    named = sorted(s for s, name in companies.items() if name and s[:9] not in BODY_SIRENS)
+    hidden, absent = named[0], named[1]
+    units, establishments = demo_records(REGISTRY, companies)
+    units = [u for u in units if u["siren"] not in (hidden[:9], absent[:9])]
+    units.append(unit_record(hidden[:9], person=("ANNA", "CACHEE"), categorie_juridique=1000, diffusion="P",
+                             nic_siege=hidden[9:], categorie_entreprise="PME", tranche="NN"))
+    establishments = [e for e in establishments if e["siret"] != absent]
+    store = LocalStore(root / "store")
+    _write_cache(store, root / "stock", units, establishments, companies)
+    settings = Settings.from_env().with_overrides(store_url=str(root / "store"), decp_drop_dir=drop, datagouv_mode="dry-run")
+    for night in DEMO_NIGHTS:
+        decp_chain.run_night(settings, night)
+    by_unit = {u["siren"]: u for u in units}
+    return {"store": root / "store", "companies": companies, "hidden": hidden, "absent": absent, "units": by_unit}
+
+
+def _table(store: Path, year: int) -> list[dict]:
+    text = (store / f"public/decp/decp-{year}.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _contracts(store: Path, siret: str) -> list[dict]:
+    folder = store / "public/widgets/marches" / siret
+    return [c for path in sorted(folder.glob("contrats-*.json")) for c in json.loads(path.read_text())["contrats"]]
+
+
+def test_table_names_come_from_the_register_under_its_diffusion_rules(published):
+    rows = [row for year in range(2021, 2026) for row in _table(published["store"], year)]
+    by_holder, sent_with = {}, {}
+    for row in rows:
+        by_holder.setdefault(row["titulaire_id"], set()).add(row["titulaire_denominationSociale"])
+        if row["versionFormat"] == "1.5.0":
+            sent_with.setdefault(row["titulaire_id"], set()).add(row["titulaire_denominationSociale"])
+    hidden, absent = published["hidden"], published["absent"]
+    assert by_holder[hidden] == {NON_DIFFUSIBLE}, "a person who hides is never named, whatever the 2019 data sent"
+    assert hidden in sent_with, "the 2019 data did send the hidden person's name"
+    assert sent_with[absent] == {published["companies"][absent]}, "the 2019 name stays where the register has none"
+    assert by_holder[absent] - sent_with[absent] <= {""}, "and is not invented for the contracts that did not send it"
+    company = next(s for s in by_holder if s[:9] in published["units"] and published["units"][s[:9]]["denominationUniteLegale"]
+                   and s[:9] not in BODY_SIRENS)
+    assert by_holder[company] == {published["units"][company[:9]]["denominationUniteLegale"]}
+    assert all(row["titulaire_denominationSociale"] for row in rows if row["titulaire_id"] in published["companies"]
+               and row["titulaire_id"] != absent)
+    buyers = {row["acheteur_id"]: row["acheteur_nom"] for row in rows}
+    assert buyers[BUYER] == "Commune de Kerdigor", "a registry body keeps the registry's spelling"
+
+
+def test_widget_titulaires_carry_sme_flag_and_departement(published):
+    contracts = _contracts(published["store"], BUYER)
+    holders = [h for c in contracts for h in c["titulaires"]]
+    assert holders and all(h["nom"] for h in holders if h["id"] != published["absent"])
+    assert any(h["non_diffusible"] and h["nom"] == NON_DIFFUSIBLE for h in holders)
+    for holder in holders:
+        unit = published["units"].get(holder["id"][:9])
+        if unit is None:
+            assert holder["pme"] is None and holder["departement"] is None
+            continue
+        assert holder["pme"] == (unit["categorieEntreprise"] == "PME"), holder
+        assert holder["departement"] and len(holder["departement"]) in (2, 3)
+        assert holder["non_diffusible"] == (unit["statutDiffusionUniteLegale"] == "P")
+    indicators = json.loads((published["store"] / "public/widgets/marches" / BUYER / "indicateurs.json").read_text())
+    marches = [c for c in contracts if c["type"] == "Marché"]
+    known = [c for c in marches if any(h["pme"] is not None for h in c["titulaires"])]
+    smes = [c for c in known if any(h["pme"] for h in c["titulaires"])]
+    sme = indicators["toutes_annees"]["pme"]
+    assert (sme["contrats_renseignes"], sme["contrats_pme"]) == (len(known), len(smes))
+    assert 0 < sme["contrats_pme"] < sme["contrats_renseignes"], "the demo has SMEs and larger companies"
+    assert sme["part_contrats"] == round(len(smes) / len(known), 4)
+    departements = indicators["toutes_annees"]["par_departement"]
+    assert sum(d["titulaires"] for d in departements) == len({h["id"] for c in marches for h in c["titulaires"]})
+    yearly = [t for year in indicators["annees"].values() for t in year["titulaires"]]
+    assert {t["id"] for t in yearly} == {h["id"] for c in marches for h in c["titulaires"]}
+
+
+def test_buyers_and_titulaires_are_registered_for_the_next_refresh(published):
+    wanted = json.loads((published["store"] / "private/sirene/wanted/decp.json").read_text())["identifiants"]
+    holders = {h["id"] for c in _contracts(published["store"], BUYER) for h in c["titulaires"]}
+    assert {BUYER, published["hidden"]} | holders <= set(wanted)
+
+
+def test_without_a_cache_names_are_the_registry_and_2019_ones_and_sme_unknown(tmp_path):
+    drop = tmp_path / "drop"
+    generate_decp_exports(drop, REGISTRY, DEMO_NIGHTS)
+    settings = Settings.from_env().with_overrides(store_url=str(tmp_path / "store"), decp_drop_dir=drop, datagouv_mode="dry-run")
+    decp_chain.run_night(settings, DEMO_NIGHTS[0])
+    store = tmp_path / "store"
+    contracts = _contracts(store, BUYER)
+    assert all(h["pme"] is None and h["departement"] is None for c in contracts for h in c["titulaires"])
+    sent = identifiers_in(drop)
+    for contract in contracts:
+        for holder in contract["titulaires"]:
+            assert holder["nom"] in (None, sent.get(holder["id"]))
+    indicators = json.loads((store / "public/widgets/marches" / BUYER / "indicateurs.json").read_text())
+    assert indicators["toutes_annees"]["pme"]["contrats_renseignes"] == 0
+    assert indicators["toutes_annees"]["pme"]["part_contrats"] is None
+    assert json.loads((store / "public/widgets/marches" / BUYER / "index.json").read_text())["nom"] == "Commune de Kerdigor"
