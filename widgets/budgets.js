@@ -593,7 +593,7 @@
           center: ["50%", "52%"],
           avoidLabelOverlap: true,
           minShowLabelAngle: 8,
-          label: { color: colours.texte, formatter: (p) => shorten(p.name, narrow ? 14 : 26), overflow: "break" },
+          label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "break" },
           labelLine: { lineStyle: { color: colours.texte } },
           itemStyle: { borderColor: colours.fond, borderWidth: 1 },
           data: model.lignes.map((r) => ({ name: r.libelle, value: r.valeurs[0] })),
@@ -630,7 +630,8 @@
       grid: { left: 8, right: 16, top: legend ? (narrow && model.colonnes.length > 2 ? 56 : 32) : 8, bottom: 8, containLabel: true },
       xAxis: Object.assign({ type: "category", data: categories },
         { axisLine: axis.axisLine, axisTick: axis.axisTick,
-          axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 70 : 140, overflow: "break" }) }),
+          axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 70 : 140, overflow: "truncate",
+            rotate: narrow && categories.length > 2 ? 30 : 0 }) }),
       yAxis: valueAxis,
       series,
     });
