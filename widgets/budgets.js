@@ -592,7 +592,7 @@
           radius: narrow ? ["30%", "55%"] : ["38%", "66%"],
           center: ["50%", "52%"],
           avoidLabelOverlap: true,
-          minShowLabelAngle: 8,
+          minShowLabelAngle: 12,
           label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "break" },
           labelLine: { lineStyle: { color: colours.texte } },
           itemStyle: { borderColor: colours.fond, borderWidth: 1 },
@@ -600,7 +600,8 @@
         }],
       });
     }
-    const categories = model.lignes.map((r) => drawn(r.libelle));
+    // Axis labels stay short (the table has the full ones): "Fonctionnement — opérations réelles" on two lines.
+    const categories = model.lignes.map((r) => drawn(r.libelle).replace(" — opérations ", "\n"));
     const valueAxis = Object.assign({ type: "value", axisLabel: Object.assign({}, axis.axisLabel, { formatter: (v) => axisValue(v, model.unite) }) },
       { axisLine: axis.axisLine, splitLine: axis.splitLine });
     const series = model.colonnes.map((name, i) => ({
@@ -630,7 +631,7 @@
       grid: { left: 8, right: 16, top: legend ? (narrow && model.colonnes.length > 2 ? 56 : 32) : 8, bottom: 8, containLabel: true },
       xAxis: Object.assign({ type: "category", data: categories },
         { axisLine: axis.axisLine, axisTick: axis.axisTick,
-          axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 70 : 140, overflow: "truncate",
+          axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 64 : 110, overflow: "truncate", lineHeight: 15,
             rotate: narrow && categories.length > 2 ? 30 : 0 }) }),
       yAxis: valueAxis,
       series,
