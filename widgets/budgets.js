@@ -745,6 +745,12 @@
     }
   }
 
+  // The budget whose choices are on screen, as the URL names it (the principal budget: nothing).
+  function shownBudget() {
+    const siret = choice.etablissement.siret;
+    return siret === manifest.etablissements[0].siret ? "" : siret;
+  }
+
   function listen() {
     $("choix").addEventListener("submit", (event) => event.preventDefault());
     $("budget").addEventListener("change", (event) => {
@@ -756,10 +762,11 @@
       const years = (choice.etablissement.exercices || []);
       const year = years.find((y) => String(y.annee) === event.target.value);
       const keep = year && (year.etapes || []).some((s) => stageKey(s).split("-")[0] === base);
-      update({ annee: event.target.value, etape: keep ? base : "" }, { reload: true });
+      update({ budget: shownBudget(), annee: event.target.value, etape: keep ? base : "" }, { reload: true });
     });
     $("etape").addEventListener("change", (event) => {
-      update({ annee: choice.exercice ? String(choice.exercice.annee) : state.annee, etape: event.target.value }, { reload: true });
+      update({ budget: shownBudget(), annee: choice.exercice ? String(choice.exercice.annee) : state.annee, etape: event.target.value },
+        { reload: true });
     });
     for (const radio of document.querySelectorAll('input[name="affichage"], input[name="niveau"]')) {
       radio.addEventListener("change", (event) => {

@@ -81,7 +81,7 @@ def expected_tables(document: dict, serie: dict, detailed: bool = False) -> dict
         for c in document["par_chapitre"]:
             sums[(c["section"], c["type"])][0 if c["sens"] == "dépense" else 1] += c["montant"]
         tables["sections"] = [
-            [f"{names[s]} — opérations {'d’ordre' if t == 'ordre' else 'réelles'}".replace("’", "'"), euros(round(d, 2)), euros(round(r, 2))]
+            [f"{names[s]} — opérations {'d' + chr(39) + 'ordre' if t == 'ordre' else 'réelles'}", euros(round(d, 2)), euros(round(r, 2))]
             for (s, t), (d, r) in sorted(sums.items())
         ]
     else:
@@ -319,6 +319,10 @@ def test_clear_french_messages(site, watched):
     expect(page.locator("#etat")).to_contain_text("L'étape « budget supplémentaire » n'est pas publiée pour l'exercice 2025")
     page = watched.open(widget(site, f"siret={KERDIGOR}&budget=21290099700099"))
     expect(page.locator("#etat")).to_contain_text("Le budget de SIRET 21290099700099 n'est pas publié par Commune de Kerdigor")
+    page.select_option("#annee", "2023")  # back to the principal budget
+    expect(page.locator("body")).to_have_attribute("data-etat", "pret")
+    expect(page.locator("#etat")).to_have_text("COMMUNE DE KERDIGOR - BUDGET PRINCIPAL — Compte administratif 2023")
+    assert "budget" not in query(page)
 
 
 def _xss_document(stage: str, code: str, dm: str | None, factor: float) -> dict:
