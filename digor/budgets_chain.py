@@ -22,7 +22,7 @@ from digor.store import ObjectStore, open_store
 from extract.plans_de_comptes import PlanResolver
 from load.budget_widgets import publish_body
 from load.datagouv_publisher import ResourceUpload, make_publisher
-from load.public_files import publish_table
+from load.public_files import publish_table, switch_dataset_manifest
 from transform.consolidate_actes import current_decisions, follow_decisions
 from transform.totem_plans import PlanError
 from transform.totem_budgets import (
@@ -103,7 +103,9 @@ def publish_year_step(settings: Settings, year: int) -> dict:
     current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
     published = publishable(current, _open_sirens(settings))
     frame = scdl_frame(published)
-    files, report = publish_table(store, frame, PUBLIC_BASE.format(year=year), settings.schema(SCHEMA))
+    files, report = publish_table(
+        store, frame, PUBLIC_BASE.format(year=year), settings.schema(SCHEMA), versioned=True, slot=str(year)
+    )
     quarantined = [
         {
             "siret": frame.at[row, "BGT_SIRET"],
@@ -136,8 +138,11 @@ def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, 
 
 
 def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> list[str]:
-    """Widget files of the given bodies (all bodies when None), from every staged exercice."""
+    """Switch the regional files' manifest to the versions just written (the stable names follow),
+    then the widget files of the given bodies (all bodies when None), from every staged exercice."""
     store = _store(settings)
+    folder = PUBLIC_BASE.rsplit("/", 1)[0]
+    manifest = switch_dataset_manifest(store, folder, CHAIN, settings.version_retention_days)["manifest"]
     function_plan = widget_function_plan(plan_resolver(settings, store))
     registry = load_registry(settings.registry_path)
     frames = [current_documents(budget_lines(store, year))[0] for year in staged_budget_years(store)]
@@ -152,7 +157,7 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
             continue
         lines = published[published["siren"] == body.siren] if not published.empty else published
         written += publish_body(store, body, registry.publisher, lines, function_plan)
-    return written
+    return [manifest] + written
 
 
 def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
@@ -165,7 +170,7 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[
         for file in result["files"][CHAIN]:
             upload = ResourceUpload(
                 dataset=CHAIN,
-                key=file["key"],
+                key=file.get("version_key") or file["key"],
                 title=f"{TITLE.format(year=result['year'])} ({file['format'].upper()})",
                 description=f"{registry.region_name}: {file['rows']} lignes budgétaires, publié par {registry.publisher}.",
                 format=file["format"],

@@ -17,6 +17,7 @@ from digor.registry import load_registry
 from digor.run_report import report_key
 from digor.sample_budgets import annex_siret, write_demo_plans
 from digor.sample_data import DEMO_NIGHTS
+from load.versions import is_version
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -56,6 +57,11 @@ def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def _latest_csvs(folder: Path) -> list[Path]:
+    """The stable names of a dataset's CSV files (what downloaders get), not the versions behind them."""
+    return sorted(p for p in folder.glob("*.csv") if not is_version(p.name))
+
+
 def test_nights_publish_valid_budget_files(budget_store, reference_dir):
     official = reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json"
     folder = budget_store / "public" / "budgets"
@@ -69,7 +75,7 @@ def test_nights_publish_valid_budget_files(budget_store, reference_dir):
         assert parquet.schema.field("BGT_MTPREV").type == pa.float64()
         assert set(parquet.column("BGT_ANNEE").to_pylist()) == {year}
         assert len(_csv(path)) > 0
-    frame = pd.concat(_csv(p) for p in sorted(folder.glob("*.csv")))
+    frame = pd.concat(_csv(p) for p in _latest_csvs(folder))
     kerdigor, epci = REGISTRY.bodies[0], REGISTRY.bodies[1]
     for body in (kerdigor, epci):
         stages = frame[frame["BGT_SIRET"] == body.siret].groupby("BGT_ANNEE")["BGT_NATDEC"].agg(set)
@@ -156,13 +162,14 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
     from transform.publication_rule import Decision
 
     settings = Settings.from_env()
-    budgets = pd.concat(_csv(p) for p in sorted((budget_store / "public/budgets").glob("budgets-*.csv")))
+    budgets = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/budgets"))
     siret = budgets["BGT_SIRET"].iloc[0]
-    actes = pd.concat(_csv(p) for p in sorted((budget_store / "public/actes").glob("actes-*.csv")))
+    actes = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/actes"))
     act = actes[(actes["ACTE_NATURE_CODE"] == "5") & (actes["COLL_SIRET"].str[:9] == siret[:9])].iloc[0]
     actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
-    years = sorted({int(p.stem.split("-")[-1]) for p in (budget_store / "public/budgets").glob("budgets-*.csv")})
+    years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(budget_store / "public/budgets")})
     for year in years:
         budgets_chain.publish_year_step(settings, year)
+    budgets_chain.publish_widgets_step(settings, None)  # switches the manifest to the new versions
     after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
     assert len(after) < len(budgets), "the withdrawn document's lines are gone"
