@@ -444,7 +444,8 @@
     if (model.barres === "verticales") {
       return Object.assign(base, {
         grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
-        xAxis: { type: "category", data: labels, axisLabel, axisLine: { lineStyle: { color: text } } },
+        xAxis: { type: "category", data: labels, axisLabel: Object.assign({}, axisLabel, { interval: 0 }),
+          axisLine: { lineStyle: { color: text } } },
         yAxis: valueAxis,
         series,
       });
@@ -651,8 +652,10 @@
     const p = period();
     lastFigures = merged(p.years);
     renderKeyFigures(lastFigures, p);
-    $("etat").textContent = `${NOMBRE.format(lastFigures.contrats)} marchés et ${NOMBRE.format(lastFigures.concessions.contrats)} ` +
-      `contrats de concession ${periodLabel(p)}.`;
+    const n = lastFigures.contrats;
+    const c = lastFigures.concessions.contrats;
+    $("etat").textContent = `${NOMBRE.format(n)} marché${n > 1 ? "s" : ""} et ${NOMBRE.format(c)} ` +
+      `contrat${c > 1 ? "s" : ""} de concession ${periodLabel(p)}.`;
     renderFigures(lastFigures);
     renderList();
     $("contenu").setAttribute("aria-busy", "false");
