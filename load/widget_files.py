@@ -324,9 +324,11 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
 
 
 def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
-    """List of the bodies that have widget data, for the embed configurator."""
+    """List of the bodies that have widget data, for the embed configurator (the SIRET of the siège
+    names a body's Budgets and Focus marchés files)."""
     bodies = [
-        {"siren": body.siren, "nom": body.name, "type": body.kind, "index": f"actes/{body.siren}/index.json"}
+        {"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
+         "index": f"actes/{body.siren}/index.json"}
         for body in sorted(registry.bodies, key=lambda b: b.name)
         if store.exists(index_key(body.siren))
     ]

@@ -1,10 +1,26 @@
-/* Embed configurator: builds the widget's URL and iframe code from a form, with a live preview. */
+/* Embed configurator: builds a widget's URL and iframe code from a form, with a live preview.
+   One form for the three widgets: Actes (by SIREN), Budgets and Focus marchés (by SIRET). */
 (function () {
   "use strict";
   const D = window.DigorActes;
   const $ = (id) => document.getElementById(id);
+  const WIDGETS = {
+    actes: { page: "actes.html", nom: "Actes", titre: (nom) => `Actes publiés par ${nom}` },
+    budgets: { page: "budgets.html", nom: "Budgets", titre: (nom) => `Budgets de ${nom}` },
+    marches: { page: "marches.html", nom: "Focus marchés", titre: (nom) => `Marchés publics de ${nom}` },
+  };
+  // Stages as the Budgets widget names them in its URL (see etape in widgets/budgets.js).
+  const STAGES = {
+    "budget primitif": ["bp", "budget primitif"],
+    "budget supplémentaire": ["bs", "budget supplémentaire"],
+    "décision modificative": ["dm", "décision modificative"],
+    "compte administratif": ["ca", "compte administratif"],
+  };
   let bodies = [];
   let previewTimer = null;
+  let budgetIndex = null; // the Budgets manifest of the SIRET on screen
+  let loadedFor = null; // "widget:siret" whose manifest was last asked for
+  let wanted = {}; // Budgets choices from the URL, applied once the manifest is there
 
   function option(value, label) {
     const node = document.createElement("option");
@@ -38,8 +54,18 @@
     return String(text).replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
 
-  function currentState() {
-    const custom = $("personnaliser").checked;
+  function widget() {
+    const box = document.querySelector('input[name="widget"]:checked');
+    return box ? box.value : "actes";
+  }
+
+  function colours() {
+    return $("personnaliser").checked
+      ? { principale: $("couleur-principale").value, fond: $("couleur-fond").value, texte: $("couleur-texte").value }
+      : {};
+  }
+
+  function actesState() {
     return {
       siren: $("siren").value.trim(),
       recherche: $("recherche").value.trim(),
@@ -51,42 +77,68 @@
       page: 1,
       acte: "",
       theme: $("theme").value,
-      couleurs: custom
-        ? { principale: $("couleur-principale").value, fond: $("couleur-fond").value, texte: $("couleur-texte").value }
-        : {},
+      couleurs: colours(),
     };
   }
 
-  function widgetUrl(state) {
-    const url = new URL("actes.html", location.href);
-    url.search = D.stateToParams(state).toString();
-    return url.href;
+  function appearance(params) {
+    if ($("theme").value) params.set("theme", $("theme").value);
+    for (const [role, value] of Object.entries(colours())) params.set(D.COLOUR_PARAMS[role], value);
+    return params;
   }
 
-  function bodyName(siren) {
-    const body = bodies.find((b) => b.siren === siren);
-    return body ? body.nom : `SIREN ${siren}`;
+  function year(value) {
+    return /^\d{4}$/.test(String(value || "").trim()) ? String(value).trim() : "";
   }
 
-  function showContrast(state) {
+  // The widget's own query string: what the iframe and the configurator's URL carry.
+  function widgetParams(kind) {
+    if (kind === "actes") return D.stateToParams(actesState());
+    const params = new URLSearchParams();
+    params.set("siret", $("siret").value.trim());
+    if (kind === "budgets") {
+      for (const id of ["budget", "annee", "etape", "graphique", "affichage", "niveau"]) {
+        if ($(id).value) params.set(id, $(id).value);
+      }
+    } else {
+      const from = year($("annee-debut").value);
+      const to = year($("annee-fin").value);
+      if (from) params.set("annee_debut", from);
+      if (to) params.set("annee_fin", to);
+    }
+    return appearance(params);
+  }
+
+  function identifier(kind) {
+    return kind === "actes" ? $("siren").value.trim() : $("siret").value.trim();
+  }
+
+  function isValid(kind) {
+    return kind === "actes" ? /^\d{9}$/.test(identifier(kind)) : /^\d{14}$/.test(identifier(kind));
+  }
+
+  function bodyName(kind) {
+    const id = identifier(kind);
+    const body = bodies.find((b) => (kind === "actes" ? b.siren === id : b.siret === id));
+    return body ? body.nom : kind === "actes" ? `SIREN ${id}` : `SIRET ${id}`;
+  }
+
+  function showContrast() {
     const box = $("contraste");
     if (!$("personnaliser").checked) {
       box.replaceChildren();
       box.classList.remove("refuse");
       return;
     }
-    const resolved = D.resolveColours(state.theme, state.couleurs);
-    const text = D.contrastRatio(state.couleurs.texte, state.couleurs.fond);
-    const main = D.contrastRatio(state.couleurs.principale, state.couleurs.fond);
+    const asked = colours();
+    const resolved = D.resolveColours($("theme").value, asked);
     const lines = [
-      `Contraste texte / fond : ${D.formatRatio(text)}`,
-      `Contraste couleur principale / fond : ${D.formatRatio(main)}`,
+      `Contraste texte / fond : ${D.formatRatio(D.contrastRatio(asked.texte, asked.fond))}`,
+      `Contraste couleur principale / fond : ${D.formatRatio(D.contrastRatio(asked.principale, asked.fond))}`,
+      resolved.refused
+        ? "Contraste insuffisant (minimum 4,5:1) : le widget refusera ces couleurs et gardera celles du thème."
+        : "Contraste suffisant : ces couleurs restent lisibles.",
     ];
-    if (resolved.refused) {
-      lines.push("Contraste insuffisant (minimum 4,5:1) : le widget refusera ces couleurs et gardera celles du thème.");
-    } else {
-      lines.push("Contraste suffisant : ces couleurs restent lisibles.");
-    }
     box.replaceChildren(...lines.map((line) => {
       const p = document.createElement("p");
       p.textContent = line;
@@ -95,27 +147,100 @@
     box.classList.toggle("refuse", resolved.refused);
   }
 
+  function showFieldsOf(kind) {
+    for (const node of document.querySelectorAll("[data-widget]")) {
+      node.hidden = !node.dataset.widget.split(" ").includes(kind);
+    }
+    $("apercu").title = `Aperçu du widget ${WIDGETS[kind].nom}`;
+  }
+
+  function fillSelect(select, entries, keep) {
+    select.replaceChildren(...entries.map(([value, label]) => option(value, label)));
+    select.value = entries.some(([value]) => value === keep) ? keep : entries[0][0];
+  }
+
+  // Budget, year and stage choices from the manifest (the widget's defaults first).
+  function fillBudgetChoices() {
+    const establishments = (budgetIndex && budgetIndex.etablissements) || [];
+    const principal = establishments.find((e) => e.budget === "principal") || establishments[0];
+    fillSelect($("budget"), [["", `budget principal${principal ? ` (${principal.nom})` : ""}`],
+      ...establishments.filter((e) => e !== principal).map((e) => [e.siret, `budget annexe : ${e.nom} (${e.siret})`])],
+    wanted.budget !== undefined ? wanted.budget : $("budget").value);
+    const chosen = establishments.find((e) => e.siret === $("budget").value) || principal;
+    const years = chosen ? chosen.exercices.map((x) => String(x.annee)).sort().reverse() : [];
+    fillSelect($("annee"), [["", "le plus récent"], ...years.map((y) => [y, y])],
+      wanted.annee !== undefined ? wanted.annee : $("annee").value);
+    const exercice = chosen && chosen.exercices.find((x) => String(x.annee) === ($("annee").value || years[0]));
+    const stages = [];
+    for (const entry of (exercice && exercice.etapes) || []) {
+      const [slug, label] = STAGES[entry.etape] || [null, entry.etape];
+      if (!slug) continue;
+      const value = entry.date_decision_dm ? `${slug}-${entry.date_decision_dm}` : slug;
+      const text = entry.date_decision_dm ? `${label} du ${D.frenchDate(entry.date_decision_dm)}` : label;
+      if (!stages.some(([v]) => v === value)) stages.push([value, text]);
+    }
+    fillSelect($("etape"), [["", "la plus avancée de l'exercice"], ...stages],
+      wanted.etape !== undefined ? wanted.etape : $("etape").value);
+    wanted = {};
+  }
+
+  // Whether the chosen body has data for the widget, and for Budgets what it holds.
+  async function checkAvailability(kind) {
+    const key = `${kind}:${identifier(kind)}`;
+    if (kind === "actes" || !isValid(kind)) {
+      loadedFor = null;
+      $("disponibilite").textContent = "";
+      return;
+    }
+    if (loadedFor === key) return;
+    loadedFor = key;
+    let index = null;
+    try {
+      const response = await fetch(`${kind}/${identifier(kind)}/index.json`, { cache: "no-cache" });
+      if (response.ok) index = await response.json();
+    } catch (error) {
+      index = null;
+    }
+    if (loadedFor !== key) return; // another body was chosen meanwhile
+    $("disponibilite").textContent = index
+      ? ""
+      : `Aucune donnée ${kind === "budgets" ? "budgétaire" : "de marchés publics"} n'est publiée pour ce SIRET : ` +
+        "le widget affichera un message.";
+    if (kind === "budgets") {
+      budgetIndex = index;
+      fillBudgetChoices();
+      update();
+    }
+  }
+
   function update() {
-    const state = currentState();
-    const valid = /^\d{9}$/.test(state.siren);
-    const url = widgetUrl(state);
+    const kind = widget();
+    const valid = isValid(kind);
+    const url = new URL(WIDGETS[kind].page, location.href);
+    url.search = widgetParams(kind).toString();
     const height = Math.min(3000, Math.max(300, parseInt($("hauteur").value, 10) || 800));
+    showFieldsOf(kind);
     $("code").value = valid
-      ? `<iframe src="${escapeAttribute(url)}" title="${escapeAttribute(`Actes publiés par ${bodyName(state.siren)}`)}" ` +
+      ? `<iframe src="${escapeAttribute(url.href)}" title="${escapeAttribute(WIDGETS[kind].titre(bodyName(kind)))}" ` +
         `width="100%" height="${height}" style="border: 0; max-width: 100%;" loading="lazy" ` +
         'referrerpolicy="strict-origin-when-cross-origin"></iframe>'
-      : "Indiquez un organisme (SIREN à 9 chiffres) pour obtenir le code.";
+      : kind === "actes"
+        ? "Indiquez un organisme (SIREN à 9 chiffres) pour obtenir le code."
+        : "Indiquez un organisme (SIRET à 14 chiffres) pour obtenir le code.";
     $("copier").disabled = !valid;
-    $("ouvrir").href = url;
+    $("ouvrir").href = url.href;
     $("ouvrir").hidden = !valid;
     $("couleurs").hidden = !$("personnaliser").checked;
-    showContrast(state);
+    showContrast();
     clearTimeout(previewTimer);
     previewTimer = setTimeout(() => {
-      if (valid && $("apercu").getAttribute("src") !== url) $("apercu").setAttribute("src", url);
+      if (valid && $("apercu").getAttribute("src") !== url.href) $("apercu").setAttribute("src", url.href);
     }, 150);
     $("copie-statut").textContent = "";
-    history.replaceState(null, "", "?" + D.stateToParams(state).toString());
+    const own = widgetParams(kind);
+    if (kind !== "actes") own.set("widget", kind);
+    history.replaceState(null, "", "?" + own.toString());
+    checkAvailability(kind);
   }
 
   async function copy() {
@@ -129,24 +254,61 @@
     $("copie-statut").textContent = "Code copié : collez-le dans votre site.";
   }
 
-  function restore(state) {
-    $("siren").value = state.siren;
-    $("organisme").value = bodies.some((b) => b.siren === state.siren) ? state.siren : "";
-    $("recherche").value = state.recherche;
-    $("date-debut").value = state.date_debut;
-    $("date-fin").value = state.date_fin;
-    $("tri").value = state.tri === "decision" ? "decision" : "";
-    $("theme").value = D.themeName(state.theme) || "";
-    for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = state.types.includes(box.value);
-    for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) box.checked = state.classifications.includes(box.value);
-    const colours = state.couleurs;
-    if (colours.principale || colours.fond || colours.texte) {
+  function restoreAppearance(theme, asked) {
+    $("theme").value = D.themeName(theme) || "";
+    if (asked.principale || asked.fond || asked.texte) {
       $("personnaliser").checked = true;
-      const theme = D.THEMES[D.themeName(state.theme) || "clair"];
+      const base = D.THEMES[D.themeName(theme) || "clair"];
       for (const role of ["principale", "fond", "texte"]) {
-        $(`couleur-${role}`).value = D.parseColour(colours[role]) || theme[role];
+        $(`couleur-${role}`).value = D.parseColour(asked[role]) || base[role];
       }
     }
+  }
+
+  function restore(search) {
+    const params = new URLSearchParams(search);
+    const kind = Object.prototype.hasOwnProperty.call(WIDGETS, params.get("widget")) ? params.get("widget") : "actes";
+    $(`widget-${kind}`).checked = true;
+    const state = D.parseState(search);
+    if (kind === "actes") {
+      if (!state.siren && bodies.length) state.siren = bodies[0].siren;
+      $("siren").value = state.siren;
+      $("recherche").value = state.recherche;
+      $("date-debut").value = state.date_debut;
+      $("date-fin").value = state.date_fin;
+      $("tri").value = state.tri === "decision" ? "decision" : "";
+      for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = state.types.includes(box.value);
+      for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) {
+        box.checked = state.classifications.includes(box.value);
+      }
+    } else {
+      const siret = (params.get("siret") || "").trim() || (bodies.length ? bodies[0].siret : "");
+      $("siret").value = siret;
+      const body = bodies.find((b) => b.siret === siret);
+      $("siren").value = body ? body.siren : siret.slice(0, 9);
+      $("annee-debut").value = year(params.get("annee_debut"));
+      $("annee-fin").value = year(params.get("annee_fin"));
+      for (const id of ["graphique", "affichage", "niveau"]) {
+        const value = params.get(id) || "";
+        $(id).value = [...$(id).options].some((o) => o.value === value) ? value : "";
+      }
+      wanted = { budget: params.get("budget") || "", annee: params.get("annee") || "", etape: params.get("etape") || "" };
+    }
+    restoreAppearance(state.theme, state.couleurs);
+    syncBodySelect(kind);
+  }
+
+  function syncBodySelect(kind) {
+    const id = identifier(kind);
+    const body = bodies.find((b) => (kind === "actes" ? b.siren === id : b.siret === id));
+    $("organisme").value = body ? body.siren : "";
+  }
+
+  function chooseBody(siren) {
+    const body = bodies.find((b) => b.siren === siren);
+    if (!body) return;
+    $("siren").value = body.siren;
+    $("siret").value = body.siret || "";
   }
 
   async function init() {
@@ -163,17 +325,24 @@
       bodies = [];
     }
     for (const body of bodies) select.append(option(body.siren, `${body.nom} (${body.siren})`));
-    const state = D.parseState(location.search);
-    if (!state.siren && bodies.length) state.siren = bodies[0].siren;
-    restore(state);
+    restore(location.search);
+    if (widget() === "actes") chooseBody($("organisme").value); // fills the SIRET for a switch of widget
     select.addEventListener("change", () => {
-      if (select.value) $("siren").value = select.value;
+      chooseBody(select.value);
       update();
     });
-    $("siren").addEventListener("input", () => {
-      select.value = bodies.some((b) => b.siren === $("siren").value.trim()) ? $("siren").value.trim() : "";
-      update();
-    });
+    for (const id of ["siren", "siret"]) {
+      $(id).addEventListener("input", () => {
+        syncBodySelect(widget());
+        update();
+      });
+    }
+    for (const box of document.querySelectorAll('input[name="widget"]')) {
+      box.addEventListener("change", () => {
+        syncBodySelect(widget());
+        update();
+      });
+    }
     $("theme").addEventListener("change", () => {
       const theme = D.THEMES[$("theme").value || "clair"];
       if (!$("personnaliser").checked) {
@@ -182,7 +351,15 @@
       update();
     });
     $("reglages").addEventListener("input", (event) => {
-      if (!["organisme", "siren", "theme"].includes(event.target.id)) update();
+      const id = event.target.id;
+      if (["organisme", "siren", "siret", "theme"].includes(id) || event.target.name === "widget") return;
+      if (id === "budget" || id === "annee") {
+        // a stage belongs to a year, a year to a budget: the dependent choices start again
+        if (id === "budget") $("annee").value = "";
+        $("etape").value = "";
+        fillBudgetChoices();
+      }
+      update();
     });
     $("reglages").addEventListener("submit", (event) => event.preventDefault());
     $("copier").addEventListener("click", copy);

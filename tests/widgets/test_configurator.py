@@ -86,3 +86,67 @@ def test_configurator_refuses_a_bad_siren_and_has_no_axe_violation(site, watched
     page.fill("#siren", "212900997")
     page.check("#personnaliser")
     assert run_axe(page, {"exclude": [["#apercu"]]}) == []
+
+
+KERDIGOR_SIRET = "21290099700017"
+
+
+def test_configure_a_budgets_iframe_from_what_the_body_published(site, watched):
+    page = watched.open(configurator(site))
+    page.check("#widget-budgets")
+    expect(page.locator("#types")).to_be_hidden()
+    page.select_option("#organisme", "212900997")
+    expect(page.locator("#siret")).to_have_value(KERDIGOR_SIRET)
+    budgets = page.locator("#budget option")
+    expect(budgets).to_have_count(2)
+    expect(budgets.nth(1)).to_contain_text("budget annexe : ASSAINISSEMENT")
+    assert page.locator("#annee option").all_inner_texts() == ["le plus récent", "2025", "2024", "2023"]
+    page.select_option("#annee", "2024")
+    assert page.locator("#etape option").all_inner_texts() == [
+        "la plus avancée de l'exercice", "budget primitif", "compte administratif"]
+    page.select_option("#etape", "ca")
+    page.select_option("#graphique", "depenses-fonction")
+    page.select_option("#theme", "sombre")
+    code = page.locator("#code").input_value()
+    src = iframe_src(code)
+    assert src.startswith(f"{site.base}/widgets/budgets.html?")
+    assert parse_qs(urlsplit(src).query) == {"siret": [KERDIGOR_SIRET], "annee": ["2024"], "etape": ["ca"],
+                                             "graphique": ["depenses-fonction"], "theme": ["sombre"]}
+    assert 'title="Budgets de Commune de Kerdigor"' in code
+    expect(page.locator("#apercu")).to_have_attribute("src", src)
+    preview = page.frame_locator("#apercu")
+    expect(preview.locator("body")).to_have_attribute("data-etat", "pret")
+    expect(preview.locator("#graphiques section")).to_have_count(1)
+    expect(preview.locator("#annee")).to_have_value("2024")
+    page.select_option("#budget", KERDIGOR_SIRET[:9] + "00025")
+    assert page.locator("#annee option").all_inner_texts() == ["le plus récent", "2025"]
+    assert parse_qs(urlsplit(iframe_src(page.locator("#code").input_value())).query)["budget"] == [
+        KERDIGOR_SIRET[:9] + "00025"]
+    url = page.url
+    page.goto("about:blank")
+    page = watched.open(url)
+    expect(page.locator("#widget-budgets")).to_be_checked()
+    expect(page.locator("#budget")).to_have_value(KERDIGOR_SIRET[:9] + "00025")
+    expect(page.locator("#graphique")).to_have_value("depenses-fonction")
+
+
+def test_configure_a_focus_marches_iframe_and_warn_for_a_siret_without_data(site, watched):
+    page = watched.open(configurator(site) + "?widget=marches")
+    expect(page.locator("#widget-marches")).to_be_checked()
+    page.select_option("#organisme", "212900997")
+    page.fill("#annee-debut", "2024")
+    src = iframe_src(page.locator("#code").input_value())
+    assert src.startswith(f"{site.base}/widgets/marches.html?")
+    assert parse_qs(urlsplit(src).query) == {"siret": [KERDIGOR_SIRET], "annee_debut": ["2024"]}
+    expect(page.locator("#disponibilite")).to_be_empty()
+    preview = page.frame_locator("#apercu")
+    expect(preview.locator("body")).to_have_attribute("data-etat", "pret")
+    page.fill("#siret", "1234")
+    expect(page.locator("#code")).to_have_value("Indiquez un organisme (SIRET à 14 chiffres) pour obtenir le code.")
+    page.fill("#siret", "21290099700099")
+    expect(page.locator("#organisme")).to_have_value("")
+    expect(page.locator("#disponibilite")).to_contain_text("Aucune donnée de marchés publics n'est publiée pour ce SIRET")
+    # the missing manifest, probed by the configurator (and by the preview once it loads): the errors expected here
+    assert watched.errors and set(watched.errors) == {"Failed to load resource: the server responded with a status of 404 (Not Found)"}
+    watched.errors.clear()
+    assert run_axe(page, {"exclude": [["#apercu"]]}) == []
