@@ -85,6 +85,23 @@ def cmd_store_public(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy_widgets(args: argparse.Namespace) -> int:
+    """``digor deploy-widgets``: the widget pages and bundled libraries to ``public/widgets/`` of the store."""
+    from digor.store import StoreError, open_store
+    from load.widget_pages import WidgetAssetsMissing, deploy_widget_pages
+
+    settings = _settings_for(args)
+    try:
+        written = deploy_widget_pages(open_store(settings.store_url))
+    except (WidgetAssetsMissing, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{len(written)} widget file(s) updated in {settings.store_url}/public/widgets/ (unchanged ones left alone)")
+    for key in written:
+        print(f"  {key}")
+    return 0
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     """``digor unpublish`` / ``digor publish``: ledger first, then the outputs at once."""
     from digor import actes_chain
@@ -162,7 +179,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from digor.serve import make_server, missing_assets
+    from digor.serve import make_server
+    from load.widget_pages import missing_assets
     from digor.store import open_store
 
     settings = Settings.from_env()
@@ -180,6 +198,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving the public zone of {store_url} and the widgets on {base} (Ctrl+C to stop)")
     print(f"  configurator: {base}/widgets/configurateur.html")
     print(f"  Actes widget: {base}/widgets/actes.html?siren=<SIREN>")
+    print(f"  Budgets widget: {base}/widgets/budgets.html?siret=<SIRET>")
+    print(f"  Focus marchés widget: {base}/widgets/marches.html?siret=<SIRET>")
     if base != settings.public_base_url:
         print(f"  note: document links in the data point at DIGOR_PUBLIC_BASE_URL={settings.public_base_url}")
     sys.stdout.flush()
@@ -303,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     public.add_argument("--store", help="store URL (default: DIGOR_STORE), e.g. s3://bucket/prefix")
     public.add_argument("--origin", action="append", help="origin allowed by CORS (default: DIGOR_PUBLIC_ORIGINS)")
     public.set_defaults(func=cmd_store_public)
+
+    deploy = commands.add_parser("deploy-widgets", help="copy the widget pages and their libraries to public/widgets/ of the store")
+    deploy.add_argument("--store", help="store URL or folder (default: DIGOR_STORE)")
+    deploy.set_defaults(func=cmd_deploy_widgets)
 
     check = commands.add_parser("validate", help="validate a CSV or Parquet file against a schema")
     check.add_argument("file")

@@ -10,7 +10,9 @@ from pathlib import Path
 from digor.airflow_env import airflow_environment
 from digor.config import Settings
 from digor.run_report import report_key
+from digor.store import LocalStore
 from load.versions import is_version
+from load.widget_pages import deploy_widget_pages
 
 NIGHTLY_DAGS = ("actes", "budgets", "decp")
 
@@ -106,12 +108,21 @@ def _print_results(store: Path, log: Path) -> None:
 
 
 def _print_widget_urls(store: Path) -> None:
-    """Where to look at the Actes widget of each demo body once ``digor serve`` runs."""
+    """Where to look at the widgets of each demo body once ``digor serve`` runs."""
     catalogue = store / "public" / "widgets" / "actes-organismes.json"
     if not catalogue.is_file():
         return
+    written = deploy_widget_pages(LocalStore(store))
     base = Settings.from_env().public_base_url
-    print(f"\nActes widget: run `digor serve --store {store}`, then open")
-    print(f"  configurator (choose a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
+    print(f"\nWidgets ({len(written)} page and library files copied to {store / 'public' / 'widgets'}, as production serves them):")
+    print(f"run `.venv/bin/digor serve --store {store}`, then open")
+    print(f"  configurator (choose a widget and a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
+    widgets = store / "public" / "widgets"
     for body in json.loads(catalogue.read_text(encoding="utf-8"))["organismes"]:
-        print(f"  {body['nom']}: {base}/widgets/actes.html?siren={body['siren']}")
+        print(f"  {body['nom']}")
+        print(f"    Actes: {base}/widgets/actes.html?siren={body['siren']}")
+        siret = body.get("siret")
+        if siret and (widgets / "budgets" / siret / "index.json").is_file():
+            print(f"    Budgets: {base}/widgets/budgets.html?siret={siret}")
+        if siret and (widgets / "marches" / siret / "index.json").is_file():
+            print(f"    Focus marchés: {base}/widgets/marches.html?siret={siret}")

@@ -16,12 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from digor.config import PROJECT_ROOT
 from digor.store import ObjectStore, StoreError
+from load.widget_pages import PAGE_SUFFIXES, WIDGETS_DIR
 
-WIDGETS_DIR = PROJECT_ROOT / "widgets"
-# Files of widgets/ that browsers may load (sources, package files and node_modules stay out).
-WIDGET_SUFFIXES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".txt"}
 CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
     ".atom": "application/atom+xml; charset=utf-8",
@@ -34,7 +31,6 @@ CONTENT_TYPES = {
     ".xml": "application/xml",
 }
 HOME = "/widgets/configurateur.html"
-VENDOR_FILES = ("vendor/minisearch.js", "vendor/echarts.min.js", "vendor/echarts-fr.js")  # see the Makefile
 
 
 def content_type(name: str) -> str:
@@ -48,7 +44,7 @@ def widget_file(widgets_dir: Path, path: str) -> Path | None:
     if not relative or relative.startswith("node_modules/") or ".." in relative.split("/"):
         return None
     candidate = (widgets_dir / relative).resolve()
-    if widgets_dir.resolve() not in candidate.parents or candidate.suffix not in WIDGET_SUFFIXES:
+    if widgets_dir.resolve() not in candidate.parents or candidate.suffix not in PAGE_SUFFIXES:
         return None
     return candidate if candidate.is_file() else None
 
@@ -118,8 +114,3 @@ def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name="digor-serve", daemon=True)
     thread.start()
     return thread
-
-
-def missing_assets(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
-    """Bundled third-party files the widgets need and that ``make widgets`` builds."""
-    return [name for name in VENDOR_FILES if not (widgets_dir / name).is_file()]

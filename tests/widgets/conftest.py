@@ -126,7 +126,8 @@ def site(tmp_path_factory) -> Site:
     from digor.sample_budgets import write_demo_plans
     from digor.sample_data import DEMO_NIGHTS, generate_drop_folder
     from digor.sample_decp import generate_decp_exports
-    from digor.serve import make_server, missing_assets, serve_in_thread
+    from digor.serve import make_server, serve_in_thread
+    from load.widget_pages import missing_assets
 
     if missing_assets():
         pytest.fail(f"widget assets not built ({missing_assets()}): run `make widgets`")

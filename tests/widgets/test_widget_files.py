@@ -145,7 +145,7 @@ def test_digor_serve_serves_public_zone_and_widgets_only(tmp_path):
                         "/widgets/../digor/config.py", "/widgets/actes/nope.json"):
             assert _get(base + refused)[0] == 404, refused
         status, body, _ = _get(f"{base}/")
-        assert status == 200 and "Configurer le widget Actes" in body.decode()
+        assert status == 200 and "Configurer les widgets Actes, Budgets et Focus marchés" in body.decode()
     finally:
         server.shutdown()
         server.server_close()

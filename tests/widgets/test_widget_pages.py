@@ -1,0 +1,52 @@
+"""Production serving: the widget pages deployed into the store work from the store alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from playwright.sync_api import expect
+
+from digor.serve import make_server, serve_in_thread
+from digor.store import LocalStore
+from load.widget_pages import PREFIX, deploy_widget_pages
+
+from .conftest import Watched
+
+PAGES = ("actes.html", "budgets.html", "marches.html", "configurateur.html", "commun.js", "vendor/echarts.min.js",
+         "vendor/minisearch.js")
+
+
+def test_deploy_copies_what_browsers_load_and_nothing_else(tmp_path):
+    store = LocalStore(tmp_path)
+    written = deploy_widget_pages(store)
+    keys = set(store.list_keys(PREFIX))
+    assert {PREFIX + name for name in PAGES} <= keys and set(written) == keys
+    assert not any(k.endswith(("README.md", "package.json", "package-lock.json")) or "node_modules" in k for k in keys)
+    assert deploy_widget_pages(store) == [], "a second deployment rewrites nothing"
+
+
+def test_deploy_widgets_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "digor.cli", "deploy-widgets", "--store", str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "public/widgets/budgets.html" in done.stdout
+    assert (tmp_path / "public" / "widgets" / "marches.html").is_file()
+
+
+def test_deployed_widgets_run_from_the_store_alone(site, context, tmp_path):
+    """Served without the checkout's widgets/ folder, as a bucket would serve them."""
+    deploy_widget_pages(LocalStore(site.store))
+    server = make_server(LocalStore(site.store), "127.0.0.1", 0, widgets_dir=tmp_path)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        watched = Watched(context.new_page(), base)
+        for url in (f"{base}/widgets/budgets.html?siret=21290099700017", f"{base}/widgets/marches.html?siret=21290099700017",
+                    f"{base}/widgets/actes.html?siren=212900997"):
+            page = watched.open(url)
+            expect(page.locator("body")).to_have_attribute("data-etat", "pret")
+        assert not watched.errors and not watched.dialogs and not watched.outside_requests()
+    finally:
+        server.shutdown()
+        server.server_close()
