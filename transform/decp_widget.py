@@ -33,7 +33,7 @@ from transform.decp_formats import CONCESSION
 from transform.decp_table import TYPE_LABELS, NameLookup, resolved_name
 from transform.sirene_lookup import NON_DIFFUSIBLE, Entity
 
-EntityLookup = Callable[[str], "Entity | None"]
+EntityLookup = Callable[[str], Entity | None]
 
 FORMAT_VERSION = 2
 WIDGET_PREFIX = "public/widgets/marches"

@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   const D = window.DigorActes;
+  const { el, hiddenText: hidden } = D;
   const PAR_PAGE = 10;
   // Fallback when a manifest names no search index: the same settings as the pipeline's
   // (load/widget_files.py SEARCH_FIELDS and STOP_WORDS).
@@ -52,24 +53,6 @@
     };
   }
 
-  function el(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "className") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function hidden(text) {
-    return el("span", { className: "visuellement-cache" }, text);
-  }
-
   // Only http(s) links reach the page: a "javascript:" URL in a file stays out.
   function safeUrl(url) {
     try {
@@ -91,20 +74,7 @@
   }
 
   function applyColours() {
-    const settings = (manifest && manifest.widget) || {};
-    const requested = {
-      principale: state.couleurs.principale || (state.theme ? "" : settings.primary_color),
-      fond: state.couleurs.fond || (state.theme ? "" : settings.background_color),
-      texte: state.couleurs.texte || (state.theme ? "" : settings.text_color),
-    };
-    const resolved = D.resolveColours(state.theme || settings.theme || "", requested);
-    const root = document.documentElement;
-    root.style.setProperty("--principale", resolved.colours.principale);
-    root.style.setProperty("--fond", resolved.colours.fond);
-    root.style.setProperty("--texte", resolved.colours.texte);
-    root.dataset.theme = resolved.theme;
-    root.dataset.couleursRefusees = resolved.refused ? "oui" : "non";
-    showWarnings(resolved.warnings);
+    showWarnings(D.applyColours(state.theme, state.couleurs, manifest && manifest.widget).warnings);
   }
 
   function fail(message) {
@@ -391,13 +361,6 @@
     if (options.focusResults) $("total").focus();
   }
 
-  function csvCell(value) {
-    let text = value === null || value === undefined ? "" : String(value);
-    // A cell starting like a formula would run in a spreadsheet: keep it as text.
-    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
-    return /[";\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  }
-
   function exportCsv() {
     const header = ["numero", "objet", "type", "matiere_code", "matiere", "date_decision", "date_publication",
       "document", "annexes", "lien_permanent"];
@@ -407,13 +370,7 @@
       return [act.numero, act.objet, act.nature, act.matiere_code, act.matiere, act.date_decision, act.date_publication,
         act.document ? act.document.url : "", (act.annexes || []).map((a) => a.url).join(" "), page.href];
     });
-    const text = "\ufeff" + [header, ...rows].map((row) => row.map(csvCell).join(";")).join("\r\n") + "\r\n";
-    const blob = new Blob([text], { type: "text/csv;charset=utf-8" });
-    const link = el("a", { href: URL.createObjectURL(blob), download: `actes-${state.siren}.csv` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    D.downloadCsv(header, rows, `actes-${state.siren}.csv`);
     $("annonce").textContent = `Liste de ${current.length} actes exportée en CSV.`;
   }
 

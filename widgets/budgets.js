@@ -7,6 +7,7 @@
 (function () {
   "use strict";
   const D = window.DigorActes;
+  const { el, hiddenText: hidden, download } = D;
   const $ = (id) => document.getElementById(id);
 
   const EUROS = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" });
@@ -78,24 +79,6 @@
 
   // ---- helpers ------------------------------------------------------------------------
 
-  function el(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "className") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-    return node;
-  }
-
-  function hidden(text) {
-    return el("span", { className: "visuellement-cache" }, text);
-  }
-
   const round2 = (x) => Math.round(x * 100) / 100;
 
   function formatValue(value, unit) {
@@ -159,19 +142,7 @@
   }
 
   function applyColours() {
-    const settings = (manifest && manifest.widget) || {};
-    const requested = {
-      principale: state.couleurs.principale || (state.theme ? "" : settings.primary_color),
-      fond: state.couleurs.fond || (state.theme ? "" : settings.background_color),
-      texte: state.couleurs.texte || (state.theme ? "" : settings.text_color),
-    };
-    const resolved = D.resolveColours(state.theme || settings.theme || "", requested);
-    const root = document.documentElement;
-    root.style.setProperty("--principale", resolved.colours.principale);
-    root.style.setProperty("--fond", resolved.colours.fond);
-    root.style.setProperty("--texte", resolved.colours.texte);
-    root.dataset.theme = resolved.theme;
-    root.dataset.couleursRefusees = resolved.refused ? "oui" : "non";
+    const resolved = D.applyColours(state.theme, state.couleurs, manifest && manifest.widget);
     colours = resolved.colours;
     colourWarnings = resolved.warnings;
     showWarnings();
@@ -689,23 +660,9 @@
 
   // ---- exports ------------------------------------------------------------------------
 
-  function csvCell(value) {
-    let text = value === null || value === undefined ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
-    return /[";\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  }
-
   function csvNumber(value, unit) {
     if (value === null || value === undefined || !Number.isFinite(value)) return "";
     return (unit === "euro" ? value.toFixed(2) : (value * 100).toFixed(1)).replace(".", ",");
-  }
-
-  function download(blob, name) {
-    const link = el("a", { href: URL.createObjectURL(blob), download: name });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
   function fileName(id, extension) {
@@ -717,8 +674,7 @@
     const unit = model.unite === "euro" ? "euros" : "%";
     const header = ["code", model.premiereColonne.toLowerCase(), ...model.colonnes.map((c) => `${c} (${unit})`)];
     const rows = model.lignes.map((r) => [r.code, r.libelle, ...r.valeurs.map((v) => csvNumber(v, model.unite))]);
-    const text = "\ufeff" + [header, ...rows].map((row) => row.map(csvCell).join(";")).join("\r\n") + "\r\n";
-    download(new Blob([text], { type: "text/csv;charset=utf-8" }), fileName(id, "csv"));
+    D.downloadCsv(header, rows, fileName(id, "csv"));
     $("annonce").textContent = `Données du graphique « ${model.titre} » exportées en CSV.`;
   }
 

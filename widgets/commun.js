@@ -1,4 +1,5 @@
-/* Shared by the Actes widget and its configurator: vocabulary, colours, URL state. */
+/* Shared by the widgets and their configurator: vocabulary, colours, URL state of the Actes
+   widget, and the page helpers every widget uses (text-only elements, colours, CSV files). */
 (function (global) {
   "use strict";
 
@@ -175,9 +176,67 @@
     return `${d === 1 ? "1er" : d} ${MONTHS[m - 1]} ${y}`;
   }
 
+  // An element whose children are text nodes or elements: data never becomes HTML.
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "className") node.className = value;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
+    }
+    return node;
+  }
+
+  function hiddenText(text) {
+    return el("span", { className: "visuellement-cache" }, text);
+  }
+
+  // The page's colours: the URL's theme or colours, else the body's widget settings of the
+  // registry (``manifest.widget``), checked for contrast; returns what resolveColours says.
+  function applyColours(theme, requestedColours, settings) {
+    settings = settings || {};
+    const requested = {
+      principale: requestedColours.principale || (theme ? "" : settings.primary_color),
+      fond: requestedColours.fond || (theme ? "" : settings.background_color),
+      texte: requestedColours.texte || (theme ? "" : settings.text_color),
+    };
+    const resolved = resolveColours(theme || settings.theme || "", requested);
+    const root = document.documentElement;
+    for (const role of ["principale", "fond", "texte"]) root.style.setProperty(`--${role}`, resolved.colours[role]);
+    root.dataset.theme = resolved.theme;
+    root.dataset.couleursRefusees = resolved.refused ? "oui" : "non";
+    return resolved;
+  }
+
+  function csvCell(value) {
+    let text = value === null || value === undefined ? "" : String(value);
+    // A cell starting like a formula would run in a spreadsheet: keep it as text.
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    return /[";\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  }
+
+  function download(blob, name) {
+    const link = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  // A CSV file as spreadsheets in France open it: UTF-8 with BOM, ";" between cells.
+  function downloadCsv(header, rows, name) {
+    const text = "\ufeff" + [header, ...rows].map((row) => row.map(csvCell).join(";")).join("\r\n") + "\r\n";
+    download(new Blob([text], { type: "text/csv;charset=utf-8" }), name);
+  }
+
   global.DigorActes = {
     TYPES, MATIERES, THEMES, MIN_CONTRAST, COLOUR_PARAMS,
     parseColour, contrastRatio, formatRatio, resolveColours, themeName,
     parseState, stateToParams, frenchDate,
+    el, hiddenText, applyColours, csvCell, download, downloadCsv,
   };
 })(window);

@@ -8,6 +8,7 @@
 (function () {
   "use strict";
   const D = window.DigorActes;
+  const { el, hiddenText: hidden } = D;
   const PAR_PAGE = 20;
   const TOP = 10;
   const CATEGORIES = ["Travaux", "Fournitures", "Services", "Non classé"];
@@ -83,24 +84,6 @@
 
   // ---- small helpers ---------------------------------------------------------------------
 
-  function el(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "className") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
-    }
-    return node;
-  }
-
-  function hidden(text) {
-    return el("span", { className: "visuellement-cache" }, text);
-  }
-
   function euros(value) {
     return EUROS.format(Number(value) || 0);
   }
@@ -132,20 +115,8 @@
   }
 
   function applyColours() {
-    const settings = (manifest && manifest.widget) || {};
-    const requested = {
-      principale: state.couleurs.principale || (state.theme ? "" : settings.primary_color),
-      fond: state.couleurs.fond || (state.theme ? "" : settings.background_color),
-      texte: state.couleurs.texte || (state.theme ? "" : settings.text_color),
-    };
-    const resolved = D.resolveColours(state.theme || settings.theme || "", requested);
+    const resolved = D.applyColours(state.theme, state.couleurs, manifest && manifest.widget);
     colours = resolved.colours;
-    const root = document.documentElement;
-    root.style.setProperty("--principale", colours.principale);
-    root.style.setProperty("--fond", colours.fond);
-    root.style.setProperty("--texte", colours.texte);
-    root.dataset.theme = resolved.theme;
-    root.dataset.couleursRefusees = resolved.refused ? "oui" : "non";
     showWarnings(resolved.warnings);
   }
 
@@ -671,12 +642,6 @@
 
   // ---- export ----------------------------------------------------------------------------
 
-  function csvCell(value) {
-    let text = value === null || value === undefined ? "" : String(value);
-    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
-    return /[";\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  }
-
   function csvNumber(value) {
     return typeof value === "number" ? value.toFixed(2).replace(".", ",") : "";
   }
@@ -692,13 +657,7 @@
       (c.historique || []).length, (c.considerations_sociales || []).join(" | "),
       (c.considerations_environnementales || []).join(" | "), c.uid,
     ]);
-    const text = "\ufeff" + [header, ...rows].map((row) => row.map(csvCell).join(";")).join("\r\n") + "\r\n";
-    const blob = new Blob([text], { type: "text/csv;charset=utf-8" });
-    const link = el("a", { href: URL.createObjectURL(blob), download: `marches-${state.siret}.csv` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    D.downloadCsv(header, rows, `marches-${state.siret}.csv`);
     $("annonce").textContent = `Liste de ${current.length} contrats exportée en CSV.`;
   }
 
