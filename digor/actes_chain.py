@@ -17,10 +17,10 @@ import pandas as pd
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
 from digor.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
+from digor.overlay_store import chain_store
 from digor.registry import Registry, load_registry
 from digor.run_report import write_run_report
-from digor.overlay_store import OverlayStore
-from digor.store import ObjectStore, open_store
+from digor.store import ObjectStore
 from extract import pastell_source
 from extract.drop_folder import extract_night
 from load.datagouv_publisher import ResourceUpload, make_publisher
@@ -65,8 +65,7 @@ def _registry(settings: Settings) -> Registry:
 
 
 def _store(settings: Settings) -> ObjectStore:
-    store = open_store(settings.store_url)
-    return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store
+    return chain_store(settings)
 
 
 def _publish_dataset(

@@ -12,28 +12,85 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from digor import actes_chain
-from digor.config import Settings
+from digor import actes_chain, budgets_chain, decp_chain
+from digor.config import BACKFILL_CHAINS, Settings
 from digor.overlay_store import OverlayStore
 from digor.store import ObjectStore, open_store
 from digor.table_diff import TableDiff, diff_tables, read_csv_bytes
 
 BACKFILL_PREFIX = "private/backfill"
 REPORTS_PREFIX = "private/backfill-reports"
-# Chains that can be backfilled, with the national schema their main dataset declares.
-MAIN_SCHEMA = {"actes": "scdl-deliberations"}
-DIFF_KEYS = {
-    "deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"],
-    "actes": ["COLL_SIRET", "SOURCE_ID"],
-}
 _NIGHT = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
-def check_chain(chain: str) -> None:
-    if chain not in MAIN_SCHEMA:
-        raise ValueError(f"chain {chain!r} cannot be backfilled yet (known: {sorted(MAIN_SCHEMA)})")
+@dataclass(frozen=True)
+class Replay:
+    """How one chain replays its nights from the raw zone: the steps of its DAG minus extraction."""
+
+    main_schema: str  # the national schema whose version ``--schema-version`` sets
+    raw_prefixes: Callable[[Settings], list[str]]  # where the chain's inputs of each night are kept
+    transform: Callable[[Settings, str], list[int]]  # one night again; the years it touches
+    build: Callable[[Settings, list[int]], list[dict]]  # the years' files (results with "files"), widgets
+    datagouv: Callable[[Settings, list[dict]], list[dict]]
+    diff_keys: dict[str, list[str]]  # per dataset of the results, the columns that identify a row
+
+
+def _actes_build(settings: Settings, years: list[int]) -> list[dict]:
+    results = [actes_chain.publish_year_step(settings, year, None) for year in years]
+    actes_chain.publish_widget_indexes_step(settings, sorted({s for r in results for s in r["bodies"]}))
+    return results
+
+
+def _budgets_build(settings: Settings, years: list[int]) -> list[dict]:
+    results = [budgets_chain.publish_year_step(settings, year) for year in years]
+    budgets_chain.publish_widgets_step(settings, None)  # switches the manifest, then every body's files
+    return results
+
+
+def _decp_build(settings: Settings, years: list[int]) -> list[dict]:
+    results = [decp_chain.publish_year_step(settings, year) for year in years]
+    decp_chain.publish_widget_indexes_step(settings, sorted({b for r in results for b in r["buyers"]}))
+    return results
+
+
+def _actes_raw(settings: Settings) -> list[str]:
+    return [f"raw/actes/{settings.source_name}/"]
+
+
+REPLAYS: dict[str, Replay] = {
+    "actes": Replay(
+        "scdl-deliberations", _actes_raw,
+        lambda settings, night: actes_chain.transform_step(settings, night)["years"],
+        _actes_build, actes_chain.publish_datagouv_step,
+        {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"]},
+    ),
+    # Budgets come with the acts (nature 5): same raw nights, read from the actes chain's staging.
+    "budgets": Replay(
+        "scdl-budget", _actes_raw,
+        lambda settings, night: budgets_chain.transform_step(settings, night)["years"],
+        _budgets_build, budgets_chain.publish_datagouv_step,
+        {"budgets": ["BGT_SIRET", "BGT_ANNEE", "BGT_NATDEC", "BGT_CODRD", "BGT_SECTION", "BGT_OPBUDG", "BGT_CONTNAT",
+                     "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]},
+    ),
+    "decp": Replay(
+        "decp", lambda settings: [f"raw/decp/{source}/" for source in decp_chain.SOURCES],
+        lambda settings, night: decp_chain.transform_step(settings, night)["years"],
+        _decp_build, decp_chain.publish_datagouv_step,
+        {"table": ["uid", "modification_id", "titulaire_id"]},
+    ),
+}
+
+
+assert tuple(REPLAYS) == BACKFILL_CHAINS, "digor.config.BACKFILL_CHAINS names the chains above"
+
+
+def check_chain(chain: str) -> Replay:
+    if chain not in REPLAYS:
+        raise ValueError(f"chain {chain!r} cannot be backfilled (known: {sorted(REPLAYS)})")
+    return REPLAYS[chain]
 
 
 def backfill_id(chain: str, date_from: str, date_to: str, schema_version: str | None) -> str:
@@ -43,12 +100,14 @@ def backfill_id(chain: str, date_from: str, date_to: str, schema_version: str | 
 def backfill_settings(settings: Settings, chain: str, bid: str, schema_version: str | None) -> Settings:
     versions = dict(settings.schema_versions)
     if schema_version:
-        versions[MAIN_SCHEMA[chain]] = schema_version
+        versions[check_chain(chain).main_schema] = schema_version
     return settings.with_overrides(overlay_prefix=f"{BACKFILL_PREFIX}/{bid}", schema_versions=versions)
 
 
-def raw_nights(store: ObjectStore, chain: str, source: str, date_from: str, date_to: str) -> list[str]:
-    nights = {m.group(1) for k in store.list_keys(f"raw/{chain}/{source}/") if (m := _NIGHT.search(k))}
+def raw_nights(store: ObjectStore, settings: Settings, chain: str, date_from: str, date_to: str) -> list[str]:
+    """The nights of the chain's raw zone within the dates."""
+    nights = {m.group(1) for prefix in check_chain(chain).raw_prefixes(settings)
+              for k in store.list_keys(prefix) if (m := _NIGHT.search(k))}
     return sorted(n for n in nights if date_from <= n <= date_to)
 
 
@@ -56,25 +115,23 @@ def _marker(settings: Settings, night: str) -> str:
     return f"{settings.overlay_prefix}/done/night={night}.json"
 
 
-def replay_night(settings: Settings, night: str) -> list[int]:
+def replay_night(settings: Settings, chain: str, night: str) -> list[int]:
     """Transform one night again from raw into the overlay; skipped when already done."""
     base = open_store(settings.store_url)
     marker = _marker(settings, night)
     if base.exists(marker):
         return json.loads(base.get_bytes(marker))["years"]
-    years = actes_chain.transform_step(settings, night)["years"]
+    years = check_chain(chain).transform(settings, night)
     base.put_bytes(marker, json.dumps({"years": years}).encode())
     return years
 
 
-def build_outputs(settings: Settings, years: list[int]) -> list[dict]:
-    """The years' public files, documents and widget files, in the overlay."""
-    results = [actes_chain.publish_year_step(settings, year, None) for year in sorted(set(years))]
-    actes_chain.publish_widget_indexes_step(settings, sorted({s for r in results for s in r["bodies"]}))
-    return results
+def build_outputs(settings: Settings, chain: str, years: list[int]) -> list[dict]:
+    """The years' public files and widget files, in the overlay."""
+    return check_chain(chain).build(settings, sorted(set(years)))
 
 
-def diff_outputs(settings: Settings, results: list[dict]) -> list[TableDiff]:
+def diff_outputs(settings: Settings, chain: str, results: list[dict]) -> list[TableDiff]:
     base = open_store(settings.store_url)
     overlay = OverlayStore(base, settings.overlay_prefix)
     diffs = []
@@ -86,7 +143,7 @@ def diff_outputs(settings: Settings, results: list[dict]) -> list[TableDiff]:
                 key = file["key"]
                 before = read_csv_bytes(base.get_bytes(key) if base.exists(key) else None)
                 after = read_csv_bytes(overlay.get_bytes(key))
-                diffs.append(diff_tables(key, before, after, DIFF_KEYS.get(dataset, [])))
+                diffs.append(diff_tables(key, before, after, check_chain(chain).diff_keys.get(dataset, [])))
     return diffs
 
 
@@ -112,24 +169,24 @@ def run_backfill(
     base = open_store(settings.store_url)
     if restart:
         OverlayStore(base, work.overlay_prefix).discard()
-    nights = raw_nights(base, chain, settings.source_name, date_from, date_to)
+    nights = raw_nights(base, settings, chain, date_from, date_to)
     years: set[int] = set()
     for night in nights:
         progress(f"replay {night}")
-        years.update(replay_night(work, night))
+        years.update(replay_night(work, chain, night))
     progress("build")
-    results = build_outputs(work, sorted(years))
+    results = build_outputs(work, chain, sorted(years))
     report = write_diff_report(work, bid, chain, nights, results, dry_run)
     if dry_run:
         return report
     progress("promote")
-    return {**report, **promote(settings, work, results)}
+    return {**report, **promote(settings, work, chain, results)}
 
 
 def write_diff_report(
     work: Settings, bid: str, chain: str, nights: list[str], results: list[dict], dry_run: bool
 ) -> dict:
-    diffs = diff_outputs(work, results)
+    diffs = diff_outputs(work, chain, results)
     report = {
         "id": bid,
         "chain": chain,
@@ -145,8 +202,8 @@ def write_diff_report(
     return {**report, "report_key": report_key, "summary": [d.to_text() for d in diffs]}
 
 
-def promote(settings: Settings, work: Settings, results: list[dict]) -> dict:
+def promote(settings: Settings, work: Settings, chain: str, results: list[dict]) -> dict:
     """Apply the overlay to the store, then send the changed files to data.gouv.fr."""
     promoted = OverlayStore(open_store(settings.store_url), work.overlay_prefix).promote()
     published = settings.with_overrides(schema_versions=work.schema_versions)
-    return {"promoted": promoted, "datagouv": actes_chain.publish_datagouv_step(published, results)}
+    return {"promoted": promoted, "datagouv": check_chain(chain).datagouv(published, results)}

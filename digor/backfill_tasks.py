@@ -20,7 +20,7 @@ def plan() -> dict:
     chain, version = params["chain"], params.get("schema_version") or None
     b.check_chain(chain)
     settings = Settings.from_env()
-    nights = b.raw_nights(open_store(settings.store_url), chain, settings.source_name, params["date_from"], params["date_to"])
+    nights = b.raw_nights(open_store(settings.store_url), settings, chain, params["date_from"], params["date_to"])
     return {
         "id": b.backfill_id(chain, params["date_from"], params["date_to"], version),
         "chain": chain,
@@ -37,13 +37,13 @@ def nights(plan: dict) -> list[str]:
 
 @task
 def replay(plan: dict, night: str) -> list[int]:
-    return b.replay_night(_work(plan), night)
+    return b.replay_night(_work(plan), plan["chain"], night)
 
 
 @task
 def build(plan: dict, years: list[list[int]]) -> dict:
     work = _work(plan)
-    results = b.build_outputs(work, sorted({y for ys in years for y in ys}))
+    results = b.build_outputs(work, plan["chain"], sorted({y for ys in years for y in ys}))
     report = b.write_diff_report(work, plan["id"], plan["chain"], plan["nights"], results, plan["dry_run"])
     for line in report["summary"]:
         print(line)
@@ -54,4 +54,4 @@ def build(plan: dict, years: list[list[int]]) -> dict:
 def promote(plan: dict, built: dict) -> dict:
     if plan["dry_run"]:
         raise AirflowSkipException(f"dry run: see the diff report {built['report_key']}")
-    return b.promote(Settings.from_env(), _work(plan), built["results"])
+    return b.promote(Settings.from_env(), _work(plan), plan["chain"], built["results"])

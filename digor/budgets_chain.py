@@ -17,13 +17,15 @@ import pandas as pd
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, TOTEM_MAX_BYTES, Settings
 from digor.registry import load_registry
+from digor.overlay_store import chain_store
 from digor.run_report import report_key
-from digor.store import ObjectStore, open_store
+from digor.store import ObjectStore
 from extract.plans_de_comptes import PlanResolver
 from load.budget_widgets import publish_body
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import publish_table, switch_dataset_manifest
 from transform.consolidate_actes import current_decisions, follow_decisions
+from transform.schema_shape import shape_for_schema
 from transform.totem_plans import PlanError
 from transform.totem_budgets import (
     budget_lines,
@@ -35,6 +37,7 @@ from transform.totem_budgets import (
     transform_budget_night,
     write_budget_staging,
 )
+from validate.schema_files import load_schema_descriptor
 
 CHAIN = "budgets"
 SCHEMA = "scdl-budget"
@@ -49,7 +52,7 @@ class ActesNotStaged(RuntimeError):
 
 
 def _store(settings: Settings) -> ObjectStore:
-    return open_store(settings.store_url)
+    return chain_store(settings)
 
 
 def _dumps(document) -> bytes:
@@ -103,8 +106,10 @@ def publish_year_step(settings: Settings, year: int) -> dict:
     current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
     published = publishable(current, _open_sirens(settings))
     frame = scdl_frame(published)
+    schema = settings.schema(SCHEMA)  # the run's target version: columns renamed or added by it are shaped here
     files, report = publish_table(
-        store, frame, PUBLIC_BASE.format(year=year), settings.schema(SCHEMA), versioned=True, slot=str(year)
+        store, shape_for_schema(frame, load_schema_descriptor(schema)), PUBLIC_BASE.format(year=year), schema,
+        versioned=True, slot=str(year),
     )
     quarantined = [
         {

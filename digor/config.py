@@ -213,3 +213,5 @@ DAG_DEFAULT_ARGS = {"owner": DAG_OWNER, "retries": 2, "retry_delay": timedelta(m
 NIGHTLY_CRON = "0 2 * * *"
 # A nightly run still going after this is stopped and reported late (alert "late").
 NIGHTLY_TIMEOUT = timedelta(hours=4)
+# Chains that ``digor backfill`` and the backfill DAG replay from the raw zone (digor.backfill.REPLAYS).
+BACKFILL_CHAINS = ("actes", "budgets", "decp")

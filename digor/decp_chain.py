@@ -36,9 +36,10 @@ from datetime import date
 from pathlib import Path
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
+from digor.overlay_store import chain_store
 from digor.registry import Registry, load_registry
 from digor.run_report import report_key, write_report_document
-from digor.store import LocalStore, ObjectStore, open_store, put_if_changed, sha256_hex
+from digor.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import PublicationRefused, PublishedFile, publish_table
@@ -76,7 +77,7 @@ DATASET = "decp"
 
 
 def _store(settings: Settings) -> ObjectStore:
-    return open_store(settings.store_url)
+    return chain_store(settings)
 
 
 def _dumps(document) -> bytes:

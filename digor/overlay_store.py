@@ -72,3 +72,11 @@ class OverlayStore:
     def discard(self) -> None:
         for key in self.base.list_keys(self.prefix + "/"):
             self.base.delete(key)
+
+
+def chain_store(settings) -> ObjectStore:
+    """The store a chain step reads and writes: the configured one, or a backfill's overlay over it."""
+    from digor.store import open_store
+
+    store = open_store(settings.store_url)
+    return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store

@@ -15,6 +15,7 @@ from digor.backfill import backfill_id, backfill_settings, replay_night, run_bac
 from digor.cli import main as digor
 from digor.config import PROJECT_ROOT
 from digor.sample_data import DEMO_NIGHTS
+from load.versions import is_version
 from validate.table_validator import validate_table
 
 NEXT = "2.2.0"
@@ -89,7 +90,7 @@ def test_backfill_publishes_the_next_version_and_keeps_publication_dates(store, 
 
 def test_an_interrupted_backfill_resumes_to_the_same_result(store, next_schema, demo_settings, tmp_path):
     work = backfill_settings(demo_settings, "actes", backfill_id("actes", FIRST, LAST, NEXT), NEXT)
-    replay_night(work, FIRST)  # interrupted after the first night
+    replay_night(work, "actes", FIRST)  # interrupted after the first night
     run_backfill(demo_settings, "actes", FIRST, LAST, NEXT)
     resumed = _digest(store / "public")
     run_backfill(demo_settings, "actes", FIRST, LAST, NEXT)
@@ -110,3 +111,121 @@ def test_backfill_through_the_dag(airflow_db, store, next_schema):
 def test_unknown_chain_or_schema_version_is_a_clear_error(store, capsys):
     assert digor(["backfill", "actes", "--from", FIRST, "--to", LAST, "--schema-version", "9.9"]) == 2
     assert "no version '9.9'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def region_store(demo_settings, tmp_path, monkeypatch) -> tuple[Path, object]:
+    """The demo's three nights through the actes, budgets and DECP chains."""
+    from digor import budgets_chain, decp_chain
+    from digor.config import Settings
+    from digor.sample_budgets import write_demo_plans
+    from digor.sample_decp import generate_decp_exports
+
+    write_demo_plans(tmp_path / "plans")
+    generate_decp_exports(tmp_path / "decp-drop", PROJECT_ROOT / "config" / "registry-demo.yaml", DEMO_NIGHTS)
+    monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "plans"))
+    monkeypatch.setenv("DIGOR_DECP_DROP_DIR", str(tmp_path / "decp-drop"))
+    settings = Settings.from_env()
+    for night in DEMO_NIGHTS:
+        actes_chain.run_night(settings, night)
+        budgets_chain.run_night(settings, night)
+        decp_chain.run_night(settings, night)
+    return Path(settings.store_url), settings
+
+
+NEXT_BUDGET = "0.9.0"
+
+
+@pytest.fixture
+def next_budget_schema(tmp_path, monkeypatch) -> Path:
+    """A next version of SCDL budget: BGT_NOM renamed BGT_NOM_ETABLISSEMENT, BGT_CODE_COMMUNE added."""
+    descriptor = json.loads((PROJECT_ROOT / "schemas/scdl-budget-0.8.3.json").read_text(encoding="utf-8"))
+    descriptor["version"] = NEXT_BUDGET
+    fields = []
+    for field in descriptor["fields"]:
+        if field["name"] == "BGT_NOM":
+            field = {**field, "name": "BGT_NOM_ETABLISSEMENT", "x-digor-source": "BGT_NOM"}
+        fields.append(field)
+    fields.append({"name": "BGT_CODE_COMMUNE", "type": "string", "description": "Added in the next version."})
+    descriptor["fields"] = fields
+    folder = tmp_path / "next-budget-schemas"
+    folder.mkdir()
+    (folder / f"scdl-budget-{NEXT_BUDGET}.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    monkeypatch.setenv("DIGOR_EXTRA_SCHEMAS_DIR", str(folder))
+    return folder / f"scdl-budget-{NEXT_BUDGET}.json"
+
+
+def _forget_sources(settings) -> None:
+    """The sources are gone: a backfill has only the raw zone."""
+    for source in (settings.drop_dir, settings.decp_drop_dir):
+        for path in sorted(Path(source).rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+
+
+def _latest(folder: Path, pattern: str) -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if not is_version(p.name))
+
+
+def test_budgets_backfill_publishes_the_next_schema_version_from_raw(region_store, next_budget_schema):
+    store, settings = region_store
+    public = store / "public" / "budgets"
+    before = {p.name: pd.read_csv(p, dtype=str, keep_default_na=False) for p in _latest(public, "budgets-*.csv")}
+    _forget_sources(settings)
+
+    report = run_backfill(settings, "budgets", FIRST, LAST, NEXT_BUDGET, dry_run=True)
+    diffs = {Path(d["file"]).name: d for d in report["diff"]}
+    assert set(diffs) == set(before)
+    for name, diff in diffs.items():
+        assert diff["columns_added"] == ["BGT_NOM_ETABLISSEMENT", "BGT_CODE_COMMUNE"] and diff["columns_removed"] == ["BGT_NOM"]
+        assert diff["rows_before"] == diff["rows_after"] == len(before[name]) and not diff["added"] and not diff["removed"]
+    assert {p.name: pd.read_csv(p, dtype=str, keep_default_na=False).columns.tolist()
+            for p in _latest(public, "budgets-*.csv")} == {n: f.columns.tolist() for n, f in before.items()}
+
+    run_backfill(settings, "budgets", FIRST, LAST, NEXT_BUDGET)
+    published = _digest(public)
+    for name, frame in before.items():
+        after = pd.read_csv(public / name, dtype=str, keep_default_na=False)
+        assert validate_table(public / name, next_budget_schema).valid
+        assert after["BGT_NOM_ETABLISSEMENT"].tolist() == frame["BGT_NOM"].tolist()
+        assert after["BGT_MTPREV"].tolist() == frame["BGT_MTPREV"].tolist(), "amounts do not move"
+    again = run_backfill(settings, "budgets", FIRST, LAST, NEXT_BUDGET)
+    assert all(d["unchanged"] for d in again["diff"]) and _digest(public) == published, "idempotent"
+
+
+def test_decp_backfill_republishes_names_known_since(region_store, tmp_path):
+    """Titulaires unnamed when their nights ran get the names of a SIRENE cache that came later."""
+    from digor.sirene_chain import CURRENT_KEY, cache_key
+    from digor.sirene_demo import demo_records, identifiers_in
+    from digor.store import LocalStore, put_if_changed, table_to_parquet_bytes
+    from extract.sirene_reduce import Wanted, reduce_stock
+    from extract.sirene_sample import write_stock_file
+    from extract.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+
+    store, settings = region_store
+    public = store / "public" / "decp"
+    tables = _latest(public, "decp-20*.csv")
+    unnamed = sum((pd.read_csv(p, dtype=str, keep_default_na=False)["titulaire_denominationSociale"] == "").sum()
+                  for p in tables)
+    assert unnamed, "the 2022 format carries no names: without SIRENE some titulaires are unnamed"
+    companies = identifiers_in(settings.decp_drop_dir)
+    units, establishments = demo_records(PROJECT_ROOT / "config" / "registry-demo.yaml", companies)
+    for kind, records in ((UNITES_LEGALES, units), (ETABLISSEMENTS, establishments)):
+        path = write_stock_file(tmp_path / f"{kind}.parquet", kind, records, filler_rows=50)
+        put_if_changed(LocalStore(store), cache_key("2025-03", kind),
+                       table_to_parquet_bytes(reduce_stock(path, kind, Wanted.of(companies))[0]))
+    put_if_changed(LocalStore(store), CURRENT_KEY, b'{"month": "2025-03"}\n')
+    _forget_sources(settings)
+
+    report = run_backfill(settings, "decp", FIRST, LAST, dry_run=True)
+    tables_diff = [d for d in report["diff"] if Path(d["file"]).name.startswith("decp-20")]
+    assert {Path(d["file"]).name for d in tables_diff} == {p.name for p in tables}
+    assert sum(d["changed"] for d in tables_diff) >= unnamed and not any(d["added"] or d["removed"] for d in tables_diff)
+
+    run_backfill(settings, "decp", FIRST, LAST)
+    rows = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False) for p in tables)
+    still = rows[rows["titulaire_denominationSociale"] == ""]
+    assert len(still) < unnamed and not set(still["titulaire_id"]) & set(companies), \
+        "every titulaire the register knows is named"
+    published = _digest(public)
+    again = run_backfill(settings, "decp", FIRST, LAST)
+    assert all(d["unchanged"] for d in again["diff"]) and _digest(public) == published, "idempotent"
