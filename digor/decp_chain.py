@@ -42,7 +42,11 @@ from digor.run_report import report_key, write_report_document
 from digor.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
 from load.datagouv_publisher import ResourceUpload, make_publisher
-from load.public_files import PublicationRefused, PublishedFile, publish_table
+from load.public_files import (
+    MANIFEST_NAME, PublicationRefused, PublishedFile, publish_document, publish_table, switch_dataset_manifest,
+    withdraw_slot,
+)
+from load.versions import is_version
 from transform.decp_consolidate import consolidate
 from transform.decp_output import (
     count_objects,
@@ -189,17 +193,18 @@ def _file_info(store: ObjectStore, key: str, fmt: str, rows: int, data: bytes, s
     return PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema or "", changed).to_dict()
 
 
-def _publish_json(store: ObjectStore, key: str, document: dict, version: str) -> dict | None:
-    """Validate the whole file against its format, then swap it in; an empty year has no file."""
+def _publish_json(store: ObjectStore, key: str, document: dict, version: str, slot: str) -> dict | None:
+    """Validate the whole file against its format, then write it as the slot's next version (switched
+    with the dataset's manifest); an empty year has no file."""
     count = count_objects(document)
     if count == 0:
-        store.delete(key)
+        withdraw_slot(store, PUBLIC_PREFIX, slot)
         return None
     errors = document_errors(document, version)
     if errors:
         details = "\n".join(f"  {e.champ}: {e.message}" for e in errors[:20])
         raise PublicationRefused(f"{key} fails DECP {version}; nothing published:\n{details}")
-    return _file_info(store, key, "json", count, document_bytes(document), f"decp@{version}")
+    return publish_document(store, key, "json", document_bytes(document), count, f"decp@{version}", slot).to_dict()
 
 
 def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
@@ -234,11 +239,12 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
         ("json_historique", history_key(year), history_document(consolidated.kept),
          settings.schema_versions["decp-historique"]),
     ):
-        info = _publish_json(store, key, document, version)
+        info = _publish_json(store, key, document, version, slot=f"{year}-{name}")
         files[name] += [info] if info else []
     rows = table_rows(consolidated.kept, names)
     if rows:
-        table_files, report = publish_table(store, table_frame(rows), table_base_key(year), settings.schema("decp-table"))
+        table_files, report = publish_table(store, table_frame(rows), table_base_key(year), settings.schema("decp-table"),
+                                            versioned=True, slot=f"{year}-table")
         files["table"] = [f.to_dict() for f in table_files]
         quarantined = [
             {"uid": rows[index]["uid"], "titulaire_id": rows[index]["titulaire_id"],
@@ -246,8 +252,7 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
             for index, errors in sorted(report.errors_by_row().items())
         ]
     else:
-        for fmt in ("csv", "parquet"):
-            store.delete(f"{table_base_key(year)}.{fmt}")
+        withdraw_slot(store, PUBLIC_PREFIX, f"{year}-table")
     buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities))
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
     scope = {k for k, v in by_file.items()} if night is None else {
@@ -272,7 +277,8 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
 
 
 def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> list[str]:
-    """Rewrite the manifest and indicators of each buyer from its year files.
+    """Switch the regional files' manifest to the versions the years wrote (the stable names
+    follow), then rewrite the manifest and indicators of each buyer from its year files.
 
     Registers the buyers and titulaires with the SIRENE chain, so that the next monthly
     refresh of the cache keeps them (one task: no concurrent writer of that list).
@@ -280,9 +286,9 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
     from digor.sirene_chain import register_identifiers
 
     store = _store(settings)
+    written = [switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)["manifest"]]
     registry = load_registry(settings.registry_path)
     names = name_lookup(settings, registry)
-    written = []
     seen: set[str] = set()
     for siret in sorted(set(buyers)):
         prefix = buyer_prefix(siret)
@@ -335,7 +341,7 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_sh
             for file in result["files"][kind]:
                 upload = ResourceUpload(
                     dataset=DATASET,
-                    key=file["key"],
+                    key=file.get("version_key") or file["key"],
                     title=title.format(year=result["year"], fmt=file["format"].upper()),
                     description=f"{registry.region_name} : {file['rows']} {'objets' if kind != 'table' else 'lignes'}, "
                     f"publié par {registry.publisher}.",
@@ -346,7 +352,7 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_sh
                     rows=file["rows"],
                     name=file["key"].rsplit("/", 1)[1],
                 )
-                outcomes.append(publisher.publish(upload, store.get_bytes(file["key"])))
+                outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
     return outcomes
 
 
@@ -472,9 +478,12 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
         for year in transformed["years"]:
             progress(f"publish {year}")
             years.append(publish_year_step(settings, year, night))
+        switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)
         report = build_report(night, {"skipped": []}, transformed, years, [])
         out_dir.mkdir(parents=True, exist_ok=True)
         for key in store.list_keys(PUBLIC_PREFIX + "/"):
+            if is_version(key.rsplit("/", 1)[1]) or key == f"{PUBLIC_PREFIX}/{MANIFEST_NAME}":
+                continue  # the stable names are the files a user asked for
             target = out_dir / key[len(PUBLIC_PREFIX) + 1:]
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(store.root / key, target)

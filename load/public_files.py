@@ -110,6 +110,23 @@ def publish_table(
     return files, report
 
 
+def publish_document(
+    store: ObjectStore, key: str, fmt: str, data: bytes, rows: int, schema: str, slot: str
+) -> PublishedFile:
+    """One already validated file (a JSON document) as a version pointed to under ``slot``;
+    ``switch_dataset_manifest`` publishes it with the dataset's tables."""
+    folder, name = key.rsplit("/", 1)
+    version_key, changed = put_version(store, folder, name.rsplit(".", 1)[0], fmt, data)
+    file = PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema, changed, version_key)
+    set_pointer(store, folder, slot, {fmt: _manifest_entry(file)})
+    return file
+
+
+def withdraw_slot(store: ObjectStore, folder: str, slot: str) -> None:
+    """A file that has nothing left to publish (an empty year): its stable name goes at the next switch."""
+    set_pointer(store, folder, slot, None)
+
+
 MANIFEST_NAME = "index.json"
 MANIFEST_FORMAT = 1
 

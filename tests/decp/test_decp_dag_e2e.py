@@ -69,6 +69,12 @@ def test_demo_nights_publish_valid_files_widgets_and_balanced_reports(decp_dag, 
         assert not list(official.iter_errors(document))
         assert validate_table(public / "decp" / f"decp-{year}.csv", "decp-table").valid
     assert (public / "decp" / "decp-2023-format-2019.json").is_file()
+    manifest = json.loads((public / "decp" / "index.json").read_text(encoding="utf-8"))  # switched last, atomically
+    entries = [entry for formats in manifest["fichiers"].values() for entry in formats.values()]
+    assert {"decp-2024.json", "decp-2024.csv", "decp-2024.parquet", "decp-2023-format-2019.json"} <= {e["permanent"] for e in entries}
+    for entry in entries:
+        for name in (entry["permanent"], entry["fichier"]):
+            assert hashlib.sha256((public / "decp" / name).read_bytes()).hexdigest() == entry["sha256"], name
 
     table = pd.read_csv(public / "decp" / "decp-2024.csv", dtype=str, keep_default_na=False)
     modified = table[(table["modification_id"] == "1") & (table["donneesActuelles"] == "True")]
