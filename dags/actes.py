@@ -10,7 +10,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag
 
 from digor import actes_tasks as t
 from digor.alerts import on_run_failure
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 
 
 @dag(
@@ -26,10 +26,7 @@ from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_T
     params={
         "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
         "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
-        "allow_shrink": Param(
-            False, type="boolean",
-            description="Send to data.gouv.fr files that lost more rows than the configured share (held back otherwise)",
-        ),
+        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
     },
     doc_md=__doc__,
 )

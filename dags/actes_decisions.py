@@ -12,7 +12,7 @@ from airflow.sdk import Param, dag
 from digor import actes_tasks as t
 from digor.actes_chain import NO_NIGHT
 from digor.alerts import on_run_failure
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
 
 
 @dag(
@@ -27,6 +27,7 @@ from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
     params={
         "years": Param([], type="array", description="Decision years of the acts decided on"),
         "bodies": Param([], type="array", description="SIRENs whose widget files to refresh (empty = all)"),
+        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
     },
     doc_md=__doc__,
 )

@@ -13,7 +13,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 
 from digor import budgets_chain
 from digor.alerts import on_run_failure
-from digor.config import BUDGETS_CRON, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_TIMEOUT, Settings
+from digor.config import ALLOW_SHRINK_HELP, BUDGETS_CRON, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_TIMEOUT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def _force() -> bool:
     params={
         "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
         "force_rebuild": Param(False, type="boolean", description="Rebuild every exercice and every body's widget files"),
+        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
     },
     doc_md=__doc__,
 )
@@ -64,7 +65,8 @@ def budgets():
 
     @task
     def publish_datagouv(years: list[dict]) -> list[dict]:
-        return budgets_chain.publish_datagouv_step(Settings.from_env(), list(years))
+        allow_shrink = bool(get_current_context()["params"].get("allow_shrink"))
+        return budgets_chain.publish_datagouv_step(Settings.from_env(), list(years), allow_shrink)
 
     @task
     def report(transformed: dict, years: list[dict], widgets: list[str], datagouv: list[dict]) -> dict:

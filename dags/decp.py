@@ -13,7 +13,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 
 from digor import decp_chain
 from digor.alerts import on_run_failure
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT, Settings
+from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,7 @@ def _param(name: str) -> bool:
     params={
         "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
         "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
-        "allow_shrink": Param(
-            False, type="boolean",
-            description="Send to data.gouv.fr files that lost more objects or rows than the configured share (held back otherwise)",
-        ),
+        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
     },
     doc_md=__doc__,
 )

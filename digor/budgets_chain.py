@@ -165,10 +165,12 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
     return [manifest] + written
 
 
-def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[dict]:
+def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
+    """Send the exercices' files; one that lost more than ``settings.max_shrink_ratio`` of its rows since
+    the version last sent is held back (reported) unless ``allow_shrink``."""
     store = _store(settings)
     registry = load_registry(settings.registry_path)
-    publisher = make_publisher(settings.datagouv_mode, store)
+    publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
     declared = DATAGOUV_SCHEMA_NAMES.get(SCHEMA)
     outcomes = []
     for result in sorted(year_results, key=lambda r: r["year"]):
@@ -182,8 +184,10 @@ def publish_datagouv_step(settings: Settings, year_results: list[dict]) -> list[
                 schema={"name": declared, "version": settings.schema_versions[SCHEMA]} if declared else None,
                 filesize=file["size"],
                 sha256=file["sha256"],
+                rows=file["rows"],
+                name=file["key"].rsplit("/", 1)[1],
             )
-            outcomes.append(publisher.publish(upload, store.get_bytes(file["key"])))
+            outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
     return outcomes
 
 
@@ -230,7 +234,8 @@ def report_step(settings: Settings, night: str, transformed: dict, years: list[d
 
 
 def run_night(
-    settings: Settings, night: str, force_rebuild: bool = False, progress: Callable[[str], None] = lambda _: None
+    settings: Settings, night: str, force_rebuild: bool = False, progress: Callable[[str], None] = lambda _: None,
+    allow_shrink: bool = False,
 ) -> dict:
     """All steps in order, without a scheduler (what ``digor run budgets`` does)."""
     progress("transform")
@@ -242,7 +247,7 @@ def run_night(
     progress("widgets")
     widgets = publish_widgets_step(settings, None if force_rebuild else transformed["bodies"])
     progress("data.gouv.fr")
-    datagouv = publish_datagouv_step(settings, years)
+    datagouv = publish_datagouv_step(settings, years, allow_shrink)
     progress("report")
     return report_step(settings, night, transformed, years, widgets, datagouv)
 

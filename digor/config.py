@@ -213,5 +213,9 @@ DAG_DEFAULT_ARGS = {"owner": DAG_OWNER, "retries": 2, "retry_delay": timedelta(m
 NIGHTLY_CRON = "0 2 * * *"
 # A nightly run still going after this is stopped and reported late (alert "late").
 NIGHTLY_TIMEOUT = timedelta(hours=4)
+# The ``allow_shrink`` param of the DAGs that publish to data.gouv.fr (see ``max_shrink_ratio``).
+ALLOW_SHRINK_HELP = (
+    "Send to data.gouv.fr files that lost more objects or rows than the configured share (held back otherwise)"
+)
 # Chains that ``digor backfill`` and the backfill DAG replay from the raw zone (digor.backfill.REPLAYS).
 BACKFILL_CHAINS = ("actes", "budgets", "decp")

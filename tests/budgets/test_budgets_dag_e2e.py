@@ -168,8 +168,17 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
     act = actes[(actes["ACTE_NATURE_CODE"] == "5") & (actes["COLL_SIRET"].str[:9] == siret[:9])].iloc[0]
     actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
     years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(budget_store / "public/budgets")})
-    for year in years:
-        budgets_chain.publish_year_step(settings, year)
+    results = [budgets_chain.publish_year_step(settings, year) for year in years]
     budgets_chain.publish_widgets_step(settings, None)  # switches the manifest to the new versions
     after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
     assert len(after) < len(budgets), "the withdrawn document's lines are gone"
+
+    shrunk = {f"budgets/budgets-{y}.csv" for y in years
+              if len(_csv(budget_store / f"public/budgets/budgets-{y}.csv")) < (budgets["BGT_ANNEE"] == str(y)).sum() * 0.8}
+    assert shrunk, "the withdrawal takes more than a fifth of some exercice's lines"
+    outcomes = {o["resource"]: o for o in budgets_chain.publish_datagouv_step(settings, results)}
+    assert set(outcomes) == {f"budgets/budgets-{y}.{fmt}" for y in years for fmt in ("csv", "parquet")}, \
+        "one resource per exercice and format, under its stable name"
+    assert {r for r, o in outcomes.items() if o["status"] == "held-back"} >= shrunk
+    allowed = {o["resource"]: o for o in budgets_chain.publish_datagouv_step(settings, results, allow_shrink=True)}
+    assert not any(allowed[r]["status"] == "held-back" for r in shrunk)
