@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -208,6 +210,21 @@ def watched(context, site) -> Watched:
     assert not watched.dialogs, f"a dialog opened (script from data ran?): {watched.dialogs}"
     assert not watched.errors, f"errors in the page: {watched.errors}"
     assert not watched.outside_requests(), f"requests outside the store: {watched.outside_requests()}"
+
+
+def query(page) -> dict[str, list[str]]:
+    """The page's URL parameters: where every widget keeps its state."""
+    return parse_qs(urlsplit(page.url).query)
+
+
+def wait_param(page, name: str, value: str | None, timeout: float = 5.0) -> None:
+    """Wait until the widget has written ``name=value`` (None: no such parameter) into its URL."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if query(page).get(name) == ([value] if value is not None else None):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{name}={value!r} never reached the URL: {page.url}")
 
 
 def run_axe(page, context: str | None = None) -> list[dict]:

@@ -8,15 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import time
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import run_axe
+from .conftest import query, run_axe, wait_param
 
 DEMO_BODIES = ["21290099700017", "20009999200014", "25290999900010"]
 KERDIGOR, EPCI, SYNDICAT = DEMO_BODIES
@@ -112,19 +110,6 @@ def table_rows(page, chart: str) -> list[list[str]]:
 def table_total(page, chart: str) -> list[str]:
     return page.evaluate("""(id) => [...document.querySelectorAll(`#graphique-${id} table tfoot tr > *`)]
         .map(c => c.textContent)""", chart)
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).query)
-
-
-def wait_param(page, name: str, value: str | None, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if query(page).get(name) == ([value] if value is not None else None):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"{name}={value!r} never reached the URL: {page.url}")
 
 
 def widget(site, query_string: str) -> str:

@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import re
-import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -30,7 +28,7 @@ from transform.decp_widget import (
 )
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
-from .conftest import run_axe
+from .conftest import query, run_axe, wait_param
 
 DEMO_BUYERS = ["21290099700017", "20009999200014", "25290999900010", "21290098900014", "22290999600019"]
 TEST_SIRET = "99000000000016"
@@ -148,19 +146,6 @@ def published_indicators(site, siret: str) -> dict:
 def contracts_by_year(site, siret: str) -> dict[int, list[dict]]:
     return {int(y): json.loads((folder(site, siret) / entry["fichier"]).read_text(encoding="utf-8"))["contrats"]
             for y, entry in manifest(site, siret)["annees"].items()}
-
-
-def query(page) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(page.url).query)
-
-
-def wait_param(page, name: str, value: str | None, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if query(page).get(name) == ([value] if value is not None else None):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"{name}={value!r} never reached the URL: {page.url}")
 
 
 def open_ready(watched, url: str):

@@ -12,7 +12,7 @@ from lxml import etree
 from digor.registry import Body, Registry
 from digor.store import LocalStore
 from load.widget_files import (
-    CATALOGUE_KEY, atom_feed, feed_key, index_key, json_bytes, publish_catalogue, publish_index, search_index,
+    CATALOGUE_KEY, atom_feed, feed_key, index_key, publish_catalogue, publish_index, search_index,
     search_key, search_tokens,
 )
 
