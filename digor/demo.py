@@ -83,19 +83,15 @@ def run_demo(store: Path) -> int:
 def _print_results(store: Path, log: Path) -> None:
     public = store / "public"
     print("\nResults")
-    for folder in ("deliberations", "actes"):
+    for folder in ("deliberations", "actes", "budgets", "decp"):
         # Stable "latest" names; the manifest names the content-addressed versions behind them.
         print(f"  {public / folder / 'index.json'} (manifest: current version of each file)")
-        for path in sorted((public / folder).glob("*")):
+        for path in sorted((public / folder).glob("*.*")):
             if path.name != "index.json" and not is_version(path.name):
                 print(f"  {path}")
-    print(f"  widget data per body: {public / 'widgets' / 'actes'}")
-    for path in sorted((public / "budgets").glob("*")):
-        print(f"  {path}")
-    print(f"  budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json, budget-<siret>-<year>-<stage>.json)")
+    print(f"  Actes widget data per body: {public / 'widgets' / 'actes'}")
+    print(f"  Budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json, budget-<siret>-<year>-<stage>.json)")
     print(f"  budget versions kept (history): {store / 'private' / 'budgets' / 'versions'}")
-    for path in sorted((public / "decp").glob("*.*")):
-        print(f"  {path}")
     print(f"  DECP rejects (one row per error, duplicates, unreadable files): {public / 'decp' / 'rejets'}")
     print(f"  Focus marchés data per buyer: {public / 'widgets' / 'marches'} (index.json, indicateurs.json, contrats-<year>.json)")
     print(f"  documents (by content hash): {public / 'documents'}")
@@ -112,9 +108,9 @@ def _print_widget_urls(store: Path) -> None:
     catalogue = store / "public" / "widgets" / "actes-organismes.json"
     if not catalogue.is_file():
         return
-    written = deploy_widget_pages(LocalStore(store))
+    deploy_widget_pages(LocalStore(store))
     base = Settings.from_env().public_base_url
-    print(f"\nWidgets ({len(written)} page and library files copied to {store / 'public' / 'widgets'}, as production serves them):")
+    print(f"\nWidgets (pages and libraries copied to {store / 'public' / 'widgets'}, as production serves them):")
     print(f"run `.venv/bin/digor serve --store {store}`, then open")
     print(f"  configurator (choose a widget and a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
     widgets = store / "public" / "widgets"
