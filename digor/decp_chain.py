@@ -76,6 +76,7 @@ from validate.decp_jsonschema import document_errors
 CHAIN = "decp"
 SOURCES = (decp_drop.SOURCE, decp_platform.SOURCE, "cli")
 PUBLIC_PREFIX = "public/decp"
+NAMES_MONTH_KEY = "private/decp/mois-sirene.json"  # the SIRENE month of the names last published
 MAX_REPORTED_REJECTS = 2000
 DATASET = "decp"
 
@@ -181,8 +182,20 @@ def transform_step(settings: Settings, night: str) -> dict:
     }
 
 
+def _names_month(store: ObjectStore) -> str | None:
+    data = store.get_bytes(NAMES_MONTH_KEY) if store.exists(NAMES_MONTH_KEY) else None
+    return json.loads(data)["mois"] if data else None
+
+
 def years_to_publish(settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
-    return staged_years(_store(settings)) if force_rebuild else list(transformed["years"])
+    """The years the night touched; every staged year when asked, or when the SIRENE cache has moved
+    to another month since the last publication (names, SME flags and départements follow it)."""
+    from digor.sirene_chain import current_month
+
+    store = _store(settings)
+    if force_rebuild or _names_month(store) != current_month(store):
+        return staged_years(store)
+    return list(transformed["years"])
 
 
 # Publish a year
@@ -283,7 +296,7 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
     Registers the buyers and titulaires with the SIRENE chain, so that the next monthly
     refresh of the cache keeps them (one task: no concurrent writer of that list).
     """
-    from digor.sirene_chain import register_identifiers
+    from digor.sirene_chain import current_month, register_identifiers
 
     store = _store(settings)
     written = [switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)["manifest"]]
@@ -309,6 +322,7 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
         put_if_changed(store, prefix + INDEX_FILE, json_bytes(index_document(siret, names(siret), registry.publisher, years, widget)))
         written.append(prefix + INDEX_FILE)
     register_identifiers(settings, seen, "decp")
+    put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
     return written
 
 

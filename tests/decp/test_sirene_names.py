@@ -138,3 +138,13 @@ def test_without_a_cache_names_are_the_registry_and_2019_ones_and_sme_unknown(tm
     assert indicators["toutes_annees"]["pme"]["contrats_renseignes"] == 0
     assert indicators["toutes_annees"]["pme"]["part_contrats"] is None
     assert json.loads((store / "public/widgets/marches" / BUYER / "index.json").read_text())["nom"] == "Commune de Kerdigor"
+
+    # A SIRENE month arrives: the next night republishes every year with its names, no backfill needed.
+    companies = identifiers_in(drop)
+    units, establishments = demo_records(REGISTRY, companies)
+    _write_cache(LocalStore(store), tmp_path / "stock", units, establishments, companies)
+    next_night = decp_chain.run_night(settings, "2025-03-06")
+    assert next_night["totals"]["years_published"] == sorted({int(p.stem[-4:]) for p in (store / "public/decp").glob("decp-20??.csv")})
+    named = _contracts(store, BUYER)
+    assert any(h["pme"] is not None for c in named for h in c["titulaires"]), "SME flags come with the new month"
+    assert decp_chain.run_night(settings, "2025-03-07")["totals"]["years_published"] == [], "then only touched years"
