@@ -77,6 +77,8 @@ def test_a_new_resource_upload_is_never_repeated_blindly(udata):
 
 
 def test_a_4xx_fails_at_once_with_the_platform_message_and_the_resource_named(udata):
+    if udata.catalogue is None:
+        pytest.skip("../shared/reference/udata schema catalogue not present: the emulator cannot refuse a schema name")
     dataset = udata.add_dataset("Délibérations")
     client = _client(udata)
     rid = _resource(udata, client, dataset)["id"]
