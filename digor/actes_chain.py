@@ -26,7 +26,8 @@ from extract.drop_folder import extract_night
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.documents import document_key, publish_documents
 from load.public_files import publish_table, switch_dataset_manifest
-from load.widget_files import pending_bodies, publish_catalogue, publish_index, publish_year_files
+from load.widget_catalogue import publish_catalogue
+from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import staged_years, transform_night, write_staging
 from transform.consolidate_actes import current_acts, latest_versions
 from transform.publication_rule import Decision

@@ -24,6 +24,7 @@ from extract.plans_de_comptes import PlanResolver
 from load.budget_widgets import publish_body
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import publish_table, switch_dataset_manifest
+from load.widget_catalogue import publish_catalogue
 from transform.consolidate_actes import current_decisions, follow_decisions
 from transform.schema_shape import shape_for_schema
 from transform.totem_plans import PlanError
@@ -162,7 +163,7 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
             continue
         lines = published[published["siren"] == body.siren] if not published.empty else published
         written += publish_body(store, body, registry.publisher, lines, function_plan)
-    return [manifest] + written
+    return [manifest] + written + [publish_catalogue(store, registry)]
 
 
 def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:

@@ -47,6 +47,7 @@ from load.public_files import (
     withdraw_slot,
 )
 from load.versions import is_version
+from load.widget_catalogue import publish_catalogue
 from transform.decp_consolidate import consolidate
 from transform.decp_output import (
     count_objects,
@@ -323,7 +324,7 @@ def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> li
         written.append(prefix + INDEX_FILE)
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
-    return written
+    return written + [publish_catalogue(store, registry)]
 
 
 # data.gouv.fr

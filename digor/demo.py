@@ -12,6 +12,7 @@ from digor.config import Settings
 from digor.run_report import report_key
 from digor.store import LocalStore
 from load.versions import is_version
+from load.widget_catalogue import CATALOGUE_KEY
 from load.widget_pages import deploy_widget_pages
 
 NIGHTLY_DAGS = ("actes", "budgets", "decp")
@@ -105,7 +106,7 @@ def _print_results(store: Path, log: Path) -> None:
 
 def _print_widget_urls(store: Path) -> None:
     """Where to look at the widgets of each demo body once ``digor serve`` runs."""
-    catalogue = store / "public" / "widgets" / "actes-organismes.json"
+    catalogue = store / CATALOGUE_KEY
     if not catalogue.is_file():
         return
     deploy_widget_pages(LocalStore(store))
@@ -113,12 +114,10 @@ def _print_widget_urls(store: Path) -> None:
     print(f"\nWidgets (pages and libraries copied to {store / 'public' / 'widgets'}, as production serves them):")
     print(f"run `.venv/bin/digor serve --store {store}`, then open")
     print(f"  configurator (choose a widget and a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
-    widgets = store / "public" / "widgets"
+    pages = {"actes": ("Actes", "actes.html?siren={siren}"), "budgets": ("Budgets", "budgets.html?siret={siret}"),
+             "marches": ("Focus marchés", "marches.html?siret={siret}")}
     for body in json.loads(catalogue.read_text(encoding="utf-8"))["organismes"]:
         print(f"  {body['nom']}")
-        print(f"    Actes: {base}/widgets/actes.html?siren={body['siren']}")
-        siret = body.get("siret")
-        if siret and (widgets / "budgets" / siret / "index.json").is_file():
-            print(f"    Budgets: {base}/widgets/budgets.html?siret={siret}")
-        if siret and (widgets / "marches" / siret / "index.json").is_file():
-            print(f"    Focus marchés: {base}/widgets/marches.html?siret={siret}")
+        for widget in body["widgets"]:
+            label, page = pages[widget]
+            print(f"    {label}: {base}/widgets/{page.format(**body)}")

@@ -2,8 +2,7 @@
 
 Each body gets a manifest (``index.json``) naming its year files, a search index in the
 serialised format of MiniSearch (the library bundled with the widget, see
-``widgets/package.json``) and an Atom feed of its latest acts. A catalogue of the bodies
-(``public/widgets/actes-organismes.json``) feeds the embed configurator.
+``widgets/package.json``) and an Atom feed of its latest acts.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from transform.nomenclature_actes import NATURES, parse_classification
 from transform.scdl_deliberations import UrlOf, annex_urls, document_url
 
 WIDGET_PREFIX = "public/widgets/actes"
-CATALOGUE_KEY = "public/widgets/actes-organismes.json"
 WIDGET_PAGE_KEY = "public/widgets/actes.html"
 SEARCH_FILE = "recherche.json"
 FEED_FILE = "actes.atom"
@@ -321,17 +319,3 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
         sub(entry, "summary", summary, type="text")
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
-    """List of the bodies that have widget data, for the embed configurator (the SIRET of the siège
-    names a body's Budgets and Focus marchés files)."""
-    bodies = [
-        {"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
-         "index": f"actes/{body.siren}/index.json"}
-        for body in sorted(registry.bodies, key=lambda b: b.name)
-        if store.exists(index_key(body.siren))
-    ]
-    document = {"format": FORMAT_VERSION, "editeur": registry.publisher, "organismes": bodies}
-    put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
-    return CATALOGUE_KEY

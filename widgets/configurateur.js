@@ -118,9 +118,8 @@
   }
 
   function bodyName(kind) {
-    const id = identifier(kind);
-    const body = bodies.find((b) => (kind === "actes" ? b.siren === id : b.siret === id));
-    return body ? body.nom : kind === "actes" ? `SIREN ${id}` : `SIRET ${id}`;
+    const body = listedBody(kind);
+    return body ? body.nom : kind === "actes" ? `SIREN ${identifier(kind)}` : `SIRET ${identifier(kind)}`;
   }
 
   function showContrast() {
@@ -184,28 +183,44 @@
     wanted = {};
   }
 
-  // Whether the chosen body has data for the widget, and for Budgets what it holds.
+  const MISSING = {
+    actes: "Aucun acte n'est publié",
+    budgets: "Aucune donnée budgétaire n'est publiée",
+    marches: "Aucune donnée de marchés publics n'est publiée",
+  };
+
+  function listedBody(kind) {
+    const id = identifier(kind);
+    return bodies.find((b) => (kind === "actes" ? b.siren === id : b.siret === id));
+  }
+
+  // Whether the chosen body has data for the widget (the catalogue says so; a SIRET typed by hand
+  // is looked up), and for Budgets what it holds.
   async function checkAvailability(kind) {
     const key = `${kind}:${identifier(kind)}`;
-    if (kind === "actes" || !isValid(kind)) {
+    if (!isValid(kind)) {
       loadedFor = null;
       $("disponibilite").textContent = "";
       return;
     }
     if (loadedFor === key) return;
     loadedFor = key;
+    const body = listedBody(kind);
+    let available = body ? (body.widgets || []).includes(kind) : kind === "actes" ? true : null;
     let index = null;
-    try {
-      const response = await fetch(`${kind}/${identifier(kind)}/index.json`, { cache: "no-cache" });
-      if (response.ok) index = await response.json();
-    } catch (error) {
-      index = null;
+    if (kind !== "actes" && available !== false && (kind === "budgets" || available === null)) {
+      try {
+        const response = await fetch(`${kind}/${identifier(kind)}/index.json`, { cache: "no-cache" });
+        if (response.ok) index = await response.json();
+      } catch (error) {
+        index = null;
+      }
+      if (loadedFor !== key) return; // another body was chosen meanwhile
+      available = Boolean(index);
     }
-    if (loadedFor !== key) return; // another body was chosen meanwhile
-    $("disponibilite").textContent = index
+    $("disponibilite").textContent = available
       ? ""
-      : `Aucune donnée ${kind === "budgets" ? "budgétaire" : "de marchés publics"} n'est publiée pour ce SIRET : ` +
-        "le widget affichera un message.";
+      : `${MISSING[kind]} pour ${body ? "cet organisme" : "ce SIRET"} : le widget affichera un message.`;
     if (kind === "budgets") {
       budgetIndex = index;
       fillBudgetChoices();
@@ -299,8 +314,7 @@
   }
 
   function syncBodySelect(kind) {
-    const id = identifier(kind);
-    const body = bodies.find((b) => (kind === "actes" ? b.siren === id : b.siret === id));
+    const body = listedBody(kind);
     $("organisme").value = body ? body.siren : "";
   }
 

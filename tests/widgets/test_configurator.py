@@ -23,7 +23,10 @@ def test_configure_preview_and_copy_the_code(site, context, watched):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base)
     page = watched.open(configurator(site))
     options = page.locator("#organisme option").all_inner_texts()
-    assert "Commune de Kerdigor (212900997)" in options and not any("Lanvézec" in o for o in options)
+    assert "Commune de Kerdigor (212900997)" in options and "Commune de Lanvézec (212900989)" in options
+    page.select_option("#organisme", "212900989")  # open data off for its acts; its contracts are published
+    expect(page.locator("#disponibilite")).to_have_text(
+        "Aucun acte n'est publié pour cet organisme : le widget affichera un message.")
     page.select_option("#organisme", "212900997")
     page.check("#type-1")
     page.check("#matiere-1")
@@ -150,3 +153,19 @@ def test_configure_a_focus_marches_iframe_and_warn_for_a_siret_without_data(site
     assert watched.errors and set(watched.errors) == {"Failed to load resource: the server responded with a status of 404 (Not Found)"}
     watched.errors.clear()
     assert run_axe(page, {"exclude": [["#apercu"]]}) == []
+
+
+def test_the_catalogue_says_which_widgets_a_body_has(site, watched):
+    page = watched.open(configurator(site) + "?widget=budgets")
+    page.select_option("#organisme", "222909996")  # the département publishes acts and contracts, no budget
+    expect(page.locator("#disponibilite")).to_have_text(
+        "Aucune donnée budgétaire n'est publiée pour cet organisme : le widget affichera un message.")
+    fetched = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    assert not [url for url in fetched if "/budgets/22290999600019/" in url], "the catalogue answers, no probe"
+    watched.errors[:] = [e for e in watched.errors if "404" not in e]  # the preview's widget looks for it and says so
+    page.check("#widget-marches")
+    expect(page.locator("#disponibilite")).to_be_empty()
+    assert parse_qs(urlsplit(iframe_src(page.locator("#code").input_value())).query) == {"siret": ["22290999600019"]}
+    page.select_option("#organisme", "212900989")
+    expect(page.locator("#siret")).to_have_value("21290098900014")
+    expect(page.locator("#disponibilite")).to_be_empty()

@@ -11,10 +11,8 @@ from lxml import etree
 
 from digor.registry import Body, Registry
 from digor.store import LocalStore
-from load.widget_files import (
-    CATALOGUE_KEY, atom_feed, feed_key, index_key, publish_catalogue, publish_index, search_index,
-    search_key, search_tokens,
-)
+from load.widget_catalogue import CATALOGUE_KEY, publish_catalogue
+from load.widget_files import atom_feed, feed_key, index_key, publish_index, search_index, search_key, search_tokens
 
 from .conftest import write_year
 

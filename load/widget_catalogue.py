@@ -1,0 +1,38 @@
+"""The bodies that have widget data, and for which widgets: what the embed configurator offers.
+
+Each chain that writes widget files rewrites the catalogue after them, from what the store
+holds, so it is right whichever chain ran last. The key keeps the name of the first version
+(the Actes configurator), which existing pages read.
+"""
+
+from __future__ import annotations
+
+from digor.registry import Registry
+from digor.store import ObjectStore, put_if_changed
+from load.budget_widgets import widget_prefix as budgets_prefix
+from load.widget_files import index_key, json_bytes
+from transform.decp_widget import INDEX_FILE, buyer_prefix
+
+CATALOGUE_KEY = "public/widgets/actes-organismes.json"
+FORMAT_VERSION = 2
+
+
+def widgets_of(store: ObjectStore, siren: str, siret: str) -> list[str]:
+    available = {
+        "actes": store.exists(index_key(siren)),
+        "budgets": store.exists(budgets_prefix(siret) + "index.json"),
+        "marches": store.exists(buyer_prefix(siret) + INDEX_FILE),
+    }
+    return [name for name, present in available.items() if present]
+
+
+def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
+    bodies = []
+    for body in sorted(registry.bodies, key=lambda b: b.name):
+        widgets = widgets_of(store, body.siren, body.siret)
+        if widgets:
+            bodies.append({"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
+                           "widgets": widgets})
+    document = {"format": FORMAT_VERSION, "editeur": registry.publisher, "organismes": bodies}
+    put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
+    return CATALOGUE_KEY
