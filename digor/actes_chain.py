@@ -190,9 +190,13 @@ def publish_widget_indexes_step(settings: Settings, bodies: Iterable[str]) -> li
         switch_dataset_manifest(store, base.rsplit("/", 1)[0], dataset, settings.version_retention_days)["manifest"]
         for dataset, (_, _, base) in sorted(DATASETS.items())
     ]
+    from digor.sirene_chain import body_headers
+
     wanted = set(bodies) | pending_bodies(store)
+    identity = body_headers(settings)
     keys += [
-        publish_index(store, body, registry.publisher, settings.public_url, settings.version_retention_days)
+        publish_index(store, body, registry.publisher, settings.public_url, settings.version_retention_days,
+                      identity(body.siren))
         for body in registry.bodies
         if body.siren in wanted
     ]

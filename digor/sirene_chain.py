@@ -13,7 +13,7 @@ those identifiers in bounded memory, and cache the result in the private zone::
 Reruns of a month give the same bytes and rewrite nothing (a downloaded file is only
 revalidated). Hooks for other chains: ``enrich_identifiers`` (DECP buyers and
 titulaires), ``load_lookup``, ``registry_with_register`` (actes ``COLL_SIRET``/``COLL_NOM``)
-and ``body_header`` (widget headers).
+and ``body_headers`` (widget headers).
 """
 
 from __future__ import annotations
@@ -356,15 +356,19 @@ def registry_with_register(settings: Settings, registry: Registry | None = None)
     return filled_registry(registry, lookup) if lookup is not None else registry
 
 
-def body_header(settings: Settings, siren: str) -> dict | None:
-    """What a widget header shows of a body: name, address, commune, activity; None without a cache."""
+def body_headers(settings: Settings) -> Callable[[str], dict | None]:
+    """SIREN -> what a widget header shows of a body (name, address, commune, département, legal
+    category, activity), the cache read once; None for every body without a cache."""
     lookup = load_lookup(settings)
-    if lookup is None:
-        return None
-    entity = lookup.lookup(siren)
-    if not entity.trouve:
-        return None
     keys = ("siren", "siret", "nom", "adresse", "code_postal", "commune", "code_commune", "departement",
             "categorie_juridique", "categorie_juridique_libelle", "activite_principale", "mois_sirene")
-    return {key: entity.to_json()[key] for key in keys}
+
+    def header(siren: str) -> dict | None:
+        entity = lookup.lookup(siren) if lookup is not None else None
+        if entity is None or not entity.trouve:
+            return None
+        values = entity.to_json()
+        return {key: values[key] for key in keys}
+
+    return header
 

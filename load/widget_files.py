@@ -139,14 +139,15 @@ def _finish_switch(store: ObjectStore, siren: str, previous: dict, years: dict, 
 
 def publish_index(
     store: ObjectStore, body: Body, region_publisher: str, public_url: PublicUrl | None = None,
-    retention_days: float = 2.0,
+    retention_days: float = 2.0, identity: dict | None = None,
 ) -> str:
     """The body's entry point: who it is, its widget settings and the years available.
 
     Writing it is the switch: it names the year versions that ``publish_year_files``
     pointed to, so a widget reads either the old set of files or the new one. With
     ``public_url`` (how browsers reach a public key) it also rebuilds the body's search
-    index and Atom feed from its year files.
+    index and Atom feed from its year files. ``identity`` is what the SIRENE register says of
+    the body (address, commune, legal category), for the widget's header.
     """
     years = {}
     acts: list[dict] = []
@@ -166,6 +167,8 @@ def publish_index(
         "widget": body.widget,
         "annees": dict(sorted(years.items(), reverse=True)),
     }
+    if identity:
+        document["identite"] = identity
     key = index_key(body.siren)
     if not years:
         for stale in (key, search_key(body.siren), feed_key(body.siren)):

@@ -116,6 +116,12 @@
     applyColours();
     document.title = `Actes publiés par ${manifest.nom}`;
     $("titre").textContent = `Actes publiés par ${manifest.nom}`;
+    const identity = manifest.identite; // what the SIRENE register says of the body
+    if (identity) {
+      $("identite").textContent = [identity.categorie_juridique_libelle, identity.adresse, `SIREN ${manifest.siren}`]
+        .filter(Boolean).join(" · ");
+      $("identite").hidden = false;
+    }
     if (manifest.flux && manifest.flux.atom) {
       const feed = $("flux");
       feed.href = new URL(manifest.flux.atom, manifestUrl).href;

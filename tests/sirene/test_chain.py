@@ -86,14 +86,28 @@ def test_hooks_work_without_a_cache(sirene_settings):
     assert sirene_chain.load_lookup(sirene_settings) is None
     registry = load_registry(sirene_settings.registry_path)
     assert sirene_chain.registry_with_register(sirene_settings, registry) == registry
-    assert sirene_chain.body_header(sirene_settings, "212900997") is None
+    assert sirene_chain.body_headers(sirene_settings)("212900997") is None
 
 
 def test_body_header_for_widgets(sirene_settings):
     sirene_chain.run_month(sirene_settings, "2025-03")
-    header = sirene_chain.body_header(sirene_settings, "212900997")
+    header = sirene_chain.body_headers(sirene_settings)("212900997")
     assert header["nom"] == "COMMUNE DE KERDIGOR" and header["adresse"] == "1 PLACE DE LA MAIRIE, 29800 KERDIGOR"
     assert header["departement"] == "29" and header["mois_sirene"] == "2025-03"
+
+
+def test_the_actes_widget_index_carries_the_register_identity(sirene_settings, tmp_path):
+    from digor import actes_chain
+    from digor.sample_data import DEMO_NIGHTS, generate_drop_folder
+
+    sirene_chain.run_month(sirene_settings, "2025-03")
+    generate_drop_folder(tmp_path / "drop", sirene_settings.registry_path)
+    settings = sirene_settings.with_overrides(drop_dir=tmp_path / "drop")
+    actes_chain.run_night(settings, DEMO_NIGHTS[0])
+    index = json.loads((tmp_path / "store/public/widgets/actes/212900997/index.json").read_text(encoding="utf-8"))
+    assert index["nom"] == "Commune de Kerdigor", "the registry's spelling stays the title"
+    assert index["identite"]["adresse"] == "1 PLACE DE LA MAIRIE, 29800 KERDIGOR"
+    assert index["identite"]["mois_sirene"] == "2025-03"
 
 
 def test_a_registry_siren_unknown_to_the_register_is_a_configuration_error(sirene_settings, file_host, capsys):

@@ -429,3 +429,19 @@ def test_every_named_theme_keeps_the_contrast(site, watched):
         DigorActes.contrastRatio(t.texte, t.fond), DigorActes.contrastRatio(t.principale, t.fond)])""")
     assert len(ratios) >= 6
     assert all(text >= 4.5 and main >= 4.5 for _, text, main in ratios), ratios
+
+
+def test_header_shows_what_the_register_says_of_the_body_as_text(site, watched):
+    key = site.store / "public/widgets/actes/212900997/index.json"
+    original = key.read_bytes()
+    index = json.loads(original)
+    index["identite"] = {"categorie_juridique_libelle": "Commune et commune nouvelle",
+                         "adresse": "1 PLACE DE LA MAIRIE <img src=x onerror=alert(1)>, 29800 KERDIGOR"}
+    key.write_text(json.dumps(index), encoding="utf-8")
+    try:
+        page = watched.open(site.widget("siren=212900997"), "body[data-etat=pret]")
+        expect(page.locator("#identite")).to_have_text(
+            "Commune et commune nouvelle · 1 PLACE DE LA MAIRIE <img src=x onerror=alert(1)>, 29800 KERDIGOR · SIREN 212900997")
+        assert page.locator("header img").count() == 0
+    finally:
+        key.write_bytes(original)
