@@ -33,7 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 bar.update(1)
 
         chain = {"budgets": budgets_chain, "decp": decp_chain}.get(args.chain, actes_chain)
-        result = chain.run_night(settings, args.date, args.force_rebuild, progress)
+        result = chain.run_night(settings, args.date, args.force_rebuild, progress, allow_shrink=args.allow_shrink)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
         print(line)
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("chain", choices=CHAINS)
     run.add_argument("--date", required=True, type=_date, help="night to process (YYYY-MM-DD)")
     run.add_argument("--force-rebuild", action="store_true", help="rebuild every year's files")
+    run.add_argument("--allow-shrink", action="store_true",
+                     help="send to data.gouv.fr files that lost more rows than DIGOR_MAX_SHRINK_RATIO allows")
     run.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     run.set_defaults(func=cmd_run)
 

@@ -40,3 +40,17 @@ def test_run_decp_processes_a_night_without_a_scheduler(tmp_path, monkeypatch, c
     assert main(["run", "decp", "--date", night, "--store", str(tmp_path / "store")]) == 0
     assert f"decp {night}:" in capsys.readouterr().out
     assert (tmp_path / "store" / "public" / "decp" / "decp-2024.json").is_file()
+
+
+def test_run_passes_allow_shrink_to_the_chain(tmp_path, monkeypatch):
+    from digor import decp_chain
+
+    seen = {}
+
+    def run_night(settings, night, force_rebuild, progress, allow_shrink=False):
+        seen.update(night=night, force_rebuild=force_rebuild, allow_shrink=allow_shrink)
+        return {"summary": [], "key": "private/reports/decp/x.json"}
+
+    monkeypatch.setattr(decp_chain, "run_night", run_night)
+    assert main(["run", "decp", "--date", "2025-03-04", "--allow-shrink", "--store", str(tmp_path)]) == 0
+    assert seen == {"night": "2025-03-04", "force_rebuild": False, "allow_shrink": True}
