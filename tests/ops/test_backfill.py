@@ -22,24 +22,31 @@ NEXT = "2.2.0"
 FIRST, LAST = DEMO_NIGHTS[0], DEMO_NIGHTS[-1]
 
 
+def _next_version(folder: Path, monkeypatch, schema: str, current: str, version: str,
+                  renamed: tuple[str, str], added: str) -> Path:
+    """The project's schema file of a next version: one column renamed (fed by the old one), one added after it."""
+    descriptor = json.loads((PROJECT_ROOT / f"schemas/{schema}-{current}.json").read_text(encoding="utf-8"))
+    descriptor["version"] = version
+    fields = []
+    for field in descriptor["fields"]:
+        if field["name"] == renamed[0]:
+            field = {**field, "name": renamed[1], "x-digor-source": renamed[0]}
+        fields.append(field)
+        if field["name"] == renamed[1]:
+            fields.append({"name": added, "type": "string", "description": "Added in the next version."})
+    descriptor["fields"] = fields
+    folder.mkdir()
+    path = folder / f"{schema}-{version}.json"
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    monkeypatch.setenv("DIGOR_EXTRA_SCHEMAS_DIR", str(folder))
+    return path
+
+
 @pytest.fixture
 def next_schema(tmp_path, monkeypatch) -> Path:
     """A next version of SCDL délibérations: DELIB_OBJET renamed DELIB_LIBELLE, DELIB_NATURE added."""
-    descriptor = json.loads((PROJECT_ROOT / "schemas/scdl-deliberations-2.1.5.json").read_text(encoding="utf-8"))
-    descriptor["version"] = NEXT
-    fields = []
-    for field in descriptor["fields"]:
-        if field["name"] == "DELIB_OBJET":
-            field = {**field, "name": "DELIB_LIBELLE", "x-digor-source": "DELIB_OBJET"}
-        fields.append(field)
-        if field["name"] == "DELIB_LIBELLE":
-            fields.append({"name": "DELIB_NATURE", "type": "string", "description": "Added in the next version."})
-    descriptor["fields"] = fields
-    folder = tmp_path / "next-schemas"
-    folder.mkdir()
-    (folder / f"scdl-deliberations-{NEXT}.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    monkeypatch.setenv("DIGOR_EXTRA_SCHEMAS_DIR", str(folder))
-    return folder
+    return _next_version(tmp_path / "next-schemas", monkeypatch, "scdl-deliberations", "2.1.5", NEXT,
+                         ("DELIB_OBJET", "DELIB_LIBELLE"), "DELIB_NATURE").parent
 
 
 @pytest.fixture
@@ -139,20 +146,8 @@ NEXT_BUDGET = "0.9.0"
 @pytest.fixture
 def next_budget_schema(tmp_path, monkeypatch) -> Path:
     """A next version of SCDL budget: BGT_NOM renamed BGT_NOM_ETABLISSEMENT, BGT_CODE_COMMUNE added."""
-    descriptor = json.loads((PROJECT_ROOT / "schemas/scdl-budget-0.8.3.json").read_text(encoding="utf-8"))
-    descriptor["version"] = NEXT_BUDGET
-    fields = []
-    for field in descriptor["fields"]:
-        if field["name"] == "BGT_NOM":
-            field = {**field, "name": "BGT_NOM_ETABLISSEMENT", "x-digor-source": "BGT_NOM"}
-        fields.append(field)
-    fields.append({"name": "BGT_CODE_COMMUNE", "type": "string", "description": "Added in the next version."})
-    descriptor["fields"] = fields
-    folder = tmp_path / "next-budget-schemas"
-    folder.mkdir()
-    (folder / f"scdl-budget-{NEXT_BUDGET}.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    monkeypatch.setenv("DIGOR_EXTRA_SCHEMAS_DIR", str(folder))
-    return folder / f"scdl-budget-{NEXT_BUDGET}.json"
+    return _next_version(tmp_path / "next-budget-schemas", monkeypatch, "scdl-budget", "0.8.3", NEXT_BUDGET,
+                         ("BGT_NOM", "BGT_NOM_ETABLISSEMENT"), "BGT_CODE_COMMUNE")
 
 
 def _forget_sources(settings) -> None:
