@@ -162,7 +162,7 @@ def publish_widgets_step(settings: Settings, bodies: Iterable[str] | None) -> li
         if wanted is not None and body.siren not in wanted:
             continue
         lines = published[published["siren"] == body.siren] if not published.empty else published
-        written += publish_body(store, body, registry.publisher, lines, function_plan)
+        written += publish_body(store, body, registry.publisher, lines, function_plan, settings.version_retention_days)
     return [manifest] + written + [publish_catalogue(store, registry)]
 
 

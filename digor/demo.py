@@ -91,7 +91,7 @@ def _print_results(store: Path, log: Path) -> None:
             if path.name != "index.json" and not is_version(path.name):
                 print(f"  {path}")
     print(f"  Actes widget data per body: {public / 'widgets' / 'actes'}")
-    print(f"  Budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json, budget-<siret>-<year>-<stage>.json)")
+    print(f"  Budgets widget data per body: {public / 'widgets' / 'budgets'} (index.json naming budget-<siret>-<year>-<stage>.<hash>.json)")
     print(f"  budget versions kept (history): {store / 'private' / 'budgets' / 'versions'}")
     print(f"  DECP rejects (one row per error, duplicates, unreadable files): {public / 'decp' / 'rejets'}")
     print(f"  Focus marchés data per buyer: {public / 'widgets' / 'marches'} (index.json, indicateurs.json, contrats-<year>.json)")

@@ -7,10 +7,13 @@ Files of a body live under ``public/widgets/budgets/<siret of the body>/``:
   the relative name of their file, and the name of its series file; and the body's widget
   settings from the registry (theme, colours). Widgets read it first and never build a file
   name themselves.
-- ``budget-<siret>-<year>-<stage>.json``: one budget document (the current version of the
-  stage): totals, recettes/dépenses by section, réel/ordre, and breakdowns by chapter,
+- ``budget-<siret>-<year>-<stage>.<hash>.json``: one budget document (the current version of
+  the stage): totals, recettes/dépenses by section, réel/ordre, and breakdowns by chapter,
   nature (account) and function.
-- ``serie-<siret>.json``: the totals of every year and stage, for charts over the years.
+- ``serie-<siret>.<hash>.json``: the totals of every year and stage, for charts over the years.
+
+Files other than the manifest are content-addressed versions (``load.versions.publish_file_set``),
+and the manifest, written last, names them: a widget reads the old set or the new one, never a mix.
 
 Each function of ``par_fonction`` also names its *rubrique* (the first level of the functional
 presentation, e.g. "2 Enseignement…" in M57), whose label the lines do not carry: it comes
@@ -19,8 +22,8 @@ knowing any nomenclature.
 
 Amounts are those the stage is about: realised (``BGT_MTREAL``) for a compte administratif,
 voted (``BGT_MTPREV``, else new proposals + carried-over) for the other stages. Every file
-is JSON with sorted keys, so a rerun gives the same bytes; stale files of a body (a withdrawn
-budget) are deleted.
+is JSON with sorted keys, so a rerun gives the same bytes; a withdrawn budget's file is deleted
+at once, a superseded one after the retention of versions.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from decimal import Decimal
 import pandas as pd
 
 from digor.registry import Body
-from digor.store import ObjectStore, put_if_changed
+from digor.store import ObjectStore
+from load.versions import publish_file_set
 from transform.totem_scdl import STAGE_ORDER
 
 WIDGET_PREFIX = "public/widgets/budgets"
+INDEX_FILE = "index.json"
 FORMAT = "digor-budgets-widget/1"
 STAGE_SLUGS = {
     "budget primitif": "bp",
@@ -201,18 +206,14 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame, function_plan: F
             for _, entry in sorted(establishments.items(), key=lambda i: (i[1]["budget"] != "principal", i[0]))
         ],
     }
-    files["index.json"] = json_bytes(index)
+    files[INDEX_FILE] = json_bytes(index)
     return files
 
 
 def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame,
-                 function_plan: FunctionPlan | None = None) -> list[str]:
-    """Write the body's widget files (unchanged ones untouched) and delete the stale ones."""
-    prefix = widget_prefix(body.siret)
+                 function_plan: FunctionPlan | None = None, retention_days: float = 2.0) -> list[str]:
+    """Write the body's widget files as versions, then ``index.json`` naming them: a widget reads
+    either the old set or the new one. A withdrawn budget's file goes at once."""
     # A body with no published budget has no files at all (a withdrawn last budget removes them).
     files = body_files(body, publisher, lines, function_plan) if len(lines) else {}
-    written = [prefix + name for name, data in sorted(files.items()) if put_if_changed(store, prefix + name, data)]
-    for key in store.list_keys(prefix):
-        if key[len(prefix):] not in files:
-            store.delete(key)
-    return written
+    return publish_file_set(store, widget_prefix(body.siret).rstrip("/"), files, INDEX_FILE, retention_days)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
-from digor.store import ObjectStore, sha256_hex
+from digor.store import ObjectStore, put_if_changed, sha256_hex
 
 HASH_LENGTH = 16
 RETIRED_PREFIX = "private/versions/retired"
@@ -187,6 +187,60 @@ def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -
     if dict(aliases) != state:
         if aliases:
             store.put_bytes(state_key, json_document(dict(sorted(aliases.items()))))
+        else:
+            store.delete(state_key)
+    return written
+
+
+# ---- file sets: files read through one manifest that names them (a body's widget files) --
+FILESETS_PREFIX = "private/versions/filesets"
+
+
+def _renamed(value, names: Mapping[str, str]):
+    """``value`` with every string that is a file of the set replaced by its version's name."""
+    if isinstance(value, dict):
+        return {key: _renamed(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def publish_file_set(
+    store: ObjectStore, folder: str, files: Mapping[str, bytes], manifest: str, retention_days: float,
+    now: datetime | None = None,
+) -> list[str]:
+    """Write ``files`` as versions, then their manifest (JSON) naming the versions, last.
+
+    A reader holding the old manifest keeps reading the old files (retired like a dataset's
+    versions: at once when a file leaves the set, e.g. a withdrawn budget, else after
+    ``retention_days``). No ``files`` removes the set. Returns the keys written.
+    """
+    state_key = f"{FILESETS_PREFIX}/{_area(folder)}.json"
+    previous: dict[str, str] = read_json(store, state_key, {})
+    current: dict[str, str] = {}
+    written = []
+    for name, data in sorted(files.items()):
+        if name == manifest:
+            continue
+        stem, ext = name.rsplit(".", 1)
+        key, changed = put_version(store, folder, stem, ext, data)
+        current[name] = PurePosixPath(key).name
+        written += [key] if changed else []
+    manifest_key = f"{folder}/{manifest}"
+    if manifest in files:
+        if put_if_changed(store, manifest_key, json_document(_renamed(json.loads(files[manifest]), current))):
+            written.append(manifest_key)
+    else:
+        store.delete(manifest_key)
+    for key in store.list_keys(folder + "/"):  # files of an earlier publication in place, under their plain names
+        name = key[len(folder) + 1:]
+        if "/" not in name and name != manifest and not is_version(name):
+            store.delete(key)
+    retire_superseded(store, folder, {n: Slot(v) for n, v in previous.items()},
+                      {n: Slot(v) for n, v in current.items()}, retention_days, now)
+    if current != previous:
+        if current:
+            store.put_bytes(state_key, json_document(dict(sorted(current.items()))))
         else:
             store.delete(state_key)
     return written

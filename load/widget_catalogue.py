@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from digor.registry import Registry
 from digor.store import ObjectStore, put_if_changed
+from load.budget_widgets import INDEX_FILE as BUDGETS_INDEX
 from load.budget_widgets import widget_prefix as budgets_prefix
 from load.widget_files import index_key, json_bytes
 from transform.decp_widget import INDEX_FILE, buyer_prefix
@@ -20,7 +21,7 @@ FORMAT_VERSION = 2
 def widgets_of(store: ObjectStore, siren: str, siret: str) -> list[str]:
     available = {
         "actes": store.exists(index_key(siren)),
-        "budgets": store.exists(budgets_prefix(siret) + "index.json"),
+        "budgets": store.exists(budgets_prefix(siret) + BUDGETS_INDEX),
         "marches": store.exists(buyer_prefix(siret) + INDEX_FILE),
     }
     return [name for name, present in available.items() if present]

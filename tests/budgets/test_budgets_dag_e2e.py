@@ -62,6 +62,19 @@ def _latest_csvs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.csv") if not is_version(p.name))
 
 
+def _widget_document(root: Path, siret: str, name: str) -> dict:
+    """A body's widget file by its plain name, read through the manifest that names its current version."""
+    current = [f for f in _named_by_manifest(root / siret) if f.startswith(name.rsplit(".", 1)[0] + ".") and is_version(f)]
+    assert len(current) == 1, (name, current)
+    return json.loads((root / siret / current[0]).read_text(encoding="utf-8"))
+
+
+def _named_by_manifest(folder: Path) -> set[str]:
+    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    return {e["serie"] for e in index["etablissements"]} | {
+        stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+
+
 def test_nights_publish_valid_budget_files(budget_store, reference_dir):
     official = reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json"
     folder = budget_store / "public" / "budgets"
@@ -104,7 +117,7 @@ def test_the_latest_sealed_version_wins_and_the_replaced_one_is_kept(budget_stor
     ca = [v for v in versions if v["siret"] == epci.siret and v["stage"] == "compte administratif"]
     assert [v["status"] for v in ca] == ["replaced", "current"]
     assert ca[0]["sealed_at"] < ca[1]["sealed_at"] and ca[0]["replaced_by"] == ca[1]["document_id"]
-    widget = json.loads((budget_store / "public" / "widgets" / "budgets" / epci.siret / f"budget-{epci.siret}-2024-ca.json").read_text())
+    widget = _widget_document(budget_store / "public" / "widgets" / "budgets", epci.siret, f"budget-{epci.siret}-2024-ca.json")
     assert widget["date_scellement"] == ca[1]["sealed_at"]
 
 
@@ -117,20 +130,22 @@ def test_widget_files_follow_their_manifest(budget_store):
         named.add(establishment["serie"])
         for year in establishment["exercices"]:
             named |= {stage["fichier"] for stage in year["etapes"]}
-    assert named | {"index.json"} == {p.name for p in (root / kerdigor.siret).iterdir()}
+    present = {p.name for p in (root / kerdigor.siret).iterdir()}
+    assert named | {"index.json"} <= present and all(is_version(n) for n in present - {"index.json"}), \
+        "the manifest names versions; superseded ones stay for readers of the previous manifest"
     assert [e["budget"] for e in index["etablissements"]] == ["principal", "annexe"]
     assert index["etablissements"][1]["siret"] == annex_siret(kerdigor.siret)
-    document = json.loads((root / kerdigor.siret / f"budget-{kerdigor.siret}-2023-ca.json").read_text(encoding="utf-8"))
+    document = _widget_document(root, kerdigor.siret, f"budget-{kerdigor.siret}-2023-ca.json")
     totals = document["totaux"]
     assert totals["recettes"] == pytest.approx(sum(s["recettes"] for s in document["sections"]))
     assert totals["depenses"] == pytest.approx(sum(c["montant"] for c in document["par_chapitre"] if c["sens"] == "dépense"))
     assert {s["section"] for s in document["sections"]} == {"fonctionnement", "investissement"}
     assert {o["type"] for o in document["operations"]} == {"réel", "ordre"}
     assert document["par_nature"] and document["etape"] == "compte administratif"
-    series = json.loads((root / kerdigor.siret / f"serie-{kerdigor.siret}.json").read_text(encoding="utf-8"))
+    series = _widget_document(root, kerdigor.siret, f"serie-{kerdigor.siret}.json")
     assert [p["annee"] for p in series["points"]] == sorted(p["annee"] for p in series["points"])
     epci = REGISTRY.bodies[1]
-    functions = json.loads((root / epci.siret / f"budget-{epci.siret}-2025-bp.json").read_text(encoding="utf-8"))["par_fonction"]
+    functions = _widget_document(root, epci.siret, f"budget-{epci.siret}-2025-bp.json")["par_fonction"]
     assert functions and all(f["libelle"] for f in functions)
     assert all(f["rubrique"] == f["code"][0] and f["rubrique_libelle"] for f in functions), "rubriques from the plan"
 
@@ -166,12 +181,19 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
     siret = budgets["BGT_SIRET"].iloc[0]
     actes = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/actes"))
     act = actes[(actes["ACTE_NATURE_CODE"] == "5") & (actes["COLL_SIRET"].str[:9] == siret[:9])].iloc[0]
+    folder = budget_store / "public/widgets/budgets" / next(b.siret for b in REGISTRY.bodies if b.siren == siret[:9])
+    before = _named_by_manifest(folder)
     actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
     years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(budget_store / "public/budgets")})
     results = [budgets_chain.publish_year_step(settings, year) for year in years]
     budgets_chain.publish_widgets_step(settings, None)  # switches the manifest to the new versions
     after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
     assert len(after) < len(budgets), "the withdrawn document's lines are gone"
+    plain = lambda names: {n.rsplit(".", 2)[0] for n in names}  # noqa: E731 - file name without its version
+    gone = plain(before) - plain(_named_by_manifest(folder))
+    assert gone, "the withdrawn budget's widget file left the manifest"
+    assert not [p.name for p in folder.iterdir() if p.name.rsplit(".", 2)[0] in gone], \
+        "and left the store at once, not after the retention of superseded versions"
 
     shrunk = {f"budgets/budgets-{y}.csv" for y in years
               if len(_csv(budget_store / f"public/budgets/budgets-{y}.csv")) < (budgets["BGT_ANNEE"] == str(y)).sum() * 0.8}

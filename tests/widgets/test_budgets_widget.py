@@ -32,7 +32,17 @@ def folder(site, siret: str):
 
 
 def read(site, siret: str, name: str) -> dict:
-    return json.loads((folder(site, siret) / name).read_text(encoding="utf-8"))
+    """A body's file by the name its manifest gives, or by its plain name (``budget-<siret>-2024-ca.json``),
+    found through the manifest, which names the current version (``budget-<siret>-2024-ca.<hash>.json``)."""
+    path = folder(site, siret) / name
+    if not path.exists():
+        index = json.loads((folder(site, siret) / "index.json").read_text(encoding="utf-8"))
+        named = {e["serie"] for e in index["etablissements"]} | {
+            s["fichier"] for e in index["etablissements"] for year in e["exercices"] for s in year["etapes"]}
+        current = [n for n in named if n.rsplit(".", 2)[0] == name.rsplit(".", 1)[0]]
+        assert len(current) == 1, (name, sorted(named))
+        path = folder(site, siret) / current[0]
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def latest(site, siret: str, establishment: int = 0) -> tuple[dict, dict]:
