@@ -11,7 +11,7 @@ from airflow.sdk import Param, dag
 
 from digor import backfill_tasks as t
 from digor.alerts import on_run_failure
-from digor.config import BACKFILL_CHAINS, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from digor.config import CHAINS, DAG_DEFAULT_ARGS, DAG_TIMEZONE
 
 
 @dag(
@@ -24,7 +24,7 @@ from digor.config import BACKFILL_CHAINS, DAG_DEFAULT_ARGS, DAG_TIMEZONE
     on_failure_callback=on_run_failure,
     tags=["digor", "backfill", "operations"],
     params={
-        "chain": Param("actes", type="string", enum=list(BACKFILL_CHAINS)),
+        "chain": Param("actes", type="string", enum=list(CHAINS)),
         "date_from": Param("2024-01-01", type="string", format="date", description="First night to replay"),
         "date_to": Param("2024-12-31", type="string", format="date", description="Last night to replay"),
         "schema_version": Param("", type="string", description="Target version of the national schema"),

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from digor.config import DATAGOUV_SCHEMA_NAMES, TOTEM_MAX_BYTES, Settings
-from digor.registry import load_registry
 from digor.overlay_store import chain_store
+from digor.registry import load_registry
 from digor.run_report import report_key
 from digor.store import ObjectStore
 from extract.plans_de_comptes import PlanResolver

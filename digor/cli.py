@@ -9,9 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from digor.config import BACKFILL_CHAINS, DEFAULT_VAR_DIR, Settings
-
-CHAINS = ("actes", "budgets", "decp")
+from digor.config import CHAINS, DEFAULT_VAR_DIR, Settings
 
 
 def _date(value: str) -> str:
@@ -298,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     backfill = commands.add_parser("backfill", help="replay the raw zone through today's code and republish")
-    backfill.add_argument("chain", choices=BACKFILL_CHAINS)
+    backfill.add_argument("chain", choices=CHAINS)
     backfill.add_argument("--from", dest="date_from", required=True, type=_date, help="first night (YYYY-MM-DD)")
     backfill.add_argument("--to", dest="date_to", required=True, type=_date, help="last night (YYYY-MM-DD)")
     backfill.add_argument("--schema-version", help="target version of the chain's national schema")

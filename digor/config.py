@@ -217,5 +217,6 @@ NIGHTLY_TIMEOUT = timedelta(hours=4)
 ALLOW_SHRINK_HELP = (
     "Send to data.gouv.fr files that lost more objects or rows than the configured share (held back otherwise)"
 )
-# Chains that ``digor backfill`` and the backfill DAG replay from the raw zone (digor.backfill.REPLAYS).
-BACKFILL_CHAINS = ("actes", "budgets", "decp")
+# The nightly chains: what ``digor run`` runs, and what ``digor backfill`` and the backfill DAG replay
+# from the raw zone (digor.backfill.REPLAYS).
+CHAINS = ("actes", "budgets", "decp")

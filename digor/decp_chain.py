@@ -21,8 +21,8 @@ Names, sizes and places come from the SIRENE cache when there is one (``enrichme
 Without a cache every name but the registry's and the 2019 data's is ``null`` and every SME
 flag unknown; the chain runs the same. The widget step registers every buyer and titulaire
 it publishes with the SIRENE chain (``private/sirene/wanted/decp.json``), so the next monthly
-refresh keeps them; names reach the published files the next time their year is published
-(a night touching it, or ``force_rebuild``).
+refresh keeps them. When the cache moves to another month, the next night republishes every
+staged year (``years_to_publish``), so the published names follow it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from load.public_files import (
     MANIFEST_NAME, PublicationRefused, PublishedFile, publish_document, publish_table, switch_dataset_manifest,
     withdraw_slot,
 )
-from load.versions import is_version
+from load.versions import is_version, read_json
 from load.widget_catalogue import publish_catalogue
 from transform.decp_consolidate import consolidate
 from transform.decp_output import (
@@ -184,8 +184,7 @@ def transform_step(settings: Settings, night: str) -> dict:
 
 
 def _names_month(store: ObjectStore) -> str | None:
-    data = store.get_bytes(NAMES_MONTH_KEY) if store.exists(NAMES_MONTH_KEY) else None
-    return json.loads(data)["mois"] if data else None
+    return (read_json(store, NAMES_MONTH_KEY) or {}).get("mois")
 
 
 def years_to_publish(settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:

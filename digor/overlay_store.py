@@ -7,7 +7,7 @@ as on a local folder) and nothing public changes until ``promote`` copies the re
 
 from __future__ import annotations
 
-from digor.store import ObjectStore, put_if_changed
+from digor.store import ObjectStore, open_store, put_if_changed
 
 
 class OverlayStore:
@@ -76,7 +76,5 @@ class OverlayStore:
 
 def chain_store(settings) -> ObjectStore:
     """The store a chain step reads and writes: the configured one, or a backfill's overlay over it."""
-    from digor.store import open_store
-
     store = open_store(settings.store_url)
     return OverlayStore(store, settings.overlay_prefix) if settings.overlay_prefix else store

@@ -210,6 +210,12 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame, function_plan: F
     return files
 
 
+def named_files(index: dict) -> set[str]:
+    """The files a body's manifest names: each stage's document and each establishment's series."""
+    return {e["serie"] for e in index["etablissements"]} | {
+        stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+
+
 def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame,
                  function_plan: FunctionPlan | None = None, retention_days: float = 2.0) -> list[str]:
     """Write the body's widget files as versions, then ``index.json`` naming them: a widget reads

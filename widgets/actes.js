@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   const D = window.DigorActes;
-  const { el, hiddenText: hidden } = D;
+  const { el, fetchJson, hiddenText: hidden } = D;
   const PAR_PAGE = 10;
   // Fallback when a manifest names no search index: the same settings as the pipeline's
   // (load/widget_files.py SEARCH_FIELDS and STOP_WORDS).
@@ -82,12 +82,6 @@
     $("resultats").setAttribute("aria-busy", "false");
     $("liste").replaceChildren();
     document.body.dataset.etat = "erreur";
-  }
-
-  async function fetchJson(url) {
-    const response = await fetch(url, { cache: "no-cache" });
-    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
-    return response.json();
   }
 
   function prepare(act) {

@@ -51,12 +51,8 @@
       affichage: p.get("affichage") === "pourcentage" ? "pourcentage" : "montant",
       niveau: p.get("niveau") === "detaille" ? "detaille" : "general",
       graphique: (p.get("graphique") || "").trim(),
-      theme: p.get("theme") || "",
-      couleurs: {},
+      ...D.readAppearance(p),
     };
-    for (const [role, name] of Object.entries(D.COLOUR_PARAMS)) {
-      if (p.get(name)) s.couleurs[role] = p.get(name);
-    }
     return s;
   }
 
@@ -66,11 +62,7 @@
     if (s.affichage === "pourcentage") p.set("affichage", "pourcentage");
     if (s.niveau === "detaille") p.set("niveau", "detaille");
     if (s.graphique) p.set("graphique", s.graphique);
-    if (s.theme) p.set("theme", s.theme);
-    for (const [role, name] of Object.entries(D.COLOUR_PARAMS)) {
-      if (s.couleurs && s.couleurs[role]) p.set(name, s.couleurs[role]);
-    }
-    return p;
+    return D.writeAppearance(p, s);
   }
 
   function writeUrl() {
@@ -123,10 +115,7 @@
   async function fetchJson(url) {
     const key = String(url);
     if (!files.has(key)) {
-      files.set(key, fetch(url, { cache: "no-cache" }).then((response) => {
-        if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
-        return response.json();
-      }));
+      files.set(key, D.fetchJson(url));
     }
     try {
       return await files.get(key);

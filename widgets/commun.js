@@ -140,12 +140,8 @@
       tri: SORTS.includes(p.get("tri")) ? p.get("tri") : "",
       page: Number.isFinite(page) && page > 0 ? page : 1,
       acte: p.get("acte") || "",
-      theme: p.get("theme") || "",
-      couleurs: {},
+      ...readAppearance(p),
     };
-    for (const [role, name] of Object.entries(COLOUR_PARAMS)) {
-      if (p.get(name)) state.couleurs[role] = p.get(name);
-    }
     return state;
   }
 
@@ -160,11 +156,30 @@
     if (state.date_fin) p.set("date_fin", state.date_fin);
     if (state.tri) p.set("tri", state.tri);
     if (state.page && state.page > 1) p.set("page", String(state.page));
+    return writeAppearance(p, state);
+  }
+
+  // Theme and free colours: the URL parameters every widget shares.
+  function readAppearance(p) {
+    const couleurs = {};
+    for (const [role, name] of Object.entries(COLOUR_PARAMS)) {
+      if (p.get(name)) couleurs[role] = p.get(name);
+    }
+    return { theme: p.get("theme") || "", couleurs };
+  }
+
+  function writeAppearance(p, state) {
     if (state.theme) p.set("theme", state.theme);
     for (const [role, name] of Object.entries(COLOUR_PARAMS)) {
       if (state.couleurs && state.couleurs[role]) p.set(name, state.couleurs[role]);
     }
     return p;
+  }
+
+  async function fetchJson(url) {
+    const response = await fetch(url, { cache: "no-cache" });
+    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
+    return response.json();
   }
 
   const MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -236,7 +251,7 @@
   global.DigorActes = {
     TYPES, MATIERES, THEMES, MIN_CONTRAST, COLOUR_PARAMS,
     parseColour, contrastRatio, formatRatio, resolveColours, themeName,
-    parseState, stateToParams, frenchDate,
+    parseState, stateToParams, readAppearance, writeAppearance, frenchDate, fetchJson,
     el, hiddenText, applyColours, csvCell, download, downloadCsv,
   };
 })(window);

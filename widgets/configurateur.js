@@ -81,11 +81,6 @@
     };
   }
 
-  function appearance(params) {
-    if ($("theme").value) params.set("theme", $("theme").value);
-    for (const [role, value] of Object.entries(colours())) params.set(D.COLOUR_PARAMS[role], value);
-    return params;
-  }
 
   function year(value) {
     return /^\d{4}$/.test(String(value || "").trim()) ? String(value).trim() : "";
@@ -106,7 +101,7 @@
       if (from) params.set("annee_debut", from);
       if (to) params.set("annee_fin", to);
     }
-    return appearance(params);
+    return D.writeAppearance(params, { theme: $("theme").value, couleurs: colours() });
   }
 
   function identifier(kind) {

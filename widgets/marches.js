@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   const D = window.DigorActes;
-  const { el, hiddenText: hidden } = D;
+  const { el, fetchJson, hiddenText: hidden } = D;
   const PAR_PAGE = 20;
   const TOP = 10;
   const CATEGORIES = ["Travaux", "Fournitures", "Services", "Non classé"];
@@ -53,12 +53,8 @@
       categorie: p.get("categorie") || "",
       tri: SORTS.includes(p.get("tri")) ? p.get("tri") : "",
       page: Number.isFinite(page) && page > 0 ? page : 1,
-      theme: p.get("theme") || "",
-      couleurs: {},
+      ...D.readAppearance(p),
     };
-    for (const [role, name] of Object.entries(D.COLOUR_PARAMS)) {
-      if (p.get(name)) state.couleurs[role] = p.get(name);
-    }
     return state;
   }
 
@@ -70,11 +66,7 @@
     if (s.recherche) p.set("recherche", s.recherche);
     for (const name of ["type", "nature", "procedure", "categorie", "tri"]) if (s[name]) p.set(name, s[name]);
     if (s.page > 1) p.set("page", String(s.page));
-    if (s.theme) p.set("theme", s.theme);
-    for (const [role, name] of Object.entries(D.COLOUR_PARAMS)) {
-      if (s.couleurs && s.couleurs[role]) p.set(name, s.couleurs[role]);
-    }
-    return p;
+    return D.writeAppearance(p, s);
   }
 
   function writeUrl() {
@@ -124,12 +116,6 @@
     $("etat").textContent = message;
     $("contenu").setAttribute("aria-busy", "false");
     document.body.dataset.etat = "erreur";
-  }
-
-  async function fetchJson(url) {
-    const response = await fetch(url, { cache: "no-cache" });
-    if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
-    return response.json();
   }
 
   // ---- loading ---------------------------------------------------------------------------

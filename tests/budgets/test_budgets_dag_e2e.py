@@ -17,6 +17,7 @@ from digor.registry import load_registry
 from digor.run_report import report_key
 from digor.sample_budgets import annex_siret, write_demo_plans
 from digor.sample_data import DEMO_NIGHTS
+from load.budget_widgets import named_files
 from load.versions import is_version
 from validate.table_validator import validate_table
 
@@ -70,9 +71,7 @@ def _widget_document(root: Path, siret: str, name: str) -> dict:
 
 
 def _named_by_manifest(folder: Path) -> set[str]:
-    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    return {e["serie"] for e in index["etablissements"]} | {
-        stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+    return named_files(json.loads((folder / "index.json").read_text(encoding="utf-8")))
 
 
 def test_nights_publish_valid_budget_files(budget_store, reference_dir):
@@ -125,11 +124,7 @@ def test_widget_files_follow_their_manifest(budget_store):
     root = budget_store / "public" / "widgets" / "budgets"
     kerdigor = REGISTRY.bodies[0]
     index = json.loads((root / kerdigor.siret / "index.json").read_text(encoding="utf-8"))
-    named = set()
-    for establishment in index["etablissements"]:
-        named.add(establishment["serie"])
-        for year in establishment["exercices"]:
-            named |= {stage["fichier"] for stage in year["etapes"]}
+    named = named_files(index)
     present = {p.name for p in (root / kerdigor.siret).iterdir()}
     assert named | {"index.json"} <= present and all(is_version(n) for n in present - {"index.json"}), \
         "the manifest names versions; superseded ones stay for readers of the previous manifest"

@@ -9,6 +9,8 @@ index, feed). The server listens on a free loopback port, and the pipeline runs 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import shutil
@@ -225,6 +227,22 @@ def wait_param(page, name: str, value: str | None, timeout: float = 5.0) -> None
             return
         page.wait_for_timeout(50)
     raise AssertionError(f"{name}={value!r} never reached the URL: {page.url}")
+
+
+def focus_outline(page) -> dict:
+    """The outline of the focused element: what shows keyboard users where they are."""
+    return page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+
+
+def download_csv(page, target) -> tuple[str, list[dict]]:
+    """Click ``target`` (a selector or a locator); the name and rows (by header) of the CSV it downloads,
+    which must be UTF-8 with a BOM and ";" between cells, as French spreadsheets open it."""
+    with page.expect_download() as download:
+        (page.locator(target) if isinstance(target, str) else target).click()
+    data = open(download.value.path(), "rb").read()
+    assert data.startswith("\ufeff".encode()), "a BOM, so that spreadsheets read UTF-8"
+    return download.value.suggested_filename, list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
 
 
 def run_axe(page, context: str | None = None) -> list[dict]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import time
@@ -16,7 +14,7 @@ from playwright.sync_api import expect
 from digor.config import PROJECT_ROOT
 from digor.registry import load_registry
 
-from .conftest import BIG_ACTS, BIG_SIREN, run_axe
+from .conftest import BIG_ACTS, BIG_SIREN, download_csv, focus_outline, run_axe
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
 OPEN_BODIES = [b for b in REGISTRY.bodies if b.open_data]
@@ -294,8 +292,7 @@ def test_keyboard_only_use(site, watched):
     page.keyboard.type("restauration")
     page.keyboard.press("Enter")
     wait_param(page, "recherche", "restauration")
-    outline = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
-        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+    outline = focus_outline(page)
     assert outline["style"] != "none" and outline["width"] >= 2, outline
     for _ in range(3):  # the button, the "Filtres" summary, the first type
         page.keyboard.press("Tab")
@@ -354,12 +351,8 @@ def test_csv_export_of_the_filtered_list(site, watched):
     siren = xss_siren(site)
     acts = body_acts(site, siren)
     page = watched.open(site.widget(f"siren={siren}&types_actes=1"))
-    with page.expect_download() as download:
-        page.click("#export-csv")
-    assert download.value.suggested_filename == f"actes-{siren}.csv"
-    data = open(download.value.path(), "rb").read()
-    assert data.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    name, rows = download_csv(page, "#export-csv")
+    assert name == f"actes-{siren}.csv"
     expected = [a for a in acts if a["nature_code"] == "1"]
     assert len(rows) == len(expected)
     assert {r["numero"] for r in rows} == {a["numero"] for a in expected}

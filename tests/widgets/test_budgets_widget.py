@@ -5,8 +5,6 @@ widget's code, and compared with what its data tables show (French formats)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import query, run_axe, wait_param
+from load.budget_widgets import named_files
+
+from .conftest import download_csv, focus_outline, query, run_axe, wait_param
 
 DEMO_BODIES = ["21290099700017", "20009999200014", "25290999900010"]
 KERDIGOR, EPCI, SYNDICAT = DEMO_BODIES
@@ -36,9 +36,7 @@ def read(site, siret: str, name: str) -> dict:
     found through the manifest, which names the current version (``budget-<siret>-2024-ca.<hash>.json``)."""
     path = folder(site, siret) / name
     if not path.exists():
-        index = json.loads((folder(site, siret) / "index.json").read_text(encoding="utf-8"))
-        named = {e["serie"] for e in index["etablissements"]} | {
-            s["fichier"] for e in index["etablissements"] for year in e["exercices"] for s in year["etapes"]}
+        named = named_files(json.loads((folder(site, siret) / "index.json").read_text(encoding="utf-8")))
         current = [n for n in named if n.rsplit(".", 2)[0] == name.rsplit(".", 1)[0]]
         assert len(current) == 1, (name, sorted(named))
         path = folder(site, siret) / current[0]
@@ -244,22 +242,16 @@ def test_one_chart_per_iframe(site, watched):
 def test_csv_export_downloads_the_table(site, watched):
     document, _ = latest(site, EPCI)
     page = ready(watched, widget(site, f"siret={EPCI}&niveau=detaille"))
-    with page.expect_download() as download:
-        page.locator("#graphique-depenses-fonction button[data-action=csv]").click()
-    assert download.value.suggested_filename == f"budget-{EPCI}-{document['annee']}-bp-depenses-fonction.csv"
-    data = open(download.value.path(), "rb").read()
-    assert data.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["code", "fonction", "Montant (euros)"]
+    name, rows = download_csv(page, "#graphique-depenses-fonction button[data-action=csv]")
+    assert name == f"budget-{EPCI}-{document['annee']}-bp-depenses-fonction.csv"
+    assert list(rows[0]) == ["code", "fonction", "Montant (euros)"]
     expected = expected_breakdown(document, "dépense", "fonction", True)
-    assert [(r[1], float(r[2].replace(",", "."))) for r in rows[1:]] == expected
-    assert [r[1] for r in rows[1:]] == [r[0] for r in table_rows(page, "depenses-fonction")]
+    assert [(r["fonction"], float(r["Montant (euros)"].replace(",", "."))) for r in rows] == expected
+    assert [r["fonction"] for r in rows] == [r[0] for r in table_rows(page, "depenses-fonction")]
     page.get_by_label("les pourcentages").check()
-    with page.expect_download() as download:
-        page.locator("#graphique-sections button[data-action=csv]").click()
-    rows = list(csv.reader(io.StringIO(open(download.value.path(), "rb").read().decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][2] == "Dépenses (part du total) (%)"
-    assert sum(float(r[2].replace(",", ".")) for r in rows[1:]) == pytest.approx(100, abs=0.3)
+    _, rows = download_csv(page, "#graphique-sections button[data-action=csv]")
+    assert list(rows[0])[2] == "Dépenses (part du total) (%)"
+    assert sum(float(r["Dépenses (part du total) (%)"].replace(",", ".")) for r in rows) == pytest.approx(100, abs=0.3)
 
 
 def test_png_export_of_a_chart(site, watched):
@@ -440,8 +432,7 @@ def test_keyboard_only_use(site, watched):
     page = ready(watched, widget(site, f"siret={KERDIGOR}"))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "budget"
-    outline = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
-        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+    outline = focus_outline(page)
     assert outline["style"] != "none" and outline["width"] >= 2, outline
     for _ in range(3):
         page.keyboard.press("Tab")

@@ -9,8 +9,6 @@ contracts than a page, and objets and names made of HTML.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 
@@ -28,7 +26,7 @@ from transform.decp_widget import (
 )
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
-from .conftest import query, run_axe, wait_param
+from .conftest import download_csv, focus_outline, query, run_axe, wait_param
 
 DEMO_BUYERS = ["21290099700017", "20009999200014", "25290999900010", "21290098900014", "22290999600019"]
 TEST_SIRET = "99000000000016"
@@ -322,12 +320,8 @@ def test_contracts_show_their_modifications(site, watched):
 
 def test_csv_export_gives_the_filtered_rows(site, watched, test_buyer):
     page = open_ready(watched, widget(site, f"siret={TEST_SIRET}&procedure=Appel d'offres ouvert&annee_debut=2024"))
-    with page.expect_download() as download:
-        page.click("#export-csv")
-    assert download.value.suggested_filename == f"marches-{TEST_SIRET}.csv"
-    data = open(download.value.path(), "rb").read()
-    assert data.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    name, rows = download_csv(page, "#export-csv")
+    assert name == f"marches-{TEST_SIRET}.csv"
     expected = [c for y in (2024, 2025) for c in test_buyer[y] if c["procedure"] == "Appel d'offres ouvert"]
     assert sorted(r["id"] for r in rows) == sorted(c["id"] for c in expected)
     by_id = {c["id"]: c for c in expected}
@@ -431,8 +425,7 @@ def test_keyboard_use_and_visible_focus(site, watched):
     page = open_ready(watched, widget(site, f"siret={DEMO_BUYERS[0]}"))
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "annee-debut"
-    outline = page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
-        return {style: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+    outline = focus_outline(page)
     assert outline["style"] != "none" and outline["width"] >= 2, outline
     reached = set()
     for _ in range(40):
