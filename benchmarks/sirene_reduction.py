@@ -26,7 +26,7 @@ PROBE = """
 import json, sys, time
 import pyarrow.parquet as pq
 from extract.sirene_reduce import Wanted, reduce_stock
-from extract.sirene_stock import KEPT_COLUMNS
+from core.sirene_stock import KEPT_COLUMNS
 
 def peak_mb():
     with open("/proc/self/status") as status:

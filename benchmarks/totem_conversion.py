@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extract.plans_de_comptes import PlanResolver  # noqa: E402
+from extract.plans_de_comptes import PlanSource  # noqa: E402
 from load.public_files import csv_bytes  # noqa: E402
 from transform.totem_budgets import convert_totem  # noqa: E402
+from transform.totem_plans import PlanResolver  # noqa: E402
 
 
 def real_files(reference: Path) -> list[Path]:
@@ -40,14 +41,14 @@ def digor_convert(path: Path, plans_dir: Path, resolver: PlanResolver | None = N
 
     from transform.totem_scdl import SCDL_COLUMNS
 
-    conversion = convert_totem(path.read_bytes(), resolver or PlanResolver(local_dirs=[plans_dir]))
+    conversion = convert_totem(path.read_bytes(), resolver or PlanResolver(PlanSource(local_dirs=[plans_dir])))
     csv_bytes(pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS)))
     return len(conversion.rows)
 
 
 def digor_night_convert(path: Path, plans_dir: Path) -> int:
     """As a night runs: plans de comptes parsed once and shared by every document."""
-    resolver = _NIGHT_RESOLVERS.setdefault(plans_dir, PlanResolver(local_dirs=[plans_dir]))
+    resolver = _NIGHT_RESOLVERS.setdefault(plans_dir, PlanResolver(PlanSource(local_dirs=[plans_dir])))
     return digor_convert(path, plans_dir, resolver)
 
 

@@ -1,6 +1,6 @@
 """Actes chain, nightly: acts from the télétransmission to SCDL files, widget files and data.gouv.fr.
 
-Thin wiring only; the tasks are in ``digor.actes_tasks``, the logic in ``digor.actes_chain``.
+Thin wiring only; the tasks are in ``orchestration.chain_tasks``, the logic in ``chains.actes``.
 """
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag
 
-from digor import actes_tasks as t
-from digor.alerts import on_run_failure
-from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from orchestration import chain_tasks as t
+from orchestration.alerts import on_run_failure
+
+CHAIN = "actes"
 
 
 @dag(
@@ -31,13 +33,13 @@ from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGH
     doc_md=__doc__,
 )
 def actes():
-    extracted = t.extract()
-    transformed = t.transform(extracted)
-    years = t.publish_year.expand(job=t.plan_years(transformed))
-    indexes = t.publish_widget_indexes(years)
-    datagouv = t.publish_datagouv(years)
-    indexes >> datagouv
-    t.report(extracted, transformed, years, datagouv)
+    extracted = t.extract(CHAIN)
+    transformed = t.transform(CHAIN, extracted)
+    years = t.publish_year.partial(chain=CHAIN).expand(job=t.plan_years(CHAIN, transformed))
+    widgets = t.publish_widgets(CHAIN, transformed, years)
+    datagouv = t.publish_datagouv(CHAIN, years)
+    widgets >> datagouv
+    t.report(CHAIN, extracted, transformed, years, widgets, datagouv)
 
 
 actes()

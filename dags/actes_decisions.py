@@ -1,7 +1,8 @@
 """Actes decisions: republish at once the years touched by a decision (withdrawal, publication).
 
 Triggered by ``digor unpublish|publish ... --via-airflow`` (or by hand with params);
-the decision itself is already in the ledger, this run makes every output follow it.
+the decision itself is already in the ledger, this run makes every output follow it,
+through the same tasks as the nightly ``actes`` DAG.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag
 
-from digor import actes_tasks as t
-from digor.actes_chain import NO_NIGHT
-from digor.alerts import on_run_failure
-from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from orchestration import chain_tasks as t
+from orchestration.alerts import on_run_failure
+
+CHAIN = "actes"
 
 
 @dag(
@@ -32,11 +34,12 @@ from digor.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
     doc_md=__doc__,
 )
 def actes_decisions():
-    years = t.publish_year.expand(job=t.plan_decided_years())
-    indexes = t.publish_widget_indexes(years)
-    datagouv = t.publish_datagouv(years)
-    indexes >> datagouv
-    t.report(NO_NIGHT, NO_NIGHT, years, datagouv)
+    decided = t.decisions(CHAIN)
+    years = t.publish_year.partial(chain=CHAIN).expand(job=t.plan_years(CHAIN, decided))
+    widgets = t.publish_widgets(CHAIN, decided, years)
+    datagouv = t.publish_datagouv(CHAIN, years)
+    widgets >> datagouv
+    t.report(CHAIN, decided, decided, years, widgets, datagouv)
 
 
 actes_decisions()

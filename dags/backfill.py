@@ -9,9 +9,9 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag
 
-from digor import backfill_tasks as t
-from digor.alerts import on_run_failure
-from digor.config import CHAINS, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from core.config import CHAINS, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from orchestration import backfill_tasks as t
+from orchestration.alerts import on_run_failure
 
 
 @dag(

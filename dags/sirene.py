@@ -4,7 +4,7 @@ Downloads the national stock files (units, establishments), keeps the region's b
 every buyer and titulaire another chain registered, caches the reduction under
 ``private/sirene/<YYYY-MM>/`` and checks the registry of bodies against it. A configuration
 error in the registry (a SIREN unknown to the register, a SIRET that is not the siège)
-fails the run once its report is written. Thin wiring only: see ``digor.sirene_chain``.
+fails the run once its report is written. Thin wiring only: see ``chains.sirene``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag
 
-from digor import sirene_tasks as t
-from digor.alerts import on_run_failure
-from digor.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, SIRENE_CRON
-from extract.sirene_stock import KINDS
+from core.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, SIRENE_CRON
+from core.sirene_stock import KINDS
+from orchestration import sirene_tasks as t
+from orchestration.alerts import on_run_failure
 
 
 @dag(

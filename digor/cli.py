@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from digor.config import CHAINS, DEFAULT_VAR_DIR, Settings
+from core.config import CHAINS, DEFAULT_VAR_DIR, Settings
 
 
 def _date(value: str) -> str:
@@ -20,7 +20,7 @@ def _date(value: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from digor import actes_chain, budgets_chain, decp_chain
+    from chains.chain import get_chain
 
     settings = _settings_for(args)
     steps = ["extract", "transform", "publish", "widgets", "data.gouv.fr", "report"]
@@ -30,8 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not step.startswith("publish ") or step == "publish":
                 bar.update(1)
 
-        chain = {"budgets": budgets_chain, "decp": decp_chain}.get(args.chain, actes_chain)
-        result = chain.run_night(settings, args.date, args.force_rebuild, progress, allow_shrink=args.allow_shrink)
+        result = get_chain(args.chain).run_night(settings, args.date, args.force_rebuild, progress, allow_shrink=args.allow_shrink)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
         print(line)
@@ -65,7 +64,7 @@ def _settings_for(args: argparse.Namespace) -> Settings:
 
 def cmd_store_public(args: argparse.Namespace) -> int:
     """``digor store-public``: let browsers read the public prefix of an S3 store, and only it."""
-    from digor.store import S3Store, StoreError, open_store
+    from core.store import S3Store, StoreError, open_store
 
     settings = _settings_for(args)
     try:
@@ -85,7 +84,7 @@ def cmd_store_public(args: argparse.Namespace) -> int:
 
 def cmd_deploy_widgets(args: argparse.Namespace) -> int:
     """``digor deploy-widgets``: the widget pages and bundled libraries to ``public/widgets/`` of the store."""
-    from digor.store import StoreError, open_store
+    from core.store import StoreError, open_store
     from load.widget_pages import WidgetAssetsMissing, deploy_widget_pages
 
     settings = _settings_for(args)
@@ -102,8 +101,8 @@ def cmd_deploy_widgets(args: argparse.Namespace) -> int:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     """``digor unpublish`` / ``digor publish``: ledger first, then the outputs at once."""
-    from digor import actes_chain
-    from transform.publication_rule import Decision
+    from chains import actes as actes_chain
+    from core.publication_rule import Decision
 
     settings = _settings_for(args)
     decision = Decision.WITHDRAWN if args.command == "unpublish" else Decision.PUBLISHED
@@ -114,12 +113,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return 2
     print(f"ledger: {decision.value} {recorded['siren']}/{recorded['source_id']} recorded in {recorded['ledger_key']}")
     if args.via_airflow:
-        from digor.airflow_trigger import trigger_decisions_run
+        from orchestration.airflow_trigger import trigger_decisions_run
 
         run_id = trigger_decisions_run([recorded["year"]], [recorded["siren"]])
         print(f"airflow: triggered actes_decisions run {run_id}")
         return 0
-    result = actes_chain.republish(
+    result = actes_chain.CHAIN.republish(
         settings, [recorded["year"]], [recorded["siren"]], f"decision-{recorded['at'].replace(':', '')}"
     )
     for line in result["summary"]:
@@ -128,7 +127,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from digor import actes_chain
+    from chains import actes as actes_chain
 
     try:
         history = actes_chain.act_history(_settings_for(args), args.siren, args.act_id)
@@ -145,7 +144,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from digor.backfill import run_backfill
+    from chains.backfill import run_backfill
 
     settings = _settings_for(args)
     with tqdm(desc=f"backfill {args.chain}", unit="step") as bar:
@@ -177,9 +176,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from core.store import open_store
     from digor.serve import make_server
     from load.widget_pages import missing_assets
-    from digor.store import open_store
 
     settings = Settings.from_env()
     store_url = str(Path(args.store).resolve()) if args.store else settings.store_url
@@ -212,11 +211,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_convert_totem(args: argparse.Namespace) -> int:
     """SCDL budget CSVs for TOTEM files, with the code the budgets DAG runs."""
-    from digor.budgets_chain import convert_files
-    from extract.plans_de_comptes import PlanResolver
+    from chains.budgets import convert_files
+    from extract.plans_de_comptes import PlanSource
+    from transform.totem_plans import PlanResolver
 
     settings = Settings.from_env()
-    plans = PlanResolver(None, [Path(p) for p in args.plans] or settings.plans_dirs, "" if args.offline else settings.plans_base_url)
+    plans = PlanResolver(PlanSource(None, [Path(p) for p in args.plans] or settings.plans_dirs,
+                                    "" if args.offline else settings.plans_base_url))
     failed = 0
     for result in tqdm(convert_files(args.files, Path(args.out), plans), desc="totem", unit="file", disable=len(args.files) < 2):
         if "error" in result:
@@ -232,7 +233,7 @@ def cmd_convert_totem(args: argparse.Namespace) -> int:
 
 def cmd_convert_decp(args: argparse.Namespace) -> int:
     """DECP 2.0.2 JSON, 2019-format history, flat table and rejects for local exports, with the DAG's code."""
-    from digor.decp_chain import convert_files
+    from chains.decp import convert_files
 
     paths = [Path(f) for f in args.files]
     missing = [str(p) for p in paths if not p.is_file()]

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digor.airflow_env import airflow_environment
-from digor.config import Settings
-from digor.run_report import report_key
-from digor.store import LocalStore
+from core.config import Settings
+from core.keys import report_key
+from core.store import LocalStore
 from load.versions import is_version
 from load.widget_catalogue import CATALOGUE_KEY
 from load.widget_pages import deploy_widget_pages
+from orchestration.airflow_env import airflow_environment
 
 NIGHTLY_DAGS = ("actes", "budgets", "decp")
 
@@ -27,12 +27,12 @@ def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
 
 
 def run_demo(store: Path) -> int:
-    from digor.sample_data import generate_drop_folder
+    from samples.actes import generate_drop_folder
 
     var = store.parent
     drop = var / "drop"
-    plans = var / "plans-de-comptes"  # the demo's own small plans de comptes (digor.sample_budgets)
-    decp_drop = var / "decp-drop"  # the procurement platform's exports (digor.sample_decp)
+    plans = var / "plans-de-comptes"  # the demo's own small plans de comptes (samples.budgets)
+    decp_drop = var / "decp-drop"  # the procurement platform's exports (samples.decp)
     settings = {"STORE": str(store), "DROP_DIR": str(drop), "PLANS_DIRS": str(plans), "DECP_DROP_DIR": str(decp_drop)}
     env = airflow_environment(var / "airflow", settings)
     log = var / "demo-airflow.log"
@@ -40,11 +40,11 @@ def run_demo(store: Path) -> int:
     log.write_text("", encoding="utf-8")
 
     summary = generate_drop_folder(drop, Settings.from_env().registry_path)
-    from digor.sample_budgets import write_demo_plans
+    from samples.budgets import write_demo_plans
 
     write_demo_plans(plans)
     print(f"sample region: {summary['acts']} acts over nights {', '.join(summary['nights'])} in {drop}")
-    from digor.sample_decp import generate_decp_exports
+    from samples.decp import generate_decp_exports
 
     decp = generate_decp_exports(decp_drop, Settings.from_env().registry_path, summary["nights"])
     print(f"procurement platform exports: {decp['objects']} contracts in {decp['files']} files in {decp_drop}")
@@ -52,7 +52,7 @@ def run_demo(store: Path) -> int:
     if _airflow(["db", "migrate"], env, log):
         print(f"error: airflow db migrate failed, see {log}", file=sys.stderr)
         return 1
-    from digor.sirene_demo import run_demo_month
+    from samples.sirene import run_demo_month
 
     print("airflow: dags test sirene (a generated SIRENE extract served on loopback)…", flush=True)
     if run_demo_month(store, env, summary["nights"][0], lambda args, run_env: _airflow(args, run_env, log), var / "decp-drop"):
@@ -66,7 +66,7 @@ def run_demo(store: Path) -> int:
                 return 1
             report = json.loads((store / report_key(dag_id, night)).read_text(encoding="utf-8"))
             if dag_id == "decp":
-                from digor.decp_chain import summary_lines
+                from chains.decp import summary_lines
 
                 print("\n".join(f"  {line.strip()}" for line in summary_lines(report)))
                 continue

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from digor.store import ObjectStore, StoreError
+from core.store import ObjectStore, StoreError
 from load.widget_pages import PAGE_SUFFIXES, WIDGETS_DIR
 
 CONTENT_TYPES = {

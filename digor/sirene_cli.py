@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from digor.config import Settings
+from core.config import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -24,7 +24,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _month(value: str) -> str:
-    from digor.sirene_chain import month_of
+    from chains.sirene import month_of
 
     try:
         return month_of(value)
@@ -33,9 +33,9 @@ def _month(value: str) -> str:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from digor import sirene_chain
+    from chains import sirene as sirene_chain
+    from core.sirene_stock import StockFormatError
     from extract.sirene_download import DownloadError
-    from extract.sirene_stock import StockFormatError
 
     settings = _settings(args)
     bars: dict[str, tqdm] = {}
@@ -65,8 +65,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def _write_filled_registry(settings: Settings, target: Path) -> int:
     """A copy of the registry file with each body's SIRET and name as the register has them."""
-    from digor.registry import load_registry
-    from digor.sirene_chain import load_lookup
+    from chains.sirene import load_lookup
+    from core.registry import load_registry
     from transform.sirene_registry import filled_registry
 
     registry = load_registry(settings.registry_path)
@@ -83,7 +83,7 @@ def _write_filled_registry(settings: Settings, target: Path) -> int:
 
 
 def cmd_check_registry(args: argparse.Namespace) -> int:
-    from digor import sirene_chain
+    from chains import sirene as sirene_chain
 
     settings = _settings(args)
     try:
@@ -102,7 +102,7 @@ def cmd_check_registry(args: argparse.Namespace) -> int:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    from digor.sirene_chain import load_lookup
+    from chains.sirene import load_lookup
 
     lookup = load_lookup(_settings(args))
     if lookup is None:

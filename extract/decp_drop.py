@@ -11,10 +11,11 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from digor.store import ObjectStore, RawOverwriteError, put_raw, sha256_hex
+from core.keys import RAW
+from core.store import ObjectStore, RawOverwriteError, put_raw, sha256_hex
 
 SOURCE = "drop"
-RAW_PREFIX = "raw/decp"
+RAW_PREFIX = f"{RAW}/decp"
 MAX_FILE_BYTES = 500 * 1024 * 1024
 
 

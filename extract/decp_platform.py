@@ -9,7 +9,7 @@ The platform publishes, per day, the export files of the données essentielles i
 - ``GET <url>`` returns the file's bytes.
 
 Base URL and credentials come from the Airflow connection ``DIGOR_DECP_CONN_ID``
-(``digor_decp_platform``; see ``digor.connections``): ``host`` is the base URL (or a host
+(``digor_decp_platform``; see ``core.connections``): ``host`` is the base URL (or a host
 name, ``schema`` the scheme); ``login`` + ``password`` are sent as HTTP Basic, a password
 without login as a Bearer token. Files are only fetched from the base URL's origin, so the
 credentials never leave for another host. Transient failures (connection, 429, 5xx) are
@@ -25,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from digor.store import ObjectStore
+from core.store import ObjectStore
 from extract.decp_drop import ExtractedFile, store_raw
 
 SOURCE = "platform"
@@ -62,7 +62,7 @@ class ExportEntry:
 
 
 def credentials_from_connection(conn_id: str) -> PlatformCredentials:
-    from digor.connections import ConnectionMissing, get_connection
+    from core.connections import ConnectionMissing, get_connection
 
     try:
         conn = get_connection(conn_id)

@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from digor.store import ObjectStore, put_raw
+from core.keys import raw_night_prefix, raw_prefix
+from core.store import ObjectStore, put_raw
 
 SOURCE = "drop"
-RAW_PREFIX = f"raw/actes/{SOURCE}"
+RAW_PREFIX = raw_prefix("actes", SOURCE)
 UNKNOWN_BODY = "inconnu"
 MAX_FILE_BYTES = 200 * 1024 * 1024
 _SAFE_SEGMENT = re.compile(r"^[^/\\\x00]+$")
@@ -36,7 +37,7 @@ class ExtractedAct:
 
 def night_prefix(night: str, source: str = SOURCE) -> str:
     """Raw folder of one night of one source of acts (``drop``, ``pastell``)."""
-    return f"raw/actes/{source}/date={night}/"
+    return raw_night_prefix("actes", source, night)
 
 
 def body_key_from_metadata(metadata_bytes: bytes | None) -> str:

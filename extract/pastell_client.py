@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import requests.auth
 
-from digor.config import PASTELL_CLIENT_DEFAULTS
+from core.config import PASTELL_CLIENT_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class _BearerAuth(requests.auth.AuthBase):
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How hard and how fast the client talks to Pastell (defaults in ``digor.config``)."""
+    """How hard and how fast the client talks to Pastell (defaults in ``core.config``)."""
 
     page_size: int = PASTELL_CLIENT_DEFAULTS["page_size"]
     max_workers: int = PASTELL_CLIENT_DEFAULTS["max_workers"]
@@ -116,12 +116,12 @@ def credentials_from_connection(conn_id: str) -> PastellCredentials:
     """Read the Pastell URL and credentials from an Airflow connection.
 
     ``host`` is the whole base URL, or a host name (``schema`` then gives the URL scheme,
-    ``https`` by default, and ``port`` the port); see ``digor.connections``. ``login`` and
+    ``https`` by default, and ``port`` the port); see ``core.connections``. ``login`` and
     ``password`` are a Pastell user for Basic authentication; with extra ``{"auth": "token"}``
     (or no login) the password is an API token sent as ``Authorization: Bearer``. Extra
     ``verify`` (false or a CA bundle path) controls TLS verification.
     """
-    from digor.connections import ConnectionMissing, get_connection
+    from core.connections import ConnectionMissing, get_connection
 
     try:
         conn = get_connection(conn_id)

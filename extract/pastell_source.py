@@ -31,9 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
-from digor.config import NIGHTLY_CRON, Settings
-from digor.registry import Body, Registry
-from digor.store import ObjectStore, RawOverwriteError, put_raw
+from core.config import NIGHTLY_CRON, Settings
+from core.jsonio import json_bytes as _dumps
+from core.keys import PASTELL_STATE_KEY as STATE_KEY
+from core.keys import report_key
+from core.registry import Body, Registry
+from core.store import ObjectStore, RawOverwriteError, put_raw
 from extract.drop_folder import night_prefix
 from extract.pastell_client import (
     ClientOptions,
@@ -46,8 +49,6 @@ from extract.pastell_client import (
 log = logging.getLogger(__name__)
 
 SOURCE = "pastell"
-STATE_KEY = "private/pastell/watermarks.json"
-REPORT_KEY = "private/reports/actes/date={night}/pastell-pull.json"
 METADATA = "metadata.json"
 # Form fields whose files the transform reads: act, stamped copy, annexes, acknowledgement.
 FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes")
@@ -135,10 +136,6 @@ def load_state(store: ObjectStore) -> dict[str, BodyState]:
 def save_state(store: ObjectStore, states: dict[str, BodyState]) -> None:
     document = {"bodies": {siren: asdict(state) for siren, state in sorted(states.items())}}
     store.put_bytes(STATE_KEY, _dumps(document))
-
-
-def _dumps(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
 def metadata_bytes(detail: dict, id_e: str) -> bytes:
@@ -376,7 +373,7 @@ def extract_night(settings: Settings, store: ObjectStore, registry: Registry, ni
     with PastellClient.from_connection(settings.pastell_conn_id, options) as client:
         result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers)
     summary = result.summary(store)
-    store.put_bytes(REPORT_KEY.format(night=night), _dumps(summary))
+    store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))
     log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",
              night, summary["pulled"], len(summary["failed"]), len(summary["deleted"]), summary["requests"])
     return summary

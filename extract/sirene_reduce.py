@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from extract.sirene_stock import (
+from core.sirene_stock import (
     CACHE_SCHEMAS,
     ETABLISSEMENTS,
     KEPT_COLUMNS,

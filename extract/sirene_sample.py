@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from extract.sirene_stock import ETABLISSEMENTS, STOCK_SCHEMAS, UNITES_LEGALES
+from core.sirene_stock import ETABLISSEMENTS, STOCK_SCHEMAS, UNITES_LEGALES
 
 FILLER_FIRST_SIREN = 300_000_000
 ROW_GROUP_SIZE = 131_072

@@ -28,19 +28,19 @@ at once, a superseded one after the retention of versions.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import pandas as pd
 
-from digor.registry import Body
-from digor.store import ObjectStore
+from core.budget_stages import STAGE_ORDER
+from core.jsonio import json_bytes
+from core.keys import widget_folder
+from core.registry import Body
+from core.store import ObjectStore
 from load.versions import publish_file_set
-from transform.totem_scdl import STAGE_ORDER
 
-WIDGET_PREFIX = "public/widgets/budgets"
 INDEX_FILE = "index.json"
 FORMAT = "digor-budgets-widget/1"
 STAGE_SLUGS = {
@@ -56,11 +56,7 @@ FunctionPlan = Callable[[str, int], Mapping[str, str]]
 
 
 def widget_prefix(body_siret: str) -> str:
-    return f"{WIDGET_PREFIX}/{body_siret}/"
-
-
-def json_bytes(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+    return widget_folder("budgets", body_siret) + "/"
 
 
 def _decimal(text) -> Decimal | None:

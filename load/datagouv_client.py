@@ -27,12 +27,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import requests
 
-from digor.config import DATAGOUV_CLIENT_DEFAULTS
+from core.config import DATAGOUV_CLIENT_DEFAULTS
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/1"
@@ -117,7 +117,7 @@ class UdataClient:
 
     @classmethod
     def from_connection(cls, conn_id: str, **overrides) -> "UdataClient":
-        from digor.connections import get_connection
+        from core.connections import get_connection
 
         conn = get_connection(conn_id)
         if not conn.password:

@@ -27,13 +27,15 @@ from pathlib import PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from digor.store import ObjectStore, sha256_hex
+from core.jsonio import json_bytes as _dumps
+from core.keys import DATAGOUV_PREFIX
+from core.store import ObjectStore, sha256_hex
 from load.datagouv_client import DataGouvAmbiguous, DataGouvError, DataGouvRejected, UdataClient
 
 log = logging.getLogger(__name__)
 
-STATE_PREFIX = "private/datagouv/state"
-DRY_RUN_PREFIX = "private/datagouv/dry-run"
+STATE_PREFIX = f"{DATAGOUV_PREFIX}/state"
+DRY_RUN_PREFIX = f"{DATAGOUV_PREFIX}/dry-run"
 MIME_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet", "json": "application/json"}
 # Set in each resource's extras: lets a run that lost its state recognise its resources.
 RESOURCE_EXTRA = "digor:resource"
@@ -85,10 +87,6 @@ class ResourceUpload:
 
 class Publisher(Protocol):
     def publish(self, upload: ResourceUpload, data: bytes) -> dict: ...
-
-
-def _dumps(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
 class _GuardedPublisher:
@@ -277,7 +275,7 @@ class ApiPublisher(_GuardedPublisher):
 
 def make_publisher(mode: str, store: ObjectStore, *, settings=None, allow_shrink: bool = False) -> Publisher:
     """The publisher of ``mode`` (``DIGOR_DATAGOUV_MODE``): ``dry-run`` or ``api``."""
-    from digor.config import Settings
+    from core.config import Settings
 
     settings = settings or Settings.from_env()
     guards = {"allow_shrink": allow_shrink, "max_shrink_ratio": settings.max_shrink_ratio}

@@ -13,10 +13,10 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from digor.store import ObjectStore, put_if_changed
+from core.keys import DOCUMENT_USAGE_PREFIX, DOCUMENTS_PREFIX
+from core.store import ObjectStore, put_if_changed
 
-DOCUMENTS_PREFIX = "public/documents"
-USAGE_PREFIX = "private/documents/actes"
+USAGE_PREFIX = DOCUMENT_USAGE_PREFIX
 _EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 

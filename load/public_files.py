@@ -1,4 +1,4 @@
-"""Consolidated regional files: validated, then swapped in, or not published at all.
+"""Consolidated regional files, written once validated (``chains.publication``), then swapped in.
 
 With ``versioned=True`` a table is written as content-addressed versions plus a private
 pointer, and ``switch_dataset_manifest`` later publishes the dataset's manifest
@@ -9,25 +9,25 @@ pointer, and ``switch_dataset_manifest`` later publishes the dataset's manifest
 from __future__ import annotations
 
 import io
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
-from digor.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
+from core.schema_files import load_schema_descriptor
+from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
 from load.versions import (
-    Slot, clear_pending, json_document, put_version, read_json, read_pointers, retire_superseded, set_pointer,
+    Slot,
+    clear_pending,
+    json_document,
+    put_version,
+    read_json,
+    read_pointers,
+    retire_superseded,
+    set_pointer,
     write_aliases,
 )
-from validate.schema_files import load_schema_descriptor
-from validate.table_validator import TableReport, validate_table
-
-
-class PublicationRefused(RuntimeError):
-    """A file that fails validation after row quarantine: nothing is swapped in."""
 
 
 @dataclass(frozen=True)
@@ -73,29 +73,16 @@ def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     return table_to_parquet_bytes(pa.Table.from_arrays(arrays, names=list(frame.columns)))
 
 
-def _validate_bytes(data: bytes, schema: str, key: str) -> TableReport:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(key).name
-        path.write_bytes(data)
-        return validate_table(path, schema)
-
-
-def publish_table(
+def write_table(
     store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str, *,
     versioned: bool = False, slot: str | None = None,
-) -> tuple[list[PublishedFile], TableReport]:
-    """Quarantine invalid rows, check the exact CSV bytes, then write CSV and Parquet.
+) -> list[PublishedFile]:
+    """Write an already validated table as CSV and Parquet.
 
-    Returns the files and the row-level report, whose invalid rows were left out. With
-    ``versioned``, the files are written as versions and pointed to under ``slot``
+    With ``versioned``, the files are written as versions and pointed to under ``slot``
     (default: the file stem); ``switch_dataset_manifest`` publishes them.
     """
-    report = validate_table(frame, schema)
-    kept = frame.drop(index=sorted(report.invalid_rows())).reset_index(drop=True)
-    outputs = {"csv": csv_bytes(kept), "parquet": parquet_bytes(kept, schema)}
-    final = _validate_bytes(outputs["csv"], schema, base_key + ".csv")
-    if not final.valid:
-        raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
+    outputs = {"csv": csv_bytes(frame), "parquet": parquet_bytes(frame, schema)}
     files = []
     folder, stem = base_key.rsplit("/", 1)
     for fmt, data in outputs.items():
@@ -104,10 +91,10 @@ def publish_table(
             version_key, changed = put_version(store, folder, stem, fmt, data)
         else:
             version_key, changed = None, put_if_changed(store, key, data)
-        files.append(PublishedFile(key, fmt, len(kept), len(data), sha256_hex(data), schema, changed, version_key))
+        files.append(PublishedFile(key, fmt, len(frame), len(data), sha256_hex(data), schema, changed, version_key))
     if versioned:
         set_pointer(store, folder, slot or stem, {f.format: _manifest_entry(f) for f in files})
-    return files, report
+    return files
 
 
 def publish_document(

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
-from digor.store import ObjectStore, put_if_changed, sha256_hex
+from core.keys import PUBLIC, VERSIONS_PREFIX, public_path
+from core.store import ObjectStore, put_if_changed, sha256_hex
 
 HASH_LENGTH = 16
-RETIRED_PREFIX = "private/versions/retired"
+RETIRED_PREFIX = f"{VERSIONS_PREFIX}/retired"
 VERSION_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<ext>[A-Za-z0-9]+)$")
 
 
@@ -64,7 +65,7 @@ class Slot:
 
 
 def _retired_key(folder: str) -> str:
-    return f"{RETIRED_PREFIX}/{folder.removeprefix('public/')}.json"
+    return f"{RETIRED_PREFIX}/{public_path(folder)}.json"
 
 
 def retire_superseded(
@@ -124,13 +125,13 @@ def retire_superseded(
 
 
 # ---- pointers: which version each slot of a folder's manifest is to name -------------
-POINTERS_PREFIX = "private/versions/pointers"
-PENDING_PREFIX = "private/versions/pending"
-ALIASES_PREFIX = "private/versions/aliases"
+POINTERS_PREFIX = f"{VERSIONS_PREFIX}/pointers"
+PENDING_PREFIX = f"{VERSIONS_PREFIX}/pending"
+ALIASES_PREFIX = f"{VERSIONS_PREFIX}/aliases"
 
 
 def _area(folder: str) -> str:
-    return folder.removeprefix("public/")
+    return public_path(folder)
 
 
 def set_pointer(store: ObjectStore, folder: str, slot: str, entry: dict | None) -> bool:
@@ -163,7 +164,7 @@ def read_pointers(store: ObjectStore, folder: str) -> dict[str, dict]:
 def pending_folders(store: ObjectStore, under: str) -> list[str]:
     """Folders under ``under`` whose pointers moved since their manifest was last switched."""
     prefix = f"{PENDING_PREFIX}/{_area(under).rstrip('/')}/"
-    return ["public/" + key[len(PENDING_PREFIX) + 1:] for key in store.list_keys(prefix)]
+    return [f"{PUBLIC}/" + key[len(PENDING_PREFIX) + 1:] for key in store.list_keys(prefix)]
 
 
 def clear_pending(store: ObjectStore, folder: str) -> None:
@@ -193,7 +194,7 @@ def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -
 
 
 # ---- file sets: files read through one manifest that names them (a body's widget files) --
-FILESETS_PREFIX = "private/versions/filesets"
+FILESETS_PREFIX = f"{VERSIONS_PREFIX}/filesets"
 
 
 def _renamed(value, names: Mapping[str, str]):

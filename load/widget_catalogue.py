@@ -7,14 +7,14 @@ holds, so it is right whichever chain ran last. The key keeps the name of the fi
 
 from __future__ import annotations
 
-from digor.registry import Registry
-from digor.store import ObjectStore, put_if_changed
+from core.keys import WIDGET_CATALOGUE_KEY, WIDGET_MANIFEST, widget_folder
+from core.registry import Registry
+from core.store import ObjectStore, put_if_changed
 from load.budget_widgets import INDEX_FILE as BUDGETS_INDEX
 from load.budget_widgets import widget_prefix as budgets_prefix
 from load.widget_files import index_key, json_bytes
-from transform.decp_widget import INDEX_FILE, buyer_prefix
 
-CATALOGUE_KEY = "public/widgets/actes-organismes.json"
+CATALOGUE_KEY = WIDGET_CATALOGUE_KEY
 FORMAT_VERSION = 2
 
 
@@ -22,7 +22,7 @@ def widgets_of(store: ObjectStore, siren: str, siret: str) -> list[str]:
     available = {
         "actes": store.exists(index_key(siren)),
         "budgets": store.exists(budgets_prefix(siret) + BUDGETS_INDEX),
-        "marches": store.exists(buyer_prefix(siret) + INDEX_FILE),
+        "marches": store.exists(f"{widget_folder('marches', siret)}/{WIDGET_MANIFEST}"),
     }
     return [name for name, present in available.items() if present]
 

@@ -18,17 +18,26 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
-from digor.registry import Body, Registry
-from digor.store import ObjectStore, put_if_changed
+from core.jsonio import compact_json_bytes as json_bytes
+from core.keys import WIDGETS_PREFIX, widget_prefix
+from core.nomenclature_actes import NATURES, parse_classification
+from core.publication_rule import UrlOf, annex_urls, document_url
+from core.registry import Body, Registry
+from core.store import ObjectStore, put_if_changed
 from load.versions import (
-    Slot, clear_pending, pending_folders, put_version, read_json, read_pointers, retire_superseded, set_pointer,
+    Slot,
+    clear_pending,
+    pending_folders,
+    put_version,
+    read_json,
+    read_pointers,
+    retire_superseded,
+    set_pointer,
     write_aliases,
 )
-from transform.nomenclature_actes import NATURES, parse_classification
-from transform.scdl_deliberations import UrlOf, annex_urls, document_url
 
-WIDGET_PREFIX = "public/widgets/actes"
-WIDGET_PAGE_KEY = "public/widgets/actes.html"
+WIDGET_PREFIX = widget_prefix("actes")
+WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
 SEARCH_FILE = "recherche.json"
 FEED_FILE = "actes.atom"
 FORMAT_VERSION = 1
@@ -45,10 +54,6 @@ STOP_WORDS = (
 MINISEARCH_SERIALIZATION = 2
 _NOT_WORD = re.compile(r"[\W_]+")
 PublicUrl = Callable[[str], str]
-
-
-def json_bytes(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def year_key(siren: str, year: int) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digor.config import PROJECT_ROOT
-from digor.store import ObjectStore, put_if_changed
+from core.config import PROJECT_ROOT
+from core.keys import WIDGETS_PREFIX
+from core.store import ObjectStore, put_if_changed
 
 WIDGETS_DIR = PROJECT_ROOT / "widgets"
-PREFIX = "public/widgets/"
+PREFIX = f"{WIDGETS_PREFIX}/"
 # What browsers may load from widgets/ (sources of the build, package files and node_modules stay out).
 PAGE_SUFFIXES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".txt"}
 VENDOR_FILES = ("vendor/minisearch.js", "vendor/echarts.min.js", "vendor/echarts-fr.js")  # see the Makefile

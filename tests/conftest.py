@@ -20,7 +20,8 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
-from digor.config import PROJECT_ROOT, Settings  # noqa: E402
+from core.config import PROJECT_ROOT, Settings  # noqa: E402
+
 # Loopback services shared by several test folders: seaweedfs, s3_store_url, udata.
 from tests.emulators.fixtures import s3_store_url, seaweedfs, udata  # noqa: E402,F401
 
@@ -45,7 +46,7 @@ def reference_dir() -> Path:
 @pytest.fixture
 def demo_settings(tmp_path, monkeypatch) -> Settings:
     """Settings pointing at a fresh store and a freshly generated sample drop folder."""
-    from digor.sample_data import generate_drop_folder
+    from samples.actes import generate_drop_folder
 
     store, drop = tmp_path / "store", tmp_path / "drop"
     generate_drop_folder(drop, PROJECT_ROOT / "config" / "registry-demo.yaml")

@@ -10,10 +10,10 @@ import pandas as pd
 import pendulum
 import pytest
 
-from digor.config import PROJECT_ROOT
-from digor.registry import load_registry
-from digor.run_report import report_key
-from digor.sample_data import DEMO_NIGHTS
+from core.config import PROJECT_ROOT
+from core.keys import report_key
+from core.registry import load_registry
+from samples.actes import DEMO_NIGHTS
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")

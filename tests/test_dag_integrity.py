@@ -2,7 +2,7 @@
 
 import pytest
 
-from digor.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 EXPECTED_DAGS = {"actes", "actes_decisions", "backfill", "budgets", "decp", "sirene"}
 

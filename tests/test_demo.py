@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from digor.config import ENV_PREFIX, PROJECT_ROOT
+from core.config import ENV_PREFIX, PROJECT_ROOT
 
 
 def test_demo_runs_every_nightly_dag_and_prints_where_the_results_are(tmp_path):

@@ -1,5 +1,5 @@
-from digor.overlay_store import OverlayStore
-from digor.store import LocalStore
+from core.overlay_store import OverlayStore
+from core.store import LocalStore
 
 
 def test_overlay_reads_through_and_publishes_nothing_until_promoted(tmp_path):

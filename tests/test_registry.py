@@ -1,7 +1,8 @@
 import pytest
 
-from digor.config import PROJECT_ROOT
-from digor.registry import RegistryError, load_registry, luhn_valid
+from core.config import PROJECT_ROOT
+from core.identifiers import luhn_valid
+from core.registry import RegistryError, load_registry
 
 
 def test_demo_registry_loads_with_valid_identifiers():

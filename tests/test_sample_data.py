@@ -13,8 +13,8 @@ import pytest
 import yaml
 from lxml import etree
 
-from digor.sample_data import DEMO_NIGHTS, generate_drop_folder, minimal_pdf
-from transform.nomenclature_actes import NATURE_ABBREVIATIONS, NATURES, parse_classification
+from core.nomenclature_actes import NATURE_ABBREVIATIONS, NATURES, parse_classification
+from samples.actes import DEMO_NIGHTS, generate_drop_folder, minimal_pdf
 
 REGISTRY = Path(__file__).resolve().parents[1] / "config" / "registry-demo.yaml"
 BODIES = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))["bodies"]

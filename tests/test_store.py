@@ -1,6 +1,6 @@
 import pytest
 
-from digor.store import LocalStore, RawOverwriteError, StoreError, open_store, put_if_changed, put_raw
+from core.store import LocalStore, RawOverwriteError, StoreError, open_store, put_if_changed, put_raw
 
 
 def test_keys_must_live_in_a_zone(tmp_path):

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from digor.table_diff import diff_tables
+from chains.table_diff import diff_tables
 
 
 def test_rows_and_columns_differences_are_counted():

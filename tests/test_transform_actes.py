@@ -5,12 +5,12 @@ from datetime import date
 
 import pytest
 
-from digor.config import PROJECT_ROOT
-from digor.registry import load_registry
+from core.config import PROJECT_ROOT
+from core.publication_rule import Decision
+from core.registry import load_registry
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.actes import ActeRejected, normalise_act
 from transform.dates import parse_source_date
-from transform.publication_rule import Decision
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
 PREFIX = "raw/actes/drop/date=2025-03-03/siren=212900997/Ab12Cd3/"

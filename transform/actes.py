@@ -15,15 +15,15 @@ from pathlib import PurePosixPath
 
 import pyarrow as pa
 
-from digor.registry import Body, Registry
-from digor.store import ObjectStore, sha256_hex, table_to_parquet_bytes
-from extract.drop_folder import night_prefix
+from core.keys import raw_night_prefix, staging_prefix
+from core.nomenclature_actes import NATURES, MatiereError, parse_classification
+from core.publication_rule import source_decision
+from core.registry import Body, Registry
+from core.store import ObjectStore, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
-from transform.nomenclature_actes import NATURES, MatiereError, parse_classification
-from transform.publication_rule import source_decision
 
-STAGING_PREFIX = "staging/actes"
+STAGING_PREFIX = staging_prefix("actes")
 _WHITESPACE = re.compile(r"\s+")
 
 ANNEX_TYPE = pa.struct([("name", pa.string()), ("raw_key", pa.string()), ("sha256", pa.string())])
@@ -231,7 +231,7 @@ def normalise_act(
 
 def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str]]:
     """Group the night's raw keys by act folder (``.../date=D/<body>/<id_d>/``)."""
-    prefix = night_prefix(night, source)
+    prefix = raw_night_prefix("actes", source, night)
     folders: dict[str, list[str]] = defaultdict(list)
     for key in store.list_keys(prefix):
         parts = key[len(prefix):].split("/")

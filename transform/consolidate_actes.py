@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from digor.ledger import read_events, replay
-from digor.registry import Registry
-from digor.store import ObjectStore, read_parquet
+from core.ledger import read_events, replay
+from core.publication_rule import Decision, body_blocks
+from core.registry import Registry
+from core.store import ObjectStore, read_parquet
 from transform.actes import STAGING_PREFIX, STAGING_SCHEMA, staged_years
-from transform.publication_rule import Decision, body_blocks
 
 ACT_KEY = ["siren", "source", "source_id"]
 

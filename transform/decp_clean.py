@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from digor.registry import luhn_valid
+from core.identifiers import luhn_valid
 
 Cleaned = tuple  # (value or None, note or None)
 

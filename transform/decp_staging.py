@@ -14,13 +14,14 @@ from datetime import date
 
 import pyarrow as pa
 
-from digor.store import ObjectStore, read_parquet, table_to_parquet_bytes
+from core.keys import RAW, staging_prefix
+from core.store import ObjectStore, read_parquet, table_to_parquet_bytes
 from transform.decp_formats import CONCESSION, UnreadableExport, read_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
 
-STAGING_PREFIX = "staging/decp"
-RAW_PREFIX = "raw/decp"
+STAGING_PREFIX = staging_prefix("decp")
+RAW_PREFIX = f"{RAW}/decp"
 STATUS_VALID, STATUS_INVALID, STATUS_UNREADABLE = "valide", "invalide", "illisible"
 
 STAGING_SCHEMA = pa.schema(

@@ -7,7 +7,7 @@ on it gives one row per contract and titulaire with the current values.
 Names of buyers and titulaires are not in the 2022 format. ``resolved_name`` gives, in order:
 
 1. the ``names`` lookup (identifier -> name): the chain passes the registry's bodies, then
-   the SIRENE register under its diffusion rules (``digor.decp_chain.name_lookup``); a person
+   the SIRENE register under its diffusion rules (``chains.decp.name_lookup``); a person
    who asked not to be published comes back as ``[NON DIFFUSIBLE]`` and that wins over
    anything the data sent;
 2. else the name the 2019-format data carried (``denominationSociale``, ``acheteur.nom``),
@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from core.schema_files import load_schema_descriptor
 from transform.decp_consolidate import current_objects, loaded, versions
 from transform.decp_cpv import category_of
 from transform.decp_formats import CONCESSION
-from validate.schema_files import load_schema_descriptor
 
 NameLookup = Callable[[str], "str | None"]
 TABLE_SCHEMA = "decp-table"

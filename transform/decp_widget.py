@@ -27,6 +27,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 
+from core.keys import widget_prefix
 from transform.decp_consolidate import current_objects, loaded, versions
 from transform.decp_cpv import FOURNITURES, NON_CLASSE, SERVICES, TRAVAUX, category_of, division_label, division_of
 from transform.decp_formats import CONCESSION
@@ -36,16 +37,11 @@ from transform.sirene_lookup import NON_DIFFUSIBLE, Entity
 EntityLookup = Callable[[str], Entity | None]
 
 FORMAT_VERSION = 2
-WIDGET_PREFIX = "public/widgets/marches"
+WIDGET_PREFIX = widget_prefix("marches")
 INDEX_FILE, INDICATORS_FILE = "index.json", "indicateurs.json"
 CATEGORIES = (TRAVAUX, FOURNITURES, SERVICES, NON_CLASSE)
 TOP_TITULAIRES = 10
 NO_SOCIAL, NO_ENVIRONMENTAL = "Pas de considération sociale", "Pas de considération environnementale"
-
-
-def json_bytes(document) -> bytes:
-    """Deterministic bytes: same content, same file."""
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def year_file(year: int) -> str:

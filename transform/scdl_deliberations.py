@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
-from transform.nomenclature_actes import NATURES
+from core.nomenclature_actes import NATURES
+from core.publication_rule import UrlOf, annex_urls, document_url
 
 DELIBERATION_NATURE = "1"
 DELIBERATIONS_COLUMNS = [
@@ -20,27 +19,12 @@ ACTES_COLUMNS = [
     "PUBLICATION_DATE", "ACTE_URL", "ANNEXES_URL", "SOURCE_ID",
 ]
 
-UrlOf = Callable[[str, str], str]
-"""(sha256, file name) -> public URL of a document."""
-
-
 def _iso(value) -> str:
     return "" if value is None or pd.isna(value) else value.isoformat()
 
 
 def _text(value) -> str:
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def document_url(act: pd.Series, url_of: UrlOf) -> str:
-    """Empty for a body that publishes metadata only."""
-    return "" if act["metadata_only"] else url_of(act["main_file_sha256"], act["main_file_name"])
-
-
-def annex_urls(act: pd.Series, url_of: UrlOf) -> list[str]:
-    if act["metadata_only"] or not act["publish_annexes"]:
-        return []
-    return [url_of(annex["sha256"], annex["name"]) for annex in act["annexes"]]
 
 
 def deliberations_of(acts: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 import pyarrow as pa
 
-from extract.sirene_stock import CACHE_SCHEMAS, ETABLISSEMENTS, MASKED, UNITES_LEGALES, as_date
+from core.sirene_stock import CACHE_SCHEMAS, ETABLISSEMENTS, MASKED, UNITES_LEGALES, as_date
 
 NON_DIFFUSIBLE = "[NON DIFFUSIBLE]"
 DIFFUSIBLE = "O"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from digor.registry import Registry
+from core.registry import Registry
 from transform.sirene_lookup import ETAT_CESSE, ETAT_FERME, SireneLookup, normalised_name
 
 ERROR, WARNING = "error", "warning"

@@ -22,14 +22,15 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pyarrow as pa
 
-from digor.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
-from extract.plans_de_comptes import PlanResolver
-from transform.totem_plans import PlanError
+from core.budget_stages import STAGE_ORDER
+from core.keys import staging_prefix
+from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
+from transform.totem_plans import PlanError, PlanResolver
 from transform.totem_reader import DEFAULT_MAX_BYTES, TotemDocument, TotemError, read_totem
-from transform.totem_scdl import SCDL_COLUMNS, STAGE_ORDER, Conversion, convert_document
+from transform.totem_scdl import SCDL_COLUMNS, Conversion, convert_document
 
-ACTES_STAGING_PREFIX = "staging/actes"
-STAGING_PREFIX = "staging/budgets"
+ACTES_STAGING_PREFIX = staging_prefix("actes")
+STAGING_PREFIX = staging_prefix("budgets")
 BUDGET_NATURE = "5"
 PUBLISHED = "published"
 _PARIS = ZoneInfo("Europe/Paris")

@@ -4,15 +4,16 @@ A TOTEM line only carries codes (account ``Nature``, chapter ``ContNat``, ``Fonc
 labels, the chapter of an account when the line does not say it, and the section of a chapter
 come from the *plan de comptes* of the document's nomenclature (M14, M4x, M52, M57, M61,
 M71… and their déclinaisons) for its exercice, as published by odm-budgetaire.org
-(``planDeCompte.xml``). Where the file is found is ``extract.plans_de_comptes``' business.
+(``planDeCompte.xml``). Where the file is found is ``extract.plans_de_comptes``' business: the
+resolver here reads what a source found, once per plan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from lxml import etree
-
 
 THIRD_PARTY_CLASS = "45"
 
@@ -155,3 +156,45 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
         function_chapters=_chapters(fonction),
         functions=functions,
     )
+
+
+class FoundPlanBytes(Protocol):
+    data: bytes
+    where: str
+
+
+class PlanSource(Protocol):
+    """Finds a plan's bytes (``extract.plans_de_comptes.PlanSource``); raises ``LookupError`` when it cannot."""
+
+    def find(self, norme: str, declinaison: str, year: int) -> FoundPlanBytes: ...
+
+    def keep(self, found: FoundPlanBytes) -> None: ...
+
+
+class PlanResolver:
+    """Plans by (norme, déclinaison, year), each found and read once per resolver."""
+
+    def __init__(self, source: PlanSource):
+        self.source = source
+        self._plans: dict[tuple[str, str, int], PlanDeComptes | PlanError] = {}
+
+    def get(self, norme: str, declinaison: str, year: int) -> PlanDeComptes:
+        key = (norme, declinaison, int(year))
+        if key not in self._plans:
+            try:
+                self._plans[key] = self._load(*key)
+            except PlanError as error:
+                self._plans[key] = error
+        found = self._plans[key]
+        if isinstance(found, PlanError):
+            raise found
+        return found
+
+    def _load(self, norme: str, declinaison: str, year: int) -> PlanDeComptes:
+        try:
+            found = self.source.find(norme, declinaison, year)
+        except LookupError as error:
+            raise PlanError(str(error)) from None
+        plan = parse_plan(found.data, found.where, year)
+        self.source.keep(found)
+        return plan

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from validate.scdl_checks import siret_is_valid
+from core.identifiers import siret_is_valid
 
 DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 CFU_ROOT = "CompteFinancierUnique"

@@ -43,7 +43,6 @@ AMOUNT_COLUMNS = {
 }
 # The SCDL stage of each NatDec: the CFU is the compte administratif of the new regime.
 SCDL_STAGES = {code: ("compte administratif" if code == "10" else label) for code, label in NATDEC_CODES.items()}
-STAGE_ORDER = {"budget primitif": 0, "budget supplémentaire": 1, "décision modificative": 2, "compte administratif": 3}
 SECTIONS = {"F": "fonctionnement", "I": "investissement"}
 OPBUDG = {"0": "réel", "1": "ordre"}
 CODRD = {"R": "recette", "D": "dépense"}

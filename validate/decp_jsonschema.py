@@ -16,7 +16,7 @@ from pathlib import Path
 from jsonschema import Draft4Validator, Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-from validate.schema_files import SCHEMAS_DIR
+from core.schema_files import SCHEMAS_DIR
 
 VALIDATORS = {"http://json-schema.org/draft-07/schema#": Draft7Validator,
               "http://json-schema.org/draft-04/schema#": Draft4Validator}

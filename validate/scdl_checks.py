@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable, List
 import attrs
 from frictionless import Check, errors
 
+from core.identifiers import siret_is_valid
+
 # Errors: one type per check, so reports carry the SCDL check name as error type.
 
 _TEMPLATE = 'Row at position "{rowNumber}", field "{fieldName}": {note}'
@@ -121,32 +123,6 @@ class _ScdlCheck(Check):
 
 
 # french-siret-value
-
-_LA_POSTE_SIREN = "356000000"
-_LA_POSTE_HEAD_OFFICE = "35600000000048"
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def siret_is_valid(value: str) -> bool:
-    """14 digits passing Luhn (SIREN too); La Poste's offices use a digit sum multiple of 5."""
-    siret = value.replace(" ", "").replace(".", "")
-    if len(siret) != 14 or not siret.isascii() or not siret.isdigit():
-        return False
-    if siret.startswith(_LA_POSTE_SIREN) and siret != _LA_POSTE_HEAD_OFFICE:
-        return sum(int(char) for char in siret) % 5 == 0
-    return _luhn_ok(siret) and _luhn_ok(siret[:9])
-
 
 @attrs.define(kw_only=True, repr=False)
 class french_siret_value(_ScdlCheck):

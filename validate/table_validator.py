@@ -22,7 +22,7 @@ import pandas as pd
 from frictionless import Checklist, Resource, Schema
 from frictionless import errors as ferrors
 
-from validate.schema_files import load_schema_descriptor, resolve_schema
+from core.schema_files import load_schema_descriptor, resolve_schema
 from validate.scdl_checks import SCDL_ERRORS, checks_from_descriptor
 
 DEFAULT_MAX_ERRORS = 1_000_000

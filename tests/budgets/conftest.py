@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.plans_de_comptes import PlanResolver
+from extract.plans_de_comptes import PlanSource
+from transform.totem_plans import PlanResolver
 
 
 @pytest.fixture
@@ -21,4 +22,4 @@ def expected_dir(reference_dir) -> Path:
 
 @pytest.fixture
 def official_plans(reference_dir) -> PlanResolver:
-    return PlanResolver(local_dirs=[reference_dir / "totem" / "plans-de-comptes"])
+    return PlanResolver(PlanSource(local_dirs=[reference_dir / "totem" / "plans-de-comptes"]))

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from digor.registry import Body
+from core.registry import Body
 from load.budget_widgets import body_files, function_rubrique
 
 M57 = {"0": "Services généraux", "01": "Opérations non ventilables", "020": "Administration générale",

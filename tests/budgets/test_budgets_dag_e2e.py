@@ -7,18 +7,18 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pendulum
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pendulum
 import pytest
 
-from digor.config import PROJECT_ROOT
-from digor.registry import load_registry
-from digor.run_report import report_key
-from digor.sample_budgets import annex_siret, write_demo_plans
-from digor.sample_data import DEMO_NIGHTS
+from core.config import PROJECT_ROOT
+from core.keys import report_key
+from core.registry import load_registry
 from load.budget_widgets import named_files
 from load.versions import is_version
+from samples.actes import DEMO_NIGHTS
+from samples.budgets import annex_siret, write_demo_plans
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -107,6 +107,15 @@ def test_a_hostile_file_is_quarantined_and_the_night_goes_on(budget_store):
     assert quarantine["rejects"][0]["raw_key"] == reject["raw_key"]
 
 
+def test_every_budgets_run_has_the_report_page_its_task_links_to(budget_store):
+    """The "Run report" link of a budgets task answers like any chain's: HTML beside the JSON, run index."""
+    html = budget_store / report_key("budgets", DEMO_NIGHTS[0], "report.html")
+    assert "DOCTYPE" in html.read_text(encoding="utf-8"), "the hostile file's reason is on the page"
+    indexes = [json.loads(p.read_text()) for p in (budget_store / "private" / "reports" / "runs" / "budgets").glob("*.json")]
+    assert len(indexes) == len(DEMO_NIGHTS)
+    assert {i["html"] for i in indexes} == {report_key("budgets", night, "report.html") for night in DEMO_NIGHTS}
+
+
 def test_the_latest_sealed_version_wins_and_the_replaced_one_is_kept(budget_store):
     epci = REGISTRY.bodies[1]
     frame = _csv(budget_store / "public" / "budgets" / "budgets-2024.csv")
@@ -160,16 +169,17 @@ def test_a_rerun_gives_the_same_bytes(budget_store, dags):
 
 
 def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
-    from digor.budgets_chain import ActesNotStaged, transform_step
+    from chains.budgets import CHAIN, ActesNotStaged
 
     with pytest.raises(ActesNotStaged):
-        transform_step(demo_settings, "2031-01-01")
+        CHAIN.transform(demo_settings, "2031-01-01")
 
 
 def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
-    from digor import actes_chain, budgets_chain
-    from digor.config import Settings
-    from transform.publication_rule import Decision
+    from chains import actes as actes_chain
+    from chains import budgets as budgets_chain
+    from core.config import Settings
+    from core.publication_rule import Decision
 
     settings = Settings.from_env()
     budgets = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/budgets"))
@@ -180,8 +190,8 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
     before = _named_by_manifest(folder)
     actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
     years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(budget_store / "public/budgets")})
-    results = [budgets_chain.publish_year_step(settings, year) for year in years]
-    budgets_chain.publish_widgets_step(settings, None)  # switches the manifest to the new versions
+    results = [budgets_chain.CHAIN.publish_year(settings, year) for year in years]
+    budgets_chain.CHAIN.publish_widgets(settings, None)  # switches the manifest to the new versions
     after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
     assert len(after) < len(budgets), "the withdrawn document's lines are gone"
     plain = lambda names: {n.rsplit(".", 2)[0] for n in names}  # noqa: E731 - file name without its version
@@ -193,9 +203,9 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
     shrunk = {f"budgets/budgets-{y}.csv" for y in years
               if len(_csv(budget_store / f"public/budgets/budgets-{y}.csv")) < (budgets["BGT_ANNEE"] == str(y)).sum() * 0.8}
     assert shrunk, "the withdrawal takes more than a fifth of some exercice's lines"
-    outcomes = {o["resource"]: o for o in budgets_chain.publish_datagouv_step(settings, results)}
+    outcomes = {o["resource"]: o for o in budgets_chain.CHAIN.publish_datagouv(settings, results)}
     assert set(outcomes) == {f"budgets/budgets-{y}.{fmt}" for y in years for fmt in ("csv", "parquet")}, \
         "one resource per exercice and format, under its stable name"
     assert {r for r, o in outcomes.items() if o["status"] == "held-back"} >= shrunk
-    allowed = {o["resource"]: o for o in budgets_chain.publish_datagouv_step(settings, results, allow_shrink=True)}
+    allowed = {o["resource"]: o for o in budgets_chain.CHAIN.publish_datagouv(settings, results, allow_shrink=True)}
     assert not any(allowed[r]["status"] == "held-back" for r in shrunk)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from validate.schema_files import load_schema_descriptor
+from core.schema_files import load_schema_descriptor
 from validate.scdl_checks import checks_from_descriptor
 
 CONSTRAINTS = ("required", "pattern", "enum", "minLength", "maxLength")

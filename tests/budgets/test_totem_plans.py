@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from digor.sample_budgets import plan_xml
-from digor.store import LocalStore
-from extract.plans_de_comptes import CACHE_PREFIX, PlanResolver, plan_path
-from transform.totem_plans import PlanError, clean_label, parse_plan
+from core.store import LocalStore
+from extract.plans_de_comptes import CACHE_PREFIX, PlanNotFound, PlanSource, plan_path
+from samples.budgets import plan_xml
+from transform.totem_plans import PlanError, PlanResolver, clean_label, parse_plan
 
 
 @pytest.fixture
@@ -60,29 +60,37 @@ def test_resolver_reads_mirrors_then_cache_then_downloads_once(tmp_path):
         calls.append(url)
         return plan_xml(2025, "M57", "M57")
 
-    resolver = PlanResolver(store, [tmp_path / "mirror"], "http://plans.example/normes", fetch)
+    resolver = PlanResolver(PlanSource(store, [tmp_path / "mirror"], "http://plans.example/normes", fetch))
     assert resolver.get("M57", "M57", 2025).chapter("011").label == "Charges à caractère général"
     assert calls == ["http://plans.example/normes/2025/M57/M57/planDeCompte.xml"]
     assert store.exists(f"{CACHE_PREFIX}/2025/M57/M57/planDeCompte.xml")
-    again = PlanResolver(store, [], "http://plans.example/normes", fetch)
+    again = PlanResolver(PlanSource(store, [], "http://plans.example/normes", fetch))
     again.get("M57", "M57", 2025)
     assert len(calls) == 1, "a cached plan is never downloaded again"
+
+
+def test_a_downloaded_plan_that_cannot_be_read_is_not_cached(tmp_path):
+    store = LocalStore(tmp_path / "store")
+    resolver = PlanResolver(PlanSource(store, [], "http://plans.example/normes", lambda url: b"<html>maintenance</html>"))
+    with pytest.raises(PlanError):
+        resolver.get("M57", "M57", 2025)
+    assert not store.exists(f"{CACHE_PREFIX}/2025/M57/M57/planDeCompte.xml"), "tomorrow's night must download it again"
 
 
 def test_a_missing_plan_is_an_error_naming_where_it_was_looked_for(tmp_path):
     def fetch(url):
         raise OSError("connection refused")
 
-    resolver = PlanResolver(LocalStore(tmp_path), [tmp_path / "mirror"], "http://plans.example", fetch)
+    resolver = PlanResolver(PlanSource(LocalStore(tmp_path), [tmp_path / "mirror"], "http://plans.example", fetch))
     with pytest.raises(PlanError, match=r"M14/M14_CE 2031 not found .*connection refused"):
         resolver.get("M14", "M14_CE", 2031)
     with pytest.raises(PlanError, match="looked in"):
-        PlanResolver(None, [tmp_path]).get("M14", "M14_CE", 2031)
+        PlanResolver(PlanSource(None, [tmp_path])).get("M14", "M14_CE", 2031)
 
 
 @pytest.mark.parametrize("norme, declinaison", [("..", "M14"), ("M14", "../../etc"), ("M14", "a/b"), ("", "M14")])
 def test_nomenclature_codes_from_files_never_make_paths(norme, declinaison):
-    with pytest.raises(PlanError):
+    with pytest.raises(PlanNotFound):
         plan_path(2025, norme, declinaison)
 
 

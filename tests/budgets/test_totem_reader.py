@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from digor.sample_budgets import entity_bomb
+from samples.budgets import entity_bomb
 from transform.totem_reader import TotemError, parse_french_number, read_totem
 
 NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"

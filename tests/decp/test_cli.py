@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from core.config import PROJECT_ROOT
 from digor.cli import main
-from digor.config import PROJECT_ROOT
-from digor.sample_decp import generate_decp_exports
+from samples.decp import generate_decp_exports
 
 
 def test_convert_decp_writes_the_year_files_and_a_balanced_report(reference_dir, tmp_path, capsys):
@@ -43,7 +43,7 @@ def test_run_decp_processes_a_night_without_a_scheduler(tmp_path, monkeypatch, c
 
 
 def test_run_passes_allow_shrink_to_the_chain(tmp_path, monkeypatch):
-    from digor import decp_chain
+    from chains import decp as decp_chain
 
     seen = {}
 
@@ -51,6 +51,6 @@ def test_run_passes_allow_shrink_to_the_chain(tmp_path, monkeypatch):
         seen.update(night=night, force_rebuild=force_rebuild, allow_shrink=allow_shrink)
         return {"summary": [], "key": "private/reports/decp/x.json"}
 
-    monkeypatch.setattr(decp_chain, "run_night", run_night)
+    monkeypatch.setattr(decp_chain.CHAIN, "run_night", run_night)
     assert main(["run", "decp", "--date", "2025-03-04", "--allow-shrink", "--store", str(tmp_path)]) == 0
     assert seen == {"night": "2025-03-04", "force_rebuild": False, "allow_shrink": True}

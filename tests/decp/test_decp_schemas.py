@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft4Validator, Draft7Validator
 
+from core.schema_files import load_schema_descriptor
 from validate.decp_jsonschema import schema_file
-from validate.schema_files import load_schema_descriptor
 
 ANNOTATIONS = {"title", "description", "$comment", "examples", "default", "$id", "id", "$schema", "definitions"}
 OFFICIAL = {

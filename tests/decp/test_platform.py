@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from digor.config import Settings
-from digor.decp_chain import extract_step, transform_step
-from digor.store import LocalStore
+from chains.decp import CHAIN
+from core.config import Settings
+from core.store import LocalStore
 from extract.decp_drop import extract_night as extract_drop
 from extract.decp_platform import PlatformClient, PlatformConfigError, PlatformError, credentials_from_connection
 from extract.decp_platform import extract_night as extract_platform
@@ -100,15 +100,15 @@ def test_bearer_token_without_login(samples):
 
 def test_the_chain_reads_the_platform_like_the_drop_folder(platform, samples, tmp_path):
     platform_settings = Settings.from_env().with_overrides(store_url=str(tmp_path / "a"), decp_source="platform")
-    extracted = extract_step(platform_settings, NIGHT)
+    extracted = CHAIN.extract(platform_settings, NIGHT)
     assert len(extracted["files"]) == len(samples[NIGHT])
     drop = tmp_path / "drop" / NIGHT
     drop.mkdir(parents=True)
     for name, data in samples[NIGHT].items():
         (drop / name).write_bytes(data)
     drop_settings = Settings.from_env().with_overrides(store_url=str(tmp_path / "b"), decp_drop_dir=tmp_path / "drop")
-    assert len(extract_step(drop_settings, NIGHT)["files"]) == len(samples[NIGHT])
-    summary = lambda s: sorted((f["name"], f["format"], f["read"], f["valid"]) for f in transform_step(s, NIGHT)["files"])
+    assert len(CHAIN.extract(drop_settings, NIGHT)["files"]) == len(samples[NIGHT])
+    summary = lambda s: sorted((f["name"], f["format"], f["read"], f["valid"]) for f in CHAIN.transform(s, NIGHT)["files"])
     assert summary(platform_settings) == summary(drop_settings)
     formats = {name: fmt for name, fmt, _, _ in summary(platform_settings)}
     assert formats["json-paquet.json"] == formats["xml-paquet.xml"] == "2019"

@@ -1,7 +1,7 @@
 """Every real sample goes through the chain: objects read = published + rejected, file by file.
 
 The files of ``reference/samples/decp-2022`` and ``decp-2019`` are converted with the chain's
-own code (``digor.decp_chain.convert_files``, what ``digor convert decp`` runs), every file of
+own code (``chains.decp.convert_files``, what ``digor convert decp`` runs), every file of
 each folder whatever its name or extension. Counts are checked against an independent count
 of the objects in each file; the published JSON files are validated with the *official*
 schemas; duplicates and modifications are checked on the real files that carry them.
@@ -17,7 +17,7 @@ import pytest
 from jsonschema import Draft4Validator, Draft7Validator
 from lxml import etree
 
-from digor.decp_chain import convert_files
+from chains.decp import convert_files
 from validate.table_validator import validate_table
 
 NIGHT = "2025-06-30"

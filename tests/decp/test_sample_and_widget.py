@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from digor.config import PROJECT_ROOT
-from digor.sample_decp import generate_decp_exports
+from core.config import PROJECT_ROOT
+from samples.decp import generate_decp_exports
 from tests.decp.test_consolidate import MOD_1, _modified, _rows
 from tests.decp.test_formats_normalise import MARCHE_2022
 from transform.decp_consolidate import consolidate

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from digor import decp_chain
-from digor.config import PROJECT_ROOT, Settings
-from digor.sample_data import DEMO_NIGHTS
-from digor.sample_decp import generate_decp_exports
-from digor.sirene_chain import CURRENT_KEY, cache_key
-from digor.sirene_demo import demo_records, identifiers_in
-from digor.store import LocalStore, put_if_changed, table_to_parquet_bytes
+from chains import decp as decp_chain
+from chains.sirene import CURRENT_KEY, cache_key
+from core.config import PROJECT_ROOT, Settings
+from core.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+from core.store import LocalStore, put_if_changed, table_to_parquet_bytes
 from extract.sirene_reduce import Wanted, reduce_stock
 from extract.sirene_sample import unit_record, write_stock_file
-from extract.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+from samples.actes import DEMO_NIGHTS
+from samples.decp import generate_decp_exports
+from samples.sirene import demo_records, identifiers_in
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
 REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
@@ -53,7 +53,7 @@ def published(tmp_path_factory):
     _write_cache(store, root / "stock", units, establishments, companies)
     settings = Settings.from_env().with_overrides(store_url=str(root / "store"), decp_drop_dir=drop, datagouv_mode="dry-run")
     for night in DEMO_NIGHTS:
-        decp_chain.run_night(settings, night)
+        decp_chain.CHAIN.run_night(settings, night)
     by_unit = {u["siren"]: u for u in units}
     return {"store": root / "store", "companies": companies, "hidden": hidden, "absent": absent, "units": by_unit}
 
@@ -126,7 +126,7 @@ def test_without_a_cache_names_are_the_registry_and_2019_ones_and_sme_unknown(tm
     drop = tmp_path / "drop"
     generate_decp_exports(drop, REGISTRY, DEMO_NIGHTS)
     settings = Settings.from_env().with_overrides(store_url=str(tmp_path / "store"), decp_drop_dir=drop, datagouv_mode="dry-run")
-    decp_chain.run_night(settings, DEMO_NIGHTS[0])
+    decp_chain.CHAIN.run_night(settings, DEMO_NIGHTS[0])
     store = tmp_path / "store"
     contracts = _contracts(store, BUYER)
     assert all(h["pme"] is None and h["departement"] is None for c in contracts for h in c["titulaires"])
@@ -143,8 +143,8 @@ def test_without_a_cache_names_are_the_registry_and_2019_ones_and_sme_unknown(tm
     companies = identifiers_in(drop)
     units, establishments = demo_records(REGISTRY, companies)
     _write_cache(LocalStore(store), tmp_path / "stock", units, establishments, companies)
-    next_night = decp_chain.run_night(settings, "2025-03-06")
+    next_night = decp_chain.CHAIN.run_night(settings, "2025-03-06")
     assert next_night["totals"]["years_published"] == sorted({int(p.stem[-4:]) for p in (store / "public/decp").glob("decp-20??.csv")})
     named = _contracts(store, BUYER)
     assert any(h["pme"] is not None for c in named for h in c["titulaires"]), "SME flags come with the new month"
-    assert decp_chain.run_night(settings, "2025-03-07")["totals"]["years_published"] == [], "then only touched years"
+    assert decp_chain.CHAIN.run_night(settings, "2025-03-07")["totals"]["years_published"] == [], "then only touched years"

@@ -405,7 +405,7 @@ def entities_of(registry_path: Path, extra: list[dict] = ()) -> list[dict]:
 
 
 def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
-    """Documents of a drop folder (``digor.sample_data``) as Pastell document versions.
+    """Documents of a drop folder (``samples.actes``) as Pastell document versions.
 
     A folder whose ``metadata.json`` is not a JSON detail cannot be a Pastell answer: it is
     left out and its name returned. Files the form names but the folder lacks stay missing
@@ -436,7 +436,7 @@ def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
 
 
 def sample_emulator(drop_dir: Path, registry_path: Path, **options) -> PastellEmulator:
-    from digor.sample_data import UNKNOWN_ID_E, UNKNOWN_SIREN
+    from samples.actes import UNKNOWN_ID_E, UNKNOWN_SIREN
 
     versions, _ = versions_from_drop_folder(drop_dir)
     unknown = {"id_e": UNKNOWN_ID_E, "denomination": "Commune inconnue", "siren": UNKNOWN_SIREN,
@@ -447,8 +447,8 @@ def sample_emulator(drop_dir: Path, registry_path: Path, **options) -> PastellEm
 if __name__ == "__main__":  # pragma: no cover - manual use
     import tempfile
 
-    from digor.config import PROJECT_ROOT
-    from digor.sample_data import generate_drop_folder
+    from core.config import PROJECT_ROOT
+    from samples.actes import generate_drop_folder
 
     registry = PROJECT_ROOT / "config" / "registry-demo.yaml"
     drop = Path(tempfile.mkdtemp(prefix="pastell-emulator-")) / "drop"

@@ -2,9 +2,9 @@
 
 from datetime import date, datetime, timezone
 
-from digor.ledger import LedgerEvent, engineer_event, read_events, replay, write_command_event, write_night_events
-from digor.store import LocalStore
-from transform.publication_rule import Decision
+from core.ledger import LedgerEvent, engineer_event, read_events, replay, write_command_event, write_night_events
+from core.publication_rule import Decision
+from core.store import LocalStore
 
 ACT = ("212900997", "drop", "Ab12Cd3")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from digor.registry import Body
-from transform.publication_rule import Decision, DecisionSource, body_blocks, source_decision
+from core.publication_rule import Decision, DecisionSource, body_blocks, source_decision
+from core.registry import Body
 
 P, R, D = Decision.PUBLISHED, Decision.REFUSED, Decision.TO_DECIDE
 

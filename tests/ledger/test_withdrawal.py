@@ -10,10 +10,10 @@ import pendulum
 import pytest
 import yaml
 
-from digor import actes_chain
+from chains import actes as actes_chain
+from core.config import PROJECT_ROOT
 from digor.cli import main as digor
-from digor.config import PROJECT_ROOT
-from digor.sample_data import DEMO_NIGHTS
+from samples.actes import DEMO_NIGHTS
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -23,7 +23,7 @@ def _csv(path: Path) -> pd.DataFrame:
 @pytest.fixture
 def store(demo_settings) -> Path:
     for night in DEMO_NIGHTS:
-        actes_chain.run_night(demo_settings, night)
+        actes_chain.CHAIN.run_night(demo_settings, night)
     return Path(demo_settings.store_url)
 
 
@@ -74,7 +74,7 @@ def test_a_rerun_of_the_night_does_not_undo_a_withdrawal(store, demo_settings):
     act = _a_published_deliberation(store)
     assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
     for night in DEMO_NIGHTS:
-        actes_chain.run_night(demo_settings, night)
+        actes_chain.CHAIN.run_night(demo_settings, night)
     assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
 
 
@@ -100,7 +100,7 @@ def test_body_modes_individual_acts_and_metadata_only(demo_settings, tmp_path):
     path.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
     settings = demo_settings.with_overrides(registry_path=path)
     for night in DEMO_NIGHTS:
-        actes_chain.run_night(settings, night)
+        actes_chain.CHAIN.run_night(settings, night)
     store = Path(settings.store_url)
     actes = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
     first = actes[actes["COLL_SIRET"] == registry["bodies"][0]["siret"]]
@@ -114,7 +114,7 @@ def test_decisions_dag_republishes_through_airflow(airflow_db, store, demo_setti
 
     act = _a_published_deliberation(store)
     actes_chain.record_engineer_decision(demo_settings, act["COLL_SIRET"][:9], act["DELIB_ID"],
-                                         __import__("transform.publication_rule").publication_rule.Decision.WITHDRAWN,
+                                         __import__("core.publication_rule").publication_rule.Decision.WITHDRAWN,
                                          "test")
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes_decisions")
     run = dag.test(logical_date=pendulum.now("UTC"), run_conf={"years": [2025], "bodies": [act["COLL_SIRET"][:9]]})

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pendulum
 import pytest
 
-from digor.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 
 def _free_port() -> int:

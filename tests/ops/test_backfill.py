@@ -10,12 +10,12 @@ import pandas as pd
 import pendulum
 import pytest
 
-from digor import actes_chain
-from digor.backfill import backfill_id, backfill_settings, replay_night, run_backfill
+from chains import actes as actes_chain
+from chains.backfill import backfill_id, backfill_settings, replay_night, run_backfill
+from core.config import PROJECT_ROOT
 from digor.cli import main as digor
-from digor.config import PROJECT_ROOT
-from digor.sample_data import DEMO_NIGHTS
 from load.versions import is_version
+from samples.actes import DEMO_NIGHTS
 from validate.table_validator import validate_table
 
 NEXT = "2.2.0"
@@ -52,7 +52,7 @@ def next_schema(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def store(demo_settings) -> Path:
     for night in DEMO_NIGHTS:
-        actes_chain.run_night(demo_settings, night)
+        actes_chain.CHAIN.run_night(demo_settings, night)
     return Path(demo_settings.store_url)
 
 
@@ -123,10 +123,11 @@ def test_unknown_chain_or_schema_version_is_a_clear_error(store, capsys):
 @pytest.fixture
 def region_store(demo_settings, tmp_path, monkeypatch) -> tuple[Path, object]:
     """The demo's three nights through the actes, budgets and DECP chains."""
-    from digor import budgets_chain, decp_chain
-    from digor.config import Settings
-    from digor.sample_budgets import write_demo_plans
-    from digor.sample_decp import generate_decp_exports
+    from chains import budgets as budgets_chain
+    from chains import decp as decp_chain
+    from core.config import Settings
+    from samples.budgets import write_demo_plans
+    from samples.decp import generate_decp_exports
 
     write_demo_plans(tmp_path / "plans")
     generate_decp_exports(tmp_path / "decp-drop", PROJECT_ROOT / "config" / "registry-demo.yaml", DEMO_NIGHTS)
@@ -134,9 +135,9 @@ def region_store(demo_settings, tmp_path, monkeypatch) -> tuple[Path, object]:
     monkeypatch.setenv("DIGOR_DECP_DROP_DIR", str(tmp_path / "decp-drop"))
     settings = Settings.from_env()
     for night in DEMO_NIGHTS:
-        actes_chain.run_night(settings, night)
-        budgets_chain.run_night(settings, night)
-        decp_chain.run_night(settings, night)
+        actes_chain.CHAIN.run_night(settings, night)
+        budgets_chain.CHAIN.run_night(settings, night)
+        decp_chain.CHAIN.run_night(settings, night)
     return Path(settings.store_url), settings
 
 
@@ -189,12 +190,12 @@ def test_budgets_backfill_publishes_the_next_schema_version_from_raw(region_stor
 
 def test_decp_backfill_republishes_names_known_since(region_store, tmp_path):
     """Titulaires unnamed when their nights ran get the names of a SIRENE cache that came later."""
-    from digor.sirene_chain import CURRENT_KEY, cache_key
-    from digor.sirene_demo import demo_records, identifiers_in
-    from digor.store import LocalStore, put_if_changed, table_to_parquet_bytes
+    from chains.sirene import CURRENT_KEY, cache_key
+    from core.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+    from core.store import LocalStore, put_if_changed, table_to_parquet_bytes
     from extract.sirene_reduce import Wanted, reduce_stock
     from extract.sirene_sample import write_stock_file
-    from extract.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
+    from samples.sirene import demo_records, identifiers_in
 
     store, settings = region_store
     public = store / "public" / "decp"

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pendulum
 from fastapi.testclient import TestClient
 
-from digor.airflow_plugin import DigorPlugin, RunReportLink, create_reports_app, report_url
-from digor.config import PROJECT_ROOT
-from digor.report_html import render_report
-from digor.run_report import report_key
+from chains.report_html import render_report
+from core.config import PROJECT_ROOT
+from core.keys import report_key
+from orchestration.airflow_plugin import DigorPlugin, RunReportLink, create_reports_app, report_url
 
 
 def test_the_run_report_is_linked_and_served(airflow_db, demo_settings):
@@ -51,7 +51,7 @@ def test_report_page_shows_values_as_text():
 
 
 def test_a_late_run_alerts_the_webhook(monkeypatch):
-    from digor import alerts
+    from orchestration import alerts
 
     sent = []
     monkeypatch.setattr(alerts, "send", lambda alert: sent.append(alert) or ["webhook"])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from digor.config import PROJECT_ROOT
-from digor.registry import load_registry
-from digor.store import LocalStore
+from core.config import PROJECT_ROOT
+from core.registry import load_registry
+from core.store import LocalStore
 from extract.pastell_client import ClientOptions, PastellClient
 from extract.pastell_source import night_cutoff, pull_night
 from tests.emulators.pastell import PastellEmulator, sample_emulator
@@ -25,7 +25,7 @@ FAST = {
 
 @pytest.fixture(scope="session")
 def sample_drop(tmp_path_factory) -> Path:
-    from digor.sample_data import generate_drop_folder
+    from samples.actes import generate_drop_folder
 
     drop = tmp_path_factory.mktemp("pastell-sample") / "drop"
     generate_drop_folder(drop, REGISTRY_PATH)

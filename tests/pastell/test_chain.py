@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from digor import actes_chain
-from digor.config import Settings
-from digor.sample_data import DEMO_NIGHTS
+from chains import actes as actes_chain
+from core.config import Settings
 from extract.pastell_client import PastellAuthError
 from extract.pastell_source import night_cutoff
+from samples.actes import DEMO_NIGHTS
 from tests.pastell.conftest import CONN_ID, FAST, REGISTRY_PATH, set_connection
 
 SECOND = DEMO_NIGHTS[1]
@@ -36,7 +36,7 @@ def _run_nights(settings: Settings, emulator=None, before_night=lambda night: No
         if emulator is not None:
             emulator.clock = night_cutoff(night)
         before_night(night)
-        reports.append(actes_chain.run_night(settings, night))
+        reports.append(actes_chain.CHAIN.run_night(settings, night))
     return reports
 
 
@@ -135,7 +135,7 @@ def test_refused_credentials_fail_the_extract_naming_the_connection(tmp_path, mo
     settings = _pastell_settings(tmp_path, "refused-store")
     emulator.clock = night_cutoff(SECOND)
     with pytest.raises(PastellAuthError) as failure:
-        actes_chain.run_night(settings, SECOND)
+        actes_chain.CHAIN.run_night(settings, SECOND)
     assert f"Airflow connection {CONN_ID!r}" in str(failure.value) and "HTTP 401" in str(failure.value)
     assert secret not in str(failure.value) and secret not in caplog.text
     assert not (Path(settings.store_url) / "raw").exists()
@@ -147,7 +147,7 @@ def test_the_actes_dag_pulls_from_pastell_when_configured(airflow_db, tmp_path, 
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    from digor.config import PROJECT_ROOT
+    from core.config import PROJECT_ROOT
 
     night = DEMO_NIGHTS[1]
     emulator.versions = [v for v in emulator.versions if v.id_e == "103"]  # a small body: default rate limit

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from digor.registry import load_registry
-from digor.sample_data import DEMO_NIGHTS
+from core.registry import load_registry
 from extract.pastell_client import PastellAuthError
 from extract.pastell_source import STATE_KEY, load_state, night_cutoff, pull_night
+from samples.actes import DEMO_NIGHTS
 from tests.emulators.pastell import DocVersion
 from tests.pastell.conftest import CONN_ID, REGISTRY_PATH, pull, raw_snapshot, set_connection
 from transform.actes import transform_night

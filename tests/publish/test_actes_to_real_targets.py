@@ -8,11 +8,11 @@ import json
 import pendulum
 import pytest
 
-from digor import actes_chain
-from digor.config import PROJECT_ROOT, Settings
-from digor.run_report import report_key
-from digor.sample_data import DEMO_NIGHTS
-from digor.store import open_store
+from chains import actes as actes_chain
+from core.config import PROJECT_ROOT, Settings
+from core.keys import report_key
+from core.store import open_store
+from samples.actes import DEMO_NIGHTS
 
 FAST = {"connect_timeout": 2, "read_timeout": 5, "max_attempts": 3, "backoff_seconds": 0.05,
         "max_backoff_seconds": 2, "upload_spacing_seconds": 0.05}
@@ -68,7 +68,7 @@ def test_the_actes_dag_publishes_to_s3_and_data_gouv(airflow_db, real_targets, u
     assert report["datagouv"] and all(o["status"] in ("uploaded", "created", "unchanged") for o in report["datagouv"])
 
     before, calls = _public_digest(store), len(udata.calls())
-    actes_chain.run_night(settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.run_night(settings, DEMO_NIGHTS[0])
     assert _public_digest(store) == before, "a rerun changes no byte on S3"
     assert len(udata.calls()) == calls, "unchanged files are not sent again"
 

@@ -9,7 +9,12 @@ from email.utils import format_datetime
 import pytest
 
 from load.datagouv_client import (
-    ClientOptions, DataGouvAmbiguous, DataGouvAuthError, DataGouvRejected, DataGouvUnavailable, UdataClient,
+    ClientOptions,
+    DataGouvAmbiguous,
+    DataGouvAuthError,
+    DataGouvRejected,
+    DataGouvUnavailable,
+    UdataClient,
     retry_after_seconds,
 )
 

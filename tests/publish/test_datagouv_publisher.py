@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from digor.store import LocalStore, sha256_hex
+from core.store import LocalStore, sha256_hex
 from load.datagouv_client import ClientOptions, DataGouvAuthError, DataGouvError, UdataClient
 from load.datagouv_publisher import RESOURCE_EXTRA, ApiPublisher, ResourceUpload, make_publisher
 
@@ -185,7 +185,7 @@ def test_a_fault_at_any_call_leaves_each_resource_old_or_new_and_the_rerun_finis
 
 
 def test_the_api_key_never_reaches_logs_state_reports_or_errors(udata, dataset, tmp_path, monkeypatch, caplog):
-    from digor.config import Settings
+    from core.config import Settings
 
     secret = udata.api_key
     monkeypatch.setenv("AIRFLOW_CONN_DIGOR_DATAGOUV", json.dumps(

@@ -168,7 +168,7 @@ def file_host(tmp_path):
 @pytest.fixture
 def sirene_settings(tmp_path, monkeypatch, file_host):
     """Settings on a fresh store whose SIRENE base URL is the loopback host, serving the extract."""
-    from digor.config import Settings
+    from core.config import Settings
 
     write_extract(file_host.root)
     monkeypatch.setenv("DIGOR_STORE", str(tmp_path / "store"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from digor import actes_chain, sirene_chain
-from digor.config import Settings
-from digor.sample_data import DEMO_NIGHTS
-from digor.store import open_store
+from chains import actes as actes_chain
+from chains import sirene as sirene_chain
+from core.config import Settings
+from core.store import open_store
+from samples.actes import DEMO_NIGHTS
 from tests.sirene.conftest import establishment_records, unit_records, write_extract
 from transform.actes import staged_years
 from transform.consolidate_actes import latest_versions
@@ -22,8 +23,8 @@ def _staged_bodies(settings) -> dict[str, set[tuple[str, str]]]:
 
 
 def test_without_a_cache_the_registry_is_used_as_it_is(demo_settings):
-    actes_chain.extract_step(demo_settings, DEMO_NIGHTS[0])
-    actes_chain.transform_step(demo_settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.extract(demo_settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.transform(demo_settings, DEMO_NIGHTS[0])
     assert _staged_bodies(demo_settings)["212900997"] == {("21290099700017", "Commune de Kerdigor")}
 
 
@@ -37,7 +38,7 @@ def test_with_a_cache_the_register_keeps_siret_and_name_right(demo_settings, sir
     write_extract(file_host.root, units=units, establishments=establishments)
     settings = Settings.from_env()
     sirene_chain.run_month(settings, "2025-03")
-    actes_chain.extract_step(settings, DEMO_NIGHTS[0])
-    actes_chain.transform_step(settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.extract(settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.transform(settings, DEMO_NIGHTS[0])
     staged = _staged_bodies(settings)
     assert staged["212900997"] == {("21290099700025", "Commune de Kerdigor")}, "new siège, registry spelling kept"

@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from digor import sirene_chain
+from chains import sirene as sirene_chain
+from core.registry import load_registry
 from digor.cli import main
-from digor.registry import load_registry
-from transform.sirene_lookup import NON_DIFFUSIBLE
 from tests.sirene.conftest import BODIES, PERSON_HIDDEN, SUPPLIER, establishment_records, unit_records, write_extract
+from transform.sirene_lookup import NON_DIFFUSIBLE
 
 
 def _store_files(settings) -> dict[str, bytes]:
@@ -97,13 +97,13 @@ def test_body_header_for_widgets(sirene_settings):
 
 
 def test_the_actes_widget_index_carries_the_register_identity(sirene_settings, tmp_path):
-    from digor import actes_chain
-    from digor.sample_data import DEMO_NIGHTS, generate_drop_folder
+    from chains import actes as actes_chain
+    from samples.actes import DEMO_NIGHTS, generate_drop_folder
 
     sirene_chain.run_month(sirene_settings, "2025-03")
     generate_drop_folder(tmp_path / "drop", sirene_settings.registry_path)
     settings = sirene_settings.with_overrides(drop_dir=tmp_path / "drop")
-    actes_chain.run_night(settings, DEMO_NIGHTS[0])
+    actes_chain.CHAIN.run_night(settings, DEMO_NIGHTS[0])
     index = json.loads((tmp_path / "store/public/widgets/actes/212900997/index.json").read_text(encoding="utf-8"))
     assert index["nom"] == "Commune de Kerdigor", "the registry's spelling stays the title"
     assert index["identite"]["adresse"] == "1 PLACE DE LA MAIRIE, 29800 KERDIGOR"

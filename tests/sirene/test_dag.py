@@ -8,7 +8,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from digor.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 from tests.sirene.conftest import unit_records, write_extract
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digor import sirene_chain
-from digor.config import PROJECT_ROOT, Settings
-from digor.sirene_demo import demo_records, run_demo_month, sample_decp_identifiers
+from chains import sirene as sirene_chain
+from core.config import PROJECT_ROOT, Settings
+from samples.sirene import demo_records, run_demo_month, sample_decp_identifiers
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
 REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
@@ -49,7 +49,7 @@ def test_running_the_demo_month_again_gives_the_same_bytes(tmp_path, monkeypatch
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        monkeypatch.setattr("digor.sirene_demo.DEMO_PORT", probe.getsockname()[1])
+        monkeypatch.setattr("samples.sirene.DEMO_PORT", probe.getsockname()[1])
     store = tmp_path / "var" / "store"
     statuses = []
 

@@ -88,7 +88,7 @@ def test_gives_up_after_the_last_attempt(file_host, served, tmp_path):
 
 
 def test_the_base_url_comes_from_the_environment(monkeypatch):
-    from digor.config import SIRENE_BASE_URL, Settings
+    from core.config import SIRENE_BASE_URL, Settings
 
     assert Settings.from_env().sirene_base_url == SIRENE_BASE_URL or "DIGOR_SIRENE_BASE_URL" in __import__("os").environ
     monkeypatch.setenv("DIGOR_SIRENE_BASE_URL", "http://127.0.0.1:9/mirror/")

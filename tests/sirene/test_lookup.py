@@ -9,10 +9,23 @@ import pytest
 
 from extract.sirene_reduce import Wanted, reduce_stock
 from tests.sirene.conftest import (
-    ABROAD, BIG_SUPPLIER, BODIES, CLOSED, PERSON_HIDDEN, PERSON_OPEN, SUPPLIER, write_extract,
+    ABROAD,
+    BIG_SUPPLIER,
+    BODIES,
+    CLOSED,
+    PERSON_HIDDEN,
+    PERSON_OPEN,
+    SUPPLIER,
+    write_extract,
 )
 from transform.sirene_lookup import (
-    LOOKUP_COLUMNS, NON_DIFFUSIBLE, SireneLookup, departement_of, normalised_name, sme_flag, unit_name,
+    LOOKUP_COLUMNS,
+    NON_DIFFUSIBLE,
+    SireneLookup,
+    departement_of,
+    normalised_name,
+    sme_flag,
+    unit_name,
 )
 
 ALL = [*BODIES, SUPPLIER, BIG_SUPPLIER, PERSON_OPEN, PERSON_HIDDEN, CLOSED, ABROAD]

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from digor.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
+from core.sirene_stock import CACHE_SCHEMAS, STOCK_SCHEMAS, StockFormatError
 from extract.sirene_reduce import Wanted, reduce_stock
 from extract.sirene_sample import FILLER_FIRST_SIREN, write_stock_file
-from extract.sirene_stock import CACHE_SCHEMAS, STOCK_SCHEMAS, StockFormatError
 from tests.sirene.conftest import CLOSED, PERSON_HIDDEN, SUPPLIER, write_extract
 
 
@@ -113,7 +113,7 @@ PROBE = """
 import sys
 import pyarrow.parquet as pq
 from extract.sirene_reduce import Wanted, reduce_stock
-from extract.sirene_stock import KEPT_COLUMNS
+from core.sirene_stock import KEPT_COLUMNS
 path, mode, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def peak_kb():
     with open("/proc/self/status") as status:

@@ -7,9 +7,17 @@ import json
 import pytest
 import requests
 
-from digor.store import (
-    CACHE_IMMUTABLE, CACHE_MANIFEST, CACHE_PRIVATE, RawOverwriteError, S3Store, StoreAuthError, StoreError,
-    open_store, put_if_changed, put_raw,
+from core.store import (
+    CACHE_IMMUTABLE,
+    CACHE_MANIFEST,
+    CACHE_PRIVATE,
+    RawOverwriteError,
+    S3Store,
+    StoreAuthError,
+    StoreError,
+    open_store,
+    put_if_changed,
+    put_raw,
 )
 from tests.emulators.seaweedfs import SECRET_KEY
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from digor.store import LocalStore, open_store
-from load.public_files import manifest_files, publish_table, switch_dataset_manifest
+from chains.publication import publish_table
+from core.store import LocalStore, open_store
+from load.public_files import manifest_files, switch_dataset_manifest
 from load.versions import RETIRED_PREFIX, is_version
 
 FOLDER = "public/actes"

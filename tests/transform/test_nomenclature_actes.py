@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transform.nomenclature_actes import (
+from core.nomenclature_actes import (
     NATURE_ABBREVIATIONS,
     NATURES,
     Matiere,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from frictionless import Checklist, Resource, Schema
 
+from core.identifiers import siret_is_valid
 from validate.scdl_checks import (
     ACTES_LEVEL1_LABELS,
     checks_from_descriptor,
@@ -13,7 +14,6 @@ from validate.scdl_checks import (
     french_siret_value,
     nomenclature_actes_value,
     nomenclature_problem,
-    siret_is_valid,
     sum_columns_value,
     year_interval_value,
 )

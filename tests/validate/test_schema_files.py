@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from frictionless import Schema
 
-from validate.schema_files import SCHEMAS_DIR, available_schemas, load_schema_descriptor, schema_path
+from core.schema_files import SCHEMAS_DIR, available_schemas, load_schema_descriptor, schema_path
 from validate.scdl_checks import checks_from_descriptor
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from digor.config import PROJECT_ROOT, Settings
-from digor.registry import Body
-from digor.store import LocalStore
+from core.config import PROJECT_ROOT, Settings
+from core.registry import Body
+from core.store import LocalStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -125,13 +125,14 @@ def _write_big_body(store: LocalStore, settings: Settings) -> None:
 @pytest.fixture(scope="package")
 def site(tmp_path_factory) -> Site:
     """The demo region (acts, budgets, contracts) and the big body, published by the pipeline and served on loopback."""
-    from digor import budgets_chain, decp_chain
-    from digor.actes_chain import run_night
-    from digor.sample_budgets import write_demo_plans
-    from digor.sample_data import DEMO_NIGHTS, generate_drop_folder
-    from digor.sample_decp import generate_decp_exports
+    from chains import actes as actes_chain
+    from chains import budgets as budgets_chain
+    from chains import decp as decp_chain
     from digor.serve import make_server, serve_in_thread
     from load.widget_pages import missing_assets
+    from samples.actes import DEMO_NIGHTS, generate_drop_folder
+    from samples.budgets import write_demo_plans
+    from samples.decp import generate_decp_exports
 
     if missing_assets():
         pytest.fail(f"widget assets not built ({missing_assets()}): run `make widgets`")
@@ -148,9 +149,9 @@ def site(tmp_path_factory) -> Site:
         plans_dirs=(root / "plans",), decp_drop_dir=root / "decp-drop",
     )
     for night in DEMO_NIGHTS:
-        run_night(settings, night)
-        budgets_chain.run_night(settings, night)
-        decp_chain.run_night(settings, night)
+        actes_chain.CHAIN.run_night(settings, night)
+        budgets_chain.CHAIN.run_night(settings, night)
+        decp_chain.CHAIN.run_night(settings, night)
     _write_big_body(store, settings)
     serve_in_thread(server)
     yield Site(base=base, store=root / "store", settings=settings)

@@ -11,8 +11,8 @@ import pytest
 from lxml import etree
 from playwright.sync_api import expect
 
-from digor.config import PROJECT_ROOT
-from digor.registry import load_registry
+from core.config import PROJECT_ROOT
+from core.registry import load_registry
 
 from .conftest import BIG_ACTS, BIG_SIREN, download_csv, focus_outline, run_axe
 

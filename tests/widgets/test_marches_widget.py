@@ -15,12 +15,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from core.jsonio import compact_json_bytes
 from transform.decp_widget import (
     buyer_prefix,
     index_document,
     indicators,
     indicators_document,
-    json_bytes,
     year_document,
     year_file,
 )
@@ -110,14 +110,14 @@ def _test_buyer_years() -> dict[int, list[dict]]:
 
 @pytest.fixture(scope="module")
 def test_buyer(site):
-    """Written into the served store the way ``publish_year_step`` and ``publish_widget_indexes_step`` do."""
+    """Written into the served store as a buyer's files are read by the widget."""
     years = _test_buyer_years()
     folder = site.store / buyer_prefix(TEST_SIRET)
     folder.mkdir(parents=True, exist_ok=True)
     for year, entries in years.items():
-        (folder / year_file(year)).write_bytes(json_bytes(year_document(TEST_SIRET, year, entries)))
-    (folder / "indicateurs.json").write_bytes(json_bytes(indicators_document(TEST_SIRET, years)))
-    (folder / "index.json").write_bytes(json_bytes(index_document(
+        (folder / year_file(year)).write_bytes(compact_json_bytes(year_document(TEST_SIRET, year, entries)))
+    (folder / "indicateurs.json").write_bytes(compact_json_bytes(indicators_document(TEST_SIRET, years)))
+    (folder / "index.json").write_bytes(compact_json_bytes(index_document(
         TEST_SIRET, f"Commune de test {XSS}", "Syndicat numérique de démonstration", years, {"theme": "vert"})))
     return years
 

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 from lxml import etree
 
-from digor.registry import Body, Registry
-from digor.store import LocalStore
+from core.registry import Body, Registry
+from core.store import LocalStore
 from load.widget_catalogue import CATALOGUE_KEY, publish_catalogue
 from load.widget_files import atom_feed, feed_key, index_key, publish_index, search_index, search_key, search_tokens
 

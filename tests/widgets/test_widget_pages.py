@@ -7,8 +7,8 @@ import sys
 
 from playwright.sync_api import expect
 
+from core.store import LocalStore
 from digor.serve import make_server, serve_in_thread
-from digor.store import LocalStore
 from load.widget_pages import PREFIX, deploy_widget_pages
 
 from .conftest import Watched

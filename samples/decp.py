@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from lxml import etree
 
-from digor.sample_data import DEMO_NIGHTS
+from samples.actes import DEMO_NIGHTS
 
 SEED = 2022
 CPV_CHOICES = (

@@ -1,13 +1,13 @@
-"""TaskFlow tasks of the ``backfill`` DAG, around ``digor.backfill``."""
+"""TaskFlow tasks of the ``backfill`` DAG, around ``chains.backfill``."""
 
 from __future__ import annotations
 
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from digor import backfill as b
-from digor.config import Settings
-from digor.store import open_store
+from chains import backfill as b
+from core.config import Settings
+from core.store import open_store
 
 
 def _work(plan: dict) -> Settings:

@@ -12,85 +12,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 
-from digor import actes_chain, budgets_chain, decp_chain
-from digor.config import CHAINS, Settings
-from digor.overlay_store import OverlayStore
-from digor.store import ObjectStore, open_store
-from digor.table_diff import TableDiff, diff_tables, read_csv_bytes
+from chains.chain import Chain, get_chain
+from chains.table_diff import TableDiff, diff_tables, read_csv_bytes
+from core.config import CHAINS, Settings
+from core.jsonio import json_bytes
+from core.keys import BACKFILL_PREFIX, BACKFILL_REPORTS_PREFIX
+from core.overlay_store import OverlayStore
+from core.store import ObjectStore, open_store
 
-BACKFILL_PREFIX = "private/backfill"
-REPORTS_PREFIX = "private/backfill-reports"
+REPORTS_PREFIX = BACKFILL_REPORTS_PREFIX
 _NIGHT = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
-@dataclass(frozen=True)
-class Replay:
-    """How one chain replays its nights from the raw zone: the steps of its DAG minus extraction."""
-
-    main_schema: str  # the national schema whose version ``--schema-version`` sets
-    raw_prefixes: Callable[[Settings], list[str]]  # where the chain's inputs of each night are kept
-    transform: Callable[[Settings, str], list[int]]  # one night again; the years it touches
-    build: Callable[[Settings, list[int]], list[dict]]  # the years' files (results with "files"), widgets
-    datagouv: Callable[[Settings, list[dict]], list[dict]]
-    diff_keys: dict[str, list[str]]  # per dataset of the results, the columns that identify a row
-
-
-def _actes_build(settings: Settings, years: list[int]) -> list[dict]:
-    results = [actes_chain.publish_year_step(settings, year, None) for year in years]
-    actes_chain.publish_widget_indexes_step(settings, sorted({s for r in results for s in r["bodies"]}))
-    return results
-
-
-def _budgets_build(settings: Settings, years: list[int]) -> list[dict]:
-    results = [budgets_chain.publish_year_step(settings, year) for year in years]
-    budgets_chain.publish_widgets_step(settings, None)  # switches the manifest, then every body's files
-    return results
-
-
-def _decp_build(settings: Settings, years: list[int]) -> list[dict]:
-    results = [decp_chain.publish_year_step(settings, year) for year in years]
-    decp_chain.publish_widget_indexes_step(settings, sorted({b for r in results for b in r["buyers"]}))
-    return results
-
-
-def _actes_raw(settings: Settings) -> list[str]:
-    return [f"raw/actes/{settings.source_name}/"]
-
-
-REPLAYS: dict[str, Replay] = {
-    "actes": Replay(
-        "scdl-deliberations", _actes_raw,
-        lambda settings, night: actes_chain.transform_step(settings, night)["years"],
-        _actes_build, actes_chain.publish_datagouv_step,
-        {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"]},
-    ),
-    # Budgets come with the acts (nature 5): same raw nights, read from the actes chain's staging.
-    "budgets": Replay(
-        "scdl-budget", _actes_raw,
-        lambda settings, night: budgets_chain.transform_step(settings, night)["years"],
-        _budgets_build, budgets_chain.publish_datagouv_step,
-        {"budgets": ["BGT_SIRET", "BGT_ANNEE", "BGT_NATDEC", "BGT_CODRD", "BGT_SECTION", "BGT_OPBUDG", "BGT_CONTNAT",
-                     "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]},
-    ),
-    "decp": Replay(
-        "decp", lambda settings: [f"raw/decp/{source}/" for source in decp_chain.SOURCES],
-        lambda settings, night: decp_chain.transform_step(settings, night)["years"],
-        _decp_build, decp_chain.publish_datagouv_step,
-        {"table": ["uid", "modification_id", "titulaire_id"]},
-    ),
-}
-
-
-assert tuple(REPLAYS) == CHAINS, "every chain of digor.config.CHAINS can be replayed"
-
-
-def check_chain(chain: str) -> Replay:
-    if chain not in REPLAYS:
-        raise ValueError(f"chain {chain!r} cannot be backfilled (known: {sorted(REPLAYS)})")
-    return REPLAYS[chain]
+def check_chain(chain: str) -> Chain:
+    if chain not in CHAINS:
+        raise ValueError(f"chain {chain!r} cannot be backfilled (known: {', '.join(CHAINS)})")
+    return get_chain(chain)
 
 
 def backfill_id(chain: str, date_from: str, date_to: str, schema_version: str | None) -> str:
@@ -121,14 +60,17 @@ def replay_night(settings: Settings, chain: str, night: str) -> list[int]:
     marker = _marker(settings, night)
     if base.exists(marker):
         return json.loads(base.get_bytes(marker))["years"]
-    years = check_chain(chain).transform(settings, night)
+    years = check_chain(chain).transform(settings, night)["years"]
     base.put_bytes(marker, json.dumps({"years": years}).encode())
     return years
 
 
 def build_outputs(settings: Settings, chain: str, years: list[int]) -> list[dict]:
-    """The years' public files and widget files, in the overlay."""
-    return check_chain(chain).build(settings, sorted(set(years)))
+    """The years' public files and widget files (every body's), in the overlay."""
+    replayed = check_chain(chain)
+    results = [replayed.publish_year(settings, year) for year in sorted(set(years))]
+    replayed.publish_widgets(settings, replayed.widget_bodies({}, results, True))
+    return results
 
 
 def diff_outputs(settings: Settings, chain: str, results: list[dict]) -> list[TableDiff]:
@@ -198,7 +140,7 @@ def write_diff_report(
     }
     report_key = f"{REPORTS_PREFIX}/{bid}.json"
     base = open_store(work.store_url)
-    base.put_bytes(report_key, (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode())
+    base.put_bytes(report_key, json_bytes(report))
     return {**report, "report_key": report_key, "summary": [d.to_text() for d in diffs]}
 
 
@@ -206,4 +148,4 @@ def promote(settings: Settings, work: Settings, chain: str, results: list[dict])
     """Apply the overlay to the store, then send the changed files to data.gouv.fr."""
     promoted = OverlayStore(open_store(settings.store_url), work.overlay_prefix).promote()
     published = settings.with_overrides(schema_versions=work.schema_versions)
-    return {"promoted": promoted, "datagouv": check_chain(chain).datagouv(published, results)}
+    return {"promoted": promoted, "datagouv": check_chain(chain).publish_datagouv(published, results)}

@@ -1,4 +1,8 @@
-"""The run report: what a night did, per body, and why anything is missing."""
+"""The run report: what a night did, per body, and why anything is missing.
+
+``write_report_document`` writes any chain's report (JSON, HTML, run index); ``build_report``
+and ``summary_lines`` are the actes chain's content.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,9 @@ import json
 import re
 from collections import Counter, defaultdict
 
-from digor.report_html import render_report
-from digor.store import ObjectStore
-
-REPORTS_PREFIX = "private/reports"
-RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
-
-
-def report_key(chain: str, night: str) -> str:
-    return f"{REPORTS_PREFIX}/{chain}/date={night}/report.json"
+from chains.report_html import render_report
+from core.keys import RUNS_PREFIX
+from core.store import ObjectStore
 
 
 def run_index_key(dag_id: str, run_id: str) -> str:
@@ -101,13 +99,3 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
     lines += [f"  quarantined {q['source_id']} from {q['file']}: {q['reason']}" for q in report["quarantined_rows"]]
     return lines
-
-
-def write_run_report(
-    store: ObjectStore, chain: str, night: str, extracted: dict, transformed: dict, years: list[dict],
-    datagouv: list[dict], dag_id: str | None = None, run_id: str | None = None,
-) -> dict:
-    report = build_report(chain, night, extracted, transformed, years, datagouv)
-    key = report_key(chain, night)
-    html_key = write_report_document(store, key, report, dag_id, run_id)
-    return {"key": key, "html": html_key, "summary": summary_lines(report), "totals": report["totals"]}

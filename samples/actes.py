@@ -16,15 +16,15 @@ import random
 import re
 import shutil
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 from lxml import etree
 
-from transform.nomenclature_actes import NATURE_ABBREVIATIONS, NATURES
+from core.nomenclature_actes import NATURE_ABBREVIATIONS, NATURES
 
 DEMO_NIGHTS: tuple[str, ...] = ("2025-03-03", "2025-03-04", "2025-03-05")
 DEPARTEMENT = "029"
@@ -135,7 +135,7 @@ class Act:
     with_siren: bool = True
     stamped: bool = True
     annexes: list[str] = field(default_factory=list)
-    totem: bytes | None = None  # budget acts: the TOTEM XML is the act's file (digor.sample_budgets)
+    totem: bytes | None = None  # budget acts: the TOTEM XML is the act's file (samples.budgets)
 
 
 def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] = DEMO_NIGHTS) -> dict:
@@ -150,7 +150,7 @@ def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] 
     counters: dict[tuple, int] = {}
     plan = _plan(rng, bodies, list(nights), ids, counters)
     broken = _plan_broken(rng, bodies, list(nights), ids, counters)
-    from digor.sample_budgets import add_budget_documents
+    from samples.budgets import add_budget_documents
 
     plan += add_budget_documents(plan, bodies, list(nights), ids)
     for night in nights:

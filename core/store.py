@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.keys import DOCUMENTS_PREFIX
+
 
 class Zone(str, Enum):
     RAW = "raw"
@@ -152,7 +154,7 @@ def object_headers(key: str) -> dict[str, str]:
         cache = CACHE_PRIVATE
     elif _VERSIONED_NAME.search(name):
         cache = CACHE_IMMUTABLE
-    elif key.startswith("public/documents/"):
+    elif key.startswith(DOCUMENTS_PREFIX + "/"):
         cache = CACHE_DOCUMENT
     else:
         cache = CACHE_MANIFEST
@@ -290,7 +292,7 @@ def _s3_client(conn_id: str, endpoint_url: str | None = None):
     import boto3
     from botocore.config import Config
 
-    from digor.connections import ConnectionMissing, get_connection
+    from core.connections import ConnectionMissing, get_connection
 
     options: dict = {}
     try:
@@ -328,7 +330,7 @@ def open_store(url: str) -> ObjectStore:
     if url.startswith("file://"):
         return LocalStore(url[len("file://"):])
     if url.startswith("s3://"):
-        from digor.config import S3_CONN_ID
+        from core.config import S3_CONN_ID
 
         parts = urlsplit(url)
         if not parts.netloc:

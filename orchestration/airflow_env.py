@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from digor.config import ENV_PREFIX, PROJECT_ROOT
+from core.config import ENV_PREFIX, PROJECT_ROOT
 
 
 def airflow_environment(airflow_home: Path, digor_settings: dict[str, str]) -> dict[str, str]:

@@ -26,28 +26,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from digor.config import Settings
-from digor.registry import Registry, load_registry
-from digor.run_report import report_key, write_report_document
-from digor.store import ObjectStore, open_store, put_if_changed, read_parquet, sha256_hex, table_to_parquet_bytes
+from chains.run_report import write_report_document
+from core.config import Settings
+from core.jsonio import json_bytes as _dumps
+from core.keys import SIRENE_PREFIX, report_key
+from core.registry import Registry, load_registry
+from core.sirene_stock import KINDS, STOCK_FILE_NAMES
+from core.store import ObjectStore, open_store, put_if_changed, read_parquet, sha256_hex, table_to_parquet_bytes
 from extract.sirene_download import download_file, file_url
 from extract.sirene_reduce import Wanted, reduce_stock
-from extract.sirene_stock import KINDS, STOCK_FILE_NAMES
 from transform.sirene_lookup import Entity, SireneLookup
 from transform.sirene_registry import check_registry, filled_registry
 
 CHAIN = "sirene"
-PREFIX = "private/sirene"
+PREFIX = SIRENE_PREFIX
 CURRENT_KEY = f"{PREFIX}/current.json"
 WANTED_PREFIX = f"{PREFIX}/wanted"
 
 
 def _store(settings: Settings) -> ObjectStore:
     return open_store(settings.store_url)
-
-
-def _dumps(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 
 def _load_json(store: ObjectStore, key: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""TaskFlow tasks of the sirene DAG: one line each around ``digor.sirene_chain``."""
+"""TaskFlow tasks of the sirene DAG: one line each around ``chains.sirene``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from digor import sirene_chain
-from digor.config import Settings
+from chains import sirene as sirene_chain
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 

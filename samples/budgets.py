@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from digor.registry import luhn_valid
+from core.identifiers import luhn_valid
 
 NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 CFU_NS = "http://www.minefi.gouv.fr/cp/demat/doccfu"
@@ -312,7 +312,7 @@ def _stage_of(objet: str) -> tuple[str, int, bool] | None:
 
 
 def _new_act(rng: random.Random, ids: set[str], body: dict, stage: str, year: int, annex: bool, night: str, numero: str):
-    from digor.sample_data import Act, _at, _new_id
+    from samples.actes import Act, _at, _new_id
 
     decided = date(year, 4, 10) if stage == "BP" else date(year + 1, 5, 20)
     decided = min(decided, date.fromisoformat(night) - timedelta(days=20))

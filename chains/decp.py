@@ -1,4 +1,4 @@
-"""The DECP chain as plain steps, shared by the Airflow DAG, ``digor run decp`` and ``digor convert decp``.
+"""The DECP chain: the platform's exports to DECP 2.0.2, the flat table, Focus marchés and data.gouv.fr.
 
 A night: the platform's export files of that night go to the raw zone (``extract``), every
 object read becomes a staging row, valid or not (``transform``), then each touched year is
@@ -35,18 +35,23 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from digor.config import DATAGOUV_SCHEMA_NAMES, Settings
-from digor.overlay_store import chain_store
-from digor.registry import Registry, load_registry
-from digor.run_report import report_key, write_report_document
-from digor.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
+from chains.chain import Chain, Dataset, quarantined_rows
+from chains.publication import PublicationRefused, publish_table
+from core.config import Settings
+from core.jsonio import compact_json_bytes
+from core.jsonio import json_bytes as _dumps
+from core.keys import DECP_NAMES_MONTH_KEY, public_prefix, raw_prefix, widget_drafts
+from core.registry import Registry, load_registry
+from core.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
-from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import (
-    MANIFEST_NAME, PublicationRefused, PublishedFile, publish_document, publish_table, switch_dataset_manifest,
+    MANIFEST_NAME,
+    PublishedFile,
+    publish_document,
+    switch_dataset_manifest,
     withdraw_slot,
 )
-from load.versions import is_version, read_json
+from load.versions import is_version, publish_file_set, read_json
 from load.widget_catalogue import publish_catalogue
 from transform.decp_consolidate import consolidate
 from transform.decp_output import (
@@ -54,9 +59,9 @@ from transform.decp_output import (
     counts_by_file,
     document_bytes,
     history_document,
+    regulatory_document,
     reject_rows,
     rejects_csv,
-    regulatory_document,
 )
 from transform.decp_staging import staged_rows, staged_years, transform_night, write_staging
 from transform.decp_table import NameLookup, table_frame, table_rows
@@ -68,26 +73,18 @@ from transform.decp_widget import (
     entries_by_buyer,
     index_document,
     indicators_document,
-    json_bytes,
     year_document,
     year_file,
 )
 from validate.decp_jsonschema import document_errors
 
-CHAIN = "decp"
 SOURCES = (decp_drop.SOURCE, decp_platform.SOURCE, "cli")
-PUBLIC_PREFIX = "public/decp"
-NAMES_MONTH_KEY = "private/decp/mois-sirene.json"  # the SIRENE month of the names last published
+PUBLIC_PREFIX = public_prefix("decp")
+NAMES_MONTH_KEY = DECP_NAMES_MONTH_KEY  # the SIRENE month of the names last published
 MAX_REPORTED_REJECTS = 2000
 DATASET = "decp"
-
-
-def _store(settings: Settings) -> ObjectStore:
-    return chain_store(settings)
-
-
-def _dumps(document) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+# Each buyer's year documents before their switch into its public folder (``_publish_widgets``).
+WIDGET_DRAFTS = widget_drafts("marches")
 
 
 def json_key(year: int) -> str:
@@ -121,7 +118,7 @@ def registry_names(registry: Registry) -> NameLookup:
 
 def enrichment(settings: Settings, registry: Registry) -> tuple[NameLookup, EntityLookup]:
     """(names, entities) of buyers and titulaires, the SIRENE cache read once (rules in the module docstring)."""
-    from digor.sirene_chain import entity_lookup, registry_with_register
+    from chains.sirene import entity_lookup, registry_with_register
 
     bodies = registry_names(registry_with_register(settings, registry))
     entity_of = entity_lookup(settings)
@@ -149,8 +146,7 @@ def name_lookup(settings: Settings, registry: Registry) -> NameLookup:
 # Extract
 
 
-def extract_step(settings: Settings, night: str) -> dict:
-    store = _store(settings)
+def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
     if settings.decp_source == decp_platform.SOURCE:
         client = decp_platform.PlatformClient(decp_platform.credentials_from_connection(settings.decp_conn_id))
         try:
@@ -167,8 +163,7 @@ def extract_step(settings: Settings, night: str) -> dict:
 # Transform
 
 
-def transform_step(settings: Settings, night: str) -> dict:
-    store = _store(settings)
+def _transform(store: ObjectStore, night: str) -> dict:
     result = transform_night(store, night, SOURCES)
     years = write_staging(store, result)
     files = [f.to_dict() for f in result.files]
@@ -187,12 +182,11 @@ def _names_month(store: ObjectStore) -> str | None:
     return (read_json(store, NAMES_MONTH_KEY) or {}).get("mois")
 
 
-def years_to_publish(settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+def _years_to_publish(store: ObjectStore, transformed: dict, force_rebuild: bool) -> list[int]:
     """The years the night touched; every staged year when asked, or when the SIRENE cache has moved
     to another month since the last publication (names, SME flags and départements follow it)."""
-    from digor.sirene_chain import current_month
+    from chains.sirene import current_month
 
-    store = _store(settings)
     if force_rebuild or _names_month(store) != current_month(store):
         return staged_years(store)
     return list(transformed["years"])
@@ -220,26 +214,25 @@ def _publish_json(store: ObjectStore, key: str, document: dict, version: str, sl
     return publish_document(store, key, "json", document_bytes(document), count, f"decp@{version}", slot).to_dict()
 
 
-def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
-    """Rewrite the year file of every buyer with contracts; remove it for buyers left without."""
-    had = {key.split("/")[-2] for key in store.list_keys("public/widgets/marches/") if key.endswith("/" + year_file(year))}
-    written = []
+def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> list[str]:
+    """Keep the year document of every buyer with contracts (privately, until the buyer's files are
+    switched by ``publish_widgets``); drop it for buyers left without. Returns the buyers touched."""
+    had = {key.split("/")[-2] for key in store.list_keys(WIDGET_DRAFTS + "/") if key.endswith("/" + year_file(year))}
     for siret in sorted(had | set(by_buyer)):
-        key = buyer_prefix(siret) + year_file(year)
+        key = f"{WIDGET_DRAFTS}/{siret}/{year_file(year)}"
         if siret not in by_buyer:
             store.delete(key)
-        elif put_if_changed(store, key, json_bytes(year_document(siret, year, by_buyer[siret]))):
-            written.append(key)
-    return sorted(had | set(by_buyer)), written
+        else:
+            put_if_changed(store, key, compact_json_bytes(year_document(siret, year, by_buyer[siret])))
+    return sorted(had | set(by_buyer))
 
 
-def publish_year_step(settings: Settings, year: int, night: str | None = None) -> dict:
+def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str | None = None) -> dict:
     """Consolidate every night staged for ``year`` and publish the year's files.
 
     ``night`` limits the per-file counts and the rejects listed in the result to the files
     received that night (the run report's scope); the public rejects report has them all.
     """
-    store = _store(settings)
     registry = load_registry(settings.registry_path)
     names, entities = enrichment(settings, registry)
     consolidated = consolidate(staged_rows(store, year))
@@ -256,17 +249,14 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
         files[name] += [info] if info else []
     rows = table_rows(consolidated.kept, names)
     if rows:
-        table_files, report = publish_table(store, table_frame(rows), table_base_key(year), settings.schema("decp-table"),
+        table = table_frame(rows)
+        table_files, report = publish_table(store, table, table_base_key(year), settings.schema("decp-table"),
                                             versioned=True, slot=f"{year}-table")
         files["table"] = [f.to_dict() for f in table_files]
-        quarantined = [
-            {"uid": rows[index]["uid"], "titulaire_id": rows[index]["titulaire_id"],
-             "reason": "; ".join(f"{e.field or ''}: {e.message}" for e in errors)}
-            for index, errors in sorted(report.errors_by_row().items())
-        ]
+        quarantined = quarantined_rows(report, table, table_files[0].key, ["uid", "titulaire_id"])
     else:
         withdraw_slot(store, PUBLIC_PREFIX, f"{year}-table")
-    buyers, _ = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities))
+    buyers = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities))
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
     scope = {k for k, v in by_file.items()} if night is None else {
         row["file_key"] for row in consolidated.kept + consolidated.rejected + [c for c, _ in consolidated.duplicates]
@@ -282,92 +272,48 @@ def publish_year_step(settings: Settings, year: int, night: str | None = None) -
         "by_file": {key: dict(counts) for key, counts in sorted(by_file.items()) if key in scope},
         "rejects": [r for r in rejects if night is None or r["date_reception"] == night][:MAX_REPORTED_REJECTS],
         "quarantined_rows": quarantined,
-        "buyers": buyers,
+        "bodies": buyers,
     }
 
 
 # Widget indexes
 
 
-def publish_widget_indexes_step(settings: Settings, buyers: Iterable[str]) -> list[str]:
+def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[str]) -> list[str]:
     """Switch the regional files' manifest to the versions the years wrote (the stable names
-    follow), then rewrite the manifest and indicators of each buyer from its year files.
+    follow), then each buyer's Focus marchés files as one set: its year files, indicators and
+    manifest, the manifest last (a widget reads the old set or the new one, never a mix).
 
     Registers the buyers and titulaires with the SIRENE chain, so that the next monthly
     refresh of the cache keeps them (one task: no concurrent writer of that list).
     """
-    from digor.sirene_chain import current_month, register_identifiers
+    from chains.sirene import current_month, register_identifiers
 
-    store = _store(settings)
     written = [switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)["manifest"]]
     registry = load_registry(settings.registry_path)
     names = name_lookup(settings, registry)
     seen: set[str] = set()
     for siret in sorted(set(buyers)):
-        prefix = buyer_prefix(siret)
+        drafts = f"{WIDGET_DRAFTS}/{siret}/"
+        files: dict[str, bytes] = {}
         years: dict[int, list[dict]] = {}
-        for key in store.list_keys(prefix):
-            name = key[len(prefix):]
+        for key in store.list_keys(drafts):
+            name = key[len(drafts):]
             if name.startswith("contrats-") and name.endswith(".json"):
-                years[int(name[len("contrats-"):-len(".json")])] = json.loads(store.get_bytes(key))["contrats"]
+                files[name] = store.get_bytes(key)
+                years[int(name[len("contrats-"):-len(".json")])] = json.loads(files[name])["contrats"]
         seen.update([siret] + [h["id"] for entries in years.values() for e in entries for h in e["titulaires"]
                                if h["id"] and h["type_identifiant"] in ("SIRET", None)])
-        if not years:
-            for name in (INDEX_FILE, INDICATORS_FILE):
-                store.delete(prefix + name)
-            continue
-        body = next((b for b in registry.bodies if b.siret == siret), None)
-        widget = dict(body.widget) if body else {}
-        put_if_changed(store, prefix + INDICATORS_FILE, json_bytes(indicators_document(siret, years)))
-        put_if_changed(store, prefix + INDEX_FILE, json_bytes(index_document(siret, names(siret), registry.publisher, years, widget)))
-        written.append(prefix + INDEX_FILE)
+        if years:
+            body = next((b for b in registry.bodies if b.siret == siret), None)
+            widget = dict(body.widget) if body else {}
+            files[INDICATORS_FILE] = compact_json_bytes(indicators_document(siret, years))
+            files[INDEX_FILE] = compact_json_bytes(index_document(siret, names(siret), registry.publisher, years, widget))
+        written += publish_file_set(store, buyer_prefix(siret).rstrip("/"), files, INDEX_FILE,
+                                    settings.version_retention_days)
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
     return written + [publish_catalogue(store, registry)]
-
-
-# data.gouv.fr
-
-
-TITLES = {
-    "json": ("Données essentielles de la commande publique {year} (format réglementaire 2.0.2, JSON)", "decp"),
-    "json_historique": ("Données essentielles de la commande publique {year} reçues au format 2019 (1.5.0, JSON)",
-                        "decp-historique"),
-    "table": ("Données essentielles de la commande publique {year}, table à plat ({fmt})", None),
-}
-
-
-def publish_datagouv_step(settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
-    """Send every year file through the configured publisher.
-
-    The publisher skips unchanged files and holds back (reported) a file that lost more than
-    ``settings.max_shrink_ratio`` of its objects or rows since the last version sent, unless
-    ``allow_shrink``.
-    """
-    store = _store(settings)
-    registry = load_registry(settings.registry_path)
-    publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
-    outcomes = []
-    for result in sorted(year_results, key=lambda r: r["year"]):
-        for kind in ("json", "json_historique", "table"):
-            title, schema_name = TITLES[kind]
-            declared = DATAGOUV_SCHEMA_NAMES.get(schema_name) if schema_name else None
-            for file in result["files"][kind]:
-                upload = ResourceUpload(
-                    dataset=DATASET,
-                    key=file.get("version_key") or file["key"],
-                    title=title.format(year=result["year"], fmt=file["format"].upper()),
-                    description=f"{registry.region_name} : {file['rows']} {'objets' if kind != 'table' else 'lignes'}, "
-                    f"publié par {registry.publisher}.",
-                    format=file["format"],
-                    schema={"name": declared, "version": settings.schema_versions[schema_name]} if declared else None,
-                    filesize=file["size"],
-                    sha256=file["sha256"],
-                    rows=file["rows"],
-                    name=file["key"].rsplit("/", 1)[1],
-                )
-                outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
-    return outcomes
 
 
 # Report
@@ -395,7 +341,7 @@ def build_report(night: str, extracted: dict, transformed: dict, years: list[dic
         for reject in year["rejects"]:
             buyers.setdefault(reject["acheteur_id"] or "inconnu", Counter())[f"rejets_{reject['statut']}"] += 1
     return {
-        "chain": CHAIN,
+        "chain": "decp",
         "night": night,
         "totals": {
             "files": len(files),
@@ -436,32 +382,56 @@ def summary_lines(report: dict) -> list[str]:
     return lines
 
 
-def report_step(settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict],
-                datagouv: list[dict], dag_id: str | None = None, run_id: str | None = None) -> dict:
-    """The night's report as JSON and HTML, linked from the DAG run in the Airflow UI."""
-    report = build_report(night, extracted, transformed, years, datagouv)
-    key = report_key(CHAIN, night)
-    html = write_report_document(_store(settings), key, report, dag_id, run_id)
-    return {"key": key, "html": html, "summary": summary_lines(report), "totals": report["totals"]}
+class DecpChain(Chain):
+    name = "decp"
+    main_schema = "decp"
+    datasets = {
+        "json": Dataset(DATASET, "decp",
+                        "Données essentielles de la commande publique {year} (format réglementaire 2.0.2, JSON)",
+                        "objets"),
+        "json_historique": Dataset(DATASET, "decp-historique",
+                                   "Données essentielles de la commande publique {year} reçues au format 2019 "
+                                   "(1.5.0, JSON)", "objets"),
+        "table": Dataset(DATASET, None, "Données essentielles de la commande publique {year}, table à plat ({fmt})"),
+    }
+    diff_keys = {"table": ["uid", "modification_id", "titulaire_id"]}
+    empty_night = {"files": [], "skipped": []}
+
+    def raw_prefixes(self, settings: Settings) -> list[str]:
+        return [raw_prefix(self.name, source) + "/" for source in SOURCES]
+
+    def extract(self, settings: Settings, night: str) -> dict:
+        return _extract(settings, self.store(settings), night)
+
+    def transform(self, settings: Settings, night: str) -> dict:
+        transformed = _transform(self.store(settings), night)
+        unreadable = [{"file": f["file"], "reason": f["error"]} for f in transformed["files"] if f["error"]]
+        self.write_quarantine(settings, night, {"unreadable_files": unreadable})
+        return transformed
+
+    def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+        return _years_to_publish(self.store(settings), transformed, force_rebuild)
+
+    def publish_year(self, settings: Settings, year: int, bodies: Iterable[str] | None = None,
+                     night: str | None = None) -> dict:
+        """Every buyer of the year is rebuilt: consolidation runs over the whole year."""
+        return _publish_year(settings, self.store(settings), year, night)
+
+    def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
+        store = self.store(settings)
+        if bodies is None:
+            bodies = {key.split("/")[-2] for key in store.list_keys(WIDGET_DRAFTS + "/")}
+        return _publish_widgets(settings, store, bodies)
+
+    def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
+                     datagouv: list[dict]) -> dict:
+        return build_report(night, extracted, transformed, years, datagouv)
+
+    def summary_lines(self, report: dict) -> list[str]:
+        return summary_lines(report)
 
 
-def run_night(settings: Settings, night: str, force_rebuild: bool = False,
-              progress: Callable[[str], None] = lambda _: None, allow_shrink: bool = False) -> dict:
-    """All steps in order, without a scheduler (``digor run decp``)."""
-    progress("extract")
-    extracted = extract_step(settings, night)
-    progress("transform")
-    transformed = transform_step(settings, night)
-    years = []
-    for year in years_to_publish(settings, transformed, force_rebuild):
-        progress(f"publish {year}")
-        years.append(publish_year_step(settings, year, night))
-    progress("widgets")
-    publish_widget_indexes_step(settings, sorted({b for y in years for b in y["buyers"]}))
-    progress("data.gouv.fr")
-    datagouv = publish_datagouv_step(settings, years, allow_shrink)
-    progress("report")
-    return report_step(settings, night, extracted, transformed, years, datagouv)
+CHAIN = DecpChain()
 
 
 # Conversion of local files (``digor convert decp``)
@@ -487,11 +457,11 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
             store_url=str(store.root), datagouv_mode="dry-run",
             registry_path=registry_path or defaults.registry_path,
         )
-        transformed = transform_step(settings, night)
+        transformed = _transform(store, night)
         years = []
         for year in transformed["years"]:
             progress(f"publish {year}")
-            years.append(publish_year_step(settings, year, night))
+            years.append(_publish_year(settings, store, year, night))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)
         report = build_report(night, {"skipped": []}, transformed, years, [])
         out_dir.mkdir(parents=True, exist_ok=True)

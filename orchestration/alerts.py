@@ -15,7 +15,7 @@ from html import escape
 
 import requests
 
-from digor.airflow_plugin import report_url
+from orchestration.airflow_plugin import report_url
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,9 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 
-from digor.store import ObjectStore
-from transform.publication_rule import Decision, DecisionSource
-
-LEDGER_PREFIX = "private/ledger/actes"
+from core.keys import LEDGER_PREFIX
+from core.publication_rule import Decision, DecisionSource
+from core.store import ObjectStore
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from core.identifiers import siren_is_valid, siret_is_valid
+
 BODY_KINDS = ("commune", "epci", "syndicat", "departement", "region", "autre")
 
 
@@ -41,27 +43,15 @@ class Registry:
         return next((b for b in self.bodies if b.pastell_id_e and b.pastell_id_e == id_e), None)
 
 
-def luhn_valid(digits: str) -> bool:
-    if not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _body(entry: dict, where: str) -> Body:
     try:
         siren, siret = str(entry["siren"]), str(entry["siret"])
         name, kind = str(entry["name"]), str(entry["kind"])
     except KeyError as missing:
         raise RegistryError(f"{where}: missing field {missing}") from None
-    if len(siren) != 9 or not luhn_valid(siren):
+    if not siren_is_valid(siren):
         raise RegistryError(f"{where}: SIREN {siren!r} is not a valid SIREN")
-    if len(siret) != 14 or not siret.startswith(siren) or not luhn_valid(siret):
+    if len(siret) != 14 or not siret.startswith(siren) or not siret_is_valid(siret):
         raise RegistryError(f"{where}: SIRET {siret!r} is not a valid SIRET of SIREN {siren}")
     if kind not in BODY_KINDS:
         raise RegistryError(f"{where}: kind {kind!r} is not one of {BODY_KINDS}")

@@ -7,7 +7,8 @@ as on a local folder) and nothing public changes until ``promote`` copies the re
 
 from __future__ import annotations
 
-from digor.store import ObjectStore, open_store, put_if_changed
+from core.keys import is_public
+from core.store import ObjectStore, open_store, put_if_changed
 
 
 class OverlayStore:
@@ -62,7 +63,7 @@ class OverlayStore:
         written, deleted = self.changes()
         changed = 0
         # Public files last: readers see new public files only once what they point to exists.
-        for key in sorted(written, key=lambda k: (k.startswith("public/"), k)):
+        for key in sorted(written, key=lambda k: (is_public(k), k)):
             changed += put_if_changed(self.base, key, self.base.get_bytes(self._object(key)))
         for key in deleted:
             self.base.delete(key)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from digor.config import Settings
-from digor.registry import luhn_valid
+from core.config import Settings
+from core.identifiers import luhn_valid
+from core.sirene_stock import ETABLISSEMENTS, STOCK_FILE_NAMES, UNITES_LEGALES
 from extract.sirene_sample import establishment_record, unit_record, write_stock_file
-from extract.sirene_stock import ETABLISSEMENTS, STOCK_FILE_NAMES, UNITES_LEGALES
 
 # Where the demo's companies are: (code commune, code postal, commune); one outside Brittany.
 PLACES = (
@@ -161,7 +161,7 @@ def sample_decp_identifiers(registry_path: Path, decp_drop: Path | None = None) 
     """Buyers and titulaires of the demo's DECP exports (generated the same way as the demo does)."""
     if decp_drop is not None and Path(decp_drop).is_dir():
         return identifiers_in(decp_drop)
-    from digor.sample_decp import generate_decp_exports
+    from samples.decp import generate_decp_exports
 
     with tempfile.TemporaryDirectory(prefix="digor-sirene-demo-") as scratch:
         generate_decp_exports(Path(scratch), registry_path)
@@ -173,7 +173,7 @@ def run_demo_month(
     decp_drop: Path | None = None,
 ) -> int:
     """Generate, serve and refresh the demo's SIRENE month through the sirene DAG; 0 when it worked."""
-    from digor.sirene_chain import manifest_key, month_of, register_identifiers
+    from chains.sirene import manifest_key, month_of, register_identifiers
 
     settings = Settings.from_env().with_overrides(store_url=str(store))
     companies = sample_decp_identifiers(settings.registry_path, decp_drop)

@@ -16,9 +16,10 @@ from airflow.sdk import BaseOperatorLink
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
-from digor.config import Settings
-from digor.run_report import REPORTS_PREFIX, run_index_key
-from digor.store import open_store
+from chains.run_report import run_index_key
+from core.config import Settings
+from core.keys import REPORTS_PREFIX
+from core.store import open_store
 
 URL_PREFIX = "/digor"
 

@@ -10,9 +10,10 @@ turning a switch applies to past acts too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import Enum
 
-from digor.registry import Body
+from core.registry import Body
 
 INDIVIDUAL_ACTS = "3"
 
@@ -66,3 +67,21 @@ def body_blocks(body: Body | None, nature_code: str) -> str | None:
     if nature_code == INDIVIDUAL_ACTS and not body.publish_individual_acts:
         return "individual acts are published only when the body opts in"
     return None
+
+
+# Which documents of an online act are public: a metadata-only body publishes none, annexes
+# only where the body publishes them.
+
+UrlOf = Callable[[str, str], str]
+"""(sha256, file name) -> public URL of a document."""
+
+
+def document_url(act: Mapping, url_of: UrlOf) -> str:
+    """Empty for a body that publishes metadata only."""
+    return "" if act["metadata_only"] else url_of(act["main_file_sha256"], act["main_file_name"])
+
+
+def annex_urls(act: Mapping, url_of: UrlOf) -> list[str]:
+    if act["metadata_only"] or not act["publish_annexes"]:
+        return []
+    return [url_of(annex["sha256"], annex["name"]) for annex in act["annexes"]]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from core.keys import public_path
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 
@@ -202,9 +204,7 @@ class Settings:
 
     def public_url(self, key: str) -> str:
         """URL under which browsers and downloaders read a key of the public zone."""
-        if not key.startswith("public/"):
-            raise ValueError(f"{key!r} is not in the public zone")
-        return f"{self.public_base_url}/{key[len('public/'):]}"
+        return f"{self.public_base_url}/{public_path(key)}"
 
 # Shared by every DAG: who owns it and how a failed task is retried.
 DAG_OWNER = "digor-data"
@@ -218,5 +218,5 @@ ALLOW_SHRINK_HELP = (
     "Send to data.gouv.fr files that lost more objects or rows than the configured share (held back otherwise)"
 )
 # The nightly chains: what ``digor run`` runs, and what ``digor backfill`` and the backfill DAG replay
-# from the raw zone (digor.backfill.REPLAYS).
+# from the raw zone (chains.backfill).
 CHAINS = ("actes", "budgets", "decp")

@@ -1,0 +1,224 @@
+"""The actes chain: acts of the télétransmission to SCDL délibérations, the all-natures actes file,
+documents, the Actes widget's files and data.gouv.fr.
+
+A night extracts the source's acts to the raw zone (drop folder or Pastell), transforms them
+into staging per decision year and appends the source's decisions to the ledger, then each
+touched year is rebuilt from staging and the ledger. The generic running is ``chains.chain``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import pandas as pd
+
+from chains.chain import Chain, Dataset, quarantined_rows, timed
+from chains.publication import publish_shaped
+from chains.run_report import build_report, summary_lines
+from core.config import Settings
+from core.keys import public_prefix, raw_prefix
+from core.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
+from core.publication_rule import Decision
+from core.registry import Registry, load_registry
+from extract import pastell_source
+from extract.drop_folder import extract_night
+from load.documents import document_key, publish_documents
+from load.public_files import switch_dataset_manifest
+from load.widget_catalogue import publish_catalogue
+from load.widget_files import pending_bodies, publish_index, publish_year_files
+from transform.actes import staged_years, transform_night, write_staging
+from transform.consolidate_actes import current_acts, latest_versions
+from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
+
+BASE_KEYS = {
+    "deliberations": public_prefix("deliberations") + "/deliberations-{year}",
+    "actes": public_prefix("actes") + "/actes-{year}",
+}
+
+
+def _registry(settings: Settings) -> Registry:
+    """The registry, its SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
+    from chains.sirene import registry_with_register
+
+    return registry_with_register(settings, load_registry(settings.registry_path))
+
+
+class ActesChain(Chain):
+    name = "actes"
+    main_schema = "scdl-deliberations"
+    datasets = {
+        "deliberations": Dataset("deliberations", "scdl-deliberations", "Délibérations {year} ({fmt})"),
+        "actes": Dataset("actes", "actes", "Actes {year} (toutes natures) ({fmt})"),
+    }
+    diff_keys = {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"]}
+    empty_night = {"acts": 0, "by_body": {}, "skipped_files": [], "rows": 0, "decisions": {}, "rejects": []}
+
+    def raw_prefixes(self, settings: Settings) -> list[str]:
+        return [raw_prefix(self.name, settings.source_name) + "/"]
+
+    @timed
+    def extract(self, settings: Settings, night: str) -> dict:
+        store = self.store(settings)
+        if settings.source_name == pastell_source.SOURCE:
+            return pastell_source.extract_night(settings, store, load_registry(settings.registry_path), night)
+        acts = extract_night(store, settings.drop_dir, night)
+        return {
+            "night": night,
+            "acts": len(acts),
+            "by_body": dict(Counter(a.body_key for a in acts)),
+            "skipped_files": [{"folder": a.raw_prefix, "file": f} for a in acts for f in a.skipped],
+        }
+
+    @timed
+    def transform(self, settings: Settings, night: str) -> dict:
+        store = self.store(settings)
+        result = transform_night(store, _registry(settings), night, settings.source_name)
+        years = write_staging(store, result)
+        write_night_events(store, night, result.rows)
+        rejects = [r.to_dict() for r in result.rejects]
+        self.write_quarantine(settings, night, {"rejects": rejects})
+        decisions: dict[str, Counter] = defaultdict(Counter)
+        for row in result.rows:
+            decisions[row["siren"]][row["decision"]] += 1
+        return {
+            "night": night,
+            "years": years,
+            "bodies": sorted(decisions),
+            "rows": len(result.rows),
+            "decisions": {siren: dict(counts) for siren, counts in sorted(decisions.items())},
+            "rejects": rejects,
+        }
+
+    def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+        return staged_years(self.store(settings)) if force_rebuild else list(transformed["years"])
+
+    @timed
+    def publish_year(self, settings: Settings, year: int, bodies: Iterable[str] | None = None,
+                     night: str | None = None) -> dict:
+        """Rebuild the year's regional files, documents and the touched bodies' widget files."""
+        store = self.store(settings)
+        registry = _registry(settings)
+        acts = current_acts(store, registry, year)
+        online = acts[acts["online"]].reset_index(drop=True)
+
+        def url_of(sha256: str, name: str) -> str:
+            return settings.public_url(document_key(sha256, name))
+
+        deliberations = deliberations_of(online)
+        delib_files, delib_report = publish_shaped(
+            settings, store, deliberations_table(deliberations, url_of), BASE_KEYS["deliberations"].format(year=year),
+            "scdl-deliberations", str(year),
+        )
+        actes_files, actes_report = publish_shaped(
+            settings, store, actes_table(online, url_of), BASE_KEYS["actes"].format(year=year), "actes", str(year)
+        )
+        identity = ["source_id", "siren", "raw_prefix"]
+        quarantined = quarantined_rows(delib_report, deliberations, delib_files[0].key, identity)
+        quarantined += quarantined_rows(actes_report, online, actes_files[0].key, identity)
+        visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+        documents = publish_documents(store, year, visible)
+        refresh = set(bodies) if bodies is not None else set(acts["siren"])
+        widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
+        undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
+        return {
+            "year": year,
+            "files": {
+                "deliberations": [f.to_dict() for f in delib_files],
+                "actes": [f.to_dict() for f in actes_files],
+            },
+            "documents": documents,
+            "widget_files_written": widget_files,
+            "quarantined": quarantined,
+            "published_by_body": dict(Counter(visible["siren"])),
+            "offline_by_body": {
+                siren: dict(Counter(group["offline_reason"]))
+                for siren, group in acts[~acts["online"]].groupby("siren")
+            },
+            "to_decide": [
+                {"siren": a["siren"], "source_id": a["source_id"], "numero": a["numero"], "objet": a["objet"]}
+                for _, a in undecided.iterrows()
+            ],
+            "bodies": sorted(refresh),
+        }
+
+    def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
+        """Switch the manifests: each dataset's, then each touched (or pending) body's.
+
+        The versions they name were written by ``publish_year``; bodies left pending by a run
+        that stopped before this step are switched too.
+        """
+        from chains.sirene import body_headers
+
+        store = self.store(settings)
+        registry = load_registry(settings.registry_path)
+        keys = [
+            switch_dataset_manifest(store, base.rsplit("/", 1)[0], dataset, settings.version_retention_days)["manifest"]
+            for dataset, base in sorted(BASE_KEYS.items())
+        ]
+        wanted = None if bodies is None else set(bodies) | pending_bodies(store)
+        identity = body_headers(settings)
+        keys += [
+            publish_index(store, body, registry.publisher, settings.public_url, settings.version_retention_days,
+                          identity(body.siren))
+            for body in registry.bodies
+            if wanted is None or body.siren in wanted
+        ]
+        return keys + [publish_catalogue(store, registry)]
+
+    def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
+                     datagouv: list[dict]) -> dict:
+        return build_report(self.name, night, extracted, transformed, years, datagouv)
+
+    def summary_lines(self, report: dict) -> list[str]:
+        return summary_lines(report)
+
+
+CHAIN = ActesChain()
+
+
+class ActNotFound(LookupError):
+    pass
+
+
+def find_act(settings: Settings, siren: str, act_id: str) -> tuple[int, pd.Series]:
+    """An act of a body by its number or its source id, whatever its year."""
+    store = CHAIN.store(settings)
+    matches = []
+    for year in staged_years(store):
+        acts = latest_versions(store, year)
+        hits = acts[(acts["siren"] == siren) & ((acts["numero"] == act_id) | (acts["source_id"] == act_id))]
+        matches += [(year, act) for _, act in hits.iterrows()]
+    if not matches:
+        raise ActNotFound(f"no act {act_id!r} for SIREN {siren} in staging")
+    if len(matches) > 1:
+        found = ", ".join(f"{a['source_id']} ({y}, n° {a['numero']})" for y, a in matches)
+        raise ActNotFound(f"{act_id!r} is ambiguous for SIREN {siren}: {found}; give the source id")
+    return matches[0]
+
+
+def record_engineer_decision(settings: Settings, siren: str, act_id: str, decision: Decision, reason: str) -> dict:
+    """Append an engineer's decision to the ledger; the caller then republishes the year."""
+    if not reason.strip():
+        raise ValueError("a decision needs a reason: it is what the ledger shows later")
+    year, act = find_act(settings, siren, act_id)
+    event = engineer_event(siren, act["source"], act["source_id"], act["numero"], decision, reason.strip())
+    key = write_command_event(CHAIN.store(settings), year, event)
+    return {"year": year, "siren": siren, "source_id": act["source_id"], "ledger_key": key, "at": event.at}
+
+
+def act_history(settings: Settings, siren: str, act_id: str) -> dict:
+    """Everything the ledger knows about one act: for "why is this act not online?"."""
+    year, act = find_act(settings, siren, act_id)
+    store = CHAIN.store(settings)
+    state = replay(read_events(store, year)).get((siren, act["source"], act["source_id"]))
+    online = current_acts(store, load_registry(settings.registry_path), year)
+    row = online[(online["siren"] == siren) & (online["source_id"] == act["source_id"])].iloc[0]
+    return {
+        "year": year,
+        "act": {"siren": siren, "source_id": act["source_id"], "numero": act["numero"], "objet": act["objet"]},
+        "online": bool(row["online"]),
+        "offline_reason": row["offline_reason"],
+        "publication_date": state.publication_date.isoformat() if state and state.publication_date else None,
+        "history": [e.__dict__ for e in state.history] if state else [],
+    }

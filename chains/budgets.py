@@ -1,0 +1,223 @@
+"""The budgets chain: TOTEM budget documents to SCDL budget files, the Budgets widget's files, data.gouv.fr.
+
+Night D reads the acts of nature 5 that the actes chain staged for night D, turns their TOTEM
+XML into digor's budget table (``staging/budgets``), then rebuilds the SCDL budget file of
+every touched exercice, the touched bodies' widget files, and sends changed files to
+data.gouv.fr. The generic running is ``chains.chain``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from chains.chain import Chain, Dataset, quarantined_rows
+from chains.publication import publish_shaped
+from core.config import TOTEM_MAX_BYTES, Settings
+from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
+from core.registry import load_registry
+from core.store import ObjectStore
+from extract.plans_de_comptes import PlanSource
+from load.budget_widgets import publish_body
+from load.public_files import switch_dataset_manifest
+from load.widget_catalogue import publish_catalogue
+from transform.consolidate_actes import current_decisions, follow_decisions
+from transform.totem_budgets import (
+    budget_lines,
+    current_documents,
+    history_bytes,
+    publishable,
+    scdl_frame,
+    staged_budget_years,
+    transform_budget_night,
+    write_budget_staging,
+)
+from transform.totem_plans import PlanError, PlanResolver
+
+PUBLIC_BASE = public_prefix("budgets") + "/budgets-{year}"
+HISTORY_PREFIX = BUDGET_VERSIONS_PREFIX
+
+
+class ActesNotStaged(RuntimeError):
+    """The actes chain has not run for the night yet: the budgets run must wait (retry)."""
+
+
+def plan_resolver(settings: Settings, store: ObjectStore | None = None) -> PlanResolver:
+    return PlanResolver(PlanSource(store, settings.plans_dirs, settings.plans_base_url))
+
+
+def _open_sirens(settings: Settings) -> set[str]:
+    return {b.siren for b in load_registry(settings.registry_path).bodies if b.open_data}
+
+
+def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, str]]:
+    """The functions of a document's plan de comptes, for the widget's rubriques (none when the
+    plan cannot be had: the widget then names a rubrique by its code)."""
+    def functions(nomenclature: str, year: int) -> dict[str, str]:
+        norme, _, declinaison = str(nomenclature).partition("-")
+        try:
+            return plans.get(norme, declinaison, year).functions
+        except PlanError:
+            return {}
+    return functions
+
+
+class BudgetsChain(Chain):
+    name = "budgets"
+    main_schema = "scdl-budget"
+    datasets = {"budgets": Dataset("budgets", "scdl-budget", "Budgets {year} (SCDL budget) ({fmt})", "lignes budgétaires")}
+    diff_keys = {"budgets": ["BGT_SIRET", "BGT_ANNEE", "BGT_NATDEC", "BGT_CODRD", "BGT_SECTION", "BGT_OPBUDG",
+                             "BGT_CONTNAT", "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]}
+    # Budgets come with the acts (nature 5): read from the actes chain's staging, not from a source.
+    has_extract = False
+    empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": []}
+
+    def raw_prefixes(self, settings: Settings) -> list[str]:
+        return [raw_prefix("actes", settings.source_name) + "/"]  # a backfill replays the acts' nights
+
+    def transform(self, settings: Settings, night: str) -> dict:
+        """TOTEM of the night's budget acts -> staging; rejects quarantined with their reason."""
+        store = self.store(settings)
+        if not store.exists(report_key("actes", night)):
+            raise ActesNotStaged(f"the actes chain has not run for night {night}: no {report_key('actes', night)}")
+        result = transform_budget_night(store, night, plan_resolver(settings, store), TOTEM_MAX_BYTES)
+        years = write_budget_staging(store, result)
+        rejects = [r.to_dict() for r in result.rejects]
+        self.write_quarantine(settings, night, {"rejects": rejects, "line_problems": result.line_problems})
+        return {
+            "night": night,
+            "years": years,
+            "bodies": sorted({d["siren"] for d in result.documents} | {r["siren"] for r in rejects if r["siren"]}),
+            "documents": [
+                {k: d[k] for k in ("source_id", "siren", "siret", "exercice", "stage", "natdec_code", "budget_type",
+                                   "sealed_at", "decision", "lines", "problems")}
+                for d in result.documents
+            ],
+            "rejects": rejects,
+            "line_problems": result.line_problems,
+            "without_totem": result.without_totem,
+        }
+
+    def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+        return staged_budget_years(self.store(settings)) if force_rebuild else list(transformed["years"])
+
+    def publish_year(self, settings: Settings, year: int, bodies: Iterable[str] | None = None,
+                     night: str | None = None) -> dict:
+        """Rebuild the exercice's regional SCDL budget file from the current published documents."""
+        store = self.store(settings)
+        current, history = current_documents(budget_lines(store, year))
+        store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
+        current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
+        published = publishable(current, _open_sirens(settings))
+        frame = scdl_frame(published)
+        files, report = publish_shaped(settings, store, frame, PUBLIC_BASE.format(year=year), self.main_schema, str(year))
+        quarantined = quarantined_rows(report, frame, files[0].key, {"siret": "BGT_SIRET", "nature": "BGT_NATURE"})
+        return {
+            "year": year,
+            "files": {self.name: [f.to_dict() for f in files]},
+            "rows": len(frame) - len(quarantined),
+            "quarantined": quarantined,
+            "published_by_body": dict(Counter(published["siren"])) if not published.empty else {},
+            "replaced_versions": [h for h in history if h["status"] == "replaced"],
+            "bodies": sorted(set(published["siren"])) if not published.empty else [],
+        }
+
+    def widget_bodies(self, transformed: dict, years: list[dict], force_rebuild: bool) -> list[str] | None:
+        """Widget files follow the documents of the night, whatever their exercice (every body on a rebuild)."""
+        return None if force_rebuild else list(transformed["bodies"])
+
+    def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
+        """Switch the regional files' manifest to the versions just written (the stable names follow),
+        then the widget files of the given bodies (all bodies when None), from every staged exercice."""
+        store = self.store(settings)
+        folder = PUBLIC_BASE.rsplit("/", 1)[0]
+        manifest = switch_dataset_manifest(store, folder, self.name, settings.version_retention_days)["manifest"]
+        function_plan = widget_function_plan(plan_resolver(settings, store))
+        registry = load_registry(settings.registry_path)
+        frames = [current_documents(budget_lines(store, year))[0] for year in staged_budget_years(store)]
+        frames = [f for f in frames if not f.empty]
+        current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])
+        current = follow_decisions(current, current_decisions(store, registry))
+        published = publishable(current, {b.siren for b in registry.bodies if b.open_data})
+        wanted = None if bodies is None else set(bodies)
+        written = []
+        for body in registry.bodies:
+            if wanted is not None and body.siren not in wanted:
+                continue
+            lines = published[published["siren"] == body.siren] if not published.empty else published
+            written += publish_body(store, body, registry.publisher, lines, function_plan,
+                                    settings.version_retention_days)
+        return [manifest] + written + [publish_catalogue(store, registry)]
+
+    def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
+                     datagouv: list[dict]) -> dict:
+        """The night's report: documents per body, rejects with reasons, rows left out, files."""
+        bodies: dict[str, Counter] = {}
+        for document in transformed["documents"]:
+            counts = bodies.setdefault(document["siren"], Counter())
+            counts["documents"] += 1
+            counts[f"decision_{document['decision']}"] += 1
+        for reject in transformed["rejects"]:
+            bodies.setdefault(reject["siren"] or "inconnu", Counter())["rejected"] += 1
+        quarantined = [q for y in years for q in y["quarantined"]]
+        return {
+            "chain": self.name,
+            "night": night,
+            "totals": {
+                "extracted": len(transformed["documents"]) + len(transformed["rejects"])
+                + len(transformed["without_totem"]),
+                "transformed": len(transformed["documents"]),
+                "rejected": len(transformed["rejects"]),
+                "quarantined_rows": len(quarantined) + len(transformed["line_problems"]),
+                "years_published": [y["year"] for y in years],
+            },
+            "bodies": {siren: dict(sorted(c.items())) for siren, c in sorted(bodies.items())},
+            "documents": transformed["documents"],
+            "rejected": [{**r, "raw_prefix": r["raw_key"]} for r in transformed["rejects"]],
+            "line_problems": transformed["line_problems"],
+            "quarantined_rows": quarantined,
+            "without_totem": transformed["without_totem"],
+            "replaced_versions": [v for y in years for v in y["replaced_versions"]],
+            "files": [f for y in years for files in y["files"].values() for f in files],
+            "widget_files_written": widgets,
+            "datagouv": datagouv,
+        }
+
+    def summary_lines(self, report: dict) -> list[str]:
+        totals = report["totals"]
+        lines = [
+            f"budgets {report['night']}: {totals['transformed']} documents converted, {totals['rejected']} rejected, "
+            f"{totals['quarantined_rows']} lines left out, years published {totals['years_published']}"
+        ]
+        return lines + [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
+
+
+CHAIN = BudgetsChain()
+
+
+def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver) -> list[dict]:
+    """``digor convert totem``: one SCDL budget CSV per TOTEM file, with the chain's code."""
+    from load.public_files import csv_bytes
+    from transform.totem_budgets import convert_totem
+    from transform.totem_scdl import SCDL_COLUMNS
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for path in paths:
+        path = Path(path)
+        try:
+            conversion = convert_totem(path.read_bytes(), plans, TOTEM_MAX_BYTES)
+        except (OSError, ValueError) as error:
+            results.append({"file": str(path), "error": str(error)})
+            continue
+        target = out_dir / f"{path.stem if path.stem != 'totem' else path.parent.name}.csv"
+        frame = pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS))
+        target.write_bytes(csv_bytes(frame))
+        results.append({
+            "file": str(path), "csv": str(target), "rows": len(conversion.rows),
+            "problems": [p.to_dict() for p in conversion.problems],
+        })
+    return results

@@ -1,0 +1,211 @@
+"""The chain abstraction: what a nightly chain declares, and the one code that runs every chain.
+
+A chain declares its datasets (data.gouv.fr identity, schema, titles), where its raw nights
+are kept, and its steps. The functions below run a night, send the years' files to
+data.gouv.fr, write the report (JSON + HTML + run index, the same for every chain) and
+republish years after a decision, for every chain alike; the DAGs, the CLI and backfills
+call them. A new chain is one module ``chains/<name>.py`` whose ``CHAIN`` is an instance of a
+``Chain`` subclass, with its name in ``core.config.CHAINS``.
+
+Steps return small JSON-serialisable dicts (they travel through XCom). A year result always
+holds ``year``, ``files`` (per key of ``Chain.datasets``, the files written, as
+``PublishedFile.to_dict``) and ``bodies`` (the bodies whose widget files it touched).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from chains.run_report import write_report_document
+from core.config import CHAINS, DATAGOUV_SCHEMA_NAMES, Settings
+from core.jsonio import json_bytes
+from core.keys import quarantine_key, report_key
+from core.overlay_store import chain_store
+from core.registry import load_registry
+from core.store import ObjectStore
+from load.datagouv_publisher import ResourceUpload, make_publisher
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Files of a year result published to data.gouv.fr as one dataset's resources."""
+
+    name: str  # digor's dataset: key of DIGOR_DATAGOUV_DATASETS
+    schema: str | None  # schema name (``SCHEMA_VERSIONS``) the files declare; None: no national schema
+    title: str  # resource title, ``{year}`` and ``{fmt}`` filled
+    unit: str = "lignes"  # what the file's ``rows`` count, for the resource description
+
+
+def timed(step: Callable[..., dict]) -> Callable[..., dict]:
+    """Add the step's wall time to its summary, for the run report."""
+
+    @functools.wraps(step)
+    def run(*args, **kwargs) -> dict:
+        start = time.monotonic()
+        result = step(*args, **kwargs)
+        return {**result, "duration_s": round(time.monotonic() - start, 3)}
+
+    return run
+
+
+class Chain:
+    """One nightly chain. Subclasses set the class attributes and the steps."""
+
+    name: ClassVar[str]
+    main_schema: ClassVar[str]  # the national schema whose version ``backfill --schema-version`` sets
+    datasets: ClassVar[dict[str, Dataset]]  # key of a year result's ``files`` -> its data.gouv.fr dataset
+    diff_keys: ClassVar[dict[str, list[str]]]  # backfill diff: per key of ``files``, the columns naming a row
+    has_extract: ClassVar[bool] = True  # False: the chain reads another chain's staging, not a source
+    # The extract and transform summaries of a run that only republishes (no night read).
+    empty_night: ClassVar[dict] = {}
+
+    def store(self, settings: Settings) -> ObjectStore:
+        """Every step writes through this store, so that a backfill runs the same steps into an overlay."""
+        return chain_store(settings)
+
+    def raw_prefixes(self, settings: Settings) -> list[str]:
+        """Where the chain's inputs of each night are kept (what a backfill replays)."""
+        raise NotImplementedError
+
+    def extract(self, settings: Settings, night: str) -> dict:
+        return {"night": night}
+
+    def transform(self, settings: Settings, night: str) -> dict:
+        """The night's inputs to staging; the result holds ``night``, ``years`` and ``bodies``."""
+        raise NotImplementedError
+
+    def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
+        raise NotImplementedError
+
+    def year_jobs(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[dict]:
+        """One job per year to publish (one mapped task each in a DAG): ``publish_year``'s arguments."""
+        bodies = None if force_rebuild else transformed.get("bodies")
+        return [
+            {"year": year, "night": transformed["night"], "bodies": bodies}
+            for year in self.years_to_publish(settings, transformed, force_rebuild)
+        ]
+
+    def publish_year(self, settings: Settings, year: int, bodies: list[str] | None = None,
+                     night: str | None = None) -> dict:
+        """Rebuild one year's files (and the widget files of ``bodies``, all when None); ``night``, when
+        given, is the run's night (what the report of that night lists)."""
+        raise NotImplementedError
+
+    def widget_bodies(self, transformed: dict, years: list[dict], force_rebuild: bool) -> list[str] | None:
+        """The bodies whose widget files to switch (None: every body)."""
+        return sorted({body for year in years for body in year["bodies"]})
+
+    def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
+        """Switch the datasets' manifests, then the bodies' widget manifests, then the catalogue."""
+        raise NotImplementedError
+
+    def build_report(
+        self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str], datagouv: list[dict]
+    ) -> dict:
+        raise NotImplementedError
+
+    def summary_lines(self, report: dict) -> list[str]:
+        raise NotImplementedError
+
+    # Generic: the same for every chain.
+
+    def write_quarantine(self, settings: Settings, night: str, document: dict) -> str:
+        """What the night could not read, with the reason, kept privately beside the raw zone."""
+        key = quarantine_key(self.name, night)
+        self.store(settings).put_bytes(key, json_bytes({"night": night, **document}))
+        return key
+
+    def publish_datagouv(self, settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
+        """Send every changed file of the chain's datasets through the configured publisher.
+
+        The publisher skips unchanged files and holds back (reported) a file that lost more than
+        ``settings.max_shrink_ratio`` of its rows since the version last sent, unless ``allow_shrink``.
+        """
+        store = self.store(settings)
+        registry = load_registry(settings.registry_path)
+        publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
+        outcomes = []
+        for result in sorted(year_results, key=lambda r: r["year"]):
+            for files_key, dataset in self.datasets.items():
+                declared = DATAGOUV_SCHEMA_NAMES.get(dataset.schema) if dataset.schema else None
+                for file in result["files"].get(files_key, []):
+                    upload = ResourceUpload(
+                        dataset=dataset.name,
+                        key=file.get("version_key") or file["key"],
+                        title=dataset.title.format(year=result["year"], fmt=file["format"].upper()),
+                        description=f"{registry.region_name} : {file['rows']} {dataset.unit}, publié par {registry.publisher}.",
+                        format=file["format"],
+                        schema={"name": declared, "version": settings.schema_versions[dataset.schema]} if declared else None,
+                        filesize=file["size"],
+                        sha256=file["sha256"],
+                        rows=file["rows"],
+                        name=file["key"].rsplit("/", 1)[1],
+                    )
+                    outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
+        return outcomes
+
+    def write_report(
+        self, settings: Settings, night: str, extracted: dict, transformed: dict, years: list[dict],
+        widgets: list[str], datagouv: list[dict], dag_id: str | None = None, run_id: str | None = None,
+    ) -> dict:
+        """The run's report as JSON and HTML, indexed under its DAG run (the "Run report" link in the UI)."""
+        report = self.build_report(night, extracted, transformed, years, widgets, datagouv)
+        key = report_key(self.name, night)
+        html = write_report_document(self.store(settings), key, report, dag_id, run_id)
+        return {"key": key, "html": html, "summary": self.summary_lines(report), "totals": report["totals"]}
+
+    def run_night(
+        self, settings: Settings, night: str, force_rebuild: bool = False,
+        progress: Callable[[str], None] = lambda _: None, allow_shrink: bool = False,
+    ) -> dict:
+        """Every step of a night in order, without a scheduler (``digor run <chain>``): what the DAG runs."""
+        progress("extract")
+        extracted = self.extract(settings, night) if self.has_extract else {"night": night}
+        progress("transform")
+        transformed = self.transform(settings, night)
+        years = []
+        for job in self.year_jobs(settings, transformed, force_rebuild):
+            progress(f"publish {job['year']}")
+            years.append(self.publish_year(settings, **job))
+        progress("widgets")
+        widgets = self.publish_widgets(settings, self.widget_bodies(transformed, years, force_rebuild))
+        progress("data.gouv.fr")
+        datagouv = self.publish_datagouv(settings, years, allow_shrink)
+        progress("report")
+        return self.write_report(settings, night, extracted, transformed, years, widgets, datagouv)
+
+    def republish(self, settings: Settings, years: Iterable[int], bodies: list[str] | None, label: str,
+                  dag_id: str | None = None, run_id: str | None = None) -> dict:
+        """The given years' outputs rebuilt at once from staging and the ledger (a decision must not wait
+        for the night); ``label`` names the report."""
+        results = [self.publish_year(settings, year, bodies) for year in sorted(set(years))]
+        empty = {**self.empty_night, "night": label, "years": [], "bodies": bodies or []}
+        widgets = self.publish_widgets(settings, self.widget_bodies(empty, results, bodies is None))
+        datagouv = self.publish_datagouv(settings, results)
+        return self.write_report(settings, label, empty, empty, results, widgets, datagouv, dag_id, run_id)
+
+
+def get_chain(name: str) -> Chain:
+    """The chain of that name: module ``chains.<name>``, its ``CHAIN``."""
+    if name not in CHAINS:
+        raise ValueError(f"unknown chain {name!r} (known: {', '.join(CHAINS)})")
+    return importlib.import_module(f"chains.{name}").CHAIN
+
+
+def quarantined_rows(report, frame, file_key: str, columns: Mapping[str, str] | Iterable[str]) -> list[dict]:
+    """Rows validation left out of a file: what identifies each (``columns``: report field -> column
+    of ``frame``, or the columns under their own names), and why."""
+    named = columns if isinstance(columns, Mapping) else {column: column for column in columns}
+    return [
+        {
+            **{field: frame.at[row, column] for field, column in named.items()},
+            "file": file_key,
+            "reason": "; ".join(f"{e.field or ''}: {e.message}" for e in errors),
+        }
+        for row, errors in sorted(report.errors_by_row().items())
+    ]

@@ -1,0 +1,87 @@
+"""The object store's key layout: every zone and prefix digor reads or writes, in one place.
+
+``raw/`` holds inputs as received (write-once), ``staging/`` normalised Parquet,
+``public/`` what browsers and downloaders read, ``private/`` everything else (reports,
+quarantine, ledger, publisher state, caches). Only ``public/`` is readable by browsers.
+"""
+
+from __future__ import annotations
+
+RAW = "raw"
+STAGING = "staging"
+PUBLIC = "public"
+PRIVATE = "private"
+
+# Private zone.
+REPORTS_PREFIX = f"{PRIVATE}/reports"
+RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
+QUARANTINE_PREFIX = f"{PRIVATE}/quarantine"
+LEDGER_PREFIX = f"{PRIVATE}/ledger/actes"
+DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
+VERSIONS_PREFIX = f"{PRIVATE}/versions"
+DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
+PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
+SIRENE_PREFIX = f"{PRIVATE}/sirene"
+PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
+BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
+DECP_NAMES_MONTH_KEY = f"{PRIVATE}/decp/mois-sirene.json"
+BACKFILL_PREFIX = f"{PRIVATE}/backfill"
+BACKFILL_REPORTS_PREFIX = f"{PRIVATE}/backfill-reports"
+
+# Public zone.
+DOCUMENTS_PREFIX = f"{PUBLIC}/documents"
+WIDGETS_PREFIX = f"{PUBLIC}/widgets"
+WIDGET_CATALOGUE_KEY = f"{WIDGETS_PREFIX}/actes-organismes.json"
+# What a widget reads first in a body's folder; it names every other file.
+WIDGET_MANIFEST = "index.json"
+
+
+def raw_prefix(chain: str, source: str) -> str:
+    return f"{RAW}/{chain}/{source}"
+
+
+def raw_night_prefix(chain: str, source: str, night: str) -> str:
+    return f"{raw_prefix(chain, source)}/date={night}/"
+
+
+def staging_prefix(dataset: str) -> str:
+    return f"{STAGING}/{dataset}"
+
+
+def public_prefix(dataset: str) -> str:
+    """Folder of a dataset's regional files and their manifest."""
+    return f"{PUBLIC}/{dataset}"
+
+
+def widget_prefix(widget: str) -> str:
+    """Folder of one widget's per-body folders (``actes``, ``budgets``, ``marches``)."""
+    return f"{WIDGETS_PREFIX}/{widget}"
+
+
+def widget_folder(widget: str, body: str) -> str:
+    """One body's widget files, by SIREN (actes) or SIRET (budgets, marches); no trailing slash."""
+    return f"{widget_prefix(widget)}/{body}"
+
+
+def widget_drafts(widget: str) -> str:
+    """Private folder of one widget's files being prepared, before they are switched in as a set."""
+    return f"{PRIVATE}/{widget_prefix(widget)}"
+
+
+def quarantine_key(chain: str, night: str) -> str:
+    return f"{QUARANTINE_PREFIX}/{chain}/date={night}.json"
+
+
+def report_key(chain: str, night: str, name: str = "report.json") -> str:
+    return f"{REPORTS_PREFIX}/{chain}/date={night}/{name}"
+
+
+def public_path(key: str) -> str:
+    """The path under which browsers see a public key (the public zone is served at its root)."""
+    if not key.startswith(f"{PUBLIC}/"):
+        raise ValueError(f"{key} is not in the public zone")
+    return key[len(PUBLIC) + 1:]
+
+
+def is_public(key: str) -> bool:
+    return key.startswith(f"{PUBLIC}/")
