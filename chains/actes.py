@@ -58,10 +58,10 @@ class ActesChain(Chain):
         return [raw_prefix(self.name, settings.source_name) + "/"]
 
     @timed
-    def extract(self, settings: Settings, night: str) -> dict:
+    def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
         store = self.store(settings)
         if settings.source_name == pastell_source.SOURCE:
-            return pastell_source.extract_night(settings, store, load_registry(settings.registry_path), night)
+            return pastell_source.extract_night(settings, store, load_registry(settings.registry_path), night, until)
         acts = extract_night(store, settings.drop_dir, night)
         return {
             "night": night,

@@ -42,7 +42,7 @@ HISTORY_PREFIX = BUDGET_VERSIONS_PREFIX
 
 
 class ActesNotStaged(RuntimeError):
-    """The actes chain has not run for the night yet: the budgets run must wait (retry)."""
+    """The actes chain has not run for the night: a budgets run given that night by hand fails, saying so."""
 
 
 def plan_resolver(settings: Settings, store: ObjectStore | None = None) -> PlanResolver:

@@ -72,7 +72,9 @@ class Chain:
         """Where the chain's inputs of each night are kept (what a backfill replays)."""
         raise NotImplementedError
 
-    def extract(self, settings: Settings, night: str) -> dict:
+    def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
+        """The night's inputs to the raw zone; ``until``: end of the scheduler's data interval
+        (``YYYY-MM-DD HH:MM:SS``, local time), when the run has one."""
         return {"night": night}
 
     def transform(self, settings: Settings, night: str) -> dict:
@@ -81,6 +83,21 @@ class Chain:
 
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         raise NotImplementedError
+
+    def merge_nights(self, summaries: list[dict]) -> dict:
+        """Several nights transformed by one run (triggered after several runs of the chain it waits
+        for) as one summary: lists joined, years and bodies united, the last night names the report."""
+        if len(summaries) == 1:
+            return summaries[0]
+        merged: dict = {}
+        for summary in summaries:
+            for key, value in summary.items():
+                if isinstance(value, list):
+                    merged.setdefault(key, []).extend(value)
+                else:
+                    merged[key] = value
+        return {**merged, "years": sorted(set(merged["years"])), "bodies": sorted(set(merged["bodies"])),
+                "nights": [s["night"] for s in summaries]}
 
     def year_jobs(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[dict]:
         """One job per year to publish (one mapped task each in a DAG): ``publish_year``'s arguments."""

@@ -400,7 +400,7 @@ class DecpChain(Chain):
     def raw_prefixes(self, settings: Settings) -> list[str]:
         return [raw_prefix(self.name, source) + "/" for source in SOURCES]
 
-    def extract(self, settings: Settings, night: str) -> dict:
+    def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
         return _extract(settings, self.store(settings), night)
 
     def transform(self, settings: Settings, night: str) -> dict:

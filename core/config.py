@@ -96,10 +96,9 @@ DECP_CONN_ID = "digor_decp_platform"
 DECP_SOURCES = ("drop", "platform")
 
 
-# Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml,
-# and the nightly schedule, after the actes DAG has staged the night's acts of nature 5.
+# Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml.
+# The budgets DAG has no clock: it runs on the Asset the actes DAG updates (orchestration.assets).
 PLANS_BASE_URL = "http://odm-budgetaire.org/composants/normes"
-BUDGETS_CRON = "0 5 * * *"
 
 # SIRENE (INSEE's register of companies and establishments): the monthly stock files in
 # Parquet, <base>/StockUniteLegale_utf8.parquet and <base>/StockEtablissement_utf8.parquet,

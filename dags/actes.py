@@ -11,6 +11,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag
 from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.alerts import on_run_failure
+from orchestration.assets import ACTES_STAGED
 
 CHAIN = "actes"
 
@@ -39,7 +40,7 @@ def actes():
     widgets = t.publish_widgets(CHAIN, transformed, years)
     datagouv = t.publish_datagouv(CHAIN, years)
     widgets >> datagouv
-    t.report(CHAIN, extracted, transformed, years, widgets, datagouv)
+    t.report.override(outlets=[ACTES_STAGED])(CHAIN, extracted, transformed, years, widgets, datagouv)
 
 
 actes()

@@ -1,24 +1,26 @@
 """Budgets chain: TOTEM budget documents (acts of nature 5) to SCDL budget files and widget data.
 
-Runs after the actes DAG of the same night (which stages the acts); thin wiring only, every
+Scheduled on the Asset the actes DAG updates once a night's acts are staged: a run reads the
+nights of its triggering events (the ``date`` param for a rerun by hand). Thin wiring only, every
 step is a method of ``chains.budgets.BudgetsChain`` run by ``orchestration.chain_tasks``.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag
+from airflow.sdk import Param, dag
 
-from core.config import ALLOW_SHRINK_HELP, BUDGETS_CRON, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_TIMEOUT
+from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.alerts import on_run_failure
+from orchestration.assets import ACTES_STAGED
 
 CHAIN = "budgets"
 
 
 @dag(
     dag_id="budgets",
-    schedule=CronDataIntervalTimetable(BUDGETS_CRON, timezone=DAG_TIMEZONE),
+    schedule=[ACTES_STAGED],
     start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
     catchup=False,
     max_active_runs=1,
@@ -27,7 +29,7 @@ CHAIN = "budgets"
     dagrun_timeout=NIGHTLY_TIMEOUT,
     tags=["digor", "budgets", "scdl-budget", "totem"],
     params={
-        "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
+        "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the nights the actes runs staged"),
         "force_rebuild": Param(False, type="boolean", description="Rebuild every exercice and every body's widget files"),
         "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
     },

@@ -69,7 +69,8 @@ _SAFE_NAME = re.compile(r"^[^/\\\x00]{1,255}$")
 
 
 def night_cutoff(night: str) -> str:
-    """End of night ``D``'s data interval as Pastell writes dates: ``D+1 HH:MM:00``."""
+    """End of night ``D``'s data interval as Pastell writes dates, ``D+1 HH:MM:00``, for a run without
+    a scheduler's interval (the CLI, a rerun of a given night)."""
     minute, hour = NIGHTLY_CRON.split()[:2]
     day = date.fromisoformat(night) + timedelta(days=1)
     return f"{day.isoformat()} {int(hour):02d}:{int(minute):02d}:00"
@@ -319,14 +320,16 @@ def _pull_body(
 def pull_night(
     store: ObjectStore, registry: Registry, client: PastellClient, night: str,
     flows: tuple[str, ...], *, file_fields: tuple[str, ...] = FILE_FIELDS, max_workers: int = 4,
+    cutoff: str | None = None,
 ) -> PullResult:
     """Pull every body's changed documents of night ``night`` into the raw zone.
 
     Raises ``PastellAuthError`` at once on 401/403 (nothing else can work); any other
     failure of a body (its entity missing, its list unavailable) is reported and the
-    next body goes on.
+    next body goes on. ``cutoff`` is the end of the run's data interval in Pastell's clock (the
+    scheduler's); by default, that of the nightly schedule for ``night``.
     """
-    cutoff = night_cutoff(night)
+    cutoff = cutoff or night_cutoff(night)
     result = PullResult(night, cutoff)
     states = load_state(store)
     sent_before = client.requests_sent
@@ -367,11 +370,13 @@ def pull_night(
     return result
 
 
-def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str) -> dict:
+def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str,
+                  cutoff: str | None = None) -> dict:
     """The actes chain's extract step for ``source_name == "pastell"``: pull, report, summarise."""
     options = ClientOptions.from_mapping(settings.pastell_client)
     with PastellClient.from_connection(settings.pastell_conn_id, options) as client:
-        result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers)
+        result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers,
+                            cutoff=cutoff)
     summary = result.summary(store)
     store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))
     log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",

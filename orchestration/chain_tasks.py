@@ -10,7 +10,7 @@ import logging
 
 from airflow.sdk import get_current_context, task
 
-from core.config import Settings
+from core.config import DAG_TIMEZONE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,37 @@ def _param(name: str):
     return get_current_context()["params"].get(name)
 
 
-def night() -> str:
-    """The partition of this run: the ``date`` param, else the logical date."""
-    return _param("date") or get_current_context()["ds"]
+def nights() -> list[str]:
+    """The partitions of this run: the ``date`` param; else, for a run triggered by an Asset, the
+    nights its events carry (several when the producer ran more than once since); else the
+    logical date."""
+    context = get_current_context()
+    if _param("date"):
+        return [_param("date")]
+    events = context.get("triggering_asset_events") or {}
+    found = sorted({e.extra["night"] for batch in events.values() for e in batch if (e.extra or {}).get("night")})
+    return found or [context["ds"]]
+
+
+def _interval_end() -> str | None:
+    """End of the scheduler's data interval in local time, unless the run was given its night."""
+    end = get_current_context().get("data_interval_end")
+    if _param("date") or end is None:
+        return None
+    return end.in_timezone(DAG_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @task
 def extract(chain: str) -> dict:
-    return _chain(chain).extract(Settings.from_env(), night())
+    return _chain(chain).extract(Settings.from_env(), nights()[-1], _interval_end())
 
 
 @task
 def transform(chain: str, extracted: dict | None = None) -> dict:
-    return _chain(chain).transform(Settings.from_env(), extracted["night"] if extracted else night())
+    found, settings = _chain(chain), Settings.from_env()
+    if extracted:
+        return found.transform(settings, extracted["night"])
+    return found.merge_nights([found.transform(settings, night) for night in nights()])
 
 
 @task
@@ -82,4 +100,6 @@ def report(chain: str, extracted: dict, transformed: dict, years: list[dict], wi
     )
     for line in written["summary"]:
         log.info(line)
+    for asset in context["task"].outlets:  # what waits for this chain learns which night is ready
+        context["outlet_events"][asset].extra = {"night": transformed["night"]}
     return written

@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from chains import sirene as sirene_chain
 from core.config import Settings
+from orchestration.assets import SIRENE_CACHE
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,12 @@ def refresh(plan: dict, kind: str) -> dict:
     return sirene_chain.refresh_step(Settings.from_env(), plan["month"], kind, force)
 
 
-@task
+@task(outlets=[SIRENE_CACHE])
 def publish_manifest(plan: dict, files: list[dict]) -> dict:
-    return sirene_chain.manifest_step(Settings.from_env(), plan["month"], plan, list(files))
+    """Updates the SIRENE cache's Asset, with the month in its event, for what follows the register."""
+    published = sirene_chain.manifest_step(Settings.from_env(), plan["month"], plan, list(files))
+    get_current_context()["outlet_events"][SIRENE_CACHE].extra = {"month": plan["month"]}
+    return published
 
 
 @task

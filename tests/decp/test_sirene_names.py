@@ -63,9 +63,14 @@ def _table(store: Path, year: int) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def _buyer_file(store: Path, siret: str, name: str) -> dict:
+    return json.loads((store / "public/widgets/marches" / siret / name).read_text())
+
+
 def _contracts(store: Path, siret: str) -> list[dict]:
-    folder = store / "public/widgets/marches" / siret
-    return [c for path in sorted(folder.glob("contrats-*.json")) for c in json.loads(path.read_text())["contrats"]]
+    """Every contract of the buyer's year files, as the widget finds them: through its manifest."""
+    index = _buyer_file(store, siret, "index.json")
+    return [c for year in index["annees"].values() for c in _buyer_file(store, siret, year["fichier"])["contrats"]]
 
 
 def test_table_names_come_from_the_register_under_its_diffusion_rules(published):
@@ -102,7 +107,7 @@ def test_widget_titulaires_carry_sme_flag_and_departement(published):
         assert holder["pme"] == (unit["categorieEntreprise"] == "PME"), holder
         assert holder["departement"] and len(holder["departement"]) in (2, 3)
         assert holder["non_diffusible"] == (unit["statutDiffusionUniteLegale"] == "P")
-    indicators = json.loads((published["store"] / "public/widgets/marches" / BUYER / "indicateurs.json").read_text())
+    indicators = _buyer_file(published["store"], BUYER, _buyer_file(published["store"], BUYER, "index.json")["indicateurs"])
     marches = [c for c in contracts if c["type"] == "Marché"]
     known = [c for c in marches if any(h["pme"] is not None for h in c["titulaires"])]
     smes = [c for c in known if any(h["pme"] for h in c["titulaires"])]
@@ -134,7 +139,7 @@ def test_without_a_cache_names_are_the_registry_and_2019_ones_and_sme_unknown(tm
     for contract in contracts:
         for holder in contract["titulaires"]:
             assert holder["nom"] in (None, sent.get(holder["id"]))
-    indicators = json.loads((store / "public/widgets/marches" / BUYER / "indicateurs.json").read_text())
+    indicators = _buyer_file(store, BUYER, _buyer_file(store, BUYER, "index.json")["indicateurs"])
     assert indicators["toutes_annees"]["pme"]["contrats_renseignes"] == 0
     assert indicators["toutes_annees"]["pme"]["part_contrats"] is None
     assert json.loads((store / "public/widgets/marches" / BUYER / "index.json").read_text())["nom"] == "Commune de Kerdigor"

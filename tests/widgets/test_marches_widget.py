@@ -467,6 +467,6 @@ def test_everything_comes_from_the_store(site, watched):
     page = open_ready(watched, widget(site, f"siret={DEMO_BUYERS[1]}"))
     csp = page.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
     assert "default-src 'none'" in csp and "connect-src 'self'" in csp and "'unsafe-inline'" not in csp
-    assert any(url.endswith("/indicateurs.json") for url in watched.requests)
+    assert any(re.search(r"/indicateurs\.[0-9a-f]{16}\.json$", url) for url in watched.requests), "the manifest's version"
     assert any(url.endswith("/vendor/echarts.min.js") for url in watched.requests)
     assert watched.requests and not watched.outside_requests()
