@@ -34,6 +34,6 @@ def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
         if widgets:
             bodies.append({"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
                            "widgets": widgets})
-    document = {"format": FORMAT_VERSION, "editeur": registry.publisher, "organismes": bodies}
+    document = {"format": FORMAT_VERSION, "publie_par": registry.publisher, "organismes": bodies}
     put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
     return CATALOGUE_KEY

@@ -168,7 +168,7 @@ def publish_index(
         "siret": body.siret,
         "nom": body.name,
         "type": body.kind,
-        "editeur": region_publisher,
+        "publie_par": region_publisher,
         "widget": body.widget,
         "annees": dict(sorted(years.items(), reverse=True)),
     }

@@ -275,7 +275,7 @@ def index_document(siret: str, name: str | None, publisher: str, years: dict[int
         "format": FORMAT_VERSION,
         "siret": siret,
         "nom": name,
-        "editeur": publisher,
+        "publie_par": publisher,
         "widget": widget,
         "indicateurs": INDICATORS_FILE,
         "annees": {

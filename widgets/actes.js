@@ -172,7 +172,7 @@
     box.replaceChildren(
       el("p", {}, `Ces actes sont ceux que ${manifest.nom} (SIREN ${manifest.siren}) a transmis au contrôle de légalité ` +
         "par la télétransmission des actes et rendus publics. Ils sont publiés chaque nuit par " +
-        `${manifest.editeur || "le syndicat régional"}.`),
+        `${manifest.publie_par || "le syndicat régional"}.`),
       el("p", {}, "La date de publication indiquée est celle de la première mise en ligne de l'acte : " +
         "elle atteste que l'acte a été rendu public et qu'il est donc exécutoire, s'il a été transmis au préfet."),
       el("p", {}, "Licence : ",

@@ -651,7 +651,7 @@
     $("a-propos-texte").replaceChildren(
       el("p", {}, `Ces contrats sont les données essentielles de la commande publique que ${manifest.nom || "l'acheteur"} ` +
         `(SIRET ${manifest.siret}) a publiées par sa plateforme de marchés publics, consolidées chaque nuit par ` +
-        `${manifest.editeur || "le syndicat régional"} et publiées sur data.gouv.fr au format réglementaire.`),
+        `${manifest.publie_par || "le syndicat régional"} et publiées sur data.gouv.fr au format réglementaire.`),
       el("p", {}, "Les montants sont hors taxes et tiennent compte des modifications (avenants). Les noms des titulaires, " +
         "leur taille (PME) et leur département viennent du répertoire SIRENE de l'INSEE ; une entreprise individuelle " +
         "dont le dirigeant a demandé à ne pas être diffusé est indiquée « non diffusible »."),

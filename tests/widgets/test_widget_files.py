@@ -108,7 +108,7 @@ def test_publish_index_without_public_url_keeps_the_old_contract(tmp_path):
     write_year(store, BODY.siren, 2024, [_act(1)])
     publish_index(store, BODY, "Syndicat")
     manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
-    assert set(manifest) == {"format", "siren", "siret", "nom", "type", "editeur", "widget", "annees"}
+    assert set(manifest) == {"format", "siren", "siret", "nom", "type", "publie_par", "widget", "annees"}
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
