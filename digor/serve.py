@@ -2,8 +2,9 @@
 
 Browsers see what they would see in production: ``/<key without public/>`` for every object
 of the public zone (read through the object store interface, so any backend works) and
-``/widgets/<file>`` for the static widget files of this checkout, which take precedence so
-that an edited widget shows on reload. Nothing outside the public zone is ever served.
+``/widgets/<file>`` for the widget pages of this checkout (rendered from their layout on each
+request) and its static widget files, which take precedence so that an edited widget shows on
+reload. Nothing outside the public zone is ever served.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from core.store import ObjectStore, StoreError
-from load.widget_pages import PAGE_SUFFIXES, WIDGETS_DIR
+from load.widget_pages import WIDGETS_DIR, widget_bytes
 
 CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
@@ -36,17 +37,6 @@ HOME = "/widgets/configurateur.html"
 def content_type(name: str) -> str:
     suffix = posixpath.splitext(name)[1].lower()
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def widget_file(widgets_dir: Path, path: str) -> Path | None:
-    """The file of ``widgets/`` that answers ``/widgets/<path>``, if it is one browsers may load."""
-    relative = path[len("/widgets/"):]
-    if not relative or relative.startswith("node_modules/") or ".." in relative.split("/"):
-        return None
-    candidate = (widgets_dir / relative).resolve()
-    if widgets_dir.resolve() not in candidate.parents or candidate.suffix not in PAGE_SUFFIXES:
-        return None
-    return candidate if candidate.is_file() else None
 
 
 def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[BaseHTTPRequestHandler]:
@@ -81,9 +71,9 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
                 self.end_headers()
                 return
             if path.startswith("/widgets/"):
-                local = widget_file(widgets_dir, path)
+                local = widget_bytes(path[len("/widgets/"):], widgets_dir)
                 if local is not None:
-                    self._send(HTTPStatus.OK, local.read_bytes(), content_type(local.name), head)
+                    self._send(HTTPStatus.OK, local, content_type(path), head)
                     return
             key = "public" + path
             try:

@@ -1,23 +1,32 @@
-"""The widget pages in the public zone, where production serves them.
+"""The widget pages: rendered from one layout, served by ``digor serve``, deployed to the public zone.
+
+Every page is ``widgets/templates/layout.html`` (head, Content-Security-Policy, header, "À propos"
+footer) filled by its own template in ``widgets/templates/``; pages are rendered when served or
+deployed, never stored in the checkout, so an edited layout shows on reload.
 
 Browsers load a widget from the same origin as the data it reads (the pages' Content-Security-
 Policy allows nothing else), so the pages, their scripts and the bundled libraries go to
-``public/widgets/`` of the store; the Atom feeds already link there. ``digor serve`` serves
-them from the checkout instead, so that an edited page shows on reload.
+``public/widgets/`` of the store; the Atom feeds already link there.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 from core.config import PROJECT_ROOT
 from core.keys import WIDGETS_PREFIX
 from core.store import ObjectStore, put_if_changed
 
 WIDGETS_DIR = PROJECT_ROOT / "widgets"
+TEMPLATES = "templates"
+LAYOUT = "layout.html"
 PREFIX = f"{WIDGETS_PREFIX}/"
-# What browsers may load from widgets/ (sources of the build, package files and node_modules stay out).
-PAGE_SUFFIXES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".txt"}
+# What browsers may load from widgets/ besides the pages (sources of the build, package files and
+# node_modules stay out): the widgets' own files, the shared modules and the bundled libraries.
+PAGE_SUFFIXES = {".js", ".css", ".svg", ".png", ".ico", ".txt"}
+STATIC_FOLDERS = (".", "commun", "vendor")
 VENDOR_FILES = ("vendor/minisearch.js", "vendor/echarts.min.js", "vendor/echarts-fr.js")  # see the Makefile
 
 
@@ -29,16 +38,37 @@ def missing_assets(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
     return [name for name in VENDOR_FILES if not (widgets_dir / name).is_file()]
 
 
-def page_files(widgets_dir: Path = WIDGETS_DIR) -> dict[str, Path]:
-    """Relative name -> file, for every file of the widgets that browsers load."""
-    files = [p for p in widgets_dir.glob("*") if p.is_file()] + [p for p in (widgets_dir / "vendor").glob("*") if p.is_file()]
+def page_names(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
+    """``actes.html``…: one page per template beside the layout."""
+    return sorted(p.name for p in (widgets_dir / TEMPLATES).glob("*.html") if p.name != LAYOUT)
+
+
+def render_page(name: str, widgets_dir: Path = WIDGETS_DIR) -> bytes:
+    environment = Environment(loader=FileSystemLoader(widgets_dir / TEMPLATES), autoescape=True,
+                              undefined=StrictUndefined, keep_trailing_newline=True)
+    return environment.get_template(name).render(page=name.removesuffix(".html"), cadres_internes=False).encode()
+
+
+def static_files(widgets_dir: Path = WIDGETS_DIR) -> dict[str, Path]:
+    """Relative name -> file, for every file of the widgets that browsers load as it is."""
+    files = [p for folder in STATIC_FOLDERS for p in (widgets_dir / folder).glob("*") if p.is_file()]
     return {p.relative_to(widgets_dir).as_posix(): p for p in sorted(files) if p.suffix in PAGE_SUFFIXES}
 
 
+def widget_bytes(name: str, widgets_dir: Path = WIDGETS_DIR) -> bytes | None:
+    """What browsers get for ``/widgets/<name>``; None when ``widgets/`` has no such page or file."""
+    if name in page_names(widgets_dir):
+        return render_page(name, widgets_dir)
+    path = static_files(widgets_dir).get(name)
+    return path.read_bytes() if path else None
+
+
 def deploy_widget_pages(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> list[str]:
-    """Copy the widget files to the store's public zone; returns the keys that changed."""
+    """Render the pages and copy them with the other widget files to the store's public zone;
+    returns the keys that changed."""
     missing = missing_assets(widgets_dir)
     if missing:
         raise WidgetAssetsMissing(f"widget assets not built ({', '.join(missing)}): run `make widgets`")
-    return [PREFIX + name for name, path in page_files(widgets_dir).items()
-            if put_if_changed(store, PREFIX + name, path.read_bytes())]
+    files = {name: path.read_bytes() for name, path in static_files(widgets_dir).items()}
+    files |= {name: render_page(name, widgets_dir) for name in page_names(widgets_dir)}
+    return [PREFIX + name for name, data in sorted(files.items()) if put_if_changed(store, PREFIX + name, data)]

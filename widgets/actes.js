@@ -2,438 +2,398 @@
  *
  * Data and text from the files are only ever put in the page as text (textContent,
  * attributes set one by one), never as HTML. */
-(function () {
-  "use strict";
-  const D = window.DigorActes;
-  const { el, fetchJson, hiddenText: hidden } = D;
-  const PAR_PAGE = 10;
-  // Fallback when a manifest names no search index: the same settings as the pipeline's
-  // (load/widget_files.py SEARCH_FIELDS and STOP_WORDS).
-  const DEFAULT_SEARCH = {
-    champs: ["numero", "objet", "matiere"],
-    mots_vides: ["a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une"],
+import { publisher, writeAbout as writeAboutBlock } from "./commun/a-propos.js";
+import { downloadCsv } from "./commun/csv.js";
+import { byId as $, el, frenchDate, hiddenText as hidden, setTitle, showWarnings } from "./commun/dom.js";
+import { fetchJson, fetchManifest, manifestFailure } from "./commun/manifest.js";
+import { onPageChosen, renderPager } from "./commun/pager.js";
+import { ACTES, MATIERES, TYPES } from "./commun/parametres.js";
+import { applyColours as applyTheme } from "./commun/theme.js";
+import { replaceUrl } from "./commun/url-state.js";
+
+const PAR_PAGE = 10;
+// Fallback when a manifest names no search index: the same settings as the pipeline's
+// (load/widget_files.py SEARCH_FIELDS and STOP_WORDS).
+const DEFAULT_SEARCH = {
+  champs: ["numero", "objet", "matiere"],
+  mots_vides: ["a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une"],
+};
+const BOOST = { numero: 3, objet: 2, matiere: 1 };
+
+let state = ACTES.parse(location.search);
+let manifest = null;
+let manifestUrl = null;
+let acts = [];
+let actsById = new Map();
+let index = null;
+let indexPromise = null;
+let current = [];
+const timings = { debut: performance.now() };
+window.digorActes = { timings, state: () => state };
+
+// Words of a text as the index holds them (mirror of search_tokens in load/widget_files.py).
+function tokenize(text, stopWords) {
+  return String(text || "")
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word && !stopWords.has(word));
+}
+
+function searchOptions(settings) {
+  const stopWords = new Set(settings.mots_vides);
+  return {
+    fields: settings.champs,
+    idField: "id",
+    tokenize: (text) => tokenize(text, stopWords),
+    processTerm: (term) => term,
+    searchOptions: {
+      prefix: true,
+      fuzzy: (term) => (term.length >= 5 ? 0.2 : false),
+      combineWith: "AND",
+      boost: BOOST,
+    },
   };
-  const BOOST = { numero: 3, objet: 2, matiere: 1 };
-  const $ = (id) => document.getElementById(id);
+}
 
-  let state = D.parseState(location.search);
-  let manifest = null;
-  let manifestUrl = null;
-  let acts = [];
-  let byId = new Map();
-  let index = null;
-  let indexPromise = null;
-  let current = [];
-  const timings = { debut: performance.now() };
-  window.digorActes = { timings, state: () => state };
-
-  // Words of a text as the index holds them (mirror of search_tokens in load/widget_files.py).
-  function tokenize(text, stopWords) {
-    return String(text || "")
-      .normalize("NFD")
-      .replace(/\p{M}/gu, "")
-      .toLowerCase()
-      .split(/[^\p{L}\p{N}]+/u)
-      .filter((word) => word && !stopWords.has(word));
+// Only http(s) links reach the page: a "javascript:" URL in a file stays out.
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+  } catch (error) {
+    return null;
   }
+}
 
-  function searchOptions(settings) {
-    const stopWords = new Set(settings.mots_vides);
-    return {
-      fields: settings.champs,
-      idField: "id",
-      tokenize: (text) => tokenize(text, stopWords),
-      processTerm: (term) => term,
-      searchOptions: {
-        prefix: true,
-        fuzzy: (term) => (term.length >= 5 ? 0.2 : false),
-        combineWith: "AND",
-        boost: BOOST,
-      },
-    };
+function applyColours() {
+  showWarnings(applyTheme(state.theme, state.couleurs, manifest && manifest.widget).warnings);
+}
+
+function fail(message) {
+  $("total").textContent = message;
+  $("resultats").setAttribute("aria-busy", "false");
+  $("liste").replaceChildren();
+  document.body.dataset.etat = "erreur";
+}
+
+function prepare(act) {
+  act._matiere1 = String(act.matiere_code || "").split(".")[0];
+  act._type = String(act.nature_code || "");
+  return act;
+}
+
+async function load() {
+  applyColours();
+  if (!/^\d{9}(\d{5})?$/.test(state.siren)) {
+    fail(state.siren
+      ? `« ${state.siren} » n'est pas un numéro SIREN (9 chiffres) : impossible d'afficher les actes.`
+      : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siren= suivi du SIREN de l'organisme.");
+    return;
   }
-
-  // Only http(s) links reach the page: a "javascript:" URL in a file stays out.
-  function safeUrl(url) {
-    try {
-      const parsed = new URL(url, location.href);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
-    } catch (error) {
-      return null;
-    }
+  manifestUrl = new URL(`actes/${state.siren}/index.json`, location.href);
+  try {
+    manifest = await fetchManifest(manifestUrl, "actes");
+  } catch (error) {
+    fail(manifestFailure(error, `Aucun acte publié pour le SIREN ${state.siren}.`,
+      "Les actes n'ont pas pu être chargés. Réessayez dans quelques instants."));
+    return;
   }
-
-  function writeUrl() {
-    const query = D.stateToParams(state).toString();
-    history.replaceState(null, "", query ? "?" + query : location.pathname);
+  applyColours();
+  setTitle(`Actes publiés par ${manifest.nom}`);
+  const identity = manifest.identite; // what the SIRENE register says of the body
+  if (identity) {
+    $("identite").textContent = [identity.categorie_juridique_libelle, identity.adresse, `SIREN ${manifest.siren}`]
+      .filter(Boolean).join(" · ");
+    $("identite").hidden = false;
   }
-
-  function showWarnings(messages) {
-    const box = $("avertissements");
-    box.replaceChildren(...messages.map((m) => el("p", { className: "avertissement" }, m)));
+  if (manifest.flux && manifest.flux.atom) {
+    const feed = $("flux");
+    feed.href = new URL(manifest.flux.atom, manifestUrl).href;
+    feed.type = "application/atom+xml";
+    feed.hidden = false;
   }
-
-  function applyColours() {
-    showWarnings(D.applyColours(state.theme, state.couleurs, manifest && manifest.widget).warnings);
+  writeAbout();
+  const years = Object.values(manifest.annees || {});
+  let files;
+  try {
+    files = await Promise.all(years.map((y) => fetchJson(new URL(y.fichier, manifestUrl))));
+  } catch (error) {
+    fail("Une partie des actes n'a pas pu être chargée. Réessayez dans quelques instants.");
+    return;
   }
+  acts = files.flatMap((f) => f.actes || []).map(prepare);
+  actsById = new Map(acts.map((a) => [a.id, a]));
+  timings.donnees = performance.now();
+  buildFilters();
+  syncControls();
+  if (state.recherche) await ensureIndex();
+  render();
+  timings.premierAffichage = performance.now();
+  document.body.dataset.etat = "pret";
+  if (!state.recherche) setTimeout(ensureIndex, 0);
+}
 
-  function fail(message) {
-    $("total").textContent = message;
-    $("resultats").setAttribute("aria-busy", "false");
-    $("liste").replaceChildren();
-    document.body.dataset.etat = "erreur";
-  }
-
-  function prepare(act) {
-    act._matiere1 = String(act.matiere_code || "").split(".")[0];
-    act._type = String(act.nature_code || "");
-    return act;
-  }
-
-  async function load() {
-    applyColours();
-    if (!/^\d{9}(\d{5})?$/.test(state.siren)) {
-      fail(state.siren
-        ? `« ${state.siren} » n'est pas un numéro SIREN (9 chiffres) : impossible d'afficher les actes.`
-        : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siren= suivi du SIREN de l'organisme.");
-      return;
-    }
-    manifestUrl = new URL(`actes/${state.siren}/index.json`, location.href);
-    try {
-      manifest = await fetchJson(manifestUrl);
-    } catch (error) {
-      fail(error.status === 404
-        ? `Aucun acte publié pour le SIREN ${state.siren}.`
-        : "Les actes n'ont pas pu être chargés. Réessayez dans quelques instants.");
-      return;
-    }
-    applyColours();
-    document.title = `Actes publiés par ${manifest.nom}`;
-    $("titre").textContent = `Actes publiés par ${manifest.nom}`;
-    const identity = manifest.identite; // what the SIRENE register says of the body
-    if (identity) {
-      $("identite").textContent = [identity.categorie_juridique_libelle, identity.adresse, `SIREN ${manifest.siren}`]
-        .filter(Boolean).join(" · ");
-      $("identite").hidden = false;
-    }
-    if (manifest.flux && manifest.flux.atom) {
-      const feed = $("flux");
-      feed.href = new URL(manifest.flux.atom, manifestUrl).href;
-      feed.type = "application/atom+xml";
-      feed.hidden = false;
-    }
-    writeAbout();
-    const years = Object.values(manifest.annees || {});
-    let files;
-    try {
-      files = await Promise.all(years.map((y) => fetchJson(new URL(y.fichier, manifestUrl))));
-    } catch (error) {
-      fail("Une partie des actes n'a pas pu être chargée. Réessayez dans quelques instants.");
-      return;
-    }
-    acts = files.flatMap((f) => f.actes || []).map(prepare);
-    byId = new Map(acts.map((a) => [a.id, a]));
-    timings.donnees = performance.now();
-    buildFilters();
-    syncControls();
-    if (state.recherche) await ensureIndex();
-    render();
-    timings.premierAffichage = performance.now();
-    document.body.dataset.etat = "pret";
-    if (!state.recherche) setTimeout(ensureIndex, 0);
-  }
-
-  function ensureIndex() {
-    if (!indexPromise) {
-      indexPromise = (async () => {
-        const started = performance.now();
-        try {
-          if (manifest.recherche && manifest.recherche.fichier) {
-            const js = await fetchJson(new URL(manifest.recherche.fichier, manifestUrl));
-            index = MiniSearch.loadJS(js, searchOptions(js.digor || DEFAULT_SEARCH));
-          } else {
-            index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
-            index.addAll(acts.map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
-          }
-        } catch (error) {
+function ensureIndex() {
+  if (!indexPromise) {
+    indexPromise = (async () => {
+      const started = performance.now();
+      try {
+        if (manifest.recherche && manifest.recherche.fichier) {
+          const js = await fetchJson(new URL(manifest.recherche.fichier, manifestUrl));
+          index = MiniSearch.loadJS(js, searchOptions(js.digor || DEFAULT_SEARCH));
+        } else {
           index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
           index.addAll(acts.map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
         }
-        timings.index = performance.now() - started;
-        document.body.dataset.index = "pret";
-      })();
-    }
-    return indexPromise;
-  }
-
-  function writeAbout() {
-    const box = $("a-propos-texte");
-    const feed = manifest.flux && manifest.flux.atom ? new URL(manifest.flux.atom, manifestUrl).href : null;
-    box.replaceChildren(
-      el("p", {}, `Ces actes sont ceux que ${manifest.nom} (SIREN ${manifest.siren}) a transmis au contrôle de légalité ` +
-        "par la télétransmission des actes et rendus publics. Ils sont publiés chaque nuit par " +
-        `${manifest.publie_par || "le syndicat régional"}.`),
-      el("p", {}, "La date de publication indiquée est celle de la première mise en ligne de l'acte : " +
-        "elle atteste que l'acte a été rendu public et qu'il est donc exécutoire, s'il a été transmis au préfet."),
-      el("p", {}, "Licence : ",
-        el("a", { href: "https://www.etalab.gouv.fr/licence-ouverte-open-licence/", target: "_blank", rel: "noopener license" },
-          "Licence Ouverte / Open Licence version 2.0"),
-        " (Etalab). Vous pouvez réutiliser ces données librement en citant leur source."),
-      feed ? el("p", {}, "Pour suivre les nouvelles publications : ", el("a", { href: feed }, "flux Atom"), ".") : null,
-      el("p", {}, "Ce module ne dépose aucun cookie et ne charge aucune ressource d'un autre site.")
-    );
-  }
-
-  function checkbox(group, code, label) {
-    const id = `${group}-${code}`;
-    const input = el("input", { type: "checkbox", id, value: code, "data-groupe": group });
-    const count = el("span", { className: "compte" });
-    const wrapper = el("div", { className: "option" }, input, el("label", { for: id }, label, " ", count));
-    return wrapper;
-  }
-
-  function buildFilters() {
-    const presentTypes = new Set(acts.map((a) => a._type));
-    const presentMatieres = new Set(acts.map((a) => a._matiere1));
-    const types = D.TYPES.filter((t) => presentTypes.has(t.code) || state.types.includes(t.code) ||
-      (t.code === "7" && [...presentTypes].some((c) => c.startsWith("7"))));
-    $("filtre-types").querySelector(".options").replaceChildren(...types.map((t) => checkbox("type", t.code, t.libelle)));
-    const matieres = D.MATIERES.filter((m) => presentMatieres.has(m.code) || state.classifications.includes(m.code));
-    $("filtre-matieres").querySelector(".options").replaceChildren(...matieres.map((m) => checkbox("matiere", m.code, m.libelle)));
-    if (window.matchMedia("(min-width: 48em)").matches) $("filtres").open = true;
-  }
-
-  function syncControls() {
-    $("recherche").value = state.recherche;
-    $("date-debut").value = state.date_debut;
-    $("date-fin").value = state.date_fin;
-    $("tri").value = state.tri || (state.recherche ? "pertinence" : "publication");
-    for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = state.types.includes(box.value);
-    for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) box.checked = state.classifications.includes(box.value);
-  }
-
-  function searchScores() {
-    if (!state.recherche.trim() || !index) return null;
-    const scores = new Map();
-    for (const result of index.search(state.recherche)) scores.set(result.id, result.score);
-    return scores;
-  }
-
-  function sortKey() {
-    const sort = state.tri || (state.recherche ? "pertinence" : "publication");
-    return sort === "pertinence" && !state.recherche ? "publication" : sort;
-  }
-
-  function compare(sort, scores) {
-    const byPublication = (a, b) =>
-      (b.date_publication || "").localeCompare(a.date_publication || "") ||
-      (b.date_decision || "").localeCompare(a.date_decision || "") ||
-      String(b.numero).localeCompare(String(a.numero), "fr", { numeric: true });
-    if (sort === "decision") {
-      return (a, b) => (b.date_decision || "").localeCompare(a.date_decision || "") || byPublication(a, b);
-    }
-    if (sort === "pertinence" && scores) return (a, b) => scores.get(b.id) - scores.get(a.id) || byPublication(a, b);
-    return byPublication;
-  }
-
-  function render() {
-    const single = state.acte ? byId.get(state.acte) : null;
-    $("permalien-retour").hidden = !state.acte;
-    document.body.classList.toggle("permalien", Boolean(state.acte));
-    if (state.acte) {
-      const back = D.stateToParams(Object.assign({}, state, { acte: "", page: 1 }));
-      $("tous-les-actes").href = "?" + back.toString();
-      current = single ? [single] : [];
-      $("total").textContent = single ? `Acte n° ${single.numero}` : "Cet acte n'est pas publié, ou ne l'est plus.";
-      fillList(current, 0);
-      $("pagination").hidden = true;
-      $("resultats").setAttribute("aria-busy", "false");
-      return;
-    }
-    const scores = searchScores();
-    const pending = state.recherche.trim() && !index;
-    const search = (a) => !scores || scores.has(a.id);
-    const matiere = (a) => !state.classifications.length || state.classifications.includes(a._matiere1);
-    const type = (a) => !state.types.length || state.types.includes(a._type) ||
-      (state.types.includes("7") && a._type.startsWith("7"));
-    const dates = (a) => (!state.date_debut || (a.date_decision || "") >= state.date_debut) &&
-      (!state.date_fin || (a.date_decision || "9999") <= state.date_fin);
-    const typeCounts = new Map();
-    const matiereCounts = new Map();
-    current = [];
-    for (const act of acts) {
-      if (!search(act) || !dates(act)) continue;
-      const m = matiere(act);
-      const t = type(act);
-      if (m) {
-        typeCounts.set(act._type, (typeCounts.get(act._type) || 0) + 1);
-        if (act._type.startsWith("7") && act._type !== "7") typeCounts.set("7", (typeCounts.get("7") || 0) + 1);
+      } catch (error) {
+        index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
+        index.addAll(acts.map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
       }
-      if (t) matiereCounts.set(act._matiere1, (matiereCounts.get(act._matiere1) || 0) + 1);
-      if (m && t) current.push(act);
-    }
-    for (const label of document.querySelectorAll('input[data-groupe="type"] + label .compte')) {
-      label.textContent = `(${typeCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
-    }
-    for (const label of document.querySelectorAll('input[data-groupe="matiere"] + label .compte')) {
-      label.textContent = `(${matiereCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
-    }
-    current.sort(compare(sortKey(), scores));
-    const pages = Math.max(1, Math.ceil(current.length / PAR_PAGE));
-    if (state.page > pages) state.page = pages;
-    const start = (state.page - 1) * PAR_PAGE;
-    const total = current.length;
-    const word = total > 1 ? "actes" : "acte";
-    $("total").textContent = pending ? "Recherche en cours…"
-      : total ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}`
-        : "Aucun acte ne correspond à ces critères.";
-    $("annonce").textContent = pending ? "" : `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
-    fillList(current.slice(start, start + PAR_PAGE), start);
-    renderPager(pages);
-    $("export-csv").disabled = total === 0;
-    $("resultats").setAttribute("aria-busy", pending ? "true" : "false");
+      timings.index = performance.now() - started;
+      document.body.dataset.index = "pret";
+    })();
   }
+  return indexPromise;
+}
 
-  function documentItem(doc, kind) {
-    const url = safeUrl(doc.url);
-    const name = String(doc.nom || "document");
-    if (!url) return el("li", {}, el("span", { className: "nom-fichier" }, `${kind} : ${name}`), " (lien indisponible)");
-    return el("li", {},
-      el("span", { className: "nom-fichier" }, `${kind} : ${name}`),
-      el("span", { className: "actions" },
-        el("a", { href: url, target: "_blank", rel: "noopener" }, "Ouvrir", hidden(` ${name} (nouvel onglet)`)),
-        el("a", { href: url, download: name }, "Télécharger", hidden(` ${name}`))));
-  }
-
-  function actItem(act) {
-    const titleId = `objet-${act.id}`;
-    const dates = act.date_decision
-      ? `Décision du ${D.frenchDate(act.date_decision)}${act.date_publication ? `, publié le ${D.frenchDate(act.date_publication)}` : ""}`
-      : act.date_publication ? `Publié le ${D.frenchDate(act.date_publication)}` : "";
-    const documents = el("ul", { className: "documents", "aria-label": `Documents de l'acte n° ${act.numero}` });
-    if (act.document) documents.append(documentItem(act.document, "Acte"));
-    else documents.append(el("li", {}, "Document non diffusé en ligne."));
-    (act.annexes || []).forEach((annex) => documents.append(documentItem(annex, "Annexe")));
-    const link = D.stateToParams({ siren: state.siren, acte: act.id, theme: state.theme, couleurs: state.couleurs });
-    return el("li", { className: "acte", id: `acte-${act.id}`, "data-id": act.id },
-      el("article", { "aria-labelledby": titleId },
-        el("h3", { id: titleId, className: "objet" }, String(act.objet || "")),
-        el("p", { className: "meta" },
-          el("span", { className: "numero" }, `N° ${act.numero}`), " · ",
-          el("span", { className: "nature" }, String(act.nature || "")), " · ",
-          el("span", { className: "matiere" }, String(act.matiere || ""))),
-        el("p", { className: "dates" }, dates),
-        documents,
-        el("p", { className: "lien-permanent" },
-          el("a", { href: "?" + link.toString() }, "Lien permanent", hidden(` vers l'acte n° ${act.numero}`)))));
-  }
-
-  function fillList(items, start) {
-    const list = $("liste");
-    list.start = start + 1;
-    list.replaceChildren(...items.map(actItem));
-  }
-
-  function renderPager(pages) {
-    const nav = $("pagination");
-    nav.hidden = pages <= 1;
-    if (pages <= 1) return nav.replaceChildren();
-    const button = (label, page, options = {}) => el("button", {
-      type: "button", "data-page": page, disabled: options.disabled, "aria-current": options.current ? "page" : null,
-      "aria-label": options.aria || null,
-    }, label);
-    const wanted = new Set([1, pages, state.page - 1, state.page, state.page + 1].filter((p) => p >= 1 && p <= pages));
-    const items = [button("Page précédente", state.page - 1, { disabled: state.page === 1 })];
-    let previous = 0;
-    for (const page of [...wanted].sort((a, b) => a - b)) {
-      if (page - previous > 1) items.push(el("span", { className: "ellipse", "aria-hidden": "true" }, "…"));
-      items.push(button(String(page), page, { current: page === state.page, aria: `Page ${page}` }));
-      previous = page;
-    }
-    items.push(button("Page suivante", state.page + 1, { disabled: state.page === pages }));
-    nav.replaceChildren(el("ul", {}, ...items.map((item) => el("li", {}, item))));
-  }
-
-  function update(changes, options = {}) {
-    Object.assign(state, changes);
-    writeUrl();
-    render();
-    if (options.focusResults) $("total").focus();
-  }
-
-  function exportCsv() {
-    const header = ["numero", "objet", "type", "matiere_code", "matiere", "date_decision", "date_publication",
-      "document", "annexes", "lien_permanent"];
-    const page = new URL(location.href);
-    const rows = current.map((act) => {
-      page.search = D.stateToParams({ siren: state.siren, acte: act.id }).toString();
-      return [act.numero, act.objet, act.nature, act.matiere_code, act.matiere, act.date_decision, act.date_publication,
-        act.document ? act.document.url : "", (act.annexes || []).map((a) => a.url).join(" "), page.href];
-    });
-    D.downloadCsv(header, rows, `actes-${state.siren}.csv`);
-    $("annonce").textContent = `Liste de ${current.length} actes exportée en CSV.`;
-  }
-
-  function listen() {
-    let timer = null;
-    $("recherche").addEventListener("input", (event) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => runSearch(event.target.value), 200);
-    });
-    $("formulaire-recherche").addEventListener("submit", (event) => {
-      event.preventDefault();
-      clearTimeout(timer);
-      runSearch($("recherche").value);
-    });
-    document.querySelector(".zone-filtres").addEventListener("change", (event) => {
-      const box = event.target;
-      if (box.dataset.groupe === "type" || box.dataset.groupe === "matiere") {
-        const key = box.dataset.groupe === "type" ? "types" : "classifications";
-        const checked = [...document.querySelectorAll(`input[data-groupe="${box.dataset.groupe}"]:checked`)].map((b) => b.value);
-        update({ [key]: checked, page: 1 });
-      } else if (box.id === "date-debut" || box.id === "date-fin") {
-        update({ [box.id === "date-debut" ? "date_debut" : "date_fin"]: box.value, page: 1 });
-      }
-    });
-    $("effacer").addEventListener("click", () => {
-      Object.assign(state, { types: [], classifications: [], date_debut: "", date_fin: "", recherche: "", page: 1 });
-      syncControls();
-      update({});
-    });
-    $("tri").addEventListener("change", (event) => update({ tri: event.target.value, page: 1 }));
-    $("pagination").addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-page]");
-      if (button && !button.disabled) update({ page: Number(button.dataset.page) }, { focusResults: true });
-    });
-    $("export-csv").addEventListener("click", exportCsv);
-    $("tous-les-actes").addEventListener("click", (event) => {
-      event.preventDefault();
-      update({ acte: "", page: 1 }, { focusResults: true });
-    });
-    $("liste").addEventListener("click", (event) => {
-      const link = event.target.closest(".lien-permanent a");
-      if (!link) return;
-      event.preventDefault();
-      const id = link.closest(".acte").dataset.id;
-      update({ acte: id }, { focusResults: true });
-    });
-    window.addEventListener("popstate", () => {
-      state = D.parseState(location.search);
-      syncControls();
-      render();
-    });
-  }
-
-  async function runSearch(value) {
-    state.recherche = value.trim();
-    state.page = 1;
-    if (state.recherche) await ensureIndex();
-    $("tri").value = state.tri || (state.recherche ? "pertinence" : "publication");
-    update({});
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    listen();
-    load();
+function writeAbout() {
+  writeAboutBlock({
+    paragraphs: [
+      `Ces actes sont ceux que ${manifest.nom} (SIREN ${manifest.siren}) a transmis au contrôle de légalité ` +
+        `par la télétransmission des actes et rendus publics. Ils sont publiés chaque nuit par ${publisher(manifest)}.`,
+      "La date de publication indiquée est celle de la première mise en ligne de l'acte : " +
+        "elle atteste que l'acte a été rendu public et qu'il est donc exécutoire, s'il a été transmis au préfet.",
+    ],
+    feed: manifest.flux && manifest.flux.atom ? new URL(manifest.flux.atom, manifestUrl).href : null,
   });
-})();
+}
+
+function checkbox(group, code, label) {
+  const id = `${group}-${code}`;
+  const input = el("input", { type: "checkbox", id, value: code, "data-groupe": group });
+  const count = el("span", { className: "compte" });
+  const wrapper = el("div", { className: "option" }, input, el("label", { for: id }, label, " ", count));
+  return wrapper;
+}
+
+function buildFilters() {
+  const presentTypes = new Set(acts.map((a) => a._type));
+  const presentMatieres = new Set(acts.map((a) => a._matiere1));
+  const types = TYPES.filter((t) => presentTypes.has(t.code) || state.types.includes(t.code) ||
+    (t.code === "7" && [...presentTypes].some((c) => c.startsWith("7"))));
+  $("filtre-types").querySelector(".options").replaceChildren(...types.map((t) => checkbox("type", t.code, t.libelle)));
+  const matieres = MATIERES.filter((m) => presentMatieres.has(m.code) || state.classifications.includes(m.code));
+  $("filtre-matieres").querySelector(".options").replaceChildren(...matieres.map((m) => checkbox("matiere", m.code, m.libelle)));
+  if (window.matchMedia("(min-width: 48em)").matches) $("filtres").open = true;
+}
+
+function syncControls() {
+  $("recherche").value = state.recherche;
+  $("date-debut").value = state.date_debut;
+  $("date-fin").value = state.date_fin;
+  $("tri").value = state.tri || (state.recherche ? "pertinence" : "publication");
+  for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = state.types.includes(box.value);
+  for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) box.checked = state.classifications.includes(box.value);
+}
+
+function searchScores() {
+  if (!state.recherche.trim() || !index) return null;
+  const scores = new Map();
+  for (const result of index.search(state.recherche)) scores.set(result.id, result.score);
+  return scores;
+}
+
+function sortKey() {
+  const sort = state.tri || (state.recherche ? "pertinence" : "publication");
+  return sort === "pertinence" && !state.recherche ? "publication" : sort;
+}
+
+function compare(sort, scores) {
+  const byPublication = (a, b) =>
+    (b.date_publication || "").localeCompare(a.date_publication || "") ||
+    (b.date_decision || "").localeCompare(a.date_decision || "") ||
+    String(b.numero).localeCompare(String(a.numero), "fr", { numeric: true });
+  if (sort === "decision") {
+    return (a, b) => (b.date_decision || "").localeCompare(a.date_decision || "") || byPublication(a, b);
+  }
+  if (sort === "pertinence" && scores) return (a, b) => scores.get(b.id) - scores.get(a.id) || byPublication(a, b);
+  return byPublication;
+}
+
+function render() {
+  const single = state.acte ? actsById.get(state.acte) : null;
+  $("permalien-retour").hidden = !state.acte;
+  document.body.classList.toggle("permalien", Boolean(state.acte));
+  if (state.acte) {
+    const back = ACTES.toParams(Object.assign({}, state, { acte: "", page: 1 }));
+    $("tous-les-actes").href = "?" + back.toString();
+    current = single ? [single] : [];
+    $("total").textContent = single ? `Acte n° ${single.numero}` : "Cet acte n'est pas publié, ou ne l'est plus.";
+    fillList(current, 0);
+    $("pagination").hidden = true;
+    $("resultats").setAttribute("aria-busy", "false");
+    return;
+  }
+  const scores = searchScores();
+  const pending = state.recherche.trim() && !index;
+  const search = (a) => !scores || scores.has(a.id);
+  const matiere = (a) => !state.classifications.length || state.classifications.includes(a._matiere1);
+  const type = (a) => !state.types.length || state.types.includes(a._type) ||
+    (state.types.includes("7") && a._type.startsWith("7"));
+  const dates = (a) => (!state.date_debut || (a.date_decision || "") >= state.date_debut) &&
+    (!state.date_fin || (a.date_decision || "9999") <= state.date_fin);
+  const typeCounts = new Map();
+  const matiereCounts = new Map();
+  current = [];
+  for (const act of acts) {
+    if (!search(act) || !dates(act)) continue;
+    const m = matiere(act);
+    const t = type(act);
+    if (m) {
+      typeCounts.set(act._type, (typeCounts.get(act._type) || 0) + 1);
+      if (act._type.startsWith("7") && act._type !== "7") typeCounts.set("7", (typeCounts.get("7") || 0) + 1);
+    }
+    if (t) matiereCounts.set(act._matiere1, (matiereCounts.get(act._matiere1) || 0) + 1);
+    if (m && t) current.push(act);
+  }
+  for (const label of document.querySelectorAll('input[data-groupe="type"] + label .compte')) {
+    label.textContent = `(${typeCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
+  }
+  for (const label of document.querySelectorAll('input[data-groupe="matiere"] + label .compte')) {
+    label.textContent = `(${matiereCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
+  }
+  current.sort(compare(sortKey(), scores));
+  const pages = Math.max(1, Math.ceil(current.length / PAR_PAGE));
+  if (state.page > pages) state.page = pages;
+  const start = (state.page - 1) * PAR_PAGE;
+  const total = current.length;
+  const word = total > 1 ? "actes" : "acte";
+  $("total").textContent = pending ? "Recherche en cours…"
+    : total ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}`
+      : "Aucun acte ne correspond à ces critères.";
+  $("annonce").textContent = pending ? "" : `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
+  fillList(current.slice(start, start + PAR_PAGE), start);
+  renderPager($("pagination"), state.page, pages);
+  $("export-csv").disabled = total === 0;
+  $("resultats").setAttribute("aria-busy", pending ? "true" : "false");
+}
+
+function documentItem(doc, kind) {
+  const url = safeUrl(doc.url);
+  const name = String(doc.nom || "document");
+  if (!url) return el("li", {}, el("span", { className: "nom-fichier" }, `${kind} : ${name}`), " (lien indisponible)");
+  return el("li", {},
+    el("span", { className: "nom-fichier" }, `${kind} : ${name}`),
+    el("span", { className: "actions" },
+      el("a", { href: url, target: "_blank", rel: "noopener" }, "Ouvrir", hidden(` ${name} (nouvel onglet)`)),
+      el("a", { href: url, download: name }, "Télécharger", hidden(` ${name}`))));
+}
+
+function actItem(act) {
+  const titleId = `objet-${act.id}`;
+  const dates = act.date_decision
+    ? `Décision du ${frenchDate(act.date_decision)}${act.date_publication ? `, publié le ${frenchDate(act.date_publication)}` : ""}`
+    : act.date_publication ? `Publié le ${frenchDate(act.date_publication)}` : "";
+  const documents = el("ul", { className: "documents", "aria-label": `Documents de l'acte n° ${act.numero}` });
+  if (act.document) documents.append(documentItem(act.document, "Acte"));
+  else documents.append(el("li", {}, "Document non diffusé en ligne."));
+  (act.annexes || []).forEach((annex) => documents.append(documentItem(annex, "Annexe")));
+  const link = ACTES.toParams({ siren: state.siren, acte: act.id, theme: state.theme, couleurs: state.couleurs });
+  return el("li", { className: "acte", id: `acte-${act.id}`, "data-id": act.id },
+    el("article", { "aria-labelledby": titleId },
+      el("h3", { id: titleId, className: "objet" }, String(act.objet || "")),
+      el("p", { className: "meta" },
+        el("span", { className: "numero" }, `N° ${act.numero}`), " · ",
+        el("span", { className: "nature" }, String(act.nature || "")), " · ",
+        el("span", { className: "matiere" }, String(act.matiere || ""))),
+      el("p", { className: "dates" }, dates),
+      documents,
+      el("p", { className: "lien-permanent" },
+        el("a", { href: "?" + link.toString() }, "Lien permanent", hidden(` vers l'acte n° ${act.numero}`)))));
+}
+
+function fillList(items, start) {
+  const list = $("liste");
+  list.start = start + 1;
+  list.replaceChildren(...items.map(actItem));
+}
+
+function update(changes, options = {}) {
+  Object.assign(state, changes);
+  replaceUrl(ACTES.toParams(state));
+  render();
+  if (options.focusResults) $("total").focus();
+}
+
+function exportCsv() {
+  const header = ["numero", "objet", "type", "matiere_code", "matiere", "date_decision", "date_publication",
+    "document", "annexes", "lien_permanent"];
+  const page = new URL(location.href);
+  const rows = current.map((act) => {
+    page.search = ACTES.toParams({ siren: state.siren, acte: act.id }).toString();
+    return [act.numero, act.objet, act.nature, act.matiere_code, act.matiere, act.date_decision, act.date_publication,
+      act.document ? act.document.url : "", (act.annexes || []).map((a) => a.url).join(" "), page.href];
+  });
+  downloadCsv(header, rows, `actes-${state.siren}.csv`);
+  $("annonce").textContent = `Liste de ${current.length} actes exportée en CSV.`;
+}
+
+function listen() {
+  let timer = null;
+  $("recherche").addEventListener("input", (event) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => runSearch(event.target.value), 200);
+  });
+  $("formulaire-recherche").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    runSearch($("recherche").value);
+  });
+  document.querySelector(".zone-filtres").addEventListener("change", (event) => {
+    const box = event.target;
+    if (box.dataset.groupe === "type" || box.dataset.groupe === "matiere") {
+      const key = box.dataset.groupe === "type" ? "types" : "classifications";
+      const checked = [...document.querySelectorAll(`input[data-groupe="${box.dataset.groupe}"]:checked`)].map((b) => b.value);
+      update({ [key]: checked, page: 1 });
+    } else if (box.id === "date-debut" || box.id === "date-fin") {
+      update({ [box.id === "date-debut" ? "date_debut" : "date_fin"]: box.value, page: 1 });
+    }
+  });
+  $("effacer").addEventListener("click", () => {
+    Object.assign(state, { types: [], classifications: [], date_debut: "", date_fin: "", recherche: "", page: 1 });
+    syncControls();
+    update({});
+  });
+  $("tri").addEventListener("change", (event) => update({ tri: event.target.value, page: 1 }));
+  onPageChosen($("pagination"), (page) => update({ page }, { focusResults: true }));
+  $("export-csv").addEventListener("click", exportCsv);
+  $("tous-les-actes").addEventListener("click", (event) => {
+    event.preventDefault();
+    update({ acte: "", page: 1 }, { focusResults: true });
+  });
+  $("liste").addEventListener("click", (event) => {
+    const link = event.target.closest(".lien-permanent a");
+    if (!link) return;
+    event.preventDefault();
+    const id = link.closest(".acte").dataset.id;
+    update({ acte: id }, { focusResults: true });
+  });
+  window.addEventListener("popstate", () => {
+    state = ACTES.parse(location.search);
+    syncControls();
+    render();
+  });
+}
+
+async function runSearch(value) {
+  state.recherche = value.trim();
+  state.page = 1;
+  if (state.recherche) await ensureIndex();
+  $("tri").value = state.tri || (state.recherche ? "pertinence" : "publication");
+  update({});
+}
+
+listen();
+load();

@@ -4,739 +4,697 @@
  * one by one), never as HTML; the charts are drawn by ECharts on a canvas, with tooltips in
  * its rich-text mode (drawn, not HTML). Every chart has its data table, which is what
  * assistive technologies read and what the CSV export writes. */
-(function () {
-  "use strict";
-  const D = window.DigorActes;
-  const { el, hiddenText: hidden, download } = D;
-  const $ = (id) => document.getElementById(id);
+import { publisher, writeAbout as writeAboutBlock } from "./commun/a-propos.js";
+import { csvDecimal, download, downloadCsv } from "./commun/csv.js";
+import { byId as $, el, frenchDate, hiddenText as hidden, setTitle, showWarnings as showMessages } from "./commun/dom.js";
+import { fetchJson as fetchFile, fetchManifest, manifestFailure } from "./commun/manifest.js";
+import { BUDGETS, BUDGET_STAGES as STAGES } from "./commun/parametres.js";
+import { applyColours as applyTheme, contrastRatio } from "./commun/theme.js";
+import { replaceUrl } from "./commun/url-state.js";
 
-  const EUROS = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" });
-  const EUROS_COURTS = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR", notation: "compact", maximumFractionDigits: 1 });
-  const POURCENT = new Intl.NumberFormat("fr-FR", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
-  const VARIATION = new Intl.NumberFormat("fr-FR", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" });
-  const STAGES = {
-    "budget primitif": { slug: "bp", libelle: "Budget primitif", pluriel: "budgets primitifs" },
-    "budget supplémentaire": { slug: "bs", libelle: "Budget supplémentaire", pluriel: "budgets supplémentaires" },
-    "décision modificative": { slug: "dm", libelle: "Décision modificative", pluriel: "décisions modificatives" },
-    "compte administratif": { slug: "ca", libelle: "Compte administratif", pluriel: "comptes administratifs" },
+const EUROS = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" });
+const EUROS_COURTS = new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR", notation: "compact", maximumFractionDigits: 1 });
+const POURCENT = new Intl.NumberFormat("fr-FR", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const VARIATION = new Intl.NumberFormat("fr-FR", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" });
+const CHARTS = ["sections", "depenses-nature", "recettes-nature", "depenses-fonction", "recettes-fonction", "top-depenses", "evolution"];
+const TOP = 10;
+const PALETTE_CLAIRE = ["#c2185b", "#2e7d32", "#e65100", "#6a1b9a", "#00838f", "#5d4037", "#283593", "#9e9d24", "#455a64", "#ad1457", "#00695c"];
+const PALETTE_SOMBRE = ["#f48fb1", "#a5d6a7", "#ffcc80", "#ce93d8", "#80deea", "#bcaaa4", "#9fa8da", "#e6ee9c", "#b0bec5", "#f8bbd0", "#80cbc4"];
+
+let state = BUDGETS.parse(location.search);
+let manifest = null;
+let manifestUrl = null;
+let colours = null;
+let documentBudget = null; // the budget file shown
+let serie = null; // the series file of the establishment shown
+let choice = null; // {etablissement, exercice, etape}
+let models = new Map();
+const charts = new Map();
+const files = new Map();
+let colourWarnings = [];
+let otherWarnings = [];
+window.digorBudgets = { state: () => state, charts, models: () => models };
+
+// ---- helpers ------------------------------------------------------------------------
+
+const round2 = (x) => Math.round(x * 100) / 100;
+
+function formatValue(value, unit) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "—";
+  if (unit === "euro") return EUROS.format(value);
+  if (unit === "variation") return VARIATION.format(value);
+  return POURCENT.format(value);
+}
+
+function axisValue(value, unit) {
+  return unit === "euro" ? EUROS_COURTS.format(value) : POURCENT.format(value);
+}
+
+// Text drawn by ECharts: its rich-text markup uses braces, which a label must not open.
+function drawn(text) {
+  return String(text).replace(/[{}]/g, (c) => (c === "{" ? "(" : ")"));
+}
+
+function shorten(text, max) {
+  const t = drawn(text);
+  return t.length > max ? t.slice(0, max - 1) + "…" : t;
+}
+
+function stageKey(entry) {
+  if (entry.etape === "compte administratif" && entry.etape_code_totem === "10") return "cfu";
+  const slug = (STAGES[entry.etape] || { slug: "autre" }).slug;
+  return entry.date_decision_dm ? `${slug}-${entry.date_decision_dm}` : slug;
+}
+
+function stageLabel(entry) {
+  if (entry.etape === "compte administratif" && (entry.etape_code_totem === "10" || entry.compte_financier_unique)) {
+    return "Compte financier unique";
+  }
+  const label = (STAGES[entry.etape] || { libelle: entry.etape }).libelle;
+  return entry.date_decision_dm ? `${label} du ${frenchDate(entry.date_decision_dm)}` : label;
+}
+
+function establishmentLabel(e) {
+  return e.budget === "principal" ? `${e.nom} (budget principal)` : `${e.nom} (budget annexe)`;
+}
+
+// Each file once per page (a manifest names immutable versions); a failure is asked again later.
+async function fetchJson(url, read = fetchFile) {
+  const key = String(url);
+  if (!files.has(key)) {
+    files.set(key, read(url));
+  }
+  try {
+    return await files.get(key);
+  } catch (error) {
+    files.delete(key);
+    throw error;
+  }
+}
+
+function showWarnings() {
+  showMessages([...colourWarnings, ...otherWarnings]);
+}
+
+function applyColours() {
+  const resolved = applyTheme(state.theme, state.couleurs, manifest && manifest.widget);
+  colours = resolved.colours;
+  colourWarnings = resolved.warnings;
+  showWarnings();
+}
+
+function darkBackground() {
+  return contrastRatio(colours.fond, "#ffffff") > contrastRatio(colours.fond, "#000000");
+}
+
+function palette() {
+  const rest = darkBackground() ? PALETTE_SOMBRE : PALETTE_CLAIRE;
+  return [colours.principale, ...rest.filter((c) => c.toLowerCase() !== colours.principale.toLowerCase())];
+}
+
+function fail(message, options = {}) {
+  disposeCharts();
+  $("etat").textContent = message;
+  $("resume").textContent = "";
+  $("graphiques").replaceChildren();
+  $("retour-page").hidden = true;
+  $("contenu").setAttribute("aria-busy", "false");
+  $("choix").hidden = !options.keepChoices;
+  document.body.dataset.etat = "erreur";
+}
+
+// ---- loading ------------------------------------------------------------------------
+
+async function load() {
+  applyColours();
+  if (!/^\d{14}$/.test(state.siret)) {
+    fail(state.siret
+      ? `« ${state.siret} » n'est pas un numéro SIRET (14 chiffres) : impossible d'afficher les budgets.`
+      : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siret= suivi du SIRET de l'organisme.");
+    return;
+  }
+  manifestUrl = new URL(`budgets/${state.siret}/index.json`, location.href);
+  try {
+    manifest = await fetchJson(manifestUrl, (url) => fetchManifest(url, "budgets"));
+  } catch (error) {
+    fail(manifestFailure(error, `Aucun budget publié pour le SIRET ${state.siret}.`,
+      "Les budgets n'ont pas pu être chargés. Réessayez dans quelques instants."));
+    return;
+  }
+  applyColours();
+  setTitle(`Budgets de ${manifest.nom}`);
+  writeAbout();
+  await show();
+}
+
+// What the state asks for, among what the manifest holds; null and a message when absent.
+function resolveChoice() {
+  const establishments = manifest.etablissements || [];
+  if (!establishments.length) return { error: `Aucun budget publié pour le SIRET ${state.siret}.` };
+  let etablissement = establishments[0];
+  if (state.budget) {
+    etablissement = establishments.find((e) => e.siret === state.budget);
+    if (!etablissement) {
+      return {
+        error: `Le budget de SIRET ${state.budget} n'est pas publié par ${manifest.nom}. ` +
+          `Budgets disponibles : ${establishments.map((e) => `${e.nom} (${e.siret})`).join(", ")}.`,
+        etablissement: establishments[0],
+      };
+    }
+  }
+  const years = etablissement.exercices || [];
+  if (!years.length) return { error: `Aucun exercice publié pour ${etablissement.nom}.`, etablissement };
+  let exercice = years[years.length - 1];
+  if (state.annee) {
+    exercice = years.find((y) => String(y.annee) === state.annee);
+    if (!exercice) {
+      return {
+        error: `Aucun budget publié pour l'exercice ${state.annee} (${etablissement.nom}). ` +
+          `Exercices disponibles : ${years.map((y) => y.annee).join(", ")}.`,
+        etablissement,
+      };
+    }
+  }
+  const stages = exercice.etapes || [];
+  let etape = stages[stages.length - 1];
+  if (state.etape) {
+    const wanted = state.etape;
+    etape = stages.find((s) => stageKey(s) === wanted) ||
+      [...stages].reverse().find((s) => stageKey(s).split("-")[0] === wanted ||
+        (wanted === "ca" && stageKey(s) === "cfu") || (wanted === "cfu" && stageKey(s) === "ca"));
+    if (!etape) {
+      const named = Object.values(STAGES).find((s) => s.slug === wanted.split("-")[0]);
+      return {
+        error: `L'étape « ${named ? named.libelle.toLowerCase() : wanted} » n'est pas publiée pour l'exercice ` +
+          `${exercice.annee} (${etablissement.nom}). Étapes disponibles : ${stages.map((s) => stageLabel(s).toLowerCase()).join(", ")}.`,
+        etablissement, exercice,
+      };
+    }
+  }
+  return { etablissement, exercice, etape };
+}
+
+async function show(options = {}) {
+  $("contenu").setAttribute("aria-busy", "true");
+  choice = resolveChoice();
+  fillChoices();
+  if (choice.error) {
+    fail(choice.error, { keepChoices: true });
+    return;
+  }
+  try {
+    [documentBudget, serie] = await Promise.all([
+      fetchJson(new URL(choice.etape.fichier, manifestUrl)),
+      fetchJson(new URL(choice.etablissement.serie, manifestUrl)).catch(() => null),
+    ]);
+  } catch (error) {
+    fail("Ce budget n'a pas pu être chargé. Réessayez dans quelques instants.", { keepChoices: true });
+    return;
+  }
+  $("choix").hidden = false;
+  render();
+  if (options.focus) $("etat").focus();
+  document.body.dataset.etat = "pret";
+}
+
+function fillChoices() {
+  const establishments = manifest.etablissements || [];
+  const option = (value, label, selected) => el("option", { value, selected: selected || null }, label);
+  $("champ-budget").hidden = establishments.length < 2;
+  const current = choice.etablissement;
+  $("budget").replaceChildren(...establishments.map((e) => option(e.siret, establishmentLabel(e), current && e.siret === current.siret)));
+  const years = current ? [...(current.exercices || [])].reverse() : [];
+  const yearOptions = years.map((y) => option(String(y.annee), String(y.annee), choice.exercice && y.annee === choice.exercice.annee));
+  if (!choice.exercice) yearOptions.unshift(option("", "— choisir —", true));
+  $("annee").replaceChildren(...yearOptions);
+  const stages = choice.exercice ? choice.exercice.etapes || [] : [];
+  const stageOptions = stages.map((s) => option(stageKey(s), stageLabel(s), choice.etape === s));
+  if (!choice.etape) stageOptions.unshift(option("", "— choisir —", true));
+  $("etape").replaceChildren(...stageOptions);
+  $("affichage-" + state.affichage).checked = true;
+  $("niveau-" + state.niveau).checked = true;
+}
+
+// ---- the models: one table per chart, from which the chart is drawn ------------------
+
+function grouped(items, keyOf, labelOf) {
+  const groups = new Map();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key) || { code: key, libelle: labelOf(item), valeurs: [0] };
+    group.valeurs[0] += item.montant;
+    groups.set(key, group);
+  }
+  return [...groups.values()]
+    .map((g) => Object.assign(g, { valeurs: [round2(g.valeurs[0])] }))
+    .sort((a, b) => b.valeurs[0] - a.valeurs[0] || String(a.code).localeCompare(String(b.code), "fr", { numeric: true }));
+}
+
+function named(code, label) {
+  return label ? `${code} ${label}` : code;
+}
+
+function shares(rows, columns) {
+  const totals = columns.map((_, i) => rows.reduce((sum, r) => sum + (r.valeurs[i] || 0), 0));
+  return rows.map((r) => Object.assign({}, r, { valeurs: r.valeurs.map((v, i) => (totals[i] ? v / totals[i] : null)) }));
+}
+
+function breakdown(id, sense, by) {
+  const doc = documentBudget;
+  const detailed = state.niveau === "detaille";
+  const percent = state.affichage === "pourcentage";
+  const word = sense === "dépense" ? "Dépenses" : "Recettes";
+  let rows;
+  let description;
+  let empty = null;
+  if (by === "nature") {
+    if (detailed) {
+      rows = grouped(doc.par_nature.filter((n) => n.sens === sense), (n) => n.code, (n) => named(n.code, n.libelle));
+      description = `${word} par compte (nature), opérations réelles et d'ordre.`;
+    } else {
+      rows = grouped(doc.par_chapitre.filter((c) => c.sens === sense), (c) => c.code, (c) => named(c.code, c.libelle));
+      description = `${word} par chapitre budgétaire, opérations réelles et d'ordre.`;
+    }
+  } else {
+    const functions = (doc.par_fonction || []).filter((f) => f.sens === sense);
+    if (!functions.length) empty = `Ce budget ne présente pas ses ${word.toLowerCase()} par fonction.`;
+    if (detailed) {
+      rows = grouped(functions, (f) => f.code, (f) => named(f.code, f.libelle));
+      description = `${word} ventilées par fonction.`;
+    } else {
+      rows = grouped(functions, (f) => f.rubrique || String(f.code).charAt(0),
+        (f) => named(f.rubrique || String(f.code).charAt(0), f.rubrique_libelle || (f.rubrique === f.code ? f.libelle : "")));
+      description = `${word} ventilées par grande fonction (rubrique).`;
+    }
+  }
+  const columns = [percent ? "Part du total" : "Montant"];
+  const total = round2(rows.reduce((sum, r) => sum + r.valeurs[0], 0));
+  return {
+    id, type: "anneau", vide: empty,
+    titre: `${word} par ${by === "nature" ? "nature" : "fonction"}`,
+    description,
+    premiereColonne: by === "nature" ? (detailed ? "Compte" : "Chapitre") : (detailed ? "Fonction" : "Rubrique"),
+    colonnes: columns,
+    unite: percent ? "pourcent" : "euro",
+    lignes: percent ? shares(rows, columns) : rows,
+    total: rows.length ? ["Total", [percent ? 1 : total]] : null,
   };
-  const CHARTS = ["sections", "depenses-nature", "recettes-nature", "depenses-fonction", "recettes-fonction", "top-depenses", "evolution"];
-  const TOP = 10;
-  const PALETTE_CLAIRE = ["#c2185b", "#2e7d32", "#e65100", "#6a1b9a", "#00838f", "#5d4037", "#283593", "#9e9d24", "#455a64", "#ad1457", "#00695c"];
-  const PALETTE_SOMBRE = ["#f48fb1", "#a5d6a7", "#ffcc80", "#ce93d8", "#80deea", "#bcaaa4", "#9fa8da", "#e6ee9c", "#b0bec5", "#f8bbd0", "#80cbc4"];
+}
 
-  let state = parseState(location.search);
-  let manifest = null;
-  let manifestUrl = null;
-  let colours = null;
-  let documentBudget = null; // the budget file shown
-  let serie = null; // the series file of the establishment shown
-  let choice = null; // {etablissement, exercice, etape}
-  let models = new Map();
-  const charts = new Map();
-  const files = new Map();
-  let colourWarnings = [];
-  let otherWarnings = [];
-  window.digorBudgets = { state: () => state, charts, models: () => models };
-
-  // ---- URL state ----------------------------------------------------------------------
-
-  function parseState(search) {
-    const p = new URLSearchParams(search);
-    const s = {
-      siret: (p.get("siret") || "").trim(),
-      budget: (p.get("budget") || "").trim(),
-      annee: (p.get("annee") || "").trim(),
-      etape: (p.get("etape") || "").trim().toLowerCase(),
-      affichage: p.get("affichage") === "pourcentage" ? "pourcentage" : "montant",
-      niveau: p.get("niveau") === "detaille" ? "detaille" : "general",
-      graphique: (p.get("graphique") || "").trim(),
-      ...D.readAppearance(p),
-    };
-    return s;
-  }
-
-  function stateToParams(s) {
-    const p = new URLSearchParams();
-    for (const name of ["siret", "budget", "annee", "etape"]) if (s[name]) p.set(name, s[name]);
-    if (s.affichage === "pourcentage") p.set("affichage", "pourcentage");
-    if (s.niveau === "detaille") p.set("niveau", "detaille");
-    if (s.graphique) p.set("graphique", s.graphique);
-    return D.writeAppearance(p, s);
-  }
-
-  function writeUrl() {
-    history.replaceState(null, "", "?" + stateToParams(state).toString());
-  }
-
-  // ---- helpers ------------------------------------------------------------------------
-
-  const round2 = (x) => Math.round(x * 100) / 100;
-
-  function formatValue(value, unit) {
-    if (value === null || value === undefined || !Number.isFinite(value)) return "—";
-    if (unit === "euro") return EUROS.format(value);
-    if (unit === "variation") return VARIATION.format(value);
-    return POURCENT.format(value);
-  }
-
-  function axisValue(value, unit) {
-    return unit === "euro" ? EUROS_COURTS.format(value) : POURCENT.format(value);
-  }
-
-  // Text drawn by ECharts: its rich-text markup uses braces, which a label must not open.
-  function drawn(text) {
-    return String(text).replace(/[{}]/g, (c) => (c === "{" ? "(" : ")"));
-  }
-
-  function shorten(text, max) {
-    const t = drawn(text);
-    return t.length > max ? t.slice(0, max - 1) + "…" : t;
-  }
-
-  function stageKey(entry) {
-    if (entry.etape === "compte administratif" && entry.etape_code_totem === "10") return "cfu";
-    const slug = (STAGES[entry.etape] || { slug: "autre" }).slug;
-    return entry.date_decision_dm ? `${slug}-${entry.date_decision_dm}` : slug;
-  }
-
-  function stageLabel(entry) {
-    if (entry.etape === "compte administratif" && (entry.etape_code_totem === "10" || entry.compte_financier_unique)) {
-      return "Compte financier unique";
-    }
-    const label = (STAGES[entry.etape] || { libelle: entry.etape }).libelle;
-    return entry.date_decision_dm ? `${label} du ${D.frenchDate(entry.date_decision_dm)}` : label;
-  }
-
-  function establishmentLabel(e) {
-    return e.budget === "principal" ? `${e.nom} (budget principal)` : `${e.nom} (budget annexe)`;
-  }
-
-  async function fetchJson(url) {
-    const key = String(url);
-    if (!files.has(key)) {
-      files.set(key, D.fetchJson(url));
-    }
-    try {
-      return await files.get(key);
-    } catch (error) {
-      files.delete(key);
-      throw error;
-    }
-  }
-
-  function showWarnings() {
-    const messages = [...colourWarnings, ...otherWarnings];
-    $("avertissements").replaceChildren(...messages.map((m) => el("p", { className: "avertissement" }, m)));
-  }
-
-  function applyColours() {
-    const resolved = D.applyColours(state.theme, state.couleurs, manifest && manifest.widget);
-    colours = resolved.colours;
-    colourWarnings = resolved.warnings;
-    showWarnings();
-  }
-
-  function darkBackground() {
-    return D.contrastRatio(colours.fond, "#ffffff") > D.contrastRatio(colours.fond, "#000000");
-  }
-
-  function palette() {
-    const rest = darkBackground() ? PALETTE_SOMBRE : PALETTE_CLAIRE;
-    return [colours.principale, ...rest.filter((c) => c.toLowerCase() !== colours.principale.toLowerCase())];
-  }
-
-  function fail(message, options = {}) {
-    disposeCharts();
-    $("etat").textContent = message;
-    $("resume").textContent = "";
-    $("graphiques").replaceChildren();
-    $("retour-page").hidden = true;
-    $("contenu").setAttribute("aria-busy", "false");
-    $("choix").hidden = !options.keepChoices;
-    document.body.dataset.etat = "erreur";
-  }
-
-  // ---- loading ------------------------------------------------------------------------
-
-  async function load() {
-    applyColours();
-    if (!/^\d{14}$/.test(state.siret)) {
-      fail(state.siret
-        ? `« ${state.siret} » n'est pas un numéro SIRET (14 chiffres) : impossible d'afficher les budgets.`
-        : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siret= suivi du SIRET de l'organisme.");
-      return;
-    }
-    manifestUrl = new URL(`budgets/${state.siret}/index.json`, location.href);
-    try {
-      manifest = await fetchJson(manifestUrl);
-    } catch (error) {
-      fail(error.status === 404
-        ? `Aucun budget publié pour le SIRET ${state.siret}.`
-        : "Les budgets n'ont pas pu être chargés. Réessayez dans quelques instants.");
-      return;
-    }
-    applyColours();
-    document.title = `Budgets de ${manifest.nom}`;
-    $("titre").textContent = `Budgets de ${manifest.nom}`;
-    writeAbout();
-    await show();
-  }
-
-  // What the state asks for, among what the manifest holds; null and a message when absent.
-  function resolveChoice() {
-    const establishments = manifest.etablissements || [];
-    if (!establishments.length) return { error: `Aucun budget publié pour le SIRET ${state.siret}.` };
-    let etablissement = establishments[0];
-    if (state.budget) {
-      etablissement = establishments.find((e) => e.siret === state.budget);
-      if (!etablissement) {
-        return {
-          error: `Le budget de SIRET ${state.budget} n'est pas publié par ${manifest.nom}. ` +
-            `Budgets disponibles : ${establishments.map((e) => `${e.nom} (${e.siret})`).join(", ")}.`,
-          etablissement: establishments[0],
-        };
-      }
-    }
-    const years = etablissement.exercices || [];
-    if (!years.length) return { error: `Aucun exercice publié pour ${etablissement.nom}.`, etablissement };
-    let exercice = years[years.length - 1];
-    if (state.annee) {
-      exercice = years.find((y) => String(y.annee) === state.annee);
-      if (!exercice) {
-        return {
-          error: `Aucun budget publié pour l'exercice ${state.annee} (${etablissement.nom}). ` +
-            `Exercices disponibles : ${years.map((y) => y.annee).join(", ")}.`,
-          etablissement,
-        };
-      }
-    }
-    const stages = exercice.etapes || [];
-    let etape = stages[stages.length - 1];
-    if (state.etape) {
-      const wanted = state.etape;
-      etape = stages.find((s) => stageKey(s) === wanted) ||
-        [...stages].reverse().find((s) => stageKey(s).split("-")[0] === wanted ||
-          (wanted === "ca" && stageKey(s) === "cfu") || (wanted === "cfu" && stageKey(s) === "ca"));
-      if (!etape) {
-        const named = Object.values(STAGES).find((s) => s.slug === wanted.split("-")[0]);
-        return {
-          error: `L'étape « ${named ? named.libelle.toLowerCase() : wanted} » n'est pas publiée pour l'exercice ` +
-            `${exercice.annee} (${etablissement.nom}). Étapes disponibles : ${stages.map((s) => stageLabel(s).toLowerCase()).join(", ")}.`,
-          etablissement, exercice,
-        };
-      }
-    }
-    return { etablissement, exercice, etape };
-  }
-
-  async function show(options = {}) {
-    $("contenu").setAttribute("aria-busy", "true");
-    choice = resolveChoice();
-    fillChoices();
-    if (choice.error) {
-      fail(choice.error, { keepChoices: true });
-      return;
-    }
-    try {
-      [documentBudget, serie] = await Promise.all([
-        fetchJson(new URL(choice.etape.fichier, manifestUrl)),
-        fetchJson(new URL(choice.etablissement.serie, manifestUrl)).catch(() => null),
-      ]);
-    } catch (error) {
-      fail("Ce budget n'a pas pu être chargé. Réessayez dans quelques instants.", { keepChoices: true });
-      return;
-    }
-    $("choix").hidden = false;
-    render();
-    if (options.focus) $("etat").focus();
-    document.body.dataset.etat = "pret";
-  }
-
-  function fillChoices() {
-    const establishments = manifest.etablissements || [];
-    const option = (value, label, selected) => el("option", { value, selected: selected || null }, label);
-    $("champ-budget").hidden = establishments.length < 2;
-    const current = choice.etablissement;
-    $("budget").replaceChildren(...establishments.map((e) => option(e.siret, establishmentLabel(e), current && e.siret === current.siret)));
-    const years = current ? [...(current.exercices || [])].reverse() : [];
-    const yearOptions = years.map((y) => option(String(y.annee), String(y.annee), choice.exercice && y.annee === choice.exercice.annee));
-    if (!choice.exercice) yearOptions.unshift(option("", "— choisir —", true));
-    $("annee").replaceChildren(...yearOptions);
-    const stages = choice.exercice ? choice.exercice.etapes || [] : [];
-    const stageOptions = stages.map((s) => option(stageKey(s), stageLabel(s), choice.etape === s));
-    if (!choice.etape) stageOptions.unshift(option("", "— choisir —", true));
-    $("etape").replaceChildren(...stageOptions);
-    $("affichage-" + state.affichage).checked = true;
-    $("niveau-" + state.niveau).checked = true;
-  }
-
-  // ---- the models: one table per chart, from which the chart is drawn ------------------
-
-  function grouped(items, keyOf, labelOf) {
+function sectionsModel() {
+  const doc = documentBudget;
+  const percent = state.affichage === "pourcentage";
+  const sectionName = { fonctionnement: "Fonctionnement", investissement: "Investissement" };
+  let rows;
+  if (state.niveau === "detaille") {
     const groups = new Map();
-    for (const item of items) {
-      const key = keyOf(item);
-      const group = groups.get(key) || { code: key, libelle: labelOf(item), valeurs: [0] };
-      group.valeurs[0] += item.montant;
+    for (const c of doc.par_chapitre) {
+      const key = `${c.section}|${c.type}`;
+      const group = groups.get(key) || {
+        code: key,
+        libelle: `${sectionName[c.section] || c.section} — opérations ${c.type === "ordre" ? "d'ordre" : "réelles"}`,
+        valeurs: [0, 0],
+      };
+      group.valeurs[c.sens === "dépense" ? 0 : 1] += c.montant;
       groups.set(key, group);
     }
-    return [...groups.values()]
-      .map((g) => Object.assign(g, { valeurs: [round2(g.valeurs[0])] }))
-      .sort((a, b) => b.valeurs[0] - a.valeurs[0] || String(a.code).localeCompare(String(b.code), "fr", { numeric: true }));
+    rows = [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], "fr")).map(([, g]) =>
+      Object.assign(g, { valeurs: g.valeurs.map(round2) }));
+  } else {
+    rows = doc.sections.map((s) => ({ code: s.section, libelle: sectionName[s.section] || s.section, valeurs: [s.depenses, s.recettes] }));
   }
+  const columns = ["Dépenses", "Recettes"];
+  return {
+    id: "sections", type: "barres",
+    titre: "Fonctionnement et investissement",
+    description: state.niveau === "detaille"
+      ? "Dépenses et recettes de chaque section, opérations réelles et opérations d'ordre séparées."
+      : "Dépenses et recettes de chaque section.",
+    premiereColonne: "Section",
+    colonnes: percent ? columns.map((c) => `${c} (part du total)`) : columns,
+    unite: percent ? "pourcent" : "euro",
+    lignes: percent ? shares(rows, columns) : rows,
+    total: ["Total", percent ? [1, 1] : [doc.totaux.depenses, doc.totaux.recettes]],
+  };
+}
 
-  function named(code, label) {
-    return label ? `${code} ${label}` : code;
-  }
+function topModel() {
+  const doc = documentBudget;
+  const percent = state.affichage === "pourcentage";
+  const detailed = state.niveau === "detaille";
+  const real = (detailed ? doc.par_nature : doc.par_chapitre).filter((x) => x.sens === "dépense" && x.type === "réel");
+  const all = grouped(real, (x) => x.code, (x) => named(x.code, x.libelle));
+  const total = all.reduce((sum, r) => sum + r.valeurs[0], 0);
+  const rows = all.slice(0, TOP);
+  return {
+    id: "top-depenses", type: "barres-h", vide: rows.length ? null : "Ce budget ne comporte aucune dépense réelle.",
+    titre: "Principales dépenses",
+    description: `Les ${Math.min(TOP, all.length)} plus grosses dépenses réelles, par ${detailed ? "compte (nature)" : "chapitre"}` +
+      (percent ? ", en part du total des dépenses réelles." : "."),
+    premiereColonne: detailed ? "Compte" : "Chapitre",
+    colonnes: [percent ? "Part des dépenses réelles" : "Montant"],
+    unite: percent ? "pourcent" : "euro",
+    lignes: percent ? rows.map((r) => Object.assign({}, r, { valeurs: [total ? r.valeurs[0] / total : null] })) : rows,
+    total: null,
+  };
+}
 
-  function shares(rows, columns) {
-    const totals = columns.map((_, i) => rows.reduce((sum, r) => sum + (r.valeurs[i] || 0), 0));
-    return rows.map((r) => Object.assign({}, r, { valeurs: r.valeurs.map((v, i) => (totals[i] ? v / totals[i] : null)) }));
-  }
-
-  function breakdown(id, sense, by) {
-    const doc = documentBudget;
-    const detailed = state.niveau === "detaille";
-    const percent = state.affichage === "pourcentage";
-    const word = sense === "dépense" ? "Dépenses" : "Recettes";
-    let rows;
-    let description;
-    let empty = null;
-    if (by === "nature") {
-      if (detailed) {
-        rows = grouped(doc.par_nature.filter((n) => n.sens === sense), (n) => n.code, (n) => named(n.code, n.libelle));
-        description = `${word} par compte (nature), opérations réelles et d'ordre.`;
-      } else {
-        rows = grouped(doc.par_chapitre.filter((c) => c.sens === sense), (c) => c.code, (c) => named(c.code, c.libelle));
-        description = `${word} par chapitre budgétaire, opérations réelles et d'ordre.`;
-      }
-    } else {
-      const functions = (doc.par_fonction || []).filter((f) => f.sens === sense);
-      if (!functions.length) empty = `Ce budget ne présente pas ses ${word.toLowerCase()} par fonction.`;
-      if (detailed) {
-        rows = grouped(functions, (f) => f.code, (f) => named(f.code, f.libelle));
-        description = `${word} ventilées par fonction.`;
-      } else {
-        rows = grouped(functions, (f) => f.rubrique || String(f.code).charAt(0),
-          (f) => named(f.rubrique || String(f.code).charAt(0), f.rubrique_libelle || (f.rubrique === f.code ? f.libelle : "")));
-        description = `${word} ventilées par grande fonction (rubrique).`;
-      }
-    }
-    const columns = [percent ? "Part du total" : "Montant"];
-    const total = round2(rows.reduce((sum, r) => sum + r.valeurs[0], 0));
-    return {
-      id, type: "anneau", vide: empty,
-      titre: `${word} par ${by === "nature" ? "nature" : "fonction"}`,
-      description,
-      premiereColonne: by === "nature" ? (detailed ? "Compte" : "Chapitre") : (detailed ? "Fonction" : "Rubrique"),
-      colonnes: columns,
-      unite: percent ? "pourcent" : "euro",
-      lignes: percent ? shares(rows, columns) : rows,
-      total: rows.length ? ["Total", [percent ? 1 : total]] : null,
-    };
-  }
-
-  function sectionsModel() {
-    const doc = documentBudget;
-    const percent = state.affichage === "pourcentage";
-    const sectionName = { fonctionnement: "Fonctionnement", investissement: "Investissement" };
-    let rows;
-    if (state.niveau === "detaille") {
-      const groups = new Map();
-      for (const c of doc.par_chapitre) {
-        const key = `${c.section}|${c.type}`;
-        const group = groups.get(key) || {
-          code: key,
-          libelle: `${sectionName[c.section] || c.section} — opérations ${c.type === "ordre" ? "d'ordre" : "réelles"}`,
-          valeurs: [0, 0],
-        };
-        group.valeurs[c.sens === "dépense" ? 0 : 1] += c.montant;
-        groups.set(key, group);
-      }
-      rows = [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], "fr")).map(([, g]) =>
-        Object.assign(g, { valeurs: g.valeurs.map(round2) }));
-    } else {
-      rows = doc.sections.map((s) => ({ code: s.section, libelle: sectionName[s.section] || s.section, valeurs: [s.depenses, s.recettes] }));
-    }
-    const columns = ["Dépenses", "Recettes"];
-    return {
-      id: "sections", type: "barres",
-      titre: "Fonctionnement et investissement",
-      description: state.niveau === "detaille"
-        ? "Dépenses et recettes de chaque section, opérations réelles et opérations d'ordre séparées."
-        : "Dépenses et recettes de chaque section.",
-      premiereColonne: "Section",
-      colonnes: percent ? columns.map((c) => `${c} (part du total)`) : columns,
-      unite: percent ? "pourcent" : "euro",
-      lignes: percent ? shares(rows, columns) : rows,
-      total: ["Total", percent ? [1, 1] : [doc.totaux.depenses, doc.totaux.recettes]],
-    };
-  }
-
-  function topModel() {
-    const doc = documentBudget;
-    const percent = state.affichage === "pourcentage";
-    const detailed = state.niveau === "detaille";
-    const real = (detailed ? doc.par_nature : doc.par_chapitre).filter((x) => x.sens === "dépense" && x.type === "réel");
-    const all = grouped(real, (x) => x.code, (x) => named(x.code, x.libelle));
-    const total = all.reduce((sum, r) => sum + r.valeurs[0], 0);
-    const rows = all.slice(0, TOP);
-    return {
-      id: "top-depenses", type: "barres-h", vide: rows.length ? null : "Ce budget ne comporte aucune dépense réelle.",
-      titre: "Principales dépenses",
-      description: `Les ${Math.min(TOP, all.length)} plus grosses dépenses réelles, par ${detailed ? "compte (nature)" : "chapitre"}` +
-        (percent ? ", en part du total des dépenses réelles." : "."),
-      premiereColonne: detailed ? "Compte" : "Chapitre",
-      colonnes: [percent ? "Part des dépenses réelles" : "Montant"],
-      unite: percent ? "pourcent" : "euro",
-      lignes: percent ? rows.map((r) => Object.assign({}, r, { valeurs: [total ? r.valeurs[0] / total : null] })) : rows,
-      total: null,
-    };
-  }
-
-  function evolutionModel() {
-    const doc = documentBudget;
-    const percent = state.affichage === "pourcentage";
-    const detailed = state.niveau === "detaille";
-    const points = ((serie && serie.points) || []).filter((p) => p.etape === doc.etape);
-    const section = (p, name, side) => {
-      const found = (p.sections || []).find((s) => s.section === name);
-      return found ? found[side] : 0;
-    };
-    const columns = detailed
-      ? ["Dépenses de fonctionnement", "Dépenses d'investissement", "Recettes de fonctionnement", "Recettes d'investissement"]
-      : ["Dépenses", "Recettes"];
-    let rows = points.map((p) => ({
-      code: String(p.annee) + (p.date_decision_dm ? `-${p.date_decision_dm}` : ""),
-      libelle: String(p.annee) + (p.date_decision_dm ? ` (décision du ${D.frenchDate(p.date_decision_dm)})` : ""),
-      valeurs: detailed
-        ? [section(p, "fonctionnement", "depenses"), section(p, "investissement", "depenses"),
-          section(p, "fonctionnement", "recettes"), section(p, "investissement", "recettes")]
-        : [p.totaux.depenses, p.totaux.recettes],
+function evolutionModel() {
+  const doc = documentBudget;
+  const percent = state.affichage === "pourcentage";
+  const detailed = state.niveau === "detaille";
+  const points = ((serie && serie.points) || []).filter((p) => p.etape === doc.etape);
+  const section = (p, name, side) => {
+    const found = (p.sections || []).find((s) => s.section === name);
+    return found ? found[side] : 0;
+  };
+  const columns = detailed
+    ? ["Dépenses de fonctionnement", "Dépenses d'investissement", "Recettes de fonctionnement", "Recettes d'investissement"]
+    : ["Dépenses", "Recettes"];
+  let rows = points.map((p) => ({
+    code: String(p.annee) + (p.date_decision_dm ? `-${p.date_decision_dm}` : ""),
+    libelle: String(p.annee) + (p.date_decision_dm ? ` (décision du ${frenchDate(p.date_decision_dm)})` : ""),
+    valeurs: detailed
+      ? [section(p, "fonctionnement", "depenses"), section(p, "investissement", "depenses"),
+        section(p, "fonctionnement", "recettes"), section(p, "investissement", "recettes")]
+      : [p.totaux.depenses, p.totaux.recettes],
+  }));
+  if (percent) {
+    rows = rows.map((r, i) => Object.assign({}, r, {
+      valeurs: r.valeurs.map((v, j) => {
+        const before = i ? rows[i - 1].valeurs[j] : null;
+        return before ? (v - before) / before : null;
+      }),
     }));
-    if (percent) {
-      rows = rows.map((r, i) => Object.assign({}, r, {
-        valeurs: r.valeurs.map((v, j) => {
-          const before = i ? rows[i - 1].valeurs[j] : null;
-          return before ? (v - before) / before : null;
-        }),
-      }));
-    }
-    const stage = STAGES[doc.etape] || { pluriel: doc.etape };
-    return {
-      id: "evolution", type: percent ? "courbes" : "barres",
-      vide: rows.length ? null : "Aucun exercice à comparer.",
-      titre: "Évolution sur les exercices",
-      description: `Les ${stage.pluriel} de chaque exercice publié` +
-        (percent ? ", en variation par rapport à l'exercice précédent." : "."),
-      premiereColonne: "Exercice",
-      colonnes: percent ? columns.map((c) => `${c} (variation)`) : columns,
-      unite: percent ? "variation" : "euro",
-      lignes: rows,
-      total: null,
-    };
   }
+  const stage = STAGES[doc.etape] || { pluriel: doc.etape };
+  return {
+    id: "evolution", type: percent ? "courbes" : "barres",
+    vide: rows.length ? null : "Aucun exercice à comparer.",
+    titre: "Évolution sur les exercices",
+    description: `Les ${stage.pluriel} de chaque exercice publié` +
+      (percent ? ", en variation par rapport à l'exercice précédent." : "."),
+    premiereColonne: "Exercice",
+    colonnes: percent ? columns.map((c) => `${c} (variation)`) : columns,
+    unite: percent ? "variation" : "euro",
+    lignes: rows,
+    total: null,
+  };
+}
 
-  function buildModels() {
-    const all = new Map();
-    all.set("sections", sectionsModel());
-    all.set("depenses-nature", breakdown("depenses-nature", "dépense", "nature"));
-    all.set("recettes-nature", breakdown("recettes-nature", "recette", "nature"));
-    all.set("depenses-fonction", breakdown("depenses-fonction", "dépense", "fonction"));
-    all.set("recettes-fonction", breakdown("recettes-fonction", "recette", "fonction"));
-    all.set("top-depenses", topModel());
-    all.set("evolution", evolutionModel());
-    return all;
-  }
+function buildModels() {
+  const all = new Map();
+  all.set("sections", sectionsModel());
+  all.set("depenses-nature", breakdown("depenses-nature", "dépense", "nature"));
+  all.set("recettes-nature", breakdown("recettes-nature", "recette", "nature"));
+  all.set("depenses-fonction", breakdown("depenses-fonction", "dépense", "fonction"));
+  all.set("recettes-fonction", breakdown("recettes-fonction", "recette", "fonction"));
+  all.set("top-depenses", topModel());
+  all.set("evolution", evolutionModel());
+  return all;
+}
 
-  // ---- rendering ----------------------------------------------------------------------
+// ---- rendering ----------------------------------------------------------------------
 
-  function disposeCharts() {
-    for (const chart of charts.values()) chart.dispose();
-    charts.clear();
-  }
+function disposeCharts() {
+  for (const chart of charts.values()) chart.dispose();
+  charts.clear();
+}
 
-  function context() {
-    return `${stageLabel(Object.assign({ compte_financier_unique: documentBudget.compte_financier_unique }, choice.etape))} ${choice.exercice.annee}`;
-  }
+function context() {
+  return `${stageLabel(Object.assign({ compte_financier_unique: documentBudget.compte_financier_unique }, choice.etape))} ${choice.exercice.annee}`;
+}
 
-  function summary(model) {
-    const kind = { anneau: "Diagramme en anneau", barres: "Diagramme en barres", "barres-h": "Diagramme en barres horizontales", courbes: "Graphique en courbes" }[model.type];
-    const shown = model.lignes.slice(0, 5).map((row) => {
-      if (model.colonnes.length === 1) return `${row.libelle} : ${formatValue(row.valeurs[0], model.unite)}`;
-      return `${row.libelle} : ` + model.colonnes.map((c, i) => `${c.toLowerCase()} ${formatValue(row.valeurs[i], model.unite)}`).join(", ");
-    });
-    const more = model.lignes.length > 5 ? ` ; et ${model.lignes.length - 5} autres lignes` : "";
-    return `${kind} « ${model.titre} », ${context()}, ${documentBudget.nom}. ${shown.join(" ; ")}${more}. ` +
-      "Toutes les valeurs sont dans le tableau des données.";
-  }
+function summary(model) {
+  const kind = { anneau: "Diagramme en anneau", barres: "Diagramme en barres", "barres-h": "Diagramme en barres horizontales", courbes: "Graphique en courbes" }[model.type];
+  const shown = model.lignes.slice(0, 5).map((row) => {
+    if (model.colonnes.length === 1) return `${row.libelle} : ${formatValue(row.valeurs[0], model.unite)}`;
+    return `${row.libelle} : ` + model.colonnes.map((c, i) => `${c.toLowerCase()} ${formatValue(row.valeurs[i], model.unite)}`).join(", ");
+  });
+  const more = model.lignes.length > 5 ? ` ; et ${model.lignes.length - 5} autres lignes` : "";
+  return `${kind} « ${model.titre} », ${context()}, ${documentBudget.nom}. ${shown.join(" ; ")}${more}. ` +
+    "Toutes les valeurs sont dans le tableau des données.";
+}
 
-  function table(model) {
-    const captionId = `legende-${model.id}`;
-    const unit = model.unite === "euro" ? "montants en euros" : model.unite === "variation" ? "variations en pourcentage" : "parts en pourcentage";
-    const head = el("tr", {}, el("th", { scope: "col" }, model.premiereColonne), ...model.colonnes.map((c) => el("th", { scope: "col" }, c)));
-    const body = model.lignes.map((row) => el("tr", {}, el("th", { scope: "row" }, row.libelle),
-      ...row.valeurs.map((v) => el("td", {}, formatValue(v, model.unite)))));
-    const foot = model.total
-      ? el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, model.total[0]), ...model.total[1].map((v) => el("td", {}, formatValue(v, model.unite)))))
-      : null;
-    return el("div", { className: "tableau", tabindex: "0", role: "region", "aria-labelledby": captionId },
-      el("table", {},
-        el("caption", { id: captionId }, `${model.titre} — ${context()} (${unit})`),
-        el("thead", {}, head), el("tbody", {}, ...body), foot));
-  }
+function table(model) {
+  const captionId = `legende-${model.id}`;
+  const unit = model.unite === "euro" ? "montants en euros" : model.unite === "variation" ? "variations en pourcentage" : "parts en pourcentage";
+  const head = el("tr", {}, el("th", { scope: "col" }, model.premiereColonne), ...model.colonnes.map((c) => el("th", { scope: "col" }, c)));
+  const body = model.lignes.map((row) => el("tr", {}, el("th", { scope: "row" }, row.libelle),
+    ...row.valeurs.map((v) => el("td", {}, formatValue(v, model.unite)))));
+  const foot = model.total
+    ? el("tfoot", {}, el("tr", {}, el("th", { scope: "row" }, model.total[0]), ...model.total[1].map((v) => el("td", {}, formatValue(v, model.unite)))))
+    : null;
+  return el("div", { className: "tableau", tabindex: "0", role: "region", "aria-labelledby": captionId },
+    el("table", {},
+      el("caption", { id: captionId }, `${model.titre} — ${context()} (${unit})`),
+      el("thead", {}, head), el("tbody", {}, ...body), foot));
+}
 
-  function section(model) {
-    const id = model.id;
-    const node = el("section", { className: "graphique", id: `graphique-${id}`, "data-graphique": id, "aria-labelledby": `titre-${id}` },
-      el("h3", { id: `titre-${id}` }, model.titre),
-      el("p", { className: "description" }, model.description));
-    if (model.vide) {
-      node.dataset.vide = "oui";
-      node.append(el("p", { className: "vide" }, model.vide));
-      return node;
-    }
-    const drawing = el("div", { className: "dessin", id: `dessin-${id}`, role: "img", "aria-label": summary(model) });
-    const single = new URL(location.href);
-    single.search = stateToParams(Object.assign({}, state, { graphique: id })).toString();
-    node.append(
-      drawing,
-      el("details", { className: "donnees" }, el("summary", {}, "Tableau des données", hidden(` : ${model.titre}`)), table(model)),
-      el("div", { className: "actions-graphique" },
-        el("button", { type: "button", className: "secondaire", "data-action": "csv", "data-graphique": id },
-          "Télécharger les données (CSV)", hidden(` : ${model.titre}`)),
-        el("button", { type: "button", className: "secondaire", "data-action": "png", "data-graphique": id },
-          "Télécharger l'image (PNG)", hidden(` : ${model.titre}`)),
-        state.graphique ? null : el("a", { href: single.href, className: "seul" }, "Afficher ce graphique seul", hidden(` : ${model.titre}`))));
+function section(model) {
+  const id = model.id;
+  const node = el("section", { className: "graphique", id: `graphique-${id}`, "data-graphique": id, "aria-labelledby": `titre-${id}` },
+    el("h3", { id: `titre-${id}` }, model.titre),
+    el("p", { className: "description" }, model.description));
+  if (model.vide) {
+    node.dataset.vide = "oui";
+    node.append(el("p", { className: "vide" }, model.vide));
     return node;
   }
+  const drawing = el("div", { className: "dessin", id: `dessin-${id}`, role: "img", "aria-label": summary(model) });
+  const single = new URL(location.href);
+  single.search = BUDGETS.toParams(Object.assign({}, state, { graphique: id })).toString();
+  node.append(
+    drawing,
+    el("details", { className: "donnees" }, el("summary", {}, "Tableau des données", hidden(` : ${model.titre}`)), table(model)),
+    el("div", { className: "actions-graphique" },
+      el("button", { type: "button", className: "secondaire", "data-action": "csv", "data-graphique": id },
+        "Télécharger les données (CSV)", hidden(` : ${model.titre}`)),
+      el("button", { type: "button", className: "secondaire", "data-action": "png", "data-graphique": id },
+        "Télécharger l'image (PNG)", hidden(` : ${model.titre}`)),
+      state.graphique ? null : el("a", { href: single.href, className: "seul" }, "Afficher ce graphique seul", hidden(` : ${model.titre}`))));
+  return node;
+}
 
-  function baseOption(model) {
-    const text = colours.texte;
-    const faint = `${text}55`;
-    const format = (v) => formatValue(typeof v === "number" ? v : Number(v), model.unite);
-    return {
-      animation: false,
-      color: palette(),
-      backgroundColor: "transparent",
-      textStyle: { color: text, fontFamily: "system-ui, sans-serif" },
-      tooltip: {
-        renderMode: "richText",
-        confine: true,
-        backgroundColor: colours.fond,
-        borderColor: text,
-        textStyle: { color: text },
-        valueFormatter: format,
-      },
-      _axis: {
-        axisLine: { lineStyle: { color: text } },
-        axisTick: { lineStyle: { color: text } },
-        axisLabel: { color: text },
-        splitLine: { lineStyle: { color: faint } },
-      },
-    };
-  }
+function baseOption(model) {
+  const text = colours.texte;
+  const faint = `${text}55`;
+  const format = (v) => formatValue(typeof v === "number" ? v : Number(v), model.unite);
+  return {
+    animation: false,
+    color: palette(),
+    backgroundColor: "transparent",
+    textStyle: { color: text, fontFamily: "system-ui, sans-serif" },
+    tooltip: {
+      renderMode: "richText",
+      confine: true,
+      backgroundColor: colours.fond,
+      borderColor: text,
+      textStyle: { color: text },
+      valueFormatter: format,
+    },
+    _axis: {
+      axisLine: { lineStyle: { color: text } },
+      axisTick: { lineStyle: { color: text } },
+      axisLabel: { color: text },
+      splitLine: { lineStyle: { color: faint } },
+    },
+  };
+}
 
-  function option(model) {
-    const base = baseOption(model);
-    const axis = base._axis;
-    delete base._axis;
-    const narrow = window.matchMedia("(max-width: 30em)").matches;
-    if (model.type === "anneau") {
-      return Object.assign(base, {
-        tooltip: Object.assign(base.tooltip, { trigger: "item", formatter: (p) => `${drawn(p.name)} : ${formatValue(p.value, model.unite)}` }),
-        series: [{
-          type: "pie",
-          name: model.titre,
-          radius: narrow ? ["30%", "55%"] : ["38%", "66%"],
-          center: ["50%", "52%"],
-          avoidLabelOverlap: true,
-          minShowLabelAngle: 12,
-          label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "break" },
-          labelLine: { lineStyle: { color: colours.texte } },
-          itemStyle: { borderColor: colours.fond, borderWidth: 1 },
-          data: model.lignes.map((r) => ({ name: r.libelle, value: r.valeurs[0] })),
-        }],
-      });
-    }
-    // Axis labels stay short (the table has the full ones): "Fonctionnement — opérations réelles" on two lines.
-    const categories = model.lignes.map((r) => drawn(r.libelle).replace(" — opérations ", "\n"));
-    const valueAxis = Object.assign({ type: "value", axisLabel: Object.assign({}, axis.axisLabel, { formatter: (v) => axisValue(v, model.unite) }) },
-      { axisLine: axis.axisLine, splitLine: axis.splitLine });
-    const series = model.colonnes.map((name, i) => ({
-      type: model.type === "courbes" ? "line" : "bar",
-      name: drawn(name),
-      connectNulls: false,
-      barMaxWidth: 56,
-      data: model.lignes.map((r) => (r.valeurs[i] === null ? "-" : r.valeurs[i])),
-    }));
-    const legend = model.colonnes.length > 1
-      ? { top: 0, textStyle: { color: colours.texte }, type: "scroll", pageTextStyle: { color: colours.texte } }
-      : undefined;
-    if (model.type === "barres-h") {
-      return Object.assign(base, {
-        tooltip: Object.assign(base.tooltip, { trigger: "axis", axisPointer: { type: "shadow" } }),
-        grid: { left: 8, right: 28, top: 8, bottom: 8, containLabel: true },
-        xAxis: valueAxis,
-        yAxis: Object.assign({ type: "category", inverse: true, data: categories },
-          { axisLine: axis.axisLine, axisTick: axis.axisTick,
-            axisLabel: Object.assign({}, axis.axisLabel, { width: narrow ? 90 : 200, overflow: "truncate" }) }),
-        series,
-      });
-    }
+function option(model) {
+  const base = baseOption(model);
+  const axis = base._axis;
+  delete base._axis;
+  const narrow = window.matchMedia("(max-width: 30em)").matches;
+  if (model.type === "anneau") {
     return Object.assign(base, {
-      tooltip: Object.assign(base.tooltip, { trigger: "axis" }),
-      legend,
-      grid: { left: 8, right: 16, top: legend ? (narrow && model.colonnes.length > 2 ? 56 : 32) : 8, bottom: 8, containLabel: true },
-      xAxis: Object.assign({ type: "category", data: categories },
+      tooltip: Object.assign(base.tooltip, { trigger: "item", formatter: (p) => `${drawn(p.name)} : ${formatValue(p.value, model.unite)}` }),
+      series: [{
+        type: "pie",
+        name: model.titre,
+        radius: narrow ? ["30%", "55%"] : ["38%", "66%"],
+        center: ["50%", "52%"],
+        avoidLabelOverlap: true,
+        minShowLabelAngle: 12,
+        label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "break" },
+        labelLine: { lineStyle: { color: colours.texte } },
+        itemStyle: { borderColor: colours.fond, borderWidth: 1 },
+        data: model.lignes.map((r) => ({ name: r.libelle, value: r.valeurs[0] })),
+      }],
+    });
+  }
+  // Axis labels stay short (the table has the full ones): "Fonctionnement — opérations réelles" on two lines.
+  const categories = model.lignes.map((r) => drawn(r.libelle).replace(" — opérations ", "\n"));
+  const valueAxis = Object.assign({ type: "value", axisLabel: Object.assign({}, axis.axisLabel, { formatter: (v) => axisValue(v, model.unite) }) },
+    { axisLine: axis.axisLine, splitLine: axis.splitLine });
+  const series = model.colonnes.map((name, i) => ({
+    type: model.type === "courbes" ? "line" : "bar",
+    name: drawn(name),
+    connectNulls: false,
+    barMaxWidth: 56,
+    data: model.lignes.map((r) => (r.valeurs[i] === null ? "-" : r.valeurs[i])),
+  }));
+  const legend = model.colonnes.length > 1
+    ? { top: 0, textStyle: { color: colours.texte }, type: "scroll", pageTextStyle: { color: colours.texte } }
+    : undefined;
+  if (model.type === "barres-h") {
+    return Object.assign(base, {
+      tooltip: Object.assign(base.tooltip, { trigger: "axis", axisPointer: { type: "shadow" } }),
+      grid: { left: 8, right: 28, top: 8, bottom: 8, containLabel: true },
+      xAxis: valueAxis,
+      yAxis: Object.assign({ type: "category", inverse: true, data: categories },
         { axisLine: axis.axisLine, axisTick: axis.axisTick,
-          axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 64 : 110, overflow: "truncate", lineHeight: 15,
-            rotate: narrow && categories.length > 2 ? 30 : 0 }) }),
-      yAxis: valueAxis,
+          axisLabel: Object.assign({}, axis.axisLabel, { width: narrow ? 90 : 200, overflow: "truncate" }) }),
       series,
     });
   }
-
-  function render() {
-    disposeCharts();
-    models = buildModels();
-    otherWarnings = [];
-    let ids = CHARTS;
-    if (state.graphique) {
-      if (models.has(state.graphique)) ids = [state.graphique];
-      else otherWarnings.push(`Graphique « ${state.graphique} » inconnu : tous les graphiques sont affichés.`);
-    }
-    showWarnings();
-    const single = ids.length === 1;
-    document.body.classList.toggle("seul", single);
-    $("retour-page").hidden = !single;
-    if (single) {
-      $("tous-les-graphiques").href = "?" + stateToParams(Object.assign({}, state, { graphique: "" })).toString();
-    }
-    const doc = documentBudget;
-    $("etat").textContent = `${choice.etablissement.nom} — ${context()}`;
-    $("resume").textContent = `Dépenses : ${EUROS.format(doc.totaux.depenses)} ; recettes : ${EUROS.format(doc.totaux.recettes)} ` +
-      `(montants ${doc.etape === "compte administratif" ? "réalisés" : "votés"}, nomenclature ${doc.nomenclature}).`;
-    const sections = ids.map((id) => section(models.get(id)));
-    $("graphiques").replaceChildren(...sections);
-    for (const id of ids) {
-      const model = models.get(id);
-      if (model.vide) continue;
-      const chart = echarts.init($(`dessin-${id}`), null, { renderer: "canvas", locale: "FR" });
-      chart.setOption(option(model));
-      charts.set(id, chart);
-    }
-    $("contenu").setAttribute("aria-busy", "false");
-  }
-
-  function writeAbout() {
-    const box = $("a-propos-texte");
-    box.replaceChildren(
-      el("p", {}, `Ces budgets sont les documents budgétaires que ${manifest.nom} (SIRET ${manifest.siret}) a transmis ` +
-        "au contrôle de légalité par la télétransmission des actes (fichiers TOTEM), publiés chaque nuit par " +
-        `${manifest.publie_par || "le syndicat régional"}.`),
-      el("p", {}, "Les montants sont ceux que l'étape présente : les crédits votés pour un budget primitif, un budget " +
-        "supplémentaire ou une décision modificative, les montants réalisés pour un compte administratif ou un compte " +
-        "financier unique. Les mêmes lignes budgétaires sont publiées au format national SCDL « budget » sur data.gouv.fr."),
-      el("p", {}, "Licence : ",
-        el("a", { href: "https://www.etalab.gouv.fr/licence-ouverte-open-licence/", target: "_blank", rel: "noopener license" },
-          "Licence Ouverte / Open Licence version 2.0"),
-        " (Etalab). Vous pouvez réutiliser ces données librement en citant leur source."),
-      el("p", {}, "Graphiques réalisés avec Apache ECharts. Ce module ne dépose aucun cookie et ne charge aucune ressource d'un autre site.")
-    );
-  }
-
-  // ---- exports ------------------------------------------------------------------------
-
-  function csvNumber(value, unit) {
-    if (value === null || value === undefined || !Number.isFinite(value)) return "";
-    return (unit === "euro" ? value.toFixed(2) : (value * 100).toFixed(1)).replace(".", ",");
-  }
-
-  function fileName(id, extension) {
-    return `budget-${choice.etablissement.siret}-${choice.exercice.annee}-${stageKey(choice.etape)}-${id}.${extension}`;
-  }
-
-  function exportCsv(id) {
-    const model = models.get(id);
-    const unit = model.unite === "euro" ? "euros" : "%";
-    const header = ["code", model.premiereColonne.toLowerCase(), ...model.colonnes.map((c) => `${c} (${unit})`)];
-    const rows = model.lignes.map((r) => [r.code, r.libelle, ...r.valeurs.map((v) => csvNumber(v, model.unite))]);
-    D.downloadCsv(header, rows, fileName(id, "csv"));
-    $("annonce").textContent = `Données du graphique « ${model.titre} » exportées en CSV.`;
-  }
-
-  function exportPng(id) {
-    const chart = charts.get(id);
-    if (!chart) return;
-    const url = chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: colours.fond });
-    const binary = atob(url.slice(url.indexOf(",") + 1));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-    download(new Blob([bytes], { type: "image/png" }), fileName(id, "png"));
-    $("annonce").textContent = `Image du graphique « ${models.get(id).titre} » téléchargée.`;
-  }
-
-  // ---- events -------------------------------------------------------------------------
-
-  function update(changes, options = {}) {
-    Object.assign(state, changes);
-    writeUrl();
-    if (options.reload) show({ focus: false });
-    else {
-      render();
-      $("annonce").textContent = "Graphiques et tableaux mis à jour.";
-    }
-  }
-
-  // The budget whose choices are on screen, as the URL names it (the principal budget: nothing).
-  function shownBudget() {
-    const siret = choice.etablissement.siret;
-    return siret === manifest.etablissements[0].siret ? "" : siret;
-  }
-
-  function listen() {
-    $("choix").addEventListener("submit", (event) => event.preventDefault());
-    $("budget").addEventListener("change", (event) => {
-      const principal = manifest.etablissements[0].siret;
-      update({ budget: event.target.value === principal ? "" : event.target.value, annee: "", etape: "" }, { reload: true });
-    });
-    $("annee").addEventListener("change", (event) => {
-      const base = choice.etape ? stageKey(choice.etape).split("-")[0] : "";
-      const years = (choice.etablissement.exercices || []);
-      const year = years.find((y) => String(y.annee) === event.target.value);
-      const keep = year && (year.etapes || []).some((s) => stageKey(s).split("-")[0] === base);
-      update({ budget: shownBudget(), annee: event.target.value, etape: keep ? base : "" }, { reload: true });
-    });
-    $("etape").addEventListener("change", (event) => {
-      update({ budget: shownBudget(), annee: choice.exercice ? String(choice.exercice.annee) : state.annee, etape: event.target.value },
-        { reload: true });
-    });
-    for (const radio of document.querySelectorAll('input[name="affichage"], input[name="niveau"]')) {
-      radio.addEventListener("change", (event) => {
-        if (event.target.checked && documentBudget) update({ [event.target.name]: event.target.value });
-      });
-    }
-    $("graphiques").addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-action]");
-      if (!button) return;
-      if (button.dataset.action === "csv") exportCsv(button.dataset.graphique);
-      else if (button.dataset.action === "png") exportPng(button.dataset.graphique);
-    });
-    let timer = null;
-    window.addEventListener("resize", () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => { for (const chart of charts.values()) chart.resize(); }, 100);
-    });
-    window.addEventListener("popstate", () => {
-      state = parseState(location.search);
-      if (manifest) show();
-    });
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    listen();
-    load();
+  return Object.assign(base, {
+    tooltip: Object.assign(base.tooltip, { trigger: "axis" }),
+    legend,
+    grid: { left: 8, right: 16, top: legend ? (narrow && model.colonnes.length > 2 ? 56 : 32) : 8, bottom: 8, containLabel: true },
+    xAxis: Object.assign({ type: "category", data: categories },
+      { axisLine: axis.axisLine, axisTick: axis.axisTick,
+        axisLabel: Object.assign({}, axis.axisLabel, { interval: 0, width: narrow ? 64 : 110, overflow: "truncate", lineHeight: 15,
+          rotate: narrow && categories.length > 2 ? 30 : 0 }) }),
+    yAxis: valueAxis,
+    series,
   });
-})();
+}
+
+function render() {
+  disposeCharts();
+  models = buildModels();
+  otherWarnings = [];
+  let ids = CHARTS;
+  if (state.graphique) {
+    if (models.has(state.graphique)) ids = [state.graphique];
+    else otherWarnings.push(`Graphique « ${state.graphique} » inconnu : tous les graphiques sont affichés.`);
+  }
+  showWarnings();
+  const single = ids.length === 1;
+  document.body.classList.toggle("seul", single);
+  $("retour-page").hidden = !single;
+  if (single) {
+    $("tous-les-graphiques").href = "?" + BUDGETS.toParams(Object.assign({}, state, { graphique: "" })).toString();
+  }
+  const doc = documentBudget;
+  $("etat").textContent = `${choice.etablissement.nom} — ${context()}`;
+  $("resume").textContent = `Dépenses : ${EUROS.format(doc.totaux.depenses)} ; recettes : ${EUROS.format(doc.totaux.recettes)} ` +
+    `(montants ${doc.etape === "compte administratif" ? "réalisés" : "votés"}, nomenclature ${doc.nomenclature}).`;
+  const sections = ids.map((id) => section(models.get(id)));
+  $("graphiques").replaceChildren(...sections);
+  for (const id of ids) {
+    const model = models.get(id);
+    if (model.vide) continue;
+    const chart = echarts.init($(`dessin-${id}`), null, { renderer: "canvas", locale: "FR" });
+    chart.setOption(option(model));
+    charts.set(id, chart);
+  }
+  $("contenu").setAttribute("aria-busy", "false");
+}
+
+function writeAbout() {
+  writeAboutBlock({
+    paragraphs: [
+      `Ces budgets sont les documents budgétaires que ${manifest.nom} (SIRET ${manifest.siret}) a transmis ` +
+        "au contrôle de légalité par la télétransmission des actes (fichiers TOTEM), publiés chaque nuit par " +
+        `${publisher(manifest)}.`,
+      "Les montants sont ceux que l'étape présente : les crédits votés pour un budget primitif, un budget " +
+        "supplémentaire ou une décision modificative, les montants réalisés pour un compte administratif ou un compte " +
+        "financier unique. Les mêmes lignes budgétaires sont publiées au format national SCDL « budget » sur data.gouv.fr.",
+    ],
+    charts: true,
+  });
+}
+
+// ---- exports ------------------------------------------------------------------------
+
+function csvNumber(value, unit) {
+  if (!Number.isFinite(value)) return "";
+  return unit === "euro" ? csvDecimal(value, 2) : csvDecimal(value * 100, 1);
+}
+
+function fileName(id, extension) {
+  return `budget-${choice.etablissement.siret}-${choice.exercice.annee}-${stageKey(choice.etape)}-${id}.${extension}`;
+}
+
+function exportCsv(id) {
+  const model = models.get(id);
+  const unit = model.unite === "euro" ? "euros" : "%";
+  const header = ["code", model.premiereColonne.toLowerCase(), ...model.colonnes.map((c) => `${c} (${unit})`)];
+  const rows = model.lignes.map((r) => [r.code, r.libelle, ...r.valeurs.map((v) => csvNumber(v, model.unite))]);
+  downloadCsv(header, rows, fileName(id, "csv"));
+  $("annonce").textContent = `Données du graphique « ${model.titre} » exportées en CSV.`;
+}
+
+function exportPng(id) {
+  const chart = charts.get(id);
+  if (!chart) return;
+  const url = chart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: colours.fond });
+  const binary = atob(url.slice(url.indexOf(",") + 1));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  download(new Blob([bytes], { type: "image/png" }), fileName(id, "png"));
+  $("annonce").textContent = `Image du graphique « ${models.get(id).titre} » téléchargée.`;
+}
+
+// ---- events -------------------------------------------------------------------------
+
+function update(changes, options = {}) {
+  Object.assign(state, changes);
+  replaceUrl(BUDGETS.toParams(state));
+  if (options.reload) show({ focus: false });
+  else {
+    render();
+    $("annonce").textContent = "Graphiques et tableaux mis à jour.";
+  }
+}
+
+// The budget whose choices are on screen, as the URL names it (the principal budget: nothing).
+function shownBudget() {
+  const siret = choice.etablissement.siret;
+  return siret === manifest.etablissements[0].siret ? "" : siret;
+}
+
+function listen() {
+  $("choix").addEventListener("submit", (event) => event.preventDefault());
+  $("budget").addEventListener("change", (event) => {
+    const principal = manifest.etablissements[0].siret;
+    update({ budget: event.target.value === principal ? "" : event.target.value, annee: "", etape: "" }, { reload: true });
+  });
+  $("annee").addEventListener("change", (event) => {
+    const base = choice.etape ? stageKey(choice.etape).split("-")[0] : "";
+    const years = (choice.etablissement.exercices || []);
+    const year = years.find((y) => String(y.annee) === event.target.value);
+    const keep = year && (year.etapes || []).some((s) => stageKey(s).split("-")[0] === base);
+    update({ budget: shownBudget(), annee: event.target.value, etape: keep ? base : "" }, { reload: true });
+  });
+  $("etape").addEventListener("change", (event) => {
+    update({ budget: shownBudget(), annee: choice.exercice ? String(choice.exercice.annee) : state.annee, etape: event.target.value },
+      { reload: true });
+  });
+  for (const radio of document.querySelectorAll('input[name="affichage"], input[name="niveau"]')) {
+    radio.addEventListener("change", (event) => {
+      if (event.target.checked && documentBudget) update({ [event.target.name]: event.target.value });
+    });
+  }
+  $("graphiques").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    if (button.dataset.action === "csv") exportCsv(button.dataset.graphique);
+    else if (button.dataset.action === "png") exportPng(button.dataset.graphique);
+  });
+  let timer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { for (const chart of charts.values()) chart.resize(); }, 100);
+  });
+  window.addEventListener("popstate", () => {
+    state = BUDGETS.parse(location.search);
+    if (manifest) show();
+  });
+}
+
+listen();
+load();

@@ -418,8 +418,10 @@ def test_benchmark_first_render_of_a_20000_act_body(site, watched):
 
 def test_every_named_theme_keeps_the_contrast(site, watched):
     page = watched.open(site.widget(f"siren={OPEN_BODIES[0].siren}"))
-    ratios = page.evaluate("""() => Object.entries(DigorActes.THEMES).map(([name, t]) => [name,
-        DigorActes.contrastRatio(t.texte, t.fond), DigorActes.contrastRatio(t.principale, t.fond)])""")
+    ratios = page.evaluate("""async () => {
+        const { THEMES, contrastRatio } = await import(new URL("commun/theme.js", location.href).href);
+        return Object.entries(THEMES).map(([name, t]) => [name, contrastRatio(t.texte, t.fond), contrastRatio(t.principale, t.fond)]);
+    }""")
     assert len(ratios) >= 6
     assert all(text >= 4.5 and main >= 4.5 for _, text, main in ratios), ratios
 

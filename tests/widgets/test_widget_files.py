@@ -137,8 +137,8 @@ def test_digor_serve_serves_public_zone_and_widgets_only(tmp_path):
         assert _get(f"{base}/documents/ab/abc.pdf")[2] == "application/pdf"
         status, body, kind = _get(f"{base}/widgets/actes.html")
         assert status == 200 and b"<html lang=\"fr\">" in body and kind.startswith("text/html")
-        assert _get(f"{base}/widgets/commun.js")[0] == 200
-        for refused in ("/private/reports/actes/report.json", "/../private/reports/actes/report.json",
+        assert _get(f"{base}/widgets/commun/dom.js")[0] == 200
+        for refused in ("/widgets/templates/layout.html", "/widgets/templates/actes.html", "/private/reports/actes/report.json", "/../private/reports/actes/report.json",
                         "/%2e%2e/raw/actes/x.json", "/widgets/package.json", "/widgets/node_modules/minisearch/package.json",
                         "/widgets/../digor/config.py", "/widgets/actes/nope.json"):
             assert _get(base + refused)[0] == 404, refused

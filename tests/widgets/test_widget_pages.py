@@ -13,8 +13,8 @@ from load.widget_pages import PREFIX, deploy_widget_pages
 
 from .conftest import Watched
 
-PAGES = ("actes.html", "budgets.html", "marches.html", "configurateur.html", "commun.js", "vendor/echarts.min.js",
-         "vendor/minisearch.js")
+PAGES = ("actes.html", "budgets.html", "marches.html", "configurateur.html", "commun/commun.css", "commun/dom.js",
+         "vendor/echarts.min.js", "vendor/minisearch.js")
 
 
 def test_deploy_copies_what_browsers_load_and_nothing_else(tmp_path):
@@ -22,7 +22,8 @@ def test_deploy_copies_what_browsers_load_and_nothing_else(tmp_path):
     written = deploy_widget_pages(store)
     keys = set(store.list_keys(PREFIX))
     assert {PREFIX + name for name in PAGES} <= keys and set(written) == keys
-    assert not any(k.endswith(("README.md", "package.json", "package-lock.json")) or "node_modules" in k for k in keys)
+    assert not any(k.endswith(("README.md", "package.json", "package-lock.json")) or "node_modules" in k or "templates" in k
+                   for k in keys)
     assert deploy_widget_pages(store) == [], "a second deployment rewrites nothing"
 
 
