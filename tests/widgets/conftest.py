@@ -10,9 +10,12 @@ index, feed). The server listens on a free loopback port, and the pipeline runs 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
 import os
 import random
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from core.config import PROJECT_ROOT, Settings
 from core.registry import Body
@@ -32,6 +37,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-sync",
 ]
 WIDGETS = PROJECT_ROOT / "widgets"
+MANIFEST_SCHEMAS = PROJECT_ROOT / "schemas" / "widgets"
+# The manifest a key or URL path names, by the schema that describes it (schemas/widgets/<name>.json).
+MANIFESTS = {
+    "actes": re.compile(r"widgets/actes/\d{9}/index\.json$"),
+    "budgets": re.compile(r"widgets/budgets/\d{14}/index\.json$"),
+    "marches": re.compile(r"widgets/marches/\d{14}/index\.json$"),
+    "catalogue": re.compile(r"widgets/actes-organismes\.json$"),
+}
 AXE = WIDGETS / "node_modules" / "axe-core" / "axe.min.js"
 BIG_SIREN = "213500010"  # not in the demo registry
 BIG_ACTS = 20_000
@@ -56,6 +69,23 @@ BIG_NATURES = {"1": "Délibérations", "2": "Actes réglementaires", "3": "Actes
                "71": "Listes des délibérations", "72": "Arrêtés temporaires", "73": "Procès-verbaux de séance",
                "74": "Arrêtés permanents"}
 PLACES = ("rue de Brest", "Kerdigor", "Lanvézec", "quai des Pêcheurs", "Pen ar Hoat", "place de l'Église")
+
+
+@functools.cache
+def manifest_validators() -> dict[str, Draft202012Validator]:
+    """One validator per manifest schema; ``commun.json`` holds the definitions they share."""
+    documents = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in MANIFEST_SCHEMAS.glob("*.json")}
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents.values())
+    return {name: Draft202012Validator(documents[name], registry=registry) for name in MANIFESTS}
+
+
+def manifest_kind(path: str) -> str | None:
+    return next((kind for kind, pattern in MANIFESTS.items() if pattern.search(path)), None)
+
+
+def manifest_errors(kind: str, document) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in manifest_validators()[kind].iter_errors(document)]
 
 
 @dataclass
@@ -175,7 +205,8 @@ def browser():
 
 
 class Watched:
-    """A page with what a citizen would notice going wrong: script errors, alerts, outside requests."""
+    """A page with what a citizen would notice going wrong: script errors, alerts, outside requests;
+    and every manifest it reads checked against its schema before the page gets it."""
 
     def __init__(self, page, base: str):
         self.page = page
@@ -183,10 +214,20 @@ class Watched:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.requests: list[str] = []
+        self.invalid_manifests: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         page.on("request", lambda r: self.requests.append(r.url))
+        page.route(lambda url: manifest_kind(urlsplit(url).path) is not None, self._check_manifest)
+
+    def _check_manifest(self, route) -> None:
+        response = route.fetch()
+        if response.ok:
+            url = route.request.url
+            errors = manifest_errors(manifest_kind(urlsplit(url).path), response.json())
+            self.invalid_manifests += [f"{url}: {error}" for error in errors]
+        route.fulfill(response=response)
 
     def open(self, url: str, ready: str = "body[data-etat]"):
         self.page.goto(url)
@@ -213,6 +254,7 @@ def watched(context, site) -> Watched:
     assert not watched.dialogs, f"a dialog opened (script from data ran?): {watched.dialogs}"
     assert not watched.errors, f"errors in the page: {watched.errors}"
     assert not watched.outside_requests(), f"requests outside the store: {watched.outside_requests()}"
+    assert not watched.invalid_manifests, f"manifests unlike their schema: {watched.invalid_manifests}"
 
 
 def query(page) -> dict[str, list[str]]:

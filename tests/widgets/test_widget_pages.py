@@ -47,7 +47,7 @@ def test_deployed_widgets_run_from_the_store_alone(site, context, tmp_path):
                     f"{base}/widgets/actes.html?siren=212900997"):
             page = watched.open(url)
             expect(page.locator("body")).to_have_attribute("data-etat", "pret")
-        assert not watched.errors and not watched.dialogs and not watched.outside_requests()
+        assert not watched.errors and not watched.dialogs and not watched.outside_requests() and not watched.invalid_manifests
     finally:
         server.shutdown()
         server.server_close()
