@@ -4,37 +4,36 @@ Only what the nightly pull needs, read-only: entities, documents of a flow (page
 ``offset``/``limit``: the list gives no total, so we page until a short page), a document's
 detail (``info``, ``data``, ``last_action``) and its files. The client is polite (bounded
 concurrency is the caller's, a shared rate limit is ours), retries what is worth retrying
-(timeouts, broken or truncated bodies, 5xx, 429 with its ``Retry-After``) with exponential
-backoff, and stops at once on 401/403 with a message naming the Airflow connection. The
+with the one policy of ``core.http_manners`` (timeouts, broken or truncated bodies, 5xx, 429
+with its ``Retry-After``), and stops at once on 401/403 with a message naming the Airflow connection. The
 password or token never appears in a message, a log line or a ``repr``.
 """
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 import requests
 import requests.auth
 
 from core.config import PASTELL_CLIENT_DEFAULTS
-
-log = logging.getLogger(__name__)
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    GaveUp,
+    RetryPolicy,
+    Transient,
+    complete_body,
+    error_message,
+    json_body,
+    problem_of,
+)
 
 API_PATH = "/api/v2"
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
-_TRANSIENT_ERRORS = (
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 
 
 class PastellError(RuntimeError):
@@ -166,37 +165,14 @@ class RateLimiter:
             time.sleep(start - now)
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _error_message(response: requests.Response) -> str:
-    """Pastell's ``{"status": "error", "error-message": ...}``, else the start of the body."""
-    try:
-        document = response.json()
-    except ValueError:
-        return response.text[:200].strip()
-    if isinstance(document, dict):
-        return str(document.get("error-message") or document.get("message") or "")[:500]
-    return ""
-
-
 class PastellClient:
     """One Pastell instance seen through one Airflow connection; safe to share between threads."""
 
-    def __init__(self, credentials: PastellCredentials, options: ClientOptions | None = None):
+    def __init__(self, credentials: PastellCredentials, options: ClientOptions | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
         self.credentials = credentials
         self.options = options or ClientOptions()
+        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
         self._limiter = RateLimiter(self.options.requests_per_second)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -204,8 +180,9 @@ class PastellClient:
         self.requests_sent = 0
 
     @classmethod
-    def from_connection(cls, conn_id: str, options: ClientOptions | None = None) -> "PastellClient":
-        return cls(credentials_from_connection(conn_id), options)
+    def from_connection(cls, conn_id: str, options: ClientOptions | None = None,
+                        sleep: Callable[[float], None] = time.sleep) -> "PastellClient":
+        return cls(credentials_from_connection(conn_id), options, sleep)
 
     def __repr__(self) -> str:
         return f"PastellClient({self.credentials.base_url!r}, connection={self.credentials.conn_id!r})"
@@ -234,74 +211,46 @@ class PastellClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _hide(self, text: str) -> str:
-        secret = self.credentials.secret
-        return text.replace(secret, "***") if secret else text
-
-    def _backoff(self, attempt: int) -> float:
-        delay = self.options.backoff_seconds * (2 ** (attempt - 1))
-        return min(self.options.max_backoff_seconds, delay * random.uniform(0.5, 1.0))
-
     def _get(self, path: str, params: dict | None = None, *, binary: bool = False):
-        """GET with retries; returns parsed JSON, or ``(bytes, response headers)`` when binary."""
+        """GET with the retry policy; returns parsed JSON, or ``(bytes, response headers)`` when binary."""
         url = self.credentials.base_url + API_PATH + path
         where = f"GET {API_PATH}{path}"
-        last_problem = ""
-        for attempt in range(1, self.options.max_attempts + 1):
+        secrets = (self.credentials.secret,)
+
+        def attempt():
             self._limiter.wait()
             with self._count_lock:
                 self.requests_sent += 1
-            wait = None
             try:
                 response = self._session().get(
                     url, params=params, timeout=(self.options.connect_timeout, self.options.read_timeout)
                 )
-            except _TRANSIENT_ERRORS as error:
-                last_problem = f"{type(error).__name__}"
-            else:
-                status = response.status_code
-                if status in (401, 403):
-                    detail = self._hide(_error_message(response))
-                    what = "refused the credentials" if status == 401 else "denied the rights"
-                    raise PastellAuthError(
-                        f"Pastell {what} of Airflow connection {self.credentials.conn_id!r} "
-                        f"(HTTP {status} on {where}){': ' + detail if detail else ''}; "
-                        f"check the login/token and the user's roles in Pastell",
-                        status,
-                    ) from None
-                if status == 404:
-                    raise PastellNotFound(f"{where}: not found ({self._hide(_error_message(response))})", 404)
-                if status in RETRYABLE_STATUS:
-                    last_problem = f"HTTP {status}"
-                    wait = _retry_after(response)
-                elif status >= 400:
-                    raise PastellError(f"{where}: HTTP {status} ({self._hide(_error_message(response))})", status)
-                else:
-                    problem, result = self._body(response, binary)
-                    if problem is None:
-                        return result
-                    last_problem = problem
-            if attempt == self.options.max_attempts:
-                break
-            delay = self._backoff(attempt) if wait is None else min(wait, self.options.max_retry_after_seconds)
-            log.warning("Pastell %s: %s (attempt %d/%d), retrying in %.1fs",
-                        where, last_problem, attempt, self.options.max_attempts, delay)
-            time.sleep(delay)
-        raise PastellError(f"{where}: gave up after {self.options.max_attempts} attempts ({last_problem})")
+            except TRANSIENT_ERRORS as error:
+                raise Transient(problem_of(error, secrets)) from None
+            status = response.status_code
+            if status in (401, 403):
+                detail = error_message(response, secrets, limit=500)
+                what = "refused the credentials" if status == 401 else "denied the rights"
+                raise PastellAuthError(
+                    f"Pastell {what} of Airflow connection {self.credentials.conn_id!r} "
+                    f"(HTTP {status} on {where}){': ' + detail if detail else ''}; "
+                    f"check the login/token and the user's roles in Pastell",
+                    status,
+                )
+            if status == 404:
+                raise PastellNotFound(f"{where}: not found ({error_message(response, secrets, limit=500)})", 404)
+            if status in TRANSIENT_STATUS:
+                raise Transient.of_status(response)
+            if status >= 400:
+                raise PastellError(f"{where}: HTTP {status} ({error_message(response, secrets, limit=500)})", status)
+            if binary:
+                return complete_body(response), response.headers
+            return json_body(response)
 
-    @staticmethod
-    def _body(response: requests.Response, binary: bool):
-        """``(problem, value)``: a truncated or unreadable body is a problem worth a retry."""
-        declared = response.headers.get("Content-Length")
-        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-        if not encoded and declared is not None and declared.isdigit() and int(declared) != len(response.content):
-            return f"truncated body ({len(response.content)} of {declared} bytes)", None
-        if binary:
-            return None, (response.content, response.headers)
         try:
-            return None, response.json()
-        except ValueError:
-            return f"body is not valid JSON ({len(response.content)} bytes)", None
+            return self.policy.run(attempt, f"Pastell {where}", secrets)
+        except GaveUp as gave_up:
+            raise PastellError(f"{where}: {gave_up}") from None
 
     def version(self) -> dict:
         return self._get("/version")
