@@ -66,6 +66,7 @@ DATAGOUV_CLIENT_DEFAULTS = {
     "backoff_seconds": 2.0,
     "max_backoff_seconds": 120.0,
     "upload_spacing_seconds": 2.0,
+    "max_retry_after_seconds": 120.0,
 }
 
 # Object store on S3 (``DIGOR_STORE=s3://bucket/prefix``): the Airflow connection with the

@@ -11,7 +11,8 @@ Why ``requests`` and not ``datagouv-client`` (PyPI, the platform's own wrapper, 
   self-hosted udata, the loopback emulator the tests run against);
 - its retry decorator retries every exception, 4xx included, ignores ``Retry-After`` and
   re-raises a bare ``Exception(response.text)`` that loses the status code, where digor
-  must retry only what is transient and fail at once, naming the resource, on the rest;
+  retries only what is transient (``core.http_manners``, the policy of every digor client)
+  and fails at once, naming the resource, on the rest;
 - ``create_static`` retries upload + metadata as one unit, so a failed metadata update
   uploads the file again and leaves a second resource behind;
 - it depends on niquests / urllib3-future, whose ``.pth`` hook replaces the ``urllib3``
@@ -27,12 +28,21 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import requests
 
 from core.config import DATAGOUV_CLIENT_DEFAULTS
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    GaveUp,
+    RetryPolicy,
+    Transient,
+    error_message,
+    json_body,
+    never_sent,
+    problem_of,
+)
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/1"
@@ -47,7 +57,7 @@ class DataGouvAuthError(DataGouvError):
 
 
 class DataGouvRejected(DataGouvError):
-    """A 4xx other than 429: retrying would give the same answer."""
+    """A refusal that is not transient (4xx other than 408/425/429): retrying would give the same answer."""
 
 
 class DataGouvUnavailable(DataGouvError):
@@ -66,34 +76,12 @@ class ClientOptions:
     backoff_seconds: float
     max_backoff_seconds: float
     upload_spacing_seconds: float
+    max_retry_after_seconds: float
 
     @classmethod
     def from_mapping(cls, values: dict | None = None) -> "ClientOptions":
         merged = {**DATAGOUV_CLIENT_DEFAULTS, **{k: v for k, v in (values or {}).items() if v is not None}}
         return cls(**{f.name: type(DATAGOUV_CLIENT_DEFAULTS[f.name])(merged[f.name]) for f in fields(cls)})
-
-
-def retry_after_seconds(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - now()).total_seconds())
-
-
-def _never_sent(error: requests.ConnectionError) -> bool:
-    """True when the connection could not even be opened, so nothing reached the server."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = error.args[0] if error.args else None
-    reason = getattr(reason, "reason", reason)
-    return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
 
 
 class UdataClient:
@@ -113,6 +101,7 @@ class UdataClient:
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": "digor (+udata API v1 client)", "Accept": "application/json"})
         self._sleep = sleep
+        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
         self._last_write = 0.0
 
     @classmethod
@@ -128,25 +117,6 @@ class UdataClient:
     def __repr__(self) -> str:
         return f"UdataClient({self.base_url!r}, connection {self.conn_id!r})"
 
-    def _hide(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
-
-    def _message(self, response: requests.Response) -> str:
-        try:
-            payload = response.json()
-        except ValueError:
-            return self._hide(response.text[:300].strip() or response.reason or "")
-        if not isinstance(payload, dict):
-            return self._hide(str(payload)[:300])
-        message = str(payload.get("message") or payload.get("error") or "")
-        errors = payload.get("errors")
-        if errors:
-            message += f" {errors}"
-        return self._hide(message.strip()[:1000])
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.options.max_backoff_seconds, self.options.backoff_seconds * 2 ** (attempt - 1))
-
     def _space(self) -> None:
         """Successive writes are spaced (from the end of one to the start of the next):
         the platform rate-limits uploads per key."""
@@ -159,60 +129,53 @@ class UdataClient:
             self._last_write = time.monotonic()
 
     def _request(self, method: str, path: str, what: str, *, idempotent: bool, **kwargs) -> dict:
+        """One call under the retry policy; a call that is not ``idempotent`` is never repeated
+        once it may have been applied (``DataGouvAmbiguous``): the caller looks before trying again."""
         url = f"{self.base_url}{API_PREFIX}{path}"
         headers = {"X-API-KEY": self._api_key}
         timeout = (self.options.connect_timeout, self.options.read_timeout)
-        last = ""
-        for attempt in range(1, self.options.max_attempts + 1):
+        secrets = (self._api_key,)
+
+        def attempt() -> dict:
             if method != "GET":
                 self._space()
             try:
                 response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
-            except requests.ConnectionError as error:
+            except TRANSIENT_ERRORS as error:
                 self._wrote(method)
-                last = f"{type(error).__name__}: {self._hide(str(error))[:300]}"
-                if not idempotent and not _never_sent(error):
-                    raise DataGouvAmbiguous(f"data.gouv.fr {what}: the connection failed mid-request ({last})") from None
-            except requests.Timeout as error:
-                self._wrote(method)
-                last = f"timeout after {self.options.read_timeout:g} s ({type(error).__name__})"
-                if not idempotent:
-                    raise DataGouvAmbiguous(f"data.gouv.fr {what}: no answer in time ({last})") from None
-            else:
-                self._wrote(method)
-                status = response.status_code
-                log.info("data.gouv.fr %s %s -> %s", method, path, status)
-                if status < 300:
-                    return response.json() if response.content else {}
-                message = self._message(response)
-                if status == 429:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
-                    wait = self._backoff(attempt) if wait is None else wait
-                    if wait > self.options.max_backoff_seconds:
-                        raise DataGouvUnavailable(
-                            f"data.gouv.fr {what}: rate limited, asked to wait {wait:.0f} s "
-                            f"(more than {self.options.max_backoff_seconds:g} s)"
-                        )
-                    last = f"429 Too Many Requests, waited {wait:g} s"
-                    if attempt < self.options.max_attempts:
-                        self._sleep(wait)
-                    continue
-                if status >= 500:
-                    last = f"{status} {message}"
+                problem = problem_of(error, secrets)
+                if not idempotent and not never_sent(error):
+                    how = "no answer in time" if isinstance(error, requests.Timeout) else "the connection failed mid-request"
+                    raise DataGouvAmbiguous(f"data.gouv.fr {what}: {how} ({problem})") from None
+                raise Transient(problem) from None
+            self._wrote(method)
+            status = response.status_code
+            log.info("data.gouv.fr %s %s -> %s", method, path, status)
+            if status < 300:
+                if not response.content:
+                    return {}
+                try:
+                    return json_body(response)
+                except Transient as unreadable:
                     if not idempotent:
-                        raise DataGouvAmbiguous(f"data.gouv.fr {what}: {last}")
-                elif status in (401, 403):
-                    raise DataGouvAuthError(
-                        f"data.gouv.fr at {self.base_url} refused the API key of Airflow connection "
-                        f"{self.conn_id!r} ({status}: {message}) on {what}"
-                    )
-                else:
-                    raise DataGouvRejected(f"data.gouv.fr refused {what}: {status} {message}")
-            if attempt < self.options.max_attempts:
-                self._sleep(self._backoff(attempt))
-        raise DataGouvUnavailable(
-            f"data.gouv.fr {what}: still failing after {self.options.max_attempts} attempts ({last})"
-        )
+                        raise DataGouvAmbiguous(f"data.gouv.fr {what}: applied, but {unreadable.problem}") from None
+                    raise
+            message = error_message(response, secrets)
+            if status in (401, 403):
+                raise DataGouvAuthError(
+                    f"data.gouv.fr at {self.base_url} refused the API key of Airflow connection "
+                    f"{self.conn_id!r} ({status}: {message}) on {what}"
+                )
+            if status in TRANSIENT_STATUS:
+                if status >= 500 and not idempotent:
+                    raise DataGouvAmbiguous(f"data.gouv.fr {what}: {status} {message}")
+                raise Transient(f"{status} {message}".strip(), response.headers.get("Retry-After"))
+            raise DataGouvRejected(f"data.gouv.fr refused {what}: {status} {message}")
+
+        try:
+            return self.policy.run(attempt, f"data.gouv.fr {what}", secrets)
+        except GaveUp as gave_up:
+            raise DataGouvUnavailable(f"data.gouv.fr {what}: {gave_up}") from None
 
     def get_dataset(self, dataset_id: str) -> dict:
         return self._request("GET", f"/datasets/{dataset_id}/", f"read of dataset {dataset_id}", idempotent=True)

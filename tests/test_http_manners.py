@@ -132,3 +132,19 @@ def test_a_connection_never_opened_is_told_apart_from_one_cut_mid_request():
     assert not never_sent(requests.ReadTimeout())
     assert not never_sent(requests.ConnectionError("Connection aborted."))
 
+
+# The policy inside real clients, faults injected in the loopback emulators.
+
+
+def test_udata_honours_a_retry_after_given_as_an_http_date(udata):
+    from load.datagouv_client import ClientOptions, UdataClient
+
+    dataset = udata.add_dataset("Actes")
+    udata.inject("429", method="GET", retry_after=format_datetime(NOW + timedelta(seconds=42), usegmt=True))
+    slept = []
+    client = UdataClient(udata.base_url, udata.api_key, "digor_datagouv",
+                         ClientOptions.from_mapping({"upload_spacing_seconds": 0}), sleep=slept.append)
+    client.policy = dataclasses.replace(client.policy, now=lambda: NOW)
+    assert client.get_dataset(dataset)["id"] == dataset
+    assert slept == [42.0] and [c.status for c in udata.calls("get_dataset")] == [429, 200]
+
