@@ -92,9 +92,18 @@ PASTELL_CLIENT_DEFAULTS = {
 }
 
 
-# Procurement platform (DECP exports): the Airflow connection holding its URL and credentials.
+# Procurement platform (DECP exports): the Airflow connection holding its URL and credentials,
+# and the client's manners.
 DECP_CONN_ID = "digor_decp_platform"
 DECP_SOURCES = ("drop", "platform")
+DECP_CLIENT_DEFAULTS = {
+    "connect_timeout": 10.0,
+    "read_timeout": 300.0,
+    "max_attempts": 4,
+    "backoff_seconds": 1.0,
+    "max_backoff_seconds": 60.0,
+    "max_retry_after_seconds": 300.0,
+}
 
 
 # Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml.

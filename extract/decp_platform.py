@@ -12,24 +12,38 @@ Base URL and credentials come from the Airflow connection ``DIGOR_DECP_CONN_ID``
 (``digor_decp_platform``; see ``core.connections``): ``host`` is the base URL (or a host
 name, ``schema`` the scheme); ``login`` + ``password`` are sent as HTTP Basic, a password
 without login as a Bearer token. Files are only fetched from the base URL's origin, so the
-credentials never leave for another host. Transient failures (connection, 429, 5xx) are
-retried with backoff; a file whose size or SHA-256 differs from the listing is refused.
+credentials never leave for another host. Transient failures (connection, cut bodies, 429,
+5xx) are retried with the one policy of ``core.http_manners`` (settings in
+``core.config.DECP_CLIENT_DEFAULTS``); 401/403 stop at once naming the connection; a file
+whose size or SHA-256 differs from the listing is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from core.config import DECP_CLIENT_DEFAULTS, DECP_CONN_ID
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    GaveUp,
+    RetryPolicy,
+    Transient,
+    complete_body,
+    error_message,
+    problem_of,
+    redact,
+)
 from core.store import ObjectStore
 from extract.decp_drop import ExtractedFile, store_raw
 
 SOURCE = "platform"
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
 class PlatformError(RuntimeError):
@@ -45,6 +59,7 @@ class PlatformCredentials:
     base_url: str
     login: str | None
     secret: str | None = field(repr=False)
+    conn_id: str = DECP_CONN_ID
 
     def auth(self):
         return (self.login, self.secret or "") if self.login else None
@@ -74,22 +89,26 @@ def credentials_from_connection(conn_id: str) -> PlatformCredentials:
         raise PlatformConfigError(f"procurement platform: {error}") from None
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise PlatformConfigError(f"Airflow connection {conn_id!r}: {base_url!r} is not an http(s) URL")
-    return PlatformCredentials(base_url.rstrip("/") + "/", (conn.login or "").strip() or None, conn.password or None)
+    return PlatformCredentials(base_url.rstrip("/") + "/", (conn.login or "").strip() or None, conn.password or None,
+                               conn_id)
 
 
 class PlatformClient:
-    def __init__(self, credentials: PlatformCredentials, *, timeout: tuple[float, float] = (10.0, 300.0),
-                 max_attempts: int = 4, backoff_seconds: float = 1.0):
+    """The listing and its files; ``options`` override ``DECP_CLIENT_DEFAULTS`` (timeouts, retries)."""
+
+    def __init__(self, credentials: PlatformCredentials, *, sleep: Callable[[float], None] = time.sleep, **options):
+        unknown = set(options) - set(DECP_CLIENT_DEFAULTS)
+        if unknown:
+            raise PlatformConfigError(f"unknown platform client options {sorted(unknown)}; known: {sorted(DECP_CLIENT_DEFAULTS)}")
         self.credentials = credentials
-        self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
+        self.options = {**DECP_CLIENT_DEFAULTS, **options}
+        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": "digor-decp/1.0", **credentials.headers()})
         self.session.auth = credentials.auth()
 
     def __repr__(self) -> str:
-        return f"PlatformClient({self.credentials.base_url!r})"
+        return f"PlatformClient({redact(self.credentials.base_url)!r})"
 
     def close(self) -> None:
         self.session.close()
@@ -98,28 +117,37 @@ class PlatformClient:
         absolute = urljoin(self.credentials.base_url, url)
         base, target = urlsplit(self.credentials.base_url), urlsplit(absolute)
         if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-            raise PlatformError(f"the listing points outside the platform ({target.scheme}://{target.netloc}): refused")
+            raise PlatformError(f"the listing points outside the platform ({target.scheme}://{target.hostname}): refused")
         return absolute
 
     def _get(self, url: str, params: dict | None = None) -> requests.Response:
         url = self._same_origin(url)
-        for attempt in range(1, self.max_attempts + 1):
+        secrets = (self.credentials.secret,)
+        where = redact(f"GET {url}", secrets)
+        timeout = (self.options["connect_timeout"], self.options["read_timeout"])
+
+        def attempt() -> requests.Response:
             try:
-                response = self.session.get(url, params=params, timeout=self.timeout, allow_redirects=False)
-            except (requests.ConnectionError, requests.Timeout) as error:
-                if attempt == self.max_attempts:
-                    raise PlatformError(f"platform unreachable at {url}: {type(error).__name__}") from None
-            else:
-                if response.status_code in (401, 403):
-                    raise PlatformConfigError(f"platform refused the credentials ({response.status_code}) for {url}")
-                if response.status_code not in RETRY_STATUSES:
-                    if response.status_code != 200:
-                        raise PlatformError(f"platform answered {response.status_code} for {url}")
-                    return response
-                if attempt == self.max_attempts:
-                    raise PlatformError(f"platform answered {response.status_code} for {url} after {attempt} attempts")
-            time.sleep(min(self.backoff_seconds * 2 ** (attempt - 1), 60.0))
-        raise AssertionError("unreachable")
+                response = self.session.get(url, params=params, timeout=timeout, allow_redirects=False)
+            except TRANSIENT_ERRORS as error:
+                raise Transient(problem_of(error, secrets)) from None
+            status = response.status_code
+            if status in (401, 403):
+                raise PlatformConfigError(
+                    f"the procurement platform refused the credentials of Airflow connection "
+                    f"{self.credentials.conn_id!r} (HTTP {status} on {where}): {error_message(response, secrets, 300)}"
+                )
+            if status in TRANSIENT_STATUS:
+                raise Transient.of_status(response)
+            if status != 200:
+                raise PlatformError(f"platform answered {status} for {where}: {error_message(response, secrets, 300)}")
+            complete_body(response)
+            return response
+
+        try:
+            return self.policy.run(attempt, f"procurement platform {where}", secrets)
+        except GaveUp as gave_up:
+            raise PlatformError(f"procurement platform {where}: {gave_up}") from None
 
     def list_exports(self, night: str) -> list[ExportEntry]:
         entries, url, params, seen = [], "exports", {"date": night}, set()

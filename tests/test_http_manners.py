@@ -148,3 +148,31 @@ def test_udata_honours_a_retry_after_given_as_an_http_date(udata):
     assert client.get_dataset(dataset)["id"] == dataset
     assert slept == [42.0] and [c.status for c in udata.calls("get_dataset")] == [429, 200]
 
+
+def test_credentials_in_the_platform_url_stay_out_of_retry_logs(caplog):
+    from extract.decp_platform import PlatformClient, PlatformCredentials
+    from tests.emulators.decp_platform import DecpPlatformEmulator
+
+    caplog.set_level(logging.DEBUG)
+    with DecpPlatformEmulator({"2024-10-06": {"a.json": b"{}"}}, fail_first=2) as emulator:
+        url = emulator.base_url.replace("http://", f"http://digor:{emulator.password}@") + "/"
+        slept = []
+        client = PlatformClient(PlatformCredentials(url, None, None), sleep=slept.append, backoff_seconds=0.5)
+        client.policy = dataclasses.replace(client.policy, jitter=lambda: 1.0)
+        assert [e.name for e in client.list_exports("2024-10-06")] == ["a.json"]
+    assert slept == [0.5, 1.0]
+    assert "retrying" in caplog.text and "HTTP 503" in caplog.text
+    assert emulator.password not in caplog.text and "digor:" not in caplog.text
+
+
+def test_the_platform_gives_up_after_its_attempts_with_the_url_redacted():
+    from extract.decp_platform import PlatformClient, PlatformCredentials, PlatformError
+    from tests.emulators.decp_platform import DecpPlatformEmulator
+
+    with DecpPlatformEmulator({}, fail_first=10) as emulator:
+        slept = []
+        client = PlatformClient(PlatformCredentials(emulator.base_url + "/", "digor", emulator.password),
+                                sleep=slept.append, max_attempts=3)
+        with pytest.raises(PlatformError, match=r"gave up after 3 attempts \(HTTP 503\)"):
+            client.list_exports("2024-10-06")
+    assert len(emulator.requests) == 3 and len(slept) == 2

@@ -65,8 +65,10 @@ def test_listing_pages_and_files_arrive_byte_for_byte_in_raw(platform, samples, 
 def test_transient_failures_are_retried(samples, monkeypatch, tmp_path):
     with DecpPlatformEmulator(samples, fail_first=2) as emulator:
         monkeypatch.setenv("AIRFLOW_CONN_DIGOR_DECP_PLATFORM", emulator.connection_json())
-        client = PlatformClient(credentials_from_connection("digor_decp_platform"), backoff_seconds=0.01)
+        slept = []
+        client = PlatformClient(credentials_from_connection("digor_decp_platform"), sleep=slept.append)
         assert len(client.list_exports(NIGHT)) == len(samples[NIGHT])
+    assert len(slept) == 2, "two 503s, two waits, none of them real"
 
 
 def test_bad_credentials_corrupt_files_and_foreign_urls_are_refused(samples, tmp_path):
