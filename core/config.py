@@ -112,9 +112,17 @@ PLANS_BASE_URL = "http://odm-budgetaire.org/composants/normes"
 
 # SIRENE (INSEE's register of companies and establishments): the monthly stock files in
 # Parquet, <base>/StockUniteLegale_utf8.parquet and <base>/StockEtablissement_utf8.parquet,
-# downloaded on the 3rd of each month (INSEE publishes on the 1st) into a local work folder.
+# downloaded on the 3rd of each month (INSEE publishes on the 1st) into a local work folder, and how.
 SIRENE_BASE_URL = "https://object.files.data.gouv.fr/data-pipeline-open/siren/stock"
 SIRENE_CRON = "0 4 3 * *"
+SIRENE_DOWNLOAD_DEFAULTS = {
+    "connect_timeout": 10.0,
+    "read_timeout": 120.0,
+    "max_attempts": 5,
+    "backoff_seconds": 2.0,
+    "max_backoff_seconds": 120.0,
+    "max_retry_after_seconds": 300.0,
+}
 TOTEM_MAX_BYTES = 256 * 1024 * 1024
 
 

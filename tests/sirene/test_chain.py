@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import yaml
 from chains import sirene as sirene_chain
 from core.registry import load_registry
 from digor.cli import main
+from extract.sirene_download import download_file
 from tests.sirene.conftest import BODIES, PERSON_HIDDEN, SUPPLIER, establishment_records, unit_records, write_extract
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
@@ -162,9 +164,9 @@ def test_lookup_command(sirene_settings, capsys):
 
 
 def test_an_unreachable_host_is_a_clear_error(sirene_settings, capsys, monkeypatch):
-    monkeypatch.setattr("extract.sirene_download.time.sleep", lambda _: None)
+    monkeypatch.setattr("chains.sirene.download_file", functools.partial(download_file, sleep=lambda _: None))
     assert main(["sirene", "refresh", "--month", "2025-03", "--base-url", "http://127.0.0.1:9/nowhere"]) == 2
-    assert "failed after" in capsys.readouterr().err
+    assert "gave up after 5 attempts" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value, month", [("2025-03-03", "2025-03"), ("2025-03", "2025-03")])
