@@ -106,9 +106,18 @@ DECP_CLIENT_DEFAULTS = {
 }
 
 
-# Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml.
-# The budgets DAG has no clock: it runs on the Asset the actes DAG updates (orchestration.assets).
+# Budgets (TOTEM): official plans de comptes, <base>/<year>/<norme>/<declinaison>/planDeCompte.xml,
+# and how they are downloaded. The budgets DAG has no clock: it runs on the Asset the actes DAG
+# updates (orchestration.assets).
 PLANS_BASE_URL = "http://odm-budgetaire.org/composants/normes"
+PLANS_DOWNLOAD_DEFAULTS = {
+    "connect_timeout": 10.0,
+    "read_timeout": 30.0,
+    "max_attempts": 3,
+    "backoff_seconds": 1.0,
+    "max_backoff_seconds": 30.0,
+    "max_retry_after_seconds": 60.0,
+}
 
 # SIRENE (INSEE's register of companies and establishments): the monthly stock files in
 # Parquet, <base>/StockUniteLegale_utf8.parquet and <base>/StockEtablissement_utf8.parquet,

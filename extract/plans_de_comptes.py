@@ -13,10 +13,13 @@ file is ``transform.totem_plans``' business; a download is cached only once it h
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import PLANS_DOWNLOAD_DEFAULTS
+from core.http_manners import TRANSIENT_ERRORS, TRANSIENT_STATUS, RetryPolicy, Transient, problem_of
 from core.keys import PLANS_CACHE_PREFIX
 from core.store import ObjectStore
 
@@ -47,19 +50,36 @@ def plan_path(year: int, norme: str, declinaison: str) -> str:
     return f"{int(year)}/{norme}/{declinaison}/{PLAN_FILE}"
 
 
-def http_fetch(url: str, timeout: float = 30.0) -> bytes:
+def http_fetch(url: str, sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """Download a plan with the one retry policy (``PLANS_DOWNLOAD_DEFAULTS``); an answer other
+    than 200 that is not transient (a 404 above all) is ``PlanNotFound`` at once."""
     import requests
 
-    response = requests.get(url, timeout=timeout, stream=True)
-    if response.status_code != 200:
-        raise PlanNotFound(f"{url} answered HTTP {response.status_code}")
-    chunks, size = [], 0
-    for chunk in response.iter_content(1 << 16):
-        size += len(chunk)
-        if size > MAX_PLAN_BYTES:
-            raise PlanNotFound(f"{url} is larger than {MAX_PLAN_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    options = PLANS_DOWNLOAD_DEFAULTS
+    timeout = (options["connect_timeout"], options["read_timeout"])
+
+    def attempt() -> bytes:
+        try:
+            response = requests.get(url, timeout=timeout, stream=True)
+        except TRANSIENT_ERRORS as error:
+            raise Transient(problem_of(error)) from None
+        with response:
+            if response.status_code in TRANSIENT_STATUS:
+                raise Transient.of_status(response)
+            if response.status_code != 200:
+                raise PlanNotFound(f"{url} answered HTTP {response.status_code}")
+            chunks, size = [], 0
+            try:
+                for chunk in response.iter_content(1 << 16):
+                    size += len(chunk)
+                    if size > MAX_PLAN_BYTES:
+                        raise PlanNotFound(f"{url} is larger than {MAX_PLAN_BYTES} bytes")
+                    chunks.append(chunk)
+            except TRANSIENT_ERRORS as error:
+                raise Transient(problem_of(error)) from None
+        return b"".join(chunks)
+
+    return RetryPolicy.from_options(options, sleep=sleep).run(attempt, f"GET {url}")
 
 
 class PlanSource:

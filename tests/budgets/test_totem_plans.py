@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.store import LocalStore
-from extract.plans_de_comptes import CACHE_PREFIX, PlanNotFound, PlanSource, plan_path
+from extract.plans_de_comptes import CACHE_PREFIX, PLAN_FILE, PlanNotFound, PlanSource, http_fetch, plan_path
 from samples.budgets import plan_xml
 from transform.totem_plans import PlanError, PlanResolver, clean_label, parse_plan
 
@@ -97,3 +97,43 @@ def test_nomenclature_codes_from_files_never_make_paths(norme, declinaison):
 def test_a_plan_with_a_doctype_is_refused():
     with pytest.raises(PlanError, match="DOCTYPE"):
         parse_plan(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Nomenclature/>')
+
+
+@pytest.fixture
+def plans_host():
+    """A loopback plans host answering each request with the next (status, body) of ``answers``."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers: list[tuple[int, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            status, body = answers.pop(0)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Retry-After", "2")
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/2025/M57/M57/{PLAN_FILE}", answers
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_download_retries_what_is_transient_and_a_404_is_not_found_at_once(plans_host):
+    url, answers = plans_host
+    plan = plan_xml(2025, "M57", "M57")
+    answers += [(503, b""), (429, b""), (200, plan)]
+    slept = []
+    assert http_fetch(url, sleep=slept.append) == plan
+    assert slept == [2.0, 2.0] and not answers, "the host's Retry-After, twice"
+    answers += [(404, b"")]
+    with pytest.raises(PlanNotFound, match="HTTP 404"):
+        http_fetch(url, sleep=slept.append)
+    assert not answers and len(slept) == 2
