@@ -1,9 +1,14 @@
-"""Lenient reading of the dates that sources send, strict about impossible ones."""
+"""Lenient reading of the dates that sources send, strict about impossible ones.
+
+The acts' one date parser. DECP dates go through ``transform.decp_clean.clean_date`` instead, on
+purpose: a DECP date that cannot be read is dropped with a note and the object kept (its year
+repaired when one keystroke went wrong), where an act with an unreadable date is rejected.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _FRENCH = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
@@ -30,12 +35,3 @@ def parse_source_date(value: str | None, field: str) -> date | None:
     except ValueError:
         raise ValueError(f"{field}: {text!r} is not a valid calendar date") from None
 
-
-def parse_source_datetime(value: str | None) -> datetime | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
