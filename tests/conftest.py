@@ -24,8 +24,7 @@ from core.config import PROJECT_ROOT, Settings  # noqa: E402
 
 # Loopback services shared by several test folders: seaweedfs, s3_store_url, udata.
 from tests.emulators.fixtures import s3_store_url, seaweedfs, udata  # noqa: E402,F401
-
-REFERENCE_DIR = Path(os.environ.get("DIGOR_REFERENCE_DIR", PROJECT_ROOT.parent / "shared" / "reference"))
+from tests.environment import reference_path  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +37,8 @@ def airflow_db():
 
 @pytest.fixture
 def reference_dir() -> Path:
-    if not REFERENCE_DIR.is_dir():
-        pytest.skip(f"{REFERENCE_DIR} not present: cannot compare with the official reference material")
-    return REFERENCE_DIR
+    """The official material; skips with the reason when absent (fails under DIGOR_REQUIRE_REFERENCE)."""
+    return reference_path()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from load.datagouv_client import (
     DataGouvUnavailable,
     UdataClient,
 )
+from tests.environment import reference_missing
 
 FAST = {"connect_timeout": 2, "read_timeout": 0.5, "max_attempts": 3, "backoff_seconds": 0.01,
         "max_backoff_seconds": 5, "upload_spacing_seconds": 0}
@@ -75,7 +76,7 @@ def test_a_new_resource_upload_is_never_repeated_blindly(udata):
 
 def test_a_4xx_fails_at_once_with_the_platform_message_and_the_resource_named(udata):
     if udata.catalogue is None:
-        pytest.skip("../shared/reference/udata schema catalogue not present: the emulator cannot refuse a schema name")
+        reference_missing("../shared/reference/udata schema catalogue not present: the emulator cannot refuse a schema name")
     dataset = udata.add_dataset("Délibérations")
     client = _client(udata)
     rid = _resource(udata, client, dataset)["id"]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,9 @@ from core.nomenclature_actes import (
     nature_label,
     parse_classification,
 )
+from tests.environment import reference_path
 
-REPO = Path(__file__).resolve().parents[2]
-REFERENCE_DIR = Path(os.environ.get("DIGOR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
-REFERENCE_CSV = REFERENCE_DIR / "nomenclatures" / "actes_matieres.csv"
+REFERENCE_CSV = "nomenclatures/actes_matieres.csv"
 
 # Codes whose reference label is misspelt, with (reference word, our word) after normalising.
 TYPO_FIXES = {"6": ("pourvoirs", "pouvoirs")}
@@ -50,9 +47,7 @@ def normalise(label: str) -> str:
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, str]:
-    if not REFERENCE_CSV.is_file():
-        pytest.skip(f"reference nomenclature not found at {REFERENCE_CSV} (set DIGOR_REFERENCE_DIR)")
-    with REFERENCE_CSV.open(encoding="utf-8", newline="") as handle:
+    with reference_path(REFERENCE_CSV).open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     return {
         row["code"]: row["libelle_matiere2"] if row["niveau"] == "2" else row["libelle_matiere1"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from frictionless import Schema
 
 from core.schema_files import SCHEMAS_DIR, available_schemas, load_schema_descriptor, schema_path
+from tests.environment import reference_path
 from validate.scdl_checks import checks_from_descriptor
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,18 +18,9 @@ FACT_KEYS = ("type", "format")
 CONSTRAINT_KEYS = ("required", "pattern", "enum")
 
 
-def reference_dir() -> Path:
-    path = Path(os.environ.get("DIGOR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
-    if not path.is_dir():
-        pytest.skip(f"{path} (…/reference) not present: cannot compare with the official schemas")
-    return path
-
-
 @pytest.fixture
 def official_deliberations() -> dict:
-    path = reference_dir() / "schemas" / "scdl-deliberations-2.1.5" / "schema.json"
-    if not path.is_file():
-        pytest.skip(f"{path} not present: cannot compare with the official schemas")
+    path = reference_path("schemas/scdl-deliberations-2.1.5/schema.json")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

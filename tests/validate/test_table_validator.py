@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import csv
-import os
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.environment import reference_path
 from validate.table_validator import RowError, TableReport, cell_text, validate_table
 
-REPO = Path(__file__).resolve().parents[2]
 HEADER = [
     "COLL_NOM", "COLL_SIRET", "DELIB_ID", "DELIB_DATE", "DELIB_MATIERE_CODE", "DELIB_MATIERE_NOM",
     "DELIB_OBJET", "BUDGET_ANNEE", "BUDGET_NOM", "PREF_ID", "PREF_DATE", "VOTE_EFFECTIF", "VOTE_REEL",
@@ -79,11 +78,7 @@ def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:
 
 
 def official_schema() -> Path:
-    reference = Path(os.environ.get("DIGOR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
-    path = reference / "schemas" / "scdl-deliberations-2.1.5" / "schema.json"
-    if not path.is_file():
-        pytest.skip(f"{reference} (…/reference) not present: cannot compare with the official schemas")
-    return path
+    return reference_path("schemas/scdl-deliberations-2.1.5/schema.json")
 
 
 def triples(report: TableReport) -> set[tuple[int | None, str | None, str]]:

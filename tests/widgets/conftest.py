@@ -13,7 +13,6 @@ import csv
 import functools
 import io
 import json
-import os
 import random
 import re
 import shutil
@@ -30,6 +29,7 @@ from referencing import Registry, Resource
 from core.config import PROJECT_ROOT, Settings
 from core.registry import Body
 from core.store import LocalStore
+from tests.environment import REQUIRE_BROWSER, unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -193,9 +193,7 @@ def site(tmp_path_factory) -> Site:
 @pytest.fixture(scope="package")
 def browser():
     if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        unavailable(REQUIRE_BROWSER, f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
