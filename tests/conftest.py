@@ -20,11 +20,12 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
-from core.config import PROJECT_ROOT, Settings  # noqa: E402
+from core.config import Settings  # noqa: E402
 
 # Loopback services shared by several test folders: seaweedfs, s3_store_url, udata.
 from tests.emulators.fixtures import s3_store_url, seaweedfs, udata  # noqa: E402,F401
 from tests.environment import reference_path  # noqa: E402
+from tests.replay import demo_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +45,4 @@ def reference_dir() -> Path:
 @pytest.fixture
 def demo_settings(tmp_path, monkeypatch) -> Settings:
     """Settings pointing at a fresh store and a freshly generated sample drop folder."""
-    from samples.actes import generate_drop_folder
-
-    store, drop = tmp_path / "store", tmp_path / "drop"
-    generate_drop_folder(drop, PROJECT_ROOT / "config" / "registry-demo.yaml")
-    monkeypatch.setenv("DIGOR_STORE", str(store))
-    monkeypatch.setenv("DIGOR_DROP_DIR", str(drop))
-    return Settings.from_env()
+    return demo_inputs(tmp_path).apply(monkeypatch)

@@ -10,10 +10,11 @@ import pandas as pd
 import pendulum
 import pytest
 
-from core.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from core.registry import load_registry
 from samples.actes import DEMO_NIGHTS
+from tests.replay import Replay, demo_inputs
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -34,18 +35,38 @@ def _run(dag, night: str):
     assert run.state == DagRunState.SUCCESS, f"actes DAG failed for {night}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def actes_dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes")
 
 
+@pytest.fixture(scope="module")
+def replayed(actes_dag, tmp_path_factory) -> Replay:
+    """The demo nights through the DAG, once for the module."""
+    replay = demo_inputs(tmp_path_factory.mktemp("actes-dag"))
+    with replay.active():
+        for night in DEMO_NIGHTS:
+            _run(actes_dag, night)
+    return replay
+
+
 @pytest.fixture
-def published_store(actes_dag, demo_settings) -> Path:
-    for night in DEMO_NIGHTS:
-        _run(actes_dag, night)
+def demo_settings(replayed, monkeypatch) -> Settings:
+    return replayed.apply(monkeypatch)
+
+
+@pytest.fixture
+def published_store(demo_settings) -> Path:
+    """The module's store, for tests that only read it."""
     return Path(demo_settings.store_url)
+
+
+@pytest.fixture
+def own_store(replayed, tmp_path, monkeypatch) -> Path:
+    """A copy of the module's store, for a test that writes."""
+    return Path(replayed.copy(tmp_path / "replay").apply(monkeypatch).store_url)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -133,9 +154,9 @@ def test_widget_files_per_body(published_store):
         assert all(a["date_publication"] >= a["date_decision"] for a in acts)
 
 
-def test_rerun_of_a_night_changes_no_byte(actes_dag, published_store):
-    before = _tree_digest(published_store / "public")
-    staging = _tree_digest(published_store / "staging")
+def test_rerun_of_a_night_changes_no_byte(actes_dag, own_store):
+    before = _tree_digest(own_store / "public")
+    staging = _tree_digest(own_store / "staging")
     _run(actes_dag, DEMO_NIGHTS[0])
-    assert _tree_digest(published_store / "public") == before
-    assert _tree_digest(published_store / "staging") == staging
+    assert _tree_digest(own_store / "public") == before
+    assert _tree_digest(own_store / "staging") == staging

@@ -19,6 +19,7 @@ from load.budget_widgets import named_files
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
 from samples.budgets import annex_siret, write_demo_plans
+from tests.replay import Replay, demo_inputs
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -35,7 +36,7 @@ def _digest(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def dags(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -43,15 +44,33 @@ def dags(airflow_db):
     return bag.get_dag("actes"), bag.get_dag("budgets")
 
 
-@pytest.fixture
-def budget_store(dags, demo_settings, monkeypatch, tmp_path) -> Path:
-    write_demo_plans(tmp_path / "plans")
-    monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "plans"))
+@pytest.fixture(scope="module")
+def replayed(dags, tmp_path_factory) -> Replay:
+    """The demo nights through the actes then the budgets DAG, once for the module."""
+    root = tmp_path_factory.mktemp("budgets-dag")
+    write_demo_plans(root / "plans")
+    replay = demo_inputs(root, DIGOR_PLANS_DIRS=str(root / "plans"))
     actes, budgets = dags
-    for night in DEMO_NIGHTS:
-        _run(actes, night)
-        _run(budgets, night)
-    return Path(demo_settings.store_url)
+    with replay.active():
+        for night in DEMO_NIGHTS:
+            _run(actes, night)
+            _run(budgets, night)
+    return replay
+
+
+@pytest.fixture
+def budget_store(replayed, monkeypatch) -> Path:
+    """The module's store, for tests that only read it."""
+    replayed.apply(monkeypatch)
+    return replayed.store
+
+
+@pytest.fixture
+def own_budget_store(replayed, tmp_path, monkeypatch) -> Path:
+    """A copy of the module's store and inputs, for a test that writes."""
+    copy = replayed.copy(tmp_path / "replay")
+    copy.apply(monkeypatch)
+    return copy.store
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -161,11 +180,11 @@ def test_budget_outputs_hold_no_personal_data_from_the_annexes(budget_store):
                 assert b"Gwenola" not in path.read_bytes(), path
 
 
-def test_a_rerun_gives_the_same_bytes(budget_store, dags):
-    before = _digest(budget_store / "public")
+def test_a_rerun_gives_the_same_bytes(own_budget_store, dags):
+    before = _digest(own_budget_store / "public")
     _run(dags[1], DEMO_NIGHTS[-1])
     _run(dags[1], DEMO_NIGHTS[0], force_rebuild=True)
-    assert _digest(budget_store / "public") == before
+    assert _digest(own_budget_store / "public") == before
 
 
 def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
@@ -175,24 +194,24 @@ def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
         CHAIN.transform(demo_settings, "2031-01-01")
 
 
-def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
+def test_a_withdrawn_budget_leaves_the_budget_files(own_budget_store):
     from chains import actes as actes_chain
     from chains import budgets as budgets_chain
     from core.config import Settings
     from core.publication_rule import Decision
 
     settings = Settings.from_env()
-    budgets = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/budgets"))
+    budgets = pd.concat(_csv(p) for p in _latest_csvs(own_budget_store / "public/budgets"))
     siret = budgets["BGT_SIRET"].iloc[0]
-    actes = pd.concat(_csv(p) for p in _latest_csvs(budget_store / "public/actes"))
+    actes = pd.concat(_csv(p) for p in _latest_csvs(own_budget_store / "public/actes"))
     act = actes[(actes["ACTE_NATURE_CODE"] == "5") & (actes["COLL_SIRET"].str[:9] == siret[:9])].iloc[0]
-    folder = budget_store / "public/widgets/budgets" / next(b.siret for b in REGISTRY.bodies if b.siren == siret[:9])
+    folder = own_budget_store / "public/widgets/budgets" / next(b.siret for b in REGISTRY.bodies if b.siren == siret[:9])
     before = _named_by_manifest(folder)
     actes_chain.record_engineer_decision(settings, siret[:9], act["SOURCE_ID"], Decision.WITHDRAWN, "test")
-    years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(budget_store / "public/budgets")})
+    years = sorted({int(p.stem.split("-")[-1]) for p in _latest_csvs(own_budget_store / "public/budgets")})
     results = [budgets_chain.CHAIN.publish_year(settings, year) for year in years]
     budgets_chain.CHAIN.publish_widgets(settings, None)  # switches the manifest to the new versions
-    after = pd.concat(_csv(budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
+    after = pd.concat(_csv(own_budget_store / f"public/budgets/budgets-{year}.csv") for year in years)
     assert len(after) < len(budgets), "the withdrawn document's lines are gone"
     plain = lambda names: {n.rsplit(".", 2)[0] for n in names}  # noqa: E731 - file name without its version
     gone = plain(before) - plain(_named_by_manifest(folder))
@@ -201,7 +220,7 @@ def test_a_withdrawn_budget_leaves_the_budget_files(budget_store):
         "and left the store at once, not after the retention of superseded versions"
 
     shrunk = {f"budgets/budgets-{y}.csv" for y in years
-              if len(_csv(budget_store / f"public/budgets/budgets-{y}.csv")) < (budgets["BGT_ANNEE"] == str(y)).sum() * 0.8}
+              if len(_csv(own_budget_store / f"public/budgets/budgets-{y}.csv")) < (budgets["BGT_ANNEE"] == str(y)).sum() * 0.8}
     assert shrunk, "the withdrawal takes more than a fifth of some exercice's lines"
     outcomes = {o["resource"]: o for o in budgets_chain.CHAIN.publish_datagouv(settings, results)}
     assert set(outcomes) == {f"budgets/budgets-{y}.{fmt}" for y in years for fmt in ("csv", "parquet")}, \
