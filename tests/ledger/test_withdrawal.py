@@ -11,20 +11,45 @@ import pytest
 import yaml
 
 from chains import actes as actes_chain
-from core.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
+from tests.replay import Replay, demo_inputs
 
 
 def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> Replay:
+    """The demo nights through the actes chain, once for the module."""
+    replay = demo_inputs(tmp_path_factory.mktemp("withdrawal"))
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS:
+            actes_chain.CHAIN.run_night(settings, night)
+    return replay
+
+
 @pytest.fixture
-def store(demo_settings) -> Path:
-    for night in DEMO_NIGHTS:
-        actes_chain.CHAIN.run_night(demo_settings, night)
-    return Path(demo_settings.store_url)
+def published(replayed, monkeypatch) -> Path:
+    """The module's store, for tests that only read it."""
+    replayed.apply(monkeypatch)
+    return replayed.store
+
+
+@pytest.fixture
+def store(replayed, tmp_path, monkeypatch) -> Path:
+    """A copy of the module's store, for a test that unpublishes, publishes or reruns."""
+    copy = replayed.copy(tmp_path / "replay")
+    copy.apply(monkeypatch)
+    return copy.store
+
+
+@pytest.fixture
+def store_settings(store) -> Settings:
+    """The settings of the copied store."""
+    return Settings.from_env()
 
 
 def _a_published_deliberation(store: Path) -> pd.Series:
@@ -70,11 +95,11 @@ def test_unpublish_removes_the_act_everywhere_and_publish_restores_it_with_its_d
     assert after == before
 
 
-def test_a_rerun_of_the_night_does_not_undo_a_withdrawal(store, demo_settings):
+def test_a_rerun_of_the_night_does_not_undo_a_withdrawal(store, store_settings):
     act = _a_published_deliberation(store)
     assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
     for night in DEMO_NIGHTS:
-        actes_chain.CHAIN.run_night(demo_settings, night)
+        actes_chain.CHAIN.run_night(store_settings, night)
     assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
 
 
@@ -85,11 +110,11 @@ def test_unknown_act_or_missing_reason_is_a_clear_error(store, capsys):
     assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "  "]) == 2
 
 
-def test_to_be_decided_acts_are_listed_in_the_report_never_online(store):
-    report = json.loads((store / f"private/reports/actes/date={DEMO_NIGHTS[-1]}/report.json").read_text())
+def test_to_be_decided_acts_are_listed_in_the_report_never_online(published):
+    report = json.loads((published / f"private/reports/actes/date={DEMO_NIGHTS[-1]}/report.json").read_text())
     pending = {(item["siren"], item["source_id"]) for item in report["to_decide"]}
     assert pending, "the sample region has contracts without a decision"
-    online = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
+    online = pd.concat(_csv(p) for p in (published / "public/actes").glob("*.csv"))
     assert not pending & {(s[:9], i) for s, i in zip(online["COLL_SIRET"], online["SOURCE_ID"])}
 
 
@@ -108,12 +133,12 @@ def test_body_modes_individual_acts_and_metadata_only(demo_settings, tmp_path):
     assert "3" not in set(actes["ACTE_NATURE_CODE"]), "no body opted in to individual acts"
 
 
-def test_decisions_dag_republishes_through_airflow(airflow_db, store, demo_settings):
+def test_decisions_dag_republishes_through_airflow(airflow_db, store, store_settings):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
     act = _a_published_deliberation(store)
-    actes_chain.record_engineer_decision(demo_settings, act["COLL_SIRET"][:9], act["DELIB_ID"],
+    actes_chain.record_engineer_decision(store_settings, act["COLL_SIRET"][:9], act["DELIB_ID"],
                                          __import__("core.publication_rule").publication_rule.Decision.WITHDRAWN,
                                          "test")
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes_decisions")
@@ -122,9 +147,9 @@ def test_decisions_dag_republishes_through_airflow(airflow_db, store, demo_setti
     assert not _everywhere(store, act["COLL_SIRET"], act["DELIB_ID"], act["DELIB_URL"])["actes"]
 
 
-def test_budget_xml_documents_are_never_published_as_files(store):
-    actes = pd.concat(_csv(p) for p in (store / "public/actes").glob("*.csv"))
+def test_budget_xml_documents_are_never_published_as_files(published):
+    actes = pd.concat(_csv(p) for p in (published / "public/actes").glob("*.csv"))
     budgets = actes[actes["ACTE_NATURE_CODE"] == "5"]
     assert len(budgets), "the sample region sends budgets"
     assert not budgets["ACTE_URL"].str.endswith(".xml").any()
-    assert not list((store / "public/documents").rglob("*.xml"))
+    assert not list((published / "public/documents").rglob("*.xml"))
