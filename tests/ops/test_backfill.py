@@ -12,10 +12,11 @@ import pytest
 
 from chains import actes as actes_chain
 from chains.backfill import backfill_id, backfill_settings, replay_night, run_backfill
-from core.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
+from tests.replay import Replay, demo_inputs
 from validate.table_validator import validate_table
 
 NEXT = "2.2.0"
@@ -49,10 +50,24 @@ def next_schema(tmp_path, monkeypatch) -> Path:
                          ("DELIB_OBJET", "DELIB_LIBELLE"), "DELIB_NATURE").parent
 
 
+@pytest.fixture(scope="module")
+def actes_replay(tmp_path_factory) -> Replay:
+    """The demo nights through the actes chain, once for the module."""
+    replay = demo_inputs(tmp_path_factory.mktemp("backfill-actes"))
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS:
+            actes_chain.CHAIN.run_night(settings, night)
+    return replay
+
+
+@pytest.fixture
+def demo_settings(actes_replay, tmp_path, monkeypatch) -> Settings:
+    """Settings of a copy of the module's store: every backfill test writes."""
+    return actes_replay.copy(tmp_path / "replay").apply(monkeypatch)
+
+
 @pytest.fixture
 def store(demo_settings) -> Path:
-    for night in DEMO_NIGHTS:
-        actes_chain.CHAIN.run_night(demo_settings, night)
     return Path(demo_settings.store_url)
 
 
@@ -120,24 +135,30 @@ def test_unknown_chain_or_schema_version_is_a_clear_error(store, capsys):
     assert "no version '9.9'" in capsys.readouterr().err
 
 
-@pytest.fixture
-def region_store(demo_settings, tmp_path, monkeypatch) -> tuple[Path, object]:
-    """The demo's three nights through the actes, budgets and DECP chains."""
+@pytest.fixture(scope="module")
+def region_replay(tmp_path_factory) -> Replay:
+    """The demo's three nights through the actes, budgets and DECP chains, once for the module."""
     from chains import budgets as budgets_chain
     from chains import decp as decp_chain
-    from core.config import Settings
     from samples.budgets import write_demo_plans
     from samples.decp import generate_decp_exports
 
-    write_demo_plans(tmp_path / "plans")
-    generate_decp_exports(tmp_path / "decp-drop", PROJECT_ROOT / "config" / "registry-demo.yaml", DEMO_NIGHTS)
-    monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "plans"))
-    monkeypatch.setenv("DIGOR_DECP_DROP_DIR", str(tmp_path / "decp-drop"))
-    settings = Settings.from_env()
-    for night in DEMO_NIGHTS:
-        actes_chain.CHAIN.run_night(settings, night)
-        budgets_chain.CHAIN.run_night(settings, night)
-        decp_chain.CHAIN.run_night(settings, night)
+    root = tmp_path_factory.mktemp("backfill-region")
+    write_demo_plans(root / "plans")
+    generate_decp_exports(root / "decp-drop", PROJECT_ROOT / "config" / "registry-demo.yaml", DEMO_NIGHTS)
+    replay = demo_inputs(root, DIGOR_PLANS_DIRS=str(root / "plans"), DIGOR_DECP_DROP_DIR=str(root / "decp-drop"))
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS:
+            actes_chain.CHAIN.run_night(settings, night)
+            budgets_chain.CHAIN.run_night(settings, night)
+            decp_chain.CHAIN.run_night(settings, night)
+    return replay
+
+
+@pytest.fixture
+def region_store(region_replay, tmp_path, monkeypatch) -> tuple[Path, object]:
+    """A copy of the region's store and sources: the tests backfill it and delete the sources."""
+    settings = region_replay.copy(tmp_path / "region").apply(monkeypatch)
     return Path(settings.store_url), settings
 
 
