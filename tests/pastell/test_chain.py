@@ -59,12 +59,13 @@ def _yearly_acts(store_root: Path) -> pd.DataFrame:
     return pd.concat(pd.read_csv(f, dtype=str, keep_default_na=False) for f in files)
 
 
-@pytest.fixture
-def drop_outputs(tmp_path, sample_drop) -> dict:
-    """What the drop-folder export of the same acts publishes: the reference."""
-    settings = _settings(tmp_path, "drop-store", drop_dir=sample_drop)
+@pytest.fixture(scope="module")
+def drop_outputs(tmp_path_factory, sample_drop) -> dict:
+    """What the drop-folder export of the same acts publishes: the reference, computed once for the module."""
+    settings = _settings(tmp_path_factory.mktemp("pastell-chain"), "drop-store", drop_dir=sample_drop)
     reports = _run_nights(settings)
-    return {"public": _public(settings), "transformed": [r["totals"]["transformed"] for r in reports]}
+    return {"public": _public(settings), "transformed": [r["totals"]["transformed"] for r in reports],
+            "acts": _published_acts(settings)}
 
 
 def test_pastell_publishes_what_the_export_publishes(tmp_path, connection, emulator, drop_outputs):
@@ -105,7 +106,7 @@ def test_faults_at_each_step_leave_the_outputs_unchanged(tmp_path, connection, e
 
 def test_a_failed_document_is_published_the_next_night_once(tmp_path, connection, emulator, drop_outputs):
     settings = _pastell_settings(tmp_path, "late-store")
-    reference = _yearly_acts(tmp_path / "drop-store")
+    reference = drop_outputs["acts"]
     emulator.clock = night_cutoff(SECOND)
     victim = next(v for v in sorted(emulator.visible().values(), key=lambda v: v.id_d)
                   if v.id_e == "101" and v.stamp > night_cutoff(DEMO_NIGHTS[0])
