@@ -44,6 +44,11 @@ class Replay:
         with pytest.MonkeyPatch.context() as patch:
             yield self.apply(patch)
 
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        """Size and modification time of every file and folder: enough to notice that a test wrote here."""
+        return {path.relative_to(self.root).as_posix(): (stat.st_size, stat.st_mtime_ns)
+                for path in sorted(self.root.rglob("*")) for stat in (path.stat(),)}
+
     def copy(self, destination: Path) -> Replay:
         """The same store and inputs under ``destination`` (metadata and times kept), for a test that writes."""
         shutil.copytree(self.root, destination, symlinks=True)
@@ -56,3 +61,10 @@ def demo_inputs(root: Path, **env: str) -> Replay:
 
     generate_drop_folder(root / "drop", REGISTRY)
     return Replay(root, {"DIGOR_STORE": str(root / "store"), "DIGOR_DROP_DIR": str(root / "drop"), **env})
+
+
+def shared(replay: Replay) -> Iterator[Replay]:
+    """Give ``replay`` to a module's tests (``yield from`` in its fixture); fail if one of them changed it."""
+    before = replay.snapshot()
+    yield replay
+    assert replay.snapshot() == before, f"a test wrote to the shared replay {replay.root}: give it its own copy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from core.registry import load_registry
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs
+from tests.replay import Replay, demo_inputs, shared
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -43,13 +44,13 @@ def actes_dag(airflow_db):
 
 
 @pytest.fixture(scope="module")
-def replayed(actes_dag, tmp_path_factory) -> Replay:
+def replayed(actes_dag, tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the DAG, once for the module."""
     replay = demo_inputs(tmp_path_factory.mktemp("actes-dag"))
     with replay.active():
         for night in DEMO_NIGHTS:
             _run(actes_dag, night)
-    return replay
+    yield from shared(replay)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,7 @@ from load.budget_widgets import named_files
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
 from samples.budgets import annex_siret, write_demo_plans
-from tests.replay import Replay, demo_inputs
+from tests.replay import Replay, demo_inputs, shared
 from validate.table_validator import validate_table
 
 REGISTRY = load_registry(PROJECT_ROOT / "config" / "registry-demo.yaml")
@@ -45,7 +46,7 @@ def dags(airflow_db):
 
 
 @pytest.fixture(scope="module")
-def replayed(dags, tmp_path_factory) -> Replay:
+def replayed(dags, tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes then the budgets DAG, once for the module."""
     root = tmp_path_factory.mktemp("budgets-dag")
     write_demo_plans(root / "plans")
@@ -55,7 +56,7 @@ def replayed(dags, tmp_path_factory) -> Replay:
         for night in DEMO_NIGHTS:
             _run(actes, night)
             _run(budgets, night)
-    return replay
+    yield from shared(replay)
 
 
 @pytest.fixture

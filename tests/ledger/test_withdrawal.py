@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from chains import actes as actes_chain
 from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs
+from tests.replay import Replay, demo_inputs, shared
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -22,13 +23,13 @@ def _csv(path: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory) -> Replay:
+def replayed(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes chain, once for the module."""
     replay = demo_inputs(tmp_path_factory.mktemp("withdrawal"))
     with replay.active() as settings:
         for night in DEMO_NIGHTS:
             actes_chain.CHAIN.run_night(settings, night)
-    return replay
+    yield from shared(replay)
 
 
 @pytest.fixture

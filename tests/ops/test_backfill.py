@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs
+from tests.replay import Replay, demo_inputs, shared
 from validate.table_validator import validate_table
 
 NEXT = "2.2.0"
@@ -51,13 +52,13 @@ def next_schema(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def actes_replay(tmp_path_factory) -> Replay:
+def actes_replay(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes chain, once for the module."""
     replay = demo_inputs(tmp_path_factory.mktemp("backfill-actes"))
     with replay.active() as settings:
         for night in DEMO_NIGHTS:
             actes_chain.CHAIN.run_night(settings, night)
-    return replay
+    yield from shared(replay)
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_unknown_chain_or_schema_version_is_a_clear_error(store, capsys):
 
 
 @pytest.fixture(scope="module")
-def region_replay(tmp_path_factory) -> Replay:
+def region_replay(tmp_path_factory) -> Iterator[Replay]:
     """The demo's three nights through the actes, budgets and DECP chains, once for the module."""
     from chains import budgets as budgets_chain
     from chains import decp as decp_chain
@@ -152,7 +153,7 @@ def region_replay(tmp_path_factory) -> Replay:
             actes_chain.CHAIN.run_night(settings, night)
             budgets_chain.CHAIN.run_night(settings, night)
             decp_chain.CHAIN.run_night(settings, night)
-    return replay
+    yield from shared(replay)
 
 
 @pytest.fixture
