@@ -53,5 +53,5 @@ def test_an_actes_run_tells_the_budgets_dag_which_night_is_staged(airflow_db, de
     assert run.state == DagRunState.SUCCESS
     with create_session() as session:
         events = (session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-                  .filter(AssetModel.name == ACTES_STAGED.name).all())
+                  .filter(AssetModel.name == ACTES_STAGED.name, AssetEvent.source_run_id == run.run_id).all())
         assert [e.extra.get("night") for e in events] == [DEMO_NIGHTS[0]]
