@@ -1,0 +1,46 @@
+"""The one way to parse XML from outside: no DTD, no entity, no network, no huge tree.
+
+An entity left unresolved is not text to lxml: ``Objet &x; fin`` reads as ``Objet`` (the
+rest hangs on an entity node), and a resolved one is how billion-laughs and external-entity
+attacks get in. No format digor reads (DECP, TOTEM, plans de comptes, ACTES acknowledgements)
+needs a DTD, so a document that declares one, or holds an entity reference, is refused,
+whatever its prologue says or where the declaration sits (the check is on the parsed tree,
+not on the first bytes, so neither a late DOCTYPE nor UTF-16 without BOM gets past it).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+}
+
+
+class XmlRefused(ValueError):
+    """Well-formed XML that declares a DTD or uses entities: refused, never half read."""
+
+
+def xml_parser(**options) -> etree.XMLParser:
+    """A parser with the safe options; ``options`` may add e.g. ``remove_comments``."""
+    return etree.XMLParser(**PARSER_OPTIONS, **options)
+
+
+def check_no_dtd(tree: etree._ElementTree) -> None:
+    """``XmlRefused`` when the parsed document has a DOCTYPE or an entity reference."""
+    info = tree.docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise XmlRefused("the XML declares a DOCTYPE (DTD or entities), which this format never uses")
+    if next(tree.getroot().iter(etree.Entity), None) is not None:
+        raise XmlRefused("the XML uses an entity reference, which this format never uses")
+
+
+def parse_xml(data: bytes, **options) -> etree._Element:
+    """The root element of ``data``; ``etree.XMLSyntaxError`` when not well-formed, ``XmlRefused`` as above."""
+    root = etree.fromstring(data, parser=xml_parser(**options))
+    check_no_dtd(root.getroottree())
+    return root

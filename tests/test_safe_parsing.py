@@ -1,0 +1,52 @@
+"""The shared readers of outside JSON and XML: refusals instead of crashes or silent truncation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lxml import etree
+
+from core.jsonio import MAX_JSON_DEPTH, JsonTooDeep, load_json
+from core.safe_xml import XmlRefused, parse_xml
+
+
+def nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_json_nested_100k_deep_is_refused_not_a_recursion_error():
+    with pytest.raises(JsonTooDeep, match=f"deeper than {MAX_JSON_DEPTH}"):
+        load_json(nested_json(100_000).encode())
+
+
+def test_json_nested_just_past_the_limit_is_refused_and_at_the_limit_read():
+    with pytest.raises(JsonTooDeep):
+        load_json(nested_json(MAX_JSON_DEPTH + 1))
+    assert load_json(nested_json(MAX_JSON_DEPTH)) == json.loads(nested_json(MAX_JSON_DEPTH))
+
+
+def test_json_errors_stay_json_errors():
+    with pytest.raises(json.JSONDecodeError):
+        load_json('{"a": ')
+    assert load_json('{"objet": "Réfection", "montant": [1, 2]}') == {"objet": "Réfection", "montant": [1, 2]}
+
+
+@pytest.mark.parametrize("document", [
+    b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a>Objet &x; fin</a>',
+    b'<!DOCTYPE a SYSTEM "http://127.0.0.1:9/evil.dtd"><a>Objet</a>',
+    b'<!DOCTYPE a><a>Objet</a>',
+    # UTF-16 without a byte order mark, declared only in the prologue
+    '<?xml version="1.0" encoding="UTF-16LE"?><!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>'.encode("utf-16-le"),
+    # the DOCTYPE after 64 KB of comments
+    b"<?xml version='1.0'?>" + b"<!--" + b"x" * 70_000 + b"-->" + b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',
+], ids=["internal-entity", "external-dtd", "bare-doctype", "utf16-no-bom", "doctype-after-64k"])
+def test_xml_declaring_a_dtd_is_refused(document):
+    with pytest.raises(XmlRefused):
+        parse_xml(document)
+
+
+def test_xml_undeclared_entity_is_a_syntax_error_and_character_references_are_text():
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_xml(b"<a>Objet &x; fin</a>")
+    assert parse_xml(b"<a>Objet &amp; &#233;t&#xE9; fin</a>").text == "Objet & été fin"
