@@ -40,6 +40,7 @@ from core.http_manners import (
     problem_of,
     redact,
 )
+from core.jsonio import JsonTooDeep, load_json
 from core.store import ObjectStore
 from extract.decp_drop import ExtractedFile, store_raw
 
@@ -156,9 +157,13 @@ class PlatformClient:
                 raise PlatformError(f"the listing pages loop at {url}")
             seen.add(url)
             try:
-                page = self._get(url, params).json()
+                page = load_json(self._get(url, params).content)
+            except JsonTooDeep as error:
+                raise PlatformError(f"the listing at {url} is refused: {error}") from None
             except ValueError:
                 raise PlatformError(f"the listing at {url} is not JSON") from None
+            if not isinstance(page, dict):
+                raise PlatformError(f"the listing at {url} is not a JSON object")
             for item in page.get("items") or []:
                 if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
                     raise PlatformError(f"listing item without name or url: {item!r}")

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from core.jsonio import JsonTooDeep, load_json
+from core.safe_xml import XmlRefused, parse_xml
+
 FORMAT_2022 = "2022"
 FORMAT_2019 = "2019"
 MARCHE = "marche"
@@ -100,7 +103,9 @@ def _objects_from_container(container) -> list[tuple[str, object]]:
 
 def _read_json(text: str) -> list[tuple[str, object]]:
     try:
-        document = json.loads(text)
+        document = load_json(text)
+    except JsonTooDeep as error:
+        raise UnreadableExport(f"JSON refusé : {error}") from None
     except json.JSONDecodeError as error:
         raise UnreadableExport(f"JSON illisible : {error.msg} (ligne {error.lineno}, colonne {error.colno})") from None
     if isinstance(document, dict) and "marches" in document:
@@ -132,18 +137,23 @@ def element_value(element) -> object:
     return {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
 
 
-_XML_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "remove_comments": True, "load_dtd": False}
+def _parse_xml(data: bytes):
+    """The root element; a document declaring a DTD or using entities is refused (``core.safe_xml``)."""
+    try:
+        return parse_xml(data, remove_comments=True)
+    except XmlRefused as error:
+        raise UnreadableExport(f"XML refusé : {error}") from None
 
 
 def _read_xml(data: bytes, notes: list[str]) -> list[tuple[str, object]]:
     try:
-        root = etree.fromstring(data, parser=etree.XMLParser(**_XML_PARSER_OPTIONS))
+        root = _parse_xml(data)
     except etree.XMLSyntaxError as error:
         stripped = _CONTROL.sub(b"", data)
         if stripped == data:
             raise UnreadableExport(f"XML illisible : {error}") from None
         try:
-            root = etree.fromstring(stripped, parser=etree.XMLParser(**_XML_PARSER_OPTIONS))
+            root = _parse_xml(stripped)
         except etree.XMLSyntaxError as second:
             raise UnreadableExport(f"XML illisible : {second}") from None
         notes.append("caractères de contrôle interdits en XML retirés avant lecture")

@@ -92,6 +92,15 @@ def test_bad_credentials_corrupt_files_and_foreign_urls_are_refused(samples, tmp
             client.download(entry)
 
 
+def test_a_listing_nested_100k_deep_is_refused_by_name(samples):
+    from extract.decp_platform import PlatformCredentials
+
+    with DecpPlatformEmulator(samples, deep_listing=True) as emulator:
+        client = PlatformClient(PlatformCredentials(emulator.base_url + "/", "digor", "s3cret"))
+        with pytest.raises(PlatformError, match="listing at exports is refused: JSON nested deeper than"):
+            client.list_exports(NIGHT)
+
+
 def test_bearer_token_without_login(samples):
     with DecpPlatformEmulator(samples, login=None, password="jeton") as emulator:
         from extract.decp_platform import PlatformCredentials

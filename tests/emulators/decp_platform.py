@@ -9,7 +9,8 @@ It answers the listing contract ``extract.decp_platform`` documents:
 Authentication: HTTP Basic (``login``, ``password``) or ``Authorization: Bearer <password>``;
 anything else is a 401. Faults for tests: ``fail_first`` answers 503 to that many requests
 before behaving; ``corrupt`` serves other bytes than the listing announces for these names;
-``foreign_url`` makes the listing point files at another host.
+``foreign_url`` makes the listing point files at another host; ``deep_listing`` answers the
+listing with JSON nested 100 000 levels deep.
 
 Serve real samples by hand: ``python -m tests.emulators.decp_platform <folder>`` (``<folder>/<date>/<files>``).
 """
@@ -29,13 +30,14 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 class DecpPlatformEmulator:
     def __init__(self, exports: dict[str, dict[str, bytes]], login: str | None = "digor", password: str = "s3cret",
                  page_size: int = 2, fail_first: int = 0, corrupt: frozenset[str] = frozenset(),
-                 foreign_url: bool = False):
+                 foreign_url: bool = False, deep_listing: bool = False):
         self.exports = exports
         self.login, self.password = login, password
         self.page_size = page_size
         self.fail_first = fail_first
         self.corrupt = corrupt
         self.foreign_url = foreign_url
+        self.deep_listing = deep_listing
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -131,6 +133,8 @@ class DecpPlatformEmulator:
         return self._json(handler, 404, {"erreur": "ressource inconnue"})
 
     def _listing(self, handler, query: dict) -> None:
+        if self.deep_listing:
+            return self._send(handler, 200, b'{"items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json")
         night = (query.get("date") or [""])[0]
         page = int((query.get("page") or ["1"])[0])
         names = sorted(self.exports.get(night, {}))
