@@ -44,3 +44,14 @@ def parse_xml(data: bytes, **options) -> etree._Element:
     root = etree.fromstring(data, parser=xml_parser(**options))
     check_no_dtd(root.getroottree())
     return root
+
+
+def iterparse(source, events: tuple[str, ...] = ("end",), **options):
+    """``etree.iterparse`` with the safe options, for documents read as a stream: the check runs on
+    the first event, once the prologue is parsed and before any element reaches the caller."""
+    checked = False
+    for event, element in etree.iterparse(source, events=events, **PARSER_OPTIONS, **options):
+        if not checked:
+            check_no_dtd(element.getroottree())
+            checked = True
+        yield event, element

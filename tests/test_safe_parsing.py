@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from lxml import etree
 
 from core.jsonio import MAX_JSON_DEPTH, JsonTooDeep, load_json
-from core.safe_xml import XmlRefused, parse_xml
+from core.safe_xml import XmlRefused, iterparse, parse_xml
+from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 
 
 def nested_json(depth: int) -> str:
@@ -50,3 +52,23 @@ def test_xml_undeclared_entity_is_a_syntax_error_and_character_references_are_te
     with pytest.raises(etree.XMLSyntaxError):
         parse_xml(b"<a>Objet &x; fin</a>")
     assert parse_xml(b"<a>Objet &amp; &#233;t&#xE9; fin</a>").text == "Objet & été fin"
+
+
+@pytest.mark.parametrize("document", [
+    b'<?xml version="1.0"?>' + b" " * 70_000 + b'<!DOCTYPE r [<!ENTITY x "ENTITE">]><r a="&x;"><b>&x;</b></r>',
+    '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x "ENTITE">]><r a="&x;"/>'.encode("utf-16-be"),
+], ids=["doctype-after-64k-of-blanks", "utf16-be-no-bom"])
+def test_the_streaming_reader_refuses_a_dtd_before_any_element_reaches_the_caller(document):
+    seen = []
+    with pytest.raises(XmlRefused, match="DOCTYPE"):
+        for event, element in iterparse(io.BytesIO(document), events=("start", "end")):
+            seen.append((event, element.get("a")))
+    assert not seen
+    assert [e.tag for _, e in iterparse(io.BytesIO(b"<r><b/></r>"))] == ["b", "r"]
+
+
+def test_the_acknowledgement_refuses_a_late_doctype():
+    hostile = (b'<?xml version="1.0"?>' + b" " * 70_000 + b'<!DOCTYPE a [<!ENTITY x "29-212900997-20250101-X-DE">]>'
+               b'<ARActe xmlns:actes="http://www.interieur.gouv.fr/ACTES#v1.1-20040216" actes:IDActe="&x;"/>')
+    with pytest.raises(AcknowledgementError, match="ar.xml: .*DOCTYPE"):
+        parse_acknowledgement(hostile, "ar.xml")

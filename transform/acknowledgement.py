@@ -8,6 +8,7 @@ from datetime import date
 
 from lxml import etree
 
+from core import safe_xml
 from transform.dates import parse_source_date
 
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
@@ -26,16 +27,13 @@ class Acknowledgement:
     date_reception: date
 
 
-def _parser() -> etree.XMLParser:
-    # No entities, no network, no huge trees: the file comes from outside.
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-
-
 def parse_acknowledgement(data: bytes, where: str) -> Acknowledgement:
     if len(data) > MAX_BYTES:
         raise AcknowledgementError(f"{where}: acknowledgement larger than {MAX_BYTES} bytes")
     try:
-        root = etree.fromstring(data, _parser())
+        root = safe_xml.parse_xml(data)
+    except safe_xml.XmlRefused as error:
+        raise AcknowledgementError(f"{where}: {error}") from None
     except etree.XMLSyntaxError as error:
         raise AcknowledgementError(f"{where}: acknowledgement is not well-formed XML ({error})") from None
     if etree.QName(root).localname != "ARActe":

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from lxml import etree
 
+from core import safe_xml
+
 THIRD_PARTY_CLASS = "45"
 
 
@@ -119,11 +121,10 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     ``year`` is the exercice the plan was published for (its folder); some official files
     carry an older ``Exer`` attribute than the folder they are published in.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
-    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data[:4096].upper():
-        raise PlanError(f"{source}: a DOCTYPE is not expected in a plan de comptes")
     try:
-        root = etree.fromstring(data, parser)
+        root = safe_xml.parse_xml(data, remove_comments=True)
+    except safe_xml.XmlRefused as error:
+        raise PlanError(f"{source}: {error}") from None
     except etree.XMLSyntaxError as error:
         raise PlanError(f"{source}: not well-formed XML ({error.msg})") from None
     if root.tag != "Nomenclature":

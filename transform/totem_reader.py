@@ -8,10 +8,10 @@ it needs a handful of elements, whatever the ``VersionSchema``), write French nu
 
 The file is parsed as a stream: each ``LigneBudget`` is turned into a small record and its
 element freed, and the annexes (personal data: staff, subsidies to persons, loans) are
-dropped unread. Nothing from the outside is loaded: a DOCTYPE (the door to entity bombs and
-external entities) is refused before parsing, entities are never resolved, the network is
-never touched, and the input size is capped. Any problem raises ``TotemError`` with a reason
-an engineer can act on.
+dropped unread. Nothing from the outside is loaded: the parser is ``core.safe_xml``'s (a
+DOCTYPE, the door to entity bombs and external entities, is refused wherever the prologue puts
+it and whatever its encoding; entities are never resolved, the network is never touched), and
+the input size is capped. Any problem raises ``TotemError`` with a reason an engineer can act on.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from core import safe_xml
 from core.identifiers import siret_is_valid
 
 DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 CFU_ROOT = "CompteFinancierUnique"
 DOC_ROOT = "DocumentBudgetaire"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-PROLOG_SCAN_BYTES = 64 * 1024
 
 # NatDec codes (CommunBudget.xsd; 10 = compte financier unique, newer than the V95 XSD).
 NATDEC_CODES = {
@@ -136,17 +136,6 @@ def _amount(text: str, name: str, number: int) -> Decimal:
     return value
 
 
-def _check_prolog(head: bytes) -> None:
-    """Refuse any DTD: TOTEM never needs one, and it is how entity attacks get in."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head.decode("utf-16", errors="ignore")
-    else:
-        text = head.decode("latin-1")
-    upper = text.upper()
-    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
-        raise TotemError("the XML declares a DOCTYPE or entities, which TOTEM never uses (refused: entity expansion or external entity risk)")
-
-
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -157,9 +146,10 @@ def read_totem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TotemDocument
         raise TotemError(f"the file is {len(data)} bytes, above the {max_bytes}-byte limit for a TOTEM document")
     if not data.strip():
         raise TotemError("the file is empty")
-    _check_prolog(data[:PROLOG_SCAN_BYTES])
     try:
         document = _stream(io.BytesIO(data))
+    except safe_xml.XmlRefused as error:
+        raise TotemError(str(error)) from None
     except etree.XMLSyntaxError as error:
         raise TotemError(f"not well-formed XML: {error.msg} (line {error.lineno})") from None
     _check_header(document)
@@ -167,17 +157,7 @@ def read_totem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TotemDocument
 
 
 def _stream(source) -> TotemDocument:
-    events = etree.iterparse(
-        source,
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    events = safe_xml.iterparse(source, events=("start", "end"), remove_comments=True, remove_pis=True)
     document: TotemDocument | None = None
     path: list[str] = []
     skipping = 0

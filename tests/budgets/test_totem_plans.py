@@ -94,9 +94,16 @@ def test_nomenclature_codes_from_files_never_make_paths(norme, declinaison):
         plan_path(2025, norme, declinaison)
 
 
-def test_a_plan_with_a_doctype_is_refused():
+@pytest.mark.parametrize("prologue, codec", [
+    ("", "utf-8"),
+    (" " * 70_000, "utf-8"),  # past any fixed-size scan of the first bytes
+    ("<!-- " + "x" * 5_000 + " -->", "utf-16-le"),  # UTF-16 without byte-order mark
+])
+def test_a_plan_with_a_doctype_is_refused(prologue, codec):
+    declaration = f'<?xml version="1.0" encoding="{"UTF-16" if codec.startswith("utf-16") else "UTF-8"}"?>'
+    text = declaration + prologue + '<!DOCTYPE x [<!ENTITY a "ENTITE">]><Nomenclature Norme="M57" Declinaison="&a;"/>'
     with pytest.raises(PlanError, match="DOCTYPE"):
-        parse_plan(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Nomenclature/>')
+        parse_plan(text.encode(codec), year=2025)
 
 
 @pytest.fixture

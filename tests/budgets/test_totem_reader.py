@@ -105,6 +105,29 @@ def test_hostile_or_broken_files_are_refused_with_a_reason(data, reason):
         read_totem(data)
 
 
+def _with_prologue(document: bytes, padding: bytes) -> bytes:
+    """``document`` with ``padding`` and a DOCTYPE declaring an entity that its IdColl uses, after the XML declaration."""
+    declaration, _, rest = document.partition(b"?>")
+    doctype = b'<!DOCTYPE DocumentBudgetaire [<!ENTITY x "ENTITE-INJECTEE">]>'
+    return declaration + b"?>" + padding + doctype + rest.replace(b'<IdColl V="21290099700017"/>', b'<IdColl V="&x;"/>')
+
+
+@pytest.mark.parametrize("padding", [b" " * 70_000, b"\r\n<!-- " + b"x" * 70_000 + b" -->\r\n", b"\n" * 200_000])
+def test_a_doctype_after_64_kb_of_prologue_is_refused(padding):
+    with pytest.raises(TotemError, match="DOCTYPE"):
+        read_totem(_with_prologue(totem(LINE), padding))
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read_and_its_doctype_refused(codec):
+    clean = totem(LINE).decode("iso-8859-1").replace('encoding="ISO-8859-1"', 'encoding="UTF-16"')
+    assert not clean.encode(codec).startswith((b"\xff\xfe", b"\xfe\xff"))
+    assert read_totem(clean.encode(codec)).lines[0].lib_cpte == "Achats de prestations é"
+    hostile = _with_prologue(clean.encode("utf-8"), b"").decode("utf-8").encode(codec)
+    with pytest.raises(TotemError, match="DOCTYPE"):
+        read_totem(hostile)
+
+
 def test_size_limit():
     with pytest.raises(TotemError, match="limit"):
         read_totem(totem(LINE * 50), max_bytes=1000)
