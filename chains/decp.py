@@ -242,7 +242,7 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
     quarantined: list[dict] = []
     for name, key, document, version in (
         ("json", json_key(year), regulatory_document(consolidated.kept), settings.schema_versions["decp"]),
-        ("json_historique", history_key(year), history_document(consolidated.kept),
+        ("json_historique", history_key(year), history_document(consolidated.kept, names),
          settings.schema_versions["decp-historique"]),
     ):
         info = _publish_json(store, key, document, version, slot=f"{year}-{name}")

@@ -4,7 +4,9 @@
   ``{"marches": {"marche": [...], "contrat-concession": [...]}}`` (an empty list is left out),
   valid under DECP 2.0.2 and 2.0.3.
 - ``decp-<année>-format-2019.json``: the kept objects received in the 2019 format, in the
-  1.5.0 shape ``{"marches": [...]}``: the history, not converted (2019 lacks twelve fields).
+  1.5.0 shape ``{"marches": [...]}``: the history, not converted (2019 lacks twelve fields),
+  except that a party the register hides (a person who asked not to be published) is named
+  ``[NON DIFFUSIBLE]`` as in the flat table, whatever the data sent.
 - ``rejets/decp-rejets-<année>.csv``: one row per error of every object not published (plus
   one ``anomalie`` row per value cleaning removed from it, which often says why a required
   field is missing), duplicates (naming the kept version) and unreadable files: nothing
@@ -16,11 +18,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from transform.decp_consolidate import Consolidated, loaded
 from transform.decp_formats import CONCESSION, MARCHE
 from transform.decp_staging import STATUS_UNREADABLE
+from transform.sirene_lookup import NON_DIFFUSIBLE
 
 VERSION_2022, VERSION_2019 = "2.0.2", "1.5.0"
 REJECT_COLUMNS = (
@@ -38,8 +43,27 @@ def regulatory_document(kept: list[dict]) -> dict:
     return {"marches": {kind: objects for kind, objects in lists.items() if objects}}
 
 
-def history_document(kept: list[dict]) -> dict:
-    return {"marches": [loaded(row) for row in kept if row["version"] == VERSION_2019]}
+NAME_FIELDS = ("denominationSociale", "nom")  # of a titulaire or concessionnaire; of a buyer
+
+
+def hide_non_diffusible(value, names: Callable[[str], "str | None"]):
+    """``value`` with the name of every party ``names`` hides (``[NON DIFFUSIBLE]``) replaced by that mark,
+    wherever the party sits (buyer, titulaires, concessionnaires, modifications)."""
+    if isinstance(value, list):
+        return [hide_non_diffusible(item, names) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {key: hide_non_diffusible(item, names) for key, item in value.items()}
+    identifier = result.get("id")
+    if isinstance(identifier, str) and any(name in result for name in NAME_FIELDS):
+        if names(re.sub(r"\s", "", identifier)) == NON_DIFFUSIBLE:
+            result.update({name: NON_DIFFUSIBLE for name in NAME_FIELDS if name in result})
+    return result
+
+
+def history_document(kept: list[dict], names: Callable[[str], "str | None"]) -> dict:
+    """The 2019-format objects as received, but for the names the register hides (``names``: the table's lookup)."""
+    return {"marches": [hide_non_diffusible(loaded(row), names) for row in kept if row["version"] == VERSION_2019]}
 
 
 def document_bytes(document: dict) -> bytes:

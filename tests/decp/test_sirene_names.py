@@ -94,6 +94,37 @@ def test_table_names_come_from_the_register_under_its_diffusion_rules(published)
     assert buyers[BUYER] == "Commune de Kerdigor", "a registry body keeps the registry's spelling"
 
 
+def _history_parties(store: Path) -> dict[str, set]:
+    """identifier -> names of every party (buyer, titulaire, concessionnaire) in the 2019-format history files."""
+    found: dict[str, set] = {}
+
+    def walk(value) -> None:
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for name_field in ("denominationSociale", "nom"):
+                if name_field in value and "id" in value:
+                    found.setdefault(value["id"], set()).add(value[name_field])
+            for item in value.values():
+                walk(item)
+
+    for path in sorted((store / "public/decp").glob("decp-20??-format-2019.json")):
+        walk(json.loads(path.read_text(encoding="utf-8"))["marches"])
+    return found
+
+
+def test_history_never_names_a_person_the_register_hides(published):
+    parties = _history_parties(published["store"])
+    hidden, absent = published["hidden"], published["absent"]
+    sent = published["companies"][hidden]
+    assert parties[hidden] == {NON_DIFFUSIBLE}, "the 2019 history hides the person as the flat table does"
+    assert not any(sent in path.read_text(encoding="utf-8")
+                   for path in (published["store"] / "public").rglob("*") if path.is_file() and path.suffix in (".json", ".csv")), \
+        "the hidden person's name is in no public file"
+    assert parties[absent] == {published["companies"][absent]}, "names the register does not hide stay as received"
+
+
 def test_widget_titulaires_carry_sme_flag_and_departement(published):
     contracts = _contracts(published["store"], BUYER)
     holders = [h for c in contracts for h in c["titulaires"]]
