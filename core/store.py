@@ -2,7 +2,9 @@
 
 Keys are POSIX-like paths whose first segment is the zone (see ``Zone``). Writes are
 atomic per object (``os.replace`` locally, a single PUT on S3): a reader sees the old
-bytes or the new ones, never a mix. The raw zone is write-once: rewriting a raw object
+bytes or the new ones, never a mix. A local write goes through a temporary file in
+``<root>/.tmp/``, outside every zone, so a writer killed mid-write leaves nothing that is
+listed, read or served; the next process that opens the store removes what dead writers left. The raw zone is write-once: rewriting a raw object
 with other bytes is refused, because backfills replay raw and must find it exactly as
 received.
 """
@@ -46,9 +48,12 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+TEMPORARY_PREFIX = ".tmp-"  # temporaries of earlier versions, written beside their object
+
+
 def _check_key(key: str) -> str:
     parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+    if not key or key.startswith("/") or any(p in ("", ".", "..") or p.startswith(TEMPORARY_PREFIX) for p in parts):
         raise StoreError(f"invalid object key {key!r}")
     if parts[0] not in {z.value for z in Zone}:
         raise StoreError(f"object key {key!r} is outside the zones {[z.value for z in Zone]}")
@@ -71,12 +76,35 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        pass
+    return True
+
+
 class LocalStore:
     """Object store backed by a local folder (the embedded default)."""
+
+    TEMPORARIES = ".tmp"  # under the root, outside every zone; files named ``<pid>-<random>``
 
     def __init__(self, root: Path | str):
         self.root = Path(root).resolve()
         self.url = self.root.as_uri()
+        self._remove_dead_temporaries()
+
+    def _remove_dead_temporaries(self) -> None:
+        """Delete the temporaries of writers that died mid-write (``kill -9``, power loss)."""
+        folder = self.root / self.TEMPORARIES
+        if not folder.is_dir():
+            return
+        for path in folder.iterdir():
+            pid = path.name.split("-", 1)[0]
+            if not pid.isdigit() or not _process_alive(int(pid)):
+                path.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
@@ -84,7 +112,9 @@ class LocalStore:
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name[:40])
+        folder = self.root / self.TEMPORARIES
+        folder.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -108,10 +138,11 @@ class LocalStore:
         if not start.exists():
             return []
         keys = []
+        zones = {z.value for z in Zone}
         for path in start.rglob("*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
+            if path.is_file() and not path.name.startswith(TEMPORARY_PREFIX):
                 key = path.relative_to(self.root).as_posix()
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key.split("/", 1)[0] in zones:
                     keys.append(key)
         return sorted(keys)
 
