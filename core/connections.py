@@ -8,11 +8,21 @@ configure a connection, and Airflow masks the secrets it hands out in task logs.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
+from core.failures import ExpectedFailure
 
-class ConnectionMissing(LookupError):
+
+class ConnectionMissing(LookupError, ExpectedFailure):
     """The named Airflow connection is defined nowhere."""
+
+
+class ConnectionInvalid(ValueError, ExpectedFailure):
+    """``AIRFLOW_CONN_<ID>`` is set but cannot be read: never taken for "not defined", never replaced by defaults."""
+
+    hint = "fix its JSON (or URI) form"
 
 
 @dataclass(frozen=True)
@@ -39,10 +49,43 @@ class ConnectionInfo:
         return f"{scheme}://{host}" + (f":{self.port}" if self.port else "")
 
 
+def _variable_problem(conn_id: str) -> str | None:
+    """Why ``AIRFLOW_CONN_<ID>`` cannot be read (Airflow's own parsers), None when it is unset or fine.
+
+    Airflow skips a variable it cannot parse and reports the connection as not defined;
+    the message here says what is wrong with it, without its secrets.
+    """
+    from airflow.sdk.definitions.connection import Connection
+
+    from core.http_manners import redact
+
+    value = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if value is None:
+        return None
+    secrets: list[str] = []
+    try:
+        if value.lstrip().startswith("{"):
+            try:
+                document = json.loads(value)
+            except json.JSONDecodeError as error:
+                return f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            secrets = [str(document.get("password") or "")] if isinstance(document, dict) else []
+            Connection.from_json(value, conn_id=conn_id)
+        else:
+            Connection.from_uri(value, conn_id=conn_id)
+    except Exception as error:
+        return redact(f"{type(error).__name__}: {error}", secrets)[:300]
+    return None
+
+
 def get_connection(conn_id: str) -> ConnectionInfo:
+    """The connection, or ``ConnectionMissing`` / ``ConnectionInvalid`` naming it and saying what to do."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    problem = _variable_problem(conn_id)
+    if problem:
+        raise ConnectionInvalid(f"Airflow connection {conn_id!r}: AIRFLOW_CONN_{conn_id.upper()} cannot be read ({problem})")
     try:
         conn = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
