@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from chains.chain import Chain, Dataset, quarantined_rows
 from chains.publication import publish_shaped
-from core.config import TOTEM_MAX_BYTES, Settings
+from core.config import BUDGET_MAX_AMOUNT, TOTEM_MAX_BYTES, Settings
 from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
 from core.registry import load_registry
 from core.store import ObjectStore
@@ -29,6 +30,7 @@ from transform.totem_budgets import (
     budget_lines,
     current_documents,
     history_bytes,
+    implausible_documents,
     publishable,
     scdl_frame,
     staged_budget_years,
@@ -73,7 +75,8 @@ class BudgetsChain(Chain):
                              "BGT_CONTNAT", "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]}
     # Budgets come with the acts (nature 5): read from the actes chain's staging, not from a source.
     has_extract = False
-    empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": []}
+    follows_decisions_of = ("actes",)  # a budget is online only while its act is
+    empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": [], "deferred": []}
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
         return [raw_prefix("actes", settings.source_name) + "/"]  # a backfill replays the acts' nights
@@ -83,10 +86,12 @@ class BudgetsChain(Chain):
         store = self.store(settings)
         if not store.exists(report_key("actes", night)):
             raise ActesNotStaged(f"the actes chain has not run for night {night}: no {report_key('actes', night)}")
-        result = transform_budget_night(store, night, plan_resolver(settings, store), TOTEM_MAX_BYTES)
+        result = transform_budget_night(store, night, plan_resolver(settings, store), TOTEM_MAX_BYTES,
+                                        load_registry(settings.registry_path), settings.budget_max_amount)
         years = write_budget_staging(store, result)
         rejects = [r.to_dict() for r in result.rejects]
-        self.write_quarantine(settings, night, {"rejects": rejects, "line_problems": result.line_problems})
+        self.write_quarantine(settings, night, {"rejects": rejects, "line_problems": result.line_problems,
+                                                "deferred": result.deferred})
         return {
             "night": night,
             "years": years,
@@ -99,7 +104,12 @@ class BudgetsChain(Chain):
             "rejects": rejects,
             "line_problems": result.line_problems,
             "without_totem": result.without_totem,
+            "deferred": result.deferred,
         }
+
+    def decision_years(self, settings: Settings, decided: dict) -> list[int]:
+        """The exercices of the budget documents that came with the decided act (none: not a budget act)."""
+        return staged_budget_years(self.store(settings), (decided["siren"], decided["source_id"]))
 
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         return staged_budget_years(self.store(settings)) if force_rebuild else list(transformed["years"])
@@ -108,13 +118,15 @@ class BudgetsChain(Chain):
                      night: str | None = None) -> dict:
         """Rebuild the exercice's regional SCDL budget file from the current published documents."""
         store = self.store(settings)
-        current, history = current_documents(budget_lines(store, year))
+        staged, implausible = implausible_documents(budget_lines(store, year), settings.budget_max_amount)
+        current, history = current_documents(staged)
         store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
         current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
         published = publishable(current, _open_sirens(settings))
         frame = scdl_frame(published)
         files, report = publish_shaped(settings, store, frame, PUBLIC_BASE.format(year=year), self.main_schema, str(year))
         quarantined = quarantined_rows(report, frame, files[0].key, {"siret": "BGT_SIRET", "nature": "BGT_NATURE"})
+        quarantined += [{**left, "file": files[0].key} for left in implausible]
         return {
             "year": year,
             "files": {self.name: [f.to_dict() for f in files]},
@@ -137,7 +149,9 @@ class BudgetsChain(Chain):
         manifest = switch_dataset_manifest(store, folder, self.name, settings.version_retention_days)["manifest"]
         function_plan = widget_function_plan(plan_resolver(settings, store))
         registry = load_registry(settings.registry_path)
-        frames = [current_documents(budget_lines(store, year))[0] for year in staged_budget_years(store)]
+        bound = settings.budget_max_amount
+        frames = [current_documents(implausible_documents(budget_lines(store, year), bound)[0])[0]
+                  for year in staged_budget_years(store)]
         frames = [f for f in frames if not f.empty]
         current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])
         current = follow_decisions(current, current_decisions(store, registry))
@@ -172,6 +186,7 @@ class BudgetsChain(Chain):
                 "transformed": len(transformed["documents"]),
                 "rejected": len(transformed["rejects"]),
                 "quarantined_rows": len(quarantined) + len(transformed["line_problems"]),
+                "deferred": len(transformed.get("deferred", [])),
                 "years_published": [y["year"] for y in years],
             },
             "bodies": {siren: dict(sorted(c.items())) for siren, c in sorted(bodies.items())},
@@ -180,6 +195,7 @@ class BudgetsChain(Chain):
             "line_problems": transformed["line_problems"],
             "quarantined_rows": quarantined,
             "without_totem": transformed["without_totem"],
+            "deferred": transformed.get("deferred", []),
             "replaced_versions": [v for y in years for v in y["replaced_versions"]],
             "files": [f for y in years for files in y["files"].values() for f in files],
             "widget_files_written": widgets,
@@ -192,13 +208,22 @@ class BudgetsChain(Chain):
             f"budgets {report['night']}: {totals['transformed']} documents converted, {totals['rejected']} rejected, "
             f"{totals['quarantined_rows']} lines left out, years published {totals['years_published']}"
         ]
-        return lines + [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
+        lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
+        deferred = report.get("deferred", [])
+        if deferred:
+            more = f" (and {len(deferred) - 1} more, listed in the report)" if len(deferred) > 1 else ""
+            lines.append(
+                f"budgets {report['night']}: {len(deferred)} documents could not be converted for now, the budgets "
+                f"already published stay online; first: {deferred[0]['reason']}{more}; rerun this night once fixed"
+            )
+        return lines
 
 
 CHAIN = BudgetsChain()
 
 
-def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver) -> list[dict]:
+def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver,
+                  max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> list[dict]:
     """``digor convert totem``: one SCDL budget CSV per TOTEM file, with the chain's code."""
     from load.public_files import csv_bytes
     from transform.totem_budgets import convert_totem
@@ -209,7 +234,7 @@ def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver) -> 
     for path in paths:
         path = Path(path)
         try:
-            conversion = convert_totem(path.read_bytes(), plans, TOTEM_MAX_BYTES)
+            conversion = convert_totem(path.read_bytes(), plans, TOTEM_MAX_BYTES, max_amount)
         except (OSError, ValueError) as error:
             results.append({"file": str(path), "error": str(error)})
             continue

@@ -63,6 +63,9 @@ class Chain:
     has_extract: ClassVar[bool] = True  # False: the chain reads another chain's staging, not a source
     # The extract and transform summaries of a run that only republishes (no night read).
     empty_night: ClassVar[dict] = {}
+    # Chains whose decisions (the ledger's, e.g. ``digor unpublish`` on an act) this chain's outputs
+    # follow: a decision there republishes this chain's touched years too (``republish_decision``).
+    follows_decisions_of: ClassVar[tuple[str, ...]] = ()
 
     def store(self, settings: Settings) -> ObjectStore:
         """Every step writes through this store, so that a backfill runs the same steps into an overlay."""
@@ -112,6 +115,11 @@ class Chain:
         """Rebuild one year's files (and the widget files of ``bodies``, all when None); ``night``, when
         given, is the run's night (what the report of that night lists)."""
         raise NotImplementedError
+
+    def decision_years(self, settings: Settings, decided: dict) -> list[int]:
+        """This chain's years that a decision on one item touches (``decided``: ``siren``,
+        ``source_id`` and ``year`` of the item in the deciding chain); for that chain, the item's year."""
+        return [decided["year"]]
 
     def widget_bodies(self, transformed: dict, years: list[dict], force_rebuild: bool) -> list[str] | None:
         """The bodies whose widget files to switch (None: every body)."""
@@ -212,6 +220,18 @@ def get_chain(name: str) -> Chain:
     if name not in CHAINS:
         raise ValueError(f"unknown chain {name!r} (known: {', '.join(CHAINS)})")
     return importlib.import_module(f"chains.{name}").CHAIN
+
+
+def republish_decision(settings: Settings, chain_name: str, decided: dict, label: str) -> list[dict]:
+    """A decision recorded on an item of ``chain_name`` reaches at once every output that follows it:
+    that chain's, then those of the chains that follow its decisions; each republished chain's report."""
+    followers = [get_chain(name) for name in CHAINS if chain_name in get_chain(name).follows_decisions_of]
+    results = []
+    for chain in [get_chain(chain_name), *followers]:
+        years = chain.decision_years(settings, decided)
+        if years:
+            results.append(chain.republish(settings, years, [decided["siren"]], label))
+    return results
 
 
 def quarantined_rows(report, frame, file_key: str, columns: Mapping[str, str] | Iterable[str]) -> list[dict]:

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from core.keys import public_path
@@ -133,10 +134,27 @@ SIRENE_DOWNLOAD_DEFAULTS = {
     "max_retry_after_seconds": 300.0,
 }
 TOTEM_MAX_BYTES = 256 * 1024 * 1024
+# The largest amount a budget line may carry, in euros, either sign: a document with a line beyond it
+# is refused as implausible (the largest local budgets in France are a few tens of billions in all).
+BUDGET_MAX_AMOUNT = Decimal("100000000000")
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _amount_env(name: str, default: Decimal) -> Decimal:
+    """A positive amount in euros given in ``DIGOR_<name>`` (e.g. ``100000000000``)."""
+    text = _env(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{ENV_PREFIX}{name}: {text!r} is not an amount in euros") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{ENV_PREFIX}{name}: {text!r} must be a positive amount in euros")
+    return value
 
 
 def _json_env(name: str) -> dict:
@@ -186,6 +204,8 @@ class Settings:
     # Budgets: where plans de comptes are downloaded from, and local mirrors read first.
     plans_base_url: str = PLANS_BASE_URL
     plans_dirs: tuple[Path, ...] = ()
+    # Budgets: a line beyond this amount (either sign) makes its document implausible (refused).
+    budget_max_amount: Decimal = BUDGET_MAX_AMOUNT
     # SIRENE: where the stock files are downloaded from, and the local folder they go to.
     sirene_base_url: str = SIRENE_BASE_URL
     sirene_work_dir: Path = DEFAULT_VAR_DIR / "sirene"
@@ -217,6 +237,7 @@ class Settings:
             schema_versions=parse_schema_versions(_env("SCHEMA_VERSIONS", "")),
             plans_base_url=_env("PLANS_BASE_URL", PLANS_BASE_URL).rstrip("/"),
             plans_dirs=tuple(Path(p) for p in _env("PLANS_DIRS", "").split(os.pathsep) if p.strip()),
+            budget_max_amount=_amount_env("BUDGET_MAX_AMOUNT", BUDGET_MAX_AMOUNT),
             sirene_base_url=_env("SIRENE_BASE_URL", SIRENE_BASE_URL).rstrip("/"),
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
         )

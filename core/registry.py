@@ -28,6 +28,14 @@ class Body:
     publish_individual_acts: bool = False
     metadata_only: bool = False
     widget: dict = field(default_factory=dict)
+    # SIRETs of other legal persons (e.g. a CCAS without its own entry) whose budgets this body
+    # sends; a budget of another SIREN is refused unless listed here.
+    budget_establishments: tuple[str, ...] = ()
+
+    def sends_budgets_of(self, siret: str) -> bool:
+        """Whether a budget document of establishment ``siret`` may come from this body: one of its
+        own establishments (same SIREN), or one the registry declares for it."""
+        return siret[:9] == self.siren or siret in self.budget_establishments
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ def _body(entry: dict, where: str) -> Body:
     if kind not in BODY_KINDS:
         raise RegistryError(f"{where}: kind {kind!r} is not one of {BODY_KINDS}")
     id_e = entry.get("pastell_id_e")
+    establishments = tuple(str(siret) for siret in entry.get("budget_establishments") or ())
+    for establishment in establishments:
+        if not siret_is_valid(establishment):
+            raise RegistryError(f"{where}: budget establishment {establishment!r} is not a valid SIRET")
     return Body(
         siren=siren,
         siret=siret,
@@ -67,6 +79,7 @@ def _body(entry: dict, where: str) -> Body:
         publish_individual_acts=bool(entry.get("publish_individual_acts", False)),
         metadata_only=bool(entry.get("metadata_only", False)),
         widget=dict(entry.get("widget") or {}),
+        budget_establishments=establishments,
     )
 
 
@@ -85,4 +98,11 @@ def load_registry(path: Path) -> Registry:
         if body.siren in seen:
             raise RegistryError(f"{path}: SIREN {body.siren} appears twice")
         seen.add(body.siren)
+    for body in bodies:
+        for establishment in body.budget_establishments:
+            if establishment[:9] in seen and establishment[:9] != body.siren:
+                raise RegistryError(
+                    f"{path}: budget establishment {establishment} of SIREN {body.siren} belongs to SIREN "
+                    f"{establishment[:9]}, a body of the registry: its budgets come from that body"
+                )
     return Registry(region_name=region.get("name", ""), publisher=region.get("publisher", ""), bodies=bodies)

@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in result["summary"]:
         print(line)
     print(f"report: {settings.store_url}/{result['key']}")
-    return 0
+    return 1 if result["totals"].get("deferred") else 0  # documents left for a rerun: not a finished night
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -118,11 +118,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
         run_id = trigger_decisions_run([recorded["year"]], [recorded["siren"]])
         print(f"airflow: triggered actes_decisions run {run_id}")
         return 0
-    result = actes_chain.CHAIN.republish(
-        settings, [recorded["year"]], [recorded["siren"]], f"decision-{recorded['at'].replace(':', '')}"
-    )
-    for line in result["summary"]:
-        print(line)
+    from chains.chain import republish_decision
+
+    for result in republish_decision(settings, "actes", recorded, f"decision-{recorded['at'].replace(':', '')}"):
+        for line in result["summary"]:
+            print(line)
     return 0
 
 
@@ -219,7 +219,7 @@ def cmd_convert_totem(args: argparse.Namespace) -> int:
     plans = PlanResolver(PlanSource(None, [Path(p) for p in args.plans] or settings.plans_dirs,
                                     "" if args.offline else settings.plans_base_url))
     failed = 0
-    for result in tqdm(convert_files(args.files, Path(args.out), plans), desc="totem", unit="file", disable=len(args.files) < 2):
+    for result in tqdm(convert_files(args.files, Path(args.out), plans, settings.budget_max_amount), desc="totem", unit="file", disable=len(args.files) < 2):
         if "error" in result:
             failed += 1
             print(f"error: {result['file']}: {result['error']}", file=sys.stderr)

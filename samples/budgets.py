@@ -355,3 +355,15 @@ def add_budget_documents(acts: list, bodies: list[dict], nights: list[str], ids:
         act.stamped = False
         act.annexes = []
     return added
+
+
+def write_budget_act(root: Path, night: str, body: dict, totem: bytes, numero: str, stage: str = "BP",
+                     year: int = 2025) -> str:
+    """One more budget act of ``body`` (a registry entry) in the drop folder ``root`` for ``night``,
+    carrying ``totem`` as its file: the documents a test adds to a night. Returns its id_d."""
+    from samples.actes import _write_act
+
+    act = _new_act(random.Random(f"{night}/{numero}"), set(), body, stage, year, False, night, numero)
+    act.totem, act.stamped, act.annexes = totem, False, []
+    _write_act(Path(root), act)
+    return act.id_d

@@ -27,3 +27,28 @@ def test_luhn():
     assert luhn_valid("21290099700017")
     assert not luhn_valid("21290099700018")
     assert not luhn_valid("2129009970001a")
+
+
+def _registry_with(tmp_path, establishments: str):
+    path = tmp_path / "registry.yaml"
+    path.write_text(
+        "bodies:\n"
+        '  - {siren: "212900997", siret: "21290099700017", name: K, kind: commune, budget_establishments: ' + establishments + "}\n"
+        '  - {siren: "200099992", siret: "20009999200014", name: E, kind: epci}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_body_sends_the_budgets_of_its_own_and_its_declared_establishments(tmp_path):
+    kerdigor = load_registry(_registry_with(tmp_path, '["26290099600014"]')).bodies[0]
+    assert kerdigor.sends_budgets_of("21290099700017") and kerdigor.sends_budgets_of("21290099700025")
+    assert kerdigor.sends_budgets_of("26290099600014")
+    assert not kerdigor.sends_budgets_of("20009999200014") and not kerdigor.sends_budgets_of("26290099600022")
+
+
+def test_a_budget_establishment_must_be_a_siret_of_no_other_body(tmp_path):
+    with pytest.raises(RegistryError, match="budget establishment '2629009960001' is not a valid SIRET"):
+        load_registry(_registry_with(tmp_path, '["2629009960001"]'))
+    with pytest.raises(RegistryError, match="20009999200014 of SIREN 212900997 belongs to SIREN 200099992, a body"):
+        load_registry(_registry_with(tmp_path, '["20009999200014"]'))

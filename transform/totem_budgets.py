@@ -9,25 +9,35 @@ The staging table is digor's richer budget table: the 22 SCDL columns plus the d
 facts (original NatDec, nomenclature, sealing date, annex or principal budget, the act it
 came with and its publication decision). Every version of a document stays there (history);
 ``current_documents`` picks, per establishment, exercice and stage, the latest sealed one.
+
+A document that cannot be converted *now* for a reason that is not its own (its plan de comptes
+or its raw bytes cannot be had) is deferred, not rejected: what an earlier run of the same night
+staged for it is kept, so a temporary failure never removes a published budget.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
 
 from core.budget_stages import STAGE_ORDER
+from core.config import BUDGET_MAX_AMOUNT
 from core.keys import staging_prefix
+from core.registry import Registry
 from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.totem_plans import PlanError, PlanResolver
-from transform.totem_reader import DEFAULT_MAX_BYTES, TotemDocument, TotemError, read_totem
-from transform.totem_scdl import SCDL_COLUMNS, Conversion, convert_document
+from transform.totem_reader import DEFAULT_MAX_BYTES, TotemDocument, TotemError, plausible_amount, read_totem
+from transform.totem_scdl import AMOUNT_COLUMNS, SCDL_COLUMNS, Conversion, convert_document
+
+log = logging.getLogger(__name__)
 
 ACTES_STAGING_PREFIX = staging_prefix("actes")
 STAGING_PREFIX = staging_prefix("budgets")
@@ -73,6 +83,9 @@ class BudgetNight:
     rejects: list[BudgetReject] = field(default_factory=list)
     line_problems: list[dict] = field(default_factory=list)
     without_totem: list[dict] = field(default_factory=list)
+    # Not converted for a temporary reason (plan de comptes, raw bytes): what an earlier run of the
+    # night staged for them is kept (``kept_lines``).
+    deferred: list[dict] = field(default_factory=list)
 
 
 def budget_acts(store: ObjectStore, night: str) -> list[dict]:
@@ -128,17 +141,47 @@ def document_facts(document: TotemDocument, conversion: Conversion | None = None
     }
 
 
-def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES) -> Conversion:
+def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES,
+                  max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> Conversion:
     """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason)."""
-    document = read_totem(data, max_bytes)
+    document = read_totem(data, max_bytes, max_amount)
     plan = plans.get(*document.nomenclature, document.year)
     return convert_document(document, plan)
 
 
+def sender_problem(document: TotemDocument, siren: str, registry: Registry | None) -> str | None:
+    """Why the body ``siren`` may not send this document (None when it may): a budget is its
+    establishment's, and only that body, or one the registry declares for it, sends it."""
+    sender = registry.by_siren(siren) if registry is not None else None
+    if sender.sends_budgets_of(document.siret) if sender is not None else document.siret[:9] == siren:
+        return None
+    owner = registry.by_siren(document.siret[:9]) if registry is not None else None
+    whose = f" ({owner.name}, a body of the registry)" if owner is not None else ""
+    return (
+        f"the document is the budget of establishment {document.siret}{whose}, not of the sending body {siren}: "
+        f"refused (if {siren} sends that establishment's budgets, list {document.siret} under its "
+        "budget_establishments in the registry)"
+    )
+
+
+def _night_rows(store: ObjectStore, night: str) -> dict[str, list[dict]]:
+    """What earlier runs of the night staged, by act (``source_id``)."""
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for key in store.list_keys(STAGING_PREFIX + "/"):
+        if key.endswith(f"/date={night}.parquet"):
+            for row in read_parquet(store, key).to_pylist():
+                rows[row["source_id"]].append(row)
+    return rows
+
+
 def transform_budget_night(
-    store: ObjectStore, night: str, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES
+    store: ObjectStore, night: str, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES,
+    registry: Registry | None = None, max_amount: Decimal | None = BUDGET_MAX_AMOUNT,
 ) -> BudgetNight:
+    """Each budget act of the night on its own: a document converts, is rejected with its reason,
+    or (plan de comptes or raw bytes missing) is deferred with its earlier lines of the night kept."""
     result = BudgetNight(night)
+    earlier: dict[str, list[dict]] | None = None
     for act in budget_acts(store, night):
         found = totem_file(act)
         if found is None:
@@ -147,9 +190,22 @@ def transform_budget_night(
         raw_key, name = found
         try:
             data = store.get_bytes(raw_key)
-            conversion = convert_totem(data, plans, max_bytes)
-        except (TotemError, PlanError, FileNotFoundError) as error:
-            result.rejects.append(BudgetReject(act["source_id"], act.get("siren"), raw_key, f"{name}: {error}"))
+            conversion = convert_totem(data, plans, max_bytes, max_amount)
+            problem = sender_problem(conversion.document, act["siren"], registry)
+        except (PlanError, FileNotFoundError) as error:
+            earlier = _night_rows(store, night) if earlier is None else earlier
+            kept = earlier.get(act["source_id"], [])
+            result.rows += kept
+            result.deferred.append({"source_id": act["source_id"], "siren": act.get("siren"), "raw_key": raw_key,
+                                    "reason": f"{name}: {error}", "kept_lines": len(kept)})
+            continue
+        except TotemError as error:
+            problem = str(error)
+        except Exception as error:  # one document never stops the night: reported, with the trace in the log
+            log.exception("budget document %s of act %s", raw_key, act["source_id"])
+            problem = f"could not be converted ({type(error).__name__}: {error})"
+        if problem is not None:
+            result.rejects.append(BudgetReject(act["source_id"], act.get("siren"), raw_key, f"{name}: {problem}"))
             continue
         base = {
             "document_id": sha256_hex(data),
@@ -195,9 +251,16 @@ def write_budget_staging(store: ObjectStore, result: BudgetNight) -> list[int]:
     return sorted(set(by_year) | emptied)
 
 
-def staged_budget_years(store: ObjectStore) -> list[int]:
-    keys = store.list_keys(STAGING_PREFIX + "/")
-    return sorted({int(k.split("annee=")[1].split("/")[0]) for k in keys if "annee=" in k})
+def staged_budget_years(store: ObjectStore, act: tuple[str, str] | None = None) -> list[int]:
+    """Exercices with staged lines; only those of one act's documents when ``act`` is (siren, source_id)."""
+    keys = [k for k in store.list_keys(STAGING_PREFIX + "/") if "annee=" in k]
+    if act is not None:
+        keys = [k for k in keys if act in _acts_of(read_parquet(store, k))]
+    return sorted({int(k.split("annee=")[1].split("/")[0]) for k in keys})
+
+
+def _acts_of(table: pa.Table) -> set[tuple[str, str]]:
+    return set(zip(table.column("siren").to_pylist(), table.column("source_id").to_pylist()))
 
 
 def budget_lines(store: ObjectStore, year: int) -> pd.DataFrame:
@@ -236,6 +299,32 @@ def current_documents(lines: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     mask = [(d, s, n) in current_ids for d, s, n in zip(lines["document_id"], lines["source_id"], lines["night"])]
     current_lines = lines[mask].reset_index(drop=True)
     return current_lines, history
+
+
+def implausible_documents(lines: pd.DataFrame, bound: Decimal | None) -> tuple[pd.DataFrame, list[dict]]:
+    """Staged lines without the documents that hold an amount beyond ``bound`` (staged before the
+    rule existed, or under a looser bound), and what was left out with why: one line never reaches
+    a public file, nor stops the others."""
+    if lines.empty:
+        return lines, []
+    bad: dict[tuple, str] = {}
+    for column in AMOUNT_COLUMNS.values():
+        for document, source_id, night, text in zip(lines["document_id"], lines["source_id"], lines["night"], lines[column]):
+            if (document, source_id, night) in bad or text is None or text == "":
+                continue
+            try:
+                fine = plausible_amount(Decimal(str(text)), bound)
+            except InvalidOperation:
+                fine = False
+            if not fine:
+                bad[(document, source_id, night)] = f"{column} {text} is not a plausible amount for a budget line"
+    if not bad:
+        return lines, []
+    keys = list(zip(lines["document_id"], lines["source_id"], lines["night"]))
+    left = lines[[k in bad for k in keys]].drop_duplicates(["document_id", "source_id", "night"])
+    left_out = [{"siret": row["siret"], "source_id": row["source_id"], "night": row["night"],
+                 "reason": bad[(row["document_id"], row["source_id"], row["night"])]} for _, row in left.iterrows()]
+    return lines[[k not in bad for k in keys]].reset_index(drop=True), left_out
 
 
 def publishable(lines: pd.DataFrame, open_sirens: set[str]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from core import safe_xml
+from core.config import BUDGET_MAX_AMOUNT
 from core.identifiers import siret_is_valid
 
 DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
@@ -129,10 +130,20 @@ def parse_french_number(text: str) -> Decimal | None:
         return None
 
 
-def _amount(text: str, name: str, number: int) -> Decimal:
+def plausible_amount(value: Decimal, bound: Decimal | None) -> bool:
+    """Whether a line amount is one a budget can hold (``bound``: the largest, either sign; None: any)."""
+    return value.is_finite() and (bound is None or abs(value) <= bound)
+
+
+def _amount(text: str, name: str, number: int, bound: Decimal | None) -> Decimal:
     value = parse_french_number(text)
     if value is None or not value.is_finite():
         raise TotemError(f"LigneBudget #{number}: {name} {text!r} is not an amount")
+    if not plausible_amount(value, bound):
+        raise TotemError(
+            f"LigneBudget #{number}: {name} {text} is not a plausible amount for a budget line "
+            f"(beyond {bound:,.0f} euros either way, the configured bound)"
+        )
     return value
 
 
@@ -140,14 +151,17 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def read_totem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TotemDocument:
-    """Parse TOTEM bytes into a ``TotemDocument`` (raises ``TotemError``)."""
+def read_totem(
+    data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_amount: Decimal | None = BUDGET_MAX_AMOUNT
+) -> TotemDocument:
+    """Parse TOTEM bytes into a ``TotemDocument`` (raises ``TotemError``); ``max_amount``: the
+    plausibility bound of a line amount (the run's ``Settings.budget_max_amount``; None: no bound)."""
     if len(data) > max_bytes:
         raise TotemError(f"the file is {len(data)} bytes, above the {max_bytes}-byte limit for a TOTEM document")
     if not data.strip():
         raise TotemError("the file is empty")
     try:
-        document = _stream(io.BytesIO(data))
+        document = _stream(io.BytesIO(data), max_amount)
     except safe_xml.XmlRefused as error:
         raise TotemError(str(error)) from None
     except etree.XMLSyntaxError as error:
@@ -156,7 +170,7 @@ def read_totem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> TotemDocument
     return document
 
 
-def _stream(source) -> TotemDocument:
+def _stream(source, max_amount: Decimal | None = None) -> TotemDocument:
     events = safe_xml.iterparse(source, events=("start", "end"), remove_comments=True, remove_pis=True)
     document: TotemDocument | None = None
     path: list[str] = []
@@ -187,7 +201,7 @@ def _stream(source) -> TotemDocument:
             continue
         parent = path[-1] if path else ""
         if name == "LigneBudget":
-            _line(document, element)
+            _line(document, element, max_amount)
             _free(element)
         elif name == "Information" and parent == "InformationsGenerales":
             _information(document, element)
@@ -229,7 +243,7 @@ def _information(document: TotemDocument, element) -> None:
     document.informations[code] = number if number is not None else raw
 
 
-def _line(document: TotemDocument, element) -> None:
+def _line(document: TotemDocument, element, max_amount: Decimal | None) -> None:
     if (element.get("calculated") or "").strip().lower() == "true":
         document.skipped_calculated += 1
         return
@@ -241,7 +255,7 @@ def _line(document: TotemDocument, element) -> None:
         name = _local(child.tag)
         if name in AMOUNT_FIELDS:
             text = (child.get("V") or "").strip()
-            amounts[name] = _amount(text, name, number) if text else None
+            amounts[name] = _amount(text, name, number, max_amount) if text else None
         elif name in LINE_TEXT_FIELDS:
             values.setdefault(name, _v(child))
         elif name == "CaracSup" and (child.get("Code") or "") == "Section":

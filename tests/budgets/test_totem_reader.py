@@ -136,3 +136,19 @@ def test_size_limit():
 def test_a_large_document_streams(tmp_path):
     document = read_totem(totem(LINE * 50_000))
     assert len(document.lines) == 50_000
+
+
+def test_an_implausible_amount_refuses_the_document_naming_the_line_and_the_bound(monkeypatch):
+    with pytest.raises(TotemError, match=r"LigneBudget #2: MtPrev -99999999999999999999238795.20 is not a plausible amount"):
+        read_totem(totem(LINE + LINE.replace("1200.50", "-99999999999999999999238795.20")))
+    assert read_totem(totem(LINE), max_amount=Decimal("1200.50")).lines[0].amounts["MtPrev"] == Decimal("1200.50")
+    with pytest.raises(TotemError, match="beyond 1,000 euros either way"):
+        read_totem(totem(LINE), max_amount=Decimal("1000"))
+
+    from core.config import Settings
+
+    monkeypatch.setenv("DIGOR_BUDGET_MAX_AMOUNT", "1000")
+    assert Settings.from_env().budget_max_amount == Decimal("1000")
+    monkeypatch.setenv("DIGOR_BUDGET_MAX_AMOUNT", "mille")
+    with pytest.raises(ValueError, match="DIGOR_BUDGET_MAX_AMOUNT: 'mille' is not an amount in euros"):
+        Settings.from_env()
