@@ -30,8 +30,8 @@ from transform.totem_budgets import (
     budget_lines,
     current_documents,
     history_bytes,
-    implausible_documents,
     publishable,
+    refused_documents,
     scdl_frame,
     staged_budget_years,
     transform_budget_night,
@@ -118,15 +118,16 @@ class BudgetsChain(Chain):
                      night: str | None = None) -> dict:
         """Rebuild the exercice's regional SCDL budget file from the current published documents."""
         store = self.store(settings)
-        staged, implausible = implausible_documents(budget_lines(store, year), settings.budget_max_amount)
+        registry = load_registry(settings.registry_path)
+        staged, refused = refused_documents(budget_lines(store, year), settings.budget_max_amount, registry)
         current, history = current_documents(staged)
         store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
-        current = follow_decisions(current, current_decisions(store, load_registry(settings.registry_path)))
+        current = follow_decisions(current, current_decisions(store, registry))
         published = publishable(current, _open_sirens(settings))
         frame = scdl_frame(published)
         files, report = publish_shaped(settings, store, frame, PUBLIC_BASE.format(year=year), self.main_schema, str(year))
         quarantined = quarantined_rows(report, frame, files[0].key, {"siret": "BGT_SIRET", "nature": "BGT_NATURE"})
-        quarantined += [{**left, "file": files[0].key} for left in implausible]
+        quarantined += [{**left, "file": files[0].key} for left in refused]
         return {
             "year": year,
             "files": {self.name: [f.to_dict() for f in files]},
@@ -150,7 +151,7 @@ class BudgetsChain(Chain):
         function_plan = widget_function_plan(plan_resolver(settings, store))
         registry = load_registry(settings.registry_path)
         bound = settings.budget_max_amount
-        frames = [current_documents(implausible_documents(budget_lines(store, year), bound)[0])[0]
+        frames = [current_documents(refused_documents(budget_lines(store, year), bound, registry)[0])[0]
                   for year in staged_budget_years(store)]
         frames = [f for f in frames if not f.empty]
         current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])

@@ -137,14 +137,16 @@ TOTEM_MAX_BYTES = 256 * 1024 * 1024
 # The largest amount a budget line may carry, in euros, either sign: a document with a line beyond it
 # is refused as implausible (the largest local budgets in France are a few tens of billions in all).
 BUDGET_MAX_AMOUNT = Decimal("100000000000")
+# No bound may be set above this: the widgets' sums of a document's lines stay exact below it.
+BUDGET_MAX_AMOUNT_CEILING = Decimal("1000000000000000")
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name, default)
 
 
-def _amount_env(name: str, default: Decimal) -> Decimal:
-    """A positive amount in euros given in ``DIGOR_<name>`` (e.g. ``100000000000``)."""
+def _amount_env(name: str, default: Decimal, ceiling: Decimal) -> Decimal:
+    """A positive amount in euros up to ``ceiling`` given in ``DIGOR_<name>`` (e.g. ``100000000000``)."""
     text = _env(name, "").strip()
     if not text:
         return default
@@ -152,8 +154,8 @@ def _amount_env(name: str, default: Decimal) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{ENV_PREFIX}{name}: {text!r} is not an amount in euros") from None
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"{ENV_PREFIX}{name}: {text!r} must be a positive amount in euros")
+    if not value.is_finite() or not 0 < value <= ceiling:
+        raise ValueError(f"{ENV_PREFIX}{name}: {text!r} must be a positive amount in euros, at most {ceiling:f}")
     return value
 
 
@@ -237,7 +239,7 @@ class Settings:
             schema_versions=parse_schema_versions(_env("SCHEMA_VERSIONS", "")),
             plans_base_url=_env("PLANS_BASE_URL", PLANS_BASE_URL).rstrip("/"),
             plans_dirs=tuple(Path(p) for p in _env("PLANS_DIRS", "").split(os.pathsep) if p.strip()),
-            budget_max_amount=_amount_env("BUDGET_MAX_AMOUNT", BUDGET_MAX_AMOUNT),
+            budget_max_amount=_amount_env("BUDGET_MAX_AMOUNT", BUDGET_MAX_AMOUNT, BUDGET_MAX_AMOUNT_CEILING),
             sirene_base_url=_env("SIRENE_BASE_URL", SIRENE_BASE_URL).rstrip("/"),
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
         )

@@ -149,17 +149,17 @@ def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX
     return convert_document(document, plan)
 
 
-def sender_problem(document: TotemDocument, siren: str, registry: Registry | None) -> str | None:
-    """Why the body ``siren`` may not send this document (None when it may): a budget is its
-    establishment's, and only that body, or one the registry declares for it, sends it."""
+def sender_problem(siret: str, siren: str, registry: Registry | None) -> str | None:
+    """Why the body ``siren`` may not send a budget of establishment ``siret`` (None when it may):
+    a budget is its establishment's, and only that body, or one the registry declares for it, sends it."""
     sender = registry.by_siren(siren) if registry is not None else None
-    if sender.sends_budgets_of(document.siret) if sender is not None else document.siret[:9] == siren:
+    if sender.sends_budgets_of(siret) if sender is not None else siret[:9] == siren:
         return None
-    owner = registry.by_siren(document.siret[:9]) if registry is not None else None
+    owner = registry.by_siren(siret[:9]) if registry is not None else None
     whose = f" ({owner.name}, a body of the registry)" if owner is not None else ""
     return (
-        f"the document is the budget of establishment {document.siret}{whose}, not of the sending body {siren}: "
-        f"refused (if {siren} sends that establishment's budgets, list {document.siret} under its "
+        f"the document is the budget of establishment {siret}{whose}, not of the sending body {siren}: "
+        f"refused (if {siren} sends that establishment's budgets, list {siret} under its "
         "budget_establishments in the registry)"
     )
 
@@ -191,7 +191,7 @@ def transform_budget_night(
         try:
             data = store.get_bytes(raw_key)
             conversion = convert_totem(data, plans, max_bytes, max_amount)
-            problem = sender_problem(conversion.document, act["siren"], registry)
+            problem = sender_problem(conversion.document.siret, act["siren"], registry)
         except (PlanError, FileNotFoundError) as error:
             earlier = _night_rows(store, night) if earlier is None else earlier
             kept = earlier.get(act["source_id"], [])
@@ -301,26 +301,28 @@ def current_documents(lines: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     return current_lines, history
 
 
-def implausible_documents(lines: pd.DataFrame, bound: Decimal | None) -> tuple[pd.DataFrame, list[dict]]:
-    """Staged lines without the documents that hold an amount beyond ``bound`` (staged before the
-    rule existed, or under a looser bound), and what was left out with why: one line never reaches
-    a public file, nor stops the others."""
+def refused_documents(lines: pd.DataFrame, bound: Decimal | None, registry: Registry | None
+                      ) -> tuple[pd.DataFrame, list[dict]]:
+    """Staged lines without the documents today's rules refuse (staged before a rule existed, or
+    under a looser bound): an amount beyond ``bound``, another body's establishment. And what was
+    left out, with why: such a document never reaches a public file, nor stops the others."""
     if lines.empty:
         return lines, []
-    bad: dict[tuple, str] = {}
+    keys = list(zip(lines["document_id"], lines["source_id"], lines["night"]))
+    senders = {pair: sender_problem(*pair, registry) for pair in set(zip(lines["siret"], lines["siren"]))}
+    bad = {key: senders[pair] for key, pair in zip(keys, zip(lines["siret"], lines["siren"])) if senders[pair]}
     for column in AMOUNT_COLUMNS.values():
-        for document, source_id, night, text in zip(lines["document_id"], lines["source_id"], lines["night"], lines[column]):
-            if (document, source_id, night) in bad or text is None or text == "":
+        for key, text in zip(keys, lines[column]):
+            if key in bad or text is None or text == "":
                 continue
             try:
                 fine = plausible_amount(Decimal(str(text)), bound)
             except InvalidOperation:
                 fine = False
             if not fine:
-                bad[(document, source_id, night)] = f"{column} {text} is not a plausible amount for a budget line"
+                bad[key] = f"{column} {text} is not a plausible amount for a budget line"
     if not bad:
         return lines, []
-    keys = list(zip(lines["document_id"], lines["source_id"], lines["night"]))
     left = lines[[k in bad for k in keys]].drop_duplicates(["document_id", "source_id", "night"])
     left_out = [{"siret": row["siret"], "source_id": row["source_id"], "night": row["night"],
                  "reason": bad[(row["document_id"], row["source_id"], row["night"])]} for _, row in left.iterrows()]

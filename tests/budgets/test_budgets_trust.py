@@ -196,8 +196,9 @@ def test_a_budget_establishment_the_registry_declares_is_published_with_its_send
     assert ccas in {e["siret"] for e in widget["index"]["etablissements"]}, declared
 
 
-def test_an_implausible_document_already_in_staging_is_left_out_and_the_nights_go_on(settings, capsys):
-    """Staged before the rule existed: a rebuild leaves it out with its reason, the version before it stays online."""
+def test_refused_documents_already_in_staging_are_left_out_and_the_nights_go_on(settings, capsys):
+    """Staged before the rules existed (an absurd amount; another body's establishment sent by Kerdigor):
+    a rebuild leaves them out with their reason, the version before them stays online."""
     store = open_store(settings.store_url)
     table = pd.concat([read_parquet(store, k).to_pandas() for k in store.list_keys("staging/budgets/annee=2024/")])
     epci = table[(table["siret"] == EPCI["siret"]) & (table["stage"] == "compte administratif")]
@@ -206,15 +207,20 @@ def test_an_implausible_document_already_in_staging_is_left_out_and_the_nights_g
     amounts = [ABSURD] + list(document["BGT_MTREAL"].iloc[1:])
     legacy = document.assign(document_id="legacy-absurd", night=EXTRA, sealed_utc="2099-01-01T00:00:00.000000Z",
                              BGT_MTREAL=amounts)
-    store.put_bytes(f"staging/budgets/annee=2024/date={EXTRA}.parquet",
-                    table_to_parquet_bytes(pa.Table.from_pandas(legacy, schema=STAGING_SCHEMA, preserve_index=False)))
+    foreign = document.assign(document_id="legacy-foreign", source_id="legacy-foreign", siren=KERDIGOR["siren"],
+                              night=EXTRA, sealed_utc="2099-01-02T00:00:00.000000Z", BGT_MTREAL="1.00")
+    store.put_bytes(f"staging/budgets/annee=2024/date={EXTRA}.parquet", table_to_parquet_bytes(
+        pa.Table.from_pandas(pd.concat([legacy, foreign]), schema=STAGING_SCHEMA, preserve_index=False)))
     before = _lines_of(_budgets(settings), EPCI["siret"], "2024", "compte administratif")
 
     assert digor(["run", "budgets", "--date", DEMO_NIGHTS[-1], "--force-rebuild"]) == 0
     assert _lines_of(_budgets(settings), EPCI["siret"], "2024", "compte administratif").equals(before)
     assert "99999999999" not in json.dumps(_widget(settings, EPCI))
-    left_out = [q for q in _report(settings, DEMO_NIGHTS[-1])["quarantined_rows"] if q.get("source_id") == legacy["source_id"].iloc[0]]
-    assert left_out and "not a plausible amount" in left_out[0]["reason"] and left_out[0]["siret"] == EPCI["siret"]
+    left_out = {q["source_id"]: q for q in _report(settings, DEMO_NIGHTS[-1])["quarantined_rows"] if q.get("night") == EXTRA}
+    assert set(left_out) == {legacy["source_id"].iloc[0], "legacy-foreign"}
+    assert "not a plausible amount" in left_out[legacy["source_id"].iloc[0]]["reason"]
+    assert "not of the sending body 212900997" in left_out["legacy-foreign"]["reason"]
+    assert all(q["siret"] == EPCI["siret"] for q in left_out.values())
     assert len(_lines_of(_budgets(settings), KERDIGOR["siret"], "2024", "budget primitif")), "the other bodies' budgets"
     capsys.readouterr()
 

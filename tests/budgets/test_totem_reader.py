@@ -152,3 +152,6 @@ def test_an_implausible_amount_refuses_the_document_naming_the_line_and_the_boun
     monkeypatch.setenv("DIGOR_BUDGET_MAX_AMOUNT", "mille")
     with pytest.raises(ValueError, match="DIGOR_BUDGET_MAX_AMOUNT: 'mille' is not an amount in euros"):
         Settings.from_env()
+    monkeypatch.setenv("DIGOR_BUDGET_MAX_AMOUNT", "1e30")  # beyond what the widgets' sums hold exactly
+    with pytest.raises(ValueError, match="must be a positive amount in euros, at most 1000000000000000"):
+        Settings.from_env()
