@@ -26,6 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.failures import ExpectedFailure
+from core.http_manners import redact
 from core.keys import DOCUMENTS_PREFIX
 
 
@@ -150,8 +152,16 @@ class LocalStore:
         self._path(key).unlink(missing_ok=True)
 
 
-class StoreAuthError(StoreError):
+class StoreAuthError(StoreError, ExpectedFailure):
     """The S3 service refused the credentials: the message names the connection to fix."""
+
+    hint = "fix the access key and secret of that connection (or the bucket's policy), then rerun"
+
+
+class StoreUnreachable(StoreError, ExpectedFailure):
+    """The S3 endpoint cannot be reached or the bucket does not exist."""
+
+    hint = "check the endpoint and bucket of the store (DIGOR_STORE and its Airflow connection), then rerun"
 
 
 # What browsers and downloaders get with each public object. Versioned (content-addressed)
@@ -225,10 +235,10 @@ class S3Store:
                     f"({code or status}: {message}) while trying to {action}"
                 )
             if code == "NoSuchBucket":
-                return StoreError(f"S3 bucket {self.bucket!r} does not exist ({self.credentials_from})")
+                return StoreUnreachable(f"S3 bucket {self.bucket!r} does not exist ({self.credentials_from})")
             return StoreError(f"S3 store {self.url} failed to {action}: {code or status} {message}")
         if isinstance(error, EndpointConnectionError):
-            return StoreError(f"S3 endpoint of {self.credentials_from} cannot be reached: {error}")
+            return StoreUnreachable(f"S3 endpoint of {self.credentials_from} cannot be reached: {redact(str(error))}")
         return StoreError(f"S3 store {self.url} failed to {action}: {error}")
 
     def put_bytes(self, key: str, data: bytes) -> None:

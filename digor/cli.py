@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
 
 from core.config import CHAINS, DEFAULT_VAR_DIR, Settings
+from core.failures import ExpectedFailure, is_disk_full, one_line
+from core.http_manners import redact
 
 
 def _date(value: str) -> str:
@@ -256,6 +259,8 @@ def cmd_convert_decp(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digor", description=__doc__)
+    parser.add_argument("--verbose", dest="show_traceback", action="store_true",
+                        help="on an expected failure (credentials, platform, full disk), print the traceback too")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="generate the sample region and run every nightly DAG through Airflow")
@@ -341,8 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; an expected failure is one line on stderr (what failed, what to do) and exit 1."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:
+        if not (isinstance(error, ExpectedFailure) or is_disk_full(error)):
+            raise
+        if args.show_traceback:
+            traceback.print_exc()
+        print(f"error: {redact(one_line(error))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from core.http_manners import (
     problem_of,
     redact,
 )
+from core.failures import ExpectedFailure
 from core.jsonio import JsonTooDeep, load_json
 from core.store import ObjectStore
 from extract.decp_drop import ExtractedFile, store_raw
@@ -47,12 +48,12 @@ from extract.decp_drop import ExtractedFile, store_raw
 SOURCE = "platform"
 
 
-class PlatformError(RuntimeError):
-    pass
+class PlatformError(RuntimeError, ExpectedFailure):
+    hint = "the procurement platform is unavailable or answered oddly: rerun the night later"
 
 
 class PlatformConfigError(PlatformError):
-    pass
+    hint = "fix the Airflow connection of the procurement platform (DIGOR_DECP_CONN_ID)"
 
 
 @dataclass(frozen=True)

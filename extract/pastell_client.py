@@ -21,6 +21,7 @@ import requests
 import requests.auth
 
 from core.config import PASTELL_CLIENT_DEFAULTS
+from core.failures import ExpectedFailure
 from core.http_manners import (
     TRANSIENT_ERRORS,
     TRANSIENT_STATUS,
@@ -36,8 +37,10 @@ from core.http_manners import (
 API_PATH = "/api/v2"
 
 
-class PastellError(RuntimeError):
+class PastellError(RuntimeError, ExpectedFailure):
     """A request to Pastell failed for good (after retries when they made sense)."""
+
+    hint = "Pastell is unavailable or answered oddly: rerun the night later"
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -47,9 +50,13 @@ class PastellError(RuntimeError):
 class PastellConfigError(PastellError):
     """The Airflow connection is missing or cannot describe a Pastell instance."""
 
+    hint = "fix the Airflow connection of Pastell (DIGOR_PASTELL_CONN_ID)"
+
 
 class PastellAuthError(PastellError):
     """Pastell refused the credentials (401) or the rights (403): nothing else can work."""
+
+    hint = "fix the login/token of the connection or the user's roles in Pastell, then rerun the night"
 
 
 class PastellNotFound(PastellError):

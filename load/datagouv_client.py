@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 import requests
 
 from core.config import DATAGOUV_CLIENT_DEFAULTS
+from core.failures import ExpectedFailure
 from core.http_manners import (
     TRANSIENT_ERRORS,
     TRANSIENT_STATUS,
@@ -48,20 +49,28 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/1"
 
 
-class DataGouvError(RuntimeError):
+class DataGouvError(RuntimeError, ExpectedFailure):
     """data.gouv.fr could not take a request; the message says which and why."""
+
+    hint = "check DIGOR_DATAGOUV_DATASETS and the Airflow connection digor_datagouv, then rerun the night"
 
 
 class DataGouvAuthError(DataGouvError):
     """The platform refused the API key (401/403): the message names the connection."""
 
+    hint = "put a valid API key of the datasets' owner in the connection's password, then rerun the night"
+
 
 class DataGouvRejected(DataGouvError):
     """A refusal that is not transient (4xx other than 408/425/429): retrying would give the same answer."""
 
+    hint = "fix what data.gouv.fr says (dataset or resource ids in DIGOR_DATAGOUV_DATASETS), then rerun the night"
+
 
 class DataGouvUnavailable(DataGouvError):
     """Transient failures (timeouts, connection errors, 5xx, 429) outlasted the retries."""
+
+    hint = "data.gouv.fr is unavailable: rerun the night later (what is published stays online)"
 
 
 class DataGouvAmbiguous(DataGouvUnavailable):
