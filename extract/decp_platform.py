@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from core.config import DECP_CLIENT_DEFAULTS, DECP_CONN_ID
+from core.failures import ExpectedFailure
 from core.http_manners import (
     TRANSIENT_ERRORS,
     TRANSIENT_STATUS,
@@ -40,7 +41,6 @@ from core.http_manners import (
     problem_of,
     redact,
 )
-from core.failures import ExpectedFailure
 from core.jsonio import JsonTooDeep, load_json
 from core.store import ObjectStore
 from extract.decp_drop import ExtractedFile, store_raw

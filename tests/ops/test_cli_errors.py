@@ -12,7 +12,6 @@ from core.config import PROJECT_ROOT
 from core.store import LocalStore
 from digor.cli import main
 from samples.decp import generate_decp_exports
-from tests.emulators.decp_platform import DecpPlatformEmulator
 
 NIGHT = "2025-03-03"
 FAST_DATAGOUV = {"connect_timeout": 2, "read_timeout": 5, "max_attempts": 2, "backoff_seconds": 0.01,
@@ -68,8 +67,8 @@ def test_s3_wrong_credentials_are_one_line(decp_drop, s3_store_url, seaweedfs, m
 
 
 def test_pastell_401_is_one_line_and_verbose_shows_the_traceback(tmp_path, monkeypatch, capsys):
-    from tests.pastell.conftest import REGISTRY_PATH, set_connection
     from tests.emulators.pastell import PastellEmulator, entities_of
+    from tests.pastell.conftest import REGISTRY_PATH, set_connection
 
     with PastellEmulator(entities_of(REGISTRY_PATH)) as emulator:
         set_connection(monkeypatch, emulator, password="wrong-password")
