@@ -18,9 +18,19 @@ from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
 from core.config import Settings
 from core.keys import public_prefix, raw_prefix
-from core.ledger import engineer_event, read_events, replay, write_command_event, write_night_events
+from core.ledger import (
+    engineer_event,
+    ledger_files,
+    read_events,
+    record_applied,
+    replay,
+    unapplied,
+    write_command_event,
+    write_night_events,
+)
 from core.publication_rule import Decision
 from core.registry import Registry, load_registry
+from core.test_hook import hold
 from extract import pastell_source
 from extract.drop_folder import extract_night
 from load.documents import document_key, publish_documents
@@ -93,13 +103,21 @@ class ActesChain(Chain):
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         return staged_years(self.store(settings)) if force_rebuild else list(transformed["years"])
 
+    def stale_years(self, settings: Settings) -> dict[int, list[str] | None]:
+        """Years with ledger events (decisions, nights) their public files do not follow yet."""
+        store = self.store(settings)
+        staged = set(staged_years(store))
+        return {year: bodies for year, bodies in unapplied(store).items() if year in staged}
+
     @timed
     def publish_year(self, settings: Settings, year: int, bodies: Iterable[str] | None = None,
                      night: str | None = None) -> dict:
         """Rebuild the year's regional files, documents and the touched bodies' widget files."""
         store = self.store(settings)
         registry = _registry(settings)
+        following = ledger_files(store, year)  # listed before the read: what these files will follow
         acts = current_acts(store, registry, year)
+        hold(f"after-ledger-read-{year}")
         online = acts[acts["online"]].reset_index(drop=True)
 
         def url_of(sha256: str, name: str) -> str:
@@ -121,6 +139,7 @@ class ActesChain(Chain):
         refresh = set(bodies) if bodies is not None else set(acts["siren"])
         widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
         undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
+        record_applied(store, year, following)
         return {
             "year": year,
             "files": {

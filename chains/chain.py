@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ from chains.run_report import write_report_document
 from core.config import CHAINS, DATAGOUV_SCHEMA_NAMES, Settings
 from core.jsonio import json_bytes
 from core.keys import quarantine_key, report_key
+from core.lease import Held, holding
 from core.overlay_store import chain_store
 from core.registry import load_registry
-from core.store import ObjectStore
+from core.store import ObjectStore, open_store
 from load.datagouv_publisher import ResourceUpload, make_publisher
+from load.public_files import manifest_files
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,13 +107,21 @@ class Chain:
         return {**merged, "years": sorted(set(merged["years"])), "bodies": sorted(set(merged["bodies"])),
                 "nights": [s["night"] for s in summaries]}
 
+    def stale_years(self, settings: Settings) -> dict[int, list[str] | None]:
+        """Years whose public files lag behind what they are built from (a decision recorded since),
+        with the bodies concerned (None: all): rebuilt by the next run and before any switch."""
+        return {}
+
     def year_jobs(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[dict]:
-        """One job per year to publish (one mapped task each in a DAG): ``publish_year``'s arguments."""
+        """One job per year to publish (one mapped task each in a DAG): ``publish_year``'s arguments.
+        The night's years, and the years left behind by decisions (``stale_years``)."""
         bodies = None if force_rebuild else transformed.get("bodies")
-        return [
-            {"year": year, "night": transformed["night"], "bodies": bodies}
-            for year in self.years_to_publish(settings, transformed, force_rebuild)
-        ]
+        jobs: dict[int, list[str] | None] = {
+            year: bodies for year in self.years_to_publish(settings, transformed, force_rebuild)
+        }
+        for year, stale in self.stale_years(settings).items():
+            jobs[year] = _union(jobs[year], stale) if year in jobs else stale
+        return [{"year": year, "night": transformed["night"], "bodies": jobs[year]} for year in sorted(jobs)]
 
     def publish_year(self, settings: Settings, year: int, bodies: list[str] | None = None,
                      night: str | None = None) -> dict:
@@ -139,6 +152,22 @@ class Chain:
 
     # Generic: the same for every chain.
 
+    def lock(self, settings: Settings, owner: str, on_wait: Callable[[str], None] = log.warning):
+        """The chain's lease (``core.lease``), held by every writer of its public outputs: a night's
+        publish steps, a decision's republication. Nested uses in one process share it."""
+        return holding(open_store(settings.store_url), self.name, owner, settings.lock_ttl_seconds,
+                       settings.lock_wait_seconds, on_wait)
+
+    def switch(self, settings: Settings, transformed: dict, years: list[dict], force_rebuild: bool,
+               held: Held) -> tuple[list[str], list[dict]]:
+        """Under the lease: rebuild the years a decision moved since they were built (the run read the
+        ledger before it), then switch the manifests. Returns the keys and the rebuilt years."""
+        rebuilt = [self.publish_year(settings, year, bodies, transformed.get("night"))
+                   for year, bodies in sorted(self.stale_years(settings).items())]
+        held.check()
+        bodies = self.widget_bodies(transformed, merged_years(years, rebuilt), force_rebuild)
+        return self.publish_widgets(settings, bodies), rebuilt
+
     def write_quarantine(self, settings: Settings, night: str, document: dict) -> str:
         """What the night could not read, with the reason, kept privately beside the raw zone."""
         key = quarantine_key(self.name, night)
@@ -155,7 +184,7 @@ class Chain:
         registry = load_registry(settings.registry_path)
         publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
         outcomes = []
-        for result in sorted(year_results, key=lambda r: r["year"]):
+        for result in sorted((as_switched(store, r) for r in year_results), key=lambda r: r["year"]):
             for files_key, dataset in self.datasets.items():
                 declared = DATAGOUV_SCHEMA_NAMES.get(dataset.schema) if dataset.schema else None
                 for file in result["files"].get(files_key, []):
@@ -187,32 +216,81 @@ class Chain:
     def run_night(
         self, settings: Settings, night: str, force_rebuild: bool = False,
         progress: Callable[[str], None] = lambda _: None, allow_shrink: bool = False,
+        owner: str | None = None, on_wait: Callable[[str], None] = log.warning,
     ) -> dict:
-        """Every step of a night in order, without a scheduler (``digor run <chain>``): what the DAG runs."""
-        progress("extract")
-        extracted = self.extract(settings, night) if self.has_extract else {"night": night}
-        progress("transform")
-        transformed = self.transform(settings, night)
-        years = []
-        for job in self.year_jobs(settings, transformed, force_rebuild):
-            progress(f"publish {job['year']}")
-            years.append(self.publish_year(settings, **job))
-        progress("widgets")
-        widgets = self.publish_widgets(settings, self.widget_bodies(transformed, years, force_rebuild))
-        progress("data.gouv.fr")
-        datagouv = self.publish_datagouv(settings, years, allow_shrink)
-        progress("report")
-        return self.write_report(settings, night, extracted, transformed, years, widgets, datagouv)
+        """Every step of a night in order, without a scheduler (``digor run <chain>``): what the DAG runs.
+        The chain's lease is held throughout, so two runs of a chain never interleave."""
+        with self.lock(settings, owner or f"digor run {self.name} --date {night}", on_wait) as held:
+            progress("extract")
+            extracted = self.extract(settings, night) if self.has_extract else {"night": night}
+            progress("transform")
+            transformed = self.transform(settings, night)
+            years = []
+            for job in self.year_jobs(settings, transformed, force_rebuild):
+                progress(f"publish {job['year']}")
+                years.append(self.publish_year(settings, **job))
+            progress("widgets")
+            widgets, rebuilt = self.switch(settings, transformed, years, force_rebuild, held)
+            years = merged_years(years, rebuilt)
+            progress("data.gouv.fr")
+            datagouv = self.publish_datagouv(settings, years, allow_shrink)
+            progress("report")
+            return self.write_report(settings, night, extracted, transformed, years, widgets, datagouv)
 
     def republish(self, settings: Settings, years: Iterable[int], bodies: list[str] | None, label: str,
-                  dag_id: str | None = None, run_id: str | None = None) -> dict:
+                  dag_id: str | None = None, run_id: str | None = None,
+                  on_wait: Callable[[str], None] = log.warning) -> dict:
         """The given years' outputs rebuilt at once from staging and the ledger (a decision must not wait
-        for the night); ``label`` names the report."""
-        results = [self.publish_year(settings, year, bodies) for year in sorted(set(years))]
-        empty = {**self.empty_night, "night": label, "years": [], "bodies": bodies or []}
-        widgets = self.publish_widgets(settings, self.widget_bodies(empty, results, bodies is None))
-        datagouv = self.publish_datagouv(settings, results)
-        return self.write_report(settings, label, empty, empty, results, widgets, datagouv, dag_id, run_id)
+        for the night), under the chain's lease; ``label`` names the report."""
+        with self.lock(settings, f"{self.name} {label}", on_wait) as held:
+            results = [self.publish_year(settings, year, bodies) for year in sorted(set(years))]
+            empty = {**self.empty_night, "night": label, "years": [], "bodies": bodies or []}
+            widgets, rebuilt = self.switch(settings, empty, results, bodies is None, held)
+            results = merged_years(results, rebuilt)
+            datagouv = self.publish_datagouv(settings, results)
+            return self.write_report(settings, label, empty, empty, results, widgets, datagouv, dag_id, run_id)
+
+
+def _union(first: list[str] | None, second: list[str] | None) -> list[str] | None:
+    """Bodies of two jobs of one year (None: all bodies)."""
+    return None if first is None or second is None else sorted(set(first) | set(second))
+
+
+def merged_years(years: list[dict], rebuilt: list[dict]) -> list[dict]:
+    """A run's year results with the years rebuilt at the switch in their place (their files are
+    the ones switched in); the bodies touched by both."""
+    again = {result["year"]: result for result in rebuilt}
+    merged = [
+        {**again[r["year"]], "bodies": _union(r["bodies"], again[r["year"]]["bodies"])} if r["year"] in again else r
+        for r in years
+    ]
+    seen = {r["year"] for r in years}
+    return merged + [r for r in rebuilt if r["year"] not in seen]
+
+
+def as_switched(store: ObjectStore, result: dict) -> dict:
+    """A year result's files as the public manifests name them now: a run that lost a race with a
+    decision sends data.gouv.fr what the decision left, never what it had built before it."""
+    manifests: dict[str, dict] = {}
+    files: dict[str, list[dict]] = {}
+    for files_key, entries in result["files"].items():
+        files[files_key] = []
+        for file in entries:
+            if not file.get("version_key"):
+                files[files_key].append(file)
+                continue
+            folder, name = file["key"].rsplit("/", 1)
+            if folder not in manifests:
+                manifests[folder] = {entry["permanent"]: entry for formats in manifest_files(store, folder).values()
+                                     for entry in formats.values()}
+            entry = manifests[folder].get(name)
+            if entry is None:  # no longer public
+                continue
+            if entry["fichier"] != file["version_key"].rsplit("/", 1)[1]:
+                file = {**file, "version_key": f"{folder}/{entry['fichier']}", "rows": entry["lignes"],
+                        "size": entry["octets"], "sha256": entry["sha256"]}
+            files[files_key].append(file)
+    return {**result, "files": files}
 
 
 def get_chain(name: str) -> Chain:

@@ -93,6 +93,20 @@ PASTELL_CLIENT_DEFAULTS = {
 }
 
 
+# Airflow's REST API (``digor unpublish|publish --via-airflow``): the Airflow connection whose host is
+# the API server's base URL and whose login and password are a user of its auth manager.
+AIRFLOW_API_CONN_ID = "digor_airflow_api"
+AIRFLOW_API_TIMEOUT = 30.0
+
+# Test hook, for the concurrency tests only: ``<point>:<file>`` makes a run stop at ``point``
+# (``core.test_hook``) until ``file`` is removed.
+TEST_HOLD_ENV = ENV_PREFIX + "TEST_HOLD"
+
+
+def hold_setting() -> str:
+    return os.environ.get(TEST_HOLD_ENV, "")
+
+
 # Procurement platform (DECP exports): the Airflow connection holding its URL and credentials,
 # and the client's manners.
 DECP_CONN_ID = "digor_decp_platform"
@@ -211,6 +225,10 @@ class Settings:
     # SIRENE: where the stock files are downloaded from, and the local folder they go to.
     sirene_base_url: str = SIRENE_BASE_URL
     sirene_work_dir: Path = DEFAULT_VAR_DIR / "sirene"
+    # A chain's lease (``core.lease``): how long it lasts unrenewed (what a killed holder makes others
+    # wait), and how long a writer waits for another's before giving up.
+    lock_ttl_seconds: float = 120.0
+    lock_wait_seconds: float = 3600.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -242,6 +260,8 @@ class Settings:
             budget_max_amount=_amount_env("BUDGET_MAX_AMOUNT", BUDGET_MAX_AMOUNT, BUDGET_MAX_AMOUNT_CEILING),
             sirene_base_url=_env("SIRENE_BASE_URL", SIRENE_BASE_URL).rstrip("/"),
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
+            lock_ttl_seconds=float(_env("LOCK_TTL_SECONDS", "120")),
+            lock_wait_seconds=float(_env("LOCK_WAIT_SECONDS", "3600")),
         )
 
     def schema(self, name: str) -> str:

@@ -17,6 +17,9 @@ REPORTS_PREFIX = f"{PRIVATE}/reports"
 RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
 QUARANTINE_PREFIX = f"{PRIVATE}/quarantine"
 LEDGER_PREFIX = f"{PRIVATE}/ledger/actes"
+# Per decision year, the ledger files the year's public files were last built from.
+LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied/actes"
+LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"
 DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
@@ -66,6 +69,11 @@ def widget_folder(widget: str, body: str) -> str:
 def widget_drafts(widget: str) -> str:
     """Private folder of one widget's files being prepared, before they are switched in as a set."""
     return f"{PRIVATE}/{widget_prefix(widget)}"
+
+
+def lock_key(name: str) -> str:
+    """The lease object of one lock (a chain's name)."""
+    return f"{LOCKS_PREFIX}/{name}.json"
 
 
 def quarantine_key(chain: str, night: str) -> str:

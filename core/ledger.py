@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 
-from core.keys import LEDGER_PREFIX
+from core.keys import LEDGER_APPLIED_PREFIX, LEDGER_PREFIX
 from core.publication_rule import Decision, DecisionSource
 from core.store import ObjectStore
 
@@ -155,3 +155,48 @@ def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
         state.history.append(event)
         states[key] = state
     return states
+
+
+# ---- which ledger files each year's public files follow ---------------------------------
+# A year's files are rebuilt from the ledger as it was read; the files of the ledger listed
+# just before that read are recorded as applied. A decision (or a night) recorded since shows
+# as a file not applied yet: that year is rebuilt before any switch and by the next run.
+
+
+def ledger_files(store: ObjectStore, year: int) -> list[str]:
+    return store.list_keys(f"{LEDGER_PREFIX}/annee={year}/")
+
+
+def _applied_key(year: int) -> str:
+    return f"{LEDGER_APPLIED_PREFIX}/annee={year}.json"
+
+
+def record_applied(store: ObjectStore, year: int, files: list[str]) -> None:
+    """The year's public files now follow these ledger files (listed before the ledger was read)."""
+    store.put_bytes(_applied_key(year), (json.dumps(sorted(files), indent=0) + "\n").encode())
+
+
+def unapplied(store: ObjectStore) -> dict[int, list[str] | None]:
+    """Years whose public files do not follow the ledger yet, with the bodies concerned (None: any)."""
+    current: dict[int, set[str]] = defaultdict(set)
+    for key in store.list_keys(LEDGER_PREFIX + "/"):
+        current[int(key[len(LEDGER_PREFIX) + len("/annee="):].split("/", 1)[0])].add(key)
+    applied: dict[int, set[str]] = {}
+    for key in store.list_keys(LEDGER_APPLIED_PREFIX + "/"):
+        year = int(key[len(LEDGER_APPLIED_PREFIX) + len("/annee="):].removesuffix(".json"))
+        applied[year] = set(json.loads(store.get_bytes(key)))
+    stale: dict[int, list[str] | None] = {}
+    for year in sorted(set(current) | set(applied)):
+        new, gone = current[year] - applied.get(year, set()), applied.get(year, set()) - current[year]
+        if gone:
+            stale[year] = None
+        elif new:
+            stale[year] = sorted({line["siren"] for key in new for line in _lines(store, key)})
+    return stale
+
+
+def _lines(store: ObjectStore, key: str) -> list[dict]:
+    try:
+        return [json.loads(line) for line in store.get_bytes(key).decode("utf-8").splitlines() if line.strip()]
+    except FileNotFoundError:  # deleted since listed (a night rerun moving its acts to another year)
+        return []

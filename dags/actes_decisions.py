@@ -30,6 +30,7 @@ CHAIN = "actes"
         "years": Param([], type="array", description="Decision years of the acts decided on"),
         "bodies": Param([], type="array", description="SIRENs whose widget files to refresh (empty = all)"),
         "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
+        "store": Param("", type="string", description="Object store the decision was recorded in (empty = DIGOR_STORE)"),
     },
     doc_md=__doc__,
 )

@@ -22,6 +22,11 @@ def _date(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _waiting(message: str) -> None:
+    """What a command says while another writer of the chain holds its lease."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from chains.chain import get_chain
 
@@ -33,7 +38,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not step.startswith("publish ") or step == "publish":
                 bar.update(1)
 
-        result = get_chain(args.chain).run_night(settings, args.date, args.force_rebuild, progress, allow_shrink=args.allow_shrink)
+        result = get_chain(args.chain).run_night(settings, args.date, args.force_rebuild, progress,
+                                                 allow_shrink=args.allow_shrink, on_wait=_waiting)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
         print(line)
@@ -122,8 +128,16 @@ def cmd_decide(args: argparse.Namespace) -> int:
         print(f"airflow: triggered actes_decisions run {run_id}")
         return 0
     from chains.chain import republish_decision
+    from core.lease import LeaseLost, LockBusy
 
-    for result in republish_decision(settings, "actes", recorded, f"decision-{recorded['at'].replace(':', '')}"):
+    try:
+        results = republish_decision(settings, "actes", recorded, f"decision-{recorded['at'].replace(':', '')}",
+                                     on_wait=_waiting)
+    except (LockBusy, LeaseLost) as error:
+        print(f"error: {error}: the decision is in the ledger, the next actes run applies it "
+              "(or run the same command again later)", file=sys.stderr)
+        return 1
+    for result in results:
         for line in result["summary"]:
             print(line)
     return 0

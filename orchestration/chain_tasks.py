@@ -25,6 +25,26 @@ def _param(name: str):
     return get_current_context()["params"].get(name)
 
 
+def _settings() -> Settings:
+    """The deployment's settings; a run given a ``store`` param (``digor ... --via-airflow --store``)
+    works on that store."""
+    settings = Settings.from_env()
+    return settings.with_overrides(store_url=_param("store")) if _param("store") else settings
+
+
+def _lock(found, settings: Settings):
+    """The chain's lease for this task, named after the task instance (shown to whoever waits)."""
+    context = get_current_context()
+    ti = context["ti"]
+    index = f"[{ti.map_index}]" if getattr(ti, "map_index", -1) not in (-1, None) else ""
+    return found.lock(settings, f"Airflow {context['dag'].dag_id} {context['run_id']} {ti.task_id}{index}", log.warning)
+
+
+def _rebuilt() -> list[dict]:
+    """The years ``publish_widgets`` rebuilt before its switch (a decision recorded during the run)."""
+    return get_current_context()["ti"].xcom_pull(task_ids="publish_widgets", key="rebuilt") or []
+
+
 def nights() -> list[str]:
     """The partitions of this run: the ``date`` param; else, for a run triggered by an Asset, the
     nights its events carry (several when the producer ran more than once since); else the
@@ -47,12 +67,12 @@ def _interval_end() -> str | None:
 
 @task
 def extract(chain: str) -> dict:
-    return _chain(chain).extract(Settings.from_env(), nights()[-1], _interval_end())
+    return _chain(chain).extract(_settings(), nights()[-1], _interval_end())
 
 
 @task
 def transform(chain: str, extracted: dict | None = None) -> dict:
-    found, settings = _chain(chain), Settings.from_env()
+    found, settings = _chain(chain), _settings()
     if extracted:
         return found.transform(settings, extracted["night"])
     return found.merge_nights([found.transform(settings, night) for night in nights()])
@@ -60,7 +80,7 @@ def transform(chain: str, extracted: dict | None = None) -> dict:
 
 @task
 def plan_years(chain: str, transformed: dict) -> list[dict]:
-    return _chain(chain).year_jobs(Settings.from_env(), transformed, bool(_param("force_rebuild")))
+    return _chain(chain).year_jobs(_settings(), transformed, bool(_param("force_rebuild")))
 
 
 @task
@@ -75,28 +95,39 @@ def decisions(chain: str) -> dict:
 
 @task
 def publish_year(chain: str, job: dict) -> dict:
-    return _chain(chain).publish_year(Settings.from_env(), **job)
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.publish_year(settings, **job)
 
 
 @task
 def publish_widgets(chain: str, transformed: dict, years: list[dict]) -> list[str]:
-    force = bool(_param("force_rebuild"))
-    found = _chain(chain)
-    return found.publish_widgets(Settings.from_env(), found.widget_bodies(transformed, list(years), force))
+    """The switch, under the chain's lease; years rebuilt first are handed on as XCom ``rebuilt``."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings) as held:
+        keys, rebuilt = found.switch(settings, transformed, list(years), bool(_param("force_rebuild")), held)
+    get_current_context()["ti"].xcom_push(key="rebuilt", value=rebuilt)
+    return keys
 
 
 @task
 def publish_datagouv(chain: str, years: list[dict]) -> list[dict]:
-    return _chain(chain).publish_datagouv(Settings.from_env(), list(years), bool(_param("allow_shrink")))
+    from chains.chain import merged_years
+
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.publish_datagouv(settings, merged_years(list(years), _rebuilt()), bool(_param("allow_shrink")))
 
 
 @task
 def report(chain: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
            datagouv: list[dict]) -> dict:
+    from chains.chain import merged_years
+
     context = get_current_context()
     written = _chain(chain).write_report(
-        Settings.from_env(), transformed["night"], extracted, transformed, list(years), list(widgets), datagouv,
-        context["dag"].dag_id, context["run_id"],
+        _settings(), transformed["night"], extracted, transformed, merged_years(list(years), _rebuilt()),
+        list(widgets), datagouv, context["dag"].dag_id, context["run_id"],
     )
     for line in written["summary"]:
         log.info(line)
