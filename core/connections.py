@@ -38,6 +38,11 @@ class ConnectionInfo:
     password: str | None = field(repr=False)
     extra: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from core.http_manners import redact
+
+        return f"ConnectionInfo({self.conn_id!r}, {self.conn_type!r}, host {redact(self.host or '')!r})"
+
     def base_url(self, default_scheme: str = "https") -> str:
         """The host as a URL: a full URL is kept, a bare host gets the scheme and port."""
         host = (self.host or "").rstrip("/")
@@ -78,6 +83,20 @@ def _variable_problem(conn_id: str) -> str | None:
     return None
 
 
+def _mask_url_password(host: str | None) -> None:
+    """Airflow masks a connection's password in task logs, not one written inside its host URL: add it."""
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(host or "").password
+    except ValueError:
+        password = None
+    if password:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(password)
+
+
 def get_connection(conn_id: str) -> ConnectionInfo:
     """The connection, or ``ConnectionMissing`` / ``ConnectionInvalid`` naming it and saying what to do."""
     from airflow.sdk import BaseHook
@@ -93,6 +112,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
             f"Airflow connection {conn_id!r} is not defined (create it in Airflow, or set AIRFLOW_CONN_"
             f"{conn_id.upper()} to its JSON or URI form)"
         ) from None
+    _mask_url_password(conn.host)
     return ConnectionInfo(
         conn_id=conn_id,
         conn_type=conn.conn_type,

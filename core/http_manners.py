@@ -13,7 +13,10 @@ same way for all of them, what is worth another attempt and how long to wait:
   coming back earlier than asked would only be refused again;
 - at most ``max_attempts`` attempts in all;
 - sleep, clock and jitter are injected, so tests never really wait;
-- what is logged or raised goes through ``redact``: no secret, no credentials in a URL.
+- what is logged or raised goes through ``redact``: no secret, no credentials in a URL;
+  ``redact`` is the one function any URL goes through before it reaches a message;
+- a request that cannot even be built (``InvalidURL``, a scheme that is not HTTP: the URL
+  of the connection is wrong) is ``UnusableUrl``, with the URL redacted, whatever the client.
 
 A request that is not safe to repeat is the caller's to guard (see ``never_sent``): the
 data.gouv.fr client never repeats an upload that may have created a resource.
@@ -33,6 +36,8 @@ from typing import Any, TypeVar
 
 import requests
 import tenacity
+
+from core.failures import ExpectedFailure
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +110,12 @@ class Transient(Exception):
     @classmethod
     def of_status(cls, response: requests.Response) -> "Transient":
         return cls(f"HTTP {response.status_code}", response.headers.get("Retry-After"))
+
+
+class UnusableUrl(ValueError, ExpectedFailure):
+    """The request cannot be sent at all: its URL (from configuration) is malformed or not HTTP."""
+
+    hint = "fix the URL (the host of the service's Airflow connection, or its DIGOR_* setting)"
 
 
 class GaveUp(RuntimeError):
@@ -206,6 +217,8 @@ class RetryPolicy:
                 transient.problem = redact(transient.problem, secrets)
                 transient.asked_wait = retry_after_seconds(transient.retry_after, self.now)
                 raise
+            except requests.RequestException as error:  # not transient: the request could not be built
+                raise UnusableUrl(f"{where}: {problem_of(error, secrets)}") from None
 
         def failure(state: tenacity.RetryCallState) -> Transient:
             return state.outcome.exception()  # type: ignore[union-attr, return-value]

@@ -63,6 +63,9 @@ class PlatformCredentials:
     secret: str | None = field(repr=False)
     conn_id: str = DECP_CONN_ID
 
+    def __repr__(self) -> str:
+        return f"PlatformCredentials({redact(self.base_url)!r}, connection {self.conn_id!r})"
+
     def auth(self):
         return (self.login, self.secret or "") if self.login else None
 
@@ -90,7 +93,7 @@ def credentials_from_connection(conn_id: str) -> PlatformCredentials:
     except ValueError as error:
         raise PlatformConfigError(f"procurement platform: {error}") from None
     if urlsplit(base_url).scheme not in ("http", "https"):
-        raise PlatformConfigError(f"Airflow connection {conn_id!r}: {base_url!r} is not an http(s) URL")
+        raise PlatformConfigError(f"Airflow connection {conn_id!r}: {redact(base_url)!r} is not an http(s) URL")
     return PlatformCredentials(base_url.rstrip("/") + "/", (conn.login or "").strip() or None, conn.password or None,
                                conn_id)
 
@@ -157,8 +160,9 @@ class PlatformClient:
             if url in seen:
                 raise PlatformError(f"the listing pages loop at {url}")
             seen.add(url)
+            body = self._get(url, params).content
             try:
-                page = load_json(self._get(url, params).content)
+                page = load_json(body)
             except JsonTooDeep as error:
                 raise PlatformError(f"the listing at {url} is refused: {error}") from None
             except ValueError:

@@ -32,6 +32,7 @@ from core.http_manners import (
     error_message,
     json_body,
     problem_of,
+    redact,
 )
 
 API_PATH = "/api/v2"
@@ -73,6 +74,9 @@ class PastellCredentials:
     login: str = ""
     secret: str = field(default="", repr=False)
     verify: bool | str = True
+
+    def __repr__(self) -> str:
+        return f"PastellCredentials({redact(self.base_url)!r}, connection {self.conn_id!r}, auth {self.auth!r})"
 
     def requests_auth(self) -> requests.auth.AuthBase:
         if self.auth == "token":
@@ -138,7 +142,7 @@ def credentials_from_connection(conn_id: str) -> PastellCredentials:
     extra = dict(conn.extra or {})
     base_url = conn.base_url()
     if urlsplit(base_url).scheme not in ("http", "https"):
-        raise PastellConfigError(f"Airflow connection {conn_id!r}: {base_url!r} is not an http(s) URL")
+        raise PastellConfigError(f"Airflow connection {conn_id!r}: {redact(base_url)!r} is not an http(s) URL")
     login, secret = (conn.login or "").strip(), conn.password or ""
     auth = str(extra.get("auth") or ("basic" if login else "token")).lower()
     if auth not in ("basic", "token"):
@@ -192,7 +196,7 @@ class PastellClient:
         return cls(credentials_from_connection(conn_id), options, sleep)
 
     def __repr__(self) -> str:
-        return f"PastellClient({self.credentials.base_url!r}, connection={self.credentials.conn_id!r})"
+        return f"PastellClient({redact(self.credentials.base_url)!r}, connection={self.credentials.conn_id!r})"
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

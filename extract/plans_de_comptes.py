@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import PLANS_DOWNLOAD_DEFAULTS
-from core.http_manners import TRANSIENT_ERRORS, TRANSIENT_STATUS, RetryPolicy, Transient, problem_of
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    RetryPolicy,
+    Transient,
+    problem_of,
+    redact,
+)
 from core.keys import PLANS_CACHE_PREFIX
 from core.store import ObjectStore
 
@@ -67,13 +74,13 @@ def http_fetch(url: str, sleep: Callable[[float], None] = time.sleep) -> bytes:
             if response.status_code in TRANSIENT_STATUS:
                 raise Transient.of_status(response)
             if response.status_code != 200:
-                raise PlanNotFound(f"{url} answered HTTP {response.status_code}")
+                raise PlanNotFound(f"{redact(url)} answered HTTP {response.status_code}")
             chunks, size = [], 0
             try:
                 for chunk in response.iter_content(1 << 16):
                     size += len(chunk)
                     if size > MAX_PLAN_BYTES:
-                        raise PlanNotFound(f"{url} is larger than {MAX_PLAN_BYTES} bytes")
+                        raise PlanNotFound(f"{redact(url)} is larger than {MAX_PLAN_BYTES} bytes")
                     chunks.append(chunk)
             except TRANSIENT_ERRORS as error:
                 raise Transient(problem_of(error)) from None

@@ -21,7 +21,16 @@ from pathlib import Path
 import requests
 
 from core.config import SIRENE_DOWNLOAD_DEFAULTS
-from core.http_manners import TRANSIENT_ERRORS, TRANSIENT_STATUS, GaveUp, RetryPolicy, Transient, http_date, problem_of
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    GaveUp,
+    RetryPolicy,
+    Transient,
+    http_date,
+    problem_of,
+    redact,
+)
 
 CHUNK_SIZE = 1 << 20
 USER_AGENT = "digor (open data of a region's public bodies; SIRENE stock reduction)"
@@ -138,7 +147,7 @@ def download_file(
             if response.status_code in TRANSIENT_STATUS:
                 raise Transient.of_status(response)
             if response.status_code not in (200, 206):
-                raise DownloadError(f"GET {url}: HTTP {response.status_code}")
+                raise DownloadError(f"GET {redact(url)}: HTTP {response.status_code}")
             resumed = response.status_code == 206 and offset > 0
             if not resumed:
                 offset = 0
@@ -171,4 +180,4 @@ def download_file(
     try:
         return policy.run(attempt, f"GET {url}")
     except GaveUp as gave_up:
-        raise DownloadError(f"GET {url}: {gave_up}") from None
+        raise DownloadError(f"GET {redact(url)}: {gave_up}") from None

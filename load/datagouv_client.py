@@ -43,6 +43,7 @@ from core.http_manners import (
     json_body,
     never_sent,
     problem_of,
+    redact,
 )
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class UdataClient:
         return cls(conn.base_url(), conn.password, conn_id, options)
 
     def __repr__(self) -> str:
-        return f"UdataClient({self.base_url!r}, connection {self.conn_id!r})"
+        return f"UdataClient({redact(self.base_url)!r}, connection {self.conn_id!r})"
 
     def _space(self) -> None:
         """Successive writes are spaced (from the end of one to the start of the next):
@@ -172,7 +173,7 @@ class UdataClient:
             message = error_message(response, secrets)
             if status in (401, 403):
                 raise DataGouvAuthError(
-                    f"data.gouv.fr at {self.base_url} refused the API key of Airflow connection "
+                    f"data.gouv.fr at {redact(self.base_url)} refused the API key of Airflow connection "
                     f"{self.conn_id!r} ({status}: {message}) on {what}"
                 )
             if status in TRANSIENT_STATUS:
