@@ -22,7 +22,7 @@ from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_
 from core.registry import load_registry
 from core.store import ObjectStore
 from extract.plans_de_comptes import PlanSource
-from load.budget_widgets import publish_body
+from load.budget_widgets import document_names, publish_body, published_document_names
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from transform.consolidate_actes import current_decisions, follow_decisions
@@ -65,6 +65,17 @@ def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, 
         except PlanError:
             return {}
     return functions
+
+
+def plans_at_hand(plans: PlanResolver, lines: pd.DataFrame) -> bool:
+    """Whether the plan de comptes of every document of ``lines`` can be had now (the widget's labels)."""
+    for nomenclature, year in set(zip(lines["nomenclature"], lines["exercice"])) if not lines.empty else ():
+        norme, _, declinaison = str(nomenclature).partition("-")
+        try:
+            plans.get(norme, declinaison, int(year))
+        except PlanError:
+            return False
+    return True
 
 
 class BudgetsChain(Chain):
@@ -148,7 +159,8 @@ class BudgetsChain(Chain):
         store = self.store(settings)
         folder = PUBLIC_BASE.rsplit("/", 1)[0]
         manifest = switch_dataset_manifest(store, folder, self.name, settings.version_retention_days)["manifest"]
-        function_plan = widget_function_plan(plan_resolver(settings, store))
+        plans = plan_resolver(settings, store)
+        function_plan = widget_function_plan(plans)
         registry = load_registry(settings.registry_path)
         bound = settings.budget_max_amount
         frames = [current_documents(refused_documents(budget_lines(store, year), bound, registry)[0])[0]
@@ -163,6 +175,8 @@ class BudgetsChain(Chain):
             if wanted is not None and body.siren not in wanted:
                 continue
             lines = published[published["siren"] == body.siren] if not published.empty else published
+            if not plans_at_hand(plans, lines) and document_names(lines) == published_document_names(store, body):
+                continue  # the same documents: keep them as published, with the labels their plans gave
             written += publish_body(store, body, registry.publisher, lines, function_plan,
                                     settings.version_retention_days)
         return [manifest] + written + [publish_catalogue(store, registry)]

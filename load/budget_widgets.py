@@ -39,7 +39,7 @@ from core.jsonio import json_bytes
 from core.keys import widget_folder
 from core.registry import Body
 from core.store import ObjectStore
-from load.versions import publish_file_set
+from load.versions import VERSION_NAME, publish_file_set, read_json
 
 INDEX_FILE = "index.json"
 FORMAT = "digor-budgets-widget/1"
@@ -204,6 +204,23 @@ def body_files(body: Body, publisher: str, lines: pd.DataFrame, function_plan: F
     }
     files[INDEX_FILE] = json_bytes(index)
     return files
+
+
+def document_names(lines: pd.DataFrame) -> set[str]:
+    """The names of the document files a body's published lines make (without their version)."""
+    if lines.empty:
+        return set()
+    keys = set(zip(lines["siret"], lines["exercice"], lines["stage"], lines["dm_date"]))
+    return {_document_file(siret, int(year), stage, dm_date) for siret, year, stage, dm_date in keys}
+
+
+def published_document_names(store: ObjectStore, body: Body) -> set[str]:
+    """The names of the document files the body's current manifest names (without their version)."""
+    index = read_json(store, widget_prefix(body.siret) + INDEX_FILE)
+    if index is None:
+        return set()
+    names = {stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+    return {f"{m['stem']}.{m['ext']}" if (m := VERSION_NAME.match(name)) else name for name in names}
 
 
 def named_files(index: dict) -> set[str]:

@@ -241,6 +241,8 @@ def test_a_night_rerun_without_its_plans_de_comptes_keeps_the_published_budgets(
     assert report["totals"]["deferred"] == len(report["deferred"]) >= 8
     assert [r["reason"] for r in report["rejected"] if "DOCTYPE" not in r["reason"]] == [], "only the demo's hostile file"
     assert all("plan de comptes" in d["reason"] and d["kept_lines"] > 0 for d in report["deferred"])
+    assert digor(["run", "budgets", "--date", night, "--force-rebuild"]) == 1
+    assert _public_budgets(settings) == before, "a rebuild keeps the widgets' labels the plans give"
 
     monkeypatch.setenv("DIGOR_PLANS_DIRS", plans)
     assert digor(["run", "budgets", "--date", night]) == 0
