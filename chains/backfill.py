@@ -145,7 +145,10 @@ def write_diff_report(
 
 
 def promote(settings: Settings, work: Settings, chain: str, results: list[dict]) -> dict:
-    """Apply the overlay to the store, then send the changed files to data.gouv.fr."""
-    promoted = OverlayStore(open_store(settings.store_url), work.overlay_prefix).promote()
-    published = settings.with_overrides(schema_versions=work.schema_versions)
-    return {"promoted": promoted, "datagouv": check_chain(chain).publish_datagouv(published, results)}
+    """Apply the overlay to the store, then send the changed files to data.gouv.fr, under the chain's
+    lease (a decision recorded since the build leaves its years stale: the next run rebuilds them)."""
+    found = check_chain(chain)
+    with found.lock(settings, f"digor backfill {chain} {work.overlay_prefix}: promote"):
+        promoted = OverlayStore(open_store(settings.store_url), work.overlay_prefix).promote()
+        published = settings.with_overrides(schema_versions=work.schema_versions)
+        return {"promoted": promoted, "datagouv": found.publish_datagouv(published, results)}
