@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.jsonio import JsonTooDeep, load_json
 from core.keys import raw_night_prefix, raw_prefix
 from core.store import ObjectStore, put_raw
 
@@ -45,8 +46,8 @@ def body_key_from_metadata(metadata_bytes: bytes | None) -> str:
     if metadata_bytes is None:
         return UNKNOWN_BODY
     try:
-        document = json.loads(metadata_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        document = load_json(metadata_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, JsonTooDeep):
         return UNKNOWN_BODY
     if not isinstance(document, dict):
         return UNKNOWN_BODY

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 import pyarrow as pa
 
+from core.jsonio import JsonTooDeep, load_json
 from core.keys import raw_night_prefix, staging_prefix
 from core.nomenclature_actes import NATURES, MatiereError, parse_classification
 from core.publication_rule import source_decision
@@ -102,7 +103,9 @@ def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str, str]:
     if "metadata.json" not in files:
         raise ActeRejected("metadata.json is missing")
     try:
-        document = json.loads(files["metadata.json"].decode("utf-8"))
+        document = load_json(files["metadata.json"].decode("utf-8"))
+    except JsonTooDeep as error:
+        raise ActeRejected(f"metadata.json is refused: {error}") from None
     except UnicodeDecodeError:
         raise ActeRejected("metadata.json is not UTF-8") from None
     except json.JSONDecodeError as error:
