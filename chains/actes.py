@@ -37,7 +37,7 @@ from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
-from transform.actes import staged_years, transform_night, write_staging
+from transform.actes import ActRules, staged_years, transform_night, write_staging
 from transform.consolidate_actes import current_acts, latest_versions
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
@@ -62,7 +62,8 @@ class ActesChain(Chain):
         "actes": Dataset("actes", "actes", "Actes {year} (toutes natures) ({fmt})"),
     }
     diff_keys = {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"]}
-    empty_night = {"acts": 0, "by_body": {}, "skipped_files": [], "rows": 0, "decisions": {}, "rejects": []}
+    empty_night = {"acts": 0, "by_body": {}, "skipped_files": [], "rows": 0, "decisions": {}, "rejects": [],
+                   "left_out": []}
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
         return [raw_prefix(self.name, settings.source_name) + "/"]
@@ -83,11 +84,13 @@ class ActesChain(Chain):
     @timed
     def transform(self, settings: Settings, night: str) -> dict:
         store = self.store(settings)
-        result = transform_night(store, _registry(settings), night, settings.source_name)
+        result = transform_night(store, _registry(settings), night, settings.source_name,
+                                 ActRules.from_settings(settings))
         years = write_staging(store, result)
         write_night_events(store, night, result.rows)
         rejects = [r.to_dict() for r in result.rejects]
-        self.write_quarantine(settings, night, {"rejects": rejects})
+        left_out = [item.to_dict() for item in result.left_out]
+        self.write_quarantine(settings, night, {"rejects": rejects, "left_out": left_out})
         decisions: dict[str, Counter] = defaultdict(Counter)
         for row in result.rows:
             decisions[row["siren"]][row["decision"]] += 1
@@ -98,6 +101,7 @@ class ActesChain(Chain):
             "rows": len(result.rows),
             "decisions": {siren: dict(counts) for siren, counts in sorted(decisions.items())},
             "rejects": rejects,
+            "left_out": left_out,
         }
 
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
@@ -121,7 +125,7 @@ class ActesChain(Chain):
         online = acts[acts["online"]].reset_index(drop=True)
 
         def url_of(sha256: str, name: str) -> str:
-            return settings.public_url(document_key(sha256, name))
+            return settings.public_url(document_key(sha256))
 
         deliberations = deliberations_of(online)
         delib_files, delib_report = publish_shaped(

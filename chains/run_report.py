@@ -75,6 +75,8 @@ def build_report(
         "to_decide": to_decide,
         "offline": {str(y["year"]): y.get("offline_by_body", {}) for y in years},
         "skipped_files": extracted["skipped_files"],
+        # Annexes not published with their act (not a PDF, empty, too large): the act is.
+        "left_out": transformed.get("left_out", []),
         # What the source connector could not bring tonight (retried next night).
         "source_failures": {
             key: extracted[key] for key in ("failed", "deleted", "body_errors") if extracted.get(key)
@@ -98,4 +100,5 @@ def summary_lines(report: dict) -> list[str]:
     ]
     lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
     lines += [f"  quarantined {q['source_id']} from {q['file']}: {q['reason']}" for q in report["quarantined_rows"]]
+    lines += [f"  left out {item['raw_prefix']}{item['file']}: {item['reason']}" for item in report.get("left_out", [])]
     return lines

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -24,7 +24,7 @@ ENV_PREFIX = "DIGOR_"
 # Target version of each national schema published by digor.
 SCHEMA_VERSIONS = {
     "scdl-deliberations": "2.1.5",
-    "actes": "1.0",
+    "actes": "1.1",  # digor's own, schemas/actes-1.1.json (1.1: natures outside the préfecture flow)
     "decp": "2.0.2",  # JSON Schema schemas/decp-2.0.2.json (2022 format, arrêtés du 22 décembre 2022)
     "decp-historique": "1.5.0",  # JSON Schema schemas/decp-1.5.0.json (2019 format, kept as history)
     "decp-table": "1.0",  # digor's flat DECP table, schemas/decp-table-1.0.json
@@ -154,6 +154,51 @@ BUDGET_MAX_AMOUNT = Decimal("100000000000")
 # No bound may be set above this: the widgets' sums of a document's lines stay exact below it.
 BUDGET_MAX_AMOUNT_CEILING = Decimal("1000000000000000")
 
+# Acts: what the transform accepts before anything is published.
+# A decision, transmission or acknowledgement date outside [earliest, night + margin] is a typo
+# (year 9999, year 1) that would open a year's files of its own: the act is rejected. No act under
+# today's legality control predates the loi du 2 mars 1982 (droits et libertés des communes);
+# the margin absorbs clocks and time zones, never a year.
+ACT_DATE_EARLIEST = date(1982, 3, 2)
+ACT_DATE_MARGIN_DAYS = 7
+# A document (act or annex) larger than this is not published, with its own reason; raw keeps it.
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+# What the agent's ``publication_open_data`` code means, per flow (Pastell document type, from
+# the act's ``info.type``; the source name, ``drop`` or ``pastell``, when the metadata has none).
+# The layers of the télétransmission disagree: the regional pipeline reads 3 oui, 1 non, 2 ne sais
+# pas (0 a historic oui), the GED form ``super-ged-megalis`` says 0 ne sais pas, 1 oui, 2 non. So
+# the default keeps the pipeline's meaning where a mistake under the form's meaning still keeps
+# the act offline (1 and 2), publishes only on 3 (no such code in the form) and leaves 0 out:
+# a code a flow's mapping does not name is "to be decided", never online.
+# DIGOR_PUBLICATION_OPEN_DATA_CODES (JSON ``{flow: {code: decision}}``) replaces a flow's mapping
+# or adds one; decisions are "published", "refused" or "to_decide".
+DEFAULT_FLOW = "default"
+PUBLICATION_OPEN_DATA_CODES = {
+    DEFAULT_FLOW: {"3": "published", "1": "refused", "2": "to_decide"},
+    "super-ged-megalis": {"1": "published", "2": "refused", "0": "to_decide"},
+}
+
+
+def parse_open_data_codes(text: str) -> dict[str, dict[str, str]]:
+    """The defaults, each flow named in ``text`` (JSON ``{flow: {code: decision}}``) replaced whole."""
+    codes = {flow: dict(mapping) for flow, mapping in PUBLICATION_OPEN_DATA_CODES.items()}
+    if not text.strip():
+        return codes
+    name = f"{ENV_PREFIX}PUBLICATION_OPEN_DATA_CODES"
+    try:
+        flows = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{name} is not valid JSON: {error}") from None
+    decisions = set(PUBLICATION_OPEN_DATA_CODES[DEFAULT_FLOW].values())  # the three a code may mean
+    if not isinstance(flows, dict) or not all(isinstance(m, dict) for m in flows.values()):
+        raise ValueError(f'{name} must be a JSON object {{flow: {{code: decision}}}}, e.g. {{"default": {{"3": "published"}}}}')
+    for flow, mapping in flows.items():
+        wrong = sorted(str(v) for v in mapping.values() if v not in decisions)
+        if wrong:
+            raise ValueError(f"{name}: flow {flow!r} maps a code to {wrong[0]!r}; use one of {sorted(decisions)}")
+        codes[str(flow)] = {str(code).strip(): value for code, value in mapping.items()}
+    return codes
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name, default)
@@ -229,6 +274,11 @@ class Settings:
     # wait), and how long a writer waits for another's before giving up.
     lock_ttl_seconds: float = 120.0
     lock_wait_seconds: float = 3600.0
+    # Acts: plausible dates, the largest document published, the meaning of publication_open_data.
+    act_date_earliest: date = ACT_DATE_EARLIEST
+    act_date_margin_days: int = ACT_DATE_MARGIN_DAYS
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    publication_open_data_codes: dict = field(default_factory=lambda: parse_open_data_codes(""))
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -262,6 +312,10 @@ class Settings:
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
             lock_ttl_seconds=float(_env("LOCK_TTL_SECONDS", "120")),
             lock_wait_seconds=float(_env("LOCK_WAIT_SECONDS", "3600")),
+            act_date_earliest=date.fromisoformat(_env("ACT_DATE_EARLIEST", ACT_DATE_EARLIEST.isoformat())),
+            act_date_margin_days=int(_env("ACT_DATE_MARGIN_DAYS", str(ACT_DATE_MARGIN_DAYS))),
+            max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(MAX_DOCUMENT_BYTES))),
+            publication_open_data_codes=parse_open_data_codes(_env("PUBLICATION_OPEN_DATA_CODES", "")),
         )
 
     def schema(self, name: str) -> str:

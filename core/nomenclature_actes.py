@@ -25,6 +25,20 @@ NATURES: dict[str, str] = {
     "6": "Autres",
 }
 
+# Acts a body publishes without sending them to the préfecture (nature 7 of the regional back
+# office), by the kind ``nature_autre_detail`` names; the Actes widget filters on these codes.
+OUTSIDE_FLOW_NATURE = "7"
+OUTSIDE_FLOW_NATURES: dict[str, str] = {
+    "7": "Autres actes non transmis en préfecture",
+    "71": "Listes des délibérations",
+    "72": "Arrêtés temporaires",
+    "73": "Procès-verbaux de séance",
+    "74": "Arrêtés permanents",
+}
+OUTSIDE_FLOW_DETAILS: dict[str, str] = {"LD": "71", "AT": "72", "PV": "73", "AP": "74"}
+# Every nature digor publishes, by the code of its published files and widgets.
+ALL_NATURES: dict[str, str] = {**NATURES, **OUTSIDE_FLOW_NATURES}
+
 # Abbreviations used by @CTES in file names and in the IDActe of the acknowledgement.
 NATURE_ABBREVIATIONS: dict[str, str] = {
     "1": "DE",
@@ -109,8 +123,20 @@ def parse_classification(raw: str) -> Matiere:
 
 
 def nature_label(code: str) -> str:
-    """Label of a nature of act ("1" -> "Délibérations")."""
+    """Label of a nature of act ("1" -> "Délibérations", "73" -> "Procès-verbaux de séance")."""
     key = str(code).strip()
-    if key not in NATURES:
+    if key not in ALL_NATURES:
         raise ValueError(f"unknown nature of act {code!r}")
-    return NATURES[key]
+    return ALL_NATURES[key]
+
+
+def nature_code(acte_nature: str, detail: str = "") -> str:
+    """The published code of an act's nature: 1 to 6 as the télétransmission sends them; an act
+    outside the préfecture flow (7) gets the code of its kind (``nature_autre_detail`` LD, AT, PV,
+    AP -> 71 to 74), or 7 when the kind is another one. Raises ValueError for anything else."""
+    code, kind = (acte_nature or "").strip(), (detail or "").strip().upper()
+    if code == OUTSIDE_FLOW_NATURE:
+        return OUTSIDE_FLOW_DETAILS.get(kind, OUTSIDE_FLOW_NATURE)
+    if code in ALL_NATURES:
+        return code
+    raise ValueError(f"acte_nature {acte_nature!r} is not a nature of act (1 to 6, or 7 outside the préfecture flow)")

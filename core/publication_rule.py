@@ -1,9 +1,13 @@
 """Publication decision rules: what the source says, and what the body allows.
 
-The télétransmission field ``publication_open_data`` carries the agent's choice
-(3 or 0 yes, 1 no, 2 "don't know"); when it is empty the nature decides, as in the
-regional chain: délibérations, actes réglementaires and budgets are public by law,
-individual acts and "autres" may hold personal data, contracts need a decision.
+The télétransmission field ``publication_open_data`` carries the agent's choice, whose codes
+mean different things in different flows (``core.config.PUBLICATION_OPEN_DATA_CODES``): a code
+the act's flow does not map is "to be decided", never online. When it is empty the nature
+decides, as in the regional chain: délibérations, actes réglementaires and budgets are public
+by law, individual acts and "autres" may hold personal data, contracts need a decision. Of the
+acts outside the préfecture flow, the lists of délibérations and the procès-verbaux are public
+by law (CGCT L2121-25, L2121-15); arrêtés outside the flow may be individual ones, so they wait
+for a decision like the others.
 On top of that, the body's switches gate everything at publication time, so that
 turning a switch applies to past acts too.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from enum import Enum
 
+from core.config import DEFAULT_FLOW, PUBLICATION_OPEN_DATA_CODES
 from core.registry import Body
 
 INDIVIDUAL_ACTS = "3"
@@ -31,14 +36,18 @@ class DecisionSource(str, Enum):
     ENGINEER = "engineer"
 
 
-_AGENT_CHOICE = {"3": Decision.PUBLISHED, "0": Decision.PUBLISHED, "1": Decision.REFUSED, "2": Decision.TO_DECIDE}
 _BY_NATURE = {
     "1": Decision.PUBLISHED,
     "2": Decision.PUBLISHED,
     "5": Decision.PUBLISHED,
+    "71": Decision.PUBLISHED,
+    "73": Decision.PUBLISHED,
     "3": Decision.REFUSED,
     "6": Decision.REFUSED,
     "4": Decision.TO_DECIDE,
+    "7": Decision.TO_DECIDE,
+    "72": Decision.TO_DECIDE,
+    "74": Decision.TO_DECIDE,
 }
 
 
@@ -46,16 +55,29 @@ _BY_NATURE = {
 CANCELLATION_ACTIONS = {"annulation-tdt", "verif-annulation-tdt", "annuler-tdt"}
 
 
+def open_data_codes(flow: str, codes: Mapping[str, Mapping[str, str]] = PUBLICATION_OPEN_DATA_CODES
+                    ) -> tuple[str, dict[str, Decision]]:
+    """(name, meaning of each code) of the mapping that applies to ``flow``: its own, else the default."""
+    name = flow if flow in codes else DEFAULT_FLOW
+    return name, {code: Decision(decision) for code, decision in codes.get(name, {}).items()}
+
+
 def source_decision(
-    nature_code: str, publication_open_data: str, last_action: str = ""
+    nature_code: str, publication_open_data: str, last_action: str = "", flow: str = DEFAULT_FLOW,
+    codes: Mapping[str, Mapping[str, str]] = PUBLICATION_OPEN_DATA_CODES,
 ) -> tuple[Decision, DecisionSource, str]:
-    """Decision carried by the act itself, with where it comes from and why."""
+    """Decision carried by the act itself, with where it comes from and why; ``flow`` picks the
+    meaning of the ``publication_open_data`` codes in ``codes``."""
     if last_action in CANCELLATION_ACTIONS:
         return Decision.WITHDRAWN, DecisionSource.TELETRANSMISSION, f"transmission cancelled ({last_action})"
     choice = (publication_open_data or "").strip()
-    if choice in _AGENT_CHOICE:
-        return _AGENT_CHOICE[choice], DecisionSource.TELETRANSMISSION, f"publication_open_data={choice}"
-    return _BY_NATURE.get(nature_code, Decision.TO_DECIDE), DecisionSource.DEFAULT_RULE, f"nature {nature_code}"
+    if not choice:
+        return _BY_NATURE.get(nature_code, Decision.TO_DECIDE), DecisionSource.DEFAULT_RULE, f"nature {nature_code}"
+    mapping, meanings = open_data_codes(flow, codes)
+    if choice in meanings:
+        return meanings[choice], DecisionSource.TELETRANSMISSION, f"publication_open_data={choice} (codes of {mapping})"
+    return (Decision.TO_DECIDE, DecisionSource.TELETRANSMISSION,
+            f"publication_open_data={choice!r} is not a code of {mapping} ({', '.join(sorted(meanings)) or 'none'})")
 
 
 def body_blocks(body: Body | None, nature_code: str) -> str | None:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.document_kind import document_headers
 from core.failures import ExpectedFailure
 from core.http_manners import redact
 from core.keys import DOCUMENTS_PREFIX
@@ -221,17 +222,23 @@ _CONTENT_TYPES = {
 }
 
 
-def object_headers(key: str) -> dict[str, str]:
-    """``Content-Type`` and ``Cache-Control`` of an object, from its key alone."""
+def object_headers(key: str, data: bytes = b"") -> dict[str, str]:
+    """``Content-Type`` and ``Cache-Control`` of an object, from its key; for a public document,
+    the type (and ``Content-Disposition``) from its bytes: a source's file is never served as a
+    page or a script, whatever its name."""
     name = key.rsplit("/", 1)[-1]
     suffix = os.path.splitext(name)[1].lower()
     content_type = _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if key.startswith(DOCUMENTS_PREFIX + "/"):
+        document = document_headers(data)
+        headers = {"ContentType": document["Content-Type"], "CacheControl": CACHE_DOCUMENT}
+        if "Content-Disposition" in document:
+            headers["ContentDisposition"] = document["Content-Disposition"]
+        return headers
     if not key.startswith(Zone.PUBLIC.value + "/"):
         cache = CACHE_PRIVATE
     elif _VERSIONED_NAME.search(name):
         cache = CACHE_IMMUTABLE
-    elif key.startswith(DOCUMENTS_PREFIX + "/"):
-        cache = CACHE_DOCUMENT
     else:
         cache = CACHE_MANIFEST
     return {"ContentType": content_type, "CacheControl": cache}
@@ -278,7 +285,7 @@ class S3Store:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **object_headers(key))
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **object_headers(key, data))
         except Exception as error:
             raise self._fail(error, f"write {key}") from None
 
@@ -363,7 +370,7 @@ class S3Store:
         except Exception as error:
             raise self._fail(error, f"look up {key}") from None
         return {"ContentType": answer.get("ContentType"), "CacheControl": answer.get("CacheControl"),
-                "ContentLength": answer.get("ContentLength")}
+                "ContentLength": answer.get("ContentLength"), "ContentDisposition": answer.get("ContentDisposition")}
 
     def configure_public_access(self, origins: tuple[str, ...] | list[str]) -> dict:
         """Let anyone read the public prefix (only it), and browsers of ``origins`` fetch it.

@@ -4,7 +4,8 @@ Browsers see what they would see in production: ``/<key without public/>`` for e
 of the public zone (read through the object store interface, so any backend works) and
 ``/widgets/<file>`` for the widget pages of this checkout (rendered from their layout on each
 request) and its static widget files, which take precedence so that an edited widget shows on
-reload. Nothing outside the public zone is ever served.
+reload. Nothing outside the public zone is ever served, and a public document is served as what
+its bytes are (``core.document_kind``): a PDF as a PDF, anything else as a download.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from core.document_kind import document_headers
+from core.keys import DOCUMENTS_PREFIX
 from core.store import ObjectStore, StoreError
 from load.widget_pages import WIDGETS_DIR, widget_bytes
 
@@ -48,9 +51,11 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
             if getattr(self.server, "verbose", False):
                 super().log_message(format, *args)
 
-        def _send(self, status: int, body: bytes, kind: str, head: bool) -> None:
+        def _send(self, status: int, body: bytes, kind: str, head: bool, extra: dict | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
+            for name, value in (extra or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-cache")
             self.send_header("X-Content-Type-Options", "nosniff")
@@ -80,6 +85,10 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
                 data = store.get_bytes(key)
             except (FileNotFoundError, StoreError, IsADirectoryError, NotADirectoryError):
                 self._not_found(head)
+                return
+            if key.startswith(DOCUMENTS_PREFIX + "/"):
+                headers = document_headers(data)
+                self._send(HTTPStatus.OK, data, headers.pop("Content-Type"), head, headers)
                 return
             self._send(HTTPStatus.OK, data, content_type(key), head)
 

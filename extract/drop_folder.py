@@ -1,8 +1,9 @@
 """Source: a drop folder where the télétransmission exporter writes one folder per act.
 
 Layout: ``<drop>/<YYYY-MM-DD>/<id_d>/metadata.json`` plus the act's files, the date being
-the night the exporter wrote it. Extraction copies every file, byte for byte, into the
-raw zone before anything reads it, so that a broken act is still kept and can be replayed.
+the night the exporter wrote it. Extraction copies every file, byte for byte and whatever its
+size or kind, into the raw zone before anything reads it, so that a broken act is still kept
+and can be replayed; the transform judges what may be published.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from core.store import ObjectStore, put_raw
 SOURCE = "drop"
 RAW_PREFIX = raw_prefix("actes", SOURCE)
 UNKNOWN_BODY = "inconnu"
-MAX_FILE_BYTES = 200 * 1024 * 1024
 _SAFE_SEGMENT = re.compile(r"^[^/\\\x00]+$")
 
 
@@ -77,7 +77,7 @@ def extract_night(store: ObjectStore, drop_dir: Path, night: str) -> list[Extrac
         written, skipped = [], []
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             relative = path.relative_to(folder).as_posix()
-            if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
+            if path.is_symlink():
                 skipped.append(relative)
                 continue
             if not all(_SAFE_SEGMENT.match(part) for part in relative.split("/")):

@@ -52,7 +52,6 @@ SOURCE = "pastell"
 METADATA = "metadata.json"
 # Form fields whose files the transform reads: act, stamped copy, annexes, acknowledgement.
 FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes")
-MAX_FILE_BYTES = 200 * 1024 * 1024
 # Last actions of a document still being written, signed or transmitted (actes-generique and
 # actes-automatique definitions): not an act yet, so not listed for a detail request.
 IN_PROGRESS_STATES = frozenset({
@@ -232,10 +231,8 @@ def _fetch_and_store(
                 skipped.append({"folder": folder, "file": name,
                                  "reason": f"{field_name}[{num}] is named in the form but Pastell has no such file"})
                 continue
-            if len(content) > MAX_FILE_BYTES:
-                reason = f"{field_name}: larger than {MAX_FILE_BYTES} bytes"
-                skipped.append({"folder": folder, "file": name, "reason": reason})
-            elif name in files and files[name] != content:
+            # Kept whatever its size or kind: the transform judges what may be published.
+            if name in files and files[name] != content:
                 reason = f"{field_name}: another file of the document has this name"
                 skipped.append({"folder": folder, "file": name, "reason": reason})
             else:

@@ -2,28 +2,28 @@
 
 A document can be shared by several acts and years, so each year keeps the list of
 the documents its online acts use (private zone); a document leaves the public zone
-when no year uses it any more, which is how a withdrawal removes its PDF.
+when no year uses it any more, which is how a withdrawal removes its PDF. Only PDFs are
+published (``core.document_kind``), under a ``.pdf`` key whatever the file was named; the
+transform refuses anything else, and this step checks the bytes again before copying.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from pathlib import PurePosixPath
 
 import pandas as pd
 
+from core.document_kind import is_pdf
 from core.keys import DOCUMENT_USAGE_PREFIX, DOCUMENTS_PREFIX
 from core.store import ObjectStore, put_if_changed
 
 USAGE_PREFIX = DOCUMENT_USAGE_PREFIX
-_EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
 
 
-def document_key(sha256: str, name: str) -> str:
-    """Key of a document: its hash, so one file shared by acts or nights is stored once."""
-    suffix = PurePosixPath(name).suffix.lower()
-    return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}{suffix if _EXTENSION.match(suffix) else ''}"
+def document_key(sha256: str) -> str:
+    """Key of a document: its hash, so one file shared by acts or nights is stored once; always
+    ``.pdf``, the only kind published, so that no name sent by a source decides how it is served."""
+    return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}.pdf"
 
 
 def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
@@ -32,10 +32,10 @@ def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
     for _, act in acts.iterrows():
         if act["metadata_only"]:
             continue
-        wanted[document_key(act["main_file_sha256"], act["main_file_name"])] = act["main_file_key"]
+        wanted[document_key(act["main_file_sha256"])] = act["main_file_key"]
         if act["publish_annexes"]:
             for annex in act["annexes"]:
-                wanted[document_key(annex["sha256"], annex["name"])] = annex["raw_key"]
+                wanted[document_key(annex["sha256"])] = annex["raw_key"]
     return wanted
 
 
@@ -44,12 +44,20 @@ def _usage_key(year: int) -> str:
 
 
 def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> dict:
-    """Copy the year's documents from raw, then remove those no year uses any more."""
+    """Copy the year's documents from raw, then remove those no year uses any more.
+
+    A file that is not a PDF (staged before the transform checked kinds) is never copied.
+    """
     wanted = _documents_of(online)
     copied = 0
+    refused = []
     for key, raw_key in sorted(wanted.items()):
         if not store.exists(key):
-            store.put_bytes(key, store.get_bytes(raw_key))
+            data = store.get_bytes(raw_key)
+            if not is_pdf(data):
+                refused.append(raw_key)
+                continue
+            store.put_bytes(key, data)
             copied += 1
     previous = set(json.loads(store.get_bytes(_usage_key(year)))) if store.exists(_usage_key(year)) else set()
     put_if_changed(store, _usage_key(year), (json.dumps(sorted(wanted), indent=0) + "\n").encode())
@@ -62,4 +70,4 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
         dropped -= used_elsewhere
         for key in sorted(dropped):
             store.delete(key)
-    return {"copied": copied, "removed": sorted(dropped)}
+    return {"copied": copied, "removed": sorted(dropped), "not_pdf": refused}

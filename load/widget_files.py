@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.jsonio import compact_json_bytes as json_bytes
 from core.keys import WIDGETS_PREFIX, widget_prefix
-from core.nomenclature_actes import NATURES, parse_classification
+from core.nomenclature_actes import ALL_NATURES, parse_classification
 from core.publication_rule import UrlOf, annex_urls, document_url
 from core.registry import Body, Registry
 from core.store import ObjectStore, put_if_changed
@@ -87,7 +87,7 @@ def _act_entry(act: pd.Series, url_of: UrlOf) -> dict:
         "numero": act["numero"],
         "objet": act["objet"],
         "nature_code": act["nature_code"],
-        "nature": NATURES[act["nature_code"]],
+        "nature": ALL_NATURES[act["nature_code"]],
         "matiere_code": matiere.code,
         "matiere": f"{matiere.label_1} / {matiere.label_2}",
         "date_decision": _iso(act["date_decision"]),

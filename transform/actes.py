@@ -1,7 +1,9 @@
 """Raw acts of one night -> rows of the staging table ``staging/actes``.
 
 Each act is read on its own: a broken one becomes a reject naming its raw folder and
-the reason, and the night goes on for every other act.
+the reason, and the night goes on for every other act. Only real PDFs are published: an act
+whose document is not one (by its bytes, whatever its name), is empty or is larger than the
+configured limit is rejected; such an annex is left out of the act, and reported.
 """
 
 from __future__ import annotations
@@ -9,15 +11,24 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import PurePosixPath
 
 import pyarrow as pa
 
+from core.config import (
+    ACT_DATE_EARLIEST,
+    ACT_DATE_MARGIN_DAYS,
+    MAX_DOCUMENT_BYTES,
+    PUBLICATION_OPEN_DATA_CODES,
+    Settings,
+)
+from core.document_kind import carries_private_annexes, is_pdf
 from core.jsonio import JsonTooDeep, load_json
 from core.keys import raw_night_prefix, staging_prefix
-from core.nomenclature_actes import NATURES, MatiereError, parse_classification
+from core.nomenclature_actes import MatiereError, nature_code, parse_classification
 from core.publication_rule import source_decision
 from core.registry import Body, Registry
 from core.store import ObjectStore, sha256_hex, table_to_parquet_bytes
@@ -76,11 +87,61 @@ class Reject:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """An annex not published with its act (the act itself is)."""
+
+    source_id: str
+    raw_prefix: str
+    siren: str
+    file: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class NightTransform:
     night: str
     rows: list[dict]
     rejects: list[Reject]
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ActRules:
+    """What an act must be to be staged (``core.config``; the chain passes the run's settings)."""
+
+    earliest: date = ACT_DATE_EARLIEST
+    margin_days: int = ACT_DATE_MARGIN_DAYS
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    open_data_codes: Mapping = field(default_factory=lambda: PUBLICATION_OPEN_DATA_CODES)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ActRules":
+        return cls(settings.act_date_earliest, settings.act_date_margin_days, settings.max_document_bytes,
+                   settings.publication_open_data_codes)
+
+    def check_date(self, value: date | None, field_name: str, night: date) -> date | None:
+        """A date no act can carry (year 9999, year 1) is a typo: rejected, never a year of its own."""
+        latest = night + timedelta(days=self.margin_days)
+        if value is not None and not self.earliest <= value <= latest:
+            raise ActeRejected(
+                f"{field_name} {value.isoformat()} is implausible: acts are dated from {self.earliest.isoformat()} "
+                f"to {latest.isoformat()} (the night + {self.margin_days} days)"
+            )
+        return value
+
+    def document_problem(self, data: bytes) -> str | None:
+        """Why a document cannot be published, or None for a real PDF within the size limit."""
+        if len(data) > self.max_document_bytes:
+            return f"is larger than the limit of {self.max_document_bytes} bytes ({len(data)} bytes)"
+        if not data:
+            return "is empty (0 bytes)"
+        if not is_pdf(data):
+            return "is not a PDF (its bytes do not start with %PDF-)"
+        return None
 
 
 def _text(value) -> str:
@@ -130,33 +191,43 @@ def _body(data: dict, id_e: str, registry: Registry) -> Body:
     return body
 
 
-def _required_date(data: dict, field: str) -> date:
+def _optional_date(data: dict, field_name: str, night: date, rules: ActRules) -> date | None:
     try:
-        value = parse_source_date(data.get(field), field)
+        value = parse_source_date(data.get(field_name), field_name)
     except ValueError as error:
         raise ActeRejected(str(error)) from None
+    return rules.check_date(value, field_name, night)
+
+
+def _required_date(data: dict, field_name: str, night: date, rules: ActRules) -> date:
+    value = _optional_date(data, field_name, night, rules)
     if value is None:
-        raise ActeRejected(f"{field} is missing")
+        raise ActeRejected(f"{field_name} is missing")
     return value
 
 
-def _named_file(files: dict[str, bytes], name: str, field: str, raw_prefix: str) -> tuple[str, str]:
+def _named_file(files: dict[str, bytes], name: str, field_name: str, raw_prefix: str) -> tuple[str, str]:
     if name not in files:
-        raise ActeRejected(f"file {name!r} named in {field} is missing from the folder")
+        raise ActeRejected(f"file {name!r} named in {field_name} is missing from the folder")
     return raw_prefix + name, sha256_hex(files[name])
 
 
 def normalise_act(
-    raw_prefix: str, files: dict[str, bytes], registry: Registry, night: date, source: str
+    raw_prefix: str, files: dict[str, bytes], registry: Registry, night: date, source: str,
+    rules: ActRules = ActRules(),
 ) -> dict:
-    """One act folder -> one staging row (raises ActeRejected with a readable reason)."""
+    """One act folder -> one staging row (raises ActeRejected with a readable reason).
+
+    The row's ``left_out`` lists the annexes not published (file, reason): the caller takes it out.
+    """
     info, data, id_e, last_action = _load_metadata(files)
     source_id = _text(info.get("id_d")) or PurePosixPath(raw_prefix).name
     body = _body(data, id_e, registry)
 
-    nature = _text(data.get("acte_nature"))
-    if nature not in NATURES:
-        raise ActeRejected(f"acte_nature {nature!r} is not an ACTES nature (1 to 6)")
+    try:
+        nature = nature_code(_text(data.get("acte_nature")), _text(data.get("nature_autre_detail")))
+    except ValueError as error:
+        raise ActeRejected(str(error)) from None
     numero = _text(data.get("numero_de_lacte"))
     if not numero:
         raise ActeRejected("numero_de_lacte is missing")
@@ -167,11 +238,8 @@ def normalise_act(
         matiere = parse_classification(_text(data.get("classification")))
     except MatiereError as error:
         raise ActeRejected(str(error)) from None
-    decided = _required_date(data, "date_de_lacte")
-    try:
-        transmitted = parse_source_date(data.get("date_tdt_postage"), "date_tdt_postage")
-    except ValueError as error:
-        raise ActeRejected(str(error)) from None
+    decided = _required_date(data, "date_de_lacte", night, rules)
+    transmitted = _optional_date(data, "date_tdt_postage", night, rules)
 
     stamped = _file_names(data.get("acte_tamponne"))
     originals = _file_names(data.get("arrete"))
@@ -182,9 +250,18 @@ def normalise_act(
     for name in originals:
         _named_file(files, name, "arrete", raw_prefix)
     main_key, main_sha = _named_file(files, main_name, main_field, raw_prefix)
-    annexes = []
+    # A budget's TOTEM XML is read by the budgets chain and never published as a document.
+    if not (nature == "5" and carries_private_annexes(main_name)):
+        problem = rules.document_problem(files[main_name])
+        if problem:
+            raise ActeRejected(f"file {main_name!r} named in {main_field} {problem}")
+    annexes, left_out = [], []
     for name in _file_names(data.get("autre_document_attache")):
         key, digest = _named_file(files, name, "autre_document_attache", raw_prefix)
+        problem = rules.document_problem(files[name])
+        if problem:
+            left_out.append({"file": name, "reason": f"annex {name!r} {problem}: left out, the act is published"})
+            continue
         annexes.append({"name": name, "raw_key": key, "sha256": digest})
 
     pref_id = pref_date = None
@@ -197,10 +274,11 @@ def normalise_act(
             ack = parse_acknowledgement(files[name], name)
         except AcknowledgementError as error:
             raise ActeRejected(str(error)) from None
-        pref_id, pref_date = ack.pref_id, ack.date_reception
+        pref_id, pref_date = ack.pref_id, rules.check_date(ack.date_reception, "DateReception", night)
 
     choice = _text(data.get("publication_open_data"))
-    decision, decided_by, reason = source_decision(nature, choice, last_action)
+    flow = _text(info.get("type")) or source
+    decision, decided_by, reason = source_decision(nature, choice, last_action, flow, rules.open_data_codes)
     return {
         "source": source,
         "source_id": source_id,
@@ -229,6 +307,7 @@ def normalise_act(
         "main_file_sha256": main_sha,
         "main_is_stamped": bool(stamped),
         "annexes": annexes,
+        "left_out": left_out,
     }
 
 
@@ -243,18 +322,22 @@ def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str
     return dict(sorted(folders.items()))
 
 
-def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop") -> NightTransform:
+def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop",
+                    rules: ActRules = ActRules()) -> NightTransform:
     night_date = date.fromisoformat(night)
-    rows, rejects = [], []
+    result = NightTransform(night, [], [])
     for raw_prefix, keys in _raw_acts(store, night, source).items():
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
         try:
-            rows.append(normalise_act(raw_prefix, files, registry, night_date, source))
+            row = normalise_act(raw_prefix, files, registry, night_date, source, rules)
         except ActeRejected as error:
             body_part = raw_prefix.rstrip("/").split("/")[-2]
             siren = body_part.split("=", 1)[1] if body_part.startswith("siren=") else None
-            rejects.append(Reject(PurePosixPath(raw_prefix).name, raw_prefix, siren, str(error)))
-    return NightTransform(night, rows, rejects)
+            result.rejects.append(Reject(PurePosixPath(raw_prefix).name, raw_prefix, siren, str(error)))
+            continue
+        result.left_out += [LeftOut(row["source_id"], raw_prefix, row["siren"], **item) for item in row.pop("left_out")]
+        result.rows.append(row)
+    return result
 
 
 def staging_key(year: int, night: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from core.document_kind import carries_private_annexes
 from core.ledger import read_events, replay
 from core.publication_rule import Decision, body_blocks
 from core.registry import Registry
@@ -12,13 +13,6 @@ from core.store import ObjectStore, read_parquet
 from transform.actes import STAGING_PREFIX, STAGING_SCHEMA, staged_years
 
 ACT_KEY = ["siren", "source", "source_id"]
-
-
-def carries_private_annexes(file_name: str) -> bool:
-    """A TOTEM budget document (XML) holds annexes with personal data (staff, elected
-    officials' allowances): its row is published, the file is not; its figures reach the
-    public through the budgets chain, which never reads those annexes."""
-    return file_name.lower().endswith(".xml")
 
 
 def latest_versions(store: ObjectStore, year: int) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.nomenclature_actes import NATURES
+from core.nomenclature_actes import ALL_NATURES
 from core.publication_rule import UrlOf, annex_urls, document_url
 
 DELIBERATION_NATURE = "1"
@@ -69,7 +69,7 @@ def actes_table(acts: pd.DataFrame, url_of: UrlOf) -> pd.DataFrame:
             "COLL_SIRET": act["siret"],
             "ACTE_ID": act["numero"],
             "ACTE_NATURE_CODE": act["nature_code"],
-            "ACTE_NATURE_NOM": NATURES[act["nature_code"]],
+            "ACTE_NATURE_NOM": ALL_NATURES[act["nature_code"]],
             "ACTE_DATE": _iso(act["date_decision"]),
             "ACTE_MATIERE_CODE": act["matiere_code"],
             "ACTE_MATIERE_NOM": act["matiere_nom"],

@@ -7,7 +7,9 @@ import json
 import pytest
 import requests
 
+from core.document_kind import OTHER_CONTENT_TYPE
 from core.store import (
+    CACHE_DOCUMENT,
     CACHE_IMMUTABLE,
     CACHE_MANIFEST,
     CACHE_PRIVATE,
@@ -61,6 +63,24 @@ def test_objects_carry_content_type_and_cache_control(s3_store_url):
     manifest = store.head("public/deliberations/index.json")
     assert manifest["ContentType"] == "application/json" and manifest["CacheControl"] == CACHE_MANIFEST
     assert store.head("private/datagouv/state/x.json")["CacheControl"] == CACHE_PRIVATE
+
+
+def test_a_document_is_served_as_what_its_bytes_are_whatever_its_key(s3_store_url, seaweedfs):
+    store = open_store(s3_store_url)
+    store.put_bytes("public/documents/ab/ab12.pdf", b"%PDF-1.4 act")
+    # what a store written before documents were checked may still hold
+    store.put_bytes("public/documents/cd/cd34.html", b"<script>alert(1)</script>")
+    store.put_bytes("public/documents/ef/ef56.pdf", b"<svg onload='alert(1)'/>")
+    pdf = store.head("public/documents/ab/ab12.pdf")
+    assert (pdf["ContentType"], pdf["CacheControl"], pdf["ContentDisposition"]) == (
+        "application/pdf", CACHE_DOCUMENT, None)
+    for key in ("public/documents/cd/cd34.html", "public/documents/ef/ef56.pdf"):
+        other = store.head(key)
+        assert (other["ContentType"], other["ContentDisposition"]) == (OTHER_CONTENT_TYPE, "attachment"), key
+    store.configure_public_access(["*"])
+    served = requests.get(f"{seaweedfs.endpoint}/{store.bucket}/{store.prefix}public/documents/cd/cd34.html", timeout=10)
+    assert served.headers["Content-Type"] == OTHER_CONTENT_TYPE
+    assert served.headers["Content-Disposition"] == "attachment"
 
 
 def test_only_the_public_prefix_is_readable_by_browsers_of_the_widget_origin(s3_store_url, seaweedfs):

@@ -8,13 +8,17 @@ import unicodedata
 
 import pytest
 
+from core.config import PROJECT_ROOT
 from core.nomenclature_actes import (
+    ALL_NATURES,
     NATURE_ABBREVIATIONS,
     NATURES,
+    OUTSIDE_FLOW_NATURES,
     Matiere,
     MatiereError,
     labels,
     matieres,
+    nature_code,
     nature_label,
     parse_classification,
 )
@@ -134,5 +138,32 @@ def test_natures():
     assert set(NATURES) == set(NATURE_ABBREVIATIONS) == {"1", "2", "3", "4", "5", "6"}
     assert nature_label("1") == "Délibérations"
     assert nature_label(" 4 ") == "Contrats, conventions et avenants"
-    with pytest.raises(ValueError, match="'7'"):
-        nature_label("7")
+    assert nature_label("73") == "Procès-verbaux de séance"
+    with pytest.raises(ValueError, match="'8'"):
+        nature_label("8")
+
+
+@pytest.mark.parametrize(
+    "nature, detail, code",
+    [
+        ("1", "", "1"),
+        ("7", "LD", "71"),
+        ("7", "at", "72"),
+        ("7", "PV", "73"),
+        ("7", "AP", "74"),
+        ("7", "", "7"),
+        ("7", "Décision du bureau", "7"),
+        ("73", "", "73"),
+    ],
+)
+def test_acts_outside_the_prefecture_flow_get_the_code_of_their_kind(nature, detail, code):
+    assert nature_code(nature, detail) == code
+
+
+def test_widget_offers_every_published_nature_with_the_same_label():
+    text = (PROJECT_ROOT / "widgets" / "commun" / "parametres.js").read_text(encoding="utf-8")
+    text = text.split("export const TYPES", 1)[1].split("];", 1)[0]
+    offered = dict(re.findall(r'\{ code: "(\d+)", libelle: "([^"]+)" \}', text))
+    for code, label in OUTSIDE_FLOW_NATURES.items():
+        assert offered[code] == label
+    assert set(ALL_NATURES) <= set(offered)

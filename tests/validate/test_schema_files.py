@@ -39,7 +39,7 @@ def facts(field: dict) -> dict:
 def test_schema_path_by_name_and_version():
     assert schema_path("scdl-deliberations") == SCHEMAS_DIR / "scdl-deliberations-2.1.5.json"
     assert schema_path("scdl-deliberations", "2.1.5") == SCHEMAS_DIR / "scdl-deliberations-2.1.5.json"
-    assert schema_path("actes") == SCHEMAS_DIR / "actes-1.0.json"
+    assert schema_path("actes") == SCHEMAS_DIR / "actes-1.1.json"
     assert SCHEMAS_DIR == REPO / "schemas"
 
 
@@ -55,7 +55,7 @@ def test_load_by_name_version_or_path():
     assert by_name == load_schema_descriptor("scdl-deliberations@2.1.5")
     assert by_name == load_schema_descriptor(SCHEMAS_DIR / "scdl-deliberations-2.1.5.json")
     assert by_name["custom_checks"], "custom_checks must be kept in the returned descriptor"
-    assert load_schema_descriptor("actes")["version"] == "1.0"
+    assert load_schema_descriptor("actes")["version"] == "1.1"
 
 
 def test_every_schema_file_is_a_valid_table_schema_with_known_checks():

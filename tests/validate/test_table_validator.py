@@ -225,7 +225,7 @@ def test_actes_schema_validates_a_table(tmp_path):
         "PREF_DATE": date(2024, 3, 2), "PUBLICATION_DATE": date(2024, 3, 3),
         "ACTE_URL": "https://data.example.bzh/actes/AR-2024-03.pdf", "ANNEXES_URL": None, "SOURCE_ID": "x7Yh2kQ",
     }  # fmt: skip
-    late = dict(row, ACTE_ID="AR-2024-04", PUBLICATION_DATE=date(2024, 2, 1), ACTE_NATURE_CODE="7")
+    late = dict(row, ACTE_ID="AR-2024-04", PUBLICATION_DATE=date(2024, 2, 1), ACTE_NATURE_CODE="8")
     report = validate_table(pd.DataFrame([row, late]), "actes")
     assert triples(report) == {
         (1, "PUBLICATION_DATE", "compare-columns-value"),

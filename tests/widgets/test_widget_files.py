@@ -149,6 +149,33 @@ def test_digor_serve_serves_public_zone_and_widgets_only(tmp_path):
         server.server_close()
 
 
+def test_digor_serve_never_serves_a_document_as_a_page(tmp_path):
+    from core.document_kind import OTHER_CONTENT_TYPE
+    from digor.serve import make_server, serve_in_thread
+
+    store = LocalStore(tmp_path)
+    store.put_bytes("public/documents/ab/ab12.pdf", b"%PDF-1.4 act")
+    # what a store written before documents were checked may still hold
+    store.put_bytes("public/documents/cd/cd34.html", b"<script>alert(1)</script>")
+    store.put_bytes("public/documents/ef/ef56.svg", b"<svg onload='alert(1)'/>")
+    server = make_server(store, "127.0.0.1", 0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{base}/documents/ab/ab12.pdf", timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/pdf"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+        for path in ("/documents/cd/cd34.html", "/documents/ef/ef56.svg"):
+            with urllib.request.urlopen(base + path, timeout=10) as response:
+                assert response.headers["Content-Type"] == OTHER_CONTENT_TYPE, path
+                assert response.headers["Content-Disposition"] == "attachment", path
+                assert response.headers["X-Content-Type-Options"] == "nosniff", path
+                assert "sandbox" in response.headers["Content-Security-Policy"], path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_digor_serve_command_prints_where_to_look(tmp_path):
     import os
     import subprocess
