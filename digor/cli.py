@@ -124,8 +124,15 @@ def cmd_decide(args: argparse.Namespace) -> int:
     if args.via_airflow:
         from orchestration.airflow_trigger import trigger_decisions_run
 
-        run_id = trigger_decisions_run([recorded["year"]], [recorded["siren"]])
-        print(f"airflow: triggered actes_decisions run {run_id}")
+        try:
+            run = trigger_decisions_run([recorded["year"]], [recorded["siren"]], settings.store_url)
+        except ExpectedFailure as error:
+            print(f"error: {redact(one_line(error))} (the decision is in the ledger: the next actes run applies it)",
+                  file=sys.stderr)
+            return 1
+        print(f"airflow: triggered {run.dag_id} run {run.run_id} ({run.state})")
+        if run.paused:
+            print(f"warning: {run.dag_id} is paused in Airflow: the run waits until it is unpaused", file=sys.stderr)
         return 0
     from chains.chain import republish_decision
     from core.lease import LeaseLost, LockBusy
