@@ -77,9 +77,11 @@ def build_report(
         "skipped_files": extracted["skipped_files"],
         # Annexes not published with their act (not a PDF, empty, too large): the act is.
         "left_out": transformed.get("left_out", []),
-        # What the source connector could not bring tonight (retried next night).
+        # What the source connector could not bring tonight: retried next night (failed, body errors, unlisted
+        # ranges), gone (deleted), or stored without a file the source lost (incomplete, reported once).
         "source_failures": {
-            key: extracted[key] for key in ("failed", "deleted", "body_errors") if extracted.get(key)
+            key: extracted[key] for key in ("failed", "deleted", "incomplete", "body_errors", "unlisted")
+            if extracted.get(key)
         },
         "files": [f for y in years for files in y["files"].values() for f in files],
         "datagouv": datagouv,

@@ -82,6 +82,7 @@ PASTELL_FLOWS = ("actes-generique", "actes-automatique")
 PASTELL_CLIENT_DEFAULTS = {
     "page_size": 100,
     "page_overlap": 2,
+    "max_listings": 4,  # full readings of a multi-page list until two agree (else the watermark stays)
     "max_workers": 4,
     "requests_per_second": 8.0,
     "connect_timeout": 10.0,

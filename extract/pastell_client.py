@@ -1,7 +1,8 @@
 """Client for the REST API v2 of Pastell, the télétransmission platform the bodies send acts with.
 
 Only what the nightly pull needs, read-only: entities, documents of a flow (paged with
-``offset``/``limit``: the list gives no total, so we page until a short page), a document's
+``offset``/``limit``: the list gives no total, so we page until a short page; a list of
+several pages is read again until two readings agree, see ``listing``), a document's
 detail (``info``, ``data``, ``last_action``) and its files. The client is polite (bounded
 concurrency is the caller's, a shared rate limit is ours), retries what is worth retrying
 with the one policy of ``core.http_manners`` (timeouts, broken or truncated bodies, 5xx, 429
@@ -64,6 +65,24 @@ class PastellNotFound(PastellError):
     """404: the entity, document or file does not exist (any more)."""
 
 
+class PastellFileMissing(PastellError):
+    """400 on a file the form names: Pastell lost it ("Ce fichier n'existe pas"); asking again will not help."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The documents of a flow, and whether the list can have hidden one.
+
+    ``complete`` is true when the list fit in one page, or two successive full readings of
+    it agreed: then no document can have slipped between two pages unseen. ``rows`` hold
+    every document any reading showed (its latest row), deleted ones included.
+    """
+
+    rows: list[dict]
+    complete: bool
+    readings: int
+
+
 @dataclass(frozen=True)
 class PastellCredentials:
     """Where Pastell is and how to authenticate; built from an Airflow connection."""
@@ -111,6 +130,7 @@ class ClientOptions:
     backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["backoff_seconds"]
     max_backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["max_backoff_seconds"]
     page_overlap: int = PASTELL_CLIENT_DEFAULTS["page_overlap"]
+    max_listings: int = PASTELL_CLIENT_DEFAULTS["max_listings"]
     max_retry_after_seconds: float = PASTELL_CLIENT_DEFAULTS["max_retry_after_seconds"]
 
     @classmethod
@@ -302,6 +322,25 @@ class PastellClient:
                 return
             offset += step
 
+    def listing(self, id_e: str, flow: str, *, changed_after: str | None = None) -> Listing:
+        """``documents`` read whole until two readings agree (at most ``max_listings``).
+
+        Offsets shift when documents are deleted between two page reads, and the overlap
+        of the pages covers only so many: a list of one page is read once, a longer one
+        again until a reading gives the same documents (and dates) as the one before.
+        """
+        rows: dict[str, dict] = {}
+        previous = None
+        readings = max(1, self.options.max_listings)
+        for reading in range(1, readings + 1):
+            current = list(self.documents(id_e, flow, changed_after=changed_after))
+            rows.update((str(row["id_d"]), row) for row in current)
+            seen = sorted((str(r["id_d"]), str(r.get("last_action_date")), str(r.get("modification"))) for r in current)
+            if len(current) < max(1, self.options.page_size) or seen == previous:  # one short page, or agreement
+                return Listing(list(rows.values()), True, reading)
+            previous = seen
+        return Listing(list(rows.values()), False, readings)
+
     def document(self, id_e: str, id_d: str) -> dict:
         """The detail of a document: ``info``, ``data`` (the form), ``last_action``, ``action_possible``."""
         result = self._get(f"/entite/{quote(str(id_e), safe='')}/document/{quote(str(id_d), safe='')}")
@@ -313,5 +352,12 @@ class PastellClient:
         """The ``num``-th file of a file field of a document, byte for byte."""
         path = (f"/entite/{quote(str(id_e), safe='')}/document/{quote(str(id_d), safe='')}"
                 f"/file/{quote(field_name, safe='')}/{int(num)}")
-        content, _ = self._get(path, binary=True)
+        try:
+            content, _ = self._get(path, binary=True)
+        except PastellNotFound:
+            raise
+        except PastellError as error:
+            if error.status == 400:  # Pastell's answer for a file its form names but its disk lacks
+                raise PastellFileMissing(str(error), 400) from None
+            raise
         return content

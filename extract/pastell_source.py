@@ -15,9 +15,14 @@ night, which stores it under its own date; the consolidation keeps the latest ve
 ``id_d``.
 
 The watermark of a body (``private/pastell/watermarks.json``) moves only once the body's
-documents are in raw. A document that fails is reported and kept in the body's pending list,
-fetched again next night while the others go on; one deleted between list and detail is
-reported and forgotten. Documents still being written, signed or awaiting the préfecture's
+documents are in raw, and only past a range fully listed: a list of several pages is read
+until two readings agree (``PastellClient.listing``); one that never settles is reported
+(``unlisted``) and the watermark stays, so the next night lists the range again. A
+document that fails is reported and kept in the body's pending list, fetched again next
+night while the others go on; one deleted between list and detail is reported and
+forgotten. A file the form names but Pastell has lost (its 400 "Ce fichier n'existe pas")
+is reported once with the document (``incomplete``), which is stored without it and judged
+by the transform's rules like any act missing a file: asking again would not bring it back. Documents still being written, signed or awaiting the préfecture's
 acknowledgement are not acts yet: they are pulled when their state changes again.
 """
 
@@ -43,6 +48,7 @@ from extract.pastell_client import (
     PastellAuthError,
     PastellClient,
     PastellError,
+    PastellFileMissing,
     PastellNotFound,
 )
 
@@ -163,7 +169,9 @@ class PullResult:
     failed: list[Problem] = field(default_factory=list)
     deleted: list[Problem] = field(default_factory=list)
     waiting: list[Problem] = field(default_factory=list)
+    incomplete: list[Problem] = field(default_factory=list)
     body_errors: list[dict] = field(default_factory=list)
+    unlisted: list[dict] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
     requests: int = 0
 
@@ -184,7 +192,9 @@ class PullResult:
             "failed": [p.to_dict() for p in self.failed],
             "deleted": [p.to_dict() for p in self.deleted],
             "waiting": len(self.waiting),
+            "incomplete": [p.to_dict() for p in self.incomplete],
             "body_errors": self.body_errors,
+            "unlisted": self.unlisted,
             "pending": self.pending,
             "requests": self.requests,
         }
@@ -197,6 +207,7 @@ class _Outcome:
     reason: str = ""
     written: dict | None = None
     skipped: list[dict] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # files Pastell answers it no longer has
 
 
 def _fetch_and_store(
@@ -216,6 +227,7 @@ def _fetch_and_store(
     folder = f"{prefix}siren={body.siren}/{id_d}/"
     files: dict[str, bytes] = {}
     skipped: list[dict] = []
+    lost: list[str] = []
     for field_name in file_fields:
         for num, name in enumerate(_names(data.get(field_name))):
             if not _SAFE_NAME.match(name) or name in (".", "..") or name == METADATA:
@@ -230,6 +242,11 @@ def _fetch_and_store(
                     return _Outcome(id_d, "deleted", "deleted in Pastell while its files were fetched")
                 skipped.append({"folder": folder, "file": name,
                                  "reason": f"{field_name}[{num}] is named in the form but Pastell has no such file"})
+                continue
+            except PastellFileMissing as error:
+                reason = f"{field_name}[{num}] {name!r} is named in the form but Pastell has no such file ({error})"
+                skipped.append({"folder": folder, "file": name, "reason": reason})
+                lost.append(reason)
                 continue
             # Kept whatever its size or kind: the transform judges what may be published.
             if name in files and files[name] != content:
@@ -247,7 +264,7 @@ def _fetch_and_store(
                         "changed since this night stored it; the new version goes to the next night", skipped=skipped)
     written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
                "nature": str(data.get("acte_nature") or "")}
-    return _Outcome(id_d, "written", written=written, skipped=skipped)
+    return _Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
 
 
 def _pull_body(
@@ -260,8 +277,12 @@ def _pull_body(
         changed_after = (date.fromisoformat(state.watermark[:10]) - timedelta(days=1)).isoformat()
     considered: dict[str, str] = {}
     todo: list[str] = []
+    unsettled = []
     for flow in flows:
-        for row in client.documents(id_e, flow, changed_after=changed_after):
+        listing = client.listing(id_e, flow, changed_after=changed_after)
+        if not listing.complete:
+            unsettled.append(flow)
+        for row in listing.rows:
             id_d, stamp = str(row["id_d"]), row_stamp(row)
             if stamp > cutoff or state.seen(stamp, id_d) or id_d in considered:
                 continue
@@ -295,6 +316,10 @@ def _pull_body(
         problem = Problem(body.siren, outcome.id_d, outcome.reason)
         if outcome.kind == "written":
             result.written.append(outcome.written)
+            if outcome.lost:
+                result.incomplete.append(Problem(body.siren, outcome.id_d, "; ".join(outcome.lost)))
+                log.warning("Pastell %s/%s stored without a file Pastell lost: %s", body.siren, outcome.id_d,
+                            "; ".join(outcome.lost))
         elif outcome.kind == "deleted":
             result.deleted.append(problem)
             log.warning("Pastell %s/%s: %s", body.siren, outcome.id_d, outcome.reason)
@@ -306,6 +331,12 @@ def _pull_body(
                                      "attempts": int(before.get("attempts", 0)) + 1}
             result.failed.append(problem)
             log.warning("Pastell %s/%s failed, retried next night: %s", body.siren, outcome.id_d, outcome.reason)
+    if unsettled:
+        reason = (f"the list of {', '.join(unsettled)} documents changed at each of {client.options.max_listings} "
+                  f"readings: the watermark stays, the range is listed again next night")
+        result.unlisted.append({"siren": body.siren, "reason": reason})
+        log.warning("Pastell body %s: %s", body.siren, reason)
+        return BodyState(id_e, state.watermark, list(state.at_watermark), pending, night)
     stamps = [s for s in considered.values() if s]
     watermark = max([state.watermark, *stamps]) if stamps else state.watermark
     at_watermark = {i for i, s in considered.items() if s == watermark}

@@ -10,7 +10,9 @@ shapes for
   flat rows, most recent ``last_action_date`` first, no total (the client pages until a short page)
 - ``GET /api/v2/entite/{id_e}/document/{id_d}``                    detail: ``info``, ``data``,
   ``action_possible``, ``action-possible``, ``last_action``
-- ``GET /api/v2/entite/{id_e}/document/{id_d}/file/{field}/{num}``  the file, as an attachment
+- ``GET /api/v2/entite/{id_e}/document/{id_d}/file/{field}/{num}``  the file, as an attachment; as
+  Pastell's ``DocumentAPIController::getFichier``: 404 "Ce fichier n'existe pas" when the form
+  names no file at ``num``, 400 with the same message when it names one Pastell does not have
 
 Authentication is HTTP Basic (login, password) or ``Authorization: Bearer <token>``; a
 failure is a 401 with ``WWW-Authenticate: Basic realm="API Pastell"``. Errors have Pastell's
@@ -23,7 +25,8 @@ so a test can replay several nights against one dataset.
 Faults (``inject``): ``slow`` (the answer waits ``delay`` seconds), ``error`` (``status``,
 500 by default), ``429`` (with ``Retry-After``), ``truncate`` (``Content-Length`` announces
 the whole body, half of it is sent, the connection is cut), ``403``, ``404``, and
-``delete_after_list`` (the document ``id_d`` disappears right after a list showed it).
+``delete_after_list`` (the document ``id_d`` disappears right after a list showed it: several of
+them delete documents between two page reads).
 Each fault applies ``times`` times (None: for ever) to requests whose path matches ``path``.
 
 Run by hand: ``python -m tests.emulators.pastell`` serves the sample region's documents.
@@ -224,8 +227,10 @@ class PastellEmulator:
         names = version.data.get(params["field"])
         names = [names] if isinstance(names, str) else list(names or [])
         num = int(params["num"])
-        if num >= len(names) or names[num] not in version.files:
+        if num >= len(names):
             raise ApiError(404, "Ce fichier n'existe pas")
+        if names[num] not in version.files:  # named in the form, missing from Pastell's disk
+            raise ApiError(400, "Ce fichier n'existe pas")
         return _File(names[num], version.files[names[num]])
 
     def _list(self, entity: dict, query: dict) -> list[dict]:
@@ -409,7 +414,7 @@ def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
 
     A folder whose ``metadata.json`` is not a JSON detail cannot be a Pastell answer: it is
     left out and its name returned. Files the form names but the folder lacks stay missing
-    (the emulator answers 404 for them).
+    (the emulator answers 400 for them, as Pastell does).
     """
     versions, left_out = [], []
     for night_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):

@@ -77,10 +77,15 @@ def test_pastell_publishes_what_the_export_publishes(tmp_path, connection, emula
     assert not acts.duplicated(["COLL_SIRET", "SOURCE_ID"]).any()
     pulled = json.loads((Path(settings.store_url) / f"private/reports/actes/date={SECOND}/pastell-pull.json").read_text())
     assert pulled["source"] == "pastell" and pulled["acts"] == 22 and not pulled["failed"]
+    runs = [json.loads((Path(settings.store_url) / r["key"]).read_text()) for r in reports]
+    lost = [run["source_failures"].get("incomplete", []) for run in runs]
+    assert [len(night) for night in lost] == [0, 1, 0], "the act whose PDF Pastell lost is reported once"
+    assert lost[1][0]["siren"] and "Ce fichier n'existe pas" in lost[1][0]["reason"]
 
 
 def test_faults_at_each_step_leave_the_outputs_unchanged(tmp_path, connection, emulator, drop_outputs):
-    settings = _pastell_settings(tmp_path, "faulty-store")
+    # Five failing answers wait on the detail path: with four workers, one document may meet them all in a row.
+    settings = _pastell_settings(tmp_path, "faulty-store").with_overrides(pastell_client={**FAST, "max_attempts": 6})
 
     def faults(night: str) -> None:
         emulator.inject("429", path=r"/entite$", retry_after="1", times=1)

@@ -65,7 +65,7 @@ def test_incremental_pull_fetches_only_what_changed(store, registry, client, emu
     )
     assert missing == 1, "the sample has one act whose PDF is missing"
     assert sorted(set(_detail_ids(emulator))) == sorted(expected), "only the documents that changed"
-    assert len(_detail_ids(emulator)) == len(expected) + missing, "a missing file makes us check the document"
+    assert len(_detail_ids(emulator)) == len(expected), "Pastell's 400 for a lost file needs no second look"
     assert len(emulator.calls("file")) == files + missing
     bodies = sum(1 for b in registry.bodies if b.pastell_id_e)
     assert len(emulator.calls("list")) == 2 * bodies and len(emulator.calls("entities")) == 1
@@ -138,13 +138,69 @@ def test_a_document_deleted_between_list_and_detail_is_reported(store, registry,
     assert len(result.written) == len(_expected(emulator, registry, None, night_cutoff(FIRST)))
 
 
-def test_a_file_missing_in_pastell_is_reported_and_the_act_rejected(store, registry, client, emulator):
+def test_a_file_missing_in_pastell_is_reported_once_as_incomplete_and_never_retried(store, registry, client, emulator):
     pull(store, registry, client, emulator, FIRST)
     result = pull(store, registry, client, emulator, SECOND)
     assert len(result.skipped_files) == 1 and "no such file" in result.skipped_files[0]["reason"]
+    assert "HTTP 400" in result.skipped_files[0]["reason"] and "Ce fichier n'existe pas" in result.skipped_files[0]["reason"]
     folder = result.skipped_files[0]["folder"]
+    id_d = folder.rstrip("/").rsplit("/", 1)[1]
+    siren = folder.split("siren=")[1].split("/")[0]
+    assert not result.failed and not result.pending, "a missing file is no failure to retry"
+    incomplete = result.summary(store)["incomplete"]
+    assert [(p["siren"], p["id_d"]) for p in incomplete] == [(siren, id_d)]
+    assert "Ce fichier n'existe pas" in incomplete[0]["reason"]
     rejects = {r.raw_prefix: r.reason for r in transform_night(store, registry, SECOND, "pastell").rejects}
-    assert "missing from the folder" in rejects[folder]
+    assert "missing from the folder" in rejects[folder], "what the rules allow: the act without its file is rejected"
+    emulator.reset_calls()
+    third = pull(store, registry, client, emulator, THIRD)
+    assert not third.summary(store)["incomplete"] and not third.failed and not third.pending
+    assert not any(f"/document/{id_d}" in c.path for c in emulator.calls()), "reported once, never asked again"
+
+
+def _paged_client(**changes):
+    from extract.pastell_client import ClientOptions, PastellClient
+    from tests.pastell.conftest import FAST
+
+    return PastellClient.from_connection(CONN_ID, ClientOptions.from_mapping({**FAST, "page_size": 4, "page_overlap": 2,
+                                                                              **changes}))
+
+
+def _delete_first_page(emulator, id_e: str, night: str, count: int) -> list[str]:
+    """Faults: the first ``count`` documents of the entity's first page are deleted right after that page is read."""
+    emulator.clock = night_cutoff(night)
+    rows = sorted((v for v in emulator.visible(id_e).values() if v.type == "actes-generique"),
+                  key=lambda v: (v.stamp, v.id_d), reverse=True)
+    victims = [v.id_d for v in rows[:count]]
+    for victim in victims:
+        emulator.inject("delete_after_list", id_d=victim)
+    return victims
+
+
+def test_documents_deleted_between_two_page_reads_hide_no_other(store, registry, connection, emulator):
+    expected = _expected(emulator, registry, None, night_cutoff(FIRST))
+    victims = _delete_first_page(emulator, "101", FIRST, 3)
+    with _paged_client() as client:
+        result = pull(store, registry, client, emulator, FIRST)
+    assert sorted(p.id_d for p in result.deleted) == sorted(victims)
+    assert {w["id_d"] for w in result.written} == set(expected) - set(victims), "the fourth document is not lost"
+    assert not result.summary(store)["unlisted"] and not result.failed
+
+
+def test_a_listing_that_does_not_settle_keeps_the_watermark_and_is_reported(store, registry, connection, emulator):
+    kerdigor = registry.by_id_e("101").siren
+    _delete_first_page(emulator, "101", FIRST, 3)
+    with _paged_client(max_listings=2) as client:
+        result = pull(store, registry, client, emulator, FIRST)
+    unlisted = result.summary(store)["unlisted"]
+    assert [u["siren"] for u in unlisted] == [kerdigor] and "actes-generique" in unlisted[0]["reason"]
+    states = load_state(store)
+    assert states[kerdigor].watermark == "", "the watermark does not move past a range not fully listed"
+    assert all(s.watermark for siren, s in states.items() if siren != kerdigor)
+    with _paged_client() as client:
+        second = pull(store, registry, client, emulator, SECOND)
+    assert not second.summary(store)["unlisted"]
+    assert load_state(store)[kerdigor].watermark > night_cutoff(FIRST)[:10]
 
 
 def test_documents_are_pulled_once_they_are_acts(store, registry, client, emulator):
