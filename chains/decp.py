@@ -58,6 +58,7 @@ from transform.decp_output import (
     count_objects,
     counts_by_file,
     document_bytes,
+    document_objects,
     history_document,
     regulatory_document,
     reject_rows,
@@ -211,7 +212,8 @@ def _publish_json(store: ObjectStore, key: str, document: dict, version: str, sl
     if errors:
         details = "\n".join(f"  {e.champ}: {e.message}" for e in errors[:20])
         raise PublicationRefused(f"{key} fails DECP {version}; nothing published:\n{details}")
-    return publish_document(store, key, "json", document_bytes(document), count, f"decp@{version}", slot).to_dict()
+    return publish_document(store, key, "json", document_bytes(document), count, f"decp@{version}", slot,
+                            document_objects(document)).to_dict()
 
 
 def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> list[str]:
@@ -310,7 +312,8 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
             files[INDICATORS_FILE] = compact_json_bytes(indicators_document(siret, years))
             files[INDEX_FILE] = compact_json_bytes(index_document(siret, names(siret), registry.publisher, years, widget))
         written += publish_file_set(store, buyer_prefix(siret).rstrip("/"), files, INDEX_FILE,
-                                    settings.version_retention_days)
+                                    settings.version_retention_days,
+                                    records={year_file(year): entries for year, entries in years.items()})
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
     return written + [publish_catalogue(store, registry)]

@@ -200,13 +200,15 @@ class StoreUnreachable(StoreError, ExpectedFailure):
     hint = "check the endpoint and bucket of the store (DIGOR_STORE and its Airflow connection), then rerun"
 
 
-# What browsers and downloaders get with each public object. Versioned (content-addressed)
-# files never change under their name, so caches may keep them; manifests and stable
-# "latest" names change at each publication, so caches must ask again soon.
-CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+# What browsers and downloaders get with each public object. Manifests and stable "latest"
+# names change at each publication, so caches must ask again soon.
 CACHE_MANIFEST = "public, max-age=60"
-# Documents are content-addressed too, but a withdrawal deletes them: caches must let go.
-CACHE_DOCUMENT = "public, max-age=3600"
+# Content-addressed versions and documents never change under their name, but a withdrawal
+# deletes them (``load.versions``, ``load.documents``), and nothing can purge a browser's or a
+# proxy's cache: five minutes bounds how long a withdrawn act can still be read from one, at the
+# cost of a conditional request (answered 304, no body) per reader every five minutes. Never
+# ``immutable``: a withdrawn act has to stop being served.
+CACHE_WITHDRAWABLE = "public, max-age=300"
 CACHE_PRIVATE = "private, no-store"
 _VERSIONED_NAME = re.compile(r"\.[0-9a-f]{16}\.[A-Za-z0-9]+$")
 _CONTENT_TYPES = {
@@ -231,14 +233,14 @@ def object_headers(key: str, data: bytes = b"") -> dict[str, str]:
     content_type = _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     if key.startswith(DOCUMENTS_PREFIX + "/"):
         document = document_headers(data)
-        headers = {"ContentType": document["Content-Type"], "CacheControl": CACHE_DOCUMENT}
+        headers = {"ContentType": document["Content-Type"], "CacheControl": CACHE_WITHDRAWABLE}
         if "Content-Disposition" in document:
             headers["ContentDisposition"] = document["Content-Disposition"]
         return headers
     if not key.startswith(Zone.PUBLIC.value + "/"):
         cache = CACHE_PRIVATE
     elif _VERSIONED_NAME.search(name):
-        cache = CACHE_IMMUTABLE
+        cache = CACHE_WITHDRAWABLE
     else:
         cache = CACHE_MANIFEST
     return {"ContentType": content_type, "CacheControl": cache}

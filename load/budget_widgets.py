@@ -22,8 +22,8 @@ knowing any nomenclature.
 
 Amounts are those the stage is about: realised (``BGT_MTREAL``) for a compte administratif,
 voted (``BGT_MTPREV``, else new proposals + carried-over) for the other stages. Every file
-is JSON with sorted keys, so a rerun gives the same bytes; a withdrawn budget's file is deleted
-at once, a superseded one after the retention of versions.
+is JSON with sorted keys, so a rerun gives the same bytes; a superseded version (a withdrawn
+or corrected budget, a series that moved) is deleted at the switch (``load.versions``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ pointer, and ``switch_dataset_manifest`` later publishes the dataset's manifest
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -18,7 +19,6 @@ import pyarrow as pa
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
 from load.versions import (
-    Slot,
     clear_pending,
     json_document,
     put_version,
@@ -73,22 +73,29 @@ def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     return table_to_parquet_bytes(pa.Table.from_arrays(arrays, names=list(frame.columns)))
 
 
+def table_records(frame: pd.DataFrame) -> list[list[str]]:
+    """A table's rows as the records of its versions: a row that changes or leaves is a record gone."""
+    return [[str(value) for value in row] for row in frame.itertuples(index=False, name=None)]
+
+
 def write_table(
     store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str, *,
     versioned: bool = False, slot: str | None = None,
 ) -> list[PublishedFile]:
     """Write an already validated table as CSV and Parquet.
 
-    With ``versioned``, the files are written as versions and pointed to under ``slot``
-    (default: the file stem); ``switch_dataset_manifest`` publishes them.
+    With ``versioned``, the files are written as versions (their rows recorded, see
+    ``load.versions``) and pointed to under ``slot`` (default: the file stem);
+    ``switch_dataset_manifest`` publishes them.
     """
     outputs = {"csv": csv_bytes(frame), "parquet": parquet_bytes(frame, schema)}
+    records = table_records(frame) if versioned else None
     files = []
     folder, stem = base_key.rsplit("/", 1)
     for fmt, data in outputs.items():
         key = f"{base_key}.{fmt}"
         if versioned:
-            version_key, changed = put_version(store, folder, stem, fmt, data)
+            version_key, changed = put_version(store, folder, stem, fmt, data, records)
         else:
             version_key, changed = None, put_if_changed(store, key, data)
         files.append(PublishedFile(key, fmt, len(frame), len(data), sha256_hex(data), schema, changed, version_key))
@@ -98,12 +105,15 @@ def write_table(
 
 
 def publish_document(
-    store: ObjectStore, key: str, fmt: str, data: bytes, rows: int, schema: str, slot: str
+    store: ObjectStore, key: str, fmt: str, data: bytes, rows: int, schema: str, slot: str,
+    records: Iterable | None = None,
 ) -> PublishedFile:
     """One already validated file (a JSON document) as a version pointed to under ``slot``;
-    ``switch_dataset_manifest`` publishes it with the dataset's tables."""
+    ``switch_dataset_manifest`` publishes it with the dataset's tables. ``records``: what it
+    holds (its contracts); without them the whole file is one record."""
     folder, name = key.rsplit("/", 1)
-    version_key, changed = put_version(store, folder, name.rsplit(".", 1)[0], fmt, data)
+    version_key, changed = put_version(store, folder, name.rsplit(".", 1)[0], fmt, data,
+                                       [sha256_hex(data)] if records is None else records)
     file = PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema, changed, version_key)
     set_pointer(store, folder, slot, {fmt: _manifest_entry(file)})
     return file
@@ -129,14 +139,6 @@ def _manifest_entry(file: PublishedFile) -> dict:
     }
 
 
-def _slots(files: dict) -> dict[str, Slot]:
-    return {
-        f"{slot}/{fmt}": Slot(entry["fichier"], entry.get("lignes"))
-        for slot, formats in files.items()
-        for fmt, entry in formats.items()
-    }
-
-
 def switch_dataset_manifest(
     store: ObjectStore, folder: str, dataset: str, retention_days: float, now=None
 ) -> dict:
@@ -145,15 +147,13 @@ def switch_dataset_manifest(
     Idempotent: a rerun after a crash at any point finishes the job.
     """
     manifest_key = f"{folder}/{MANIFEST_NAME}"
-    previous = read_json(store, manifest_key, {}) or {}
     files = {slot: dict(sorted(formats.items())) for slot, formats in sorted(read_pointers(store, folder).items())}
     document = {"format": MANIFEST_FORMAT, "jeu_de_donnees": dataset, "fichiers": files}
     switched = put_if_changed(store, manifest_key, json_document(document))
     aliases = {entry["permanent"]: entry["fichier"] for formats in files.values() for entry in formats.values()}
     written = write_aliases(store, folder, aliases)
-    deleted = retire_superseded(
-        store, folder, _slots(previous.get("fichiers", {})), _slots(files), retention_days, now
-    )
+    current = [entry["fichier"] for formats in files.values() for entry in formats.values()]
+    deleted = retire_superseded(store, folder, current, retention_days, now)
     clear_pending(store, folder)
     return {"manifest": manifest_key, "switched": switched, "aliases_written": written, "deleted": deleted}
 

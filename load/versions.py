@@ -9,17 +9,21 @@ files that are still there; the next run writes the same versions (same bytes, s
 names) and switches.
 
 Superseded versions stay readable for a configured number of days after the switch,
-for readers (and caches) holding the previous manifest, then are deleted. A version
-that the new one shrinks (rows left) is deleted at the switch: rows leave a public
-file only when they must stop being public (a withdrawal, a refusal).
+for readers (and caches) holding the previous manifest, then are deleted. But a
+retained version must never show what has stopped being public (a withdrawn act, a
+refused one, a corrected text): each version records privately what it holds, one
+fingerprint per *record* (a table's row, a widget file's act), and at every switch of a
+folder a retained version holding a record that no current version of the folder
+holds is deleted at once, whatever the row counts. A version whose records are not
+known (a file set's file given without them, a version older than this rule) counts
+as holding something withdrawn.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
@@ -28,6 +32,7 @@ from core.store import ObjectStore, put_if_changed, sha256_hex
 
 HASH_LENGTH = 16
 RETIRED_PREFIX = f"{VERSIONS_PREFIX}/retired"
+RECORDS_PREFIX = f"{VERSIONS_PREFIX}/records"
 VERSION_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<ext>[A-Za-z0-9]+)$")
 
 
@@ -39,9 +44,35 @@ def is_version(name: str) -> bool:
     return VERSION_NAME.match(name) is not None
 
 
-def put_version(store: ObjectStore, folder: str, stem: str, ext: str, data: bytes) -> tuple[str, bool]:
-    """Write a version once; returns its key and whether it was new."""
+def _records_key(key: str) -> str:
+    return f"{RECORDS_PREFIX}/{public_path(key)}.json"
+
+
+def fingerprints(records: Iterable) -> list[str]:
+    """One short hash per record (any JSON value: a row as a list, an act as a dict), sorted, unique."""
+    return sorted({
+        sha256_hex(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
+        for record in records
+    })
+
+
+def read_records(store: ObjectStore, key: str) -> set[str] | None:
+    """The fingerprints of what the version at ``key`` holds; None when not known."""
+    recorded = read_json(store, _records_key(key))
+    return None if recorded is None else set(recorded)
+
+
+def put_version(
+    store: ObjectStore, folder: str, stem: str, ext: str, data: bytes, records: Iterable | None = None,
+) -> tuple[str, bool]:
+    """Write a version once; returns its key and whether it was new.
+
+    ``records`` are what the file holds (rows, acts), kept privately so that a withdrawal
+    can tell which retained versions still show a withdrawn record (see ``retire_superseded``).
+    """
     key = f"{folder}/{version_name(stem, ext, data)}"
+    if records is not None:
+        put_if_changed(store, _records_key(key), json_document(fingerprints(records)))
     if store.exists(key):
         return key, False
     store.put_bytes(key, data)
@@ -56,14 +87,6 @@ def read_json(store: ObjectStore, key: str, default=None):
     return json.loads(store.get_bytes(key)) if store.exists(key) else default
 
 
-@dataclass(frozen=True)
-class Slot:
-    """What a manifest names in one place (a year, a year and a format): a file and its rows."""
-
-    name: str
-    rows: int | None = None
-
-
 def _retired_key(folder: str) -> str:
     return f"{RETIRED_PREFIX}/{public_path(folder)}.json"
 
@@ -71,42 +94,43 @@ def _retired_key(folder: str) -> str:
 def retire_superseded(
     store: ObjectStore,
     folder: str,
-    previous: Mapping[str, Slot],
-    current: Mapping[str, Slot],
+    current: Iterable[str],
     retention_days: float,
     now: datetime | None = None,
 ) -> list[str]:
-    """After a switch: delete the versions of ``folder`` that no manifest names any more.
+    """After a switch: retire the versions of ``folder`` that the manifest no longer names.
 
-    ``previous`` and ``current`` map each slot of the manifest to the file it named
-    before and names now. A superseded file is deleted at once when the new one has
-    fewer rows (or the slot is gone), else ``retention_days`` after it was superseded.
-    Versions never switched in (left by a crash) are retired the same way. Returns the
-    deleted keys.
+    ``current`` are the names of the versions the manifest names now. A retired version is
+    deleted ``retention_days`` after it was superseded, or at once when it holds a record
+    that no current version of the folder holds (an act withdrawn, refused or corrected,
+    whether its row count moved or not, and whichever year's slot it was in). Versions
+    never switched in (left by a crash) are retired the same way. Returns the deleted keys.
     """
     now = now or datetime.now(timezone.utc)
-    keep = {slot.name for slot in current.values()}
+    keep = set(current)
     state_key = _retired_key(folder)
     retired: dict[str, str] = read_json(store, state_key, {})
     before = dict(retired)
     deleted = []
+    shown: set[str] | None = None
+
+    def shows_withdrawn(name: str) -> bool:
+        nonlocal shown
+        held = read_records(store, f"{folder}/{name}")
+        if held is None:
+            return True
+        if shown is None:
+            shown = set().union(*(read_records(store, f"{folder}/{n}") or set() for n in keep))
+        return not held <= shown
 
     def drop(name: str) -> None:
         key = f"{folder}/{name}"
         if store.exists(key):
             store.delete(key)
             deleted.append(key)
+        store.delete(_records_key(key))
         retired.pop(name, None)
 
-    for slot_id, old in previous.items():
-        new = current.get(slot_id)
-        if old.name in keep or (new is not None and new.name == old.name):
-            continue
-        shrunk = new is None or (old.rows is not None and new.rows is not None and new.rows < old.rows)
-        if shrunk:
-            drop(old.name)
-        else:
-            retired.setdefault(old.name, now.isoformat())
     for key in store.list_keys(folder + "/"):
         name = PurePosixPath(key).name
         if "/" not in key[len(folder) + 1:] and is_version(name) and name not in keep:
@@ -114,7 +138,7 @@ def retire_superseded(
     for name in list(retired):
         if name in keep:
             retired.pop(name)
-        elif datetime.fromisoformat(retired[name]) + timedelta(days=retention_days) <= now:
+        elif datetime.fromisoformat(retired[name]) + timedelta(days=retention_days) <= now or shows_withdrawn(name):
             drop(name)
     if retired != before:
         if retired:
@@ -208,13 +232,14 @@ def _renamed(value, names: Mapping[str, str]):
 
 def publish_file_set(
     store: ObjectStore, folder: str, files: Mapping[str, bytes], manifest: str, retention_days: float,
-    now: datetime | None = None,
+    now: datetime | None = None, records: Mapping[str, Iterable] | None = None,
 ) -> list[str]:
     """Write ``files`` as versions, then their manifest (JSON) naming the versions, last.
 
-    A reader holding the old manifest keeps reading the old files (retired like a dataset's
-    versions: at once when a file leaves the set, e.g. a withdrawn budget, else after
-    ``retention_days``). No ``files`` removes the set. Returns the keys written.
+    A reader holding the old manifest keeps reading the old files, retired like a dataset's
+    versions (``retire_superseded``). ``records`` gives, per file, what it holds (the
+    contracts of a year file, the points of a series); a file without is one record, so a
+    superseded version of it goes at once. No ``files`` removes the set. Returns the keys written.
     """
     state_key = f"{FILESETS_PREFIX}/{_area(folder)}.json"
     previous: dict[str, str] = read_json(store, state_key, {})
@@ -224,7 +249,8 @@ def publish_file_set(
         if name == manifest:
             continue
         stem, ext = name.rsplit(".", 1)
-        key, changed = put_version(store, folder, stem, ext, data)
+        held = (records or {}).get(name)
+        key, changed = put_version(store, folder, stem, ext, data, [sha256_hex(data)] if held is None else held)
         current[name] = PurePosixPath(key).name
         written += [key] if changed else []
     manifest_key = f"{folder}/{manifest}"
@@ -237,8 +263,7 @@ def publish_file_set(
         name = key[len(folder) + 1:]
         if "/" not in name and name != manifest and not is_version(name):
             store.delete(key)
-    retire_superseded(store, folder, {n: Slot(v) for n, v in previous.items()},
-                      {n: Slot(v) for n, v in current.items()}, retention_days, now)
+    retire_superseded(store, folder, current.values(), retention_days, now)
     if current != previous:
         if current:
             store.put_bytes(state_key, json_document(dict(sorted(current.items()))))

@@ -25,11 +25,9 @@ from core.publication_rule import UrlOf, annex_urls, document_url
 from core.registry import Body, Registry
 from core.store import ObjectStore, put_if_changed
 from load.versions import (
-    Slot,
     clear_pending,
     pending_folders,
     put_version,
-    read_json,
     read_pointers,
     retire_superseded,
     set_pointer,
@@ -115,7 +113,7 @@ def publish_year_files(
         entries.sort(key=lambda e: (e["date_publication"] or "", e["date_decision"] or "", e["numero"]), reverse=True)
         document = {"format": FORMAT_VERSION, "siren": siren, "annee": year, "actes": entries}
         # A new version under its own name; index.json switches to it in publish_index.
-        version, _ = put_version(store, folder, str(year), "json", json_bytes(document))
+        version, _ = put_version(store, folder, str(year), "json", json_bytes(document), entries)
         if set_pointer(store, folder, str(year), {"fichier": version.rsplit("/", 1)[1], "actes": len(entries)}):
             written.append(version)
     return written
@@ -130,15 +128,12 @@ def pending_bodies(store: ObjectStore) -> set[str]:
     return {folder.rsplit("/", 1)[1] for folder in pending_folders(store, WIDGET_PREFIX)}
 
 
-def _finish_switch(store: ObjectStore, siren: str, previous: dict, years: dict, retention_days: float) -> None:
-    """After index.json: the stable ``<year>.json`` copies, then superseded versions retired."""
+def _finish_switch(store: ObjectStore, siren: str, years: dict, retention_days: float) -> None:
+    """After index.json: the stable ``<year>.json`` copies, then superseded versions retired
+    (at once those that show an act no year file shows any more)."""
     folder = body_folder(siren)
     write_aliases(store, folder, {f"{year}.json": entry["fichier"] for year, entry in years.items()})
-
-    def slots(annees: dict) -> dict[str, Slot]:
-        return {year: Slot(entry["fichier"], entry.get("actes")) for year, entry in annees.items()}
-
-    retire_superseded(store, folder, slots(previous), slots(years), retention_days)
+    retire_superseded(store, folder, [entry["fichier"] for entry in years.values()], retention_days)
     clear_pending(store, folder)
 
 
@@ -157,7 +152,6 @@ def publish_index(
     years = {}
     acts: list[dict] = []
     folder = body_folder(body.siren)
-    previous = (read_json(store, index_key(body.siren), {}) or {}).get("annees", {})
     for year, pointer in read_pointers(store, folder).items():
         year_acts = json.loads(store.get_bytes(f"{folder}/{pointer['fichier']}"))["actes"]
         years[year] = {"actes": len(year_acts), "fichier": pointer["fichier"]}
@@ -178,7 +172,7 @@ def publish_index(
     if not years:
         for stale in (key, search_key(body.siren), feed_key(body.siren)):
             store.delete(stale)
-        _finish_switch(store, body.siren, previous, years, retention_days)
+        _finish_switch(store, body.siren, years, retention_days)
         return key
     if public_url is not None:
         put_if_changed(store, search_key(body.siren), json_bytes(search_index(acts)))
@@ -186,7 +180,7 @@ def publish_index(
         put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
-    _finish_switch(store, body.siren, previous, years, retention_days)
+    _finish_switch(store, body.siren, years, retention_days)
     return key
 
 

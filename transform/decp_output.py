@@ -71,11 +71,16 @@ def document_bytes(document: dict) -> bytes:
     return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def count_objects(document: dict) -> int:
+def document_objects(document: dict) -> list:
+    """The contracts (and concessions) of a published document, whichever format's layout it has."""
     marches = document.get("marches")
     if isinstance(marches, dict):
-        return sum(len(v) for v in marches.values() if isinstance(v, list))
-    return len(marches) if isinstance(marches, list) else 0
+        return [item for v in marches.values() if isinstance(v, list) for item in v]
+    return marches if isinstance(marches, list) else []
+
+
+def count_objects(document: dict) -> int:
+    return len(document_objects(document))
 
 
 def _base(row: dict, status: str) -> dict:

@@ -154,3 +154,104 @@ def test_budget_xml_documents_are_never_published_as_files(published):
     assert len(budgets), "the sample region sends budgets"
     assert not budgets["ACTE_URL"].str.endswith(".xml").any()
     assert not list((published / "public/documents").rglob("*.xml"))
+
+
+# ---- every copy goes: retained versions, caches, data.gouv.fr, a re-sent act in another year ------
+
+SIREN = "212900997"
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory) -> Iterator[Replay]:
+    """The first two demo nights: the second only adds acts, so the first night's versions are retained
+    (the third corrects an act, which no retained version may keep showing)."""
+    replay = demo_inputs(tmp_path_factory.mktemp("two-nights"))
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS[:2]:
+            actes_chain.CHAIN.run_night(settings, night)
+    yield from shared(replay)
+
+
+@pytest.fixture
+def early_store(two_nights, tmp_path, monkeypatch) -> Path:
+    copy = two_nights.copy(tmp_path / "replay")
+    copy.apply(monkeypatch)
+    return copy.store
+
+
+def _table(path: Path) -> pd.DataFrame:
+    return _csv(path) if path.suffix == ".csv" else pd.read_parquet(path).astype(str)
+
+
+def _holders(store: Path, siren: str, source_id: str, numero: str) -> list[str]:
+    """Every public file, under any name (content-addressed versions too), that still shows the act."""
+    found = []
+    for path in sorted(p for p in (store / "public").rglob("*") if p.is_file()):
+        name = path.relative_to(store / "public").as_posix()
+        if path.suffix in (".csv", ".parquet") and name.split("/")[0] in ("actes", "deliberations"):
+            rows = _table(path)
+            rows = rows[rows["COLL_SIRET"].str[:9] == siren]
+            shown = rows["SOURCE_ID"] == source_id if "SOURCE_ID" in rows else rows["DELIB_ID"] == numero
+            found += [name] if shown.any() else []
+        elif name.startswith(f"widgets/actes/{siren}/") and source_id in path.read_text(encoding="utf-8"):
+            found.append(name)
+    return found
+
+
+def _retained(store: Path, names: list[str]) -> list[str]:
+    """Those of ``names`` that are versions no manifest names any more (kept for readers of an old one)."""
+    from load.versions import is_version
+
+    named = set()
+    for manifest in (store / "public").rglob("index.json"):
+        text = manifest.read_text(encoding="utf-8")
+        named |= {p.name for p in manifest.parent.iterdir() if p.name in text}
+    return [n for n in names if is_version(n.rsplit("/", 1)[1]) and n.rsplit("/", 1)[1] not in named]
+
+
+def _first_night_deliberation(store: Path) -> pd.Series:
+    """A deliberation of ``SIREN`` published on the first night: every later version of its year shows it."""
+    current = _csv(store / "public/actes/actes-2025.csv")
+    delibs = set(_csv(store / "public/deliberations/deliberations-2025.csv")["DELIB_ID"])
+    for _, act in current[current["COLL_SIRET"].str[:9] == SIREN].iterrows():
+        holders = _holders(store, SIREN, act["SOURCE_ID"], act["ACTE_ID"])
+        kinds = {h.split("/")[0] for h in _retained(store, holders)}
+        if act["ACTE_ID"] in delibs and {"actes", "deliberations", "widgets"} <= kinds:
+            return act
+    raise AssertionError("the demo has a first-night deliberation of 212900997 in retained versions")
+
+
+def test_unpublish_leaves_no_retained_version_that_shows_the_act(early_store):
+    store = early_store
+    act = _first_night_deliberation(store)
+    source_id, numero, url = act["SOURCE_ID"], act["ACTE_ID"], act["ACTE_URL"]
+    assert digor(["unpublish", SIREN, source_id, "--reason", "nom d'un particulier dans l'objet"]) == 0
+    assert _holders(store, SIREN, source_id, numero) == []
+    assert not (store / "public" / url.split("/", 3)[3]).exists(), "the PDF is gone too"
+
+
+def test_a_withdrawal_deletes_the_retained_versions_on_s3_and_caches_let_go_within_minutes(
+        s3_store_url, tmp_path, monkeypatch):
+    from core.store import CACHE_WITHDRAWABLE, open_store
+    from load.versions import is_version
+
+    replay = demo_inputs(tmp_path / "s3", DIGOR_STORE=s3_store_url)
+    settings = replay.apply(monkeypatch)
+    for night in DEMO_NIGHTS[:2]:
+        actes_chain.CHAIN.run_night(settings, night)
+    s3 = open_store(s3_store_url)
+    local = tmp_path / "copy"
+    for key in s3.list_keys("public/"):
+        (local / key).parent.mkdir(parents=True, exist_ok=True)
+        (local / key).write_bytes(s3.get_bytes(key))
+    act = _first_night_deliberation(local)
+    retained = _retained(local, _holders(local, SIREN, act["SOURCE_ID"], act["ACTE_ID"]))
+    assert all(s3.exists(f"public/{name}") for name in retained)
+
+    assert digor(["unpublish", SIREN, act["SOURCE_ID"], "--reason", "erreur"]) == 0
+    assert [name for name in retained if s3.exists(f"public/{name}")] == []
+    withdrawable = [k for k in s3.list_keys("public/") if is_version(k.rsplit("/", 1)[1]) or k.startswith("public/documents/")]
+    assert {k.split("/")[1] for k in withdrawable} >= {"actes", "deliberations", "widgets", "documents"}
+    for key in withdrawable:
+        cache = s3.head(key)["CacheControl"]
+        assert cache == CACHE_WITHDRAWABLE and "immutable" not in cache, key

@@ -9,10 +9,9 @@ import requests
 
 from core.document_kind import OTHER_CONTENT_TYPE
 from core.store import (
-    CACHE_DOCUMENT,
-    CACHE_IMMUTABLE,
     CACHE_MANIFEST,
     CACHE_PRIVATE,
+    CACHE_WITHDRAWABLE,
     RawOverwriteError,
     S3Store,
     StoreAuthError,
@@ -59,7 +58,7 @@ def test_objects_carry_content_type_and_cache_control(s3_store_url):
     store.put_bytes("public/deliberations/index.json", b"{}")
     store.put_bytes("private/datagouv/state/x.json", b"{}")
     versioned = store.head("public/deliberations/deliberations-2025.0123456789abcdef.csv")
-    assert versioned["ContentType"].startswith("text/csv") and versioned["CacheControl"] == CACHE_IMMUTABLE
+    assert versioned["ContentType"].startswith("text/csv") and versioned["CacheControl"] == CACHE_WITHDRAWABLE
     manifest = store.head("public/deliberations/index.json")
     assert manifest["ContentType"] == "application/json" and manifest["CacheControl"] == CACHE_MANIFEST
     assert store.head("private/datagouv/state/x.json")["CacheControl"] == CACHE_PRIVATE
@@ -73,7 +72,7 @@ def test_a_document_is_served_as_what_its_bytes_are_whatever_its_key(s3_store_ur
     store.put_bytes("public/documents/ef/ef56.pdf", b"<svg onload='alert(1)'/>")
     pdf = store.head("public/documents/ab/ab12.pdf")
     assert (pdf["ContentType"], pdf["CacheControl"], pdf["ContentDisposition"]) == (
-        "application/pdf", CACHE_DOCUMENT, None)
+        "application/pdf", CACHE_WITHDRAWABLE, None)
     for key in ("public/documents/cd/cd34.html", "public/documents/ef/ef56.pdf"):
         other = store.head(key)
         assert (other["ContentType"], other["ContentDisposition"]) == (OTHER_CONTENT_TYPE, "attachment"), key

@@ -136,3 +136,84 @@ def test_a_version_that_loses_rows_replaces_the_old_one_at_once(tmp_path):
     first = manifest_files(store, FOLDER)["2025"]["csv"]["fichier"]
     _publish(store, _acts(4), now=NOW + timedelta(minutes=5))
     assert not store.exists(f"{FOLDER}/{first}")
+
+
+def _versions(store, folder=FOLDER) -> set[str]:
+    return {k.rsplit("/", 1)[1] for k in store.list_keys(folder + "/") if is_version(k.rsplit("/", 1)[1])}
+
+
+def test_a_withdrawal_with_a_new_act_in_the_same_switch_leaves_no_copy_whatever_the_row_count(tmp_path):
+    """Act 0 withdrawn and act 3 arrived: as many rows as before, yet no retained version shows act 0."""
+    store = LocalStore(tmp_path)
+    _publish(store, _acts(3))
+    first = _versions(store)
+    _publish(store, _acts(4).iloc[1:], now=NOW + timedelta(minutes=5))
+    assert _csv_rows(_visible(store)["2025/csv"]) == 3
+    assert not first & _versions(store), "the versions that showed the withdrawn act are gone at the switch"
+
+
+def test_every_retained_version_that_shows_a_withdrawn_act_goes_at_the_switch(tmp_path):
+    """A version retained from an earlier night goes too, not only the one the switch supersedes."""
+    store = LocalStore(tmp_path)
+    _publish(store, _acts(3))
+    first = _versions(store)
+    _publish(store, _acts(4), now=NOW + timedelta(hours=1))
+    second = _versions(store) - first
+    assert first <= _versions(store), "new acts only: the first night's versions are kept for the retention"
+    _publish(store, _acts(5).iloc[1:], now=NOW + timedelta(hours=2))
+    assert not (first | second) & _versions(store)
+    _publish(store, _acts(6).iloc[1:], now=NOW + timedelta(hours=3))
+    assert len(_versions(store)) == 4, "new acts again: the previous version is retained"
+
+
+def test_a_retained_version_moved_to_another_slot_goes_when_its_act_leaves_the_folder(tmp_path):
+    """An act whose year moved is still public in the other year's file; once withdrawn from it, no
+    retained version of either year shows it."""
+    store = LocalStore(tmp_path)
+    from tests.store.sample_rows import actes_rows
+
+    _publish(store, _acts(3))
+    _publish(store, _acts(4), now=NOW + timedelta(hours=1))
+    retained = _versions(store)
+    _publish(store, actes_rows(1, year=2024), year=2024, now=NOW + timedelta(hours=2))
+    _publish(store, _acts(4).iloc[1:], now=NOW + timedelta(hours=3))
+    _publish(store, _acts(1).iloc[0:0], year=2024, now=NOW + timedelta(hours=4))
+    left = {name: store.get_bytes(f"{FOLDER}/{name}") for name in _versions(store) if name.endswith(".csv")}
+    assert retained - _versions(store) == retained
+    assert not [name for name, data in left.items() if b",src-0\n" in data]
+
+
+def test_a_file_set_member_that_held_a_withdrawn_item_goes_at_once(tmp_path):
+    """Widget file sets (budgets, DECP) share the rule: a series file that still counts a withdrawn
+    budget is not kept for the retention, one that only gained a budget is."""
+    from load.versions import publish_file_set
+
+    store = LocalStore(tmp_path)
+    folder = "public/widgets/budgets/21290099700017"
+
+    def publish(points: list[str], hours: int) -> None:
+        serie = json.dumps({"points": points}).encode()
+        index = json.dumps({"serie": "serie.json"}).encode()
+        publish_file_set(store, folder, {"serie.json": serie, "index.json": index}, "index.json", 2.0,
+                         NOW + timedelta(hours=hours), records={"serie.json": points})
+
+    publish(["2024-bp", "2025-bp"], 0)
+    first = _versions(store, folder)
+    publish(["2024-bp", "2025-bp", "2025-ca"], 1)
+    assert first <= _versions(store, folder), "a budget added: the old series is kept for the retention"
+    publish(["2024-bp", "2025-ca"], 2)
+    assert len(_versions(store, folder)) == 1, "2025-bp withdrawn: no retained series still shows it"
+    publish(["2024-bp", "2025-ca", "2026-bp"], 3)
+    assert len(_versions(store, folder)) == 2
+
+
+def test_a_file_set_file_without_records_is_not_kept_once_superseded(tmp_path):
+    """What a file holds unknown, a superseded version of it may hold a withdrawn item: it goes at once."""
+    from load.versions import publish_file_set
+
+    store = LocalStore(tmp_path)
+    folder = "public/widgets/budgets/21290099700017"
+    for hours, text in enumerate((b"{\"a\": 1}", b"{\"a\": 2}")):
+        publish_file_set(store, folder, {"budget.json": text, "index.json": b"{\"f\": \"budget.json\"}"},
+                         "index.json", 2.0, NOW + timedelta(hours=hours))
+    assert len(_versions(store, folder)) == 1
