@@ -38,7 +38,7 @@ from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, staged_years, transform_night, write_staging
-from transform.consolidate_actes import current_acts, latest_versions
+from transform.consolidate_actes import current_acts, latest_versions, years_of
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
 BASE_KEYS = {
@@ -86,7 +86,9 @@ class ActesChain(Chain):
         store = self.store(settings)
         result = transform_night(store, _registry(settings), night, settings.source_name,
                                  ActRules.from_settings(settings))
-        years = write_staging(store, result)
+        # An act re-sent with its decision date in another year leaves the year it was in.
+        moved = years_of(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
+        years = sorted(set(write_staging(store, result)) | moved)
         write_night_events(store, night, result.rows)
         rejects = [r.to_dict() for r in result.rejects]
         left_out = [item.to_dict() for item in result.left_out]
@@ -144,6 +146,8 @@ class ActesChain(Chain):
         widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
         undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
         record_applied(store, year, following)
+        # Published once, offline now by decision (withdrawn, refused): rows the ledger took out.
+        taken_out = acts[~acts["online"] & (acts["decision"] != Decision.PUBLISHED.value) & acts["publication_date"].notna()]
         return {
             "year": year,
             "files": {
@@ -152,6 +156,7 @@ class ActesChain(Chain):
             },
             "documents": documents,
             "widget_files_written": widget_files,
+            "left_by_decision": {"deliberations": len(deliberations_of(taken_out)), "actes": len(taken_out)},
             "quarantined": quarantined,
             "published_by_body": dict(Counter(visible["siren"])),
             "offline_by_body": {
@@ -205,13 +210,16 @@ class ActNotFound(LookupError):
 
 
 def find_act(settings: Settings, siren: str, act_id: str) -> tuple[int, pd.Series]:
-    """An act of a body by its number or its source id, whatever its year."""
+    """An act of a body by its source id, else by its number, whatever its year (that of its
+    latest version: an act re-sent with a date in another year is found once)."""
     store = CHAIN.store(settings)
-    matches = []
+    by_source, by_number = [], []
     for year in staged_years(store):
         acts = latest_versions(store, year)
-        hits = acts[(acts["siren"] == siren) & ((acts["numero"] == act_id) | (acts["source_id"] == act_id))]
-        matches += [(year, act) for _, act in hits.iterrows()]
+        acts = acts[acts["siren"] == siren]
+        by_source += [(year, act) for _, act in acts[acts["source_id"] == act_id].iterrows()]
+        by_number += [(year, act) for _, act in acts[acts["numero"] == act_id].iterrows()]
+    matches = by_source or by_number
     if not matches:
         raise ActNotFound(f"no act {act_id!r} for SIREN {siren} in staging")
     if len(matches) > 1:
@@ -234,8 +242,9 @@ def act_history(settings: Settings, siren: str, act_id: str) -> dict:
     """Everything the ledger knows about one act: for "why is this act not online?"."""
     year, act = find_act(settings, siren, act_id)
     store = CHAIN.store(settings)
-    state = replay(read_events(store, year)).get((siren, act["source"], act["source_id"]))
-    online = current_acts(store, load_registry(settings.registry_path), year)
+    states = replay(read_events(store))
+    state = states.get((siren, act["source"], act["source_id"]))
+    online = current_acts(store, load_registry(settings.registry_path), year, states)
     row = online[(online["siren"] == siren) & (online["source_id"] == act["source_id"])].iloc[0]
     return {
         "year": year,

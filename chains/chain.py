@@ -9,7 +9,9 @@ call them. A new chain is one module ``chains/<name>.py`` whose ``CHAIN`` is an 
 
 Steps return small JSON-serialisable dicts (they travel through XCom). A year result always
 holds ``year``, ``files`` (per key of ``Chain.datasets``, the files written, as
-``PublishedFile.to_dict``) and ``bodies`` (the bodies whose widget files it touched).
+``PublishedFile.to_dict``) and ``bodies`` (the bodies whose widget files it touched); it may hold
+``left_by_decision`` (per key of ``files``, how many rows the decisions took out of the file so
+far: rows the shrink guard expects to lose).
 """
 
 from __future__ import annotations
@@ -178,7 +180,8 @@ class Chain:
         """Send every changed file of the chain's datasets through the configured publisher.
 
         The publisher skips unchanged files and holds back (reported) a file that lost more than
-        ``settings.max_shrink_ratio`` of its rows since the version last sent, unless ``allow_shrink``.
+        ``settings.max_shrink_ratio`` of its rows since the version last sent, not counting the rows
+        that decisions took out meanwhile (``left_by_decision``), unless ``allow_shrink``.
         """
         store = self.store(settings)
         registry = load_registry(settings.registry_path)
@@ -199,6 +202,7 @@ class Chain:
                         sha256=file["sha256"],
                         rows=file["rows"],
                         name=file["key"].rsplit("/", 1)[1],
+                        left_by_decision=result.get("left_by_decision", {}).get(files_key, 0),
                     )
                     outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
         return outcomes

@@ -121,9 +121,11 @@ def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> st
     return key
 
 
-def read_events(store: ObjectStore, year: int) -> list[LedgerEvent]:
+def read_events(store: ObjectStore, year: int | None = None) -> list[LedgerEvent]:
+    """The events of acts decided in ``year`` or, without, of every year: an act re-sent with a
+    decision date in another year has events in both, and its decisions follow it."""
     events = []
-    for key in store.list_keys(f"{LEDGER_PREFIX}/annee={year}/"):
+    for key in store.list_keys(f"{LEDGER_PREFIX}/" + ("" if year is None else f"annee={year}/")):
         for line in store.get_bytes(key).decode("utf-8").splitlines():
             if line.strip():
                 events.append(LedgerEvent(**json.loads(line)))

@@ -485,5 +485,5 @@ def table_to_parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def read_parquet(store: ObjectStore, key: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(store.get_bytes(key)))
+def read_parquet(store: ObjectStore, key: str, columns: list[str] | None = None) -> pa.Table:
+    return pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns)

@@ -13,8 +13,12 @@ One resource per dataset x year x format, named by its stable file name
 never looked up by title. Guards, in order: a file that failed validation is never sent;
 a file that would lose more than ``max_shrink_ratio`` of the rows of the last version
 published is held back (reported) unless the run allows it; a file whose checksum has
-not changed is not sent again. The state in the private zone records the last version
-published of each resource, so the next run finishes what a failed one left.
+not changed is not sent again. The shrink guard is for accidents (a lost partition, a
+broken source): rows that decisions took out (a withdrawal, a refusal) are expected, down
+to an empty file, so each upload says how many rows decisions have taken out of its file
+so far (``left_by_decision``) and the guard counts only the rows that left otherwise.
+The state in the private zone records the last version published of each resource, so
+the next run finishes what a failed one left.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class ResourceUpload:
     # Stable file name of the resource when ``key`` is a versioned name.
     name: str | None = None
     validated: bool = True
+    # Rows the decisions (ledger) have taken out of this file so far: expected to be missing.
+    left_by_decision: int = 0
 
     @property
     def mime(self) -> str:
@@ -113,10 +119,13 @@ class _GuardedPublisher:
         last = previous.get("rows")
         if self.allow_shrink or upload.rows is None or not last:
             return None
-        if upload.rows < last * (1 - self.max_shrink_ratio):
+        decided = upload.left_by_decision - previous.get("left_by_decision", 0)
+        expected = last - decided
+        if upload.rows < expected * (1 - self.max_shrink_ratio):
+            taken = f", {decided} of them taken out by decisions" if decided > 0 else ""
             return (
-                f"would shrink from {last} to {upload.rows} rows (more than {self.max_shrink_ratio:.0%} "
-                f"of the last version published); rerun with allow_shrink to publish it"
+                f"would shrink from {last} to {upload.rows} rows{taken} (more than {self.max_shrink_ratio:.0%} "
+                f"of the last version published otherwise); rerun with allow_shrink to publish it"
             )
         return None
 
@@ -134,6 +143,7 @@ class _GuardedPublisher:
         outcome = self._send(upload, data, previous)
         self._remember(upload.resource, {
             "sha256": upload.sha256, "rows": upload.rows, "filesize": upload.filesize,
+            "left_by_decision": upload.left_by_decision,
             "resource_id": outcome["resource_id"], **({"dataset_id": outcome["dataset_id"]} if "dataset_id" in outcome else {}),
         })
         return outcome

@@ -255,3 +255,78 @@ def test_a_withdrawal_deletes_the_retained_versions_on_s3_and_caches_let_go_with
     for key in withdrawable:
         cache = s3.head(key)["CacheControl"]
         assert cache == CACHE_WITHDRAWABLE and "immutable" not in cache, key
+
+
+def _dry_run_is_current(store: Path, name: str) -> bool:
+    import hashlib
+
+    request = json.loads((store / f"private/datagouv/dry-run/{name}.json").read_text())
+    return request["metadata"]["checksum"]["value"] == hashlib.sha256((store / "public" / name).read_bytes()).hexdigest()
+
+
+def test_withdrawals_that_empty_a_file_reach_data_gouv(store):
+    """Rows that leave because the ledger says so are expected: down to an empty file, none is held back."""
+    name = "deliberations/deliberations-2024.csv"
+    acts = _csv(store / "public" / name)
+    assert len(acts) > 2
+    for _, act in acts.iterrows():
+        assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "retrait demandé"]) == 0
+        assert _dry_run_is_current(store, name), f"{act['DELIB_ID']}: the file sent is the file published"
+    assert _csv(store / "public" / name).empty
+
+
+def test_an_accidental_shrink_is_still_held_back_from_data_gouv(store, store_settings):
+    """Acts gone without a decision (staging lost for two nights): the guard still stops the upload."""
+    for night in DEMO_NIGHTS[1:]:
+        (store / f"staging/actes/annee=2025/date={night}.parquet").unlink()
+    result = actes_chain.CHAIN.republish(store_settings, [2025], None, "accident")
+    report = json.loads((store / result["key"]).read_text())
+    held = {o["resource"] for o in report["datagouv"] if o["status"] == "held-back"}
+    assert "deliberations/deliberations-2025.csv" in held
+    assert not _dry_run_is_current(store, "deliberations/deliberations-2025.csv")
+
+
+def _resend_a_year_earlier(store: Path, night: str) -> dict:
+    """A night re-sending a first-night deliberation of ``SIREN`` with its decision date in the year before."""
+    drop = store.parent / "drop"
+    online = set(_csv(store / "public/deliberations/deliberations-2025.csv")["DELIB_ID"])
+    for folder in sorted((drop / DEMO_NIGHTS[0]).iterdir()):
+        metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        data = metadata["data"]
+        if data["siren"] == SIREN and data["numero_de_lacte"] in online:
+            break
+    target = drop / night / folder.name
+    __import__("shutil").copytree(folder, target)
+    data["date_de_lacte"] = "2024-12-20"
+    metadata["info"]["last_modification"] = f"{night} 09:00:00"
+    metadata["last_action"]["date"] = f"{night} 09:00:00"
+    (target / "metadata.json").write_text(json.dumps(metadata, ensure_ascii=False, indent=4), encoding="utf-8")
+    return {"source_id": folder.name, "numero": data["numero_de_lacte"]}
+
+
+def _years_showing(store: Path, numero: str) -> dict[str, set[int]]:
+    widget = {int(p.stem): p for p in (store / f"public/widgets/actes/{SIREN}").glob("20??.json")}
+    return {
+        "deliberations": {y for y in (2024, 2025)
+                          if numero in set(_csv(store / f"public/deliberations/deliberations-{y}.csv")["DELIB_ID"])},
+        "actes": {y for y in (2024, 2025) if numero in set(_csv(store / f"public/actes/actes-{y}.csv")["ACTE_ID"])},
+        "widget": {y for y, p in widget.items() if numero in {a["numero"] for a in json.loads(p.read_text())["actes"]}},
+    }
+
+
+def test_an_act_resent_in_another_year_is_shown_in_that_year_only_and_its_source_id_names_it(store, capsys):
+    act = _resend_a_year_earlier(store, "2025-03-06")
+    assert digor(["run", "actes", "--date", "2025-03-06"]) == 0
+    assert _years_showing(store, act["numero"]) == {"deliberations": {2024}, "actes": {2024}, "widget": {2024}}
+    capsys.readouterr()
+    assert digor(["ledger", SIREN, act["source_id"]]) == 0
+    assert "  online;" in capsys.readouterr().out
+    assert digor(["unpublish", SIREN, act["source_id"], "--reason", "erreur de date"]) == 0
+    assert _holders(store, SIREN, act["source_id"], act["numero"]) == []
+
+
+def test_a_withdrawal_holds_when_the_act_is_resent_in_another_year(store):
+    act = _resend_a_year_earlier(store, "2025-03-06")
+    assert digor(["unpublish", SIREN, act["source_id"], "--reason", "retrait"]) == 0
+    assert digor(["run", "actes", "--date", "2025-03-06"]) == 0
+    assert _holders(store, SIREN, act["source_id"], act["numero"]) == []

@@ -123,6 +123,22 @@ def test_a_file_that_shrinks_too_much_is_held_back_unless_allowed(udata, dataset
     assert allowed["status"] == "uploaded" and udata.file_of(allowed["resource_id"]) == small
 
 
+
+def test_rows_taken_out_by_decisions_are_expected_the_rest_is_still_guarded(udata, dataset, tmp_path):
+    """Withdrawals empty a small file and it goes out; rows lost otherwise in the same run are held back."""
+    store = LocalStore(tmp_path)
+    publisher = _publisher(udata, store, {"deliberations": dataset}, max_shrink_ratio=0.2)
+    one, none = _csv(1), _csv(0)
+    publisher.publish(_upload("deliberations-2025.csv", one, 1), one)
+    emptied = publisher.publish(_upload("deliberations-2025.csv", none, 0, left_by_decision=1), none)
+    assert emptied["status"] == "uploaded" and udata.file_of(emptied["resource_id"]) == none
+    ten, five = _csv(10), _csv(5)
+    publisher.publish(_upload("deliberations-2024.csv", ten, 10, left_by_decision=2), ten)
+    both = publisher.publish(_upload("deliberations-2024.csv", five, 5, left_by_decision=3), five)
+    assert both["status"] == "held-back" and "from 10 to 5 rows, 1 of them taken out by decisions" in both["reason"]
+    republished = publisher.publish(_upload("deliberations-2024.csv", _csv(11), 11, left_by_decision=1), _csv(11))
+    assert republished["status"] == "uploaded", "a withdrawn act published again"
+
 def _files(version: int) -> dict[str, bytes]:
     """Version 1: 2025 CSV and Parquet. Version 2: both updated, and 2026 CSV new (created)."""
     files = {"deliberations-2025.csv": _csv(10 + version, "a"),
