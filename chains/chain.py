@@ -304,13 +304,15 @@ def get_chain(name: str) -> Chain:
     return importlib.import_module(f"chains.{name}").CHAIN
 
 
-def republish_decision(settings: Settings, chain_name: str, decided: dict, label: str, **options) -> list[dict]:
+def republish_decision(settings: Settings, chain_name: str, decided: dict, label: str, *,
+                       followers_only: bool = False, **options) -> list[dict]:
     """A decision recorded on an item of ``chain_name`` reaches at once every output that follows it:
-    that chain's, then those of the chains that follow its decisions; each republished chain's report
-    (``options`` go to each ``Chain.republish``)."""
+    that chain's (unless ``followers_only``: a DAG run republishing it already), then those of the
+    chains that follow its decisions; each republished chain's report (``options`` go to each
+    ``Chain.republish``)."""
     followers = [get_chain(name) for name in CHAINS if chain_name in get_chain(name).follows_decisions_of]
     results = []
-    for chain in [get_chain(chain_name), *followers]:
+    for chain in ([] if followers_only else [get_chain(chain_name)]) + followers:
         years = chain.decision_years(settings, decided)
         if years:
             results.append(chain.republish(settings, years, [decided["siren"]], label, **options))

@@ -29,6 +29,8 @@ CHAIN = "actes"
     params={
         "years": Param([], type="array", description="Decision years of the acts decided on"),
         "bodies": Param([], type="array", description="SIRENs whose widget files to refresh (empty = all)"),
+        "acts": Param([], type="array", description="Acts decided on ({siren, source_id, year}): the budgets "
+                                                    "they came with are republished too"),
         "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
         "store": Param("", type="string", description="Object store the decision was recorded in (empty = DIGOR_STORE)"),
     },
@@ -40,7 +42,7 @@ def actes_decisions():
     widgets = t.publish_widgets(CHAIN, decided, years)
     datagouv = t.publish_datagouv(CHAIN, years)
     widgets >> datagouv
-    t.report(CHAIN, decided, decided, years, widgets, datagouv)
+    t.report(CHAIN, decided, decided, years, widgets, datagouv) >> t.follow_decisions(CHAIN)
 
 
 actes_decisions()

@@ -34,9 +34,12 @@ class TriggeredRun:
     paused: bool
 
 
-def trigger_decisions_run(years: list[int], bodies: list[str], store_url: str) -> TriggeredRun:
-    """A run of ``actes_decisions`` on the store the decision was recorded in."""
-    conf = {"years": sorted(set(years)), "bodies": sorted(set(bodies)), "store": store_url}
+def trigger_decisions_run(acts: list[dict], store_url: str) -> TriggeredRun:
+    """A run of ``actes_decisions`` for the acts decided on (``siren``, ``source_id``, ``year``), on the
+    store the decisions were recorded in."""
+    conf = {"years": sorted({a["year"] for a in acts}), "bodies": sorted({a["siren"] for a in acts}),
+            "acts": [{"siren": a["siren"], "source_id": a["source_id"], "year": a["year"]} for a in acts],
+            "store": store_url}
     return trigger_run(DECISIONS_DAG, conf)
 
 

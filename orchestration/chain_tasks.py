@@ -94,6 +94,25 @@ def decisions(chain: str) -> dict:
 
 
 @task
+def follow_decisions(chain: str) -> list[str]:
+    """The chains that follow this chain's decisions (budgets follow the acts they came with) republish
+    what the decided items touch, as ``digor unpublish|publish`` does without ``--via-airflow``.
+    The ``acts`` param: ``siren``, ``source_id`` and ``year`` of each item decided on."""
+    from chains.chain import republish_decision
+
+    context, settings = get_current_context(), _settings()
+    reports = []
+    for decided in _param("acts") or []:
+        for written in republish_decision(settings, chain, decided, f"decisions-{context['run_id']}",
+                                          followers_only=True, dag_id=context["dag"].dag_id,
+                                          run_id=context["run_id"]):
+            reports.append(written["key"])
+            for line in written["summary"]:
+                log.info(line)
+    return reports
+
+
+@task
 def publish_year(chain: str, job: dict) -> dict:
     found, settings = _chain(chain), _settings()
     with _lock(found, settings):

@@ -21,9 +21,12 @@ import pytest
 import requests
 
 from chains import actes as actes_chain
+from chains import budgets as budgets_chain
 from core.config import PROJECT_ROOT
+from core.store import open_store, read_parquet
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
+from samples.budgets import write_demo_plans
 from tests.emulators.airflow_api import PASSWORD, AirflowApiEmulator
 from tests.replay import Replay, demo_inputs, shared
 
@@ -66,6 +69,14 @@ def _unpublish(store: Path, act: pd.Series) -> int:
                   "--store", str(store)])
 
 
+def _conf(store: Path, act: pd.Series) -> dict:
+    siren = act["COLL_SIRET"][:9]
+    actes = pd.read_csv(store / "public/actes/actes-2025.csv", dtype=str, keep_default_na=False)
+    [source_id] = actes.query("COLL_SIRET == @act.COLL_SIRET and ACTE_ID == @act.DELIB_ID")["SOURCE_ID"]
+    return {"years": [2025], "bodies": [siren], "store": str(store),
+            "acts": [{"siren": siren, "source_id": source_id, "year": 2025}]}
+
+
 def _command_events(store: Path) -> list[Path]:
     return sorted((store / "private/ledger/actes/annee=2025").glob("command=*"))
 
@@ -76,7 +87,7 @@ def test_unpublish_via_airflow_creates_a_run_with_the_store_and_prints_its_id(st
     out = capsys.readouterr().out
     [run] = api.runs
     assert run["dag_id"] == "actes_decisions" and run["logical_date"] is None
-    assert run["conf"] == {"years": [2025], "bodies": [act["COLL_SIRET"][:9]], "store": str(store)}
+    assert run["conf"] == _conf(store, act)
     assert f"airflow: triggered actes_decisions run {run['dag_run_id']} (queued)" in out
     assert len(_command_events(store)) == 1, "the decision is recorded in the store given with --store"
 
@@ -144,6 +155,56 @@ def test_server_down_unknown_dag_and_missing_connection_are_one_line(store, api,
     assert len(_command_events(store)) == 3, "each decision stays recorded, whatever Airflow said"
 
 
+@pytest.fixture(scope="module")
+def region(tmp_path_factory) -> Iterator[Replay]:
+    """The demo nights through the actes then the budgets chain, once for the module."""
+    root = tmp_path_factory.mktemp("via-airflow-budgets")
+    write_demo_plans(root / "plans")
+    replay = demo_inputs(root, DIGOR_PLANS_DIRS=str(root / "plans"), DIGOR_PLANS_BASE_URL="")
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS:
+            actes_chain.CHAIN.run_night(settings, night)
+            budgets_chain.CHAIN.run_night(settings, night)
+    yield from shared(replay)
+
+
+def _budget_lines(store: Path) -> pd.DataFrame:
+    paths = sorted((store / "public/budgets").glob("budgets-[0-9][0-9][0-9][0-9].csv"))
+    return pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths], ignore_index=True)
+
+
+def test_budget_acts_withdrawn_via_airflow_leave_the_budget_files(region, tmp_path, monkeypatch, api, airflow_db):
+    """As without --via-airflow: the DAG run republishes the budgets the withdrawn acts came with."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    copy = region.copy(tmp_path / "region")
+    copy.apply(monkeypatch)
+    store = copy.store
+    monkeypatch.setenv("DIGOR_STORE", str(tmp_path / "deployment-store"))
+    staged = [read_parquet(open_store(str(store)), key) for key in open_store(str(store)).list_keys("staging/budgets/")]
+    siren = staged[0].column("siren")[0].as_py()
+    acts = sorted({i for t in staged for s, i in zip(t.column("siren").to_pylist(), t.column("source_id").to_pylist())
+                   if s == siren})
+    assert acts and _budget_lines(store)["BGT_SIRET"].str.startswith(siren).any()
+
+    for act in acts:
+        assert digor(["unpublish", siren, act, "--reason", "budget voté par erreur", "--via-airflow",
+                      "--store", str(store)]) == 0
+    assert _budget_lines(store)["BGT_SIRET"].str.startswith(siren).any(), "nothing republished before the run"
+    conf = {**api.runs[0]["conf"], "years": sorted({y for r in api.runs for y in r["conf"]["years"]}),
+            "acts": [a for r in api.runs for a in r["conf"]["acts"]]}
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes_decisions")
+    assert dag.test(logical_date=pendulum.now("UTC"), run_conf=conf).state == DagRunState.SUCCESS
+    assert not _budget_lines(store)["BGT_SIRET"].str.startswith(siren).any(), "the withdrawn budgets left the files"
+    assert not (store / "public/widgets/budgets" / _budget_siret(region, siren) / "index.json").exists()
+
+
+def _budget_siret(region: Replay, siren: str) -> str:
+    lines = _budget_lines(region.store)
+    return lines[lines["BGT_SIRET"].str.startswith(siren)]["BGT_SIRET"].iloc[0]
+
+
 # ---- a real Airflow API server on loopback ----------------------------------------------
 
 
@@ -209,5 +270,5 @@ def test_unpublish_via_a_real_airflow_api_server(store, airflow_api_server, monk
     token = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30)
     run = requests.get(f"{base}/api/v2/dags/actes_decisions/dagRuns/{run_id}", timeout=30,
                        headers={"Authorization": f"Bearer {token.json()['access_token']}"}).json()
-    assert run["conf"] == {"years": [2025], "bodies": [act["COLL_SIRET"][:9]], "store": str(store)}
+    assert run["conf"] == _conf(store, act)
     assert run["state"] == "queued" and run["triggered_by"] == "rest_api"
