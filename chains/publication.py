@@ -40,7 +40,7 @@ def publish_table(
     """
     report = validate_table(frame, schema)
     kept = frame.drop(index=sorted(report.invalid_rows())).reset_index(drop=True)
-    final = _validate_bytes(csv_bytes(kept), schema, base_key + ".csv")
+    final = _validate_bytes(csv_bytes(kept, schema), schema, base_key + ".csv")
     if not final.valid:
         raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
     return write_table(store, kept, base_key, schema, versioned=versioned, slot=slot), report

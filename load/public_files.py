@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
+from core.csv_cells import neutralise_columns
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
 from load.versions import (
@@ -46,9 +47,16 @@ class PublishedFile:
         return asdict(self)
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
+def csv_bytes(frame: pd.DataFrame, schema: str | None = None) -> bytes:
+    """The CSV every chain publishes: text cells that a spreadsheet would run as a formula are
+    neutralised (``core.csv_cells``); with ``schema``, only its string fields are text."""
+    if schema is None:
+        text = list(frame.columns)
+    else:
+        types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
+        text = [column for column in frame.columns if types.get(column, "string") == "string"]
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
+    neutralise_columns(frame, text).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
 
 
@@ -88,7 +96,7 @@ def write_table(
     ``load.versions``) and pointed to under ``slot`` (default: the file stem);
     ``switch_dataset_manifest`` publishes them.
     """
-    outputs = {"csv": csv_bytes(frame), "parquet": parquet_bytes(frame, schema)}
+    outputs = {"csv": csv_bytes(frame, schema), "parquet": parquet_bytes(frame, schema)}
     records = table_records(frame) if versioned else None
     files = []
     folder, stem = base_key.rsplit("/", 1)

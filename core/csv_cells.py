@@ -1,0 +1,34 @@
+"""Cells of the CSV files digor writes: text never runs as a spreadsheet formula.
+
+The regional CSVs feed data.gouv.fr's preview and people's spreadsheets, where a cell that
+starts with ``=``, ``+``, ``-``, ``@`` (or a tab or a carriage return) is read as a formula:
+``=HYPERLINK(…)`` becomes a link, ``+cmd|…`` a command. Such a text cell is written with a
+leading apostrophe, as the widgets' own CSV export does. Numbers are never touched: neither
+the fields a schema types as numbers, dates or booleans (negative amounts stay as they are),
+nor a text cell that is a plain number (``-12.50``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+
+
+def neutralise(value):
+    """A text cell as a spreadsheet must show it: as text; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``frame`` with its text ``columns`` neutralised (a copy; the frame itself is left alone)."""
+    text = [c for c in columns if c in frame.columns]
+    if not text or frame.empty:
+        return frame
+    return frame.assign(**{c: frame[c].map(neutralise) for c in text})

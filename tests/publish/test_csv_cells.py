@@ -1,0 +1,43 @@
+"""Every published CSV: text that a spreadsheet would run is written as text, numbers as they are."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from core.csv_cells import neutralise
+from load.public_files import csv_bytes
+from transform.decp_output import REJECT_COLUMNS, rejects_csv
+
+
+def _cells(data: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+
+
+def test_budget_text_is_neutralised_and_negative_amounts_kept():
+    frame = pd.DataFrame({
+        "BGT_NATDEC": ["budget primitif", "budget primitif"],
+        "BGT_ANNEE": ["2025", "2025"],
+        "BGT_SIRET": ["21290099700017", "21290099700017"],
+        "BGT_NOM": ["=1+1", "Commune"],
+        "BGT_NATURE_LABEL": ["-Emprunts", "@Subventions"],
+        "BGT_MTREAL": ["-172000.5", "-1E3"],
+        "BGT_MTPREV": ["-2", ""],
+    }, dtype="object")
+    cells = _cells(csv_bytes(frame, "scdl-budget@0.8.3"))
+    assert list(cells["BGT_NOM"]) == ["'=1+1", "Commune"]
+    assert list(cells["BGT_NATURE_LABEL"]) == ["'-Emprunts", "'@Subventions"]
+    assert list(cells["BGT_MTREAL"]) == ["-172000.5", "-1E3"]
+    assert list(cells["BGT_MTPREV"]) == ["-2", ""]
+
+
+def test_without_a_schema_every_cell_is_text_and_plain_numbers_stay():
+    frame = pd.DataFrame({"a": ["-12.50", "+3", "-2+3", "\tx", "ok", None]}, dtype="object")
+    assert list(_cells(csv_bytes(frame))["a"]) == ["-12.50", "+3", "'-2+3", "'\tx", "ok", ""]
+    assert neutralise("\rx") == "'\rx" and neutralise(-3) == -3
+
+
+def test_decp_rejects_are_neutralised_too():
+    row = {column: "" for column in REJECT_COLUMNS} | {"message": "=HYPERLINK(\"http://x\")", "position": 3}
+    assert _cells(rejects_csv([row]))["message"][0] == "'=HYPERLINK(\"http://x\")"
