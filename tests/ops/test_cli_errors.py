@@ -92,7 +92,7 @@ def test_disk_full_is_one_line(decp_drop, tmp_path, monkeypatch, capsys):
     code, _, err = run(capsys, "run", "decp", "--date", decp_drop, "--store", str(tmp_path / "store"))
     line = one_error_line(err)
     assert code == 1
-    assert line.startswith(f"error: no space left on the device writing {tmp_path / 'store'}/raw/decp/drop/")
+    assert line.startswith(f"error: no space left on the device writing {tmp_path / 'store'}/")
     assert line.endswith("free some space (or point DIGOR_STORE at a larger disk) and rerun")
 
 
