@@ -47,7 +47,7 @@ def test_run_passes_allow_shrink_to_the_chain(tmp_path, monkeypatch):
 
     seen = {}
 
-    def run_night(settings, night, force_rebuild, progress, allow_shrink=False):
+    def run_night(settings, night, force_rebuild, progress, allow_shrink=False, on_wait=None):
         seen.update(night=night, force_rebuild=force_rebuild, allow_shrink=allow_shrink)
         return {"summary": [], "key": "private/reports/decp/x.json"}
 
