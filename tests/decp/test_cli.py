@@ -49,7 +49,7 @@ def test_run_passes_allow_shrink_to_the_chain(tmp_path, monkeypatch):
 
     def run_night(settings, night, force_rebuild, progress, allow_shrink=False, on_wait=None):
         seen.update(night=night, force_rebuild=force_rebuild, allow_shrink=allow_shrink)
-        return {"summary": [], "key": "private/reports/decp/x.json"}
+        return {"summary": [], "key": "private/reports/decp/x.json", "totals": {}}
 
     monkeypatch.setattr(decp_chain.CHAIN, "run_night", run_night)
     assert main(["run", "decp", "--date", "2025-03-04", "--allow-shrink", "--store", str(tmp_path)]) == 0
