@@ -73,12 +73,15 @@ class ActesChain(Chain):
         store = self.store(settings)
         if settings.source_name == pastell_source.SOURCE:
             return pastell_source.extract_night(settings, store, load_registry(settings.registry_path), night, until)
-        acts = extract_night(store, settings.drop_dir, night)
+        extracted = extract_night(store, settings.drop_dir, night)
+        acts = extracted.acts
         return {
             "night": night,
             "acts": len(acts),
             "by_body": dict(Counter(a.body_key for a in acts)),
             "skipped_files": [{"folder": a.raw_prefix, "file": f} for a in acts for f in a.skipped],
+            "raw_revisions": [{"folder": a.raw_prefix, "revision": a.revision} for a in acts if a.revision > 1],
+            "warnings": extracted.warnings,
         }
 
     @timed

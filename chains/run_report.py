@@ -75,6 +75,9 @@ def build_report(
         "to_decide": to_decide,
         "offline": {str(y["year"]): y.get("offline_by_body", {}) for y in years},
         "skipped_files": extracted["skipped_files"],
+        # What the source's night looked like: its folder missing, act folders changed after it ran.
+        "warnings": extracted.get("warnings", []),
+        "raw_revisions": extracted.get("raw_revisions", []),
         # Annexes not published with their act (not a PDF, empty, too large): the act is.
         "left_out": transformed.get("left_out", []),
         # What the source connector could not bring tonight: retried next night (failed, body errors, unlisted
@@ -100,6 +103,9 @@ def summary_lines(report: dict) -> list[str]:
         f"{totals['rejected']} rejected, {totals['quarantined_rows']} rows quarantined, "
         f"years published {totals['years_published']}"
     ]
+    lines += [f"  warning: {warning}" for warning in report.get("warnings", [])]
+    lines += [f"  revised {r['folder']}: changed after its night was stored; revision {r['revision']} is the one "
+              "read (raw keeps every revision)" for r in report.get("raw_revisions", [])]
     lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
     lines += [f"  quarantined {q['source_id']} from {q['file']}: {q['reason']}" for q in report["quarantined_rows"]]
     lines += [f"  left out {item['raw_prefix']}{item['file']}: {item['reason']}" for item in report.get("left_out", [])]

@@ -47,6 +47,33 @@ def raw_night_prefix(chain: str, source: str, night: str) -> str:
     return f"{raw_prefix(chain, source)}/date={night}/"
 
 
+# A source's folder that changed after its night was stored is kept again, whole, under
+# ``<night prefix>rev=<n>/`` (n from 2; the first version has no such segment): raw never rewrites.
+RAW_REVISION = "rev="
+
+
+def raw_revision_prefix(chain: str, source: str, night: str, revision: int) -> str:
+    """Where revision ``revision`` (1: the first) of a night's folders is kept."""
+    night_prefix = raw_night_prefix(chain, source, night)
+    return night_prefix if revision == 1 else f"{night_prefix}{RAW_REVISION}{revision}/"
+
+
+def raw_act_folder(chain: str, source: str, night: str, key: str) -> tuple[str, int, str] | None:
+    """(folder name, revision, raw prefix of the folder) of a key in a night's act folders
+    (``<night prefix>[rev=<n>/]<body>/<folder>/<file>``), or None for any other key."""
+    night_prefix = raw_night_prefix(chain, source, night)
+    if not key.startswith(night_prefix):
+        return None
+    relative, revision = key[len(night_prefix):], 1
+    head, _, rest = relative.partition("/")
+    if head.startswith(RAW_REVISION) and head[len(RAW_REVISION):].isdigit():
+        relative, revision = rest, int(head[len(RAW_REVISION):])
+    parts = relative.split("/")
+    if len(parts) < 3:
+        return None
+    return parts[1], revision, f"{raw_revision_prefix(chain, source, night, revision)}{parts[0]}/{parts[1]}/"
+
+
 def staging_prefix(dataset: str) -> str:
     return f"{STAGING}/{dataset}"
 

@@ -27,7 +27,7 @@ from core.config import (
 )
 from core.document_kind import carries_private_annexes, is_pdf
 from core.jsonio import JsonTooDeep, load_json
-from core.keys import raw_night_prefix, staging_prefix
+from core.keys import raw_act_folder, raw_night_prefix, staging_prefix
 from core.nomenclature_actes import MatiereError, nature_code, parse_classification
 from core.publication_rule import source_decision
 from core.registry import Body, Registry
@@ -312,14 +312,17 @@ def normalise_act(
 
 
 def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str]]:
-    """Group the night's raw keys by act folder (``.../date=D/<body>/<id_d>/``)."""
-    prefix = raw_night_prefix("actes", source, night)
+    """Group the night's raw keys by act folder (``.../date=D/[rev=N/]<body>/<id_d>/``), keeping
+    the latest revision of each folder (``extract.drop_folder``: raw keeps every one)."""
+    latest: dict[str, tuple[int, str]] = {}
     folders: dict[str, list[str]] = defaultdict(list)
-    for key in store.list_keys(prefix):
-        parts = key[len(prefix):].split("/")
-        if len(parts) >= 3:
-            folders[prefix + "/".join(parts[:2]) + "/"].append(key)
-    return dict(sorted(folders.items()))
+    for key in store.list_keys(raw_night_prefix("actes", source, night)):
+        found = raw_act_folder("actes", source, night, key)
+        if found:
+            name, revision, prefix = found
+            latest[name] = max(latest.get(name, (0, "")), (revision, prefix))
+            folders[prefix].append(key)
+    return {prefix: folders[prefix] for prefix in sorted(prefix for _, prefix in latest.values())}
 
 
 def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop",

@@ -240,3 +240,64 @@ def test_a_formula_in_an_objet_reaches_the_csv_as_text_and_everything_else_as_se
     assert sorted(parquet["ACTE_OBJET"]) == sorted(FORMULAS.values())
     widget = json.loads((store_root(settings) / f"public/widgets/actes/{SIREN}/2025.json").read_text(encoding="utf-8"))
     assert sorted(a["objet"] for a in widget["actes"]) == sorted(FORMULAS.values())
+
+
+# The drop folder after its night ran
+
+
+def test_a_drop_folder_changed_after_its_night_keeps_both_versions_and_the_rerun_publishes_the_new_one(
+        tmp_path, monkeypatch):
+    settings = settings_for(tmp_path, monkeypatch)
+    drop = settings.drop_dir
+    write_act(drop, "A000001", act_data("DEL_2025_001", objet="Objet d'abord"))
+    write_act(drop, "B000001", act_data("DEL_2025_002"))
+    run_night(settings)
+    first = (store_root(settings) / f"raw/actes/drop/date={NIGHT}/siren={SIREN}/A000001/metadata.json").read_bytes()
+
+    # the exporter rewrites the act's folder: a corrected objet and an annex more
+    write_act(drop, "A000001", act_data("DEL_2025_001", objet="Objet corrigé", autre_document_attache=["annexe.pdf"]))
+    summary = run_night(settings)
+    again = run_night(settings)
+
+    actes = public_csv(settings, "actes/actes-2025.csv").set_index("SOURCE_ID")
+    assert actes.loc["A000001", "ACTE_OBJET"] == "Objet corrigé" and actes.loc["A000001", "ANNEXES_URL"]
+    assert set(actes.index) == {"A000001", "B000001"}
+    raw = store_root(settings) / f"raw/actes/drop/date={NIGHT}"
+    assert (raw / f"siren={SIREN}/A000001/metadata.json").read_bytes() == first
+    assert b"Objet corrig" in (raw / f"rev=2/siren={SIREN}/A000001/metadata.json").read_bytes()
+    assert not (raw / "rev=3").exists()  # a rerun on the same folder writes nothing new
+    [revised] = report(settings)["raw_revisions"]
+    assert revised["revision"] == 2 and revised["folder"].endswith("/A000001/")
+    for result in (summary, again):
+        assert any("A000001" in line and "revision 2 is the one read" in line for line in result["summary"])
+
+
+def test_a_night_without_its_drop_folder_says_so_and_unpublishes_nothing(tmp_path, monkeypatch):
+    settings = settings_for(tmp_path, monkeypatch)
+    write_act(settings.drop_dir, "A000001", act_data("DEL_2025_001"))
+    run_night(settings)
+    before = public_csv(settings, "actes/actes-2025.csv")
+
+    summary = run_night(settings, "2025-03-04")
+
+    missing = str(settings.drop_dir / "2025-03-04")
+    assert any(missing in line and "does not exist" in line for line in summary["summary"])
+    assert any(missing in warning for warning in report(settings, "2025-03-04")["warnings"])
+    assert public_csv(settings, "actes/actes-2025.csv").equals(before)
+
+
+def test_a_missing_drop_folder_fails_the_run_in_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    from digor.cli import main as digor
+    from tests.ops.test_cli_errors import one_error_line
+
+    settings = settings_for(tmp_path, monkeypatch)
+    write_act(settings.drop_dir, "A000001", act_data("DEL_2025_001"))
+    run_night(settings)
+    before = public_csv(settings, "actes/actes-2025.csv")
+    monkeypatch.setenv("DIGOR_DROP_DIR", str(tmp_path / "not-mounted"))
+
+    assert digor(["run", "actes", "--date", NIGHT]) == 1
+
+    line = one_error_line(capsys.readouterr().err)
+    assert str(tmp_path / "not-mounted") in line and "DIGOR_DROP_DIR" in line
+    assert public_csv(settings, "actes/actes-2025.csv").equals(before)
