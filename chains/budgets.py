@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 
 from chains.chain import Chain, Dataset, quarantined_rows
 from chains.publication import publish_shaped
-from core.config import BUDGET_MAX_AMOUNT, TOTEM_MAX_BYTES, Settings
+from core.config import TOTEM_MAX_BYTES, Settings
 from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
 from core.registry import load_registry
 from core.store import ObjectStore
@@ -235,29 +233,3 @@ class BudgetsChain(Chain):
 
 
 CHAIN = BudgetsChain()
-
-
-def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver,
-                  max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> list[dict]:
-    """``digor convert totem``: one SCDL budget CSV per TOTEM file, with the chain's code."""
-    from load.public_files import csv_bytes
-    from transform.totem_budgets import convert_totem
-    from transform.totem_scdl import SCDL_COLUMNS
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for path in paths:
-        path = Path(path)
-        try:
-            conversion = convert_totem(path.read_bytes(), plans, TOTEM_MAX_BYTES, max_amount)
-        except (OSError, ValueError) as error:
-            results.append({"file": str(path), "error": str(error)})
-            continue
-        target = out_dir / f"{path.stem if path.stem != 'totem' else path.parent.name}.csv"
-        frame = pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS))
-        target.write_bytes(csv_bytes(frame))
-        results.append({
-            "file": str(path), "csv": str(target), "rows": len(conversion.rows),
-            "problems": [p.to_dict() for p in conversion.problems],
-        })
-    return results

@@ -20,16 +20,16 @@ import re
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs, urlsplit
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from core.document_kind import document_headers
 from core.failures import ExpectedFailure
 from core.http_manners import redact
 from core.keys import DOCUMENTS_PREFIX
+
+if TYPE_CHECKING:  # pyarrow is imported where Parquet is used: paths without tables start faster
+    import pyarrow as pa
 
 
 class Zone(str, Enum):
@@ -480,10 +480,14 @@ def put_if_changed(store: ObjectStore, key: str, data: bytes) -> bool:
 
 
 def table_to_parquet_bytes(table: pa.Table) -> bytes:
+    import pyarrow.parquet as pq
+
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
 
 
 def read_parquet(store: ObjectStore, key: str, columns: list[str] | None = None) -> pa.Table:
+    import pyarrow.parquet as pq
+
     return pq.read_table(io.BytesIO(store.get_bytes(key)), columns=columns)

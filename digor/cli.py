@@ -235,7 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_convert_totem(args: argparse.Namespace) -> int:
     """SCDL budget CSVs for TOTEM files, with the code the budgets DAG runs."""
-    from chains.budgets import convert_files
+    from chains.totem_files import convert_files
     from extract.plans_de_comptes import PlanSource
     from transform.totem_plans import PlanResolver
 

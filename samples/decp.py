@@ -294,3 +294,63 @@ def generate_decp_exports(root: Path, registry_path: Path, nights: Sequence[str]
     objects += len(modified) + len(fresh) + 1 + len(messy) + len(repaired)  # night 2, without the truncated file
     objects += len(later) + 1  # night 3 (with the concession)
     return {"files": written, "objects": objects, "nights": list(files), "expected": expected}
+
+
+def _national_buyers(rng: random.Random, count: int) -> list[dict]:
+    sirets = [_siret(rng) for _ in range(count)]
+    return [{"siret": siret, "siren": siret[:9], "name": f"Acheteur {index}"} for index, siret in enumerate(sirets)]
+
+
+def write_national_export(path: Path, objects: int, seed: int = SEED, buyers: int = 20_000) -> dict:
+    """A consolidated 2022-format export of ``objects`` contracts (``{"marches": {"marche": [...]}}``),
+    written object by object (memory stays flat whatever the size), for the scale benchmarks.
+
+    About one object in 200 carries a defect that rejects it, one in 100 is re-sent (a duplicate),
+    one in 50 has a modification and one in 40 is a concession; deterministic from ``seed``.
+    """
+    rng = random.Random(seed)
+    plan = _Plan(rng, [])
+    plan.companies = [(_siret(rng), f"Entreprise {index}") for index in range(max(50, buyers // 4))]
+    parties = _national_buyers(rng, buyers)
+    counts = {"objects": 0, "concessions": 0, "invalid": 0, "duplicates": 0, "modified": 0}
+    previous: dict | None = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(path.name + ".concessions")
+    with path.open("w", encoding="utf-8") as out, aside.open("w+", encoding="utf-8") as kept_aside:
+        out.write('{"marches": {"marche": [\n')
+        first = True
+        for _ in range(objects):
+            buyer = rng.choice(parties)
+            year = rng.choice((2022, 2023, 2024))
+            notified = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            published = notified[:8] + "28"
+            draw = rng.random()
+            if draw < 0.025:
+                concession = plan.concession(buyer, notified, published)
+                kept_aside.write(("" if not counts["concessions"] else ",\n") + json.dumps(concession, ensure_ascii=False))
+                counts["concessions"] += 1
+                continue
+            if draw < 0.035 and previous is not None:
+                data = previous
+                counts["duplicates"] += 1
+            else:
+                data = plan.marche(buyer, notified, published, holders=1 if draw < 0.9 else 2)
+                if draw < 0.055:
+                    data["modifications"] = [{"modification": {
+                        "id": 1, "dateNotificationModification": published, "datePublicationDonneesModification": published,
+                        "montant": round(data["montant"] * 1.1, 2), "dureeMois": data["dureeMois"] + 6}}]
+                    counts["modified"] += 1
+                elif draw < 0.06:
+                    data["dureeMois"] = "NC"  # a required field lost: rejected
+                    counts["invalid"] += 1
+            previous = data
+            out.write(("" if first else ",\n") + json.dumps(data, ensure_ascii=False))
+            first = False
+            counts["objects"] += 1
+        out.write('\n], "contrat-concession": [\n')
+        kept_aside.seek(0)
+        shutil.copyfileobj(kept_aside, out)
+        out.write("\n]}}\n")
+    aside.unlink()
+    counts["objects"] += counts["concessions"]
+    return counts

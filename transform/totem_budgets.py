@@ -34,8 +34,13 @@ from core.keys import staging_prefix
 from core.registry import Registry
 from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.totem_plans import PlanError, PlanResolver
-from transform.totem_reader import DEFAULT_MAX_BYTES, TotemDocument, TotemError, plausible_amount, read_totem
-from transform.totem_scdl import AMOUNT_COLUMNS, SCDL_COLUMNS, Conversion, convert_document
+from transform.totem_reader import (
+    DEFAULT_MAX_BYTES,
+    TotemDocument,
+    TotemError,
+    plausible_amount,
+)
+from transform.totem_scdl import AMOUNT_COLUMNS, SCDL_COLUMNS, Conversion, convert_totem
 
 log = logging.getLogger(__name__)
 
@@ -139,14 +144,6 @@ def document_facts(document: TotemDocument, conversion: Conversion | None = None
         "nomenclature": header.get("Nomenclature", ""),
         "plan": conversion.plan_name if conversion else "",
     }
-
-
-def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES,
-                  max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> Conversion:
-    """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason)."""
-    document = read_totem(data, max_bytes, max_amount)
-    plan = plans.get(*document.nomenclature, document.year)
-    return convert_document(document, plan)
 
 
 def sender_problem(siret: str, siren: str, registry: Registry | None) -> str | None:

@@ -118,8 +118,13 @@ class TotemDocument:
         return self.header.get("CodTypBud", "") == "A"
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
 def parse_french_number(text: str) -> Decimal | None:
     """``"3 446"``, ``"58,04"``, ``"591,78 %"`` or ``"1234.5"`` -> Decimal; None when not a number."""
+    if _PLAIN_NUMBER.fullmatch(text):  # how line amounts are written: no clean-up needed
+        return Decimal(text)
     value = text.strip().removesuffix("%").strip()
     if not value or not _FRENCH_NUMBER.match(value):
         return None
@@ -147,8 +152,18 @@ def _amount(text: str, name: str, number: int, bound: Decimal | None) -> Decimal
     return value
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+    if not isinstance(tag, str):
+        return ""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rsplit("}", 1)[-1]
+        if len(_LOCAL_NAMES) < 4096:  # the format's few names; a hostile file's endless ones are not kept
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def read_totem(
@@ -161,7 +176,7 @@ def read_totem(
     if not data.strip():
         raise TotemError("the file is empty")
     try:
-        document = _stream(io.BytesIO(data), max_amount)
+        document = _stream(data, max_amount)
     except safe_xml.XmlRefused as error:
         raise TotemError(str(error)) from None
     except etree.XMLSyntaxError as error:
@@ -170,20 +185,33 @@ def read_totem(
     return document
 
 
-def _stream(source, max_amount: Decimal | None = None) -> TotemDocument:
-    events = safe_xml.iterparse(source, events=("start", "end"), remove_comments=True, remove_pis=True)
-    document: TotemDocument | None = None
-    path: list[str] = []
+_HEADER_PARENTS = {"EnTeteDocBudgetaire": _EN_TETE_DOC_FIELDS, "EnTeteBudget": _EN_TETE_BUDGET_FIELDS,
+                   "BlocBudget": _BLOC_BUDGET_FIELDS}
+# The only elements the reader looks at, selected by libxml2 (any namespace): the rest of the
+# document never becomes a Python event.
+_SELECTED = sorted({"LigneBudget", "Information", "VersionSchema", "Scellement", "Budget", *_SKIPPED_BLOCKS,
+                    *_EN_TETE_DOC_FIELDS, *_EN_TETE_BUDGET_FIELDS, *_BLOC_BUDGET_FIELDS})
+
+
+def _root_name(data: bytes) -> str:
+    """The root element's name, read from the first event only (the DOCTYPE check runs there)."""
+    for _, element in safe_xml.iterparse(io.BytesIO(data), events=("start",)):
+        return _local(element.tag)
+    raise TotemError("no root element")
+
+
+def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
+    root = _root_name(data)
+    if root not in (DOC_ROOT, CFU_ROOT):
+        raise TotemError(f"root element <{root}> is not a TOTEM DocumentBudgetaire or CompteFinancierUnique")
+    document = TotemDocument(root=root)
+    events = safe_xml.iterparse(io.BytesIO(data), events=("start", "end"), tag=[f"{{*}}{name}" for name in _SELECTED],
+                                remove_comments=True, remove_pis=True)
     skipping = 0
     budgets = 0
     for event, element in events:
         name = _local(element.tag)
         if event == "start":
-            if document is None:
-                if name not in (DOC_ROOT, CFU_ROOT):
-                    raise TotemError(f"root element <{name}> is not a TOTEM DocumentBudgetaire or CompteFinancierUnique")
-                document = TotemDocument(root=name)
-            path.append(name)
             if name in _SKIPPED_BLOCKS:
                 skipping += 1
             elif name == "Budget" and not skipping:
@@ -191,7 +219,6 @@ def _stream(source, max_amount: Decimal | None = None) -> TotemDocument:
                 if budgets > 1:
                     raise TotemError("the document holds several Budget blocks; one document per budget is expected")
             continue
-        path.pop()
         if name in _SKIPPED_BLOCKS:
             skipping -= 1
             _free(element)
@@ -199,25 +226,21 @@ def _stream(source, max_amount: Decimal | None = None) -> TotemDocument:
         if skipping:
             element.clear(keep_tail=False)
             continue
-        parent = path[-1] if path else ""
         if name == "LigneBudget":
             _line(document, element, max_amount)
             _free(element)
-        elif name == "Information" and parent == "InformationsGenerales":
+            continue
+        holder = element.getparent()
+        parent = _local(holder.tag) if holder is not None else ""
+        if name == "Information" and parent == "InformationsGenerales":
             _information(document, element)
             _free(element)
         elif name == "VersionSchema" and parent == DOC_ROOT:
             document.schema_version = _v(element)
         elif name == "Scellement" and parent == DOC_ROOT:
             document.sealed_at = (element.get("date") or "").strip()
-        elif parent == "EnTeteDocBudgetaire" and name in _EN_TETE_DOC_FIELDS:
+        elif name in _HEADER_PARENTS.get(parent, ()):
             document.header.setdefault(name, _v(element))
-        elif parent == "EnTeteBudget" and name in _EN_TETE_BUDGET_FIELDS:
-            document.header.setdefault(name, _v(element))
-        elif parent == "BlocBudget" and name in _BLOC_BUDGET_FIELDS:
-            document.header.setdefault(name, _v(element))
-    if document is None:
-        raise TotemError("no root element")
     return document
 
 

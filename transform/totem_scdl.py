@@ -20,11 +20,21 @@ optional column) keeps the line, without the function label, and is reported too
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from transform.totem_plans import PlanDeComptes
-from transform.totem_reader import NATDEC_CODES, BudgetLine, TotemDocument
+from core.config import BUDGET_MAX_AMOUNT
+from core.csv_cells import neutralise
+from transform.totem_plans import PlanDeComptes, PlanResolver
+from transform.totem_reader import (
+    DEFAULT_MAX_BYTES,
+    NATDEC_CODES,
+    BudgetLine,
+    TotemDocument,
+    read_totem,
+)
 
 SCDL_COLUMNS = (
     "BGT_NATDEC", "BGT_ANNEE", "BGT_SIRET", "BGT_NOM", "BGT_CONTNAT", "BGT_CONTNAT_LABEL", "BGT_NATURE",
@@ -149,3 +159,21 @@ def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion
         result.line_numbers.append(line.number)
         result.chapters_derived += derived
     return result
+
+
+def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES,
+                  max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> Conversion:
+    """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason)."""
+    document = read_totem(data, max_bytes, max_amount)
+    plan = plans.get(*document.nomenclature, document.year)
+    return convert_document(document, plan)
+
+
+def scdl_csv_bytes(rows: list[dict[str, str]]) -> bytes:
+    """The SCDL budget CSV of ``rows``, as ``load.public_files.csv_bytes`` writes it (every column is
+    text, neutralised), with the standard ``csv`` module: the conversion path needs no pandas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SCDL_COLUMNS)
+    writer.writerows([neutralise(row.get(column)) for column in SCDL_COLUMNS] for row in rows)
+    return buffer.getvalue().encode("utf-8")

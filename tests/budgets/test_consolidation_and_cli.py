@@ -78,3 +78,26 @@ def test_convert_reports_a_missing_plan(totem_cases, tmp_path, capsys):
     case = totem_cases / "BP2022_TRANSPORT" / "totem.xml"
     assert main(["convert", "totem", str(case), "--out", str(tmp_path), "--plans", str(tmp_path), "--offline"]) == 1
     assert "plan de comptes M4/M43_D 2022 not found" in capsys.readouterr().err
+
+
+def test_the_conversion_csv_is_the_published_csv_byte_for_byte():
+    """``digor convert totem`` writes its CSV without pandas: the same bytes as every published CSV."""
+    from load.public_files import csv_bytes
+    from transform.totem_scdl import SCDL_COLUMNS, scdl_csv_bytes
+
+    awkward = ["=HYPERLINK(\"x\")", "-12.50", "Objet, avec virgule", 'guillemet "x"', "ligne\nsuite", "", "+33 1", "é"]
+    rows = [{column: awkward[(index + shift) % len(awkward)] for index, column in enumerate(SCDL_COLUMNS)}
+            for shift in range(len(awkward))]
+    assert scdl_csv_bytes(rows) == csv_bytes(pd.DataFrame(rows, columns=list(SCDL_COLUMNS)))
+
+
+def test_the_conversion_command_imports_neither_pandas_nor_frictionless():
+    import subprocess
+    import sys
+
+    from core.config import PROJECT_ROOT
+
+    code = ("import sys; import digor.cli, chains.totem_files, extract.plans_de_comptes; "
+            "print(sorted(m for m in ('pandas', 'frictionless', 'pyarrow') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    assert result.stdout.strip() == "[]"
