@@ -192,7 +192,8 @@ def parse_open_data_codes(text: str) -> dict[str, dict[str, str]]:
         raise ValueError(f"{name} is not valid JSON: {error}") from None
     decisions = set(PUBLICATION_OPEN_DATA_CODES[DEFAULT_FLOW].values())  # the three a code may mean
     if not isinstance(flows, dict) or not all(isinstance(m, dict) for m in flows.values()):
-        raise ValueError(f'{name} must be a JSON object {{flow: {{code: decision}}}}, e.g. {{"default": {{"3": "published"}}}}')
+        raise ValueError(f"{name} must be a JSON object {{flow: {{code: decision}}}}, "
+                         f'e.g. {{"default": {{"3": "published"}}}}')
     for flow, mapping in flows.items():
         wrong = sorted(str(v) for v in mapping.values() if v not in decisions)
         if wrong:

@@ -127,7 +127,8 @@ def extract_night(store: ObjectStore, drop_dir: Path, night: str) -> NightExtrac
             revision += 1
             log.warning("drop folder %s changed since night %s was stored: kept as revision %d",
                         folder, night, revision)
-        prefix = stored.get(revision) or f"{raw_revision_prefix('actes', SOURCE, night, revision)}{body_key}/{folder.name}/"
+        prefix = stored.get(revision) or (
+            f"{raw_revision_prefix('actes', SOURCE, night, revision)}{body_key}/{folder.name}/")
         for relative in sorted(files, key=lambda name: (name == "metadata.json", name)):
             put_raw(store, prefix + relative, files[relative])
         result.acts.append(ExtractedAct(folder.name, body_key, prefix, tuple(files), tuple(skipped), revision))

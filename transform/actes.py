@@ -9,6 +9,7 @@ configured limit is rejected; such an annex is left out of the act, and reported
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -34,6 +35,8 @@ from core.registry import Body, Registry
 from core.store import ObjectStore, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
+
+log = logging.getLogger(__name__)
 
 STAGING_PREFIX = staging_prefix("actes")
 _WHITESPACE = re.compile(r"\s+")
@@ -333,10 +336,14 @@ def transform_night(store: ObjectStore, registry: Registry, night: str, source: 
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
         try:
             row = normalise_act(raw_prefix, files, registry, night_date, source, rules)
-        except ActeRejected as error:
+        except Exception as error:  # one act that cannot be read never stops the night
+            reason = str(error)
+            if not isinstance(error, ActeRejected):
+                log.exception("act %s could not be read", raw_prefix)
+                reason = f"could not be read ({type(error).__name__}: {error}); the traceback is in the task log"
             body_part = raw_prefix.rstrip("/").split("/")[-2]
             siren = body_part.split("=", 1)[1] if body_part.startswith("siren=") else None
-            result.rejects.append(Reject(PurePosixPath(raw_prefix).name, raw_prefix, siren, str(error)))
+            result.rejects.append(Reject(PurePosixPath(raw_prefix).name, raw_prefix, siren, reason))
             continue
         result.left_out += [LeftOut(row["source_id"], raw_prefix, row["siren"], **item) for item in row.pop("left_out")]
         result.rows.append(row)

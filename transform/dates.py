@@ -19,6 +19,8 @@ def parse_source_date(value: str | None, field: str) -> date | None:
 
     An impossible date (31/02/2025) raises ValueError naming the field and the value.
     """
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{field}: {value!r} is not a date (expected YYYY-MM-DD or DD/MM/YYYY)")
     text = (value or "").strip()
     if not text:
         return None

@@ -167,7 +167,7 @@ def test_acts_outside_the_prefecture_flow_are_published_under_the_rules(tmp_path
     drop = settings.drop_dir
     write_act(drop, "A000001", act_data("DEL_2025_001"))
     write_act(drop, "L000001", _outside_flow("LD_2025_001", "LD", objet="Liste des délibérations du 27 février 2025"))
-    write_act(drop, "P000001", _outside_flow("PV_2025_001", "PV", objet="Procès-verbal de la séance du 27 février 2025"))
+    write_act(drop, "P000001", _outside_flow("PV_2025_001", "PV", objet="Procès-verbal de la séance du 27 février"))
     write_act(drop, "T000001", _outside_flow("AT_2025_001", "AT", objet="Arrêté de stationnement"))
     write_act(drop, "U000001", _outside_flow("AP_2025_001", "AP", publication_open_data="3"))
     write_act(drop, "X000001", _outside_flow("HP_2025_001", "", publication_open_data="3"))
@@ -301,3 +301,35 @@ def test_a_missing_drop_folder_fails_the_run_in_one_line_naming_it(tmp_path, mon
     line = one_error_line(capsys.readouterr().err)
     assert str(tmp_path / "not-mounted") in line and "DIGOR_DROP_DIR" in line
     assert public_csv(settings, "actes/actes-2025.csv").equals(before)
+
+
+@pytest.mark.parametrize("value", [20250227, {"date": "2025-02-27"}, ["2025-02-27"], True])
+def test_a_form_value_of_the_wrong_json_type_is_rejected_and_the_night_goes_on(tmp_path, monkeypatch, value):
+    settings = settings_for(tmp_path, monkeypatch)
+    write_act(settings.drop_dir, "A000001", act_data("DEL_2025_001"))
+    write_act(settings.drop_dir, "B000001", act_data("DEL_2025_002", date_de_lacte=value))
+
+    run_night(settings)
+
+    assert set(public_csv(settings, "actes/actes-2025.csv")["SOURCE_ID"]) == {"A000001"}
+    assert "date_de_lacte" in rejected_reasons(settings)["B000001"]
+
+
+def test_an_act_that_breaks_a_reader_is_rejected_with_the_error_and_the_night_goes_on(tmp_path, monkeypatch):
+    import transform.actes
+
+    def reader_bug(files, *args, **kwargs):
+        if b"DEL_2025_002" in files["metadata.json"]:
+            raise TypeError("unexpected shape")
+        return real(files, *args, **kwargs)
+
+    real = transform.actes._load_metadata
+    monkeypatch.setattr(transform.actes, "_load_metadata", reader_bug)
+    settings = settings_for(tmp_path, monkeypatch)
+    write_act(settings.drop_dir, "A000001", act_data("DEL_2025_001"))
+    write_act(settings.drop_dir, "B000001", act_data("DEL_2025_002"))
+
+    run_night(settings)
+
+    assert set(public_csv(settings, "actes/actes-2025.csv")["SOURCE_ID"]) == {"A000001"}
+    assert "could not be read (TypeError: unexpected shape)" in rejected_reasons(settings)["B000001"]
