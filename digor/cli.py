@@ -199,6 +199,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.store).resolve())
 
 
+def cmd_sample_region(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from samples.region import SCALES, generate_region
+
+    scale = replace(SCALES[args.scale], **{name: value for name, value in (
+        ("bodies", args.bodies), ("history_acts", args.history_acts), ("years", args.years),
+        ("night_acts", args.night_acts), ("contracts", args.contracts)) if value is not None})
+    out = Path(args.out)
+    if (out / "store").exists():
+        print(f"error: {out / 'store'} exists: give an empty folder (or remove it)", file=sys.stderr)
+        return 1
+    summary = generate_region(out, scale, args.seed, args.night, publish=not args.no_publish,
+                              progress=lambda line: print(line, flush=True))
+    print(f"sample region in {out} (summary: {out / 'region.json'}); to run its night:")
+    print("  " + " ".join(f"{k}={v}" for k, v in summary["environment"].items()) + f" digor run actes --date {args.night}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from core.store import open_store
     from digor.serve import make_server
@@ -287,6 +306,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate the sample region and run every nightly DAG through Airflow")
     demo.add_argument("--store", default=str(DEFAULT_VAR_DIR / "store"), help="local object store folder")
     demo.set_defaults(func=cmd_demo)
+
+    region = commands.add_parser("sample-region", help="generate a sample region at real size (2,500 bodies, "
+                                 "ten years of acts already published, the next night, budgets, contracts, SIRENE)")
+    region.add_argument("--out", required=True, help="empty folder to write it to")
+    region.add_argument("--seed", type=int, default=2500, help="same seed, same bytes (default 2500)")
+    region.add_argument("--scale", choices=("region", "small"), default="region", help="sizes (default: region)")
+    region.add_argument("--night", type=_date, default="2025-11-18", help="the night of new acts (YYYY-MM-DD)")
+    for option, what in (("bodies", "bodies"), ("history-acts", "acts of history"), ("years", "years of history"),
+                         ("night-acts", "new acts in the night"), ("contracts", "contracts")):
+        region.add_argument(f"--{option}", type=int, help=f"number of {what} (overrides the scale)")
+    region.add_argument("--no-publish", action="store_true", help="leave the history staged, not published")
+    region.set_defaults(func=cmd_sample_region)
 
     run = commands.add_parser("run", help="run one chain for one night without a scheduler")
     run.add_argument("chain", choices=CHAINS)

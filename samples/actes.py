@@ -283,6 +283,12 @@ def _draw_template(rng: random.Random, nature: str, kind: str, year: int) -> tup
 def _write_act(root: Path, act: Act, breakage: str | None = None) -> None:
     folder = root / act.night / act.id_d
     folder.mkdir(parents=True, exist_ok=True)
+    for name, data in act_files(act, breakage).items():
+        (folder / name).write_bytes(data)
+
+
+def act_files(act: Act, breakage: str | None = None) -> dict[str, bytes]:
+    """The files of an act's folder, by name, as the exporter writes them (``breakage``: one defect)."""
     metadata = _metadata(act)
     if breakage == "no_date":
         del metadata["data"]["date_de_lacte"]
@@ -291,20 +297,21 @@ def _write_act(root: Path, act: Act, breakage: str | None = None) -> None:
     text = json.dumps(metadata, indent=4) + "\n"
     if breakage == "truncated_json":
         text = text[: len(text) * 3 // 5]
-    (folder / "metadata.json").write_text(text, encoding="utf-8")
+    files = {"metadata.json": text.encode("utf-8")}
     data = metadata["data"]
     header = f"{_ascii(act.body['name'])} - {DOC_KINDS[act.nature]} {act.numero}"
     body_lines = [f"Objet : {_ascii(act.objet)}", f"Date de la decision : {act.decided.isoformat()}"]
     if act.totem:
-        (folder / data["arrete"][0]).write_bytes(act.totem)
+        files[data["arrete"][0]] = act.totem
     elif breakage != "missing_pdf":
-        (folder / data["arrete"][0]).write_bytes(minimal_pdf([header, *body_lines]))
+        files[data["arrete"][0]] = minimal_pdf([header, *body_lines])
     if act.stamped:
         stamp = f"Recu en prefecture le {act.posted.isoformat()} - {_id_acte(act)}"
-        (folder / data["acte_tamponne"][0]).write_bytes(minimal_pdf([header, *body_lines, stamp]))
+        files[data["acte_tamponne"][0]] = minimal_pdf([header, *body_lines, stamp])
     for annexe in act.annexes:
-        (folder / annexe).write_bytes(minimal_pdf([header, f"Annexe : {_ascii(annexe)}"]))
-    (folder / data["aractes"][0]).write_bytes(_aracte(act, "2025-02-31" if breakage == "bad_date" else None))
+        files[annexe] = minimal_pdf([header, f"Annexe : {_ascii(annexe)}"])
+    files[data["aractes"][0]] = _aracte(act, "2025-02-31" if breakage == "bad_date" else None)
+    return files
 
 
 def _metadata(act: Act) -> dict:
