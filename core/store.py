@@ -147,13 +147,17 @@ class LocalStore:
     def list_keys(self, prefix: str) -> list[str]:
         base = self.root / prefix
         start = base if prefix.endswith("/") else base.parent
-        if not start.exists():
+        if not start.is_dir():
             return []
         keys = []
         zones = {z.value for z in Zone}
-        for path in start.rglob("*"):
-            if path.is_file() and not path.name.startswith(TEMPORARY_PREFIX):
-                key = path.relative_to(self.root).as_posix()
+        root = str(self.root) + os.sep
+        for folder, _, names in os.walk(start):
+            relative = folder[len(root):].replace(os.sep, "/") if folder != str(self.root) else ""
+            for name in names:
+                if name.startswith(TEMPORARY_PREFIX):
+                    continue
+                key = f"{relative}/{name}" if relative else name
                 if key.startswith(prefix) and key.split("/", 1)[0] in zones:
                     keys.append(key)
         return sorted(keys)

@@ -75,13 +75,18 @@ _SYNDICATS = ("Syndicat intercommunal des eaux de {}", "Syndicat mixte du bassin
 
 
 def _place(rng: random.Random, taken: set[str]) -> str:
-    while True:
-        name = (rng.choice(_SYLLABLES) + rng.choice(_ROOTS)).capitalize()
+    """A place name not given yet (some 35,000 can be drawn, then a number tells them apart)."""
+    for attempt in range(50):
+        name = rng.choice(_SYLLABLES) + rng.choice(_ROOTS) + (rng.choice(_ROOTS) if rng.random() < 0.3 else "")
+        name = name.capitalize()
         if rng.random() < 0.25:
-            name += "-" + rng.choice(("Izella", "Uhella", "sur-Mer", "Bras", "Vihan"))
+            name += "-" + rng.choice(("Izella", "Uhella", "sur-Mer", "Bras", "Vihan", "an-Dour"))
+        if attempt > 40:
+            name += f" {attempt}"
         if name not in taken:
             taken.add(name)
             return name
+    raise RuntimeError("no place name left")
 
 
 def _luhn(prefix: str) -> str:

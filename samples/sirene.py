@@ -78,7 +78,8 @@ def identifiers_in(folder: Path) -> dict[str, str | None]:
 
 def demo_records(registry_path: Path, companies: dict[str, str | None]) -> tuple[list[dict], list[dict]]:
     """Stock rows for the registry's bodies and the given companies (SIRET -> sent name)."""
-    document = yaml.safe_load(Path(registry_path).read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a region's registry has thousands of bodies
+    document = yaml.load(Path(registry_path).read_text(encoding="utf-8"), Loader=loader)
     units, establishments = [], []
     bodies = {}
     for index, body in enumerate(document.get("bodies") or []):

