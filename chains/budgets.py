@@ -17,6 +17,8 @@ from chains.chain import Chain, Dataset, quarantined_rows
 from chains.publication import publish_shaped
 from core.config import TOTEM_MAX_BYTES, Settings
 from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
+from core.ledger import applied_files, ledger_files, ledger_lines, record_applied
+from core.publication_rule import Decision
 from core.registry import load_registry
 from core.store import ObjectStore
 from extract.plans_de_comptes import PlanSource
@@ -31,6 +33,7 @@ from transform.totem_budgets import (
     publishable,
     refused_documents,
     scdl_frame,
+    staged_budget_acts,
     staged_budget_years,
     transform_budget_night,
     write_budget_staging,
@@ -128,15 +131,20 @@ class BudgetsChain(Chain):
         """Rebuild the exercice's regional SCDL budget file from the current published documents."""
         store = self.store(settings)
         registry = load_registry(settings.registry_path)
+        following = ledger_files(store)  # listed before the read: what this exercice's files will follow
         staged, refused = refused_documents(budget_lines(store, year), settings.budget_max_amount, registry)
         current, history = current_documents(staged)
         store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
         current = follow_decisions(current, current_decisions(store, registry))
-        published = publishable(current, _open_sirens(settings))
+        open_sirens = _open_sirens(settings)
+        published = publishable(current, open_sirens)
+        withdrawn = (current[(current["decision"] == Decision.WITHDRAWN.value) & current["siren"].isin(open_sirens)]
+                     if not current.empty else current)
         frame = scdl_frame(published)
         files, report = publish_shaped(settings, store, frame, PUBLIC_BASE.format(year=year), self.main_schema, str(year))
         quarantined = quarantined_rows(report, frame, files[0].key, {"siret": "BGT_SIRET", "nature": "BGT_NATURE"})
         quarantined += [{**left, "file": files[0].key} for left in refused]
+        record_applied(store, year, following, self.name)
         return {
             "year": year,
             "files": {self.name: [f.to_dict() for f in files]},
@@ -145,11 +153,33 @@ class BudgetsChain(Chain):
             "published_by_body": dict(Counter(published["siren"])) if not published.empty else {},
             "replaced_versions": [h for h in history if h["status"] == "replaced"],
             "bodies": sorted(set(published["siren"])) if not published.empty else [],
+            "widget_bodies": None if bodies is None else sorted(bodies),  # whose widget files to switch
+            "left_by_decision": {self.name: len(withdrawn)},  # lines withdrawals took out: the shrink guard expects them
         }
 
+    def stale_years(self, settings: Settings) -> dict[int, list[str] | None]:
+        """Exercices whose files do not follow the acts' ledger yet: a decision on one of their documents'
+        acts recorded since they were built (bodies concerned), or none recorded at all (every body)."""
+        store = self.store(settings)
+        ledger = set(ledger_files(store))
+        applied = applied_files(store, self.name)
+        stale: dict[int, list[str] | None] = {}
+        for year, acts in staged_budget_acts(store).items():
+            followed = applied.get(year)
+            if followed is None or followed - ledger:
+                stale[year] = None
+                continue
+            touched = {(e["siren"], e["source_id"]) for e in ledger_lines(store, ledger - followed)} & acts
+            if touched:
+                stale[year] = sorted({siren for siren, _ in touched})
+        return stale
+
     def widget_bodies(self, transformed: dict, years: list[dict], force_rebuild: bool) -> list[str] | None:
-        """Widget files follow the documents of the night, whatever their exercice (every body on a rebuild)."""
-        return None if force_rebuild else list(transformed["bodies"])
+        """Widget files follow the documents of the night, whatever their exercice, and the bodies a decision
+        touched (every body on a rebuild)."""
+        if force_rebuild or any(year.get("widget_bodies", []) is None for year in years):
+            return None
+        return sorted(set(transformed["bodies"]).union(*(year.get("widget_bodies") or [] for year in years)))
 
     def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
         """Switch the regional files' manifest to the versions just written (the stable names follow),

@@ -17,8 +17,8 @@ REPORTS_PREFIX = f"{PRIVATE}/reports"
 RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
 QUARANTINE_PREFIX = f"{PRIVATE}/quarantine"
 LEDGER_PREFIX = f"{PRIVATE}/ledger/actes"
-# Per decision year, the ledger files the year's public files were last built from.
-LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied/actes"
+# Per chain and year, the ledger files the year's public files were last built from.
+LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"

@@ -161,39 +161,53 @@ def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
 
 # ---- which ledger files each year's public files follow ---------------------------------
 # A year's files are rebuilt from the ledger as it was read; the files of the ledger listed
-# just before that read are recorded as applied. A decision (or a night) recorded since shows
-# as a file not applied yet: that year is rebuilt before any switch and by the next run.
+# just before that read are recorded as applied, per chain (the actes chain's years are decision
+# years, the budgets chain's exercices). A decision (or a night) recorded since shows as a file
+# not applied yet: that year is rebuilt before any switch and by the next run.
 
 
-def ledger_files(store: ObjectStore, year: int) -> list[str]:
-    return store.list_keys(f"{LEDGER_PREFIX}/annee={year}/")
+def ledger_files(store: ObjectStore, year: int | None = None) -> list[str]:
+    """The ledger's files of one decision year (every year when None)."""
+    return store.list_keys(f"{LEDGER_PREFIX}/annee={year}/" if year is not None else LEDGER_PREFIX + "/")
 
 
-def _applied_key(year: int) -> str:
-    return f"{LEDGER_APPLIED_PREFIX}/annee={year}.json"
+def _applied_prefix(chain: str) -> str:
+    return f"{LEDGER_APPLIED_PREFIX}/{chain}"
 
 
-def record_applied(store: ObjectStore, year: int, files: list[str]) -> None:
-    """The year's public files now follow these ledger files (listed before the ledger was read)."""
-    store.put_bytes(_applied_key(year), (json.dumps(sorted(files), indent=0) + "\n").encode())
+def record_applied(store: ObjectStore, year: int, files: list[str], chain: str = "actes") -> None:
+    """The chain's files of ``year`` now follow these ledger files (listed before the ledger was read)."""
+    key = f"{_applied_prefix(chain)}/annee={year}.json"
+    store.put_bytes(key, (json.dumps(sorted(files), indent=0) + "\n").encode())
+
+
+def applied_files(store: ObjectStore, chain: str) -> dict[int, set[str]]:
+    """Per year of the chain, the ledger files its public files follow."""
+    prefix = _applied_prefix(chain) + "/annee="
+    return {
+        int(key[len(prefix):].removesuffix(".json")): set(json.loads(store.get_bytes(key)))
+        for key in store.list_keys(prefix)
+    }
+
+
+def ledger_lines(store: ObjectStore, keys) -> list[dict]:
+    """Every event of the given ledger files, as dicts (a file deleted since it was listed: none)."""
+    return [line for key in sorted(keys) for line in _lines(store, key)]
 
 
 def unapplied(store: ObjectStore) -> dict[int, list[str] | None]:
-    """Years whose public files do not follow the ledger yet, with the bodies concerned (None: any)."""
+    """Decision years whose actes files do not follow the ledger yet, with the bodies concerned (None: any)."""
     current: dict[int, set[str]] = defaultdict(set)
-    for key in store.list_keys(LEDGER_PREFIX + "/"):
+    for key in ledger_files(store):
         current[int(key[len(LEDGER_PREFIX) + len("/annee="):].split("/", 1)[0])].add(key)
-    applied: dict[int, set[str]] = {}
-    for key in store.list_keys(LEDGER_APPLIED_PREFIX + "/"):
-        year = int(key[len(LEDGER_APPLIED_PREFIX) + len("/annee="):].removesuffix(".json"))
-        applied[year] = set(json.loads(store.get_bytes(key)))
+    applied = applied_files(store, "actes")
     stale: dict[int, list[str] | None] = {}
     for year in sorted(set(current) | set(applied)):
         new, gone = current[year] - applied.get(year, set()), applied.get(year, set()) - current[year]
         if gone:
             stale[year] = None
         elif new:
-            stale[year] = sorted({line["siren"] for key in new for line in _lines(store, key)})
+            stale[year] = sorted({line["siren"] for line in ledger_lines(store, new)})
     return stale
 
 

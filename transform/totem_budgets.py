@@ -250,14 +250,23 @@ def write_budget_staging(store: ObjectStore, result: BudgetNight) -> list[int]:
 
 def staged_budget_years(store: ObjectStore, act: tuple[str, str] | None = None) -> list[int]:
     """Exercices with staged lines; only those of one act's documents when ``act`` is (siren, source_id)."""
-    keys = [k for k in store.list_keys(STAGING_PREFIX + "/") if "annee=" in k]
-    if act is not None:
-        keys = [k for k in keys if act in _acts_of(read_parquet(store, k))]
-    return sorted({int(k.split("annee=")[1].split("/")[0]) for k in keys})
+    if act is None:
+        return sorted({_year_of(k) for k in store.list_keys(STAGING_PREFIX + "/") if "annee=" in k})
+    return sorted(year for year, acts in staged_budget_acts(store).items() if act in acts)
 
 
-def _acts_of(table: pa.Table) -> set[tuple[str, str]]:
-    return set(zip(table.column("siren").to_pylist(), table.column("source_id").to_pylist()))
+def staged_budget_acts(store: ObjectStore) -> dict[int, set[tuple[str, str]]]:
+    """Per exercice, the acts (siren, source_id) whose documents have staged lines."""
+    acts: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for key in store.list_keys(STAGING_PREFIX + "/"):
+        if "annee=" in key:
+            table = read_parquet(store, key, columns=["siren", "source_id"])
+            acts[_year_of(key)] |= set(zip(table.column("siren").to_pylist(), table.column("source_id").to_pylist()))
+    return dict(acts)
+
+
+def _year_of(key: str) -> int:
+    return int(key.split("annee=")[1].split("/")[0])
 
 
 def budget_lines(store: ObjectStore, year: int) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from chains import actes as actes_chain
 from chains import budgets as budgets_chain
 from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
+from core.publication_rule import Decision
 from core.store import open_store, read_parquet, table_to_parquet_bytes
 from digor.cli import main as digor
 from load.budget_widgets import named_files
@@ -249,19 +250,41 @@ def test_a_night_rerun_without_its_plans_de_comptes_keeps_the_published_budgets(
     assert _public_budgets(settings) == before
 
 
-def test_withdrawing_every_budget_act_of_a_body_empties_its_budget_outputs_at_once(settings, capsys):
-    before = _budgets(settings)
-    assert before["BGT_SIRET"].str.startswith(EPCI["siren"]).any()
-    assert _widget(settings, EPCI)["index"]["etablissements"]
+def test_the_next_budgets_night_applies_a_decision_whose_republication_never_ran(settings):
+    """Budget acts withdrawn in the ledger only (``--via-airflow`` before its DAG ran, or a republication
+    killed), then a budgets night that brings nothing for that body: the night applies the withdrawal."""
+    acts = _budget_acts(settings, EPCI)
+    for act in acts:
+        actes_chain.record_engineer_decision(settings, EPCI["siren"], act, Decision.WITHDRAWN, "erreur")
+    assert _budgets(settings)["BGT_SIRET"].str.startswith(EPCI["siren"]).any(), "nothing republished yet"
+
+    result = budgets_chain.CHAIN.run_night(settings, DEMO_NIGHTS[-1])
+    assert not _budgets(settings)["BGT_SIRET"].str.startswith(EPCI["siren"]).any()
+    assert _widget(settings, EPCI) == {}
+    assert budgets_chain.CHAIN.stale_years(settings) == {}, "and the exercices now follow the ledger"
+    report = json.loads((_store(settings) / result["key"]).read_text())
+    assert [o for o in report["datagouv"] if o["status"] == "held-back"] == [], "a withdrawal is no accident"
+
+
+def _budget_acts(settings: Settings, body: dict) -> list[str]:
+    """The source ids of the body's acts whose budget documents are staged."""
     store = open_store(settings.store_url)
     acts = set()
     for key in store.list_keys("staging/budgets/"):
         table = read_parquet(store, key)
         acts |= {i for s, i in zip(table.column("siren").to_pylist(), table.column("source_id").to_pylist())
-                 if s == EPCI["siren"]}
+                 if s == body["siren"]}
+    return sorted(acts)
+
+
+def test_withdrawing_every_budget_act_of_a_body_empties_its_budget_outputs_at_once(settings, capsys):
+    before = _budgets(settings)
+    assert before["BGT_SIRET"].str.startswith(EPCI["siren"]).any()
+    assert _widget(settings, EPCI)["index"]["etablissements"]
+    acts = _budget_acts(settings, EPCI)
     assert len(acts) >= 3
 
-    for act in sorted(acts):
+    for act in acts:
         assert digor(["unpublish", EPCI["siren"], act, "--reason", "budget voté par erreur"]) == 0
     out = capsys.readouterr().out
     assert "budgets decision-" in out, "the budgets chain republished, and said so"
@@ -273,5 +296,5 @@ def test_withdrawing_every_budget_act_of_a_body_empties_its_budget_outputs_at_on
     assert after.sort_values(list(after.columns)).reset_index(drop=True).equals(
         others.sort_values(list(others.columns)).reset_index(drop=True)), "the other bodies' budgets are untouched"
 
-    assert digor(["publish", EPCI["siren"], sorted(acts)[0], "--reason", "retrait annulé"]) == 0
+    assert digor(["publish", EPCI["siren"], acts[0], "--reason", "retrait annulé"]) == 0
     assert _budgets(settings)["BGT_SIRET"].str.startswith(EPCI["siren"]).any(), "a publication reaches them too"
