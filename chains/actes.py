@@ -236,9 +236,34 @@ def record_engineer_decision(settings: Settings, siren: str, act_id: str, decisi
     if not reason.strip():
         raise ValueError("a decision needs a reason: it is what the ledger shows later")
     year, act = find_act(settings, siren, act_id)
-    event = engineer_event(siren, act["source"], act["source_id"], act["numero"], decision, reason.strip())
+    return record_decision(settings, year, act, decision, reason)
+
+
+def record_decision(settings: Settings, year: int, act, decision: Decision, reason: str, actor: str | None = None) -> dict:
+    """Append a person's decision on a staged act (``act``: its row, of ``year``) to the ledger;
+    ``actor`` says who (default: the system user, for a command)."""
+    if not reason.strip():
+        raise ValueError("a decision needs a reason: it is what the ledger shows later")
+    event = engineer_event(act["siren"], act["source"], act["source_id"], act["numero"], decision, reason.strip(),
+                           actor=actor)
     key = write_command_event(CHAIN.store(settings), year, event)
-    return {"year": year, "siren": siren, "source_id": act["source_id"], "ledger_key": key, "at": event.at}
+    return {"year": year, "siren": act["siren"], "source_id": act["source_id"], "ledger_key": key, "at": event.at}
+
+
+def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> pd.DataFrame:
+    """Every act of these bodies (None: of every body) as it stands now, whatever its year: its latest
+    version, current decision and whether it is online (``current_acts``), with its ``year``."""
+    store = CHAIN.store(settings)
+    registry = load_registry(settings.registry_path)
+    states = replay(read_events(store))
+    wanted = None if sirens is None else set(sirens)
+    frames = []
+    for year in staged_years(store):
+        acts = current_acts(store, registry, year, states)
+        if wanted is not None:
+            acts = acts[acts["siren"].isin(wanted)]
+        frames.append(acts.assign(year=year))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def act_history(settings: Settings, siren: str, act_id: str) -> dict:

@@ -310,12 +310,20 @@ def republish_decision(settings: Settings, chain_name: str, decided: dict, label
     that chain's (unless ``followers_only``: a DAG run republishing it already), then those of the
     chains that follow its decisions; each republished chain's report (``options`` go to each
     ``Chain.republish``)."""
+    return republish_decisions(settings, chain_name, [decided], label, followers_only=followers_only, **options)
+
+
+def republish_decisions(settings: Settings, chain_name: str, decided: list[dict], label: str, *,
+                        followers_only: bool = False, **options) -> list[dict]:
+    """``republish_decision`` for several items decided together: each chain republishes once, the
+    years and bodies of all of them."""
     followers = [get_chain(name) for name in CHAINS if chain_name in get_chain(name).follows_decisions_of]
+    bodies = sorted({item["siren"] for item in decided})
     results = []
     for chain in ([] if followers_only else [get_chain(chain_name)]) + followers:
-        years = chain.decision_years(settings, decided)
+        years = sorted({year for item in decided for year in chain.decision_years(settings, item)})
         if years:
-            results.append(chain.republish(settings, years, [decided["siren"]], label, **options))
+            results.append(chain.republish(settings, years, bodies, label, **options))
     return results
 
 

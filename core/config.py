@@ -345,3 +345,56 @@ ALLOW_SHRINK_HELP = (
 # The nightly chains: what ``digor run`` runs, and what ``digor backfill`` and the backfill DAG replay
 # from the raw zone (chains.backfill).
 CHAINS = ("actes", "budgets", "decp")
+
+
+# The agents' space (``digor portail``): sign-in through the region's OpenID Connect provider,
+# whose issuer URL, client id (login) and client secret (password) are the Airflow connection
+# ``digor_portail_oidc`` (host: the issuer URL), or the AIRFLOW_CONN_DIGOR_PORTAIL_OIDC variable.
+PORTAIL_OIDC_CONN_ID = "digor_portail_oidc"
+PORTAIL_DECISIONS = ("in-process", "airflow")
+
+
+@dataclass(frozen=True)
+class PortailSettings:
+    """How the agents' space signs agents in, reads their rights from the ID token's claims, and
+    applies their decisions. A claim name may be a dotted path (``realm_access.roles`` in Keycloak)."""
+
+    oidc_conn_id: str = PORTAIL_OIDC_CONN_ID
+    # Claims: the SIRENs the agent acts for (a list, or one string separated by spaces or commas),
+    # and the agent's roles, among which the HR one (individual acts) and the regional admin (every body).
+    bodies_claim: str = "digor_organismes"
+    roles_claim: str = "digor_roles"
+    hr_role: str = "rh"
+    admin_role: str = "admin-regional"
+    # How the decisions reach the outputs: in the portail's process (one worker, under the chain's
+    # lease, like ``digor publish``), or by triggering the actes_decisions DAG through Airflow's API.
+    decisions: str = "in-process"
+    # The session cookie's signing key (DIGOR_PORTAIL_SESSION_KEY, a secret: never in a file of the
+    # repo); without it, a random key per process (sessions end when the portail restarts).
+    session_key: str = field(default="", repr=False)
+    session_max_age_seconds: int = 8 * 3600
+    # Actions (decision forms) allowed per agent and minute, and acts per action.
+    actions_per_minute: int = 10
+    max_acts_per_action: int = 200
+    page_size: int = 25
+
+    @classmethod
+    def from_env(cls) -> "PortailSettings":
+        decisions = _env("PORTAIL_DECISIONS", "in-process")
+        if decisions not in PORTAIL_DECISIONS:
+            raise ValueError(f"{ENV_PREFIX}PORTAIL_DECISIONS: {decisions!r} is not one of {', '.join(PORTAIL_DECISIONS)}")
+        return cls(
+            oidc_conn_id=_env("PORTAIL_OIDC_CONN_ID", PORTAIL_OIDC_CONN_ID),
+            bodies_claim=_env("PORTAIL_BODIES_CLAIM", "digor_organismes"),
+            roles_claim=_env("PORTAIL_ROLES_CLAIM", "digor_roles"),
+            hr_role=_env("PORTAIL_HR_ROLE", "rh"),
+            admin_role=_env("PORTAIL_ADMIN_ROLE", "admin-regional"),
+            decisions=decisions,
+            session_key=_env("PORTAIL_SESSION_KEY", ""),
+            session_max_age_seconds=int(_env("PORTAIL_SESSION_MAX_AGE_SECONDS", str(8 * 3600))),
+            actions_per_minute=int(_env("PORTAIL_ACTIONS_PER_MINUTE", "10")),
+            max_acts_per_action=int(_env("PORTAIL_MAX_ACTS_PER_ACTION", "200")),
+        )
+
+    def with_overrides(self, **changes) -> "PortailSettings":
+        return replace(self, **changes)

@@ -95,8 +95,11 @@ def write_night_events(store: ObjectStore, night: str, rows: list[dict]) -> list
 
 
 def engineer_event(
-    siren: str, source: str, source_id: str, numero: str, decision: Decision, reason: str, now: datetime | None = None
+    siren: str, source: str, source_id: str, numero: str, decision: Decision, reason: str, now: datetime | None = None,
+    actor: str | None = None,
 ) -> LedgerEvent:
+    """A person's decision: an engineer's command (``actor``: the system user) or an agent's, from
+    the agents' space (``actor``: ``agent_actor``)."""
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return LedgerEvent(
         siren=siren,
@@ -108,8 +111,16 @@ def engineer_event(
         reason=reason,
         at=moment.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         effective=moment.date().isoformat(),
-        actor=getpass.getuser(),
+        actor=actor or getpass.getuser(),
     )
+
+
+AGENT_ACTOR_PREFIX = "espace-agents:"
+
+
+def agent_actor(identity: str) -> str:
+    """The ``actor`` of a decision taken in the agents' space by the agent ``identity``."""
+    return AGENT_ACTOR_PREFIX + identity
 
 
 def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> str:
@@ -173,6 +184,11 @@ def ledger_files(store: ObjectStore, year: int | None = None) -> list[str]:
 
 def _applied_prefix(chain: str) -> str:
     return f"{LEDGER_APPLIED_PREFIX}/{chain}"
+
+
+def is_applied(store: ObjectStore, year: int, key: str, chain: str = "actes") -> bool:
+    """Whether the chain's files of ``year`` were rebuilt since the ledger file ``key`` was written."""
+    return key in applied_files(store, chain).get(year, set())
 
 
 def record_applied(store: ObjectStore, year: int, files: list[str], chain: str = "actes") -> None:

@@ -21,6 +21,10 @@ from core.config import DEFAULT_FLOW, PUBLICATION_OPEN_DATA_CODES
 from core.registry import Body
 
 INDIVIDUAL_ACTS = "3"
+# Matière 4 "Fonction publique": an act of it that is not public by law (a contract, an arrêté, a
+# decision) names one agent (recruitment, career, pay), like an individual act.
+STAFF_MATIERE = "4"
+PUBLIC_BY_LAW = frozenset({"1", "2", "5", "71", "73"})
 
 
 class Decision(str, Enum):
@@ -80,14 +84,28 @@ def source_decision(
             f"publication_open_data={choice!r} is not a code of {mapping} ({', '.join(sorted(meanings)) or 'none'})")
 
 
+def exposes_a_person(nature_code: str, matiere_code: str) -> bool:
+    """Whether an act may name a person (an individual act, or a staff matter that is not public by
+    law): what only agents with the HR role see before it is decided."""
+    if nature_code == INDIVIDUAL_ACTS:
+        return True
+    return (matiere_code or "").split(".")[0] == STAFF_MATIERE and nature_code not in PUBLIC_BY_LAW
+
+
+BODY_REMOVED = "body no longer in the registry"
+OPEN_DATA_OFF = "open data is switched off for this body"
+INDIVIDUAL_OPT_IN = "individual acts are published only when the body opts in"
+
+
 def body_blocks(body: Body | None, nature_code: str) -> str | None:
-    """Why the body's settings keep an act offline whatever was decided, or None."""
+    """Why the body's settings keep an act offline whatever was decided, or None (one of the
+    constants above, which the agents' space words in French)."""
     if body is None:
-        return "body no longer in the registry"
+        return BODY_REMOVED
     if not body.open_data:
-        return "open data is switched off for this body"
+        return OPEN_DATA_OFF
     if nature_code == INDIVIDUAL_ACTS and not body.publish_individual_acts:
-        return "individual acts are published only when the body opts in"
+        return INDIVIDUAL_OPT_IN
     return None
 
 

@@ -252,6 +252,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_portail(args: argparse.Namespace) -> int:
+    """``digor portail``: the agents' space; ``--demo`` with a loopback sign-in provider and sample agents."""
+    from contextlib import nullcontext
+
+    from core.config import PortailSettings
+    from portail.app import create_app
+    from portail.auth import oidc_client
+    from portail.demo import SAMPLE_AGENTS, MockMissing, demo_provider
+    from portail.server import Server
+
+    settings = _settings_for(args)
+    portail = PortailSettings.from_env()
+    try:
+        provider = demo_provider(portail, args.oidc_port) if args.demo else nullcontext(None)
+        with provider as issuer:
+            app = create_app(settings, portail, oidc_client(portail))
+            try:
+                server = Server(app, args.host, args.port, args.verbose)
+            except OSError as error:
+                print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+                return 2
+            print(f"agents' space of {settings.store_url} on {server.url} (Ctrl+C to stop)")
+            if issuer:
+                print(f"  sign-in: the demo's OpenID Connect provider on {issuer}, sample agents (one button each):")
+                for sub, agent in SAMPLE_AGENTS.items():
+                    rights = ", ".join(agent["organismes"]) or "every body"
+                    roles = f"; roles {', '.join(agent['roles'])}" if agent["roles"] else ""
+                    print(f"    {sub}: {agent['name']} ({rights}{roles})")
+            if portail.decisions == "in-process":
+                print("  decisions: republished by this process, as `digor publish` does")
+            sys.stdout.flush()
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+    except MockMissing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_convert_totem(args: argparse.Namespace) -> int:
     """SCDL budget CSVs for TOTEM files, with the code the budgets DAG runs."""
     from chains.totem_files import convert_files
@@ -352,6 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765, as DIGOR_PUBLIC_BASE_URL)")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.set_defaults(func=cmd_serve)
+
+    portail = commands.add_parser("portail", help="the agents' space: decide, publish and withdraw acts in a browser")
+    portail.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    portail.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    portail.add_argument("--port", type=int, default=8767, help="port (default 8767)")
+    portail.add_argument("--demo", action="store_true",
+                         help="sign in through a loopback OpenID Connect provider with the demo's sample agents")
+    portail.add_argument("--oidc-port", type=int, default=8768, help="the demo provider's port (default 8768)")
+    portail.add_argument("--verbose", action="store_true", help="log every request")
+    portail.set_defaults(func=cmd_portail)
 
     backfill = commands.add_parser("backfill", help="replay the raw zone through today's code and republish")
     backfill.add_argument("chain", choices=CHAINS)
