@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STORE ?= var/store
 
-.PHONY: demo test install install-dev widgets bench clean
+.PHONY: demo test install install-dev widgets bench clean portail-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ install-dev: $(VENV)/.installed-dev
 
 demo: install widgets
 	$(BIN)/digor demo --store $(STORE)
+
+# The agents' space on the demo store, with a loopback OpenID Connect provider and sample agents
+# (after `make demo`; the provider is a development requirement).
+portail-demo: install-dev
+	$(BIN)/digor portail --demo --store $(STORE)
 
 test: install-dev widgets
 	$(BIN)/python -m pytest

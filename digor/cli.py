@@ -254,7 +254,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_portail(args: argparse.Namespace) -> int:
     """``digor portail``: the agents' space; ``--demo`` with a loopback sign-in provider and sample agents."""
+    import warnings
     from contextlib import nullcontext
+
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning)
 
     from core.config import PortailSettings
     from portail.app import create_app
@@ -282,6 +287,9 @@ def cmd_portail(args: argparse.Namespace) -> int:
                     print(f"    {sub}: {agent['name']} ({rights}{roles})")
             if portail.decisions == "in-process":
                 print("  decisions: republished by this process, as `digor publish` does")
+            if not portail.session_key and not args.demo:
+                print("warning: DIGOR_PORTAIL_SESSION_KEY is not set: sessions end when the portail restarts",
+                      file=sys.stderr)
             sys.stdout.flush()
             try:
                 server.serve_forever()

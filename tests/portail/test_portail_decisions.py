@@ -30,10 +30,13 @@ def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def _of_body(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["COLL_SIRET"].str.startswith(BODY)]
+
+
 def outputs(store: Path, numero: str, year: int) -> dict[str, bool]:
     """Where an act of BODY shows: the regional files, its widget files, and whether the data.gouv.fr
     dry run holds the regional files as they are now."""
-    siret = "25290999900010"
     actes = store / f"public/actes/actes-{year}.csv"
     deliberations = store / f"public/deliberations/deliberations-{year}.csv"
     manifest = json.loads((store / f"public/widgets/actes/{BODY}/index.json").read_text(encoding="utf-8"))
@@ -45,8 +48,8 @@ def outputs(store: Path, numero: str, year: int) -> dict[str, bool]:
         return record["metadata"]["checksum"]["value"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
     return {
-        "actes": numero in set(_csv(actes).query("COLL_SIRET == @siret")["ACTE_ID"]),
-        "deliberations": numero in set(_csv(deliberations).query("COLL_SIRET == @siret")["DELIB_ID"]),
+        "actes": numero in set(_of_body(_csv(actes))["ACTE_ID"]),
+        "deliberations": numero in set(_of_body(_csv(deliberations))["DELIB_ID"]),
         "widget": numero in {a["numero"] for a in widget["actes"]},
         "datagouv_current": sent("actes", actes) and sent("deliberations", deliberations),
     }
