@@ -68,3 +68,24 @@ def shared(replay: Replay) -> Iterator[Replay]:
     before = replay.snapshot()
     yield replay
     assert replay.snapshot() == before, f"a test wrote to the shared replay {replay.root}: give it its own copy"
+
+
+def nights_replayed(root: Path, chains: tuple[str, ...] = ("actes",)) -> Iterator[Replay]:
+    """The demo nights through ``chains`` in order, each night (budgets with the demo's plans de comptes),
+    given to a module's tests as ``shared`` does: ``yield from`` it in a module-scoped fixture."""
+    from chains.chain import get_chain
+    from samples.actes import DEMO_NIGHTS
+
+    env = {}
+    if "budgets" in chains:
+        from samples.budgets import write_demo_plans
+
+        write_demo_plans(root / "plans")
+        env = {"DIGOR_PLANS_DIRS": str(root / "plans"), "DIGOR_PLANS_BASE_URL": ""}
+    replay = demo_inputs(root, **env)
+    with replay.active() as settings:
+        for night in DEMO_NIGHTS:
+            for chain in chains:
+                get_chain(chain).run_night(settings, night)
+    yield from shared(replay)
+

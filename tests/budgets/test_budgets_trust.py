@@ -29,8 +29,8 @@ from digor.cli import main as digor
 from load.budget_widgets import named_files
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
-from samples.budgets import totem_document, write_budget_act, write_demo_plans
-from tests.replay import Replay, demo_inputs, shared
+from samples.budgets import totem_document, write_budget_act
+from tests.replay import Replay, nights_replayed
 from transform.totem_budgets import STAGING_SCHEMA
 
 EXTRA = "2025-03-06"  # the night after the demo's, where tests add documents
@@ -43,14 +43,7 @@ ABSURD = "99999999999999999999238795.20"
 @pytest.fixture(scope="module")
 def region(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes then the budgets chain, once for the module."""
-    root = tmp_path_factory.mktemp("budgets-trust")
-    write_demo_plans(root / "plans")
-    replay = demo_inputs(root, DIGOR_PLANS_DIRS=str(root / "plans"), DIGOR_PLANS_BASE_URL="")
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-            budgets_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("budgets-trust"), ("actes", "budgets"))
 
 
 @pytest.fixture

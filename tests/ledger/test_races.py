@@ -25,7 +25,7 @@ from chains import actes as actes_chain
 from core.config import PROJECT_ROOT, Settings
 from core.publication_rule import Decision
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs, shared
+from tests.replay import Replay, nights_replayed
 
 HOLD_POINT = "after-ledger-read-{year}"
 WAIT_LIMIT = 300  # seconds a test waits for a process before failing (never reached when all is well)
@@ -33,11 +33,7 @@ WAIT_LIMIT = 300  # seconds a test waits for a process before failing (never rea
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> Iterator[Replay]:
-    replay = demo_inputs(tmp_path_factory.mktemp("races"))
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("races"))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from chains import actes as actes_chain
 from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs, shared
+from tests.replay import Replay, demo_inputs, nights_replayed, shared
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -25,11 +25,7 @@ def _csv(path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes chain, once for the module."""
-    replay = demo_inputs(tmp_path_factory.mktemp("withdrawal"))
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("withdrawal"))
 
 
 @pytest.fixture

@@ -20,26 +20,18 @@ import pendulum
 import pytest
 import requests
 
-from chains import actes as actes_chain
-from chains import budgets as budgets_chain
 from core.config import PROJECT_ROOT
 from core.store import open_store, read_parquet
 from digor.cli import main as digor
-from samples.actes import DEMO_NIGHTS
-from samples.budgets import write_demo_plans
 from tests.emulators.airflow_api import PASSWORD, AirflowApiEmulator
-from tests.replay import Replay, demo_inputs, shared
+from tests.replay import Replay, nights_replayed
 
 CONN = "AIRFLOW_CONN_DIGOR_AIRFLOW_API"
 
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory) -> Iterator[Replay]:
-    replay = demo_inputs(tmp_path_factory.mktemp("via-airflow"))
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("via-airflow"))
 
 
 @pytest.fixture
@@ -158,14 +150,7 @@ def test_server_down_unknown_dag_and_missing_connection_are_one_line(store, api,
 @pytest.fixture(scope="module")
 def region(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes then the budgets chain, once for the module."""
-    root = tmp_path_factory.mktemp("via-airflow-budgets")
-    write_demo_plans(root / "plans")
-    replay = demo_inputs(root, DIGOR_PLANS_DIRS=str(root / "plans"), DIGOR_PLANS_BASE_URL="")
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-            budgets_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("via-airflow-budgets"), ("actes", "budgets"))
 
 
 def _budget_lines(store: Path) -> pd.DataFrame:

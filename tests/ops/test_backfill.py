@@ -17,7 +17,7 @@ from core.config import PROJECT_ROOT, Settings
 from digor.cli import main as digor
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs, shared
+from tests.replay import Replay, demo_inputs, nights_replayed, shared
 from validate.table_validator import validate_table
 
 NEXT = "2.2.0"
@@ -54,11 +54,7 @@ def next_schema(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="module")
 def actes_replay(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes chain, once for the module."""
-    replay = demo_inputs(tmp_path_factory.mktemp("backfill-actes"))
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-    yield from shared(replay)
+    yield from nights_replayed(tmp_path_factory.mktemp("backfill-actes"))
 
 
 @pytest.fixture
