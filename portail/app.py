@@ -73,7 +73,8 @@ class SecurityHeaders:
 
 def _local_path(value: str | None, default: str) -> str:
     """A path of this site to go back to, never another site's URL."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    if (value and value.startswith("/") and not value.startswith("//") and "\\" not in value
+            and value.isprintable()):  # browsers drop tabs and newlines: "/\t/site" would be "//site"
         return value
     return default
 
