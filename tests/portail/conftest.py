@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PortailSettings, Settings
-from samples.actes import DEMO_NIGHTS
-from tests.replay import Replay, demo_inputs, shared
+from tests.replay import Replay, nights_replayed, shared
 from tests.widgets.conftest import browser  # noqa: F401 - the package's fixture, Debian's chromium
 
 BODY = "252909999"  # Syndicat intercommunal des eaux de l'Aber: acts to decide, an individual one
@@ -67,13 +66,7 @@ def serving(replay: Replay, portail: PortailSettings | None = None) -> Iterator[
 @pytest.fixture(scope="package")
 def replayed(tmp_path_factory) -> Iterator[Replay]:
     """The demo nights through the actes chain, once for the package."""
-    from chains import actes as actes_chain
-
-    replay = demo_inputs(tmp_path_factory.mktemp("portail"))
-    with replay.active() as settings:
-        for night in DEMO_NIGHTS:
-            actes_chain.CHAIN.run_night(settings, night)
-    yield replay
+    yield from nights_replayed(tmp_path_factory.mktemp("portail"))
 
 
 @pytest.fixture(scope="module")
