@@ -105,6 +105,7 @@ def test_the_act_page_says_why_it_is_online_with_its_history_and_documents(readi
     assert documents.count() == 1 + len(act["annexes"])
     assert documents.first.inner_text().startswith(f"Acte : {act['main_file_name']}")
     assert [r.get_attribute("value") for r in page.locator("input[name=action]").all()] == ["retirer"]
+    assert page.locator("legend").inner_text() == "Décision pour cet acte"
     assert run_axe(page) == []
 
     offline = _personal(acts[~acts["online"] & (acts["decision"] == "refused")], False).iloc[0]
