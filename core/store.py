@@ -11,6 +11,7 @@ received.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -228,10 +229,37 @@ _CONTENT_TYPES = {
 }
 
 
+# Text a browser downloads may be stored gzip-compressed under its own name (``gzip_bytes``):
+# the store then serves it with ``Content-Encoding: gzip``, which every browser decodes.
+COMPRESSIBLE_SUFFIXES = {".json", ".atom", ".csv", ".xml", ".html", ".js", ".css", ".svg", ".txt"}
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Deterministic gzip (no timestamp, no name): the same text gives the same bytes, hence the
+    same content-addressed version name."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def is_gzip(data: bytes) -> bool:
+    return data[:2] == GZIP_MAGIC
+
+
+def plain_bytes(data: bytes) -> bytes:
+    """The text of an object stored as it is or precompressed (JSON never starts with gzip's magic)."""
+    return gzip.decompress(data) if is_gzip(data) else data
+
+
+def content_encoding(key: str, data: bytes) -> str | None:
+    """``gzip`` for a precompressed text object, else None (served as stored)."""
+    suffix = os.path.splitext(key.rsplit("/", 1)[-1])[1].lower()
+    return "gzip" if suffix in COMPRESSIBLE_SUFFIXES and is_gzip(data) else None
+
+
 def object_headers(key: str, data: bytes = b"") -> dict[str, str]:
-    """``Content-Type`` and ``Cache-Control`` of an object, from its key; for a public document,
-    the type (and ``Content-Disposition``) from its bytes: a source's file is never served as a
-    page or a script, whatever its name."""
+    """``Content-Type``, ``Cache-Control`` (and ``Content-Encoding`` of precompressed text) of an
+    object, from its key; for a public document, the type (and ``Content-Disposition``) from its
+    bytes: a source's file is never served as a page or a script, whatever its name."""
     name = key.rsplit("/", 1)[-1]
     suffix = os.path.splitext(name)[1].lower()
     content_type = _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -247,7 +275,10 @@ def object_headers(key: str, data: bytes = b"") -> dict[str, str]:
         cache = CACHE_WITHDRAWABLE
     else:
         cache = CACHE_MANIFEST
-    return {"ContentType": content_type, "CacheControl": cache}
+    headers = {"ContentType": content_type, "CacheControl": cache}
+    if content_encoding(key, data):
+        headers["ContentEncoding"] = "gzip"
+    return headers
 
 
 _AUTH_ERRORS = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidToken", "ExpiredToken",
@@ -376,7 +407,8 @@ class S3Store:
         except Exception as error:
             raise self._fail(error, f"look up {key}") from None
         return {"ContentType": answer.get("ContentType"), "CacheControl": answer.get("CacheControl"),
-                "ContentLength": answer.get("ContentLength"), "ContentDisposition": answer.get("ContentDisposition")}
+                "ContentLength": answer.get("ContentLength"), "ContentDisposition": answer.get("ContentDisposition"),
+                "ContentEncoding": answer.get("ContentEncoding")}
 
     def configure_public_access(self, origins: tuple[str, ...] | list[str]) -> dict:
         """Let anyone read the public prefix (only it), and browsers of ``origins`` fetch it.

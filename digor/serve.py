@@ -6,6 +6,11 @@ of the public zone (read through the object store interface, so any backend work
 request) and its static widget files, which take precedence so that an edited widget shows on
 reload. Nothing outside the public zone is ever served, and a public document is served as what
 its bytes are (``core.document_kind``): a PDF as a PDF, anything else as a download.
+
+Caching and compression are those of the S3 store: an object's ``Cache-Control`` from
+``core.store.object_headers``, precompressed text with ``Content-Encoding: gzip`` (decompressed
+for a client that does not accept it), other text compressed on the fly for one that does, and
+an ``ETag`` on every answer, so a revisit is answered ``304 Not Modified`` without a body.
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from urllib.parse import unquote, urlsplit
 
 from core.document_kind import document_headers
 from core.keys import DOCUMENTS_PREFIX
-from core.store import ObjectStore, StoreError
+from core.store import (
+    ObjectStore,
+    StoreError,
+    content_encoding,
+    gzip_bytes,
+    object_headers,
+    plain_bytes,
+    sha256_hex,
+)
 from load.widget_pages import WIDGETS_DIR, widget_bytes
 
 CONTENT_TYPES = {
@@ -35,6 +48,8 @@ CONTENT_TYPES = {
     ".xml": "application/xml",
 }
 HOME = "/widgets/configurateur.html"
+COMPRESSED_TYPES = ("text/", "application/json", "application/atom+xml", "application/xml", "image/svg+xml")
+SMALLEST_COMPRESSED = 1024  # below this, gzip's header costs more than it saves
 
 
 def content_type(name: str) -> str:
@@ -42,22 +57,51 @@ def content_type(name: str) -> str:
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header takes gzip (``gzip;q=0`` refuses it)."""
+    for part in (header or "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "digor-serve"
         sys_version = ""
+        protocol_version = "HTTP/1.1"  # keep-alive: one connection for a page's files, as a CDN gives
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature of the base class
             if getattr(self.server, "verbose", False):
                 super().log_message(format, *args)
 
-        def _send(self, status: int, body: bytes, kind: str, head: bool, extra: dict | None = None) -> None:
+        def _send(self, status: int, body: bytes, kind: str, head: bool, extra: dict | None = None,
+                  cache: str = "no-cache", stored_gzip: bool = False) -> None:
+            """Answer with ``body`` (gzip bytes when ``stored_gzip``), in the encoding the client takes,
+            with an ETag of what is sent; ``304`` when the client already holds it."""
+            encoding = None
+            if status == HTTPStatus.OK and kind.startswith(COMPRESSED_TYPES):
+                if accepts_gzip(self.headers.get("Accept-Encoding")):
+                    if stored_gzip or len(body) >= SMALLEST_COMPRESSED:
+                        body, encoding = (body if stored_gzip else gzip_bytes(body)), "gzip"
+                elif stored_gzip:
+                    body = plain_bytes(body)
+            tag = f'"{sha256_hex(body)[:32]}"'
+            if status == HTTPStatus.OK and tag in (self.headers.get("If-None-Match") or ""):
+                status, head = HTTPStatus.NOT_MODIFIED, True
             self.send_response(status)
             self.send_header("Content-Type", kind)
             for name, value in (extra or {}).items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-cache")
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            if kind.startswith(COMPRESSED_TYPES):
+                self.send_header("Vary", "Accept-Encoding")
+            if status != HTTPStatus.NOT_MODIFIED:
+                self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", tag)
+            self.send_header("Cache-Control", cache)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
             self.end_headers()
@@ -86,11 +130,13 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
             except (FileNotFoundError, StoreError, IsADirectoryError, NotADirectoryError):
                 self._not_found(head)
                 return
+            cache = object_headers(key)["CacheControl"]
             if key.startswith(DOCUMENTS_PREFIX + "/"):
                 headers = document_headers(data)
-                self._send(HTTPStatus.OK, data, headers.pop("Content-Type"), head, headers)
+                self._send(HTTPStatus.OK, data, headers.pop("Content-Type"), head, headers, cache)
                 return
-            self._send(HTTPStatus.OK, data, content_type(key), head)
+            self._send(HTTPStatus.OK, data, content_type(key), head, cache=cache,
+                       stored_gzip=content_encoding(key, data) is not None)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             self._answer(head=False)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 from core.keys import PUBLIC, VERSIONS_PREFIX, public_path
-from core.store import ObjectStore, put_if_changed, sha256_hex
+from core.store import ObjectStore, plain_bytes, put_if_changed, sha256_hex
 
 HASH_LENGTH = 16
 RETIRED_PREFIX = f"{VERSIONS_PREFIX}/retired"
@@ -196,7 +196,8 @@ def clear_pending(store: ObjectStore, folder: str) -> None:
 
 
 def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -> list[str]:
-    """Stable "latest" names (one PUT each) as copies of the versions they stand for.
+    """Stable "latest" names (one PUT each) as copies of the versions they stand for, as plain
+    text when the version is stored compressed (the name people and scripts use reads as it says).
 
     ``aliases`` maps alias name -> version name; an alias no longer listed is deleted.
     """
@@ -205,7 +206,7 @@ def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -
     written = []
     for alias, version in sorted(aliases.items()):
         if state.get(alias) != version or not store.exists(f"{folder}/{alias}"):
-            store.put_bytes(f"{folder}/{alias}", store.get_bytes(f"{folder}/{version}"))
+            store.put_bytes(f"{folder}/{alias}", plain_bytes(store.get_bytes(f"{folder}/{version}")))
             written.append(f"{folder}/{alias}")
     for alias in sorted(set(state) - set(aliases)):
         store.delete(f"{folder}/{alias}")

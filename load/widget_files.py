@@ -1,8 +1,14 @@
 """Per-body files that the static Actes widget reads straight from the public zone.
 
-Each body gets a manifest (``index.json``) naming its year files, a search index in the
-serialised format of MiniSearch (the library bundled with the widget, see
-``widgets/package.json``) and an Atom feed of its latest acts.
+Each body gets a manifest (``index.json``) naming its year files, a first page file (the most
+recent acts and the counts the filters show, so that the widget draws its list without any
+year file), a search index in the serialised format of MiniSearch (the library bundled with
+the widget, see ``widgets/package.json``) and an Atom feed of its latest acts.
+
+A body can have tens of thousands of acts: the year files, the first page and the search
+index are content-addressed versions stored gzip-compressed (served with
+``Content-Encoding: gzip``), so a browser downloads each once and a revisit only asks
+whether it changed; the widget fetches year files and the index only when a view needs them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from core.keys import WIDGETS_PREFIX, widget_prefix
 from core.nomenclature_actes import ALL_NATURES, parse_classification
 from core.publication_rule import UrlOf, annex_urls, document_url
 from core.registry import Body, Registry
-from core.store import ObjectStore, put_if_changed
+from core.store import ObjectStore, gzip_bytes, plain_bytes, put_if_changed
 from load.versions import (
     clear_pending,
     pending_folders,
@@ -36,9 +42,14 @@ from load.versions import (
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
-SEARCH_FILE = "recherche.json"
+SEARCH_STEM = "recherche"
+FIRST_PAGE_STEM = "recents"
 FEED_FILE = "actes.atom"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The first page file holds, for the whole list and for each nature and each matière, at least
+# this many of the most recent acts: enough for the first pages of the list and of a page
+# configured for some kinds of acts (``widgets/actes.js`` reads the number from the file).
+FIRST_PAGE_PER_GROUP = 20
 FEED_ENTRIES = 50
 LICENCE = "Licence Ouverte / Open Licence version 2.0"
 
@@ -51,6 +62,8 @@ STOP_WORDS = (
 )
 MINISEARCH_SERIALIZATION = 2
 _NOT_WORD = re.compile(r"[\W_]+")
+# Ligatures NFD leaves whole: "vœu" is searched as "voeu".
+LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 PublicUrl = Callable[[str], str]
 
 
@@ -63,7 +76,8 @@ def index_key(siren: str) -> str:
 
 
 def search_key(siren: str) -> str:
-    return f"{WIDGET_PREFIX}/{siren}/{SEARCH_FILE}"
+    """The stable name of the search index before it became a version (removed at the next switch)."""
+    return f"{WIDGET_PREFIX}/{siren}/{SEARCH_STEM}.json"
 
 
 def feed_key(siren: str) -> str:
@@ -105,18 +119,72 @@ def publish_year_files(
     for siren in sorted(bodies):
         body = registry.by_siren(siren)
         acts = published[published["siren"] == siren]
-        folder = body_folder(siren)
         if body is None or not body.open_data or acts.empty:
-            set_pointer(store, folder, str(year), None)
+            write_year_entries(store, siren, year, None)
             continue
-        entries = [_act_entry(act, url_of) for _, act in acts.iterrows()]
-        entries.sort(key=lambda e: (e["date_publication"] or "", e["date_decision"] or "", e["numero"]), reverse=True)
-        document = {"format": FORMAT_VERSION, "siren": siren, "annee": year, "actes": entries}
-        # A new version under its own name; index.json switches to it in publish_index.
-        version, _ = put_version(store, folder, str(year), "json", json_bytes(document), entries)
-        if set_pointer(store, folder, str(year), {"fichier": version.rsplit("/", 1)[1], "actes": len(entries)}):
-            written.append(version)
+        version = write_year_entries(store, siren, year, [_act_entry(act, url_of) for _, act in acts.iterrows()])
+        written += [version] if version else []
     return written
+
+
+def _newest_first(entry: dict) -> tuple:
+    return (entry.get("date_publication") or "", entry.get("date_decision") or "", entry.get("numero") or "")
+
+
+def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[dict] | None) -> str | None:
+    """A body's year file from its widget entries (None: the year has no act any more), as a new
+    gzip-compressed version that ``publish_index`` switches to; returns the version when it moved."""
+    folder = body_folder(siren)
+    if not entries:
+        set_pointer(store, folder, str(year), None)
+        return None
+    entries = sorted(entries, key=_newest_first, reverse=True)
+    document = {"format": FORMAT_VERSION, "siren": siren, "annee": year, "actes": entries}
+    version, _ = put_version(store, folder, str(year), "json", gzip_bytes(json_bytes(document)), entries)
+    moved = set_pointer(store, folder, str(year), {"fichier": version.rsplit("/", 1)[1], "actes": len(entries)})
+    return version if moved else None
+
+
+def read_widget_json(store: ObjectStore, key: str):
+    """A widget file as the pipeline wrote it, compressed or not."""
+    return json.loads(plain_bytes(store.get_bytes(key)))
+
+
+def _matiere_group(act: dict) -> str:
+    return str(act.get("matiere_code") or "").split(".")[0]
+
+
+def first_page(siren: str, acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> dict:
+    """The most recent acts of the whole list, of each nature and of each matière, and the count
+    of acts per nature and matière: what the widget needs to draw its first pages and its
+    filters without any year file.
+
+    A group keeps its ``per_group`` newest acts (by publication, then decision date) and every
+    act of the same dates as the last one kept, so the widget's finer order (by numero) picks
+    the same acts from this file as from the year files.
+    """
+    def moment(act: dict) -> tuple[str, str]:
+        return act.get("date_publication") or "", act.get("date_decision") or ""
+
+    counts: dict[str, dict[str, int]] = {}
+    groups: dict[tuple[str, str], list[dict]] = {("tous", ""): list(acts)}
+    for act in acts:
+        nature, matiere = str(act.get("nature_code") or ""), _matiere_group(act)
+        counts.setdefault(nature, {}).setdefault(matiere, 0)
+        counts[nature][matiere] += 1
+        groups.setdefault(("nature", nature), []).append(act)
+        groups.setdefault(("matiere", matiere), []).append(act)
+    held: dict[str, dict] = {}
+    for members in groups.values():
+        ranked = sorted(members, key=moment, reverse=True)
+        if len(ranked) > per_group:
+            cutoff = moment(ranked[per_group - 1])
+            ranked = [act for act in ranked if moment(act) >= cutoff]
+        held.update((act["id"], act) for act in ranked)
+    return {
+        "format": FORMAT_VERSION, "siren": siren, "par_groupe": per_group, "comptes": counts,
+        "actes": sorted(held.values(), key=_newest_first, reverse=True),
+    }
 
 
 def body_folder(siren: str) -> str:
@@ -128,13 +196,20 @@ def pending_bodies(store: ObjectStore) -> set[str]:
     return {folder.rsplit("/", 1)[1] for folder in pending_folders(store, WIDGET_PREFIX)}
 
 
-def _finish_switch(store: ObjectStore, siren: str, years: dict, retention_days: float) -> None:
+def _finish_switch(store: ObjectStore, siren: str, years: dict, others: list[str], retention_days: float) -> None:
     """After index.json: the stable ``<year>.json`` copies, then superseded versions retired
-    (at once those that show an act no year file shows any more)."""
+    (at once those that show an act no year file shows any more). ``others`` are the versions
+    besides the year files that the manifest names (first page, search index)."""
     folder = body_folder(siren)
     write_aliases(store, folder, {f"{year}.json": entry["fichier"] for year, entry in years.items()})
-    retire_superseded(store, folder, [entry["fichier"] for entry in years.values()], retention_days)
+    retire_superseded(store, folder, [entry["fichier"] for entry in years.values()] + others, retention_days)
     clear_pending(store, folder)
+
+
+def _put_named_version(store: ObjectStore, folder: str, stem: str, document: dict, acts: list[dict]) -> str:
+    """A gzip-compressed version of a file derived from the year files; its name."""
+    key, _ = put_version(store, folder, stem, "json", gzip_bytes(json_bytes(document)), acts)
+    return key.rsplit("/", 1)[1]
 
 
 def publish_index(
@@ -153,7 +228,7 @@ def publish_index(
     acts: list[dict] = []
     folder = body_folder(body.siren)
     for year, pointer in read_pointers(store, folder).items():
-        year_acts = json.loads(store.get_bytes(f"{folder}/{pointer['fichier']}"))["actes"]
+        year_acts = read_widget_json(store, f"{folder}/{pointer['fichier']}")["actes"]
         years[year] = {"actes": len(year_acts), "fichier": pointer["fichier"]}
         acts += year_acts
     document = {
@@ -169,29 +244,33 @@ def publish_index(
     if identity:
         document["identite"] = identity
     key = index_key(body.siren)
+    store.delete(search_key(body.siren))  # the index's stable name of format 1
     if not years:
-        for stale in (key, search_key(body.siren), feed_key(body.siren)):
+        for stale in (key, feed_key(body.siren)):
             store.delete(stale)
-        _finish_switch(store, body.siren, years, retention_days)
+        _finish_switch(store, body.siren, years, [], retention_days)
         return key
+    recents = first_page(body.siren, acts)
+    others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents, recents["actes"])]
+    document["premiere_page"] = {"fichier": others[0]}
     if public_url is not None:
-        put_if_changed(store, search_key(body.siren), json_bytes(search_index(acts)))
-        document["recherche"] = {"fichier": SEARCH_FILE, "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
+        others.append(_put_named_version(store, folder, SEARCH_STEM, search_index(acts), acts))
+        document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
         put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
-    _finish_switch(store, body.siren, years, retention_days)
+    _finish_switch(store, body.siren, years, others, retention_days)
     return key
 
 
 def search_tokens(text: str) -> list[str]:
     """Words of ``text`` as the widget searches them: no accents, lower case, no stop words.
 
-    Mirrors ``tokenize`` in ``widgets/actes.js`` (NFD, drop marks, lower, split on what is
-    neither letter nor digit); a change here must be made there too.
+    Mirrors ``tokenize`` in ``widgets/actes.js`` (NFD, drop marks, lower, œ and æ as two
+    letters, split on what is neither letter nor digit); a change here must be made there too.
     """
     bare = "".join(c for c in unicodedata.normalize("NFD", text or "") if not unicodedata.category(c).startswith("M"))
-    return [word for word in _NOT_WORD.split(bare.lower()) if word and word not in STOP_WORDS]
+    return [word for word in _NOT_WORD.split(bare.lower().translate(LIGATURES)) if word and word not in STOP_WORDS]
 
 
 def search_index(acts: Iterable[dict]) -> dict:

@@ -11,13 +11,15 @@ Policy allows nothing else), so the pages, their scripts and the bundled librari
 
 from __future__ import annotations
 
+import posixpath
+import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from core.config import PROJECT_ROOT
 from core.keys import WIDGETS_PREFIX
-from core.store import ObjectStore, put_if_changed
+from core.store import COMPRESSIBLE_SUFFIXES, ObjectStore, gzip_bytes, put_if_changed
 
 WIDGETS_DIR = PROJECT_ROOT / "widgets"
 TEMPLATES = "templates"
@@ -43,10 +45,32 @@ def page_names(widgets_dir: Path = WIDGETS_DIR) -> list[str]:
     return sorted(p.name for p in (widgets_dir / TEMPLATES).glob("*.html") if p.name != LAYOUT)
 
 
+_IMPORT = re.compile(r'^\s*import\b[^;]*?\bfrom\s+"(\./[^"]+)"', re.MULTILINE)
+
+
+def imported_modules(module: str, widgets_dir: Path = WIDGETS_DIR) -> list[str]:
+    """Every module ``module`` imports, directly or not (relative names under widgets/): what a page
+    announces with ``modulepreload``, so the browser fetches them at once rather than level by level."""
+    found: list[str] = []
+    pending = [module]
+    while pending:
+        current = pending.pop(0)
+        path = widgets_dir / current
+        source = path.read_text(encoding="utf-8") if path.is_file() else ""
+        for relative in _IMPORT.findall(source):
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(current), relative))
+            if name not in found:
+                found.append(name)
+                pending.append(name)
+    return found
+
+
 def render_page(name: str, widgets_dir: Path = WIDGETS_DIR) -> bytes:
     environment = Environment(loader=FileSystemLoader(widgets_dir / TEMPLATES), autoescape=True,
                               undefined=StrictUndefined, keep_trailing_newline=True)
-    return environment.get_template(name).render(page=name.removesuffix(".html"), cadres_internes=False).encode()
+    page = name.removesuffix(".html")
+    return environment.get_template(name).render(
+        page=page, cadres_internes=False, modules=imported_modules(f"{page}.js", widgets_dir)).encode()
 
 
 def static_files(widgets_dir: Path = WIDGETS_DIR) -> dict[str, Path]:
@@ -71,4 +95,6 @@ def deploy_widget_pages(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> 
         raise WidgetAssetsMissing(f"widget assets not built ({', '.join(missing)}): run `make widgets`")
     files = {name: path.read_bytes() for name, path in static_files(widgets_dir).items()}
     files |= {name: render_page(name, widgets_dir) for name in page_names(widgets_dir)}
+    # Stored compressed (served with Content-Encoding: gzip): ECharts alone is 1.1 MB as text.
+    files = {name: gzip_bytes(data) if Path(name).suffix in COMPRESSIBLE_SUFFIXES else data for name, data in files.items()}
     return [PREFIX + name for name, data in sorted(files.items()) if put_if_changed(store, PREFIX + name, data)]

@@ -14,6 +14,7 @@ import pytest
 from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from core.registry import load_registry
+from core.store import plain_bytes
 from samples.actes import DEMO_NIGHTS
 from tests.replay import Replay, demo_inputs, shared
 from validate.table_validator import validate_table
@@ -139,7 +140,7 @@ def test_manifests_name_the_current_versions_and_the_stable_names_match_them(pub
                 assert (public / dataset / entry["permanent"]).read_bytes() == version
     for index in (public / "widgets" / "actes").glob("*/index.json"):
         for year, entry in json.loads(index.read_text(encoding="utf-8"))["annees"].items():
-            assert (index.parent / entry["fichier"]).read_bytes() == (index.parent / f"{year}.json").read_bytes()
+            assert plain_bytes((index.parent / entry["fichier"]).read_bytes()) == (index.parent / f"{year}.json").read_bytes()
 
 
 def test_widget_files_per_body(published_store):
@@ -150,7 +151,7 @@ def test_widget_files_per_body(published_store):
     index = json.loads((widgets / body.siren / "index.json").read_text(encoding="utf-8"))
     assert index["nom"] == body.name and index["annees"]
     for year, entry in index["annees"].items():
-        acts = json.loads((widgets / body.siren / entry["fichier"]).read_text(encoding="utf-8"))["actes"]
+        acts = json.loads(plain_bytes((widgets / body.siren / entry["fichier"]).read_bytes()))["actes"]
         assert len(acts) == entry["actes"]
         assert all(a["date_publication"] >= a["date_decision"] for a in acts)
 

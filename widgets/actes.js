@@ -9,7 +9,7 @@ import { fetchJson, fetchManifest, manifestFailure } from "./commun/manifest.js"
 import { onPageChosen, renderPager } from "./commun/pager.js";
 import { ACTES, MATIERES, TYPES } from "./commun/parametres.js";
 import { applyColours as applyTheme } from "./commun/theme.js";
-import { replaceUrl } from "./commun/url-state.js";
+import { pushUrl, replaceUrl } from "./commun/url-state.js";
 
 const PAR_PAGE = 10;
 // Fallback when a manifest names no search index: the same settings as the pipeline's
@@ -19,15 +19,26 @@ const DEFAULT_SEARCH = {
   mots_vides: ["a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une"],
 };
 const BOOST = { numero: 3, objet: 2, matiere: 1 };
+const LIGATURES = { "œ": "oe", "æ": "ae" };
+const MINISEARCH_SCRIPT = "vendor/minisearch.js";
 
 let state = ACTES.parse(location.search);
 let manifest = null;
 let manifestUrl = null;
+// What the list is drawn from: the first page file (the newest acts and the counts per nature
+// and matière) until a view needs more, then every year file.
+let recents = null;
 let acts = [];
-let actsById = new Map();
+let allLoaded = false;
+let failedYears = [];
+let yearsPromise = null;
+const actsById = new Map();
+let searchSettings = DEFAULT_SEARCH;
 let index = null;
 let indexPromise = null;
 let current = [];
+let drawing = 0;
+let searchStarted = null;
 const timings = { debut: performance.now() };
 window.digorActes = { timings, state: () => state };
 
@@ -37,6 +48,7 @@ function tokenize(text, stopWords) {
     .normalize("NFD")
     .replace(/\p{M}/gu, "")
     .toLowerCase()
+    .replace(/[œæ]/g, (letter) => LIGATURES[letter])
     .split(/[^\p{L}\p{N}]+/u)
     .filter((word) => word && !stopWords.has(word));
 }
@@ -55,6 +67,11 @@ function searchOptions(settings) {
       boost: BOOST,
     },
   };
+}
+
+// A search made only of words too common to search ("de la") searches nothing: the whole list.
+function searching() {
+  return tokenize(state.recherche, new Set(searchSettings.mots_vides)).length > 0;
 }
 
 // Only http(s) links reach the page: a "javascript:" URL in a file stays out.
@@ -81,6 +98,7 @@ function fail(message) {
 function prepare(act) {
   act._matiere1 = String(act.matiere_code || "").split(".")[0];
   act._type = String(act.nature_code || "");
+  actsById.set(act.id, act);
   return act;
 }
 
@@ -115,47 +133,80 @@ async function load() {
     feed.hidden = false;
   }
   writeAbout();
-  const years = Object.values(manifest.annees || {});
-  let files;
-  try {
-    files = await Promise.all(years.map((y) => fetchJson(new URL(y.fichier, manifestUrl))));
-  } catch (error) {
-    fail("Une partie des actes n'a pas pu être chargée. Réessayez dans quelques instants.");
-    return;
+  if (manifest.premiere_page) {
+    try {
+      recents = await fetchJson(new URL(manifest.premiere_page.fichier, manifestUrl), { version: true });
+      recents.actes.forEach(prepare);
+    } catch (error) {
+      recents = null; // the year files hold the same acts
+    }
   }
-  acts = files.flatMap((f) => f.actes || []).map(prepare);
-  actsById = new Map(acts.map((a) => [a.id, a]));
   timings.donnees = performance.now();
-  buildFilters();
-  syncControls();
-  if (state.recherche) await ensureIndex();
-  render();
+  await show();
   timings.premierAffichage = performance.now();
   document.body.dataset.etat = "pret";
-  if (!state.recherche) setTimeout(ensureIndex, 0);
 }
 
+// Every year file, once; a year that cannot be read leaves the others shown, with a note.
+function loadYears() {
+  if (!yearsPromise) {
+    yearsPromise = (async () => {
+      const years = Object.entries(manifest.annees || {});
+      const results = await Promise.allSettled(
+        years.map(([, y]) => fetchJson(new URL(y.fichier, manifestUrl), { version: true })));
+      acts = [];
+      failedYears = [];
+      results.forEach((result, i) => {
+        if (result.status === "fulfilled") acts.push(...(result.value.actes || []).map(prepare));
+        else failedYears.push(years[i][0]);
+      });
+      allLoaded = true;
+      timings.annees = performance.now();
+    })();
+  }
+  return yearsPromise;
+}
+
+// MiniSearch and the body's index, fetched the first time a visitor searches.
 function ensureIndex() {
   if (!indexPromise) {
     indexPromise = (async () => {
       const started = performance.now();
       try {
-        if (manifest.recherche && manifest.recherche.fichier) {
-          const js = await fetchJson(new URL(manifest.recherche.fichier, manifestUrl));
-          index = MiniSearch.loadJS(js, searchOptions(js.digor || DEFAULT_SEARCH));
-        } else {
-          index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
-          index.addAll(acts.map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
-        }
+        await loadScript(MINISEARCH_SCRIPT);
       } catch (error) {
+        indexPromise = null; // the next search tries again
+        document.body.dataset.index = "erreur";
+        return;
+      }
+      const stored = manifest.recherche && manifest.recherche.fichier
+        ? fetchJson(new URL(manifest.recherche.fichier, manifestUrl), { version: true }).catch(() => null)
+        : Promise.resolve(null);
+      const [js] = await Promise.all([stored, loadYears()]);
+      if (js) {
+        searchSettings = js.digor || DEFAULT_SEARCH;
+        index = MiniSearch.loadJS(js, searchOptions(searchSettings));
+      } else {
         index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
-        index.addAll(acts.map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
+        const seen = new Set();
+        index.addAll(acts.filter((a) => !seen.has(a.id) && seen.add(a.id))
+          .map((a) => ({ id: a.id, numero: a.numero, objet: a.objet, matiere: a.matiere })));
       }
       timings.index = performance.now() - started;
       document.body.dataset.index = "pret";
     })();
   }
   return indexPromise;
+}
+
+function loadScript(src) {
+  if (typeof MiniSearch !== "undefined") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const script = el("script", { src });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", reject);
+    document.head.append(script);
+  });
 }
 
 function writeAbout() {
@@ -178,9 +229,52 @@ function checkbox(group, code, label) {
   return wrapper;
 }
 
+const typeMatches = (code) => !state.types.length || state.types.includes(code) ||
+  (state.types.includes("7") && code.startsWith("7"));
+const matiereMatches = (code) => !state.classifications.length || state.classifications.includes(code);
+const datesMatch = (a) => (!state.date_debut || (a.date_decision || "") >= state.date_debut) &&
+  (!state.date_fin || (a.date_decision || "9999") <= state.date_fin);
+
+// Acts per nature and matière ({nature: {matière: n}}) among those the search and dates keep:
+// the filters' counts and the total derive from it. Before the year files, the first page
+// file's counts (the view then has neither search nor dates).
+function countsMatrix(scores) {
+  if (!allLoaded) return recents.comptes;
+  const matrix = {};
+  for (const act of acts) {
+    if ((scores && !scores.has(act.id)) || !datesMatch(act)) continue;
+    const row = matrix[act._type] || (matrix[act._type] = {});
+    row[act._matiere1] = (row[act._matiere1] || 0) + 1;
+  }
+  return matrix;
+}
+
+function cells(matrix) {
+  return Object.entries(matrix).flatMap(([type, row]) => Object.entries(row).map(([matiere, n]) => [type, matiere, n]));
+}
+
+// Whether the first page file holds every act the view shows: it keeps, for the whole list and
+// for each nature and matière, the ``par_groupe`` newest acts (by publication date).
+function recentsSuffice() {
+  if (!recents) return false;
+  if (state.acte) return actsById.has(state.acte);
+  if (searching() || state.date_debut || state.date_fin || sortKey() !== "publication") return false;
+  if (state.types.length && state.classifications.length) return false;
+  const wanted = state.page * PAR_PAGE;
+  if (wanted <= recents.par_groupe) return true;
+  const totals = new Map();
+  for (const [type, matiere, n] of cells(recents.comptes)) {
+    const group = state.types.length ? (typeMatches(type) ? type : null)
+      : state.classifications.length ? (matiereMatches(matiere) ? matiere : null) : "tous";
+    if (group !== null) totals.set(group, (totals.get(group) || 0) + n);
+  }
+  return [...totals.values()].every((total) => total <= recents.par_groupe);
+}
+
 function buildFilters() {
-  const presentTypes = new Set(acts.map((a) => a._type));
-  const presentMatieres = new Set(acts.map((a) => a._matiere1));
+  const matrix = countsMatrix(null);
+  const presentTypes = new Set(Object.keys(matrix));
+  const presentMatieres = new Set(cells(matrix).map(([, matiere]) => matiere));
   const types = TYPES.filter((t) => presentTypes.has(t.code) || state.types.includes(t.code) ||
     (t.code === "7" && [...presentTypes].some((c) => c.startsWith("7"))));
   $("filtre-types").querySelector(".options").replaceChildren(...types.map((t) => checkbox("type", t.code, t.libelle)));
@@ -199,7 +293,7 @@ function syncControls() {
 }
 
 function searchScores() {
-  if (!state.recherche.trim() || !index) return null;
+  if (!searching() || !index) return null;
   const scores = new Map();
   for (const result of index.search(state.recherche)) scores.set(result.id, result.score);
   return scores;
@@ -207,7 +301,7 @@ function searchScores() {
 
 function sortKey() {
   const sort = state.tri || (state.recherche ? "pertinence" : "publication");
-  return sort === "pertinence" && !state.recherche ? "publication" : sort;
+  return sort === "pertinence" && !searching() ? "publication" : sort;
 }
 
 function compare(sort, scores) {
@@ -222,7 +316,34 @@ function compare(sort, scores) {
   return byPublication;
 }
 
+// Fetch what the view needs (year files, search index), then draw it; a later call wins.
+async function show() {
+  const call = ++drawing;
+  if (!recentsSuffice()) {
+    const waiting = !allLoaded || (searching() && !index);
+    if (waiting) {
+      $("resultats").setAttribute("aria-busy", "true");
+      $("total").textContent = searching() ? "Recherche en cours…" : "Chargement des actes…";
+    }
+    await (searching() ? ensureIndex() : loadYears());
+    if (call !== drawing) return;
+  }
+  if (!document.querySelector('input[data-groupe="type"]')) {
+    buildFilters();
+    syncControls();
+  }
+  render();
+  if (searchStarted !== null && call === drawing) {
+    timings.recherche = performance.now() - searchStarted; // what a visitor waits for, once the index is there
+    searchStarted = null;
+  }
+}
+
 function render() {
+  $("incomplet").hidden = !failedYears.length;
+  $("incomplet").textContent = failedYears.length
+    ? `Les actes de ${failedYears.sort().join(", ")} n'ont pas pu être chargés : la liste est incomplète. ` +
+      "Réessayez dans quelques instants." : "";
   const single = state.acte ? actsById.get(state.acte) : null;
   $("permalien-retour").hidden = !state.acte;
   document.body.classList.toggle("permalien", Boolean(state.acte));
@@ -236,27 +357,25 @@ function render() {
     $("resultats").setAttribute("aria-busy", "false");
     return;
   }
+  if (searching() && !index) {
+    $("total").textContent = "La recherche n'a pas pu être chargée. Réessayez dans quelques instants.";
+    $("liste").replaceChildren();
+    $("pagination").hidden = true;
+    $("resultats").setAttribute("aria-busy", "false");
+    return;
+  }
   const scores = searchScores();
-  const pending = state.recherche.trim() && !index;
-  const search = (a) => !scores || scores.has(a.id);
-  const matiere = (a) => !state.classifications.length || state.classifications.includes(a._matiere1);
-  const type = (a) => !state.types.length || state.types.includes(a._type) ||
-    (state.types.includes("7") && a._type.startsWith("7"));
-  const dates = (a) => (!state.date_debut || (a.date_decision || "") >= state.date_debut) &&
-    (!state.date_fin || (a.date_decision || "9999") <= state.date_fin);
+  const matrix = countsMatrix(scores);
   const typeCounts = new Map();
   const matiereCounts = new Map();
-  current = [];
-  for (const act of acts) {
-    if (!search(act) || !dates(act)) continue;
-    const m = matiere(act);
-    const t = type(act);
-    if (m) {
-      typeCounts.set(act._type, (typeCounts.get(act._type) || 0) + 1);
-      if (act._type.startsWith("7") && act._type !== "7") typeCounts.set("7", (typeCounts.get("7") || 0) + 1);
+  let total = 0;
+  for (const [type, matiere, n] of cells(matrix)) {
+    if (matiereMatches(matiere)) {
+      typeCounts.set(type, (typeCounts.get(type) || 0) + n);
+      if (type.startsWith("7") && type !== "7") typeCounts.set("7", (typeCounts.get("7") || 0) + n);
     }
-    if (t) matiereCounts.set(act._matiere1, (matiereCounts.get(act._matiere1) || 0) + 1);
-    if (m && t) current.push(act);
+    if (typeMatches(type)) matiereCounts.set(matiere, (matiereCounts.get(matiere) || 0) + n);
+    if (typeMatches(type) && matiereMatches(matiere)) total += n;
   }
   for (const label of document.querySelectorAll('input[data-groupe="type"] + label .compte')) {
     label.textContent = `(${typeCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
@@ -264,20 +383,20 @@ function render() {
   for (const label of document.querySelectorAll('input[data-groupe="matiere"] + label .compte')) {
     label.textContent = `(${matiereCounts.get(label.closest(".option").querySelector("input").value) || 0})`;
   }
-  current.sort(compare(sortKey(), scores));
-  const pages = Math.max(1, Math.ceil(current.length / PAR_PAGE));
+  const shown = (a) => (!scores || scores.has(a.id)) && datesMatch(a) && typeMatches(a._type) && matiereMatches(a._matiere1);
+  current = (allLoaded ? acts : recents.actes).filter(shown).sort(compare(sortKey(), scores));
+  const pages = Math.max(1, Math.ceil(total / PAR_PAGE));
   if (state.page > pages) state.page = pages;
   const start = (state.page - 1) * PAR_PAGE;
-  const total = current.length;
   const word = total > 1 ? "actes" : "acte";
-  $("total").textContent = pending ? "Recherche en cours…"
-    : total ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}`
-      : "Aucun acte ne correspond à ces critères.";
-  $("annonce").textContent = pending ? "" : `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
+  $("total").textContent = total
+    ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}`
+    : "Aucun acte ne correspond à ces critères.";
+  $("annonce").textContent = `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
   fillList(current.slice(start, start + PAR_PAGE), start);
   renderPager($("pagination"), state.page, pages);
   $("export-csv").disabled = total === 0;
-  $("resultats").setAttribute("aria-busy", pending ? "true" : "false");
+  $("resultats").setAttribute("aria-busy", "false");
 }
 
 function documentItem(doc, kind) {
@@ -320,14 +439,17 @@ function fillList(items, start) {
   list.replaceChildren(...items.map(actItem));
 }
 
-function update(changes, options = {}) {
+// ``push``: the change is one a visitor thinks of as going to another page (Back undoes it).
+async function update(changes, options = {}) {
   Object.assign(state, changes);
-  replaceUrl(ACTES.toParams(state));
-  render();
+  (options.push ? pushUrl : replaceUrl)(ACTES.toParams(state));
+  await show();
   if (options.focusResults) $("total").focus();
 }
 
-function exportCsv() {
+async function exportCsv() {
+  await loadYears();
+  await show();
   const header = ["numero", "objet", "type", "matiere_code", "matiere", "date_decision", "date_publication",
     "document", "annexes", "lien_permanent"];
   const page = new URL(location.href);
@@ -342,6 +464,7 @@ function exportCsv() {
 
 function listen() {
   let timer = null;
+  $("recherche").addEventListener("focus", () => { if (manifest) ensureIndex(); });
   $("recherche").addEventListener("input", (event) => {
     clearTimeout(timer);
     timer = setTimeout(() => runSearch(event.target.value), 200);
@@ -356,43 +479,43 @@ function listen() {
     if (box.dataset.groupe === "type" || box.dataset.groupe === "matiere") {
       const key = box.dataset.groupe === "type" ? "types" : "classifications";
       const checked = [...document.querySelectorAll(`input[data-groupe="${box.dataset.groupe}"]:checked`)].map((b) => b.value);
-      update({ [key]: checked, page: 1 });
+      update({ [key]: checked, page: 1 }, { push: true });
     } else if (box.id === "date-debut" || box.id === "date-fin") {
-      update({ [box.id === "date-debut" ? "date_debut" : "date_fin"]: box.value, page: 1 });
+      update({ [box.id === "date-debut" ? "date_debut" : "date_fin"]: box.value, page: 1 }, { push: true });
     }
   });
   $("effacer").addEventListener("click", () => {
     Object.assign(state, { types: [], classifications: [], date_debut: "", date_fin: "", recherche: "", page: 1 });
     syncControls();
-    update({});
+    update({}, { push: true });
   });
-  $("tri").addEventListener("change", (event) => update({ tri: event.target.value, page: 1 }));
-  onPageChosen($("pagination"), (page) => update({ page }, { focusResults: true }));
+  $("tri").addEventListener("change", (event) => update({ tri: event.target.value, page: 1 }, { push: true }));
+  onPageChosen($("pagination"), (page) => update({ page }, { push: true, focusResults: true }));
   $("export-csv").addEventListener("click", exportCsv);
   $("tous-les-actes").addEventListener("click", (event) => {
     event.preventDefault();
-    update({ acte: "", page: 1 }, { focusResults: true });
+    update({ acte: "", page: 1 }, { push: true, focusResults: true });
   });
   $("liste").addEventListener("click", (event) => {
     const link = event.target.closest(".lien-permanent a");
     if (!link) return;
     event.preventDefault();
     const id = link.closest(".acte").dataset.id;
-    update({ acte: id }, { focusResults: true });
+    update({ acte: id }, { push: true, focusResults: true });
   });
   window.addEventListener("popstate", () => {
     state = ACTES.parse(location.search);
     syncControls();
-    render();
+    if (manifest) show();
   });
 }
 
 async function runSearch(value) {
+  searchStarted = performance.now();
   state.recherche = value.trim();
   state.page = 1;
-  if (state.recherche) await ensureIndex();
   $("tri").value = state.tri || (state.recherche ? "pertinence" : "publication");
-  update({});
+  await update({});
 }
 
 listen();

@@ -13,6 +13,7 @@ import yaml
 
 from chains import actes as actes_chain
 from core.config import PROJECT_ROOT, Settings
+from core.store import plain_bytes
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
 from tests.replay import Replay, demo_inputs, nights_replayed, shared
@@ -189,7 +190,7 @@ def _holders(store: Path, siren: str, source_id: str, numero: str) -> list[str]:
             rows = rows[rows["COLL_SIRET"].str[:9] == siren]
             shown = rows["SOURCE_ID"] == source_id if "SOURCE_ID" in rows else rows["DELIB_ID"] == numero
             found += [name] if shown.any() else []
-        elif name.startswith(f"widgets/actes/{siren}/") and source_id in path.read_text(encoding="utf-8"):
+        elif name.startswith(f"widgets/actes/{siren}/") and source_id in plain_bytes(path.read_bytes()).decode("utf-8"):
             found.append(name)
     return found
 

@@ -16,7 +16,9 @@ from core.store import (
     S3Store,
     StoreAuthError,
     StoreError,
+    gzip_bytes,
     open_store,
+    plain_bytes,
     put_if_changed,
     put_raw,
 )
@@ -80,6 +82,27 @@ def test_a_document_is_served_as_what_its_bytes_are_whatever_its_key(s3_store_ur
     served = requests.get(f"{seaweedfs.endpoint}/{store.bucket}/{store.prefix}public/documents/cd/cd34.html", timeout=10)
     assert served.headers["Content-Type"] == OTHER_CONTENT_TYPE
     assert served.headers["Content-Disposition"] == "attachment"
+
+
+def test_precompressed_widget_files_are_served_gzip_encoded_and_revalidated(s3_store_url, seaweedfs):
+    """A widget's year file is stored gzip-compressed: a browser gets it with Content-Encoding and
+    decodes it, the pipeline reads back what it wrote, and a revisit is a 304 without a body."""
+    store = open_store(s3_store_url)
+    text = json.dumps({"actes": [{"objet": "Vœu du conseil municipal"}] * 200}, ensure_ascii=False).encode()
+    key = "public/widgets/actes/123456789/2025.0123456789abcdef.json"
+    store.put_bytes(key, gzip_bytes(text))
+    assert plain_bytes(store.get_bytes(key)) == text
+    stored = store.head(key)
+    assert (stored["ContentEncoding"], stored["CacheControl"]) == ("gzip", CACHE_WITHDRAWABLE)
+    store.put_bytes("public/widgets/actes/123456789/index.json", b"{}")
+    assert store.head("public/widgets/actes/123456789/index.json")["ContentEncoding"] is None, "plain text stays plain"
+    store.configure_public_access(["*"])
+    url = f"{seaweedfs.endpoint}/{store.bucket}/{store.prefix}{key}"
+    served = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert served.headers["Content-Encoding"] == "gzip" and int(served.headers["Content-Length"]) < len(text) / 5
+    assert served.content == text, "what a browser reads once decoded"
+    again = requests.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": served.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_only_the_public_prefix_is_readable_by_browsers_of_the_widget_origin(s3_store_url, seaweedfs):

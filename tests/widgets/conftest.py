@@ -2,8 +2,8 @@
 
 One store per test session of this package: the sample region through ``run_night`` for
 the three demo nights, plus a generated body with 20,000 acts written in the per-body
-contract (year files) and completed by the real ``publish_index`` (manifest, search
-index, feed). The server listens on a free loopback port, and the pipeline runs with
+contract (year files) and completed by the real ``publish_index`` (manifest, first page,
+search index, feed; ``samples/widget_bodies.py``). The server listens on a free loopback port, and the pipeline runs with
 ``DIGOR_PUBLIC_BASE_URL`` pointing at it, so document links resolve.
 """
 
@@ -13,12 +13,10 @@ import csv
 import functools
 import io
 import json
-import random
 import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,8 +25,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from core.config import PROJECT_ROOT, Settings
-from core.registry import Body
 from core.store import LocalStore
+from samples.widget_bodies import BIG_ACTS, BIG_SIREN  # noqa: F401 - the tests' names for the big body
 from tests.environment import REQUIRE_BROWSER, unavailable
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,29 +44,6 @@ MANIFESTS = {
     "catalogue": re.compile(r"widgets/actes-organismes\.json$"),
 }
 AXE = WIDGETS / "node_modules" / "axe-core" / "axe.min.js"
-BIG_SIREN = "213500010"  # not in the demo registry
-BIG_ACTS = 20_000
-XSS_OBJETS = ("Motion de soutien <script>alert(1)</script> aux agriculteurs du territoire",
-              "Convention <img src=x onerror=alert(1)> de mise à disposition de la salle des fêtes")
-BIG_TEMPLATES = (
-    ("1", "8.3", "Domaines de compétences par thèmes / Voirie", "Travaux de voirie {place} : programme {year} n°{n}"),
-    ("1", "7.1", "Finances locales / Décisions budgétaires", "Décision modificative n°{n} du budget {year}"),
-    ("1", "2.1", "Urbanisme / Documents d'urbanisme", "Modification du plan local d'urbanisme secteur {place} n°{n}"),
-    ("2", "6.1", "Libertés publiques et pouvoirs de police / Police municipale", "Arrêté de police du maire {place} n°{n}"),
-    ("3", "4.1", "Fonction publique / Personnels titulaires et stagiaires de la F.P.T.", "Nomination d'un agent n°{n}"),
-    ("4", "1.1", "Commande publique / Marchés publics", "Marché de restauration scolaire lot {n} ({year})"),
-    ("5", "7.1", "Finances locales / Décisions budgétaires", "Budget primitif {year} annexe {n}"),
-    ("6", "9.1", "Autres domaines de compétences / Autres domaines de compétences des communes", "Décision {n} : adhésion"),
-    ("71", "5.2", "Institutions et vie politique / Fonctionnement des assemblées", "Liste des délibérations de la séance n°{n}"),
-    ("72", "6.1", "Libertés publiques et pouvoirs de police / Police municipale", "Arrêté temporaire de circulation {place} n°{n}"),
-    ("73", "5.2", "Institutions et vie politique / Fonctionnement des assemblées", "Procès-verbal du conseil n°{n}"),
-    ("74", "6.1", "Libertés publiques et pouvoirs de police / Police municipale", "Arrêté permanent de stationnement {place} n°{n}"),
-)
-BIG_NATURES = {"1": "Délibérations", "2": "Actes réglementaires", "3": "Actes individuels",
-               "4": "Contrats, conventions et avenants", "5": "Documents budgétaires et financiers", "6": "Autres",
-               "71": "Listes des délibérations", "72": "Arrêtés temporaires", "73": "Procès-verbaux de séance",
-               "74": "Arrêtés permanents"}
-PLACES = ("rue de Brest", "Kerdigor", "Lanvézec", "quai des Pêcheurs", "Pen ar Hoat", "place de l'Église")
 
 
 @functools.cache
@@ -99,57 +74,11 @@ class Site:
         return f"{self.base}/widgets/actes.html{'?' + query if query else ''}"
 
 
-def _big_body_acts(base: str) -> dict[int, list[dict]]:
-    """20,000 acts of one body over 2016-2025, in the year-file contract."""
-    rng = random.Random(35)
-    years: dict[int, list[dict]] = {}
-    counters: dict[tuple, int] = {}
-    for n in range(BIG_ACTS):
-        nature, matiere_code, matiere, template = BIG_TEMPLATES[n % len(BIG_TEMPLATES)]
-        decided = date(2016, 1, 4) + timedelta(days=rng.randrange(0, 3640))
-        published = decided + timedelta(days=rng.randint(1, 20))
-        counters[(decided.year, nature)] = counters.get((decided.year, nature), 0) + 1
-        numero = f"{nature.rjust(2, '0')}_{decided.year}_{counters[(decided.year, nature)]:04d}"
-        objet = template.format(place=rng.choice(PLACES), year=decided.year, n=n)
-        if n in (17, 18):
-            objet = XSS_OBJETS[n - 17]
-        sha = f"{n:064x}"
-        name = f"{numero}.pdf" if n != 18 else "<img src=x onerror=alert(2)>.pdf"
-        act = {
-            "id": f"big{n:05d}", "numero": numero, "objet": objet, "nature_code": nature, "nature": BIG_NATURES[nature],
-            "matiere_code": matiere_code, "matiere": matiere, "date_decision": decided.isoformat(),
-            "date_transmission": published.isoformat(), "date_ar": published.isoformat(),
-            "date_publication": published.isoformat(),
-            "document": {"nom": name, "url": f"{base}/documents/{sha[:2]}/{sha}.pdf"},
-            "annexes": [{"nom": f"Annexe {numero}.pdf", "url": f"{base}/documents/{sha[:2]}/{sha}-a.pdf"}] if n % 7 == 0 else [],
-        }
-        years.setdefault(decided.year, []).append(act)
-    return years
-
-
 def write_year(store, siren: str, year: int, acts: list[dict] | None) -> None:
-    """A year file in the per-body contract, written the way ``publish_year_files`` does (None: removed)."""
-    from load.versions import put_version, set_pointer
-    from load.widget_files import body_folder, json_bytes
+    """A year file in the per-body contract, through the pipeline's writer (None: removed)."""
+    from load.widget_files import write_year_entries
 
-    folder = body_folder(siren)
-    if acts is None:
-        set_pointer(store, folder, str(year), None)
-        return
-    document = {"format": 1, "siren": siren, "annee": year, "actes": acts}
-    key, _ = put_version(store, folder, str(year), "json", json_bytes(document))
-    set_pointer(store, folder, str(year), {"fichier": key.rsplit("/", 1)[1], "actes": len(acts)})
-
-
-def _write_big_body(store: LocalStore, settings: Settings) -> None:
-    from load.widget_files import publish_index
-
-    body = Body(siren=BIG_SIREN, siret=BIG_SIREN + "00015", name="Ville de Grand-Digor", kind="commune",
-                widget={"theme": "default"})
-    for year, acts in _big_body_acts(settings.public_base_url).items():
-        acts.sort(key=lambda a: (a["date_publication"], a["date_decision"], a["numero"]), reverse=True)
-        write_year(store, BIG_SIREN, year, acts)
-    publish_index(store, body, "Syndicat numérique de démonstration", settings.public_url)
+    write_year_entries(store, siren, year, acts)
 
 
 @pytest.fixture(scope="package")
@@ -163,6 +92,7 @@ def site(tmp_path_factory) -> Site:
     from samples.actes import DEMO_NIGHTS, generate_drop_folder
     from samples.budgets import write_demo_plans
     from samples.decp import generate_decp_exports
+    from samples.widget_bodies import publish_big_body
 
     if missing_assets():
         pytest.fail(f"widget assets not built ({missing_assets()}): run `make widgets`")
@@ -182,7 +112,7 @@ def site(tmp_path_factory) -> Site:
         actes_chain.CHAIN.run_night(settings, night)
         budgets_chain.CHAIN.run_night(settings, night)
         decp_chain.CHAIN.run_night(settings, night)
-    _write_big_body(store, settings)
+    publish_big_body(store, settings.public_base_url, settings.public_url, "Syndicat numérique de démonstration")
     serve_in_thread(server)
     yield Site(base=base, store=root / "store", settings=settings)
     server.shutdown()
@@ -220,10 +150,18 @@ class Watched:
         page.route(lambda url: manifest_kind(urlsplit(url).path) is not None, self._check_manifest)
 
     def _check_manifest(self, route) -> None:
-        response = route.fetch()
-        if response.ok:
+        from playwright.sync_api import Error
+
+        try:
+            response = route.fetch()
+            document = response.json() if response.ok else None
+        except Error as error:  # the page or its context closed while a late request (a preview's) was on its way
+            if "disposed" in str(error) or "closed" in str(error):
+                return
+            raise
+        if document is not None:
             url = route.request.url
-            errors = manifest_errors(manifest_kind(urlsplit(url).path), response.json())
+            errors = manifest_errors(manifest_kind(urlsplit(url).path), document)
             self.invalid_manifests += [f"{url}: {error}" for error in errors]
         route.fulfill(response=response)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
@@ -10,9 +12,19 @@ from datetime import date, datetime, timedelta
 from lxml import etree
 
 from core.registry import Body, Registry
-from core.store import LocalStore
+from core.store import LocalStore, is_gzip
 from load.widget_catalogue import CATALOGUE_KEY, publish_catalogue
-from load.widget_files import atom_feed, feed_key, index_key, publish_index, search_index, search_key, search_tokens
+from load.widget_files import (
+    atom_feed,
+    feed_key,
+    first_page,
+    index_key,
+    publish_index,
+    read_widget_json,
+    search_index,
+    search_key,
+    search_tokens,
+)
 
 from .conftest import write_year
 
@@ -41,6 +53,7 @@ def test_search_tokens_drop_accents_case_and_stop_words():
     ]
     assert search_tokens("<script>alert(1)</script>") == ["script", "alert", "1", "script"]
     assert search_tokens("") == []
+    assert search_tokens("Vœu : maîtrise d'Œuvre, ex æquo") == ["voeu", "maitrise", "oeuvre", "ex", "aequo"]
 
 
 def test_search_index_is_in_minisearch_format():
@@ -91,24 +104,62 @@ def test_publish_index_writes_search_and_feed_and_cleans_up(tmp_path):
     publish_index(store, BODY, "Syndicat", public_url)
     manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
     assert manifest["annees"]["2025"]["actes"] == 2
-    assert manifest["recherche"]["fichier"] == "recherche.json" and manifest["flux"] == {"atom": "actes.atom"}
-    assert store.exists(search_key(BODY.siren)) and store.exists(feed_key(BODY.siren))
+    assert re.fullmatch(r"recherche\.[0-9a-f]{16}\.json", manifest["recherche"]["fichier"])
+    assert manifest["flux"] == {"atom": "actes.atom"}
+    folder = f"public/widgets/actes/{BODY.siren}"
+    for named in (manifest["recherche"]["fichier"], manifest["premiere_page"]["fichier"], manifest["annees"]["2025"]["fichier"]):
+        assert is_gzip(store.get_bytes(f"{folder}/{named}")), f"{named} is stored compressed"
+    assert read_widget_json(store, f"{folder}/{manifest['recherche']['fichier']}")["documentCount"] == 2
+    assert json.loads(store.get_bytes(f"{folder}/2025.json"))["actes"][0]["id"] == "id2", "the stable name reads as text"
+    assert store.exists(feed_key(BODY.siren))
     registry = Registry("Région", "Syndicat", (BODY, Body(siren="200099992", siret="20009999200014", name="CC", kind="epci")))
     publish_catalogue(store, registry)
     catalogue = json.loads(store.get_bytes(CATALOGUE_KEY))
     assert [b["siren"] for b in catalogue["organismes"]] == [BODY.siren], "only bodies with widget data"
     write_year(store, BODY.siren, 2025, None)
     publish_index(store, BODY, "Syndicat", public_url)
-    left = store.list_keys(f"public/widgets/actes/{BODY.siren}/")
-    assert not {index_key(BODY.siren), search_key(BODY.siren), feed_key(BODY.siren)} & set(left)
+    assert store.list_keys(f"{folder}/") == [], "no manifest, year file, first page, index nor feed left"
 
 
-def test_publish_index_without_public_url_keeps_the_old_contract(tmp_path):
+def test_publish_index_replaces_the_stable_search_index_of_format_1(tmp_path):
+    store = LocalStore(tmp_path)
+    store.put_bytes(search_key(BODY.siren), b"{}")
+    write_year(store, BODY.siren, 2025, [_act(1)])
+    publish_index(store, BODY, "Syndicat", public_url)
+    assert not store.exists(search_key(BODY.siren))
+
+
+def test_publish_index_without_public_url_names_years_and_first_page(tmp_path):
     store = LocalStore(tmp_path)
     write_year(store, BODY.siren, 2024, [_act(1)])
     publish_index(store, BODY, "Syndicat")
     manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
-    assert set(manifest) == {"format", "siren", "siret", "nom", "type", "publie_par", "widget", "annees"}
+    assert set(manifest) == {"format", "siren", "siret", "nom", "type", "publie_par", "widget", "annees", "premiere_page"}
+
+
+def test_first_page_holds_the_newest_acts_of_every_nature_and_matiere_and_the_counts():
+    acts = [_act(n, nature_code="2" if n % 3 == 0 else "1", matiere_code="1.1" if n % 2 else "7.1") for n in range(1, 13)]
+    acts += [_act(20, nature_code="74", matiere_code=None), _act(21, date_publication="2025-03-02"),
+             _act(22, date_publication="2025-03-02")]  # 21, 22: the same dates as act 0 of the oldest
+    page = first_page(BODY.siren, acts, per_group=2)
+    held = [a["id"] for a in page["actes"]]
+    newest = sorted(acts, key=lambda a: a["date_publication"], reverse=True)
+
+    def top(keep):
+        return {a["id"] for a in [a for a in newest if keep(a)][:2]}
+
+    assert top(lambda a: True) | top(lambda a: a["nature_code"] == "2") | top(lambda a: a["matiere_code"] == "1.1") <= set(held)
+    assert "id20" in held, "a nature with one act is held whole"
+    assert held == [a["id"] for a in sorted(page["actes"], key=lambda a: a["date_publication"], reverse=True)]
+    assert page["par_groupe"] == 2
+    assert page["comptes"]["1"] == {"1": sum(1 for a in acts if a["nature_code"] == "1" and (a["matiere_code"] or "").startswith("1.")),
+                                   "7": sum(1 for a in acts if a["nature_code"] == "1" and a["matiere_code"] == "7.1")}
+    assert page["comptes"]["74"] == {"": 1}
+    assert sum(n for row in page["comptes"].values() for n in row.values()) == len(acts)
+    ties = first_page(BODY.siren, [_act(1), _act(2, date_publication=_act(1)["date_publication"]), _act(3)], per_group=1)
+    assert {a["id"] for a in ties["actes"]} >= {"id3"}, "the newest"
+    oldest = first_page(BODY.siren, [_act(5), _act(1), _act(2, date_publication=_act(1)["date_publication"])], per_group=2)
+    assert {a["id"] for a in oldest["actes"]} == {"id5", "id1", "id2"}, "acts of the same dates as the last kept come too"
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
@@ -196,3 +247,44 @@ def test_digor_serve_command_prints_where_to_look(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_digor_serve_sends_precompressed_files_encoded_and_answers_revisits_with_304(tmp_path):
+    from core.store import CACHE_MANIFEST, CACHE_WITHDRAWABLE, gzip_bytes
+    from digor.serve import make_server, serve_in_thread
+
+    store = LocalStore(tmp_path)
+    text = json.dumps({"actes": [{"objet": "Vœu du conseil municipal"}] * 200}, ensure_ascii=False).encode()
+    store.put_bytes("public/widgets/actes/212900997/2025.0123456789abcdef.json", gzip_bytes(text))
+    store.put_bytes("public/widgets/actes/212900997/index.json", text)
+    server = make_server(store, "127.0.0.1", 0)
+    serve_in_thread(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}/widgets"
+
+    def get(path: str, **headers) -> tuple[int, dict, bytes]:
+        request = urllib.request.Request(base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    try:
+        status, headers, body = get("/actes/212900997/2025.0123456789abcdef.json", **{"Accept-Encoding": "gzip, br"})
+        assert (status, headers["Content-Encoding"], headers["Cache-Control"]) == (200, "gzip", CACHE_WITHDRAWABLE)
+        assert gzip.decompress(body) == text and len(body) < len(text) / 5
+        assert get("/actes/212900997/2025.0123456789abcdef.json", **{"If-None-Match": headers["ETag"],
+                                                                     "Accept-Encoding": "gzip"})[0] == 304
+        status, headers, body = get("/actes/212900997/2025.0123456789abcdef.json")
+        assert (status, body, headers.get("Content-Encoding")) == (200, text, None), "a client without gzip gets the text"
+        status, headers, body = get("/actes/212900997/2025.0123456789abcdef.json", **{"Accept-Encoding": "gzip;q=0"})
+        assert (body, headers.get("Content-Encoding")) == (text, None)
+        status, headers, body = get("/actes/212900997/index.json", **{"Accept-Encoding": "gzip"})
+        assert (headers["Content-Encoding"], headers["Cache-Control"]) == ("gzip", CACHE_MANIFEST), "compressed on the fly"
+        assert gzip.decompress(body) == text
+        status, headers, body = get("/actes.js", **{"Accept-Encoding": "gzip"})
+        assert headers["Content-Encoding"] == "gzip" and headers["Cache-Control"] == "no-cache", "the checkout's widgets"
+        assert get("/actes.js", **{"If-None-Match": headers["ETag"], "Accept-Encoding": "gzip"})[0] == 304
+    finally:
+        server.shutdown()
+        server.server_close()

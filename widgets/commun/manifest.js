@@ -1,10 +1,13 @@
 /* The manifest is the one file a widget asks for by name; it names every other file. A widget
    reads only the manifest format it was written for (schemas/widgets/ describes each one). */
 
-export const FORMATS = { actes: 1, budgets: "digor-budgets-widget/1", marches: 2, catalogue: 2 };
+export const FORMATS = { actes: 2, budgets: "digor-budgets-widget/1", marches: 2, catalogue: 2 };
 
-export async function fetchJson(url) {
-  const response = await fetch(url, { cache: "no-cache" });
+// A manifest changes under its name: the browser asks each time (a 304 when unchanged). A file
+// it names with ``version: true`` is a content-addressed version that never changes under its
+// name: the browser's cache answers it (the store says for how long, then it revalidates).
+export async function fetchJson(url, { version = false } = {}) {
+  const response = await fetch(url, { cache: version ? "default" : "no-cache" });
   if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
   return response.json();
 }

@@ -85,8 +85,17 @@ export function urlState(fields) {
   };
 }
 
-// The page's own URL follows its state without adding to the history.
+// The page's own URL follows its state without adding to the history (typing, settings).
 export function replaceUrl(params) {
   const query = params.toString();
   history.replaceState(null, "", query ? "?" + query : location.pathname);
+}
+
+// A state a visitor thinks of as another page (a filter, a page of the list, one act): a new
+// history entry, so that Back returns to the previous view, not to the site's previous page.
+export function pushUrl(params) {
+  const query = params.toString();
+  const url = query ? "?" + query : location.pathname;
+  if (url === location.search || (url === location.pathname && !location.search)) return;
+  history.pushState(null, "", url);
 }

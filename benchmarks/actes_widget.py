@@ -1,0 +1,219 @@
+"""What a citizen on a phone waits for and downloads when opening the Actes widget.
+
+    .venv/bin/python benchmarks/actes_widget.py [--acts 20000] [--no-demo] [--no-throttle] [--keep DIR]
+
+Generates a body with ``--acts`` acts (``samples/widget_bodies.py``), publishes it through the
+pipeline's writers (``load/widget_files.py``) into a local store, with the demo region's bodies
+unless ``--no-demo`` (three demo nights of ``run_night``), serves the store with ``digor serve``
+and opens the widget in Debian's chromium under emulated 4G (9 Mbit/s, 60 ms) and a 4x slower
+CPU (Chrome DevTools Protocol). Prints, per body: bytes transferred before the first act shows
+and the time to it (from navigation start), the search index's load and a search's time once
+it is loaded, and what revisits transfer (unchanged; after one new act; the whole list, which
+reads every year file). Byte counts are the browser's own (DevTools' bytes received per request:
+compressed bodies and headers; nothing for what its cache answered). Figures only, no verdict: the
+goals are in issue 17 (first render under 1 s and 300 KB, a search under 300 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+NETWORK = {"offline": False, "latency": 60, "downloadThroughput": 9_000_000 / 8, "uploadThroughput": 9_000_000 / 8}
+CPU_SLOWDOWN = 4
+QUERIES = ("voirie kerdigor", "budget primitif 2019", "arrete police", "maitrise d'oeuvre")
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def publish(root: Path, base: str, acts: int, demo: bool) -> list[tuple[str, str]]:
+    """The store the benchmark serves; returns (siren, name) of the bodies to measure."""
+    from core.config import PROJECT_ROOT, Settings
+    from core.registry import load_registry
+    from core.store import LocalStore
+    from samples.widget_bodies import publish_big_body
+
+    settings = Settings.from_env().with_overrides(store_url=str(root / "store"), public_base_url=base,
+                                                  drop_dir=root / "drop", plans_dirs=(root / "plans",),
+                                                  decp_drop_dir=root / "decp-drop")
+    bodies = []
+    if demo:
+        from chains import actes as actes_chain
+        from samples.actes import DEMO_NIGHTS, generate_drop_folder
+
+        registry = PROJECT_ROOT / "config" / "registry-demo.yaml"
+        generate_drop_folder(root / "drop", registry)
+        for night in DEMO_NIGHTS:
+            actes_chain.CHAIN.run_night(settings, night)
+        bodies += [(b.siren, b.name) for b in load_registry(registry).bodies if b.open_data]
+    body = publish_big_body(LocalStore(root / "store"), base, settings.public_url,
+                            "Syndicat numérique de démonstration", acts)
+    return [(body.siren, f"{body.name} ({acts:,} actes)".replace(",", "\u202f"))] + bodies
+
+
+def add_an_act(root: Path, base: str, siren: str) -> None:
+    """One more act in the body's latest year, published as a night would (year file, then manifest)."""
+    import json
+
+    from core.config import Settings
+    from core.registry import Body
+    from core.store import LocalStore
+    from load.widget_files import body_folder, publish_index, read_widget_json, write_year_entries
+
+    store = LocalStore(root / "store")
+    manifest = json.loads(store.get_bytes(f"{body_folder(siren)}/index.json"))
+    year, entry = next(iter(manifest["annees"].items()))
+    acts = read_widget_json(store, f"{body_folder(siren)}/{entry['fichier']}")["actes"]
+    newest = dict(acts[0], id=acts[0]["id"] + "-nouveau", numero=acts[0]["numero"] + "-N", objet="Acte publié ce soir")
+    write_year_entries(store, siren, int(year), [newest, *acts])
+    settings = Settings.from_env().with_overrides(store_url=str(root / "store"), public_base_url=base)
+    body = Body(siren=siren, siret=manifest["siret"], name=manifest["nom"], kind=manifest["type"], widget=manifest["widget"])
+    publish_index(store, body, manifest["publie_par"], settings.public_url, identity=manifest.get("identite"))
+
+
+class Network:
+    """What went over the wire for a page, as the browser's DevTools see it: bytes received per
+    request (compressed bodies and headers), and what its cache answered without asking."""
+
+    def __init__(self, context, page, throttle: bool):
+        self.received: dict[str, int] = {}
+        self.answers: dict[str, tuple[str, int]] = {}
+        self.cached: set[str] = set()
+        self.raw_status: dict[str, int] = {}  # what the server answered (a 304 shows as 200 once merged with the cache)
+        cdp = context.new_cdp_session(page)
+        cdp.on("Network.responseReceived",
+               lambda e: self.answers.__setitem__(e["requestId"], (e["response"]["url"], e["response"]["status"])))
+        cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
+        cdp.on("Network.responseReceivedExtraInfo", lambda e: self.raw_status.__setitem__(e["requestId"], e["statusCode"]))
+        cdp.on("Network.loadingFinished", lambda e: self.received.__setitem__(e["requestId"], e["encodedDataLength"]))
+        cdp.send("Network.enable")
+        if throttle:
+            cdp.send("Network.emulateNetworkConditions", NETWORK)
+            cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+
+    def total(self) -> int:
+        return sum(n for request, n in self.received.items() if request not in self.cached)
+
+    def summary(self) -> str:
+        """Files that came with a body (200), were confirmed unchanged (304) or came from the cache."""
+        bodies, confirmed, cache = [], 0, 0
+        for request, (url, status) in sorted(self.answers.items()):
+            if request in self.cached:
+                cache += 1
+            elif self.raw_status.get(request, status) == 304:
+                confirmed += 1
+            else:
+                bodies.append(url.rsplit("/", 1)[-1])
+        return f"{len(bodies)} with a body ({', '.join(bodies) or 'none'}), {confirmed} answered 304, {cache} from the cache"
+
+
+def visit(context, url: str, throttle: bool) -> dict:
+    """One visit in ``context`` (its cache is the visitor's): figures up to the first render."""
+    page = context.new_page()
+    network = Network(context, page, throttle)
+    page.goto(url)
+    page.wait_for_selector("body[data-etat=pret]", state="attached", timeout=120_000)
+    page.wait_for_selector("#resultats[aria-busy=false]", timeout=120_000)
+    page.wait_for_timeout(200)  # the last network events reach this process
+    return {"page": page, "network": network, "bytes": network.total(), "files": len(network.answers),
+            "first_render_ms": page.evaluate("window.digorActes.timings.premierAffichage")}
+
+
+def search(page, network: Network) -> dict:
+    page.focus("#recherche")
+    page.wait_for_selector("body[data-index=pret]", state="attached", timeout=120_000)
+    loaded = page.evaluate("window.digorActes.timings.index")
+    times = []
+    for query in QUERIES:
+        page.fill("#recherche", query)
+        page.press("#recherche", "Enter")
+        page.wait_for_function("q => new URLSearchParams(location.search).get('recherche') === q"
+                               " && document.querySelector('#resultats').getAttribute('aria-busy') === 'false'", arg=query)
+        page.wait_for_function("() => window.digorActes.timings.recherche !== undefined")
+        times.append(page.evaluate("window.digorActes.timings.recherche"))
+        page.evaluate("delete window.digorActes.timings.recherche")
+    return {"index_ms": loaded, "search_ms": times, "bytes": network.total()}
+
+
+def kb(n: int) -> str:
+    return f"{n / 1024:,.0f} KB".replace(",", "\u202f")
+
+
+def measure(browser, base: str, siren: str, name: str, throttle: bool, root: Path, change: bool) -> None:
+    url = f"{base}/widgets/actes.html?siren={siren}"
+    print(f"\n{name} (SIREN {siren})")
+    context = browser.new_context(locale="fr-FR")
+    first = visit(context, url, throttle)
+    print(f"  first visit: {kb(first['bytes'])} in {first['files']} files before the first render, "
+          f"first render at {first['first_render_ms']:.0f} ms after navigation start")
+    searched = search(first["page"], first["network"])
+    print(f"  search: index, MiniSearch and year files loaded in {searched['index_ms']:.0f} ms "
+          f"(the page has then received {kb(searched['bytes'])}); a search then takes "
+          + ", ".join(f"{t:.0f}" for t in searched["search_ms"]) + f" ms ({', '.join(QUERIES)})")
+    first["page"].close()
+    again = visit(context, url, throttle)
+    print(f"  revisit: {kb(again['bytes'])}; {again['network'].summary()}")
+    again["page"].close()
+    if change:
+        add_an_act(root, base, siren)
+        changed = visit(context, url, throttle)
+        print(f"  revisit after one new act: {kb(changed['bytes'])}; {changed['network'].summary()}")
+        changed["page"].close()
+        whole = visit(context, url + "&tri=decision", throttle)
+        print(f"  then the list by decision date (reads every year file): {kb(whole['bytes'])}; {whole['network'].summary()}")
+        whole["page"].close()
+    context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--acts", type=int, default=20_000)
+    parser.add_argument("--no-demo", action="store_true", help="only the generated body")
+    parser.add_argument("--no-throttle", action="store_true", help="loopback speed, full CPU")
+    parser.add_argument("--keep", help="build the store in this folder and keep it")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    root = Path(args.keep or tempfile.mkdtemp(prefix="digor-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    bodies = publish(root, base, args.acts, not args.no_demo)
+    print(f"store built in {time.monotonic() - started:.0f} s: {root / 'store'}")
+    server = subprocess.Popen([sys.executable, "-m", "digor.cli", "serve", "--store", str(root / "store"), "--port", str(port)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              env=os.environ | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    try:
+        server.stdout.readline()
+        conditions = "loopback, full CPU" if args.no_throttle else "emulated 4G (9 Mbit/s, 60 ms), CPU 4x slower"
+        print(f"digor serve on {base}; chromium, {conditions}")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            for n, (siren, name) in enumerate(bodies):
+                measure(browser, base, siren, name, not args.no_throttle, root, change=n == 0)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
