@@ -15,6 +15,7 @@ import pandas as pd
 from chains import actes as actes_chain
 from core.ledger import read_events
 from core.publication_rule import exposes_a_person
+from core.store import plain_bytes
 from tests.portail.conftest import BODY, OTHER_BODY, TEST_AGENTS, sign_in
 from tests.widgets.conftest import run_axe
 
@@ -40,8 +41,8 @@ def outputs(store: Path, numero: str, year: int) -> dict[str, bool]:
     actes = store / f"public/actes/actes-{year}.csv"
     deliberations = store / f"public/deliberations/deliberations-{year}.csv"
     manifest = json.loads((store / f"public/widgets/actes/{BODY}/index.json").read_text(encoding="utf-8"))
-    widget = json.loads((store / f"public/widgets/actes/{BODY}/{manifest['annees'][str(year)]['fichier']}")
-                        .read_text(encoding="utf-8"))
+    widget = json.loads(plain_bytes((store / f"public/widgets/actes/{BODY}/{manifest['annees'][str(year)]['fichier']}")
+                                    .read_bytes()))
 
     def sent(dataset: str, path: Path) -> bool:
         record = json.loads((store / f"private/datagouv/dry-run/{dataset}/{path.name}.json").read_text())
