@@ -79,11 +79,9 @@ SCDL_ERRORS = (
 
 
 def _is_empty(row: Any, column: str) -> bool:
-    """True when the cell has no text; a cell that failed to parse still counts as filled."""
+    """True when the cell has no text, or failed its type (no value: how validata-table judges it)."""
     value = row[column]
-    if value is None:
-        return column not in row.error_cells
-    return isinstance(value, str) and not value.strip()
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _filled(row: Any, column: str) -> Any:
