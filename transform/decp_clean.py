@@ -43,9 +43,15 @@ DIGIT_RUN = re.compile(r"^(\d)\1{6,}$")  # 9999999, 11111111, ...
 
 def fold(text: str) -> str:
     """Lower case, no accents, straight apostrophes, single spaces: for comparisons only."""
-    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.translate(_APOSTROPHES)
+    if not text.isascii():  # ASCII has no accent to take off
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     return _SPACES.sub(" ", text).strip().lower()
+
+
+_LONGEST_PLACEHOLDER = max(map(len, PLACEHOLDERS))
+_NOT_ALNUM = bytes(b for b in range(128) if not chr(b).isalnum())
 
 
 def is_placeholder(value) -> bool:
@@ -55,6 +61,11 @@ def is_placeholder(value) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     if isinstance(value, str):
+        # ASCII letters and digits survive folding: a text with more of them than the longest
+        # placeholder has is none, without folding it (most texts of a file)
+        if len(value) > _LONGEST_PLACEHOLDER and \
+                len(value.encode("ascii", "ignore").translate(None, _NOT_ALNUM)) > _LONGEST_PLACEHOLDER:
+            return False
         return fold(value) in PLACEHOLDERS
     return False
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import fastjsonschema
 from jsonschema import Draft4Validator, Draft7Validator
 from jsonschema.exceptions import ValidationError
 
@@ -74,17 +75,32 @@ def _compiled(version: str, pointer: str):
     return VALIDATORS[schema["$schema"]](_inline(schema, _resolve(schema, pointer)))
 
 
-def _validator(version: str, kind: str | None):
-    return _compiled(version, f"#/definitions/{kind}" if kind else "#")
+@lru_cache(maxsize=None)
+def _fast(version: str, pointer: str):
+    """The same subschema compiled to Python code (fastjsonschema): the happy path, checked once;
+    jsonschema only explains the instances it refuses."""
+    schema = load_schema(version)
+    return fastjsonschema.compile({"$schema": schema["$schema"], **_inline(schema, _resolve(schema, pointer))},
+                                  formats={}, use_default=False)
 
 
-def _item_validator(version: str, kind: str, field: str):
-    return _compiled(version, f"#/definitions/{kind}/properties/{field}/items")
+def _errors(version: str, pointer: str, instance) -> list[ValidationError]:
+    """Every error of ``instance`` against the subschema at ``pointer``: none after one fast pass when valid."""
+    try:
+        _fast(version, pointer)(instance)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        return list(_compiled(version, pointer).iter_errors(instance))
+
+
+def _pointer(kind: str | None) -> str:
+    return f"#/definitions/{kind}" if kind else "#"
 
 
 def item_errors(item, version: str, kind: str, field: str) -> list["ObjectError"]:
     """Errors of one item of a list field (an acte de sous-traitance, yearly execution data...)."""
-    errors = [ObjectError(_field(e), e.validator, french_message(e)) for e in _item_validator(version, kind, field).iter_errors(item)]
+    pointer = f"#/definitions/{kind}/properties/{field}/items"
+    errors = [ObjectError(_field(e), e.validator, french_message(e)) for e in _errors(version, pointer, item)]
     return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
 
 
@@ -139,9 +155,7 @@ def _field(error: ValidationError) -> str:
 
 def object_errors(obj: dict, kind: str, version: str) -> list[ObjectError]:
     """Every error of one marché or contrat de concession, in a stable order."""
-    errors = [
-        ObjectError(_field(e), e.validator, french_message(e)) for e in _validator(version, kind).iter_errors(obj)
-    ]
+    errors = [ObjectError(_field(e), e.validator, french_message(e)) for e in _errors(version, _pointer(kind), obj)]
     return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
 
 
@@ -154,10 +168,6 @@ def _schema_at(schema: dict, path: tuple[str, ...]) -> dict:
     for part in path:
         node = node["properties"][part]
     return node
-
-
-def _pointer_validator(version: str, pointer: str):
-    return _compiled(version, pointer)
 
 
 def document_errors(document: dict, version: str) -> list[ObjectError]:
@@ -181,14 +191,13 @@ def document_errors(document: dict, version: str) -> list[ObjectError]:
         if isinstance(parent, dict) and isinstance(items, list):
             parent[path[-1]] = items[:1]
             lists.append((path, items))
-    errors += [ObjectError(_path(e), e.validator, french_message(e)) for e in _validator(version, None).iter_errors(envelope)]
+    errors += [ObjectError(_path(e), e.validator, french_message(e)) for e in _errors(version, "#", envelope)]
     for path, items in lists:
         pointer = "#/" + "/".join(f"properties/{part}" for part in path) + "/items"
-        validator = _pointer_validator(version, pointer)
         for index, item in enumerate(items[1:], start=1):
             prefix = "/".join(path) + f"/{index}"
             errors += [ObjectError(f"{prefix}/{_path(e)}".rstrip("/"), e.validator, french_message(e))
-                       for e in validator.iter_errors(item)]
+                       for e in _errors(version, pointer, item)]
         if _schema_at(schema, path).get("uniqueItems"):
             texts = [json.dumps(item, sort_keys=True, ensure_ascii=False) for item in items]
             if len(set(texts)) != len(texts):

@@ -1,0 +1,80 @@
+"""Benchmark: ``digor convert decp`` on national-size DECP files, time and peak memory per size.
+
+Each size is a consolidated 2022-format export written by ``samples.decp.write_national_export``
+(deterministic, streamed to disk), converted by the command a user runs, in a fresh process
+whose address space is capped (``--memory-cap``, so that a size too big for the machine fails
+instead of swamping it). Prints wall and CPU seconds, peak memory, the cost per object and the
+national file (1.5 million objects) extrapolated from the largest size run, against the goal
+(< 3 min, < 4 GB). It prints figures, it asserts nothing:
+
+    .venv/bin/python benchmarks/decp_conversion.py [--sizes 15000,150000,450000,1500000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from samples.decp import write_national_export  # noqa: E402
+
+NATIONAL = 1_500_000
+GOAL_SECONDS, GOAL_MB = 180, 4096
+
+
+def convert(path: Path, out: Path, cap_mb: int) -> tuple[int, float, float, float]:
+    """Exit status, wall seconds, CPU seconds and peak MB of ``digor convert decp`` on ``path``."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap_mb * 1024 * 1024, cap_mb * 1024 * 1024))
+
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "digor.cli", "convert", "decp", str(path), "--out", str(out),
+                                "--date", "2025-06-01"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    return process.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="15000,150000", help="objects per file, comma-separated")
+    parser.add_argument("--memory-cap", type=int, default=8192, help="MB of address space allowed to the command")
+    parser.add_argument("--work", type=Path, default=None, help="folder for the generated files (kept between runs)")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="decp-bench-") as scratch:
+        work = args.work or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"{'objects':>10} {'MB':>7} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'ms/object':>10} {'KB/object':>10}")
+        last = None
+        for size in sizes:
+            path = work / f"decp-national-{size}.json"
+            if not path.exists():
+                write_national_export(path, size)
+            status, wall, cpu, peak = convert(path, Path(scratch) / f"out-{size}", args.memory_cap)
+            note = "" if status == 0 or status == 1 else f"  (failed: exit {status}, memory cap {args.memory_cap} MB?)"
+            print(f"{size:>10,} {path.stat().st_size / 1e6:7.0f} {wall:8.1f} {cpu:8.1f} {peak:8.0f} "
+                  f"{cpu / size * 1000:10.3f} {peak * 1024 / size:10.2f}{note}")
+            if status in (0, 1):
+                last = (size, cpu, peak)
+    if last:
+        size, cpu, peak = last
+        seconds = cpu / size * NATIONAL
+        memory = peak / size * NATIONAL
+        print(f"national file ({NATIONAL:,} objects), extrapolated linearly from {size:,}: ~{seconds / 60:.0f} min CPU, "
+              f"~{memory / 1024:.1f} GB (goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
