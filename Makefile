@@ -57,10 +57,20 @@ portail-demo: install-dev
 test: install-dev widgets
 	$(BIN)/python -m pytest
 
-# Benchmark of the TOTEM conversion against yatotem2scdl (PyPI), on the reference files.
-bench: install
+# Benchmarks (they print, never assert): TOTEM conversion against yatotem2scdl and the parse floor,
+# SCDL validation against validata-table (in its own virtual environment), DECP conversion at
+# national sizes (DECP_SIZES=15000,150000,450000,1500000 for the whole table of issue 15).
+VALIDATA_VENV ?= var/bench/validata
+DECP_SIZES ?= 15000,150000
+$(VALIDATA_VENV)/bin/python:
+	$(PYTHON) -m venv $(VALIDATA_VENV)
+	$(VALIDATA_VENV)/bin/pip install --quiet validata-table
+
+bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/pip install --quiet -r requirements-bench.txt
 	$(BIN)/python benchmarks/totem_conversion.py
+	$(BIN)/python benchmarks/scdl_validation.py --validata $(VALIDATA_VENV)/bin/python
+	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp
 
 clean:
 	rm -rf var
