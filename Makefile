@@ -1,10 +1,10 @@
-# The two commands of the README: `make demo` and `make test`.
+# The commands of the README: `make demo`, `make test`, and `make airflow` (the scheduler and its UI).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STORE ?= var/store
 
-.PHONY: demo test install install-dev widgets bench clean portail-demo
+.PHONY: demo test airflow airflow-down install install-dev widgets bench clean portail-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,14 @@ demo: install widgets
 # (after `make demo`; the provider is a development requirement).
 portail-demo: install-dev
 	$(BIN)/digor portail --demo --store $(STORE)
+
+# The real Airflow services (scheduler, dag-processor, triggerer, API server + UI) on embedded
+# defaults, in the background; prints the UI's URL and login. `make airflow-down` stops them.
+airflow: install widgets
+	$(BIN)/digor airflow up --store $(STORE)
+
+airflow-down: install
+	$(BIN)/digor airflow down
 
 test: install-dev widgets
 	$(BIN)/python -m pytest

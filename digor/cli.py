@@ -450,9 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--schema", required=True, help="schema name (scdl-deliberations, actes) or JSON file")
     check.set_defaults(func=cmd_validate)
 
+    from digor.airflow_cli import add_commands as add_airflow_commands
     from digor.sirene_cli import add_commands as add_sirene_commands
 
     add_sirene_commands(commands)
+    add_airflow_commands(commands)
     return parser
 
 

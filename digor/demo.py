@@ -26,14 +26,20 @@ def _airflow(args: list[str], env: dict[str, str], log: Path) -> int:
         return subprocess.call([sys.executable, "-m", "airflow", *args], env=env, stdout=handle, stderr=handle)
 
 
+def demo_settings(store: Path) -> dict[str, str]:
+    """The demo's ``DIGOR_*`` settings (without the prefix): inputs beside the store, in its parent folder."""
+    var = store.parent
+    return {"STORE": str(store), "DROP_DIR": str(var / "drop"),
+            "PLANS_DIRS": str(var / "plans-de-comptes"),  # the demo's own small plans de comptes (samples.budgets)
+            "DECP_DROP_DIR": str(var / "decp-drop")}  # the procurement platform's exports (samples.decp)
+
+
 def run_demo(store: Path) -> int:
     from samples.actes import generate_drop_folder
 
     var = store.parent
-    drop = var / "drop"
-    plans = var / "plans-de-comptes"  # the demo's own small plans de comptes (samples.budgets)
-    decp_drop = var / "decp-drop"  # the procurement platform's exports (samples.decp)
-    settings = {"STORE": str(store), "DROP_DIR": str(drop), "PLANS_DIRS": str(plans), "DECP_DROP_DIR": str(decp_drop)}
+    settings = demo_settings(store)
+    drop, plans, decp_drop = (Path(settings[name]) for name in ("DROP_DIR", "PLANS_DIRS", "DECP_DROP_DIR"))
     env = airflow_environment(var / "airflow", settings)
     log = var / "demo-airflow.log"
     log.parent.mkdir(parents=True, exist_ok=True)

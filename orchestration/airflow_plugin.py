@@ -1,8 +1,9 @@
 """Airflow plugin: run reports served by the Airflow API server and linked from the UI.
 
-Reports live in the private zone, which browsers cannot read; the API server (already
-behind Airflow's authentication) serves them under ``/digor/reports/``. Every task gets a
-"Run report" link to its run's report, and the navigation bar a link to the list.
+Reports live in the private zone, which browsers cannot read; the API server serves them under
+``/digor/reports/`` to its logged-in users only (the UI's session cookie or a bearer token, as for
+the REST API; a run's report to who may read that DAG's runs). Every task gets a "Run report" link
+to its run's report, and the navigation bar "Run reports", the list shown inside the UI.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import json
 from html import escape
 from urllib.parse import quote
 
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, Response
 
 from chains.run_report import run_index_key
@@ -22,6 +25,8 @@ from core.keys import REPORTS_PREFIX
 from core.store import open_store
 
 URL_PREFIX = "/digor"
+# Who may read a run's report: who may read that DAG's runs (one dependency, which tests can override).
+READ_RUNS = requires_access_dag("GET", DagAccessEntity.RUN)
 
 
 def report_url(dag_id: str, run_id: str) -> str:
@@ -36,7 +41,7 @@ class RunReportLink(BaseOperatorLink):
 
 
 def create_reports_app() -> FastAPI:
-    app = FastAPI(title="digor run reports")
+    app = FastAPI(title="digor run reports", dependencies=[Depends(get_user)])
 
     def store():
         return open_store(Settings.from_env().store_url)
@@ -49,9 +54,11 @@ def create_reports_app() -> FastAPI:
             f"{escape(k[len(REPORTS_PREFIX) + 1:])}</a></li>"
             for k in sorted(keys, reverse=True)
         )
-        return f'<!doctype html><html lang="en"><meta charset="utf-8"><title>digor run reports</title><ul>{items}</ul>'
+        listing = f"<ul>{items}</ul>" if items else "<p>No run report yet: each DAG run writes one.</p>"
+        return ('<!doctype html><html lang="en"><meta charset="utf-8"><title>digor run reports</title>'
+                f"<h1>Run reports</h1>{listing}")
 
-    @app.get("/reports/runs/{dag_id}/{run_id}")
+    @app.get("/reports/runs/{dag_id}/{run_id}", dependencies=[Depends(READ_RUNS)])
     def run_report(dag_id: str, run_id: str, format: str = "html") -> Response:
         index = run_index_key(dag_id, run_id)
         objects = store()
@@ -78,4 +85,5 @@ class DigorPlugin(AirflowPlugin):
     name = "digor"
     global_operator_extra_links = [RunReportLink()]
     fastapi_apps = [{"app": create_reports_app(), "url_prefix": URL_PREFIX, "name": "digor run reports"}]
-    external_views = [{"name": "Run reports", "href": f"{URL_PREFIX}/reports/", "destination": "nav"}]
+    external_views = [{"name": "Run reports", "href": f"{URL_PREFIX}/reports/", "destination": "nav",
+                       "url_route": "digor-reports"}]

@@ -44,7 +44,7 @@ def trigger_decisions_run(acts: list[dict], store_url: str) -> TriggeredRun:
 
 
 def trigger_run(dag_id: str, conf: dict, conn_id: str = AIRFLOW_API_CONN_ID) -> TriggeredRun:
-    api = _Api(get_connection(conn_id))
+    api = AirflowApi(get_connection(conn_id))
     dag = api.call("GET", f"/api/v2/dags/{dag_id}", f"look up the DAG {dag_id}")
     run = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", f"trigger {dag_id}",
                    json={"logical_date": None, "conf": conf})
@@ -53,7 +53,9 @@ def trigger_run(dag_id: str, conf: dict, conn_id: str = AIRFLOW_API_CONN_ID) -> 
     return TriggeredRun(dag_id, run["dag_run_id"], str(run.get("state", "?")), bool(dag.get("is_paused")))
 
 
-class _Api:
+class AirflowApi:
+    """Calls to the REST API as the connection's user, failures as one-line ``TriggerFailed``."""
+
     def __init__(self, conn: ConnectionInfo):
         self.conn = conn
         try:

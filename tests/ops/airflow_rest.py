@@ -1,0 +1,36 @@
+"""What the tests of running Airflow services read through the REST API (as the UI's user)."""
+
+from __future__ import annotations
+
+import time
+
+from core.connections import ConnectionInfo
+from orchestration.airflow_trigger import AirflowApi
+
+
+def api_as(base: str, password: str, user: str = "admin") -> AirflowApi:
+    return AirflowApi(ConnectionInfo(conn_id="digor_airflow_api", conn_type="http", host=base, schema=None,
+                                     port=None, login=user, password=password, extra={}))
+
+
+def wait_for_run(api: AirflowApi, dag_id: str, run_id: str | None = None, timeout: float = 900.0) -> dict:
+    """The run (or the first run of the DAG to end) once it ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run_id:
+            runs = [api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", "read the run")]
+        else:
+            runs = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns", "list the runs")["dag_runs"]
+        ended = [r for r in runs if r["state"] in ("success", "failed")]
+        if ended:
+            return ended[0]
+        time.sleep(2)
+    raise AssertionError(f"no run of {dag_id} ended within {timeout:.0f} s")
+
+
+def task_instances(api: AirflowApi, dag_id: str, run_id: str) -> list[dict]:
+    return api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", "list task instances")["task_instances"]
+
+
+def task_states(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, str]:
+    return {f"{t['task_id']}[{t['map_index']}]": t["state"] for t in task_instances(api, dag_id, run_id)}
