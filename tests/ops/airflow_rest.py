@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from core.connections import ConnectionInfo
 from orchestration.airflow_trigger import AirflowApi
@@ -26,6 +27,18 @@ def wait_for_run(api: AirflowApi, dag_id: str, run_id: str | None = None, timeou
             return ended[0]
         time.sleep(2)
     raise AssertionError(f"no run of {dag_id} ended within {timeout:.0f} s")
+
+
+def wait_until_idle(api: AirflowApi, dag_id: str, done: Callable[[], bool], timeout: float = 900.0) -> list[dict]:
+    """Every run of the DAG once ``done()`` holds and none is queued or running: the scheduler may add
+    runs of its own (the latest interval of a nightly DAG once unpaused, a run per Asset event batch)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns", "list the runs")["dag_runs"]
+        if runs and done() and all(r["state"] in ("success", "failed") for r in runs):
+            return runs
+        time.sleep(2)
+    raise AssertionError(f"runs of {dag_id} still going (or the expected one missing) after {timeout:.0f} s")
 
 
 def task_instances(api: AirflowApi, dag_id: str, run_id: str) -> list[dict]:
