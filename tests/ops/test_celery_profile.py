@@ -144,9 +144,11 @@ def night(tmp_path_factory, postgres, redis, seaweedfs) -> Iterator[Deployment]:
                            json={"logical_date": None, "conf": {"date": NIGHT, "force_rebuild": True}})
             deployment.runs[dag_id] = [wait_for_run(api, dag_id, run["dag_run_id"])]
         # Unpaused, the nightly DAGs also ran their latest interval; budgets runs on every actes run's Asset event.
-        store = open_store(store_url)
-        for dag_id in CHAINS:
-            deployment.runs[dag_id] = wait_until_idle(api, dag_id, lambda: store.exists(report_key("budgets", NIGHT)))
+        with pytest.MonkeyPatch.context() as patch:  # this process reads the store too
+            patch.setenv("AIRFLOW_CONN_DIGOR_S3", seaweedfs.connection_json())
+            store = open_store(store_url)
+            for dag_id in CHAINS:
+                deployment.runs[dag_id] = wait_until_idle(api, dag_id, lambda: store.exists(report_key("budgets", NIGHT)))
         yield deployment
     finally:
         services.stop()
@@ -164,7 +166,8 @@ def test_mapped_tasks_ran_on_both_workers(night):
     api = night.api()
     hosts: dict[str, set[str]] = {}
     for dag_id in CHAINS:
-        found = [ti for run in night.runs[dag_id] for ti in task_instances(api, dag_id, run["dag_run_id"])]
+        found = [ti for run in night.runs[dag_id] for ti in task_instances(api, dag_id, run["dag_run_id"])
+                 if ti["state"] != "skipped"]  # skipped (e.g. a map over no year): never sent to a worker
         assert {t["hostname"] for t in found} <= set(WORKERS), "every task ran on a Celery worker"
         assert {t["executor"] or "CeleryExecutor" for t in found} == {"CeleryExecutor"}
         for ti in found:
