@@ -116,13 +116,18 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _is_airflow(pid: int) -> bool:
-    """The recorded process still runs Airflow (its pid was not reused since)."""
+def _started(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with its id, what tells it from a later
+    process that reused the id. Command lines do not: Celery's worker renames itself."""
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return _alive(pid)
-    return b"airflow" in b" ".join(command)
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_ours(entry: dict) -> bool:
+    return _alive(entry["pid"]) and _started(entry["pid"]) == entry.get("started")
 
 
 class Services:
@@ -142,8 +147,7 @@ class Services:
         self.state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
     def running(self) -> dict[str, int]:
-        return {name: c["pid"] for name, c in self.state()["components"].items()
-                if _alive(c["pid"]) and _is_airflow(c["pid"])}
+        return {name: c["pid"] for name, c in self.state()["components"].items() if _is_ours(c)}
 
     def log_of(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -159,7 +163,8 @@ class Services:
                 process = subprocess.Popen(component.argv(), env={**env, **dict(component.env)}, cwd=self.home,
                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                            start_new_session=True)
-            state["components"][component.name] = {"pid": process.pid, "log": str(self.log_of(component.name))}
+            state["components"][component.name] = {"pid": process.pid, "started": _started(process.pid),
+                                                   "log": str(self.log_of(component.name))}
             self._save(state)
 
     def _check_alive(self) -> None:
@@ -191,7 +196,7 @@ class Services:
     def stop(self, timeout: float = STOP_TIMEOUT) -> list[str]:
         """Stop every recorded component with its process group: SIGTERM, then SIGKILL after ``timeout``."""
         state = self.state()
-        groups = {name: c["pid"] for name, c in state["components"].items() if _alive(c["pid"]) and _is_airflow(c["pid"])}
+        groups = {name: c["pid"] for name, c in state["components"].items() if _is_ours(c)}
         for pid in groups.values():
             _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
