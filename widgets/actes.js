@@ -7,19 +7,16 @@ import { downloadCsv } from "./commun/csv.js";
 import { byId as $, el, frenchDate, hiddenText as hidden, setTitle, showWarnings } from "./commun/dom.js";
 import { fetchJson, fetchManifest, manifestFailure } from "./commun/manifest.js";
 import { onPageChosen, renderPager } from "./commun/pager.js";
-import { ACTES, MATIERES, TYPES } from "./commun/parametres.js";
+import { ACTES, MATIERES, PAGES_ACTES, TYPES } from "./commun/parametres.js";
+import { MOTS_VIDES, words } from "./commun/texte.js";
 import { applyColours as applyTheme } from "./commun/theme.js";
 import { pushUrl, replaceUrl } from "./commun/url-state.js";
 
 const PAR_PAGE = 10;
 // Fallback when a manifest names no search index: the same settings as the pipeline's
 // (load/widget_files.py SEARCH_FIELDS and STOP_WORDS).
-const DEFAULT_SEARCH = {
-  champs: ["numero", "objet", "matiere"],
-  mots_vides: ["a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une"],
-};
+const DEFAULT_SEARCH = { champs: ["numero", "objet", "matiere"], mots_vides: MOTS_VIDES };
 const BOOST = { numero: 3, objet: 2, matiere: 1 };
-const LIGATURES = { "œ": "oe", "æ": "ae" };
 const MINISEARCH_SCRIPT = "vendor/minisearch.js";
 
 let state = ACTES.parse(location.search);
@@ -44,13 +41,7 @@ window.digorActes = { timings, state: () => state };
 
 // Words of a text as the index holds them (mirror of search_tokens in load/widget_files.py).
 function tokenize(text, stopWords) {
-  return String(text || "")
-    .normalize("NFD")
-    .replace(/\p{M}/gu, "")
-    .toLowerCase()
-    .replace(/[œæ]/g, (letter) => LIGATURES[letter])
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word && !stopWords.has(word));
+  return words(text, stopWords);
 }
 
 function searchOptions(settings) {
@@ -104,7 +95,11 @@ function prepare(act) {
 
 async function load() {
   applyColours();
-  if (!/^\d{9}(\d{5})?$/.test(state.siren)) {
+  if (/^\d{14}$/.test(state.siren)) {
+    state.siren = state.siren.slice(0, 9); // a SIRET names its body's SIREN
+    replaceUrl(ACTES.toParams(state));
+  }
+  if (!/^\d{9}$/.test(state.siren)) {
     fail(state.siren
       ? `« ${state.siren} » n'est pas un numéro SIREN (9 chiffres) : impossible d'afficher les actes.`
       : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siren= suivi du SIREN de l'organisme.");
@@ -133,6 +128,7 @@ async function load() {
     feed.hidden = false;
   }
   writeAbout();
+  if (state.perimetre.length) $("sous-titre").textContent = `${pageName()}, avec leur date de publication.`;
   if (manifest.premiere_page) {
     try {
       recents = await fetchJson(new URL(manifest.premiere_page.fichier, manifestUrl), { version: true });
@@ -145,6 +141,15 @@ async function load() {
   await show();
   timings.premierAffichage = performance.now();
   document.body.dataset.etat = "pret";
+}
+
+// What the page is for: a usual page by its name, else its kinds of act.
+function pageName() {
+  const same = (a, b) => a.length === b.length && a.every((code) => b.includes(code));
+  const usual = PAGES_ACTES.find((p) => same(p.types, state.perimetre));
+  if (usual) return usual.nom;
+  const names = TYPES.filter((t) => state.perimetre.includes(t.code)).map((t) => t.libelle);
+  return names.length > 1 ? `${names.slice(0, -1).join(", ")} et ${names[names.length - 1].toLowerCase()}` : names[0];
 }
 
 // Every year file, once; a year that cannot be read leaves the others shown, with a note.
@@ -229,8 +234,10 @@ function checkbox(group, code, label) {
   return wrapper;
 }
 
-const typeMatches = (code) => !state.types.length || state.types.includes(code) ||
-  (state.types.includes("7") && code.startsWith("7"));
+const among = (codes, code) => codes.includes(code) || (codes.includes("7") && code.startsWith("7"));
+// A kind of act the page is for (its ``perimetre``; every kind when the site set none).
+const inScope = (code) => !state.perimetre.length || among(state.perimetre, code);
+const typeMatches = (code) => inScope(code) && (!state.types.length || among(state.types, code));
 const matiereMatches = (code) => !state.classifications.length || state.classifications.includes(code);
 const datesMatch = (a) => (!state.date_debut || (a.date_decision || "") >= state.date_debut) &&
   (!state.date_fin || (a.date_decision || "9999") <= state.date_fin);
@@ -259,12 +266,13 @@ function recentsSuffice() {
   if (!recents) return false;
   if (state.acte) return actsById.has(state.acte);
   if (searching() || state.date_debut || state.date_fin || sortKey() !== "publication") return false;
-  if (state.types.length && state.classifications.length) return false;
+  const byType = state.types.length || state.perimetre.length;
+  if (byType && state.classifications.length) return false;
   const wanted = state.page * PAR_PAGE;
   if (wanted <= recents.par_groupe) return true;
   const totals = new Map();
   for (const [type, matiere, n] of cells(recents.comptes)) {
-    const group = state.types.length ? (typeMatches(type) ? type : null)
+    const group = byType ? (typeMatches(type) ? type : null)
       : state.classifications.length ? (matiereMatches(matiere) ? matiere : null) : "tous";
     if (group !== null) totals.set(group, (totals.get(group) || 0) + n);
   }
@@ -275,8 +283,9 @@ function buildFilters() {
   const matrix = countsMatrix(null);
   const presentTypes = new Set(Object.keys(matrix));
   const presentMatieres = new Set(cells(matrix).map(([, matiere]) => matiere));
-  const types = TYPES.filter((t) => presentTypes.has(t.code) || state.types.includes(t.code) ||
-    (t.code === "7" && [...presentTypes].some((c) => c.startsWith("7"))));
+  const scoped = (code) => (code === "7" ? !state.perimetre.length || state.perimetre.includes("7") : inScope(code));
+  const types = TYPES.filter((t) => scoped(t.code) && (presentTypes.has(t.code) || state.types.includes(t.code) ||
+    (t.code === "7" && [...presentTypes].some((c) => c.startsWith("7")))));
   $("filtre-types").querySelector(".options").replaceChildren(...types.map((t) => checkbox("type", t.code, t.libelle)));
   const matieres = MATIERES.filter((m) => presentMatieres.has(m.code) || state.classifications.includes(m.code));
   $("filtre-matieres").querySelector(".options").replaceChildren(...matieres.map((m) => checkbox("matiere", m.code, m.libelle)));
@@ -370,7 +379,7 @@ function render() {
   const matiereCounts = new Map();
   let total = 0;
   for (const [type, matiere, n] of cells(matrix)) {
-    if (matiereMatches(matiere)) {
+    if (matiereMatches(matiere) && inScope(type)) {
       typeCounts.set(type, (typeCounts.get(type) || 0) + n);
       if (type.startsWith("7") && type !== "7") typeCounts.set("7", (typeCounts.get("7") || 0) + n);
     }
@@ -419,7 +428,8 @@ function actItem(act) {
   if (act.document) documents.append(documentItem(act.document, "Acte"));
   else documents.append(el("li", {}, "Document non diffusé en ligne."));
   (act.annexes || []).forEach((annex) => documents.append(documentItem(annex, "Annexe")));
-  const link = ACTES.toParams({ siren: state.siren, acte: act.id, theme: state.theme, couleurs: state.couleurs });
+  const link = ACTES.toParams({ siren: state.siren, perimetre: state.perimetre, acte: act.id, theme: state.theme,
+    couleurs: state.couleurs });
   return el("li", { className: "acte", id: `acte-${act.id}`, "data-id": act.id },
     el("article", { "aria-labelledby": titleId },
       el("h3", { id: titleId, className: "objet" }, String(act.objet || "")),

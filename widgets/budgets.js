@@ -183,9 +183,11 @@ function resolveChoice() {
       [...stages].reverse().find((s) => stageKey(s).split("-")[0] === wanted ||
         (wanted === "ca" && stageKey(s) === "cfu") || (wanted === "cfu" && stageKey(s) === "ca"));
     if (!etape) {
-      const named = Object.values(STAGES).find((s) => s.slug === wanted.split("-")[0]);
+      const slug = wanted.split("-")[0];
+      const named = slug === "cfu" ? "compte financier unique"
+        : (Object.values(STAGES).find((s) => s.slug === slug) || { libelle: "" }).libelle.toLowerCase();
       return {
-        error: `L'étape « ${named ? named.libelle.toLowerCase() : wanted} » n'est pas publiée pour l'exercice ` +
+        error: `${named ? `L'étape « ${named} »` : "L'étape demandée par l'adresse du widget"} n'est pas publiée pour l'exercice ` +
           `${exercice.annee} (${etablissement.nom}). Étapes disponibles : ${stages.map((s) => stageLabel(s).toLowerCase()).join(", ")}.`,
         etablissement, exercice,
       };
@@ -421,8 +423,17 @@ function disposeCharts() {
   charts.clear();
 }
 
+// "Budget primitif 2025"; a dated stage names its exercice apart: "Décision modificative du
+// 12 juin 2025 (exercice 2025)", never "… 12 juin 2025 2025".
 function context() {
-  return `${stageLabel(Object.assign({ compte_financier_unique: documentBudget.compte_financier_unique }, choice.etape))} ${choice.exercice.annee}`;
+  const label = stageLabel(Object.assign({ compte_financier_unique: documentBudget.compte_financier_unique }, choice.etape));
+  return choice.etape.date_decision_dm ? `${label} (exercice ${choice.exercice.annee})` : `${label} ${choice.exercice.annee}`;
+}
+
+// The accounting plan as a citizen may read it: "M57", or "M4 (déclinaison M49_A)", never "M57-M57".
+function nomenclatureText(nomenclature) {
+  const [norme, declinaison] = String(nomenclature || "").split("-");
+  return !declinaison || declinaison === norme ? norme : `${norme} (déclinaison ${declinaison})`;
 }
 
 function summary(model) {
@@ -461,7 +472,7 @@ function section(model) {
     node.append(el("p", { className: "vide" }, model.vide));
     return node;
   }
-  const drawing = el("div", { className: "dessin", id: `dessin-${id}`, role: "img", "aria-label": summary(model) });
+  const drawing = el("div", { className: `dessin ${model.type}`, id: `dessin-${id}`, role: "img", "aria-label": summary(model) });
   const single = new URL(location.href);
   single.search = BUDGETS.toParams(Object.assign({}, state, { graphique: id })).toString();
   node.append(
@@ -510,15 +521,24 @@ function option(model) {
   if (model.type === "anneau") {
     return Object.assign(base, {
       tooltip: Object.assign(base.tooltip, { trigger: "item", formatter: (p) => `${drawn(p.name)} : ${formatValue(p.value, model.unite)}` }),
+      legend: narrow
+        ? { show: true, type: "scroll", orient: "vertical", left: 0, right: 0, top: "62%", bottom: 0,
+          textStyle: { color: colours.texte, width: 250, overflow: "truncate" }, pageTextStyle: { color: colours.texte },
+          formatter: (name) => shorten(name, 40) }
+        : { show: false },
       series: [{
         type: "pie",
         name: model.titre,
-        radius: narrow ? ["30%", "55%"] : ["38%", "66%"],
-        center: ["50%", "52%"],
+        radius: narrow ? ["28%", "50%"] : ["38%", "66%"],
+        // On a phone the slices are named by the legend under the ring; on a wider screen by
+        // labels kept inside the chart (aligned to its edges) and hidden where they would overlap.
+        center: ["50%", narrow ? "32%" : "52%"],
         avoidLabelOverlap: true,
         minShowLabelAngle: 12,
-        label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "break" },
-        labelLine: { lineStyle: { color: colours.texte } },
+        label: { show: !narrow, color: colours.texte, formatter: (p) => shorten(p.name, 26), overflow: "truncate",
+          alignTo: "edge", edgeDistance: 8, width: 150, bleedMargin: 8 },
+        labelLayout: { hideOverlap: true },
+        labelLine: { lineStyle: { color: colours.texte }, length2: 8 },
         itemStyle: { borderColor: colours.fond, borderWidth: 1 },
         data: model.lignes.map((r) => ({ name: r.libelle, value: r.valeurs[0] })),
       }],
@@ -581,7 +601,7 @@ function render() {
   const doc = documentBudget;
   $("etat").textContent = `${choice.etablissement.nom} — ${context()}`;
   $("resume").textContent = `Dépenses : ${EUROS.format(doc.totaux.depenses)} ; recettes : ${EUROS.format(doc.totaux.recettes)} ` +
-    `(montants ${doc.etape === "compte administratif" ? "réalisés" : "votés"}, nomenclature ${doc.nomenclature}).`;
+    `(montants ${doc.etape === "compte administratif" ? "réalisés" : "votés"}, plan comptable ${nomenclatureText(doc.nomenclature)}).`;
   const sections = ids.map((id) => section(models.get(id)));
   $("graphiques").replaceChildren(...sections);
   for (const id of ids) {

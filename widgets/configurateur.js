@@ -2,7 +2,7 @@
    One form for the three widgets: Actes (by SIREN), Budgets and Focus marchés (by SIRET). */
 import { byId as $, frenchDate } from "./commun/dom.js";
 import { fetchManifest } from "./commun/manifest.js";
-import { ACTES, BUDGETS, BUDGET_STAGES, MARCHES, MATIERES, TYPES } from "./commun/parametres.js";
+import { ACTES, BUDGETS, BUDGET_STAGES, MARCHES, MATIERES, PAGES_ACTES, TYPES } from "./commun/parametres.js";
 import { contrastRatio, formatRatio, parseColour, resolveColours, themeName, THEMES } from "./commun/theme.js";
 
 const WIDGETS = {
@@ -15,6 +15,7 @@ let previewTimer = null;
 let budgetIndex = null; // the Budgets manifest of the SIRET on screen
 let loadedFor = null; // "widget:siret" whose manifest was last asked for
 let wanted = {}; // Budgets choices from the URL, applied once the manifest is there
+const probed = new Map(); // "widget:siret" typed by hand -> whether its manifest is there
 
 function option(value, label) {
   const node = document.createElement("option");
@@ -71,7 +72,7 @@ function widgetParams(kind) {
     return ACTES.toParams({
       siren: $("siren").value.trim(),
       recherche: $("recherche").value.trim(),
-      types: checked("type"),
+      perimetre: checked("type"),
       classifications: checked("matiere"),
       date_debut: $("date-debut").value,
       date_fin: $("date-fin").value,
@@ -195,6 +196,10 @@ async function checkAvailability(kind) {
     }
     if (loadedFor !== key) return; // another body was chosen meanwhile
     available = Boolean(index);
+    if (!body && !probed.has(key)) {
+      probed.set(key, available);
+      update(); // the preview waited for this answer
+    }
   }
   $("disponibilite").textContent = available
     ? ""
@@ -225,9 +230,15 @@ function update() {
   $("ouvrir").hidden = !valid;
   $("couleurs").hidden = !$("personnaliser").checked;
   showContrast();
+  // A preview only of a widget with data: the catalogue says which a listed body has, a SIRET typed
+  // by hand waits for its manifest to be found (a missing one would only show the widget's message).
+  const body = listedBody(kind);
+  const available = body ? (body.widgets || []).includes(kind) : kind === "actes" || probed.get(`${kind}:${identifier(kind)}`);
+  const previewed = valid && available === true;
   clearTimeout(previewTimer);
+  if (!previewed && $("apercu").getAttribute("src") !== "about:blank") $("apercu").setAttribute("src", "about:blank");
   previewTimer = setTimeout(() => {
-    if (valid && $("apercu").getAttribute("src") !== url.href) $("apercu").setAttribute("src", url.href);
+    if (previewed && $("apercu").getAttribute("src") !== url.href) $("apercu").setAttribute("src", url.href);
   }, 150);
   $("copie-statut").textContent = "";
   const own = widgetParams(kind);
@@ -270,7 +281,9 @@ function restore(search) {
     $("date-debut").value = state.date_debut;
     $("date-fin").value = state.date_fin;
     $("tri").value = state.tri === "decision" ? "decision" : "";
-    for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = state.types.includes(box.value);
+    const kinds = state.perimetre.length ? state.perimetre : state.types; // an older embed's filter
+    for (const box of document.querySelectorAll('input[data-groupe="type"]')) box.checked = kinds.includes(box.value);
+    syncPageChoice();
     for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) {
       box.checked = state.classifications.includes(box.value);
     }
@@ -292,6 +305,22 @@ function restore(search) {
   syncBodySelect(kind);
 }
 
+// The usual page whose kinds are those checked ("" when they are another set).
+function syncPageChoice() {
+  const kinds = checked("type");
+  const same = (page) => page.types.length === kinds.length && page.types.every((code) => kinds.includes(code));
+  const usual = kinds.length ? PAGES_ACTES.find(same) : null;
+  $("page-actes").value = usual ? usual.code : kinds.length ? "autre" : "";
+}
+
+function choosePage(code) {
+  const page = PAGES_ACTES.find((p) => p.code === code);
+  if (code === "autre") return;
+  for (const box of document.querySelectorAll('input[data-groupe="type"]')) {
+    box.checked = Boolean(page) && page.types.includes(box.value);
+  }
+}
+
 function syncBodySelect(kind) {
   const body = listedBody(kind);
   $("organisme").value = body ? body.siren : "";
@@ -306,6 +335,8 @@ function chooseBody(siren) {
 
 async function init() {
   checkboxes($("types").querySelector(".options"), "type", TYPES);
+  $("page-actes").replaceChildren(option("", "Tous les actes"), ...PAGES_ACTES.map((p) => option(p.code, p.nom)),
+    option("autre", "Autre choix de types d'actes"));
   checkboxes($("matieres").querySelector(".options"), "matiere", MATIERES);
   $("theme").replaceChildren(option("", "celui de l'organisme (par défaut)"),
     ...Object.entries(THEMES).map(([key, theme]) => option(key, theme.nom)));
@@ -345,6 +376,8 @@ async function init() {
   $("reglages").addEventListener("input", (event) => {
     const id = event.target.id;
     if (["organisme", "siren", "siret", "theme"].includes(id) || event.target.name === "widget") return;
+    if (id === "page-actes") choosePage(event.target.value);
+    if (event.target.dataset.groupe === "type") syncPageChoice();
     if (id === "budget" || id === "annee") {
       // a stage belongs to a year, a year to a budget: the dependent choices start again
       if (id === "budget") $("annee").value = "";

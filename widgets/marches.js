@@ -11,8 +11,9 @@ import { byId as $, el, frenchDate as longDate, hiddenText as hidden, setTitle, 
 import { fetchJson, fetchManifest, manifestFailure } from "./commun/manifest.js";
 import { onPageChosen, renderPager } from "./commun/pager.js";
 import { MARCHES, MARCHES_TYPES as TYPES } from "./commun/parametres.js";
+import { fold, words } from "./commun/texte.js";
 import { applyColours as applyTheme } from "./commun/theme.js";
-import { replaceUrl } from "./commun/url-state.js";
+import { pushUrl, replaceUrl } from "./commun/url-state.js";
 
 const PAR_PAGE = 20;
 const TOP = 10;
@@ -49,8 +50,10 @@ function cents(value) {
   return Math.round(value * 100) / 100;
 }
 
-function plain(text) {
-  return String(text || "").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+const plain = fold;
+
+function sameWords(a, b) {
+  return !a || fold(a).trim() === fold(b).trim();
 }
 
 function holderName(holder) {
@@ -99,17 +102,23 @@ async function load() {
   setTitle(`Marchés publics de ${name}`);
   writeAbout();
   years = Object.keys(manifest.annees || {}).map(Number).sort((a, b) => a - b);
-  try {
-    const files = await Promise.all([
-      fetchJson(new URL(manifest.indicateurs, manifestUrl)),
-      ...years.map((y) => fetchJson(new URL(manifest.annees[String(y)].fichier, manifestUrl))),
-    ]);
-    published = files[0];
-    contracts = files.slice(1).flatMap((file, i) => (file.contrats || []).map((c) => prepare(c, years[i])));
-  } catch (error) {
-    fail("Une partie des marchés n'a pas pu être chargée. Réessayez dans quelques instants.");
+  // A year file that cannot be read leaves the other years listed, with a note.
+  const [figures, ...files] = await Promise.allSettled([
+    fetchJson(new URL(manifest.indicateurs, manifestUrl), { version: true }),
+    ...years.map((y) => fetchJson(new URL(manifest.annees[String(y)].fichier, manifestUrl), { version: true })),
+  ]);
+  if (figures.status !== "fulfilled") {
+    fail("Les marchés n'ont pas pu être chargés. Réessayez dans quelques instants.");
     return;
   }
+  published = figures.value;
+  contracts = files.flatMap((file, i) => (file.status === "fulfilled" ? file.value.contrats || [] : [])
+    .map((c) => prepare(c, years[i])));
+  const failed = years.filter((y, i) => files[i].status !== "fulfilled");
+  $("incomplet").hidden = !failed.length;
+  $("incomplet").textContent = failed.length
+    ? `Les contrats de ${failed.join(", ")} n'ont pas pu être chargés : la liste est incomplète. ` +
+      "Réessayez dans quelques instants." : "";
   if (!years.length) {
     fail(`Aucun marché publié pour le SIRET ${state.siret}.`);
     return;
@@ -453,13 +462,13 @@ function compare(sort) {
 
 function filtered() {
   const p = period();
-  const words = plain(state.recherche).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const wanted = words(state.recherche);
   return contracts.filter((c) => c._annee >= p.from && c._annee <= p.to &&
     (!state.type || c._type === state.type) &&
     (!state.nature || c.nature === state.nature) &&
     (!state.procedure || c.procedure === state.procedure) &&
     (!state.categorie || c.categorie === state.categorie) &&
-    words.every((w) => c._texte.includes(w)));
+    wanted.every((w) => c._texte.includes(w)));
 }
 
 function frenchDate(iso) {
@@ -515,7 +524,9 @@ function contractItem(c) {
       el("h4", { id: titleId, className: "objet" }, String(c.objet || "Objet non renseigné")),
       el("p", { className: "meta" },
         el("span", { className: "type" }, c.type), " · ",
-        el("span", { className: "nature" }, String(c.nature || "")), " · ",
+        // The nature only when it says more than the type ("Marché" of type "Marché" says nothing).
+        sameWords(c.nature, c.type) ? null : el("span", { className: "nature" }, String(c.nature || "")),
+        sameWords(c.nature, c.type) ? null : " · ",
         el("span", { className: "procedure" }, String(c.procedure || "Procédure non renseignée")), " · ",
         el("span", { className: "identifiant-contrat" }, `n° ${c.id}`)),
       details, mods));
@@ -559,9 +570,10 @@ function render() {
   $("contenu").setAttribute("aria-busy", "false");
 }
 
+// ``o.push``: a change a visitor thinks of as another page (a filter, a page of the list): Back undoes it.
 function update(changes, o = {}) {
   Object.assign(state, changes);
-  replaceUrl(MARCHES.toParams(state));
+  (o.push ? pushUrl : replaceUrl)(MARCHES.toParams(state));
   if (o.figures) render();
   else renderList();
   if (o.focus) $("total").focus();
@@ -619,19 +631,20 @@ function listen() {
     $("annee-debut").value = String(from);
     $("annee-fin").value = String(to);
     update({ annee_debut: from === years[0] ? null : from, annee_fin: to === years[years.length - 1] ? null : to, page: 1 },
-      { figures: true });
+      { figures: true, push: true });
   });
   const selects = { "filtre-type": "type", "filtre-nature": "nature", "filtre-procedure": "procedure", "filtre-categorie": "categorie" };
   for (const [id, key] of Object.entries(selects)) {
-    $(id).addEventListener("change", (event) => update({ [key]: event.target.value, page: 1 }));
+    $(id).addEventListener("change", (event) => update({ [key]: event.target.value, page: 1 }, { push: true }));
   }
-  $("tri").addEventListener("change", (event) => update({ tri: event.target.value === "date" ? "" : event.target.value, page: 1 }));
+  $("tri").addEventListener("change", (event) => update({ tri: event.target.value === "date" ? "" : event.target.value, page: 1 },
+    { push: true }));
   $("effacer").addEventListener("click", () => {
     Object.assign(state, { recherche: "", type: "", nature: "", procedure: "", categorie: "", tri: "", page: 1 });
     syncControls();
-    update({});
+    update({}, { push: true });
   });
-  onPageChosen($("pagination"), (page) => update({ page }, { focus: true }));
+  onPageChosen($("pagination"), (page) => update({ page }, { focus: true, push: true }));
   $("export-csv").addEventListener("click", exportCsv);
   let resizing = null;
   window.addEventListener("resize", () => {

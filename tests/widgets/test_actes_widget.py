@@ -543,3 +543,86 @@ def test_header_shows_what_the_register_says_of_the_body_as_text(site, watched):
         assert page.locator("header img").count() == 0
     finally:
         key.write_bytes(original)
+
+
+def test_back_returns_to_the_list_after_a_filter_a_page_and_a_permalink(site, watched):
+    """What a visitor takes for another page (a filter, a page of the list, one act) is a history
+    entry: Back returns to the previous view, not to the town hall's previous page."""
+    body = OPEN_BODIES[0]
+    acts = body_acts(site, body.siren)
+    page = watched.open(site.widget(f"siren={body.siren}"), ready="body[data-etat=pret]")
+    first_list = shown_ids(page)
+    page.get_by_label(re.compile(r"^Délibérations \(\d+\)$")).check()
+    expect(page.locator("#total")).to_contain_text(f"{sum(a['nature_code'] == '1' for a in acts)} acte")
+    page.go_back()
+    expect(page.locator("#total")).to_contain_text(f"{len(acts)} actes")
+    expect(page.get_by_label(re.compile(r"^Délibérations"))).not_to_be_checked()
+    assert "types_actes" not in query(page) and shown_ids(page) == first_list
+    page.get_by_role("button", name="Page suivante").click()
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+    page.locator("#liste .lien-permanent a").first.click()
+    expect(page.locator("#total")).to_have_text(re.compile(r"^Acte n° "))
+    page.go_back()
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+    assert query(page)["page"] == ["2"] and "acte" not in query(page)
+    page.go_back()
+    expect(page.locator("#total")).to_contain_text(f"{len(acts)} actes — page 1 sur")
+    assert shown_ids(page) == first_list
+    page.go_forward()
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+
+
+def test_a_single_act_takes_the_whole_width_on_desktop(site, watched):
+    act = body_acts(site, OPEN_BODIES[0].siren)[0]
+    page = watched.open(site.widget(f"siren={OPEN_BODIES[0].siren}&acte={act['id']}"), ready="body[data-etat=pret]")
+    widths = page.evaluate("""() => ({page: document.querySelector('.corps').getBoundingClientRect().width,
+        act: document.querySelector('#liste > li.acte').getBoundingClientRect().width})""")
+    assert widths["act"] >= widths["page"] - 2, widths
+
+
+def test_search_folds_ligatures_and_stop_words_never_empty_the_list(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=voeu"), ready="body[data-etat=pret]")
+    expect(page.locator("#liste .objet").first).to_have_text("Vœu du conseil municipal pour le maintien du bureau de poste")
+    page.fill("#recherche", "maitrise d'oeuvre")
+    page.press("#recherche", "Enter")
+    wait_param(page, "recherche", "maitrise d'oeuvre")
+    expect(page.locator("#liste .objet").first).to_have_text("Avenant n°2 au marché de maîtrise d'œuvre de la médiathèque")
+    page.fill("#recherche", "ex aequo")
+    page.press("#recherche", "Enter")
+    expect(page.locator("#liste .objet").first).to_have_text("Ex æquo : attribution des prix du concours des maisons fleuries")
+    page.fill("#recherche", "de la")
+    page.press("#recherche", "Enter")
+    wait_param(page, "recherche", "de la")
+    expect(page.locator("#total")).to_have_text("20\u202f000 actes — page 1 sur 2\u202f000")
+
+
+def test_a_page_for_arretes_shows_only_arretes(site, watched):
+    """A site makes one page per kind of act: the page's kinds hold through the filters and "Effacer"."""
+    kinds = ("2", "3", "72", "74")
+    acts = body_acts(site, BIG_SIREN)
+    arretes = [a for a in acts if a["nature_code"] in kinds]
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&perimetre=2,3,72,74"), ready="body[data-etat=pret]")
+    expect(page.locator("#sous-titre")).to_have_text("Arrêtés réglementaires et individuels, avec leur date de publication.")
+    expect(page.locator("#total")).to_contain_text(f"{len(arretes):,} actes".replace(",", "\u202f"))
+    assert set(page.locator("#liste .nature").all_inner_texts()) <= {"Actes réglementaires", "Actes individuels",
+                                                                      "Arrêtés temporaires", "Arrêtés permanents"}
+    offered = page.locator('input[data-groupe="type"]').evaluate_all("boxes => boxes.map(b => b.value)")
+    assert offered == list(kinds), "only the page's kinds are offered"
+    expect(page.locator("label[for=matiere-6]")).to_have_text(
+        f"Libertés publiques et pouvoirs de police ({sum(a['matiere_code'].startswith('6.') for a in arretes)})")
+    page.check("#type-74")
+    expect(page.locator("#total")).to_contain_text(f"{sum(a['nature_code'] == '74' for a in acts):,} actes".replace(",", "\u202f"))
+    page.check("#matiere-6")
+    page.click("#effacer")
+    expect(page.locator("#total")).to_contain_text(f"{len(arretes):,} actes".replace(",", "\u202f"))
+    assert query(page)["perimetre"] == ["2,3,72,74"] and "types_actes" not in query(page)
+    page.locator("#liste .lien-permanent a").first.click()
+    page.get_by_role("link", name="Voir tous les actes").click()
+    expect(page.locator("#total")).to_contain_text(f"{len(arretes):,} actes".replace(",", "\u202f"))
+
+
+def test_a_siret_in_place_of_the_siren_shows_its_body(site, watched):
+    body = OPEN_BODIES[0]
+    page = watched.open(site.widget(f"siren={body.siret}"), ready="body[data-etat=pret]")
+    expect(page.locator("h1")).to_have_text(f"Actes publiés par {body.name}")
+    assert query(page)["siren"] == [body.siren]

@@ -395,10 +395,12 @@ def test_every_stage_of_a_year_is_reachable(site, watched, xss_body):
         "Décision modificative du 2 octobre 2025", "Compte financier unique"])
     expect(page.locator("#etat")).to_have_text(f"Commune {XSS} — Compte financier unique 2025")
     assert table_rows(page, "sections")[0] == ["Fonctionnement", euros(900), euros(1350)]
-    for param, label, factor in (("bs", "Budget supplémentaire", 1.1), ("dm-2025-06-12", "Décision modificative du 12 juin 2025", 1.2),
-                                 ("dm", "Décision modificative du 2 octobre 2025", 1.3), ("ca", "Compte financier unique", 0.9)):
+    for param, label, factor in (("bs", "Budget supplémentaire 2025", 1.1),
+                                 ("dm-2025-06-12", "Décision modificative du 12 juin 2025 (exercice 2025)", 1.2),
+                                 ("dm", "Décision modificative du 2 octobre 2025 (exercice 2025)", 1.3),
+                                 ("ca", "Compte financier unique 2025", 0.9)):
         page = ready(watched, widget(site, f"siret={xss_body}&etape={param}"))
-        expect(page.locator("#etat")).to_have_text(f"Commune {XSS} — {label} 2025")
+        expect(page.locator("#etat")).to_have_text(f"Commune {XSS} — {label}")
         assert table_rows(page, "sections")[0] == ["Fonctionnement", euros(round(1000 * factor, 2)), euros(round(1500 * factor, 2))]
     page.select_option("#etape", "bs")
     wait_param(page, "etape", "bs")
@@ -459,3 +461,35 @@ def test_everything_comes_from_the_store(site, watched):
     assert any(r.endswith(f"/widgets/budgets/{EPCI}/index.json") for r in watched.requests)
     expect(page.locator("#a-propos-texte")).to_contain_text("Licence Ouverte / Open Licence version 2.0")
     expect(page.locator("#a-propos-texte")).to_contain_text("Syndicat numérique de démonstration")
+
+
+def test_small_texts_a_citizen_reads(site, watched, xss_body):
+    page = ready(watched, widget(site, f"siret={KERDIGOR}"))
+    expect(page.locator("#resume")).to_contain_text("plan comptable M57)")
+    assert "M57-M57" not in page.locator("body").inner_text()
+    page = watched.open(widget(site, f"siret={KERDIGOR}&annee=2025&etape=cfu"))
+    expect(page.locator("#etat")).to_contain_text("L'étape « compte financier unique » n'est pas publiée pour l'exercice 2025")
+    page = watched.open(widget(site, f"siret={KERDIGOR}&annee=2025&etape=xyz"))
+    expect(page.locator("#etat")).to_contain_text("L'étape demandée par l'adresse du widget n'est pas publiée pour l'exercice 2025")
+    assert "xyz" not in page.locator("#etat").inner_text()
+
+
+def _ring(page, chart: str) -> dict:
+    return page.evaluate("""(id) => { const o = echarts.getInstanceByDom(document.getElementById('dessin-' + id)).getOption();
+        const s = o.series[0]; return {legend: Boolean(o.legend && o.legend[0] && o.legend[0].show),
+            labels: s.label.show, hideOverlap: Boolean(s.labelLayout && s.labelLayout.hideOverlap),
+            inside: s.label.alignTo === 'edge', slices: s.data.length}; }""", chart)
+
+
+def test_rings_are_named_on_phones_and_their_labels_never_overlap_on_desktop(site, watched):
+    page = watched.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    ready(watched, widget(site, f"siret={EPCI}"))
+    for chart in ("depenses-nature", "recettes-nature"):
+        ring = _ring(page, chart)
+        assert ring["slices"] > 1 and ring["legend"] and not ring["labels"], (chart, ring)
+    page.set_viewport_size({"width": 1100, "height": 900})
+    ready(watched, widget(site, f"siret={EPCI}"))
+    for chart in ("depenses-nature", "recettes-nature"):
+        ring = _ring(page, chart)
+        assert ring["labels"] and ring["hideOverlap"] and ring["inside"] and not ring["legend"], (chart, ring)

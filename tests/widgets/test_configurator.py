@@ -27,6 +27,7 @@ def test_configure_preview_and_copy_the_code(site, context, watched):
     page.select_option("#organisme", "212900989")  # open data off for its acts; its contracts are published
     expect(page.locator("#disponibilite")).to_have_text(
         "Aucun acte n'est publié pour cet organisme : le widget affichera un message.")
+    expect(page.locator("#apercu")).to_have_attribute("src", "about:blank")  # no preview of a widget without data
     page.select_option("#organisme", "212900997")
     page.check("#type-1")
     page.check("#matiere-1")
@@ -38,13 +39,14 @@ def test_configure_preview_and_copy_the_code(site, context, watched):
     src = iframe_src(code)
     params = parse_qs(urlsplit(src).query)
     assert src.startswith(f"{site.base}/widgets/actes.html?")
-    assert params == {"siren": ["212900997"], "recherche": ["restauration"], "types_actes": ["1"],
+    assert params == {"siren": ["212900997"], "recherche": ["restauration"], "perimetre": ["1"],
                       "classifications": ["1"], "tri": ["decision"], "theme": ["vert"]}
+    expect(page.locator("#page-actes")).to_have_value("deliberations")
     assert 'title="Actes publiés par Commune de Kerdigor"' in code and 'height="650"' in code
     preview = page.frame_locator("#apercu")
     expect(page.locator("#apercu")).to_have_attribute("src", src)
     expect(preview.locator("#recherche")).to_have_value("restauration")
-    expect(preview.locator("#type-1")).to_be_checked()
+    expect(preview.locator("#sous-titre")).to_have_text("Délibérations, avec leur date de publication.")
     expect(preview.locator("#total")).to_contain_text("acte")
     page.click("#copier")
     expect(page.locator("#copie-statut")).to_have_text("Code copié : collez-le dans votre site.")
@@ -149,7 +151,8 @@ def test_configure_a_focus_marches_iframe_and_warn_for_a_siret_without_data(site
     page.fill("#siret", "21290099700099")
     expect(page.locator("#organisme")).to_have_value("")
     expect(page.locator("#disponibilite")).to_contain_text("Aucune donnée de marchés publics n'est publiée pour ce SIRET")
-    # the missing manifest, probed by the configurator (and by the preview once it loads): the errors expected here
+    expect(page.locator("#apercu")).to_have_attribute("src", "about:blank")  # the preview waited for the probe
+    # the missing manifest, probed by the configurator: the error expected here
     assert watched.errors and set(watched.errors) == {"Failed to load resource: the server responded with a status of 404 (Not Found)"}
     watched.errors.clear()
     assert run_axe(page, {"exclude": [["#apercu"]]}) == []
@@ -162,10 +165,33 @@ def test_the_catalogue_says_which_widgets_a_body_has(site, watched):
         "Aucune donnée budgétaire n'est publiée pour cet organisme : le widget affichera un message.")
     fetched = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
     assert not [url for url in fetched if "/budgets/22290999600019/" in url], "the catalogue answers, no probe"
-    watched.errors[:] = [e for e in watched.errors if "404" not in e]  # the preview's widget looks for it and says so
+    expect(page.locator("#apercu")).to_have_attribute("src", "about:blank")  # nor a preview that would only 404
     page.check("#widget-marches")
     expect(page.locator("#disponibilite")).to_be_empty()
     assert parse_qs(urlsplit(iframe_src(page.locator("#code").input_value())).query) == {"siret": ["22290999600019"]}
     page.select_option("#organisme", "212900989")
     expect(page.locator("#siret")).to_have_value("21290098900014")
     expect(page.locator("#disponibilite")).to_be_empty()
+
+
+def test_the_usual_pages_of_acts_by_name(site, watched):
+    page = watched.open(configurator(site) + "?siren=213500010")
+    names = page.locator("#page-actes option").all_inner_texts()
+    assert names[:4] == ["Tous les actes", "Délibérations", "Arrêtés réglementaires et individuels",
+                         "Procès-verbaux et listes des délibérations"]
+    assert "Documents budgétaires et financiers" in names
+    page.select_option("#page-actes", "arretes")
+    checked = page.locator('#types input:checked').evaluate_all("boxes => boxes.map(b => b.value)")
+    assert checked == ["2", "3", "72", "74"]
+    src = iframe_src(page.locator("#code").input_value())
+    assert parse_qs(urlsplit(src).query)["perimetre"] == ["2,3,72,74"]
+    preview = page.frame_locator("#apercu")
+    expect(preview.locator("#sous-titre")).to_have_text("Arrêtés réglementaires et individuels, avec leur date de publication.")
+    page.uncheck("#type-72")
+    expect(page.locator("#page-actes")).to_have_value("autre")
+    page.select_option("#page-actes", "")
+    assert page.locator('#types input:checked').count() == 0
+    assert "perimetre" not in parse_qs(urlsplit(iframe_src(page.locator("#code").input_value())).query)
+    page.goto(configurator(site) + "?siren=213500010&perimetre=71,73")
+    page.wait_for_selector("body[data-etat=pret]", state="attached")
+    expect(page.locator("#page-actes")).to_have_value("proces-verbaux")

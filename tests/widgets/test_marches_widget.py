@@ -470,3 +470,46 @@ def test_everything_comes_from_the_store(site, watched):
     assert any(re.search(r"/indicateurs\.[0-9a-f]{16}\.json$", url) for url in watched.requests), "the manifest's version"
     assert any(url.endswith("/vendor/echarts.min.js") for url in watched.requests)
     assert watched.requests and not watched.outside_requests()
+
+
+def test_search_folds_ligatures_and_ignores_stop_words(site, watched, test_buyer):
+    def with_ligatures(route):
+        document = route.fetch().json()
+        document["contrats"][0]["objet"] = "Maîtrise d'œuvre de la rénovation de l'école"
+        route.fulfill(json=document)
+
+    watched.page.route(f"**/marches/{TEST_SIRET}/{year_file(2025)}", with_ligatures)
+    page = open_ready(watched, widget(site, f"siret={TEST_SIRET}&recherche=maitrise d'oeuvre de la"))
+    expect(page.locator("#liste .objet")).to_have_text(["Maîtrise d'œuvre de la rénovation de l'école"])
+
+
+def test_the_nature_is_not_repeated_when_it_says_the_type(site, watched, test_buyer):
+    page = open_ready(watched, widget(site, f"siret={TEST_SIRET}&nature=Marché"))
+    metas = page.locator("#liste .meta").all_inner_texts()
+    assert metas and all(m.startswith("Marché · Procédure") for m in metas), metas
+    page.select_option("#filtre-nature", "Accord-cadre")
+    expect(page.locator("#liste .meta").first).to_contain_text("Marché · Accord-cadre · ")
+
+
+def test_back_returns_to_the_previous_filter_and_page(site, watched, test_buyer):
+    page = open_ready(watched, widget(site, f"siret={TEST_SIRET}"))
+    total = page.locator("#total").inner_text()
+    page.select_option("#filtre-procedure", "Procédure adaptée")
+    wait_param(page, "procedure", "Procédure adaptée")
+    page.go_back()
+    expect(page.locator("#total")).to_have_text(total)
+    expect(page.locator("#filtre-procedure")).to_have_value("")
+    page.get_by_role("button", name="Page suivante").click()
+    expect(page.locator("#total")).to_contain_text("page 2 sur")
+    page.go_back()
+    expect(page.locator("#total")).to_have_text(total)
+
+
+def test_one_year_file_that_fails_leaves_the_other_years_listed(site, watched, test_buyer):
+    watched.page.route(f"**/marches/{TEST_SIRET}/{year_file(2024)}", lambda route: route.fulfill(status=503, body="indisponible"))
+    page = open_ready(watched, widget(site, f"siret={TEST_SIRET}"))
+    watched.errors.clear()  # the browser logs the 503
+    listed = len(test_buyer[2023]) + len(test_buyer[2025])
+    expect(page.locator("#total")).to_contain_text(f"{listed} contrats")
+    expect(page.locator("#incomplet")).to_have_text(
+        "Les contrats de 2024 n'ont pas pu être chargés : la liste est incomplète. Réessayez dans quelques instants.")

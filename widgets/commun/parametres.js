@@ -18,6 +18,16 @@ export const TYPES = [
   { code: "7", libelle: "Autres actes non transmis en préfecture" },
 ];
 
+// The pages a body usually makes of its acts, one kind of act each (the ``perimetre`` of a page):
+// the configurator offers them by name and the widget names its page after them.
+export const PAGES_ACTES = [
+  { code: "deliberations", nom: "Délibérations", types: ["1"] },
+  { code: "arretes", nom: "Arrêtés réglementaires et individuels", types: ["2", "3", "72", "74"] },
+  { code: "proces-verbaux", nom: "Procès-verbaux et listes des délibérations", types: ["71", "73"] },
+  { code: "budgets", nom: "Documents budgétaires et financiers", types: ["5"] },
+  { code: "contrats", nom: "Contrats, conventions et avenants", types: ["4"] },
+];
+
 export const MATIERES = [
   { code: "1", libelle: "Commande publique" },
   { code: "2", libelle: "Urbanisme" },
@@ -42,6 +52,8 @@ export const MARCHES_TYPES = { marche: "Marché", concession: "Contrat de conces
 
 export const ACTES = urlState({
   siren: text("siren"),
+  // The kinds of act the page is for (set by the site, never by a visitor's filters).
+  perimetre: codes("perimetre", TYPES.map((t) => t.code)),
   acte: text("acte", { raw: true }),
   recherche: text("recherche", { raw: true }),
   types: codes("types_actes", TYPES.map((t) => t.code)),
