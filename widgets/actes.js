@@ -449,11 +449,12 @@ function fillList(items, start) {
   list.replaceChildren(...items.map(actItem));
 }
 
-// ``push``: the change is one a visitor thinks of as going to another page (Back undoes it).
+// ``push``: the change is one a visitor thinks of as going to another page (Back undoes it). The URL
+// follows once the view is drawn, so that it always names what the page shows.
 async function update(changes, options = {}) {
   Object.assign(state, changes);
-  (options.push ? pushUrl : replaceUrl)(ACTES.toParams(state));
   await show();
+  (options.push ? pushUrl : replaceUrl)(ACTES.toParams(state));
   if (options.focusResults) $("total").focus();
 }
 
