@@ -78,6 +78,12 @@ def staging_prefix(dataset: str) -> str:
     return f"{STAGING}/{dataset}"
 
 
+def staging_latest_prefix(dataset: str) -> str:
+    """What a dataset's staging holds now (each item's latest version), derived from its nights'
+    files and kept beside them, outside their prefix."""
+    return f"{STAGING}/{dataset}-latest"
+
+
 def public_prefix(dataset: str) -> str:
     """Folder of a dataset's regional files and their manifest."""
     return f"{PUBLIC}/{dataset}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 
@@ -132,11 +133,13 @@ def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> st
     return key
 
 
-def read_events(store: ObjectStore, year: int | None = None) -> list[LedgerEvent]:
-    """The events of acts decided in ``year`` or, without, of every year: an act re-sent with a
-    decision date in another year has events in both, and its decisions follow it."""
+def read_events(store: ObjectStore, year: int | None = None, years: Iterable[int] | None = None) -> list[LedgerEvent]:
+    """The events of acts decided in ``year`` (or in ``years``) or, without, of every year: an act
+    re-sent with a decision date in another year has events in both, and its decisions follow it."""
     events = []
-    for key in store.list_keys(f"{LEDGER_PREFIX}/" + ("" if year is None else f"annee={year}/")):
+    prefixes = [f"{LEDGER_PREFIX}/annee={y}/" for y in sorted(set(years))] if years is not None else \
+        [f"{LEDGER_PREFIX}/" + ("" if year is None else f"annee={year}/")]
+    for key in [key for prefix in prefixes for key in store.list_keys(prefix)]:
         for line in store.get_bytes(key).decode("utf-8").splitlines():
             if line.strip():
                 events.append(LedgerEvent(**json.loads(line)))

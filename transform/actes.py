@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
+import pandas as pd
 import pyarrow as pa
 
 from core.config import (
@@ -28,11 +29,16 @@ from core.config import (
 )
 from core.document_kind import carries_private_annexes, is_pdf
 from core.jsonio import JsonTooDeep, load_json
-from core.keys import raw_act_folder, raw_night_prefix, staging_prefix
+from core.keys import (
+    raw_act_folder,
+    raw_night_prefix,
+    staging_latest_prefix,
+    staging_prefix,
+)
 from core.nomenclature_actes import MatiereError, nature_code, parse_classification
 from core.publication_rule import source_decision
 from core.registry import Body, Registry
-from core.store import ObjectStore, sha256_hex, table_to_parquet_bytes
+from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
 
@@ -356,24 +362,183 @@ def staging_key(year: int, night: str) -> str:
 
 def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
     """Write the night's rows partitioned by decision year; stale partitions of a rerun go.
+    The latest version of every act (``latest_versions``) follows: updated with the night's rows
+    alone, or rebuilt from every night when a night's file is rewritten or removed.
 
     Returns every year whose consolidated files must be rebuilt.
     """
     by_year: dict[int, list[dict]] = defaultdict(list)
     for row in result.rows:
         by_year[row["date_decision"].year].append(row)
+    listed = staging_keys(store)
+    fresh = _latest_state(store) == listed
+    rewritten = [key for key in listed if key.endswith(f"/date={result.night}.parquet")]
+    if rewritten:
+        store.delete(LATEST_STATE)  # a rerun: rebuilt below; a crash before leaves it to rebuild
     emptied = set()
-    for key in store.list_keys(STAGING_PREFIX + "/"):
-        if key.endswith(f"/date={result.night}.parquet"):
-            year = int(key.split("annee=")[1].split("/")[0])
-            if year not in by_year:
-                store.delete(key)
-                emptied.add(year)
+    for key in rewritten:
+        year = _year_of(key)
+        if year not in by_year:
+            store.delete(key)
+            emptied.add(year)
+    tables = {}
     for year, rows in by_year.items():
         rows = sorted(rows, key=lambda r: (r["siren"], r["source_id"]))
-        table = pa.Table.from_pylist(rows, schema=STAGING_SCHEMA)
-        store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(table))
+        tables[year] = pa.Table.from_pylist(rows, schema=STAGING_SCHEMA)
+        store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(tables[year]))
+    if fresh and not rewritten:
+        _update_latest(store, tables, sorted(set(listed) | {staging_key(year, result.night) for year in tables}))
+    else:
+        rebuild_latest(store)
     return sorted(set(by_year) | emptied)
+
+
+# ---- the latest version of every act, kept beside the nights' files -------------------------
+# ``latest_versions`` needs, for a year, the latest staged version of each act whose latest
+# version is decided in that year, wherever its other versions were staged. Reading every
+# night's file for that grows with history; the nights' writer keeps instead one table per year
+# of those rows, one table of every act's key (its latest version, its years) and the list of
+# nights' files they were built from. A reader that finds that list different from the files
+# staged (a crash between two writes, files written by other means) computes from the files.
+
+LATEST_PREFIX = staging_latest_prefix("actes")
+LATEST_STATE = f"{LATEST_PREFIX}/state.json"
+LATEST_KEYS = f"{LATEST_PREFIX}/keys.parquet"
+ACT_KEY = ["siren", "source", "source_id"]
+VERSION_ORDER = ["night", "version"]  # which of two staged versions of an act is the later
+KEYS_SCHEMA = pa.schema([("siren", pa.string()), ("source", pa.string()), ("source_id", pa.string()),
+                         ("night", pa.date32()), ("version", pa.string()), ("year", pa.int32()),
+                         ("years", pa.list_(pa.int32()))])
+
+
+def _year_of(key: str) -> int:
+    return int(key.split("annee=")[1].split("/")[0])
+
+
+def staging_keys(store: ObjectStore) -> list[str]:
+    """The nights' staging files, every year."""
+    return [key for key in store.list_keys(STAGING_PREFIX + "/") if "annee=" in key]
+
+
+def latest_key(year: int) -> str:
+    return f"{LATEST_PREFIX}/annee={year}.parquet"
+
+
+def _latest_state(store: ObjectStore) -> list[str] | None:
+    try:
+        return json.loads(store.get_bytes(LATEST_STATE))["files"]
+    except FileNotFoundError:
+        return None
+
+
+def _latest_from_files(store: ObjectStore, keys: list[str]) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """Every act's key table and each year's latest rows, computed from the nights' files."""
+    tables = [_with_year(read_parquet(store, key), _year_of(key)) for key in keys]
+    if not tables:
+        return _empty_keys(), {}
+    every = pa.concat_tables(tables).to_pandas().sort_values(ACT_KEY + VERSION_ORDER, kind="stable")
+    years = every.groupby(ACT_KEY, sort=False)["year"].agg(lambda values: sorted(set(values)))
+    latest = every.drop_duplicates(ACT_KEY, keep="last").reset_index(drop=True)
+    keys = latest[ACT_KEY + VERSION_ORDER + ["year"]].assign(
+        years=[years[key] for key in latest[ACT_KEY].itertuples(index=False, name=None)])
+    rows = {int(year): group.drop(columns="year").reset_index(drop=True) for year, group in latest.groupby("year")}
+    return keys, rows
+
+
+def _with_year(table: pa.Table, year: int) -> pa.Table:
+    return table.append_column("year", pa.array([year] * table.num_rows, pa.int32()))
+
+
+def _empty_keys() -> pd.DataFrame:
+    return KEYS_SCHEMA.empty_table().to_pandas()
+
+
+def _write_latest(store: ObjectStore, keys: pd.DataFrame, rows: dict[int, pd.DataFrame], files: list[str],
+                  gone: set[int] = frozenset()) -> None:
+    """Each given year's rows, the keys, then the list of files they follow (last: what readers check)."""
+    for year, frame in sorted(rows.items()):
+        if frame.empty:
+            store.delete(latest_key(year))
+        else:
+            ordered = frame.sort_values(ACT_KEY + VERSION_ORDER, kind="stable")
+            store.put_bytes(latest_key(year), table_to_parquet_bytes(
+                pa.Table.from_pandas(ordered, schema=STAGING_SCHEMA, preserve_index=False)))
+    for year in gone:
+        store.delete(latest_key(year))
+    ordered = keys.sort_values(ACT_KEY, kind="stable")
+    store.put_bytes(LATEST_KEYS, table_to_parquet_bytes(pa.Table.from_pandas(ordered, schema=KEYS_SCHEMA,
+                                                                             preserve_index=False)))
+    store.put_bytes(LATEST_STATE, (json.dumps({"files": sorted(files)}, indent=0) + "\n").encode())
+
+
+def rebuild_latest(store: ObjectStore) -> None:
+    """The latest tables computed again from every night's file (a rerun, or tables missing)."""
+    files = staging_keys(store)
+    keys, rows = _latest_from_files(store, files)
+    stale = {int(k.rsplit("annee=", 1)[1].split(".")[0]) for k in store.list_keys(LATEST_PREFIX + "/annee=")}
+    _write_latest(store, keys, rows, files, stale - set(rows))
+
+
+def _read_latest(store: ObjectStore, year: int) -> pd.DataFrame:
+    try:
+        return read_parquet(store, latest_key(year)).to_pandas()
+    except FileNotFoundError:
+        return STAGING_SCHEMA.empty_table().to_pandas()
+
+
+def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[str]) -> None:
+    """The latest tables after a night that only added files (``tables``: its rows by year; ``files``:
+    every night's file now)."""
+    if not tables:
+        return
+    night = pa.concat_tables([_with_year(table, year) for year, table in tables.items()]).to_pandas()
+    keys = read_parquet(store, LATEST_KEYS).to_pandas()
+    index = pd.MultiIndex.from_frame(keys[ACT_KEY])
+    night_index = pd.MultiIndex.from_frame(night[ACT_KEY])
+    known = index.isin(night_index)
+    before = keys[known]
+    candidates = pd.concat([before.drop(columns="years").assign(new=False),
+                            night[ACT_KEY + VERSION_ORDER + ["year"]].assign(new=True)], ignore_index=True)
+    candidates = candidates.sort_values(ACT_KEY + VERSION_ORDER, kind="stable")
+    winners = candidates.drop_duplicates(ACT_KEY, keep="last")
+    years_before = {key: list(years) for key, years in zip(before[ACT_KEY].itertuples(index=False, name=None),
+                                                            before["years"])}
+    years_now = defaultdict(set)
+    for key, year in zip(night[ACT_KEY].itertuples(index=False, name=None), night["year"]):
+        years_now[key].add(int(year))
+    winners = winners.assign(years=[sorted(set(years_before.get(key, [])) | years_now[key])
+                                    for key in winners[ACT_KEY].itertuples(index=False, name=None)])
+    touched = set(before["year"].astype(int)) | set(winners["year"].astype(int))
+    moved_out = set(before[ACT_KEY].itertuples(index=False, name=None))
+    new_rows = night.merge(winners.loc[winners["new"], ACT_KEY + VERSION_ORDER], on=ACT_KEY + VERSION_ORDER)
+    rows = {}
+    for year in sorted(touched):
+        current = _read_latest(store, year)
+        stays = [key not in moved_out for key in current[ACT_KEY].itertuples(index=False, name=None)]
+        kept_old = winners[(~winners["new"]) & (winners["year"] == year)]
+        old_rows = current.merge(kept_old[ACT_KEY], on=ACT_KEY) if not kept_old.empty else current.iloc[0:0]
+        added = new_rows[new_rows["year"] == year].drop(columns="year")
+        rows[year] = pd.concat([current[stays], old_rows, added], ignore_index=True)
+    keys = pd.concat([keys[~known], winners.drop(columns="new")], ignore_index=True)
+    _write_latest(store, keys, rows, files)
+
+
+def latest_keys(store: ObjectStore) -> pd.DataFrame:
+    """``ACT_KEY``, the night and version of each act's latest version, its decision year, and every
+    year a version of it was staged under (``years``)."""
+    files = staging_keys(store)
+    if _latest_state(store) == files:
+        return read_parquet(store, LATEST_KEYS).to_pandas()
+    return _latest_from_files(store, files)[0]
+
+
+def latest_rows(store: ObjectStore, year: int) -> pd.DataFrame:
+    """The staging rows of the acts whose latest version is decided in ``year`` (that version)."""
+    files = staging_keys(store)
+    if _latest_state(store) == files:
+        return _read_latest(store, year)
+    rows = _latest_from_files(store, files)[1]
+    return rows.get(year, STAGING_SCHEMA.empty_table().to_pandas())
 
 
 def staged_years(store: ObjectStore) -> list[int]:
