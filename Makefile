@@ -67,9 +67,12 @@ test: install-dev widgets
 
 # Benchmarks (they print, never assert): TOTEM conversion against yatotem2scdl and the parse floor,
 # SCDL validation against validata-table (in its own virtual environment), DECP conversion at
-# national sizes (DECP_SIZES=15000,150000,450000,1500000 for the whole table of issue 15).
+# national sizes (DECP_SIZES=15000,150000,450000,1500000 for the whole table of issue 15), the actes
+# night on the sample region at three history sizes (regions generated once into var/bench, about
+# 10 GB at 300,000 acts; ACTES_HISTORIES=10000,100000,300000) and its requests on S3 (SeaweedFS).
 VALIDATA_VENV ?= var/bench/validata
 DECP_SIZES ?= 15000,150000
+ACTES_HISTORIES ?= 10000,100000,300000
 $(VALIDATA_VENV)/bin/python:
 	$(PYTHON) -m venv $(VALIDATA_VENV)
 	$(VALIDATA_VENV)/bin/pip install --quiet validata-table
@@ -79,6 +82,7 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/totem_conversion.py
 	$(BIN)/python benchmarks/scdl_validation.py --validata $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp
+	$(BIN)/python benchmarks/actes_night.py --sizes $(ACTES_HISTORIES) --work var/bench/actes --s3
 
 clean:
 	rm -rf var

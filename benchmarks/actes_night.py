@@ -106,10 +106,23 @@ def run_night(folder: Path, store_url: str, code: Path, extra_env: dict | None =
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
+PREPARE = r"""
+import sys
+from core.store import LocalStore
+import transform.actes as actes
+rebuild = getattr(actes, "rebuild_latest", None)  # code that keeps the latest versions beside staging
+if rebuild is not None:
+    rebuild(LocalStore(sys.argv[1]))
+"""
+
+
 def local_night(folder: Path, code: Path, profile: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="digor-bench-", dir=folder) as scratch:
         store = Path(scratch) / "store"
         subprocess.run(["cp", "-al", str(folder / "store"), str(store)], check=True)
+        # What the code keeps between nights, as its previous night left it (not timed).
+        subprocess.run([sys.executable, "-c", PREPARE, str(store)], check=True, cwd=code,
+                       env={**os.environ, "PYTHONPATH": str(code)})
         return run_night(folder, str(store), code, profile=profile)
 
 
