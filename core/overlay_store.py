@@ -8,7 +8,7 @@ as on a local folder) and nothing public changes until ``promote`` copies the re
 from __future__ import annotations
 
 from core.keys import is_public
-from core.store import ObjectStore, open_store, put_if_changed
+from core.store import ObjectStore, content_sha256, open_store, put_if_changed
 
 
 class OverlayStore:
@@ -38,6 +38,12 @@ class OverlayStore:
         if self.base.exists(self._object(key)):
             return True
         return not self.base.exists(self._tombstone(key)) and self.base.exists(key)
+
+    def content_sha256(self, key: str) -> str | None:
+        own = content_sha256(self.base, self._object(key))
+        if own is not None:
+            return own
+        return None if self.base.exists(self._tombstone(key)) else content_sha256(self.base, key)
 
     def delete(self, key: str) -> None:
         self.base.delete(self._object(key))

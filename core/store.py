@@ -166,6 +166,11 @@ class LocalStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def content_sha256(self, key: str) -> str | None:
+        """sha256 of the object's bytes, None when absent."""
+        path = self._path(key)
+        return sha256_hex(path.read_bytes()) if path.is_file() else None
+
     def read_tagged(self, key: str) -> tuple[bytes, str]:
         data = self.get_bytes(key)
         return data, sha256_hex(data)
@@ -322,7 +327,8 @@ class S3Store:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **object_headers(key, data))
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
+                                   Metadata={CHECKSUM_METADATA: sha256_hex(data)}, **object_headers(key, data))
         except Exception as error:
             raise self._fail(error, f"write {key}") from None
 
@@ -350,6 +356,27 @@ class S3Store:
             raise self._fail(error, f"look up {key}") from None
         except Exception as error:
             raise self._fail(error, f"look up {key}") from None
+
+    def content_sha256(self, key: str) -> str | None:
+        """sha256 of the object's bytes from the checksum it was written with: one HEAD, no download
+        (an object written before digor recorded it is read once); None when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise self._fail(error, f"look up {key}") from None
+        except Exception as error:
+            raise self._fail(error, f"look up {key}") from None
+        recorded = (answer.get("Metadata") or {}).get(CHECKSUM_METADATA)
+        if recorded:
+            return recorded
+        try:
+            return sha256_hex(self.get_bytes(key))
+        except FileNotFoundError:
+            return None
 
     def list_keys(self, prefix: str) -> list[str]:
         keys = []
@@ -495,12 +522,29 @@ def open_store(url: str) -> ObjectStore:
         raise StoreError(f"unsupported object store URL {url!r} (use a folder path or s3://bucket/prefix)")
     return LocalStore(url)
 
+# S3 objects carry the sha256 of their bytes in this user metadata (``x-amz-meta-sha256``), so that
+# "are these the bytes already there?" is one HEAD, never a download.
+CHECKSUM_METADATA = "sha256"
+
+
+def content_sha256(store: ObjectStore, key: str) -> str | None:
+    """sha256 of an object's bytes (None when absent), as cheaply as the store can tell it."""
+    method = getattr(store, "content_sha256", None)
+    if method is not None:
+        return method(key)
+    try:
+        return sha256_hex(store.get_bytes(key))
+    except FileNotFoundError:
+        return None
+
+
 def put_raw(store: ObjectStore, key: str, data: bytes) -> bool:
     """Write once into the raw zone; True if written, False if already there unchanged."""
     if not key.startswith(Zone.RAW.value + "/"):
         raise StoreError(f"{key!r} is not a raw key")
-    if store.exists(key):
-        if sha256_hex(store.get_bytes(key)) != sha256_hex(data):
+    current = content_sha256(store, key)
+    if current is not None:
+        if current != sha256_hex(data):
             raise RawOverwriteError(f"raw object {key} exists with other content; raw is immutable")
         return False
     store.put_bytes(key, data)
@@ -509,7 +553,7 @@ def put_raw(store: ObjectStore, key: str, data: bytes) -> bool:
 
 def put_if_changed(store: ObjectStore, key: str, data: bytes) -> bool:
     """Write only when the bytes differ, so reruns leave files (and their mtimes) alone."""
-    if store.exists(key) and store.get_bytes(key) == data:
+    if content_sha256(store, key) == sha256_hex(data):
         return False
     store.put_bytes(key, data)
     return True

@@ -164,3 +164,23 @@ def test_the_cli_opens_the_public_prefix_of_an_s3_store(s3_store_url, seaweedfs,
     url = f"{seaweedfs.endpoint}/{store.bucket}/{store.prefix}public/actes/index.json"
     assert requests.get(url, headers={"Origin": "https://mairie.example.bzh"}, timeout=10).headers[
         "Access-Control-Allow-Origin"] == "https://mairie.example.bzh"
+
+
+def test_unchanged_bytes_are_told_by_their_checksum_without_a_download(s3_store_url):
+    store = open_store(s3_store_url + "/checksums")
+    sent: list[str] = []
+    store.client.meta.events.register("before-send.s3", lambda event_name, **_: sent.append(event_name.rsplit(".", 1)[1]))
+    assert put_if_changed(store, "public/actes/index.json", b'{"a": 1}')
+    sent.clear()
+    assert not put_if_changed(store, "public/actes/index.json", b'{"a": 1}')
+    assert put_raw(store, "raw/actes/drop/date=2025-03-03/x/metadata.json", b"{}")
+    sent.clear()
+    assert not put_raw(store, "raw/actes/drop/date=2025-03-03/x/metadata.json", b"{}")
+    assert not put_if_changed(store, "public/actes/index.json", b'{"a": 1}')
+    assert sent == ["HeadObject", "HeadObject"]
+    assert put_if_changed(store, "public/actes/index.json", b'{"a": 2}')
+    assert store.get_bytes("public/actes/index.json") == b'{"a": 2}'
+    # An object another tool wrote, without the checksum: read once to compare, still right.
+    store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}public/actes/other.json", Body=b"[]")
+    assert not put_if_changed(store, "public/actes/other.json", b"[]")
+    assert put_if_changed(store, "public/actes/other.json", b"[1]")
