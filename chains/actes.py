@@ -146,7 +146,8 @@ class ActesChain(Chain):
         visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         documents = publish_documents(store, year, visible)
         refresh = set(bodies) if bodies is not None else set(acts["siren"])
-        widget_files = publish_year_files(store, registry, year, visible, refresh, url_of)
+        touched = visible[visible["siren"].isin(refresh)] if bodies is not None else visible
+        widget_files = publish_year_files(store, registry, year, touched, refresh, url_of)
         undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
         record_applied(store, year, following)
         # Published once, offline now by decision (withdrawn, refused): rows the ledger took out.

@@ -29,12 +29,14 @@ def document_key(sha256: str) -> str:
 def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
     """Public key -> raw key of every document the online acts show."""
     wanted = {}
-    for _, act in acts.iterrows():
-        if act["metadata_only"]:
+    for metadata_only, sha256, raw_key, with_annexes, annexes in zip(
+        acts["metadata_only"], acts["main_file_sha256"], acts["main_file_key"], acts["publish_annexes"], acts["annexes"]
+    ):
+        if metadata_only:
             continue
-        wanted[document_key(act["main_file_sha256"])] = act["main_file_key"]
-        if act["publish_annexes"]:
-            for annex in act["annexes"]:
+        wanted[document_key(sha256)] = raw_key
+        if with_annexes:
+            for annex in annexes:
                 wanted[document_key(annex["sha256"])] = annex["raw_key"]
     return wanted
 
@@ -44,23 +46,31 @@ def _usage_key(year: int) -> str:
 
 
 def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> dict:
-    """Copy the year's documents from raw, then remove those no year uses any more.
+    """Copy the year's new documents from raw, then remove those no year uses any more.
 
-    A file that is not a PDF (staged before the transform checked kinds) is never copied.
+    A document the year's last publication listed is there (the year's publications hold the
+    chain's lease, and a document goes only when no year lists it): only the others are looked
+    up, so a night costs its new documents, not the year's. A file that is not a PDF (staged
+    before the transform checked kinds) is never copied, nor listed.
     """
     wanted = _documents_of(online)
+    try:
+        previous = set(json.loads(store.get_bytes(_usage_key(year))))
+    except FileNotFoundError:
+        previous = set()
     copied = 0
-    refused = []
+    refused, absent = [], set()
     for key, raw_key in sorted(wanted.items()):
-        if not store.exists(key):
-            data = store.get_bytes(raw_key)
-            if not is_pdf(data):
-                refused.append(raw_key)
-                continue
-            store.put_bytes(key, data)
-            copied += 1
-    previous = set(json.loads(store.get_bytes(_usage_key(year)))) if store.exists(_usage_key(year)) else set()
-    put_if_changed(store, _usage_key(year), (json.dumps(sorted(wanted), indent=0) + "\n").encode())
+        if key in previous or store.exists(key):
+            continue
+        data = store.get_bytes(raw_key)
+        if not is_pdf(data):
+            refused.append(raw_key)
+            absent.add(key)
+            continue
+        store.put_bytes(key, data)
+        copied += 1
+    put_if_changed(store, _usage_key(year), (json.dumps(sorted(set(wanted) - absent), indent=0) + "\n").encode())
     dropped = previous - set(wanted)
     if dropped:
         used_elsewhere = set()
