@@ -19,6 +19,8 @@ QUARANTINE_PREFIX = f"{PRIVATE}/quarantine"
 LEDGER_PREFIX = f"{PRIVATE}/ledger/actes"
 # Per chain and year, the ledger files the year's public files were last built from.
 LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied"
+# Per decision year, every event of the year's ledger files in one object, and which files it holds.
+LEDGER_CACHE_PREFIX = f"{PRIVATE}/ledger/cache/actes"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"

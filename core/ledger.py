@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 
-from core.keys import LEDGER_APPLIED_PREFIX, LEDGER_PREFIX
+from core.keys import LEDGER_APPLIED_PREFIX, LEDGER_CACHE_PREFIX, LEDGER_PREFIX
 from core.publication_rule import Decision, DecisionSource
 from core.store import ObjectStore
 
@@ -84,13 +84,16 @@ def write_night_events(store: ObjectStore, night: str, rows: list[dict]) -> list
     for row in rows:
         by_year[row["date_decision"].year].append(row)
     name = f"night={night}.jsonl"
-    for key in store.list_keys(LEDGER_PREFIX + "/"):
-        if key.endswith("/" + name) and int(key.split("annee=")[1].split("/")[0]) not in by_year:
+    listed = store.list_keys(LEDGER_PREFIX + "/")
+    for key in listed:
+        if key.endswith("/" + name) and _year_of(key) not in by_year:
+            store.delete(_cache_key(_year_of(key)))
             store.delete(key)
     keys = []
     for year, year_rows in sorted(by_year.items()):
         key = f"{LEDGER_PREFIX}/annee={year}/{name}"
-        store.put_bytes(key, _jsonl(night_events(year_rows, night)))
+        events = night_events(year_rows, night)
+        _write_event_file(store, year, key, events, [k for k in listed if _year_of(k) == year])
         keys.append(key)
     return keys
 
@@ -129,22 +132,76 @@ def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> st
     key = f"{LEDGER_PREFIX}/annee={year}/command={stamp}-{event.siren}-{event.source_id}-{event.decision}.jsonl"
     if store.exists(key):
         raise FileExistsError(f"ledger event {key} already recorded")
-    store.put_bytes(key, _jsonl([event]))
+    _write_event_file(store, year, key, [event], ledger_files(store, year))
     return key
 
 
 def read_events(store: ObjectStore, year: int | None = None, years: Iterable[int] | None = None) -> list[LedgerEvent]:
     """The events of acts decided in ``year`` (or in ``years``) or, without, of every year: an act
     re-sent with a decision date in another year has events in both, and its decisions follow it."""
-    events = []
     prefixes = [f"{LEDGER_PREFIX}/annee={y}/" for y in sorted(set(years))] if years is not None else \
         [f"{LEDGER_PREFIX}/" + ("" if year is None else f"annee={year}/")]
+    by_year: dict[int, list[str]] = defaultdict(list)
     for key in [key for prefix in prefixes for key in store.list_keys(prefix)]:
-        for line in store.get_bytes(key).decode("utf-8").splitlines():
-            if line.strip():
-                events.append(LedgerEvent(**json.loads(line)))
+        by_year[_year_of(key)].append(key)
+    events = [event for y, keys in sorted(by_year.items()) for event in _year_events(store, y, keys)]
     # Source events before an engineer's at the same second: the engineer answers the source.
     return sorted(events, key=lambda e: (e.at, e.decided_by == DecisionSource.ENGINEER.value, e.effective))
+
+
+# ---- one object per year holding its events --------------------------------------------------
+# A year's ledger is one small file per night and per decision: reading them all is a request
+# each on S3. Every writer of the ledger also keeps, per year, one object with every event of
+# the year and the list of files it holds; a reader uses it when that list is the year's files
+# (a writer that died between the two writes, or two writers racing, leave it different: the
+# files are then read, and the next writer rebuilds it).
+
+
+def _year_of(key: str) -> int:
+    return int(key.split("annee=")[1].split("/")[0])
+
+
+def _cache_key(year: int) -> str:
+    return f"{LEDGER_CACHE_PREFIX}/annee={year}.jsonl"
+
+
+def _file_events(store: ObjectStore, key: str) -> list[LedgerEvent]:
+    return [LedgerEvent(**json.loads(line)) for line in store.get_bytes(key).decode("utf-8").splitlines()
+            if line.strip()]
+
+
+def _cached(store: ObjectStore, year: int) -> tuple[list[str], list[LedgerEvent]] | None:
+    try:
+        lines = store.get_bytes(_cache_key(year)).decode("utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    files = json.loads(lines[0])["files"]
+    return files, [LedgerEvent(**json.loads(line)) for line in lines[1:] if line.strip()]
+
+
+def _write_cache(store: ObjectStore, year: int, files: list[str], events: list[LedgerEvent]) -> None:
+    head = json.dumps({"files": sorted(files)}) + "\n"
+    store.put_bytes(_cache_key(year), head.encode() + _jsonl(events))
+
+
+def _year_events(store: ObjectStore, year: int, files: list[str]) -> list[LedgerEvent]:
+    """The events of the year's ``files`` (listed): from the year's object when it holds exactly them."""
+    cached = _cached(store, year)
+    if cached is not None and cached[0] == sorted(files):
+        return cached[1]
+    return [event for key in sorted(files) for event in _file_events(store, key)]
+
+
+def _write_event_file(store: ObjectStore, year: int, key: str, events: list[LedgerEvent], listed: list[str]) -> None:
+    """Write one ledger file, then the year's object: the new events added to it when it held
+    ``listed`` (the year's files before this one), else rebuilt from the files."""
+    cached = _cached(store, year)
+    store.put_bytes(key, _jsonl(events))
+    if cached is not None and cached[0] == sorted(listed) and key not in listed:
+        _write_cache(store, year, cached[0] + [key], cached[1] + events)
+        return
+    files = ledger_files(store, year)
+    _write_cache(store, year, files, [event for name in sorted(files) for event in _file_events(store, name)])
 
 
 def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
