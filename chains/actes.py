@@ -196,7 +196,7 @@ class ActesChain(Chain):
             for body in registry.bodies
             if wanted is None or body.siren in wanted
         ]
-        return keys + [publish_catalogue(store, registry)]
+        return keys + [publish_catalogue(store, registry, wanted)]
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

@@ -7,6 +7,9 @@ holds, so it is right whichever chain ran last. The key keeps the name of the fi
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from core.keys import WIDGET_CATALOGUE_KEY, WIDGET_MANIFEST, widget_folder
 from core.registry import Registry
 from core.store import ObjectStore, put_if_changed
@@ -27,13 +30,26 @@ def widgets_of(store: ObjectStore, siren: str, siret: str) -> list[str]:
     return [name for name, present in available.items() if present]
 
 
-def publish_catalogue(store: ObjectStore, registry: Registry) -> str:
-    bodies = []
+def publish_catalogue(store: ObjectStore, registry: Registry, bodies: Iterable[str] | None = None) -> str:
+    """The catalogue of the registry's bodies with widget data. ``bodies``: the SIRENs whose widget
+    files this run switched: only they are looked up again (three requests a body on S3), the
+    others keep their entry of the current catalogue (all are looked up when there is none)."""
+    try:
+        document = json.loads(store.get_bytes(CATALOGUE_KEY))
+        current = {entry["siren"]: entry["widgets"] for entry in document["organismes"]} \
+            if document.get("format") == FORMAT_VERSION else None
+    except (FileNotFoundError, KeyError, ValueError):
+        current = None
+    again = None if bodies is None or current is None else set(bodies)
+    entries = []
     for body in sorted(registry.bodies, key=lambda b: b.name):
-        widgets = widgets_of(store, body.siren, body.siret)
+        if again is None or body.siren in again:
+            widgets = widgets_of(store, body.siren, body.siret)
+        else:
+            widgets = current.get(body.siren, [])
         if widgets:
-            bodies.append({"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
-                           "widgets": widgets})
-    document = {"format": FORMAT_VERSION, "publie_par": registry.publisher, "organismes": bodies}
+            entries.append({"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
+                            "widgets": widgets})
+    document = {"format": FORMAT_VERSION, "publie_par": registry.publisher, "organismes": entries}
     put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
     return CATALOGUE_KEY
