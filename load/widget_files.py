@@ -116,9 +116,10 @@ def publish_year_files(
 ) -> list[str]:
     """Rewrite the year file of every body in ``bodies``; a body left with nothing loses it."""
     written = []
+    by_body = {siren: rows for siren, rows in published.groupby("siren", sort=False)}  # one pass, not one per body
     for siren in sorted(bodies):
         body = registry.by_siren(siren)
-        acts = published[published["siren"] == siren]
+        acts = by_body.get(siren, published.iloc[0:0])
         if body is None or not body.open_data or acts.empty:
             write_year_entries(store, siren, year, None)
             continue
