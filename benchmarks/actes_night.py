@@ -18,6 +18,7 @@ the same regions, for before/after figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -136,13 +137,16 @@ def s3_night(folder: Path, code: Path) -> dict:
     server = SeaweedFS(binary).start()
     try:
         client = server.client()
+        subprocess.run([sys.executable, "-c", PREPARE, str(folder / "store")], check=True, cwd=code,
+                       env={**os.environ, "PYTHONPATH": str(code)})
         files = [p for p in (folder / "store").rglob("*") if p.is_file() and ".tmp" not in p.parts
                  and not p.name.startswith(".")]
         prefix = "bench/"
 
         def upload(path: Path) -> None:
+            data = path.read_bytes()  # with the checksum digor writes objects with (older code ignores it)
             client.put_object(Bucket=BUCKET, Key=prefix + path.relative_to(folder / "store").as_posix(),
-                              Body=path.read_bytes())
+                              Body=data, Metadata={"sha256": hashlib.sha256(data).hexdigest()})
 
         started = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
@@ -179,7 +183,7 @@ def main() -> None:
         profiles.mkdir(parents=True, exist_ok=True)
     print(f"actes night on the sample region, code {code}, machine: {machine()}")
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         folder = region(work, size)
         night = local_night(folder, code, profiles / f"night-{size}.prof" if profiles else None)
         rows.append((size, night))
