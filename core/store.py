@@ -344,32 +344,28 @@ class S3Store:
         except Exception as error:
             raise self._fail(error, f"read {key}") from None
 
-    def exists(self, key: str) -> bool:
+    def _head(self, key: str) -> dict | None:
+        """The object's HEAD answer; None when absent."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-            return True
-        except ClientError as error:
-            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-                return False
-            raise self._fail(error, f"look up {key}") from None
-        except Exception as error:
-            raise self._fail(error, f"look up {key}") from None
-
-    def content_sha256(self, key: str) -> str | None:
-        """sha256 of the object's bytes from the checksum it was written with: one HEAD, no download
-        (an object written before digor recorded it is read once); None when absent."""
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as error:
             if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
             raise self._fail(error, f"look up {key}") from None
         except Exception as error:
             raise self._fail(error, f"look up {key}") from None
+
+    def exists(self, key: str) -> bool:
+        return self._head(key) is not None
+
+    def content_sha256(self, key: str) -> str | None:
+        """sha256 of the object's bytes from the checksum it was written with: one HEAD, no download
+        (an object written before digor recorded it is read once); None when absent."""
+        answer = self._head(key)
+        if answer is None:
+            return None
         recorded = (answer.get("Metadata") or {}).get(CHECKSUM_METADATA)
         if recorded:
             return recorded
