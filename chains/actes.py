@@ -38,7 +38,7 @@ from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, staged_years, transform_night, write_staging
-from transform.consolidate_actes import current_acts, latest_versions, years_of
+from transform.consolidate_actes import act_years, current_acts, latest_versions
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
 BASE_KEYS = {
@@ -89,9 +89,15 @@ class ActesChain(Chain):
         store = self.store(settings)
         result = transform_night(store, _registry(settings), night, settings.source_name,
                                  ActRules.from_settings(settings))
-        # An act re-sent with its decision date in another year leaves the year it was in.
-        moved = years_of(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
-        years = sorted(set(write_staging(store, result)) | moved)
+        # An act re-sent with its decision date in another year leaves the years it was in.
+        earlier = act_years(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
+        years = sorted(set(write_staging(store, result)) | {year for found in earlier.values() for year in found})
+        by_year: dict[int, set[str]] = defaultdict(set)  # whose widget year files each year's rebuild touches
+        for row in result.rows:
+            by_year[row["date_decision"].year].add(row["siren"])
+        for (siren, _, _), found in earlier.items():
+            for year in found:
+                by_year[year].add(siren)
         write_night_events(store, night, result.rows)
         rejects = [r.to_dict() for r in result.rejects]
         left_out = [item.to_dict() for item in result.left_out]
@@ -103,6 +109,7 @@ class ActesChain(Chain):
             "night": night,
             "years": years,
             "bodies": sorted(decisions),
+            "bodies_by_year": {str(year): sorted(sirens) for year, sirens in sorted(by_year.items())},
             "rows": len(result.rows),
             "decisions": {siren: dict(counts) for siren, counts in sorted(decisions.items())},
             "rejects": rejects,

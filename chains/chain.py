@@ -100,12 +100,18 @@ class Chain:
         if len(summaries) == 1:
             return summaries[0]
         merged: dict = {}
+        by_year: dict[str, set[str]] = {}
         for summary in summaries:
             for key, value in summary.items():
                 if isinstance(value, list):
                     merged.setdefault(key, []).extend(value)
                 else:
                     merged[key] = value
+            for year, bodies in (summary.get("bodies_by_year") or {}).items():
+                by_year.setdefault(year, set()).update(bodies)
+        merged["bodies_by_year"] = {year: sorted(bodies) for year, bodies in sorted(by_year.items())}
+        if not any("bodies_by_year" in summary for summary in summaries):
+            del merged["bodies_by_year"]
         return {**merged, "years": sorted(set(merged["years"])), "bodies": sorted(set(merged["bodies"])),
                 "nights": [s["night"] for s in summaries]}
 
@@ -118,8 +124,11 @@ class Chain:
         """One job per year to publish (one mapped task each in a DAG): ``publish_year``'s arguments.
         The night's years, and the years left behind by decisions (``stale_years``)."""
         bodies = None if force_rebuild else transformed.get("bodies")
+        # A chain may say which of the night's bodies each year concerns (``bodies_by_year``): a year
+        # that got one act tonight rebuilds that body's widget files, not those of every body of the night.
+        per_year = {} if force_rebuild else transformed.get("bodies_by_year") or {}
         jobs: dict[int, list[str] | None] = {
-            year: bodies for year in self.years_to_publish(settings, transformed, force_rebuild)
+            year: per_year.get(str(year), bodies) for year in self.years_to_publish(settings, transformed, force_rebuild)
         }
         for year, stale in self.stale_years(settings).items():
             jobs[year] = _union(jobs[year], stale) if year in jobs else stale

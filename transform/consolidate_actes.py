@@ -25,13 +25,18 @@ def latest_versions(store: ObjectStore, year: int) -> pd.DataFrame:
     return latest_rows(store, year)
 
 
+def act_years(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], set[int]]:
+    """Per act (``ACT_KEY`` tuples) already staged, every decision year some version of it was staged under."""
+    wanted = set(acts)
+    keys = latest_keys(store)
+    return {key: {int(year) for year in years}
+            for key, years in zip(keys[ACT_KEY].itertuples(index=False, name=None), keys["years"]) if key in wanted}
+
+
 def years_of(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> set[int]:
     """Every decision year some version of these acts (``ACT_KEY`` tuples) was staged under: the
     years to rebuild when one of them moved year."""
-    wanted = set(acts)
-    keys = latest_keys(store)
-    found = [key in wanted for key in keys[ACT_KEY].itertuples(index=False, name=None)]
-    return {int(year) for years in keys.loc[found, "years"] for year in years}
+    return {year for years in act_years(store, acts).values() for year in years}
 
 
 def ledger_years(store: ObjectStore, year: int) -> set[int]:
