@@ -84,7 +84,11 @@ def json_document(document) -> bytes:
 
 
 def read_json(store: ObjectStore, key: str, default=None):
-    return json.loads(store.get_bytes(key)) if store.exists(key) else default
+    """The JSON object at ``key``, else ``default``: one request (a GET), not a look-up first."""
+    try:
+        return json.loads(store.get_bytes(key))
+    except FileNotFoundError:
+        return default
 
 
 def _retired_key(folder: str) -> str:
