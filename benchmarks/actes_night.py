@@ -111,9 +111,10 @@ PREPARE = r"""
 import sys
 from core.store import LocalStore
 import transform.actes as actes
-rebuild = getattr(actes, "rebuild_latest", None)  # code that keeps the latest versions beside staging
-if rebuild is not None:
-    rebuild(LocalStore(sys.argv[1]))
+import core.ledger as ledger
+for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_year_objects", None)):
+    if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year
+        keep(LocalStore(sys.argv[1]))
 """
 
 

@@ -192,6 +192,15 @@ def _year_events(store: ObjectStore, year: int, files: list[str]) -> list[Ledger
     return [event for key in sorted(files) for event in _file_events(store, key)]
 
 
+def rebuild_year_objects(store: ObjectStore) -> None:
+    """Every year's object written again from its files (a store from before them, a restore)."""
+    by_year: dict[int, list[str]] = defaultdict(list)
+    for key in ledger_files(store):
+        by_year[_year_of(key)].append(key)
+    for year, files in sorted(by_year.items()):
+        _write_cache(store, year, files, [event for name in sorted(files) for event in _file_events(store, name)])
+
+
 def _write_event_file(store: ObjectStore, year: int, key: str, events: list[LedgerEvent], listed: list[str]) -> None:
     """Write one ledger file, then the year's object: the new events added to it when it held
     ``listed`` (the year's files before this one), else rebuilt from the files."""
