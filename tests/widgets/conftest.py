@@ -132,6 +132,12 @@ def browser():
         browser.close()
 
 
+def _gone(error) -> bool:
+    """Whether a Playwright error says the page, its context or a fetched response went away: what
+    a route handler meets when a late request (a preview's) is answered after the page navigated."""
+    return any(word in str(error) for word in ("disposed", "closed", "detached"))
+
+
 class Watched:
     """A page with what a citizen would notice going wrong: script errors, alerts, outside requests;
     and every manifest it reads checked against its schema before the page gets it."""
@@ -153,17 +159,24 @@ class Watched:
         from playwright.sync_api import Error
 
         try:
-            response = route.fetch()
+            response = self._fetch(route)
             document = response.json() if response.ok else None
-        except Error as error:  # the page or its context closed while a late request (a preview's) was on its way
-            if "disposed" in str(error) or "closed" in str(error):
+        except Error as error:
+            if _gone(error):
                 return
             raise
         if document is not None:
             url = route.request.url
             errors = manifest_errors(manifest_kind(urlsplit(url).path), document)
             self.invalid_manifests += [f"{url}: {error}" for error in errors]
-        route.fulfill(response=response)
+        try:
+            route.fulfill(response=response)
+        except Error as error:
+            if not _gone(error):
+                raise
+
+    def _fetch(self, route):
+        return route.fetch()
 
     def open(self, url: str, ready: str = "body[data-etat]"):
         self.page.goto(url)
@@ -180,6 +193,9 @@ def context(browser):
     context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", viewport={"width": 1100, "height": 900},
                                   accept_downloads=True)
     yield context
+    context.unroute_all(behavior="ignoreErrors")
+    for page in context.pages:
+        page.unroute_all(behavior="ignoreErrors")
     context.close()
 
 
