@@ -86,7 +86,7 @@ def demo_records(registry_path: Path, companies: dict[str, str | None]) -> tuple
         siren, siret = str(body["siren"]), str(body["siret"])
         bodies[siren] = siret
         kind = body.get("kind")
-        category = {"commune": 7210, "epci": 7346, "syndicat": 7372, "departement": 7220, "region": 7230}.get(kind, 7490)
+        category = {"commune": 7210, "epci": 7346, "syndicat": 7353, "departement": 7220, "region": 7230}.get(kind, 7490)
         units.append(unit_record(siren, _plain_upper(body["name"]), categorie_juridique=category, nic_siege=siret[9:],
                                  categorie_entreprise=None, tranche="22", naf="84.11Z"))
         code, postal, commune = PLACES[index % 3]

@@ -25,24 +25,13 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 import pyarrow as pa
 
+from core.categories_juridiques import category_label
 from core.sirene_stock import CACHE_SCHEMAS, ETABLISSEMENTS, MASKED, UNITES_LEGALES, as_date
 
 NON_DIFFUSIBLE = "[NON DIFFUSIBLE]"
 DIFFUSIBLE = "O"
 PERSONNE_PHYSIQUE = "1000"
 
-# Nomenclature of catégories juridiques, level 1 (INSEE).
-CATEGORIES_JURIDIQUES_N1 = {
-    "1": "Entrepreneur individuel",
-    "2": "Groupement de droit privé non doté de la personnalité morale",
-    "3": "Personne morale de droit étranger",
-    "4": "Personne morale de droit public soumise au droit commercial",
-    "5": "Société commerciale",
-    "6": "Autre personne morale immatriculée au RCS",
-    "7": "Personne morale et organisme soumis au droit administratif",
-    "8": "Organisme privé spécialisé",
-    "9": "Groupement de droit privé",
-}
 # Headcount bands (tranches d'effectif salarié) of the register.
 TRANCHES_EFFECTIFS = {
     "NN": "Unité non employeuse",
@@ -292,7 +281,7 @@ class SireneLookup:
             "diffusible": diffusible,
             "personne_physique": person,
             "categorie_juridique": categorie,
-            "categorie_juridique_libelle": CATEGORIES_JURIDIQUES_N1.get((categorie or " ")[0]),
+            "categorie_juridique_libelle": category_label(categorie),
             "activite_principale": _clean(unit.get("activitePrincipaleUniteLegale")),
             "nomenclature_activite": _clean(unit.get("nomenclatureActivitePrincipaleUniteLegale")),
             "nic_siege": nic_siege,

@@ -91,7 +91,7 @@ def test_an_establishment_abroad(lookup):
 def test_a_public_body_has_no_sme_flag(lookup):
     entity = lookup.lookup("21290099700017")
     assert entity.nom == "COMMUNE DE KERDIGOR" and entity.pme is None and entity.siege is True
-    assert entity.categorie_juridique_libelle == "Personne morale et organisme soumis au droit administratif"
+    assert entity.categorie_juridique_libelle == "Commune et commune nouvelle", "level 3 of the nomenclature, not the generic level 1"
 
 
 def test_unknown_identifiers(lookup):

@@ -545,6 +545,39 @@ def test_header_shows_what_the_register_says_of_the_body_as_text(site, watched):
         key.write_bytes(original)
 
 
+def register_header(siren: str, categorie: int) -> dict:
+    """What ``chains.sirene.body_headers`` puts in a manifest, from a register unit of ``categorie``."""
+    import pandas as pd
+
+    from extract.sirene_sample import establishment_record, unit_record
+    from transform.sirene_lookup import SireneLookup
+
+    units = pd.DataFrame([unit_record(siren, "ORGANISME", categorie_juridique=categorie, nic_siege="00017")])
+    places = pd.DataFrame([establishment_record(siren + "00017", code_commune="29102", code_postal="29800",
+                                                commune="KERDIGOR", voie=("1", "PL", "DE LA MAIRIE"))])
+    entity = SireneLookup(units, places).lookup(siren).to_json()
+    return {key: entity[key] for key in ("categorie_juridique", "categorie_juridique_libelle", "adresse")}
+
+
+@pytest.mark.parametrize(("categorie", "shown"), [
+    (7210, "Commune et commune nouvelle"), (7346, "Communauté de communes"), (7355, "Syndicat mixte ouvert"),
+    (7220, "Département"), (7361, "Centre communal d'action sociale"),
+])
+def test_header_names_the_legal_category_of_each_kind_of_body(site, watched, categorie, shown):
+    """The register's four-digit code through the nomenclature, not its generic first level."""
+    key = site.store / "public/widgets/actes/212900997/index.json"
+    original = key.read_bytes()
+    index = json.loads(original)
+    index["identite"] = register_header("212900997", categorie)
+    key.write_text(json.dumps(index), encoding="utf-8")
+    try:
+        page = watched.open(site.widget("siren=212900997"), "body[data-etat=pret]")
+        expect(page.locator("#identite")).to_have_text(f"{shown} · 1 PLACE DE LA MAIRIE, 29800 KERDIGOR · SIREN 212900997")
+        expect(page.locator("#identite")).not_to_contain_text("Personne morale")
+    finally:
+        key.write_bytes(original)
+
+
 def test_back_returns_to_the_list_after_a_filter_a_page_and_a_permalink(site, watched):
     """What a visitor takes for another page (a filter, a page of the list, one act) is a history
     entry: Back returns to the previous view, not to the town hall's previous page."""
