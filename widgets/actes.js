@@ -125,7 +125,7 @@ async function load() {
     const feed = $("flux");
     feed.href = new URL(manifest.flux.atom, manifestUrl).href;
     feed.type = "application/atom+xml";
-    feed.hidden = false;
+    $("suivre").hidden = false;
   }
   writeAbout();
   if (state.perimetre.length) $("sous-titre").textContent = `${pageName()}, avec leur date de publication.`;

@@ -389,6 +389,24 @@ def test_atom_feed_of_the_body_is_valid_and_linked(site, watched):
     assert len(shown_ids(page)) == 1
 
 
+def test_the_feed_opens_in_a_new_tab_with_a_line_saying_what_a_feed_is(site, context, watched):
+    """A citizen clicking "Flux Atom" never gets raw XML in place of the widget (in the site's iframe)."""
+    page = watched.open(site.widget(f"siren={OPEN_BODIES[0].siren}"), "body[data-etat=pret]")
+    widget_url = page.url
+    expect(page.locator("#suivre")).to_be_visible()
+    expect(page.locator("#suivre")).to_contain_text("lecteur de flux")
+    for link in (page.locator("#flux"), page.locator("#a-propos-texte a", has_text="flux Atom")):
+        expect(link).to_have_attribute("target", "_blank")
+        expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+    with context.expect_page() as opened:
+        page.locator("#flux").click()
+    feed = opened.value
+    feed.wait_for_load_state()
+    assert feed.url.endswith("/actes.atom") and page.url == widget_url
+    expect(page.locator("#liste > li.acte").first).to_be_visible()
+    feed.close()
+
+
 def test_everything_comes_from_the_store(site, watched):
     page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=voirie"))
     page.click("#liste .lien-permanent a")

@@ -1,6 +1,6 @@
 /* The "À propos de ces données" block of the layout's footer: what the data is, who publishes
    it, its licence, and that the page loads nothing from elsewhere. */
-import { byId, el } from "./dom.js";
+import { byId, el, hiddenText } from "./dom.js";
 
 const LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/";
 
@@ -16,7 +16,9 @@ export function writeAbout({ paragraphs, feed = null, charts = false }) {
     el("p", {}, "Licence : ",
       el("a", { href: LICENCE, target: "_blank", rel: "noopener license" }, "Licence Ouverte / Open Licence version 2.0"),
       " (Etalab). Vous pouvez réutiliser ces données librement en citant leur source."),
-    feed ? el("p", {}, "Pour suivre les nouvelles publications : ", el("a", { href: feed }, "flux Atom"), ".") : null,
+    feed ? el("p", {}, "Pour être averti des nouvelles publications, copiez l'adresse du ",
+      el("a", { href: feed, target: "_blank", rel: "noopener" }, "flux Atom", hiddenText(" (nouvel onglet)")),
+      " dans un lecteur de flux.") : null,
     el("p", {}, (charts ? "Graphiques réalisés avec Apache ECharts. " : "") +
       "Ce module ne dépose aucun cookie et ne charge aucune ressource d'un autre site.")
   );
