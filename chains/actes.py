@@ -32,7 +32,9 @@ from core.publication_rule import Decision
 from core.registry import Registry, load_registry
 from core.test_hook import hold
 from extract import pastell_source
+from extract.document_text import REASONS, read_document
 from extract.drop_folder import extract_night
+from load.document_texts import public_pdf, publish_texts, read_record, to_read, write_record
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
@@ -41,6 +43,8 @@ from transform.actes import ActRules, staged_years, transform_night, write_stagi
 from transform.consolidate_actes import act_years, current_acts, latest_versions
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
+# Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
+TEXT_BATCH = 20
 BASE_KEYS = {
     "deliberations": public_prefix("deliberations") + "/deliberations-{year}",
     "actes": public_prefix("actes") + "/actes-{year}",
@@ -211,6 +215,57 @@ class ActesChain(Chain):
 
     def summary_lines(self, report: dict) -> list[str]:
         return summary_lines(report)
+
+
+    def text_jobs(self, settings: Settings) -> list[dict]:
+        """Batches of the public documents whose text was never read (one mapped task each)."""
+        pending = to_read(self.store(settings))
+        return [{"documents": pending[i:i + TEXT_BATCH]} for i in range(0, len(pending), TEXT_BATCH)]
+
+    @timed
+    def read_texts(self, settings: Settings, documents: list[str]) -> dict:
+        """Read the text of each document once (text layer, OCR of scanned pages), bounded per
+        document: an unreadable one is recorded with its reason and the others go on."""
+        store = self.store(settings)
+        pages = ocr_pages = read = 0
+        unreadable, postponed = [], []
+        for sha256 in documents:
+            if read_record(store, sha256) is not None:
+                continue  # read by another task or night meanwhile
+            data = public_pdf(store, sha256)
+            if data is None:
+                continue  # its acts left the public zone meanwhile: never read
+            found = read_document(data, settings.text_limits)
+            if found.temporary:
+                postponed.append({"sha256": sha256, "detail": found.detail})
+                continue
+            write_record(store, sha256, found.to_dict())
+            read += 1
+            pages += found.pages
+            ocr_pages += found.ocr_pages
+            if found.reason:
+                unreadable.append({"sha256": sha256, "reason": found.reason, "detail": found.detail})
+        return {"read": read, "pages": pages, "ocr_pages": ocr_pages, "unreadable": unreadable,
+                "postponed": postponed}
+
+    def publish_texts(self, settings: Settings, batches: list[dict]) -> dict:
+        """Under the lease: publish the texts read so far (this night's ``batches`` and any left by an
+        earlier run) next to their PDFs; ``summary``: what the log shows."""
+        published = publish_texts(self.store(settings))
+        return {**published, "summary": _text_summary_lines(batches, published)}
+
+
+def _text_summary_lines(batches: list[dict], published: dict) -> list[str]:
+    """What the night's text reading did, one line each, for the task log."""
+    lines = [f"texts: {sum(b['read'] for b in batches)} documents read ({sum(b['pages'] for b in batches)} pages, "
+             f"{sum(b['ocr_pages'] for b in batches)} by OCR), {len(published['written'])} texts published"]
+    for batch in batches:
+        for item in batch["unreadable"]:
+            lines.append(f"text of document {item['sha256']}: {REASONS.get(item['reason'], item['reason'])} "
+                         f"({item['detail']})")
+        for item in batch["postponed"]:
+            lines.append(f"text of document {item['sha256']} postponed to the next night: {item['detail']}")
+    return lines
 
 
 CHAIN = ActesChain()

@@ -164,6 +164,41 @@ ACT_DATE_EARLIEST = date(1982, 3, 2)
 ACT_DATE_MARGIN_DAYS = 7
 # A document (act or annex) larger than this is not published, with its own reason; raw keeps it.
 MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TextLimits:
+    """Bounds of reading one document's text (``extract.document_text``): a hostile or huge PDF costs
+    at most this, in a child process, and gets a reason instead of stopping the night."""
+
+    # Larger documents are not read at all ("too big").
+    max_bytes: int = 50 * 1024 * 1024
+    # Wall-clock seconds for the whole document, text layer and OCR ("timeout").
+    timeout_seconds: float = 300.0
+    # Address space of the child process and of Tesseract under it ("memory").
+    memory_bytes: int = 1536 * 1024 * 1024
+    # Pages of one document OCR'd at most; the text of the others is left out ("partial").
+    max_ocr_pages: int = 60
+    # A page whose text layer has fewer letters than this is treated as a scan.
+    min_page_letters: int = 20
+    # Resolution at which a scanned page is rendered for Tesseract, and its languages.
+    ocr_dpi: int = 200
+    ocr_languages: str = "fra"
+
+    @classmethod
+    def from_env(cls) -> "TextLimits":
+        default = cls()
+        return cls(
+            max_bytes=int(_env("TEXT_MAX_BYTES", str(default.max_bytes))),
+            timeout_seconds=float(_env("TEXT_TIMEOUT_SECONDS", str(default.timeout_seconds))),
+            memory_bytes=int(_env("TEXT_MEMORY_BYTES", str(default.memory_bytes))),
+            max_ocr_pages=int(_env("TEXT_MAX_OCR_PAGES", str(default.max_ocr_pages))),
+            min_page_letters=default.min_page_letters,
+            ocr_dpi=int(_env("TEXT_OCR_DPI", str(default.ocr_dpi))),
+            ocr_languages=_env("TEXT_OCR_LANGUAGES", default.ocr_languages),
+        )
+
+
 # What the agent's ``publication_open_data`` code means, per flow (Pastell document type, from
 # the act's ``info.type``; the source name, ``drop`` or ``pastell``, when the metadata has none).
 # The layers of the télétransmission disagree: the regional pipeline reads 3 oui, 1 non, 2 ne sais
@@ -281,6 +316,8 @@ class Settings:
     act_date_margin_days: int = ACT_DATE_MARGIN_DAYS
     max_document_bytes: int = MAX_DOCUMENT_BYTES
     publication_open_data_codes: dict = field(default_factory=lambda: parse_open_data_codes(""))
+    # Acts: bounds of reading a document's text (text layer, OCR).
+    text_limits: TextLimits = field(default_factory=TextLimits)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -318,6 +355,7 @@ class Settings:
             act_date_margin_days=int(_env("ACT_DATE_MARGIN_DAYS", str(ACT_DATE_MARGIN_DAYS))),
             max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(MAX_DOCUMENT_BYTES))),
             publication_open_data_codes=parse_open_data_codes(_env("PUBLICATION_OPEN_DATA_CODES", "")),
+            text_limits=TextLimits.from_env(),
         )
 
     def schema(self, name: str) -> str:

@@ -8,6 +8,8 @@ gives the content type from the bytes, so a browser never runs a document as a p
 
 from __future__ import annotations
 
+from core.keys import DOCUMENT_TEXT_SUFFIX
+
 PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"
 # Anything else found among the documents: a download, never rendered. Not application/octet-stream,
@@ -26,9 +28,14 @@ def carries_private_annexes(file_name: str) -> bool:
     return file_name.lower().endswith(".xml")
 
 
-def document_headers(data: bytes) -> dict[str, str]:
-    """HTTP headers of a public document: a PDF as a PDF; anything else as a download that no
-    browser renders, whatever its name said."""
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+
+
+def document_headers(data: bytes, key: str = "") -> dict[str, str]:
+    """HTTP headers of a public document: a PDF as a PDF, the text digor read from one (``.txt``
+    key) as plain text; anything else as a download that no browser renders, whatever its name said."""
+    if key.endswith(DOCUMENT_TEXT_SUFFIX):
+        return {"Content-Type": TEXT_CONTENT_TYPE, "X-Content-Type-Options": "nosniff"}
     if is_pdf(data):
         return {"Content-Type": PDF_CONTENT_TYPE}
     return {"Content-Type": OTHER_CONTENT_TYPE, "Content-Disposition": "attachment",

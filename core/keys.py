@@ -23,6 +23,8 @@ LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied"
 LEDGER_CACHE_PREFIX = f"{PRIVATE}/ledger/cache/actes"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
+# The text read from each document (text layer or OCR), once per content hash, whether published or not.
+DOCUMENT_TEXTS_PREFIX = f"{PRIVATE}/texts/documents"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"
 DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
 PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
@@ -36,9 +38,21 @@ BACKFILL_REPORTS_PREFIX = f"{PRIVATE}/backfill-reports"
 # Public zone.
 DOCUMENTS_PREFIX = f"{PUBLIC}/documents"
 WIDGETS_PREFIX = f"{PUBLIC}/widgets"
+# Beside each public PDF, its text for reuse (``<sha256>.txt``).
+DOCUMENT_TEXT_SUFFIX = ".txt"
 WIDGET_CATALOGUE_KEY = f"{WIDGETS_PREFIX}/actes-organismes.json"
 # What a widget reads first in a body's folder; it names every other file.
 WIDGET_MANIFEST = "index.json"
+
+
+def document_text_record_key(sha256: str) -> str:
+    """What was read from a document (``extract.document_text``), by the hash of its bytes."""
+    return f"{DOCUMENT_TEXTS_PREFIX}/{sha256[:2]}/{sha256}.json"
+
+
+def public_document_text_key(sha256: str) -> str:
+    """The public text of a document, next to its PDF (``load.documents.document_key``)."""
+    return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}{DOCUMENT_TEXT_SUFFIX}"
 
 
 def raw_prefix(chain: str, source: str) -> str:

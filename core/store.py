@@ -269,7 +269,7 @@ def object_headers(key: str, data: bytes = b"") -> dict[str, str]:
     suffix = os.path.splitext(name)[1].lower()
     content_type = _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     if key.startswith(DOCUMENTS_PREFIX + "/"):
-        document = document_headers(data)
+        document = document_headers(data, key)
         headers = {"ContentType": document["Content-Type"], "CacheControl": CACHE_WITHDRAWABLE}
         if "Content-Disposition" in document:
             headers["ContentDisposition"] = document["Content-Disposition"]

@@ -40,6 +40,9 @@ def actes():
     widgets = t.publish_widgets(CHAIN, transformed, years)
     datagouv = t.publish_datagouv(CHAIN, years)
     widgets >> datagouv
+    # Off the publication's path: an act is online before its text is read, findable by it once read.
+    texts = t.read_texts.partial(chain=CHAIN).expand(job=t.plan_texts(CHAIN, years))
+    widgets >> t.publish_texts(CHAIN, texts)
     t.report.override(outlets=[ACTES_STAGED])(CHAIN, extracted, transformed, years, widgets, datagouv)
 
 

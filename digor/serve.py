@@ -132,7 +132,7 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
                 return
             cache = object_headers(key)["CacheControl"]
             if key.startswith(DOCUMENTS_PREFIX + "/"):
-                headers = document_headers(data)
+                headers = document_headers(data, key)
                 self._send(HTTPStatus.OK, data, headers.pop("Content-Type"), head, headers, cache)
                 return
             self._send(HTTPStatus.OK, data, content_type(key), head, cache=cache,

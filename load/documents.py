@@ -2,7 +2,8 @@
 
 A document can be shared by several acts and years, so each year keeps the list of
 the documents its online acts use (private zone); a document leaves the public zone
-when no year uses it any more, which is how a withdrawal removes its PDF. Only PDFs are
+when no year uses it any more, which is how a withdrawal removes its PDF (and the text read
+from it, ``load.document_texts``). Only PDFs are
 published (``core.document_kind``), under a ``.pdf`` key whatever the file was named; the
 transform refuses anything else, and this step checks the bytes again before copying.
 """
@@ -14,7 +15,7 @@ import json
 import pandas as pd
 
 from core.document_kind import is_pdf
-from core.keys import DOCUMENT_USAGE_PREFIX, DOCUMENTS_PREFIX
+from core.keys import DOCUMENT_USAGE_PREFIX, DOCUMENTS_PREFIX, public_document_text_key
 from core.store import ObjectStore, put_if_changed
 
 USAGE_PREFIX = DOCUMENT_USAGE_PREFIX
@@ -24,6 +25,19 @@ def document_key(sha256: str) -> str:
     """Key of a document: its hash, so one file shared by acts or nights is stored once; always
     ``.pdf``, the only kind published, so that no name sent by a source decides how it is served."""
     return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}.pdf"
+
+
+def document_hash(key: str) -> str:
+    """The content hash a document key (``document_key``) names."""
+    return key.rsplit("/", 1)[1].split(".", 1)[0]
+
+
+def public_document_hashes(store: ObjectStore) -> set[str]:
+    """Hashes of every document some year's online acts show: the only ones whose text is read."""
+    found: set[str] = set()
+    for key in store.list_keys(USAGE_PREFIX + "/"):
+        found |= {document_hash(item) for item in json.loads(store.get_bytes(key))}
+    return found
 
 
 def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
@@ -79,5 +93,6 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
                 used_elsewhere |= set(json.loads(store.get_bytes(key)))
         dropped -= used_elsewhere
         for key in sorted(dropped):
+            store.delete(public_document_text_key(document_hash(key)))
             store.delete(key)
     return {"copied": copied, "removed": sorted(dropped), "not_pdf": refused}

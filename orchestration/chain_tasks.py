@@ -153,3 +153,26 @@ def report(chain: str, extracted: dict, transformed: dict, years: list[dict], wi
     for asset in context["task"].outlets:  # what waits for this chain learns which night is ready
         context["outlet_events"][asset].extra = {"night": transformed["night"]}
     return written
+
+
+@task
+def plan_texts(chain: str, years: list[dict]) -> list[dict]:
+    """After the years' documents are public: the batches of documents whose text to read."""
+    return _chain(chain).text_jobs(_settings())
+
+
+@task
+def read_texts(chain: str, job: dict) -> dict:
+    """Outside the lease and off the publication's path: text layers and OCR, bounded per document."""
+    return _chain(chain).read_texts(_settings(), **job)
+
+
+@task(trigger_rule="all_done")
+def publish_texts(chain: str, batches: list[dict]) -> dict:
+    """The texts read (this run's, or left by a run whose reading failed) made public, under the lease."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        published = found.publish_texts(settings, [b for b in batches or [] if b])
+    for line in published["summary"]:
+        log.info(line)
+    return published

@@ -1,0 +1,70 @@
+"""The text read from the acts' documents: kept once per content hash (private), published next to
+each public PDF as ``<sha256>.txt`` for reuse.
+
+A document's record (``extract.document_text.DocumentText`` as JSON) is written once and never
+read from its PDF again, whatever act or night brings the same bytes; an unreadable document's
+record keeps its reason. Only documents of online acts (and their public annexes) are read, and
+a text is public only while its PDF is: ``load.documents`` removes both together.
+"""
+
+from __future__ import annotations
+
+import json
+
+from core.keys import (
+    DOCUMENT_TEXT_SUFFIX,
+    DOCUMENT_TEXTS_PREFIX,
+    DOCUMENTS_PREFIX,
+    document_text_record_key,
+    public_document_text_key,
+)
+from core.store import ObjectStore, gzip_bytes, plain_bytes
+from load.documents import document_hash, document_key, public_document_hashes
+
+
+def read_hashes(store: ObjectStore) -> set[str]:
+    """Hashes of the documents whose text was read (or found unreadable) already."""
+    return {document_hash(key) for key in store.list_keys(DOCUMENT_TEXTS_PREFIX + "/")}
+
+
+def to_read(store: ObjectStore) -> list[str]:
+    """Public documents whose text was never read, in a stable order."""
+    return sorted(public_document_hashes(store) - read_hashes(store))
+
+
+def write_record(store: ObjectStore, sha256: str, record: dict) -> None:
+    store.put_bytes(document_text_record_key(sha256), gzip_bytes(json.dumps(record, ensure_ascii=False).encode()))
+
+
+def read_record(store: ObjectStore, sha256: str) -> dict | None:
+    try:
+        return json.loads(plain_bytes(store.get_bytes(document_text_record_key(sha256))))
+    except FileNotFoundError:
+        return None
+
+
+def public_pdf(store: ObjectStore, sha256: str) -> bytes | None:
+    """The public PDF of a document, None once it left the public zone (its acts withdrawn)."""
+    try:
+        return store.get_bytes(document_key(sha256))
+    except FileNotFoundError:
+        return None
+
+
+def publish_texts(store: ObjectStore) -> dict:
+    """Write the ``.txt`` of every public document whose text is read and not published yet.
+
+    Runs under the chain's lease, like ``load.documents.publish_documents``, so that a text never
+    outlives its PDF: a document withdrawn meanwhile has no PDF and gets no text.
+    """
+    public = public_document_hashes(store)
+    published = {document_hash(key) for key in store.list_keys(DOCUMENTS_PREFIX + "/")
+                 if key.endswith(DOCUMENT_TEXT_SUFFIX)}
+    written = []
+    for sha256 in sorted((public & read_hashes(store)) - published):
+        record = read_record(store, sha256)
+        if not record or not record.get("text") or not store.exists(document_key(sha256)):
+            continue
+        store.put_bytes(public_document_text_key(sha256), record["text"].encode("utf-8"))
+        written.append(sha256)
+    return {"written": written}
