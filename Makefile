@@ -83,6 +83,7 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/scdl_validation.py --validata $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp
 	$(BIN)/python benchmarks/actes_night.py --sizes $(ACTES_HISTORIES) --work var/bench/actes --s3
+	$(BIN)/python benchmarks/document_text.py
 
 clean:
 	rm -rf var

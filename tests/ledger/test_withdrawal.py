@@ -327,3 +327,25 @@ def test_a_withdrawal_holds_when_the_act_is_resent_in_another_year(store):
     assert digor(["unpublish", SIREN, act["source_id"], "--reason", "retrait"]) == 0
     assert digor(["run", "actes", "--date", "2025-03-06"]) == 0
     assert _holders(store, SIREN, act["source_id"], act["numero"]) == []
+
+
+def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_it_back(store, store_settings):
+    act = _a_published_deliberation(store)
+    siren, numero, url = act["COLL_SIRET"][:9], act["DELIB_ID"], act["DELIB_URL"]
+    text = store / "public" / url.split("/", 3)[3].replace(".pdf", ".txt")
+
+    def read_and_publish_texts() -> None:
+        batches = [actes_chain.CHAIN.read_texts(store_settings, **job) for job in actes_chain.CHAIN.text_jobs(store_settings)]
+        actes_chain.CHAIN.publish_texts(store_settings, batches)
+
+    read_and_publish_texts()
+    assert numero in text.read_text(encoding="utf-8")
+
+    assert digor(["unpublish", siren, numero, "--reason", "données personnelles dans l'acte"]) == 0
+    assert not text.exists()
+    read_and_publish_texts()  # the next texts' run never brings back a withdrawn act's text
+    assert not text.exists()
+
+    assert digor(["publish", siren, numero, "--reason", "acte corrigé"]) == 0
+    read_and_publish_texts()
+    assert numero in text.read_text(encoding="utf-8")
