@@ -335,9 +335,14 @@ def act_dates_text(act: dict) -> str:
     return published[:1].upper() + published[1:]
 
 
-def widget_url(public_url: PublicUrl, siren: str, act_id: str | None = None) -> str:
+def widget_url(public_url: PublicUrl, siren: str, act: dict | None = None) -> str:
+    """The widget's page, or an act's permalink: its id and the year of its file (its decision's),
+    so that the page loads that year file only."""
     url = f"{public_url(WIDGET_PAGE_KEY)}?siren={siren}"
-    return url + (f"&acte={quote(act_id, safe='')}" if act_id else "")
+    if act is None:
+        return url
+    year = (act.get("date_decision") or "")[:4]
+    return url + f"&acte={quote(act['id'], safe='')}" + (f"&annee={year}" if year.isdigit() else "")
 
 
 _NOT_XML = re.compile(r"[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -385,7 +390,7 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
     sub(feed, "generator", "digor")
     for act in latest:
         entry = sub(feed, "entry")
-        permalink = widget_url(public_url, body.siren, act["id"])
+        permalink = widget_url(public_url, body.siren, act)
         sub(entry, "id", permalink)
         sub(entry, "title", f"{act['numero']} : {act['objet']}")
         sub(entry, "published", _atom_time(act["date_publication"]))

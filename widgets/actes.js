@@ -29,6 +29,7 @@ let acts = [];
 let allLoaded = false;
 let failedYears = [];
 let yearsPromise = null;
+const yearPromises = new Map();
 const actsById = new Map();
 let searchSettings = DEFAULT_SEARCH;
 let index = null;
@@ -152,18 +153,29 @@ function pageName() {
   return names.length > 1 ? `${names.slice(0, -1).join(", ")} et ${names[names.length - 1].toLowerCase()}` : names[0];
 }
 
+// One year file, once (null when it cannot be read).
+function loadYear(year) {
+  if (!yearPromises.has(year)) {
+    const entry = (manifest.annees || {})[year];
+    yearPromises.set(year, entry
+      ? fetchJson(new URL(entry.fichier, manifestUrl), { version: true })
+        .then((file) => (file.actes || []).map(prepare), () => null)
+      : Promise.resolve(null));
+  }
+  return yearPromises.get(year);
+}
+
 // Every year file, once; a year that cannot be read leaves the others shown, with a note.
 function loadYears() {
   if (!yearsPromise) {
     yearsPromise = (async () => {
-      const years = Object.entries(manifest.annees || {});
-      const results = await Promise.allSettled(
-        years.map(([, y]) => fetchJson(new URL(y.fichier, manifestUrl), { version: true })));
+      const years = Object.keys(manifest.annees || {});
+      const results = await Promise.all(years.map(loadYear));
       acts = [];
       failedYears = [];
-      results.forEach((result, i) => {
-        if (result.status === "fulfilled") acts.push(...(result.value.actes || []).map(prepare));
-        else failedYears.push(years[i][0]);
+      results.forEach((found, i) => {
+        if (found) acts.push(...found);
+        else failedYears.push(years[i]);
       });
       allLoaded = true;
       timings.annees = performance.now();
@@ -328,7 +340,11 @@ function compare(sort, scores) {
 // Fetch what the view needs (year files, search index), then draw it; a later call wins.
 async function show() {
   const call = ++drawing;
-  if (!recentsSuffice()) {
+  if (state.acte && state.annee && !actsById.has(state.acte)) {
+    await loadYear(String(state.annee)); // an act's permalink names its year: that file, not every year's
+    if (call !== drawing) return;
+  }
+  if (!recentsSuffice() && !(state.acte && actsById.has(state.acte))) {
     const waiting = !allLoaded || (searching() && !index);
     if (waiting) {
       $("resultats").setAttribute("aria-busy", "true");
@@ -357,7 +373,7 @@ function render() {
   $("permalien-retour").hidden = !state.acte;
   document.body.classList.toggle("permalien", Boolean(state.acte));
   if (state.acte) {
-    const back = ACTES.toParams(Object.assign({}, state, { acte: "", page: 1 }));
+    const back = ACTES.toParams(Object.assign({}, state, { acte: "", annee: null, page: 1 }));
     $("tous-les-actes").href = "?" + back.toString();
     current = single ? [single] : [];
     $("total").textContent = single ? `Acte n° ${single.numero}` : "Cet acte n'est pas publié, ou ne l'est plus.";
@@ -419,6 +435,12 @@ function documentItem(doc, kind) {
       el("a", { href: url, download: name }, "Télécharger", hidden(` ${name}`))));
 }
 
+// The year file an act is in: that of its decision (load/widget_files.py writes one file per decision year).
+function yearOf(act) {
+  const year = /^\d{4}/.exec(act.date_decision || "");
+  return year ? Number(year[0]) : null;
+}
+
 function actItem(act) {
   const titleId = `objet-${act.id}`;
   const dates = act.date_decision
@@ -428,8 +450,8 @@ function actItem(act) {
   if (act.document) documents.append(documentItem(act.document, "Acte"));
   else documents.append(el("li", {}, "Document non diffusé en ligne."));
   (act.annexes || []).forEach((annex) => documents.append(documentItem(annex, "Annexe")));
-  const link = ACTES.toParams({ siren: state.siren, perimetre: state.perimetre, acte: act.id, theme: state.theme,
-    couleurs: state.couleurs });
+  const link = ACTES.toParams({ siren: state.siren, perimetre: state.perimetre, acte: act.id, annee: yearOf(act),
+    theme: state.theme, couleurs: state.couleurs });
   return el("li", { className: "acte", id: `acte-${act.id}`, "data-id": act.id },
     el("article", { "aria-labelledby": titleId },
       el("h3", { id: titleId, className: "objet" }, String(act.objet || "")),
@@ -465,7 +487,7 @@ async function exportCsv() {
     "document", "annexes", "lien_permanent"];
   const page = new URL(location.href);
   const rows = current.map((act) => {
-    page.search = ACTES.toParams({ siren: state.siren, acte: act.id }).toString();
+    page.search = ACTES.toParams({ siren: state.siren, acte: act.id, annee: yearOf(act) }).toString();
     return [act.numero, act.objet, act.nature, act.matiere_code, act.matiere, act.date_decision, act.date_publication,
       act.document ? act.document.url : "", (act.annexes || []).map((a) => a.url).join(" "), page.href];
   });
@@ -505,14 +527,14 @@ function listen() {
   $("export-csv").addEventListener("click", exportCsv);
   $("tous-les-actes").addEventListener("click", (event) => {
     event.preventDefault();
-    update({ acte: "", page: 1 }, { push: true, focusResults: true });
+    update({ acte: "", annee: null, page: 1 }, { push: true, focusResults: true });
   });
   $("liste").addEventListener("click", (event) => {
     const link = event.target.closest(".lien-permanent a");
     if (!link) return;
     event.preventDefault();
     const id = link.closest(".acte").dataset.id;
-    update({ acte: id }, { push: true, focusResults: true });
+    update({ acte: id, annee: yearOf(actsById.get(id) || {}) }, { push: true, focusResults: true });
   });
   window.addEventListener("popstate", () => {
     state = ACTES.parse(location.search);

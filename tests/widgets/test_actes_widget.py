@@ -407,6 +407,36 @@ def test_the_feed_opens_in_a_new_tab_with_a_line_saying_what_a_feed_is(site, con
     feed.close()
 
 
+
+
+def test_an_old_acts_permalink_loads_only_its_years_file(site, watched):
+    """The page citizens share: the act's year file, not the body's ten years of acts."""
+    oldest = min(manifest(site, BIG_SIREN)["annees"])
+    folder = site.store / "public/widgets/actes" / BIG_SIREN
+    act = json.loads(plain_bytes((folder / manifest(site, BIG_SIREN)["annees"][oldest]["fichier"]).read_bytes()))["actes"][-1]
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&acte={act['id']}&annee={oldest}"), "body[data-etat=pret]")
+    assert shown_ids(page) == [act["id"]]
+    expect(page.locator("#total")).to_have_text(f"Acte n° {act['numero']}")
+    assert [url.rsplit("/", 1)[1][:4] for url in watched.requests if YEAR_FILE.search(url)] == [oldest]
+    page.click("#tous-les-actes")
+    expect(page.locator("#liste > li.acte")).to_have_count(10)
+    assert "annee" not in query(page) and "acte" not in query(page)
+
+
+def test_permalinks_name_the_year_of_the_act(site, watched):
+    page = watched.open(site.widget(f"siren={BIG_SIREN}"), "body[data-etat=pret]")
+    first = page.locator("#liste > li.acte").first
+    decided = first.get_attribute("data-id")
+    href = first.locator(".lien-permanent a").get_attribute("href")
+    acts = {a["id"]: a for y in manifest(site, BIG_SIREN)["annees"].values()
+            for a in json.loads(plain_bytes((site.store / "public/widgets/actes" / BIG_SIREN / y["fichier"]).read_bytes()))["actes"]}
+    assert parse_qs(urlsplit(href).query)["annee"] == [acts[decided]["date_decision"][:4]]
+    feed = etree.fromstring((site.store / "public/widgets/actes" / BIG_SIREN / "actes.atom").read_bytes())
+    permalink = feed.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}link[@rel='alternate']").get("href")
+    in_feed = parse_qs(urlsplit(permalink).query)
+    assert in_feed["annee"] == [acts[in_feed["acte"][0]]["date_decision"][:4]]
+
+
 def test_everything_comes_from_the_store(site, watched):
     page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=voirie"))
     page.click("#liste .lien-permanent a")

@@ -55,6 +55,8 @@ export const ACTES = urlState({
   // The kinds of act the page is for (set by the site, never by a visitor's filters).
   perimetre: codes("perimetre", TYPES.map((t) => t.code)),
   acte: text("acte", { raw: true }),
+  // The year file that holds the act (its decision's year): a permalink loads that file only.
+  annee: year("annee"),
   recherche: text("recherche", { raw: true }),
   types: codes("types_actes", TYPES.map((t) => t.code)),
   classifications: codes("classifications", MATIERES.map((m) => m.code)),
