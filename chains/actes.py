@@ -51,7 +51,7 @@ BASE_KEYS = {
 }
 
 
-def _registry(settings: Settings) -> Registry:
+def registry_of(settings: Settings) -> Registry:
     """The registry, its SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
     from chains.sirene import registry_with_register
 
@@ -91,7 +91,7 @@ class ActesChain(Chain):
     @timed
     def transform(self, settings: Settings, night: str) -> dict:
         store = self.store(settings)
-        result = transform_night(store, _registry(settings), night, settings.source_name,
+        result = transform_night(store, registry_of(settings), night, settings.source_name,
                                  ActRules.from_settings(settings))
         # An act re-sent with its decision date in another year leaves the years it was in.
         earlier = act_years(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
@@ -134,7 +134,7 @@ class ActesChain(Chain):
                      night: str | None = None) -> dict:
         """Rebuild the year's regional files, documents and the touched bodies' widget files."""
         store = self.store(settings)
-        registry = _registry(settings)
+        registry = registry_of(settings)
         following = ledger_files(store, year)  # listed before the read: what these files will follow
         acts = current_acts(store, registry, year)
         hold(f"after-ledger-read-{year}")

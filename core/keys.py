@@ -133,6 +133,11 @@ def report_key(chain: str, night: str, name: str = "report.json") -> str:
     return f"{REPORTS_PREFIX}/{chain}/date={night}/{name}"
 
 
+def history_import_report_key(stamp: str) -> str:
+    """The report of one ``digor import-history`` run (what was imported, merged or refused)."""
+    return f"{REPORTS_PREFIX}/import-history/{stamp}.json"
+
+
 def public_path(key: str) -> str:
     """The path under which browsers see a public key (the public zone is served at its root)."""
     if not key.startswith(f"{PUBLIC}/"):

@@ -136,6 +136,44 @@ def write_command_event(store: ObjectStore, year: int, event: LedgerEvent) -> st
     return key
 
 
+def history_event(siren: str, source: str, source_id: str, numero: str, published_on: date, reason: str,
+                  document_sha256: str = "") -> LedgerEvent:
+    """The previous system's publication of an act on ``published_on``: a "published" event dated that
+    day, so that replay orders it before anything digor saw and keeps its date as the first publication."""
+    day = published_on.isoformat()
+    return LedgerEvent(siren=siren, source=source, source_id=source_id, numero=numero,
+                       decision=Decision.PUBLISHED.value, decided_by=DecisionSource.HISTORY.value, reason=reason,
+                       at=f"{day}T00:00:00", effective=day, document_sha256=document_sha256, actor="import-history")
+
+
+HISTORY_FILE = "import="
+
+
+def write_history_events(store: ObjectStore, stamp: str, events: list[LedgerEvent],
+                         year_of: dict[tuple[str, str, str], int]) -> list[str]:
+    """One file per decision year (``year_of``: each act's) of an import run ``stamp``, written once."""
+    by_year: dict[int, list[LedgerEvent]] = defaultdict(list)
+    for event in events:
+        by_year[year_of[event.act]].append(event)
+    keys = []
+    for year, year_events in sorted(by_year.items()):
+        key = f"{LEDGER_PREFIX}/annee={year}/{HISTORY_FILE}{stamp}.jsonl"
+        if store.exists(key):
+            raise FileExistsError(f"ledger import file {key} already recorded")
+        _write_event_file(store, year, key, sorted(year_events, key=lambda e: e.act), ledger_files(store, year))
+        keys.append(key)
+    return keys
+
+
+def imported_acts(store: ObjectStore) -> dict[tuple[str, str, str], LedgerEvent]:
+    """Every act a history import recorded, with its event (the earliest when imported twice)."""
+    found: dict[tuple[str, str, str], LedgerEvent] = {}
+    for event in read_events(store):
+        if event.decided_by == DecisionSource.HISTORY.value:
+            found.setdefault(event.act, event)
+    return found
+
+
 def read_events(store: ObjectStore, year: int | None = None, years: Iterable[int] | None = None) -> list[LedgerEvent]:
     """The events of acts decided in ``year`` (or in ``years``) or, without, of every year: an act
     re-sent with a decision date in another year has events in both, and its decisions follow it."""
@@ -216,11 +254,13 @@ def _write_event_file(store: ObjectStore, year: int, key: str, events: list[Ledg
 def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
     """Current decision of each act and the first publication date of its current document.
 
-    Republishing keeps the first date; a new document (another PDF) is a new publication.
+    Republishing keeps the first date; a new document (another PDF) is a new publication, except
+    for an act the previous system published (a history event): its original date stays.
     """
     states: dict[tuple[str, str, str], ActState] = {}
     document: dict[tuple, str] = {}
     published_document: dict[tuple, str] = {}
+    pinned: set[tuple] = set()
     for event in events:
         key = event.act
         if event.document_sha256:
@@ -229,7 +269,12 @@ def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
         state.decision, state.decided_by, state.reason, state.at = (
             event.decision, event.decided_by, event.reason, event.at,
         )
-        if event.decision == Decision.PUBLISHED.value:
+        if event.decided_by == DecisionSource.HISTORY.value:
+            first = date.fromisoformat(event.effective)
+            if key not in pinned or state.publication_date is None or first < state.publication_date:
+                state.publication_date = first
+            pinned.add(key)
+        elif event.decision == Decision.PUBLISHED.value and key not in pinned:
             current = document.get(key, "")
             if state.publication_date is None or published_document.get(key) != current:
                 state.publication_date = date.fromisoformat(event.effective)

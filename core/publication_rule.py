@@ -38,6 +38,9 @@ class DecisionSource(str, Enum):
     TELETRANSMISSION = "teletransmission"
     DEFAULT_RULE = "default-rule"
     ENGINEER = "engineer"
+    # The previous system's publication, brought by ``digor import-history``: its date is the act's
+    # first publication, which nothing later moves.
+    HISTORY = "history"
 
 
 _BY_NATURE = {

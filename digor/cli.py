@@ -167,6 +167,33 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_history(args: argparse.Namespace) -> int:
+    """``digor import-history <folder>``: the previous system's acts with their original publication dates."""
+    from chains.history import import_history
+    from core.lease import LeaseLost, LockBusy
+
+    settings = _settings_for(args)
+    try:
+        report = import_history(settings, Path(args.folder), on_wait=_waiting)
+    except (LockBusy, LeaseLost) as error:
+        print(f"error: {error}: run the same command again later (what was imported is kept)", file=sys.stderr)
+        return 1
+    if args.json:
+        import json
+
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    print(report["summary"])
+    print(f"report: {settings.store_url}/{report['key']}")
+    for refused in report["refused"]:
+        record = f" ({refused['record']})" if refused["record"] else ""
+        print(f"  refused {refused['file']}{record}: {refused['reason']}", file=sys.stderr)
+    if report["refused"]:
+        print(f"warning: {len(report['refused'])} record(s) refused: fix them in the export and run the same command "
+              "again (what was imported is kept, nothing is imported twice)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     from chains.backfill import run_backfill
 
@@ -421,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--restart", action="store_true", help="drop what an earlier run of the same backfill left")
     backfill.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     backfill.set_defaults(func=cmd_backfill)
+
+    history = commands.add_parser("import-history", help="import the previous system's published acts (an export "
+                                  "folder: actes/ and scdl/) keeping their original publication dates")
+    history.add_argument("folder", help="the export folder (format: README, \"Importing the history\")")
+    history.add_argument("--json", action="store_true", help="print the whole report as JSON too")
+    history.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    history.set_defaults(func=cmd_import_history)
 
     convert = commands.add_parser("convert", help="convert source files to national formats")
     formats = convert.add_subparsers(dest="format", required=True)

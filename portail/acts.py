@@ -166,6 +166,8 @@ def decided_by(source: str, actor: str) -> str:
         return f"équipe technique, ligne de commande ({actor})"
     if source == DecisionSource.TELETRANSMISSION.value:
         return "choix transmis avec l'acte (télétransmission)"
+    if source == DecisionSource.HISTORY.value:
+        return "publication par le système précédent (historique importé)"
     return "règle par défaut selon la nature de l'acte"
 
 

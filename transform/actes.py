@@ -360,6 +360,32 @@ def staging_key(year: int, night: str) -> str:
     return f"{STAGING_PREFIX}/annee={year}/date={night}.parquet"
 
 
+def import_staging_key(year: int) -> str:
+    """The acts a history import brought for a decision year (``digor import-history``), beside the nights'."""
+    return f"{STAGING_PREFIX}/annee={year}/import.parquet"
+
+
+def add_imported_rows(store: ObjectStore, rows: list[dict]) -> list[int]:
+    """Add imported acts to their years' import files (an act already there keeps its first row),
+    then rebuild the latest tables. Returns the years written."""
+    by_year: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_year[row["date_decision"].year].append(row)
+    for year, year_rows in sorted(by_year.items()):
+        key = import_staging_key(year)
+        try:
+            before = read_parquet(store, key).to_pylist()
+        except FileNotFoundError:
+            before = []
+        known = {(r["siren"], r["source"], r["source_id"]) for r in before}
+        merged = before + [r for r in year_rows if (r["siren"], r["source"], r["source_id"]) not in known]
+        merged.sort(key=lambda r: (r["siren"], r["source"], r["source_id"]))
+        store.put_bytes(key, table_to_parquet_bytes(pa.Table.from_pylist(merged, schema=STAGING_SCHEMA)))
+    if by_year:
+        rebuild_latest(store)
+    return sorted(by_year)
+
+
 def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
     """Write the night's rows partitioned by decision year; stale partitions of a rerun go.
     The latest version of every act (``latest_versions``) follows: updated with the night's rows

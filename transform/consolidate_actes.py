@@ -74,9 +74,10 @@ def current_acts(store: ObjectStore, registry: Registry, year: int,
         online=online, offline_reason=offline,
     )
     acts["publish_annexes"] = [bool(b.publish_annexes) if b else False for b in map(bodies.get, acts["siren"])]
+    # An act imported from the previous system's SCDL files alone has no document: its metadata only.
     acts["metadata_only"] = [
-        (bodies[siren].metadata_only if bodies[siren] else True) or carries_private_annexes(name)
-        for siren, name in zip(acts["siren"], acts["main_file_name"])
+        (bodies[siren].metadata_only if bodies[siren] else True) or carries_private_annexes(name) or not sha256
+        for siren, name, sha256 in zip(acts["siren"], acts["main_file_name"], acts["main_file_sha256"])
     ]
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
 
