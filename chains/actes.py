@@ -29,7 +29,7 @@ from core.ledger import (
     write_night_events,
 )
 from core.publication_rule import Decision
-from core.registry import Registry, load_registry
+from core.registry import Registry, body_registry
 from core.test_hook import hold
 from extract import pastell_source
 from extract.document_text import REASONS, read_document
@@ -55,7 +55,7 @@ def registry_of(settings: Settings) -> Registry:
     """The registry, its SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
     from chains.sirene import registry_with_register
 
-    return registry_with_register(settings, load_registry(settings.registry_path))
+    return registry_with_register(settings, body_registry(settings))
 
 
 class ActesChain(Chain):
@@ -76,7 +76,12 @@ class ActesChain(Chain):
     def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
         store = self.store(settings)
         if settings.source_name == pastell_source.SOURCE:
-            return pastell_source.extract_night(settings, store, load_registry(settings.registry_path), night, until)
+            registry = {}
+            if settings.registry_source == "pastell":  # a body new in the source is read this very night
+                from chains.registry_source import refresh_registry
+
+                registry = {"registry": refresh_registry(settings)}
+            return {**pastell_source.extract_night(settings, store, body_registry(settings), night, until), **registry}
         extracted = extract_night(store, settings.drop_dir, night)
         acts = extracted.acts
         return {
@@ -194,7 +199,7 @@ class ActesChain(Chain):
         from chains.sirene import body_headers
 
         store = self.store(settings)
-        registry = load_registry(settings.registry_path)
+        registry = body_registry(settings)
         keys = [
             switch_dataset_manifest(store, base.rsplit("/", 1)[0], dataset, settings.version_retention_days)["manifest"]
             for dataset, base in sorted(BASE_KEYS.items())
@@ -317,7 +322,7 @@ def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> p
     """Every act of these bodies (None: of every body) as it stands now, whatever its year: its latest
     version, current decision and whether it is online (``current_acts``), with its ``year``."""
     store = CHAIN.store(settings)
-    registry = load_registry(settings.registry_path)
+    registry = body_registry(settings)
     states = replay(read_events(store))
     wanted = None if sirens is None else set(sirens)
     frames = []
@@ -335,7 +340,7 @@ def act_history(settings: Settings, siren: str, act_id: str) -> dict:
     store = CHAIN.store(settings)
     states = replay(read_events(store))
     state = states.get((siren, act["source"], act["source_id"]))
-    online = current_acts(store, load_registry(settings.registry_path), year, states)
+    online = current_acts(store, body_registry(settings), year, states)
     row = online[(online["siren"] == siren) & (online["source_id"] == act["source_id"])].iloc[0]
     return {
         "year": year,

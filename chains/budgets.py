@@ -19,7 +19,7 @@ from core.config import TOTEM_MAX_BYTES, Settings
 from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
 from core.ledger import applied_files, ledger_files, ledger_lines, record_applied
 from core.publication_rule import Decision
-from core.registry import load_registry
+from core.registry import body_registry
 from core.store import ObjectStore
 from extract.plans_de_comptes import PlanSource
 from load.budget_widgets import document_names, publish_body, published_document_names
@@ -53,7 +53,7 @@ def plan_resolver(settings: Settings, store: ObjectStore | None = None) -> PlanR
 
 
 def _open_sirens(settings: Settings) -> set[str]:
-    return {b.siren for b in load_registry(settings.registry_path).bodies if b.open_data}
+    return {b.siren for b in body_registry(settings).bodies if b.open_data}
 
 
 def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, str]]:
@@ -99,7 +99,7 @@ class BudgetsChain(Chain):
         if not store.exists(report_key("actes", night)):
             raise ActesNotStaged(f"the actes chain has not run for night {night}: no {report_key('actes', night)}")
         result = transform_budget_night(store, night, plan_resolver(settings, store), TOTEM_MAX_BYTES,
-                                        load_registry(settings.registry_path), settings.budget_max_amount)
+                                        body_registry(settings), settings.budget_max_amount)
         years = write_budget_staging(store, result)
         rejects = [r.to_dict() for r in result.rejects]
         self.write_quarantine(settings, night, {"rejects": rejects, "line_problems": result.line_problems,
@@ -130,7 +130,7 @@ class BudgetsChain(Chain):
                      night: str | None = None) -> dict:
         """Rebuild the exercice's regional SCDL budget file from the current published documents."""
         store = self.store(settings)
-        registry = load_registry(settings.registry_path)
+        registry = body_registry(settings)
         following = ledger_files(store)  # listed before the read: what this exercice's files will follow
         staged, refused = refused_documents(budget_lines(store, year), settings.budget_max_amount, registry)
         current, history = current_documents(staged)
@@ -189,7 +189,7 @@ class BudgetsChain(Chain):
         manifest = switch_dataset_manifest(store, folder, self.name, settings.version_retention_days)["manifest"]
         plans = plan_resolver(settings, store)
         function_plan = widget_function_plan(plans)
-        registry = load_registry(settings.registry_path)
+        registry = body_registry(settings)
         bound = settings.budget_max_amount
         frames = [current_documents(refused_documents(budget_lines(store, year), bound, registry)[0])[0]
                   for year in staged_budget_years(store)]

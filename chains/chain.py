@@ -30,7 +30,7 @@ from core.jsonio import json_bytes
 from core.keys import quarantine_key, report_key
 from core.lease import Held, holding
 from core.overlay_store import chain_store
-from core.registry import load_registry
+from core.registry import body_registry
 from core.store import ObjectStore, open_store
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import manifest_files
@@ -193,7 +193,7 @@ class Chain:
         that decisions took out meanwhile (``left_by_decision``), unless ``allow_shrink``.
         """
         store = self.store(settings)
-        registry = load_registry(settings.registry_path)
+        registry = body_registry(settings)
         publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
         outcomes = []
         for result in sorted((as_switched(store, r) for r in year_results), key=lambda r: r["year"]):

@@ -41,7 +41,7 @@ from core.config import Settings
 from core.jsonio import compact_json_bytes
 from core.jsonio import json_bytes as _dumps
 from core.keys import DECP_NAMES_MONTH_KEY, public_prefix, raw_prefix, widget_drafts
-from core.registry import Registry, load_registry
+from core.registry import Registry, body_registry
 from core.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
 from load.public_files import (
@@ -235,7 +235,7 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
     ``night`` limits the per-file counts and the rejects listed in the result to the files
     received that night (the run report's scope); the public rejects report has them all.
     """
-    registry = load_registry(settings.registry_path)
+    registry = body_registry(settings)
     names, entities = enrichment(settings, registry)
     consolidated = consolidate(staged_rows(store, year))
     rejects = reject_rows(consolidated)
@@ -292,7 +292,7 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
     from chains.sirene import current_month, register_identifiers
 
     written = [switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)["manifest"]]
-    registry = load_registry(settings.registry_path)
+    registry = body_registry(settings)
     names = name_lookup(settings, registry)
     seen: set[str] = set()
     for siret in sorted(set(buyers)):

@@ -86,6 +86,9 @@ def build_report(
             key: extracted[key] for key in ("failed", "deleted", "incomplete", "body_errors", "unlisted")
             if extracted.get(key)
         },
+        # The registry from the source: bodies added tonight, entities left out (no identity in the register).
+        "registry": {key: extracted["registry"][key] for key in ("bodies", "added", "left_out")}
+        if extracted.get("registry") else {},
         "files": [f for y in years for files in y["files"].values() for f in files],
         "datagouv": datagouv,
         "durations_s": {
@@ -109,4 +112,8 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"  rejected {r['raw_prefix']}: {r['reason']}" for r in report["rejected"]]
     lines += [f"  quarantined {q['source_id']} from {q['file']}: {q['reason']}" for q in report["quarantined_rows"]]
     lines += [f"  left out {item['raw_prefix']}{item['file']}: {item['reason']}" for item in report.get("left_out", [])]
+    registry = report.get("registry") or {}
+    lines += [f"  registry: body {siren} added from the source (defaults unless overridden)"
+              for siren in registry.get("added", [])]
+    lines += [f"  registry: {item['message']}" for item in registry.get("left_out", [])]
     return lines

@@ -30,7 +30,7 @@ from chains.run_report import write_report_document
 from core.config import Settings
 from core.jsonio import json_bytes as _dumps
 from core.keys import SIRENE_PREFIX, report_key
-from core.registry import Registry, load_registry
+from core.registry import Registry, body_registry
 from core.sirene_stock import KINDS, STOCK_FILE_NAMES
 from core.store import ObjectStore, open_store, put_if_changed, read_parquet, sha256_hex, table_to_parquet_bytes
 from extract.sirene_download import download_file, file_url
@@ -101,7 +101,7 @@ def register_identifiers(settings: Settings, identifiers: Iterable[str], source:
 def wanted_identifiers(settings: Settings) -> dict[str, list[str]]:
     """Identifiers per source: the registry's bodies (SIREN and SIRET) and each registered source."""
     store = _store(settings)
-    registry = load_registry(settings.registry_path)
+    registry = body_registry(settings)
     by_source = {"registry": _identifiers([b.siren for b in registry.bodies] + [b.siret for b in registry.bodies])}
     for key in store.list_keys(f"{WANTED_PREFIX}/"):
         if key.endswith(".json"):
@@ -228,7 +228,7 @@ def check_registry_step(settings: Settings, month: str | None = None) -> dict:
         raise FileNotFoundError("no SIRENE cache yet: run `digor sirene refresh` (or the sirene DAG) first")
     planned = _load_json(store, identifiers_key(month)) or {}
     requested = {i[:9] for i in planned.get("identifiants", [])} if planned else None
-    findings = check_registry(load_registry(settings.registry_path), lookup, requested)
+    findings = check_registry(body_registry(settings), lookup, requested)
     return {
         "month": month,
         "errors": sum(f.severity == "error" for f in findings),
@@ -311,6 +311,14 @@ def load_lookup(settings: Settings, month: str | None = None) -> SireneLookup | 
     )
 
 
+def requested_sirens(settings: Settings) -> set[str] | None:
+    """The SIRENs the current cache was reduced for (None: no cache, or no plan kept)."""
+    store = _store(settings)
+    month = current_month(store)
+    planned = (_load_json(store, identifiers_key(month)) or {}) if month else {}
+    return {i[:9] for i in planned.get("identifiants", [])} if planned else None
+
+
 def enrich_identifiers(settings: Settings, identifiers: Iterable[str], source: str = "decp") -> pd.DataFrame:
     """Names, places and SME flags of ``identifiers`` (SIRETs or SIRENs), one row each.
 
@@ -349,7 +357,7 @@ def name_lookup(settings: Settings, fallback: Callable[[str], str | None] | None
 
 def registry_with_register(settings: Settings, registry: Registry | None = None) -> Registry:
     """The registry with SIRETs and names kept right by the cache (unchanged when there is none)."""
-    registry = registry or load_registry(settings.registry_path)
+    registry = registry or body_registry(settings)
     lookup = load_lookup(settings)
     return filled_registry(registry, lookup) if lookup is not None else registry
 

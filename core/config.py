@@ -269,6 +269,15 @@ def _json_env(name: str) -> dict:
     return mapping
 
 
+REGISTRY_SOURCES = ("file", "pastell")
+
+
+def _registry_source(value: str) -> str:
+    if value not in REGISTRY_SOURCES:
+        raise ValueError(f"{ENV_PREFIX}REGISTRY_SOURCE: {value!r} is not one of {', '.join(REGISTRY_SOURCES)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one run."""
@@ -318,6 +327,9 @@ class Settings:
     publication_open_data_codes: dict = field(default_factory=lambda: parse_open_data_codes(""))
     # Acts: bounds of reading a document's text (text layer, OCR).
     text_limits: TextLimits = field(default_factory=TextLimits)
+    # Where the bodies come from: "file" (DIGOR_REGISTRY, typed by hand) or "pastell" (the
+    # télétransmission's entities and the SIRENE register, refreshed each night; the file's overrides).
+    registry_source: str = "file"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -356,6 +368,7 @@ class Settings:
             max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(MAX_DOCUMENT_BYTES))),
             publication_open_data_codes=parse_open_data_codes(_env("PUBLICATION_OPEN_DATA_CODES", "")),
             text_limits=TextLimits.from_env(),
+            registry_source=_registry_source(_env("REGISTRY_SOURCE", "file")),
         )
 
     def schema(self, name: str) -> str:

@@ -33,6 +33,9 @@ PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
 DECP_NAMES_MONTH_KEY = f"{PRIVATE}/decp/mois-sirene.json"
 BACKFILL_PREFIX = f"{PRIVATE}/backfill"
+# The bodies the télétransmission's entities and the SIRENE register give (registry from the source).
+REGISTRY_DISCOVERED_KEY = f"{PRIVATE}/registry/bodies.json"
+REGISTRY_REPORT_KEY = f"{PRIVATE}/registry/report.json"
 BACKFILL_REPORTS_PREFIX = f"{PRIVATE}/backfill-reports"
 
 # Public zone.

@@ -1,15 +1,24 @@
-"""Registry of the region's public bodies: who they are and what they let us publish."""
+"""Registry of the region's public bodies: who they are and what they let us publish.
+
+Two ways to know the bodies: a file typed by hand (``bodies:`` of ``DIGOR_REGISTRY``), or, with
+``DIGOR_REGISTRY_SOURCE=pastell``, the télétransmission's entities checked against the SIRENE
+register (``chains.registry_source`` writes them to the store each night); the file then keeps
+the per-body settings only (``overrides:``: open-data switch, annexes, widget), and any body it
+still lists whole. ``body_registry(settings)`` is the registry every step reads.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import yaml
 
 from core.identifiers import siren_is_valid, siret_is_valid
+from core.keys import REGISTRY_DISCOVERED_KEY
 
 BODY_KINDS = ("commune", "epci", "syndicat", "departement", "region", "autre")
 
@@ -40,11 +49,18 @@ class Body:
         return siret[:9] == self.siren or siret in self.budget_establishments
 
 
+# What an override may set on a body the source brought (its identity comes from the register).
+OVERRIDE_FIELDS = ("open_data", "publish_annexes", "publish_individual_acts", "metadata_only", "widget",
+                   "budget_establishments")
+
+
 @dataclass(frozen=True)
 class Registry:
     region_name: str
     publisher: str
     bodies: tuple[Body, ...]
+    # SIREN -> the per-body settings of ``overrides:`` (applied to the bodies the source brings).
+    overrides: dict = field(default_factory=dict)
 
     @cached_property
     def _sirens(self) -> dict[str, Body]:
@@ -140,4 +156,52 @@ def _parse(path: Path, data: bytes) -> Registry:
                     f"{path}: budget establishment {establishment} of SIREN {body.siren} belongs to SIREN "
                     f"{establishment[:9]}, a body of the registry: its budgets come from that body"
                 )
-    return Registry(region_name=region.get("name", ""), publisher=region.get("publisher", ""), bodies=bodies)
+    overrides = {}
+    for index, entry in enumerate(document.get("overrides") or []):
+        where = f"{path}: override #{index + 1}"
+        siren = str((entry or {}).get("siren", ""))
+        if not siren_is_valid(siren):
+            raise RegistryError(f"{where}: SIREN {siren!r} is not a valid SIREN")
+        unknown = sorted(set(entry) - {"siren", *OVERRIDE_FIELDS})
+        if unknown:
+            raise RegistryError(f"{where}: {unknown[0]!r} cannot be overridden (only {', '.join(OVERRIDE_FIELDS)}): "
+                                "a body's identity comes from the register")
+        overrides[siren] = {k: v for k, v in entry.items() if k != "siren"}
+    return Registry(region_name=region.get("name", ""), publisher=region.get("publisher", ""), bodies=bodies,
+                    overrides=overrides)
+
+
+def with_discovered(registry: Registry, discovered: list[dict]) -> Registry:
+    """The bodies the source brought (``siren``, ``siret``, ``name``, ``kind``, ``pastell_id_e``), each with
+    the defaults and its override, after the bodies the file lists whole (which win)."""
+    listed = {body.siren for body in registry.bodies}
+    added = []
+    for index, entry in enumerate(discovered):
+        if entry["siren"] in listed:
+            continue
+        settings = registry.overrides.get(entry["siren"], {})
+        added.append(_body({**entry, **settings}, f"{REGISTRY_DISCOVERED_KEY}: body #{index + 1}"))
+    return replace(registry, bodies=registry.bodies + tuple(added))
+
+
+_DISCOVERED: dict[tuple[str, str], Registry] = {}
+
+
+def body_registry(settings) -> Registry:
+    """The registry of a run (``core.config.Settings``): the file, plus the bodies the source brought
+    when the registry comes from the source (``registry_source``), as last refreshed."""
+    registry = load_registry(settings.registry_path)
+    if settings.registry_source == "file":
+        return registry
+    from core.store import open_store
+
+    try:
+        data = open_store(settings.store_url).get_bytes(REGISTRY_DISCOVERED_KEY)
+    except FileNotFoundError:
+        return registry
+    cache_key = (f"{settings.registry_path}@{id(registry)}",
+                 hashlib.sha256(data).hexdigest())
+    if cache_key not in _DISCOVERED:
+        _DISCOVERED.clear()
+        _DISCOVERED[cache_key] = with_discovered(registry, json.loads(data)["bodies"])
+    return _DISCOVERED[cache_key]

@@ -194,6 +194,26 @@ def cmd_import_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_registry_refresh(args: argparse.Namespace) -> int:
+    """``digor registry refresh``: the bodies from the télétransmission's entities and the SIRENE register."""
+    from chains.registry_source import refresh_registry
+    from core.keys import REGISTRY_REPORT_KEY
+
+    settings = _settings_for(args)
+    summary = refresh_registry(settings)
+    print(f"registry: {summary['bodies']} bodies from {summary['entities']} entities, "
+          f"{len(summary['added'])} added, {len(summary['removed'])} gone, {len(summary['left_out'])} left out "
+          f"(report: {settings.store_url}/{REGISTRY_REPORT_KEY})")
+    for siren in summary["added"]:
+        print(f"  added {siren}")
+    for item in summary["left_out"]:
+        print(f"  {item['severity']}: {item['message']}", file=sys.stderr)
+    if settings.registry_source != "pastell":
+        print("warning: DIGOR_REGISTRY_SOURCE is not 'pastell': the nights read the file's bodies only",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
     from chains.backfill import run_backfill
 
@@ -455,6 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="print the whole report as JSON too")
     history.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     history.set_defaults(func=cmd_import_history)
+
+    registry = commands.add_parser("registry", help="the registry of bodies from the télétransmission's entities")
+    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
+    refresh = registry_commands.add_parser("refresh", help="list Pastell's entities, keep those the SIRENE register "
+                                           "knows (what each actes night does with DIGOR_REGISTRY_SOURCE=pastell)")
+    refresh.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    refresh.set_defaults(func=cmd_registry_refresh)
 
     convert = commands.add_parser("convert", help="convert source files to national formats")
     formats = convert.add_subparsers(dest="format", required=True)

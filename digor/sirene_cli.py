@@ -66,10 +66,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 def _write_filled_registry(settings: Settings, target: Path) -> int:
     """A copy of the registry file with each body's SIRET and name as the register has them."""
     from chains.sirene import load_lookup
-    from core.registry import load_registry
+    from core.registry import body_registry
     from transform.sirene_registry import filled_registry
 
-    registry = load_registry(settings.registry_path)
+    registry = body_registry(settings)
     filled = {b.siren: b for b in filled_registry(registry, load_lookup(settings)).bodies}
     document = yaml.safe_load(Path(settings.registry_path).read_text(encoding="utf-8"))
     changed = 0

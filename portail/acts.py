@@ -24,7 +24,7 @@ from core.publication_rule import (
     DecisionSource,
     exposes_a_person,
 )
-from core.registry import load_registry
+from core.registry import body_registry
 from portail.auth import Agent
 
 # State of an act as agents see it: (URL value, label).
@@ -109,7 +109,7 @@ class Acts:
 
     def bodies(self) -> list[tuple[str, str]]:
         """(SIREN, name) of the bodies the agent acts for, as the registry names them."""
-        registry = load_registry(self.settings.registry_path)
+        registry = body_registry(self.settings)
         return [(b.siren, b.name) for b in registry.bodies if self.agent.acts_for(b.siren)]
 
     def to_decide(self) -> pd.DataFrame:
