@@ -120,10 +120,32 @@ class ActesChain(Chain):
             "bodies": sorted(decisions),
             "bodies_by_year": {str(year): sorted(sirens) for year, sirens in sorted(by_year.items())},
             "rows": len(result.rows),
+            "budget_acts": sum(row["nature_code"] == "5" for row in result.rows),
             "decisions": {siren: dict(counts) for siren, counts in sorted(decisions.items())},
             "rejects": rejects,
             "left_out": left_out,
         }
+
+    def brought_nothing(self, extracted: dict) -> bool:
+        return not extracted.get("acts")  # nothing in the partition's raw folder (a retry finds what it pulled)
+
+    def feeds_followers(self, transformed: dict) -> bool:
+        """The budgets chain reads the acts of nature 5 a run staged: only those wake it up."""
+        return bool(transformed.get("budget_acts"))
+
+    def run_short(self, settings: Settings, partition: str, until: str, owner: str,
+                  force_rebuild: bool = False, allow_shrink: bool = False) -> dict:
+        """A short run (``actes_frequent``): what Pastell changed since the watermarks, up to ``until``,
+        staged as partition ``partition`` (``core.keys.short_run_partition``) and published at once,
+        under the chain's lease like a night. Nothing new: stops after the pull, writing nothing
+        public. Raises ``LockBusy`` when another writer (the night) keeps the lease longer than
+        ``short_run_lock_wait_seconds``: the caller skips, the night or the next run takes the changes."""
+        if settings.source_name != pastell_source.SOURCE:
+            line = (f"{self.name} {partition}: short runs read Pastell's watermarks, the source is "
+                    f"{settings.source_name!r}: the nightly run publishes")
+            return {"night": partition, "skipped": line, "summary": [line], "followers": False}
+        return self.run_night(settings, partition, force_rebuild, allow_shrink=allow_shrink, owner=owner,
+                              until=until, lock_wait=settings.short_run_lock_wait_seconds, only_if_new=True)
 
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         return staged_years(self.store(settings)) if force_rebuild else list(transformed["years"])

@@ -163,11 +163,21 @@ class Chain:
 
     # Generic: the same for every chain.
 
-    def lock(self, settings: Settings, owner: str, on_wait: Callable[[str], None] = log.warning):
-        """The chain's lease (``core.lease``), held by every writer of its public outputs: a night's
-        publish steps, a decision's republication. Nested uses in one process share it."""
+    def lock(self, settings: Settings, owner: str, on_wait: Callable[[str], None] = log.warning,
+             wait: float | None = None):
+        """The chain's lease (``core.lease``), held by every writer of its state and public outputs: a
+        night's steps, a short run, a decision's republication. Nested uses in one process share it.
+        ``wait``: how long to wait for another holder (default ``settings.lock_wait_seconds``)."""
         return holding(open_store(settings.store_url), self.name, owner, settings.lock_ttl_seconds,
-                       settings.lock_wait_seconds, on_wait)
+                       settings.lock_wait_seconds if wait is None else wait, on_wait)
+
+    def brought_nothing(self, extracted: dict) -> bool:
+        """Whether an extract found nothing to stage (a short run then stops there, publishing nothing)."""
+        return False
+
+    def feeds_followers(self, transformed: dict) -> bool:
+        """Whether what a run staged is read by the chains that wait for this one (their Asset)."""
+        return True
 
     def switch(self, settings: Settings, transformed: dict, years: list[dict], force_rebuild: bool,
                held: Held) -> tuple[list[str], list[dict]]:
@@ -230,12 +240,18 @@ class Chain:
         self, settings: Settings, night: str, force_rebuild: bool = False,
         progress: Callable[[str], None] = lambda _: None, allow_shrink: bool = False,
         owner: str | None = None, on_wait: Callable[[str], None] = log.warning,
+        until: str | None = None, lock_wait: float | None = None, only_if_new: bool = False,
     ) -> dict:
         """Every step of a night in order, without a scheduler (``digor run <chain>``): what the DAG runs.
-        The chain's lease is held throughout, so two runs of a chain never interleave."""
-        with self.lock(settings, owner or f"digor run {self.name} --date {night}", on_wait) as held:
+        The chain's lease is held throughout, so two runs of a chain never interleave. ``until``: end
+        of the run's data interval (``extract``); ``only_if_new``: stop after the extract when it
+        brought nothing (a short run), with ``skipped`` saying so and nothing written."""
+        with self.lock(settings, owner or f"digor run {self.name} --date {night}", on_wait, lock_wait) as held:
             progress("extract")
-            extracted = self.extract(settings, night) if self.has_extract else {"night": night}
+            extracted = self.extract(settings, night, until) if self.has_extract else {"night": night}
+            if only_if_new and self.brought_nothing(extracted):
+                line = f"{self.name} {night}: nothing new since the last run, nothing published"
+                return {"night": night, "skipped": line, "summary": [line], "followers": False}
             progress("transform")
             transformed = self.transform(settings, night)
             years = []
@@ -248,7 +264,8 @@ class Chain:
             progress("data.gouv.fr")
             datagouv = self.publish_datagouv(settings, years, allow_shrink)
             progress("report")
-            return self.write_report(settings, night, extracted, transformed, years, widgets, datagouv)
+            written = self.write_report(settings, night, extracted, transformed, years, widgets, datagouv)
+            return {**written, "night": night, "followers": self.feeds_followers(transformed)}
 
     def republish(self, settings: Settings, years: Iterable[int], bodies: list[str] | None, label: str,
                   dag_id: str | None = None, run_id: str | None = None,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from core.keys import public_path
+from core.keys import SHORT_RUN_MARK, is_short_run, public_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -320,6 +320,9 @@ class Settings:
     # wait), and how long a writer waits for another's before giving up.
     lock_ttl_seconds: float = 120.0
     lock_wait_seconds: float = 3600.0
+    # A short run waits this long for the chain's lease (a decision being republished), then skips:
+    # the night or the next short run takes the changes.
+    short_run_lock_wait_seconds: float = 60.0
     # Acts: plausible dates, the largest document published, the meaning of publication_open_data.
     act_date_earliest: date = ACT_DATE_EARLIEST
     act_date_margin_days: int = ACT_DATE_MARGIN_DAYS
@@ -363,6 +366,7 @@ class Settings:
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
             lock_ttl_seconds=float(_env("LOCK_TTL_SECONDS", "120")),
             lock_wait_seconds=float(_env("LOCK_WAIT_SECONDS", "3600")),
+            short_run_lock_wait_seconds=float(_env("SHORT_RUN_LOCK_WAIT_SECONDS", "60")),
             act_date_earliest=date.fromisoformat(_env("ACT_DATE_EARLIEST", ACT_DATE_EARLIEST.isoformat())),
             act_date_margin_days=int(_env("ACT_DATE_MARGIN_DAYS", str(ACT_DATE_MARGIN_DAYS))),
             max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(MAX_DOCUMENT_BYTES))),
@@ -387,6 +391,24 @@ DAG_OWNER = "digor-data"
 DAG_TIMEZONE = "Europe/Paris"
 DAG_DEFAULT_ARGS = {"owner": DAG_OWNER, "retries": 2, "retry_delay": timedelta(minutes=5)}
 NIGHTLY_CRON = "0 2 * * *"
+
+
+def partition_night(partition: str) -> date:
+    """The night whose data interval (until the nightly cron's time the next day) holds a partition:
+    a night's own date; for a short run (``core.keys.short_run_partition``), the night its end falls in.
+    What orders two staged versions of an act before their source stamps."""
+    if not is_short_run(partition):
+        return date.fromisoformat(partition)
+    minute, hour = NIGHTLY_CRON.split()[:2]
+    end = datetime.strptime(partition, f"%Y-%m-%d{SHORT_RUN_MARK}%H%M")
+    return (end - timedelta(hours=int(hour), minutes=int(minute), seconds=1)).date()
+
+
+# The actes short runs (``actes_frequent``): every 15 minutes by default (DIGOR_SHORT_RUN_CRON, read when
+# the DAG is parsed), each pulling what Pastell changed since the watermarks and publishing it at once.
+SHORT_RUN_CRON = os.environ.get(ENV_PREFIX + "SHORT_RUN_CRON", "*/15 * * * *")
+# A short run still going after this is stopped and reported late: the next one takes over.
+SHORT_RUN_TIMEOUT = timedelta(minutes=30)
 # A nightly run still going after this is stopped and reported late (alert "late").
 NIGHTLY_TIMEOUT = timedelta(hours=4)
 # The ``allow_shrink`` param of the DAGs that publish to data.gouv.fr (see ``max_shrink_ratio``).

@@ -7,6 +7,8 @@ quarantine, ledger, publisher state, caches). Only ``public/`` is readable by br
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 RAW = "raw"
 STAGING = "staging"
 PUBLIC = "public"
@@ -91,6 +93,27 @@ def raw_act_folder(chain: str, source: str, night: str, key: str) -> tuple[str, 
     if len(parts) < 3:
         return None
     return parts[1], revision, f"{raw_revision_prefix(chain, source, night, revision)}{parts[0]}/{parts[1]}/"
+
+
+# A night's partition (raw folder, staging file, ledger file, report) is named after its day; a
+# short run's (the ``actes_frequent`` DAG) after the end of its data interval in local time,
+# ``<day>T<HHMM>``: a partition of its own, so that what it pulled is staged and dated once.
+SHORT_RUN_MARK = "T"
+
+
+def short_run_partition(moment: datetime) -> str:
+    """The partition of a short run whose data interval ends at ``moment`` (local time)."""
+    return moment.strftime(f"%Y-%m-%d{SHORT_RUN_MARK}%H%M")
+
+
+def is_short_run(partition: str) -> bool:
+    return SHORT_RUN_MARK in partition
+
+
+def partition_day(partition: str) -> date:
+    """The day of a partition: a night's date, or the local day a short run ran (what its acts'
+    first publication date is)."""
+    return date.fromisoformat(partition[:10])
 
 
 def staging_prefix(dataset: str) -> str:

@@ -16,7 +16,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 
-from core.keys import LEDGER_APPLIED_PREFIX, LEDGER_CACHE_PREFIX, LEDGER_PREFIX
+from core.keys import (
+    LEDGER_APPLIED_PREFIX,
+    LEDGER_CACHE_PREFIX,
+    LEDGER_PREFIX,
+    partition_day,
+)
 from core.publication_rule import Decision, DecisionSource
 from core.store import ObjectStore
 
@@ -57,6 +62,8 @@ def _timestamp(value: str, fallback: str) -> str:
 
 
 def night_events(rows: list[dict], night: str) -> list[LedgerEvent]:
+    """What the source said in partition ``night``, effective on its day (a short run's: the day it ran)."""
+    day = partition_day(night).isoformat()
     return [
         LedgerEvent(
             siren=row["siren"],
@@ -66,8 +73,8 @@ def night_events(rows: list[dict], night: str) -> list[LedgerEvent]:
             decision=row["decision"],
             decided_by=row["decision_source"],
             reason=row["decision_reason"],
-            at=_timestamp(row["version"], night),
-            effective=night,
+            at=_timestamp(row["version"], day),
+            effective=day,
             document_sha256=row["main_file_sha256"],
         )
         for row in sorted(rows, key=lambda r: (r["siren"], r["source"], r["source_id"]))
@@ -277,7 +284,10 @@ def replay(events: list[LedgerEvent]) -> dict[tuple[str, str, str], ActState]:
         elif event.decision == Decision.PUBLISHED.value and key not in pinned:
             current = document.get(key, "")
             if state.publication_date is None or published_document.get(key) != current:
-                state.publication_date = date.fromisoformat(event.effective)
+                # Never earlier than the last: a night's events are dated by its night, the day before
+                # it runs, and a short run may have published the act on that next day already.
+                day = date.fromisoformat(event.effective)
+                state.publication_date = day if state.publication_date is None else max(day, state.publication_date)
                 published_document[key] = current
         state.history.append(event)
         states[key] = state

@@ -33,13 +33,13 @@ import logging
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 from core.config import NIGHTLY_CRON, Settings
 from core.jsonio import json_bytes as _dumps
 from core.keys import PASTELL_STATE_KEY as STATE_KEY
-from core.keys import report_key
+from core.keys import is_short_run, report_key
 from core.registry import Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
 from extract.drop_folder import night_prefix
@@ -380,8 +380,9 @@ def pull_night(
             state = states.get(body.siren)
             if state is None or state.id_e != id_e:
                 state = BodyState(id_e)
+            before = states.get(body.siren)
             try:
-                states[body.siren] = _pull_body(
+                pulled = _pull_body(
                     client, store, body, state, night, cutoff, tuple(flows), tuple(file_fields),
                     max_workers, result,
                 )
@@ -391,11 +392,20 @@ def pull_night(
                 result.body_errors.append({"siren": body.siren, "reason": str(error)})
                 log.warning("Pastell body %s not pulled, retried next night: %s", body.siren, error)
                 continue
-            save_state(store, states)
+            # A body with nothing new costs no write (a short run every few minutes finds most so).
+            if before is None or replace(pulled, last_night=before.last_night) != before:
+                states[body.siren] = pulled
+                save_state(store, states)
         result.pending = {siren: sorted(s.pending) for siren, s in sorted(states.items()) if s.pending}
     finally:
         result.requests = client.requests_sent - sent_before
     return result
+
+
+def quiet(summary: dict) -> bool:
+    """Whether a pull found nothing: no act in its raw folder, no document failed, deleted or lost."""
+    return not (summary["acts"] or summary["pulled"] or summary["failed"] or summary["deleted"]
+                or summary["incomplete"] or summary["body_errors"] or summary["unlisted"])
 
 
 def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str,
@@ -406,7 +416,8 @@ def extract_night(settings: Settings, store: ObjectStore, registry: Registry, ni
         result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers,
                             cutoff=cutoff)
     summary = result.summary(store)
-    store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))
+    if not (is_short_run(night) and quiet(summary)):  # a short run that found nothing leaves no trace
+        store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))
     log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",
              night, summary["pulled"], len(summary["failed"]), len(summary["deleted"]), summary["requests"])
     return summary

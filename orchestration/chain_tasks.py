@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from core.config import DAG_TIMEZONE, Settings
 
@@ -67,15 +68,55 @@ def _interval_end() -> str | None:
 
 @task
 def extract(chain: str) -> dict:
-    return _chain(chain).extract(_settings(), nights()[-1], _interval_end())
+    """Under the chain's lease: a short run never pulls or stages while the night does."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.extract(settings, nights()[-1], _interval_end())
 
 
 @task
 def transform(chain: str, extracted: dict | None = None) -> dict:
     found, settings = _chain(chain), _settings()
-    if extracted:
-        return found.transform(settings, extracted["night"])
-    return found.merge_nights([found.transform(settings, night) for night in nights()])
+    with _lock(found, settings):
+        if extracted:
+            return found.transform(settings, extracted["night"])
+        return found.merge_nights([found.transform(settings, night) for night in nights()])
+
+
+@task
+def short_run(chain: str) -> dict:
+    """A whole short run in one task, under the chain's lease from the pull to the report: what changed
+    since the watermarks, published at once. Skipped (not failed) when the lease stays held (the
+    night is running): the night, or the next short run, takes the changes. Its partition is named
+    after the end of its data interval (the ``date`` param: a partition to redo, e.g. after a failure)."""
+    from core.keys import short_run_partition
+    from core.lease import LockBusy
+
+    context = get_current_context()
+    found, settings = _chain(chain), _settings()
+    end = context["data_interval_end"].in_timezone(DAG_TIMEZONE)
+    partition = _param("date") or short_run_partition(end)
+    owner = f"Airflow {context['dag'].dag_id} {context['run_id']} {context['ti'].task_id}"
+    try:
+        written = found.run_short(settings, partition, end.strftime("%Y-%m-%d %H:%M:%S"), owner,
+                                  bool(_param("force_rebuild")), bool(_param("allow_shrink")))
+    except LockBusy as busy:
+        log.warning("%s: skipped, %s", partition, busy)
+        raise AirflowSkipException(f"the chain's lease is held ({busy}): the next run takes the changes") from None
+    for line in written["summary"]:
+        log.info(line)
+    return written
+
+
+@task
+def announce(written: dict) -> None:
+    """The task's Assets are updated (the waiting chains run) only when the run staged what they read:
+    a short run with nothing for them skips, so budgets do not run every few minutes for nothing."""
+    if not written.get("followers"):
+        raise AirflowSkipException("nothing staged that the waiting chains read")
+    context = get_current_context()
+    for asset in context["task"].outlets:
+        context["outlet_events"][asset].extra = {"night": written["night"]}
 
 
 @task

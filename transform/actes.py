@@ -26,6 +26,7 @@ from core.config import (
     MAX_DOCUMENT_BYTES,
     PUBLICATION_OPEN_DATA_CODES,
     Settings,
+    partition_night,
 )
 from core.document_kind import carries_private_annexes, is_pdf
 from core.jsonio import JsonTooDeep, load_json
@@ -336,7 +337,7 @@ def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str
 
 def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop",
                     rules: ActRules = ActRules()) -> NightTransform:
-    night_date = date.fromisoformat(night)
+    night_date = partition_night(night)  # a short run's rows are staged under the night it falls in
     result = NightTransform(night, [], [])
     for raw_prefix, keys in _raw_acts(store, night, source).items():
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}

@@ -1,0 +1,46 @@
+"""Actes, every few minutes: an act is online minutes after the préfecture's acknowledgement.
+
+Each run pulls what Pastell changed since the watermarks, stages it as a partition of its own,
+records it in the ledger (the first publication date is the day it ran) and rebuilds only the
+touched years and bodies, in one task under the chain's lease. A run that finds the lease held
+(the night is running) skips; one that finds nothing new writes nothing public. The budgets DAG
+is woken (``ACTES_STAGED``) only when a run staged budget documents. The nightly ``actes`` DAG
+stays the consolidation and repair pass. Thin wiring only; the logic is ``chains.actes``.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, dag
+
+from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
+from orchestration import chain_tasks as t
+from orchestration.alerts import on_run_failure
+from orchestration.assets import ACTES_STAGED
+
+CHAIN = "actes"
+
+
+@dag(
+    dag_id="actes_frequent",
+    schedule=CronDataIntervalTimetable(SHORT_RUN_CRON, timezone=DAG_TIMEZONE),
+    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DAG_DEFAULT_ARGS,
+    on_failure_callback=on_run_failure,
+    dagrun_timeout=SHORT_RUN_TIMEOUT,
+    tags=["digor", "actes", "scdl-deliberations", "short-run"],
+    params={
+        "date": Param("", type="string", description="Short run partition to redo (YYYY-MM-DDTHHMM); empty = "
+                                                     "the end of the run's data interval"),
+        "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
+        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
+    },
+    doc_md=__doc__,
+)
+def actes_frequent():
+    t.announce.override(outlets=[ACTES_STAGED])(t.short_run(CHAIN))
+
+
+actes_frequent()
