@@ -8,6 +8,8 @@ touched year is rebuilt from staging and the ledger. The generic running is ``ch
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -17,7 +19,8 @@ from chains.chain import Chain, Dataset, quarantined_rows, timed
 from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
 from core.config import Settings
-from core.keys import public_prefix, raw_prefix
+from core.jsonio import json_bytes
+from core.keys import SHORT_RUNS_KEY, is_short_run, public_prefix, raw_prefix, report_key
 from core.ledger import (
     engineer_event,
     ledger_files,
@@ -45,6 +48,8 @@ from transform.scdl_deliberations import actes_table, deliberations_of, delibera
 
 # Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
 TEXT_BATCH = 20
+log = logging.getLogger(__name__)
+
 BASE_KEYS = {
     "deliberations": public_prefix("deliberations") + "/deliberations-{year}",
     "actes": public_prefix("actes") + "/actes-{year}",
@@ -77,11 +82,15 @@ class ActesChain(Chain):
         store = self.store(settings)
         if settings.source_name == pastell_source.SOURCE:
             registry = {}
-            if settings.registry_source == "pastell":  # a body new in the source is read this very night
+            # A body new in the source is read this very night; short runs keep the night's registry.
+            if settings.registry_source == "pastell" and not is_short_run(night):
                 from chains.registry_source import refresh_registry
 
                 registry = {"registry": refresh_registry(settings)}
-            return {**pastell_source.extract_night(settings, store, body_registry(settings), night, until), **registry}
+            pulled = pastell_source.extract_night(settings, store, body_registry(settings), night, until)
+            if is_short_run(night) and pulled["acts"]:
+                _set_unreported(store, night, True)  # until its report: what the night finishes if it fails
+            return {**pulled, **registry}
         extracted = extract_night(store, settings.drop_dir, night)
         acts = extracted.acts
         return {
@@ -95,6 +104,29 @@ class ActesChain(Chain):
 
     @timed
     def transform(self, settings: Settings, night: str) -> dict:
+        """The night's (or short run's) acts to staging and the ledger. A night also finishes the short
+        runs that pulled acts and never reported (every retry failed): what they pulled is staged,
+        recorded and published with it, dated by their own day."""
+        unreported = [] if is_short_run(night) else _unreported(self.store(settings))
+        if not unreported:
+            return self._transform_partition(settings, night)
+        log.warning("actes %s: finishing the short runs that pulled acts and never reported: %s", night,
+                    ", ".join(unreported))
+        return self.merge_nights([self._transform_partition(settings, p) for p in [*unreported, night]])
+
+    def write_report(self, settings: Settings, night: str, extracted: dict, transformed: dict, *rest, **options) -> dict:
+        """The report; a short run finished by this night gets a report that says so (what the budgets
+        chain checks before it reads a partition's staged acts), then leaves the unreported list."""
+        written = super().write_report(settings, night, extracted, transformed, *rest, **options)
+        store = self.store(settings)
+        for partition in transformed.get("nights") or [night]:
+            if partition != night:
+                store.put_bytes(report_key(self.name, partition),
+                                json_bytes({"chain": self.name, "night": partition, "finished_by": written["key"]}))
+            _set_unreported(store, partition, False)
+        return written
+
+    def _transform_partition(self, settings: Settings, night: str) -> dict:
         store = self.store(settings)
         result = transform_night(store, registry_of(settings), night, settings.source_name,
                                  ActRules.from_settings(settings))
@@ -296,6 +328,24 @@ def _text_summary_lines(batches: list[dict], published: dict) -> list[str]:
 
 
 CHAIN = ActesChain()
+
+
+def _unreported(store) -> list[str]:
+    """The short runs' partitions whose pull brought acts and whose report is not written yet."""
+    try:
+        return list(json.loads(store.get_bytes(SHORT_RUNS_KEY))["unreported"])
+    except FileNotFoundError:
+        return []
+
+
+def _set_unreported(store, partition: str, pending: bool) -> None:
+    """Mark a short run's partition as pulled and not reported yet, or as reported (under the lease)."""
+    if not is_short_run(partition):
+        return
+    before = _unreported(store)
+    after = sorted(set(before) | {partition}) if pending else [p for p in before if p != partition]
+    if after != before:
+        store.put_bytes(SHORT_RUNS_KEY, json_bytes({"unreported": after}))
 
 
 class ActNotFound(LookupError):

@@ -96,7 +96,8 @@ class Chain:
 
     def merge_nights(self, summaries: list[dict]) -> dict:
         """Several nights transformed by one run (triggered after several runs of the chain it waits
-        for) as one summary: lists joined, years and bodies united, the last night names the report."""
+        for) as one summary: lists joined, counts added, years and bodies united, the last night names
+        the report."""
         if len(summaries) == 1:
             return summaries[0]
         merged: dict = {}
@@ -105,6 +106,8 @@ class Chain:
             for key, value in summary.items():
                 if isinstance(value, list):
                     merged.setdefault(key, []).extend(value)
+                elif isinstance(value, int) and not isinstance(value, bool):  # counts add up
+                    merged[key] = merged.get(key, 0) + value
                 else:
                     merged[key] = value
             for year, bodies in (summary.get("bodies_by_year") or {}).items():

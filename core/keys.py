@@ -32,6 +32,8 @@ DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
 PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
 SIRENE_PREFIX = f"{PRIVATE}/sirene"
 PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
+# The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
+SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
 DECP_NAMES_MONTH_KEY = f"{PRIVATE}/decp/mois-sirene.json"
 BACKFILL_PREFIX = f"{PRIVATE}/backfill"

@@ -54,7 +54,8 @@ def nights() -> list[str]:
     if _param("date"):
         return [_param("date")]
     events = context.get("triggering_asset_events") or {}
-    found = sorted({e.extra["night"] for batch in events.values() for e in batch if (e.extra or {}).get("night")})
+    found = sorted({night for batch in events.values() for e in batch
+                    for night in (e.extra or {}).get("nights") or [(e.extra or {}).get("night")] if night})
     return found or [context["ds"]]
 
 
@@ -184,15 +185,17 @@ def report(chain: str, extracted: dict, transformed: dict, years: list[dict], wi
            datagouv: list[dict]) -> dict:
     from chains.chain import merged_years
 
-    context = get_current_context()
-    written = _chain(chain).write_report(
-        _settings(), transformed["night"], extracted, transformed, merged_years(list(years), _rebuilt()),
-        list(widgets), datagouv, context["dag"].dag_id, context["run_id"],
-    )
+    context, found, settings = get_current_context(), _chain(chain), _settings()
+    with _lock(found, settings):
+        written = found.write_report(
+            settings, transformed["night"], extracted, transformed, merged_years(list(years), _rebuilt()),
+            list(widgets), datagouv, context["dag"].dag_id, context["run_id"],
+        )
     for line in written["summary"]:
         log.info(line)
-    for asset in context["task"].outlets:  # what waits for this chain learns which night is ready
-        context["outlet_events"][asset].extra = {"night": transformed["night"]}
+    for asset in context["task"].outlets:  # what waits for this chain learns which nights are ready
+        context["outlet_events"][asset].extra = {"night": transformed["night"],
+                                                 **({"nights": transformed["nights"]} if "nights" in transformed else {})}
     return written
 
 

@@ -25,7 +25,8 @@ import pytest
 import yaml
 
 from chains import actes as actes_chain
-from core.config import DAG_TIMEZONE, PROJECT_ROOT, Settings
+from core.config import DAG_TIMEZONE, PROJECT_ROOT, Settings, partition_night
+from core.keys import partition_day, short_run_partition
 from core.ledger import read_events, replay
 from extract.pastell_source import night_cutoff
 from samples.actes import DEMO_NIGHTS, Act, act_files
@@ -84,13 +85,14 @@ def dags(airflow_db):
     return {dag_id: bag.get_dag(dag_id) for dag_id in ("actes", "actes_frequent")}
 
 
-def _acknowledged_act(emulator, id_d: str, numero: str, sent: str, acknowledged: str, objet: str = "") -> Act:
+def _acknowledged_act(emulator, id_d: str, numero: str, sent: str, acknowledged: str, **kind) -> Act:
     """An act sent to the préfecture at ``sent`` (in progress) and acknowledged at ``acknowledged``."""
     ack = datetime.fromisoformat(acknowledged)
-    act = Act(id_d=id_d, night=ack.date().isoformat(), body=BODY, nature="1", numero=numero,
-              objet=objet or "Tarifs de la cantine scolaire acquittés en cours de journée",
-              classification="7.10.1 Tarifs", decided=date(2025, 3, 3), posted=ack.date(),
-              created=datetime.fromisoformat(sent), acknowledged=ack, modified=ack, open_data="3")
+    fields = {"nature": "1", "objet": "Tarifs de la cantine scolaire acquittés en cours de journée",
+              "classification": "7.10.1 Tarifs", **kind}
+    act = Act(id_d=id_d, night=ack.date().isoformat(), body=BODY, numero=numero, decided=date(2025, 3, 3),
+              posted=ack.date(), created=datetime.fromisoformat(sent), acknowledged=ack, modified=ack,
+              open_data="3", **fields)
     _add_versions(emulator, act, sent, acknowledged)
     return act
 
@@ -201,6 +203,20 @@ def test_an_acknowledged_act_is_online_after_one_short_run_and_the_night_keeps_i
     _short_run(dags, emulator, "2025-03-07 10:00:00")
     assert _public(store) == quiet
 
+    _acknowledged_act(emulator, "shortrunbp", "2025-SR-BP", "2025-03-07 10:01:00", "2025-03-07 10:05:00",
+                      nature="5", objet="Budget primitif 2025", classification="7.1.1 Budget primitif",
+                      totem=b"<DocumentBudgetaire/>")
+    budget = _short_run(dags, emulator, "2025-03-07 10:15:00")
+    assert _states(budget) == {"short_run": "success", "announce": "success"}
+    assert _asset_events(budget) == [{"night": "2025-03-07T1015"}], "the budgets DAG is told what to read"
+
+
+def test_a_short_run_partition_belongs_to_the_night_whose_interval_holds_it():
+    assert short_run_partition(datetime(2025, 3, 6, 10, 15)) == "2025-03-06T1015"
+    assert [partition_night(p) for p in ("2025-03-06", "2025-03-06T1015", "2025-03-07T0200", "2025-03-07T0215")] \
+        == [date(2025, 3, 6), date(2025, 3, 6), date(2025, 3, 6), date(2025, 3, 7)]
+    assert partition_day("2025-03-07T0115") == date(2025, 3, 7), "an act's publication date is the day it ran"
+
 
 def test_a_night_pulling_a_later_change_of_an_act_keeps_the_date_a_short_run_published_it(store, emulator, dags):
     """Acknowledged after midnight, before the night's cut: the short run publishes it that day; the
@@ -249,3 +265,31 @@ def test_a_short_run_while_the_night_holds_the_lease_skips_and_the_act_is_publis
     after = _public(store)
     _short_run(dags, emulator, "2025-03-06 10:30:00")
     assert _public(store) == after, "what the night published is not published again"
+
+
+def test_a_short_run_that_failed_after_its_pull_is_finished_by_the_night(store, emulator, monkeypatch):
+    """Every retry failed after the pull moved the watermarks: the night stages and publishes what that
+    short run pulled, dated by the day it ran, once."""
+    act = _acknowledged_act(emulator, "shortrun4", "2025-SR-004", "2025-03-07 00:50:00", "2025-03-07 01:05:00")
+    settings = Settings.from_env()
+    emulator.clock = "2025-03-07 01:15:00"
+    before = _public(store)
+    with monkeypatch.context() as patch:
+        patch.setattr(actes_chain, "transform_night", lambda *args, **kwargs: _raise(OSError("the store went away")))
+        with pytest.raises(OSError):
+            actes_chain.CHAIN.run_short(settings, "2025-03-07T0115", "2025-03-07 01:15:00", "test")
+    assert _public(store) == before
+
+    emulator.clock = night_cutoff("2025-03-06")
+    report = actes_chain.CHAIN.run_night(settings, "2025-03-06")
+    assert report["totals"]["transformed"] == 1
+    objet = act.objet
+    assert _where(store, act) == {"actes": [[objet, "2025-03-07"]], "deliberations": 1,
+                                  "widget": [(objet, "2025-03-07")], "events": 1, "first_published": "2025-03-07"}
+    assert json.loads((store / "private/pastell/short-runs.json").read_text()) == {"unreported": []}
+    finished = json.loads((store / "private/reports/actes/date=2025-03-07T0115/report.json").read_text())
+    assert finished["finished_by"] == report["key"], "the budgets chain may read that partition's acts"
+
+
+def _raise(error: Exception):
+    raise error
