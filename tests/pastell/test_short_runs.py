@@ -203,6 +203,8 @@ def test_an_acknowledged_act_is_online_after_one_short_run_and_the_night_keeps_i
     _short_run(dags, emulator, "2025-03-07 10:00:00")
     assert _public(store) == quiet
 
+
+def test_a_short_run_that_staged_budget_documents_wakes_the_budgets_dag(store, emulator, dags):
     _acknowledged_act(emulator, "shortrunbp", "2025-SR-BP", "2025-03-07 10:01:00", "2025-03-07 10:05:00",
                       nature="5", objet="Budget primitif 2025", classification="7.1.1 Budget primitif",
                       totem=b"<DocumentBudgetaire/>")
