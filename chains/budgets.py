@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 
 from chains.chain import Chain, Dataset, quarantined_rows
+from chains.populations import body_population
 from chains.publication import publish_shaped
 from core.config import TOTEM_MAX_BYTES, Settings
 from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
@@ -22,7 +23,12 @@ from core.publication_rule import Decision
 from core.registry import body_registry
 from core.store import ObjectStore
 from extract.plans_de_comptes import PlanSource
-from load.budget_widgets import document_names, publish_body, published_document_names
+from load.budget_widgets import (
+    comparisons,
+    document_names,
+    publish_body,
+    published_document_names,
+)
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from transform.consolidate_actes import current_decisions, follow_decisions
@@ -66,6 +72,15 @@ def widget_function_plan(plans: PlanResolver) -> Callable[[str, int], dict[str, 
         except PlanError:
             return {}
     return functions
+
+
+def population_lookup(settings: Settings, store: ObjectStore, registry) -> Callable:
+    """Body -> its legal population (None for a body without one): the registry's commune code,
+    else its siège's in the SIRENE cache."""
+    from chains.sirene import body_headers
+
+    headers = body_headers(settings)
+    return body_population(store, registry, lambda siren: (headers(siren) or {}).get("code_commune"))
 
 
 def plans_at_hand(plans: PlanResolver, lines: pd.DataFrame) -> bool:
@@ -198,6 +213,8 @@ class BudgetsChain(Chain):
         current = follow_decisions(current, current_decisions(store, registry))
         published = publishable(current, {b.siren for b in registry.bodies if b.open_data})
         wanted = None if bodies is None else set(bodies)
+        population_of = population_lookup(settings, store, registry)
+        found = comparisons(published, registry.bodies, population_of)
         written = []
         for body in registry.bodies:
             if wanted is not None and body.siren not in wanted:
@@ -206,7 +223,7 @@ class BudgetsChain(Chain):
             if not plans_at_hand(plans, lines) and document_names(lines) == published_document_names(store, body):
                 continue  # the same documents: keep them as published, with the labels their plans gave
             written += publish_body(store, body, registry.publisher, lines, function_plan,
-                                    settings.version_retention_days)
+                                    settings.version_retention_days, population_of(body), found, registry.region_name)
         return [manifest] + written + [publish_catalogue(store, registry)]
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],

@@ -148,6 +148,13 @@ SIRENE_DOWNLOAD_DEFAULTS = {
     "max_backoff_seconds": 120.0,
     "max_retry_after_seconds": 300.0,
 }
+# INSEE's legal populations (populations légales), published each December for a census year
+# (millésime) and in force from the next 1st of January: the archive of the year's CSV files
+# (``donnees_communes.csv`` inside). The year's file has an address of its own: a new millésime is
+# a change of DIGOR_POPULATIONS_URL and DIGOR_POPULATIONS_YEAR. Revalidated by the monthly sirene
+# DAG with a conditional request (same download policy as the SIRENE stock).
+POPULATIONS_URL = "https://www.insee.fr/fr/statistiques/fichier/8290591/ensemble.zip"
+POPULATIONS_YEAR = 2022
 TOTEM_MAX_BYTES = 256 * 1024 * 1024
 # The largest amount a budget line may carry, in euros, either sign: a document with a line beyond it
 # is refused as implausible (the largest local budgets in France are a few tens of billions in all).
@@ -316,6 +323,9 @@ class Settings:
     # SIRENE: where the stock files are downloaded from, and the local folder they go to.
     sirene_base_url: str = SIRENE_BASE_URL
     sirene_work_dir: Path = DEFAULT_VAR_DIR / "sirene"
+    # INSEE legal populations: the millésime's file and its year (downloaded into sirene_work_dir).
+    populations_url: str = POPULATIONS_URL
+    populations_year: int = POPULATIONS_YEAR
     # A chain's lease (``core.lease``): how long it lasts unrenewed (what a killed holder makes others
     # wait), and how long a writer waits for another's before giving up.
     lock_ttl_seconds: float = 120.0
@@ -364,6 +374,8 @@ class Settings:
             budget_max_amount=_amount_env("BUDGET_MAX_AMOUNT", BUDGET_MAX_AMOUNT, BUDGET_MAX_AMOUNT_CEILING),
             sirene_base_url=_env("SIRENE_BASE_URL", SIRENE_BASE_URL).rstrip("/"),
             sirene_work_dir=Path(_env("SIRENE_WORK_DIR", str(DEFAULT_VAR_DIR / "sirene"))),
+            populations_url=_env("POPULATIONS_URL", POPULATIONS_URL),
+            populations_year=int(_env("POPULATIONS_YEAR", str(POPULATIONS_YEAR))),
             lock_ttl_seconds=float(_env("LOCK_TTL_SECONDS", "120")),
             lock_wait_seconds=float(_env("LOCK_WAIT_SECONDS", "3600")),
             short_run_lock_wait_seconds=float(_env("SHORT_RUN_LOCK_WAIT_SECONDS", "60")),

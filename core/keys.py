@@ -31,6 +31,8 @@ VERSIONS_PREFIX = f"{PRIVATE}/versions"
 DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
 PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
 SIRENE_PREFIX = f"{PRIVATE}/sirene"
+# INSEE legal populations: <millésime>/communes.parquet, <millésime>/manifest.json, current.json.
+POPULATIONS_PREFIX = f"{PRIVATE}/populations"
 PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 # The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"

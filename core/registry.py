@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -42,6 +43,8 @@ class Body:
     # SIRETs of other legal persons (e.g. a CCAS without its own entry) whose budgets this body
     # sends; a budget of another SIREN is refused unless listed here.
     budget_establishments: tuple[str, ...] = ()
+    # A commune's INSEE code (its legal population); without it, the code of the siège in SIRENE.
+    code_commune: str | None = None
 
     def sends_budgets_of(self, siret: str) -> bool:
         """Whether a budget document of establishment ``siret`` may come from this body: one of its
@@ -51,7 +54,7 @@ class Body:
 
 # What an override may set on a body the source brought (its identity comes from the register).
 OVERRIDE_FIELDS = ("open_data", "publish_annexes", "publish_individual_acts", "metadata_only", "widget",
-                   "budget_establishments")
+                   "budget_establishments", "code_commune")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ def _body(entry: dict, where: str) -> Body:
     for establishment in establishments:
         if not siret_is_valid(establishment):
             raise RegistryError(f"{where}: budget establishment {establishment!r} is not a valid SIRET")
+    code_commune = entry.get("code_commune")
+    if code_commune is not None and not re.fullmatch(r"\d[\dAB]\d{3}", str(code_commune)):
+        raise RegistryError(f"{where}: code_commune {code_commune!r} is not an INSEE commune code (5 characters)")
     return Body(
         siren=siren,
         siret=siret,
@@ -110,6 +116,7 @@ def _body(entry: dict, where: str) -> Body:
         metadata_only=bool(entry.get("metadata_only", False)),
         widget=dict(entry.get("widget") or {}),
         budget_establishments=establishments,
+        code_commune=str(code_commune) if code_commune is not None else None,
     )
 
 

@@ -1,5 +1,8 @@
 """SIRENE chain, monthly: INSEE's register reduced to the identifiers digor needs, cached privately.
 
+Also revalidates INSEE's legal populations (``chains.populations``, the Budgets widget's amounts
+per inhabitant), a task of its own: its failure never holds the register's cache back.
+
 Downloads the national stock files (units, establishments), keeps the region's bodies and
 every buyer and titulaire another chain registered, caches the reduction under
 ``private/sirene/<YYYY-MM>/`` and checks the registry of bodies against it. A configuration
@@ -39,6 +42,7 @@ def sirene():
     published = t.publish_manifest(planned, files)
     checked = t.check_registry(published)
     t.report(planned, files, published, checked)
+    t.populations()
 
 
 sirene()

@@ -63,6 +63,26 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 1 if result["registry_errors"] else 0
 
 
+def cmd_populations(args: argparse.Namespace) -> int:
+    from chains import populations
+    from core.populations import PopulationFormatError
+    from extract.sirene_download import DownloadError
+
+    settings = _settings(args)
+    if args.url:
+        settings = settings.with_overrides(populations_url=args.url)
+    if args.year:
+        settings = settings.with_overrides(populations_year=args.year)
+    try:
+        result = populations.refresh_step(settings, args.force_rebuild)
+    except (DownloadError, PopulationFormatError, OSError) as error:
+        print(f"error: {error}; the legal populations already cached stay in use "
+              "(check DIGOR_POPULATIONS_URL and DIGOR_POPULATIONS_YEAR)", file=sys.stderr)
+        return 2
+    print(populations.summary_line(result))
+    return 0
+
+
 def _write_filled_registry(settings: Settings, target: Path) -> int:
     """A copy of the registry file with each body's SIRET and name as the register has them."""
     from chains.sirene import load_lookup
@@ -145,6 +165,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     refresh.add_argument("--base-url", help="where the stock files are (default: DIGOR_SIRENE_BASE_URL)")
     refresh.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
     refresh.set_defaults(func=cmd_refresh)
+
+    populations = actions.add_parser("populations", help="download and cache INSEE's legal populations (per inhabitant)")
+    populations.add_argument("--url", help="the millésime's file (default: DIGOR_POPULATIONS_URL)")
+    populations.add_argument("--year", type=int, help="its millésime (default: DIGOR_POPULATIONS_YEAR)")
+    populations.add_argument("--force-rebuild", action="store_true", help="download again even if unchanged")
+    populations.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    populations.set_defaults(func=cmd_populations)
 
     check = actions.add_parser("check-registry", help="check each body's SIREN, SIRET (siège) and name")
     check.add_argument("--month", type=_month, help="cache month (default: the current one)")

@@ -7,8 +7,11 @@ import logging
 from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from chains import populations as populations_chain
 from chains import sirene as sirene_chain
 from core.config import Settings
+from core.populations import PopulationFormatError
+from extract.sirene_download import DownloadError
 from orchestration.assets import SIRENE_CACHE
 
 log = logging.getLogger(__name__)
@@ -55,3 +58,17 @@ def report(plan: dict, files: list[dict], published: dict, check: dict) -> dict:
     if written["registry_errors"]:
         raise AirflowFailException(f"the registry has {written['registry_errors']} configuration error(s): see {written['key']}")
     return written
+
+
+@task
+def populations() -> dict:
+    """INSEE's legal populations (the Budgets widget's amounts per inhabitant), apart from the register:
+    a failure leaves the cached millésime in use and says so in one line."""
+    force = bool(get_current_context()["params"].get("force_rebuild"))
+    try:
+        result = populations_chain.refresh_step(Settings.from_env(), force)
+    except (DownloadError, PopulationFormatError) as error:
+        raise AirflowFailException(f"legal populations not refreshed: {error}; the cached millésime stays in use "
+                                   "(check DIGOR_POPULATIONS_URL and DIGOR_POPULATIONS_YEAR)") from None
+    log.info(populations_chain.summary_line(result))
+    return result

@@ -1,5 +1,8 @@
 """The demo's SIRENE month: a generated extract served on loopback, refreshed by the real sirene DAG.
 
+The same server serves the demo's legal populations (``samples.populations``), which the DAG's
+populations task caches for the Budgets widget.
+
 The national files cannot be fetched here, so the demo writes stock files of the real
 shape covering the sample region's bodies and every buyer and titulaire of the sample
 DECP exports, serves them from a loopback HTTP server, and runs ``airflow dags test
@@ -179,10 +182,16 @@ def run_demo_month(
     settings = Settings.from_env().with_overrides(store_url=str(store))
     companies = sample_decp_identifiers(settings.registry_path, decp_drop)
     register_identifiers(settings, companies, "decp")
+    from samples.populations import ARCHIVE, write_populations
+
     folder = store.parent / "sirene-demo"
     write_demo_extract(folder, settings.registry_path, companies, night)
+    populations = write_populations(folder / "populations", settings.registry_path)
+    published = dt.datetime.fromisoformat("2024-12-19T12:00:00+00:00").timestamp()
+    os.utime(populations, (published, published))
     with serve_folder(folder, DEMO_PORT) as base_url:
-        run_env = {**env, "DIGOR_SIRENE_BASE_URL": base_url, "DIGOR_SIRENE_WORK_DIR": str(store.parent / "sirene")}
+        run_env = {**env, "DIGOR_SIRENE_BASE_URL": base_url, "DIGOR_SIRENE_WORK_DIR": str(store.parent / "sirene"),
+                   "DIGOR_POPULATIONS_URL": f"{base_url}/populations/{ARCHIVE}"}
         failed = airflow(["dags", "test", "sirene", night], run_env)
     manifest = store / manifest_key(month_of(night))
     if not failed and manifest.is_file():

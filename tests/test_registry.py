@@ -52,3 +52,13 @@ def test_a_budget_establishment_must_be_a_siret_of_no_other_body(tmp_path):
         load_registry(_registry_with(tmp_path, '["2629009960001"]'))
     with pytest.raises(RegistryError, match="20009999200014 of SIREN 212900997 belongs to SIREN 200099992, a body"):
         load_registry(_registry_with(tmp_path, '["20009999200014"]'))
+
+
+def test_a_commune_code_must_be_an_insee_code(tmp_path):
+    path = tmp_path / "registry.yaml"
+    body = "  - {siren: '212900997', siret: '21290099700017', name: Kerdigor, kind: commune, code_commune: %s}\n"
+    path.write_text("region: {name: R, publisher: P}\nbodies:\n" + body % "'29901'", encoding="utf-8")
+    assert load_registry(path).bodies[0].code_commune == "29901"
+    path.write_text("region: {name: R, publisher: P}\nbodies:\n" + body % "'2990'", encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"body #1: code_commune '2990' is not an INSEE commune code"):
+        load_registry(path)

@@ -167,10 +167,14 @@ def file_host(tmp_path):
 
 @pytest.fixture
 def sirene_settings(tmp_path, monkeypatch, file_host):
-    """Settings on a fresh store whose SIRENE base URL is the loopback host, serving the extract."""
-    from core.config import Settings
+    """Settings on a fresh store whose SIRENE base URL is the loopback host, serving the extract (and the
+    demo's legal populations, which the monthly run revalidates too)."""
+    from core.config import PROJECT_ROOT, Settings
+    from samples.populations import ARCHIVE, write_populations
 
     write_extract(file_host.root)
+    write_populations(file_host.root, PROJECT_ROOT / "config" / "registry-demo.yaml")
+    monkeypatch.setenv("DIGOR_POPULATIONS_URL", f"{file_host.base_url}/{ARCHIVE}")
     monkeypatch.setenv("DIGOR_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("DIGOR_SIRENE_BASE_URL", file_host.base_url)
     monkeypatch.setenv("DIGOR_SIRENE_WORK_DIR", str(tmp_path / "sirene-work"))

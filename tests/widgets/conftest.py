@@ -43,6 +43,8 @@ MANIFESTS = {
     "marches": re.compile(r"widgets/marches/\d{14}/index\.json$"),
     "catalogue": re.compile(r"widgets/actes-organismes\.json$"),
 }
+# Other files a page reads that have their schema in schemas/widgets/ too (checked like the manifests).
+CHECKED = {**MANIFESTS, "budgets-document": re.compile(r"widgets/budgets/\d{14}/budget-[^/]+\.json$")}
 AXE = WIDGETS / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -51,11 +53,11 @@ def manifest_validators() -> dict[str, Draft202012Validator]:
     """One validator per manifest schema; ``commun.json`` holds the definitions they share."""
     documents = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in MANIFEST_SCHEMAS.glob("*.json")}
     registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents.values())
-    return {name: Draft202012Validator(documents[name], registry=registry) for name in MANIFESTS}
+    return {name: Draft202012Validator(documents[name], registry=registry) for name in CHECKED}
 
 
 def manifest_kind(path: str) -> str | None:
-    return next((kind for kind, pattern in MANIFESTS.items() if pattern.search(path)), None)
+    return next((kind for kind, pattern in CHECKED.items() if pattern.search(path)), None)
 
 
 def manifest_errors(kind: str, document) -> list[str]:
@@ -87,11 +89,14 @@ def site(tmp_path_factory) -> Site:
     from chains import actes as actes_chain
     from chains import budgets as budgets_chain
     from chains import decp as decp_chain
+    from chains import populations
     from digor.serve import make_server, serve_in_thread
     from load.widget_pages import missing_assets
     from samples.actes import DEMO_NIGHTS, generate_drop_folder
     from samples.budgets import write_demo_plans
     from samples.decp import generate_decp_exports
+    from samples.populations import ARCHIVE, write_populations
+    from samples.sirene import serve_folder
     from samples.widget_bodies import publish_big_body
 
     if missing_assets():
@@ -108,6 +113,10 @@ def site(tmp_path_factory) -> Site:
         store_url=str(root / "store"), drop_dir=root / "drop", public_base_url=base,
         plans_dirs=(root / "plans",), decp_drop_dir=root / "decp-drop",
     )
+    write_populations(root / "populations", registry)
+    with serve_folder(root / "populations") as populations_base:  # the demo's legal populations, as the sirene DAG caches them
+        populations.refresh_step(settings.with_overrides(populations_url=f"{populations_base}/{ARCHIVE}",
+                                                         sirene_work_dir=root / "sirene-work"))
     for night in DEMO_NIGHTS:
         actes_chain.CHAIN.run_night(settings, night)
         budgets_chain.CHAIN.run_night(settings, night)

@@ -13,10 +13,18 @@ from playwright.sync_api import expect
 from load import budget_widgets, widget_catalogue, widget_files
 from transform import decp_widget
 
-from .conftest import MANIFEST_SCHEMAS, MANIFESTS, Watched, manifest_errors, manifest_kind
+from .conftest import (
+    CHECKED,
+    MANIFEST_SCHEMAS,
+    MANIFESTS,
+    Watched,
+    manifest_errors,
+    manifest_kind,
+)
 
 WRITERS_FORMAT = {"actes": widget_files.FORMAT_VERSION, "budgets": budget_widgets.FORMAT,
-                  "marches": decp_widget.FORMAT_VERSION, "catalogue": widget_catalogue.FORMAT_VERSION}
+                  "marches": decp_widget.FORMAT_VERSION, "catalogue": widget_catalogue.FORMAT_VERSION,
+                  "budgets-document": budget_widgets.FORMAT}
 
 
 def schema(kind: str) -> dict:
@@ -25,7 +33,7 @@ def schema(kind: str) -> dict:
 
 def written_manifests(site) -> dict[str, dict[str, dict]]:
     """Kind -> key -> document, for every manifest in the public zone of the served store."""
-    found: dict[str, dict[str, dict]] = {kind: {} for kind in MANIFESTS}
+    found: dict[str, dict[str, dict]] = {kind: {} for kind in CHECKED}
     public = site.store / "public"
     for path in public.rglob("*.json"):
         key = path.relative_to(public).as_posix()
@@ -47,7 +55,7 @@ def test_schemas_are_draft_2020_12_and_pin_the_writers_format():
 def test_every_manifest_the_pipeline_wrote_matches_its_schema(site):
     manifests = written_manifests(site)
     assert len(manifests["catalogue"]) == 1
-    assert all(len(manifests[kind]) >= 3 for kind in ("actes", "budgets", "marches")), \
+    assert all(len(manifests[kind]) >= 3 for kind in ("actes", "budgets", "marches", "budgets-document")), \
         {kind: len(found) for kind, found in manifests.items()}
     for kind, found in manifests.items():
         for key, document in found.items():
@@ -73,6 +81,10 @@ def _renamed(document: dict, path: tuple, old: str, new: str) -> dict:
     ("marches", ("annees", 0), "contrats"),
     ("catalogue", (), "publie_par"),
     ("catalogue", ("organismes", 0), "widgets"),
+    ("budgets", (), "population"),
+    ("budgets-document", ("chiffres_cles", 0), "par_habitant"),
+    ("budgets-document", ("par_chapitre", 0), "libelle_clair"),
+    ("budgets-document", (), "en_clair"),
 ])
 def test_a_renamed_field_is_refused(site, kind, path, field):
     document = next(iter(written_manifests(site)[kind].values()))
