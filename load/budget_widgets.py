@@ -212,7 +212,7 @@ def _evolution(amount: float, previous: float | None) -> float | None:
     """The change from ``previous`` as a fraction (0.052 = +5.2 %); None without a previous amount or from 0."""
     if previous is None or previous == 0:
         return None
-    return round((amount - previous) / abs(previous), 4)
+    return round((amount - previous) / abs(previous), 3)  # a tenth of a percent: what the widget shows
 
 
 def key_figures(document: dict) -> dict[str, float]:
@@ -328,7 +328,7 @@ Comparisons = dict[tuple[int, str], dict[tuple, dict[str, dict[str, float]]]]
 
 def _frame_amounts(lines: pd.DataFrame) -> pd.Series:
     """``line_amount`` of every line at once (the comparisons read every commune's lines)."""
-    number = {c: pd.to_numeric(lines[c].replace("", None), errors="coerce") for c in
+    number = {c: pd.to_numeric(lines[c], errors="coerce") for c in
               ("BGT_MTREAL", "BGT_MTPREV", "BGT_MTPROPNOUV", "BGT_MTRARPREC")}
     voted = number["BGT_MTPREV"].where(number["BGT_MTPREV"].notna(),
                                        number["BGT_MTPROPNOUV"].fillna(0) + number["BGT_MTRARPREC"].fillna(0))
@@ -342,7 +342,7 @@ def comparisons(lines: pd.DataFrame, bodies: Iterable[Body], population_of: Call
     with_population = {b.siret: (b, p) for b in bodies if b.kind == "commune" and (p := population_of(b)) is not None}
     if lines.empty or not with_population:
         return found
-    chosen = lines[lines["siret"].isin(with_population.keys()) & (lines["dm_date"] == "")]
+    chosen = lines[lines["siret"].isin(with_population.keys()) & (lines["dm_date"].fillna("") == "")]
     if chosen.empty:
         return found
     chosen = chosen.assign(_amount=_frame_amounts(chosen))

@@ -116,6 +116,8 @@ function fail(message, options = {}) {
   disposeCharts();
   $("etat").textContent = message;
   $("resume").textContent = "";
+  $("essentiel").replaceChildren();
+  $("essentiel").hidden = true;
   $("graphiques").replaceChildren();
   $("retour-page").hidden = true;
   $("contenu").setAttribute("aria-busy", "false");
@@ -602,6 +604,7 @@ function render() {
   $("etat").textContent = `${choice.etablissement.nom} — ${context()}`;
   $("resume").textContent = `Dépenses : ${EUROS.format(doc.totaux.depenses)} ; recettes : ${EUROS.format(doc.totaux.recettes)} ` +
     `(montants ${doc.etape === "compte administratif" ? "réalisés" : "votés"}, plan comptable ${nomenclatureText(doc.nomenclature)}).`;
+  renderEssentials(single);
   const sections = ids.map((id) => section(models.get(id)));
   $("graphiques").replaceChildren(...sections);
   for (const id of ids) {
@@ -614,6 +617,144 @@ function render() {
   $("contenu").setAttribute("aria-busy", "false");
 }
 
+// ---- the essentials in plain words: sentences, key figures per inhabitant, comparison -----
+
+const HABITANTS = new Intl.NumberFormat("fr-FR");
+
+function dataTable(id, caption, columns, rows) {
+  const captionId = `legende-${id}`;
+  return el("div", { className: "tableau", tabindex: "0", role: "region", "aria-labelledby": captionId },
+    el("table", { id },
+      el("caption", { id: captionId }, caption),
+      el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { scope: "col" }, c)))),
+      el("tbody", {}, ...rows.map(([head, ...cells]) => el("tr", {}, el("th", { scope: "row" }, head),
+        ...cells.map((c) => el("td", {}, c)))))));
+}
+
+function previousText(doc) {
+  const p = doc.precedent;
+  if (!p) return null;
+  return p.date_decision_dm ? `décision du ${frenchDate(p.date_decision_dm)}` : String(p.annee);
+}
+
+// "+5,2 % (1 000,00 € en 2024)", "—" when there is nothing to compare with.
+function changeText(item, doc) {
+  if (item.montant_precedent === null || item.montant_precedent === undefined) return "—";
+  const before = `${EUROS.format(item.montant_precedent)} en ${previousText(doc)}`;
+  return item.evolution === null ? `(${before})` : `${VARIATION.format(item.evolution)} (${before})`;
+}
+
+function populationText(doc) {
+  const p = doc.population;
+  if (!p) {
+    return "Pas de montant par habitant : aucune population légale de l'INSEE n'est connue pour cet organisme " +
+      "(seules les communes en ont une ici).";
+  }
+  return `Montants par habitant calculés avec la population légale ${p.annee} de l'INSEE ` +
+    `(population totale : ${HABITANTS.format(p.nombre)} habitants).`;
+}
+
+function comparisonText(doc) {
+  const c = doc.comparaison;
+  if (!c) return null;
+  const hasMedians = doc.chiffres_cles.some((f) => f.mediane_par_habitant !== null);
+  const count = `${c.organismes} commune${c.organismes > 1 ? "s" : ""}`;
+  if (hasMedians) return `Comparaison avec la médiane par habitant des ${c.groupe} (${count}).`;
+  return `Pas de comparaison possible : ${count} seulement parmi les ${c.groupe} ` +
+    `(il en faut au moins ${c.minimum}).`;
+}
+
+function keyFiguresTable(doc) {
+  const year = doc.population ? doc.population.annee : null;
+  const medians = doc.chiffres_cles.some((f) => f.mediane_par_habitant !== null);
+  const columns = ["Chiffre clé", "Montant"];
+  if (year) columns.push(`Par habitant (population légale ${year})`);
+  if (doc.precedent) columns.push(`Évolution depuis ${previousText(doc)}`);
+  if (medians) columns.push(`Médiane par habitant des communes comparables (population légale ${year})`);
+  const rows = doc.chiffres_cles.map((f) => [
+    f.libelle, EUROS.format(f.montant),
+    ...(year ? [f.par_habitant === null ? "—" : EUROS.format(f.par_habitant)] : []),
+    ...(doc.precedent ? [changeText(f, doc)] : []),
+    ...(medians ? [f.mediane_par_habitant === null ? "—" : EUROS.format(f.mediane_par_habitant)] : []),
+  ]);
+  return dataTable("chiffres-cles", `Chiffres clés — ${context()}`, columns, rows);
+}
+
+function officialName(code, label) {
+  return label ? `${code} ${label}` : code;
+}
+
+function chaptersTable(doc) {
+  const year = doc.population ? doc.population.annee : null;
+  const columns = ["Chapitre (libellé officiel)", "En clair", "Sens", "Montant"];
+  if (year) columns.push(`Par habitant (population légale ${year})`);
+  if (doc.precedent) columns.push(`Évolution depuis ${previousText(doc)}`);
+  const chapters = [...doc.par_chapitre].sort((a, b) => (a.sens === b.sens ? b.montant - a.montant : a.sens === "recette" ? -1 : 1));
+  const rows = chapters.map((c) => [
+    officialName(c.code, c.libelle), c.libelle_clair || "—",
+    `${c.sens === "recette" ? "Recette" : "Dépense"} ${c.type === "ordre" ? "d'ordre" : "réelle"}`, EUROS.format(c.montant),
+    ...(year ? [c.par_habitant === null ? "—" : EUROS.format(c.par_habitant)] : []),
+    ...(doc.precedent ? [changeText(c, doc)] : []),
+  ]);
+  return dataTable("chapitres-en-clair", `Chaque chapitre en clair — ${context()}`, columns, rows);
+}
+
+function rubriquesTable(doc) {
+  const functions = doc.par_fonction || [];
+  if (!functions.some((f) => f.rubrique_libelle_clair)) return null;
+  const groups = new Map();
+  for (const f of functions) {
+    const key = `${f.sens}|${f.rubrique}`;
+    const group = groups.get(key) || { sens: f.sens, code: f.rubrique, libelle: f.rubrique_libelle || (f.rubrique === f.code ? f.libelle : ""),
+      clair: f.rubrique_libelle_clair, montant: 0, precedent: null };
+    group.montant += f.montant;
+    if (f.montant_precedent !== null) group.precedent = (group.precedent || 0) + f.montant_precedent;
+    groups.set(key, group);
+  }
+  const year = doc.population ? doc.population.annee : null;
+  const columns = ["Grande fonction (libellé officiel)", "En clair", "Sens", "Montant"];
+  if (year) columns.push(`Par habitant (population légale ${year})`);
+  if (doc.precedent) columns.push(`Évolution depuis ${previousText(doc)}`);
+  const rows = [...groups.values()].sort((a, b) => (a.sens === b.sens ? b.montant - a.montant : a.sens === "recette" ? -1 : 1)).map((g) => {
+    const montant = round2(g.montant);
+    const precedent = g.precedent === null ? null : round2(g.precedent);
+    return [
+      officialName(g.code, g.libelle), g.clair || "—", g.sens === "recette" ? "Recette" : "Dépense", EUROS.format(montant),
+      ...(year ? [EUROS.format(round2(montant / doc.population.nombre))] : []),
+      ...(doc.precedent ? [changeText({ montant_precedent: precedent,
+        evolution: precedent ? (montant - precedent) / Math.abs(precedent) : null }, doc)] : []),
+    ];
+  });
+  return dataTable("fonctions-en-clair", `Chaque grande fonction en clair — ${context()}`, columns, rows);
+}
+
+function renderEssentials(single) {
+  const doc = documentBudget;
+  const box = $("essentiel");
+  box.hidden = single || !doc.chiffres_cles;
+  if (box.hidden) {
+    box.replaceChildren();
+    return;
+  }
+  const sentences = doc.en_clair || {};
+  const phrase = (key, question) => (sentences[key]
+    ? el("p", { className: "phrase", "data-phrase": key }, el("strong", {}, question), " ", sentences[key]) : null);
+  const compared = comparisonText(doc);
+  const rubriques = rubriquesTable(doc);
+  box.replaceChildren(
+    el("h3", { id: "titre-essentiel" }, "L'essentiel en clair"),
+    phrase("provenance", "D'où vient l'argent ?"),
+    phrase("destination", "Où va l'argent ?"),
+    el("p", { id: "note-population", className: "note" }, populationText(doc)),
+    compared ? el("p", { id: "note-comparaison", className: "note" }, compared) : null,
+    doc.precedent ? null : el("p", { id: "note-evolution", className: "note" },
+      `Pas d'évolution sur un an : aucun document de la même étape n'est publié pour l'exercice ${doc.annee - 1}.`),
+    keyFiguresTable(doc),
+    el("details", { className: "donnees" }, el("summary", {}, "Chaque chapitre en clair, avec son libellé officiel"), chaptersTable(doc)),
+    rubriques ? el("details", { className: "donnees" }, el("summary", {}, "Chaque grande fonction en clair, avec son libellé officiel"), rubriques) : null,
+  );
+}
+
 function writeAbout() {
   writeAboutBlock({
     paragraphs: [
@@ -623,6 +764,11 @@ function writeAbout() {
       "Les montants sont ceux que l'étape présente : les crédits votés pour un budget primitif, un budget " +
         "supplémentaire ou une décision modificative, les montants réalisés pour un compte administratif ou un compte " +
         "financier unique. Les mêmes lignes budgétaires sont publiées au format national SCDL « budget » sur data.gouv.fr.",
+      "« L'essentiel en clair » est calculé à partir de ces mêmes lignes : les montants par habitant divisent par la " +
+        "population légale (population totale) que publie l'INSEE, dont l'année est indiquée ; les noms « en clair » " +
+        "des chapitres et des fonctions sont écrits par l'éditeur à côté des libellés officiels, qui restent affichés ; " +
+        "l'évolution compare avec le document de la même étape de l'exercice précédent ; une commune est comparée " +
+        "à la médiane des communes de la région de la même tranche de population qui ont publié le même document.",
     ],
     charts: true,
   });

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from load.budget_widgets import named_files
+from load.budget_widgets import citizen_view, named_files
 
 from .conftest import download_csv, focus_outline, query, run_axe, wait_param
 
@@ -23,6 +23,7 @@ CHARTS = ["sections", "depenses-nature", "recettes-nature", "depenses-fonction",
 XSS_SIRET = "30000000000017"  # not in the demo registry: files written by the test below
 XSS = "<img src=x onerror=alert(1)>"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+XSS_POPULATION = {"nombre": 250, "annee": 2022, "type": "population totale", "code_commune": "29999"}
 
 
 # ---- expected figures, from the files -------------------------------------------------------
@@ -356,13 +357,14 @@ def xss_body(site):
     stages, points = [], []
     for stage, code, dm, slug, factor in STAGES:
         name = f"budget-{XSS_SIRET}-2025-{slug}.json"
-        document = _xss_document(stage, code, dm, factor)
+        document = citizen_view({**_xss_document(stage, code, dm, factor), "siret": XSS_SIRET}, None, XSS_POPULATION)
+        document["comparaison"] = {"groupe": f"communes {XSS} de la région", "organismes": 1, "minimum": 3}
         (root / name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         stages.append({"etape": stage, "etape_code_totem": code, "date_decision_dm": dm, "fichier": name})
         points.append({"annee": 2025, "etape": stage, "date_decision_dm": dm, "totaux": document["totaux"], "sections": document["sections"]})
     (root / f"serie-{XSS_SIRET}.json").write_text(json.dumps({"format": "digor-budgets-widget/1", "siret": XSS_SIRET, "points": points}), encoding="utf-8")
     index = {"format": "digor-budgets-widget/1", "siren": XSS_SIRET[:9], "siret": XSS_SIRET, "nom": f"Ville {XSS}",
-             "publie_par": "Syndicat <b>test</b>", "widget": {},
+             "publie_par": "Syndicat <b>test</b>", "widget": {}, "population": XSS_POPULATION,
              "etablissements": [{"siret": XSS_SIRET, "nom": f"Commune {XSS}", "budget": "principal", "nomenclature": "M57-M57",
                                  "serie": f"serie-{XSS_SIRET}.json", "exercices": [{"annee": 2025, "etapes": stages}]}]}
     (root / "index.json").write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
@@ -383,7 +385,8 @@ def test_markup_in_labels_shows_as_text_and_never_runs(site, watched, xss_body):
     box = page.locator("#dessin-top-depenses").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
     page.wait_for_timeout(200)
-    assert page.locator("img").count() == 0 and page.locator("#graphiques script, #graphiques b").count() == 0
+    expect(page.locator("#note-comparaison")).to_contain_text(f"parmi les communes {XSS} de la région")
+    assert page.locator("img").count() == 0 and page.locator("#graphiques script, #graphiques b, #essentiel b").count() == 0
     assert page.evaluate("document.body.innerHTML.includes('<img')") is False
     assert watched.dialogs == []
 
@@ -423,7 +426,7 @@ def test_320_px_wide_without_horizontal_scroll_and_accessible(site, watched):
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     page.wait_for_timeout(100)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
-    rights = page.locator("section.graphique, #choix, select, .dessin").evaluate_all(
+    rights = page.locator("section.graphique, #choix, select, .dessin, #essentiel").evaluate_all(
         "nodes => nodes.map(n => n.getBoundingClientRect().right)")
     assert max(rights) <= 320
     assert all(has_drawing(page, chart) for chart in CHARTS)
@@ -493,3 +496,97 @@ def test_rings_are_named_on_phones_and_their_labels_never_overlap_on_desktop(sit
     for chart in ("depenses-nature", "recettes-nature"):
         ring = _ring(page, chart)
         assert ring["labels"] and ring["hideOverlap"] and ring["inside"] and not ring["legend"], (chart, ring)
+
+
+# ---- the essentials in plain words -------------------------------------------------------------
+
+def variation(value: float) -> str:
+    """What Intl.NumberFormat('fr-FR', {style: 'percent', 1 decimal, signDisplay: 'exceptZero'}) writes."""
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    return sign + f"{abs(value) * 100:.1f}".replace(".", ",") + "\u00a0%"
+
+
+def rows_of(page, table: str) -> list[list[str]]:
+    return page.evaluate("""(id) => [...document.querySelectorAll(`#${id} tbody tr`)]
+        .map(tr => [...tr.children].map(c => c.textContent))""", table)
+
+
+def test_the_essentials_say_where_the_money_comes_from_and_goes_per_inhabitant(site, watched):
+    document = read(site, KERDIGOR, f"budget-{KERDIGOR}-2025-bp.json")
+    population = document["population"]
+    assert population["annee"] == 2022 and population["nombre"] > 0
+    page = ready(watched, widget(site, f"siret={KERDIGOR}&annee=2025&etape=bp"))
+    essentials = page.locator("#essentiel")
+    expect(essentials.locator("h3")).to_have_text("L'essentiel en clair")
+    expect(page.locator("[data-phrase=provenance]")).to_have_text(f"D'où vient l'argent ? {document['en_clair']['provenance']}")
+    expect(page.locator("[data-phrase=destination]")).to_have_text(f"Où va l'argent ? {document['en_clair']['destination']}")
+    assert document["en_clair"]["provenance"].startswith("En 2025, les recettes réelles (")
+    number = f"{population['nombre']:,}".replace(",", "\u202f")
+    expect(page.locator("#note-population")).to_have_text(
+        f"Montants par habitant calculés avec la population légale 2022 de l'INSEE (population totale : {number} habitants).")
+    headers = page.locator("#chiffres-cles thead th").all_text_contents()
+    assert headers == ["Chiffre clé", "Montant", "Par habitant (population légale 2022)", "Évolution depuis 2024"]
+    assert rows_of(page, "chiffres-cles") == [
+        [f["libelle"], euros(f["montant"]), euros(f["par_habitant"]),
+         f"{variation(f['evolution'])} ({euros(f['montant_precedent'])} en 2024)"] for f in document["chiffres_cles"]]
+    expect(page.locator("#note-comparaison")).to_have_text(
+        "Pas de comparaison possible : 1 commune seulement parmi les communes de 500 à 1\u202f999 habitants de la région "
+        "(Région de démonstration, population légale 2022) ayant publié leur budget primitif 2025 (il en faut au moins 3).")
+    page.get_by_text("Chaque chapitre en clair, avec son libellé officiel").click()
+    chapters = {row[0]: row for row in rows_of(page, "chapitres-en-clair")}
+    staff = next(c for c in document["par_chapitre"] if c["code"] == "012")
+    assert chapters[f"012 {staff['libelle']}"][1:5] == [
+        "Salaires et charges du personnel", "Dépense réelle", euros(staff["montant"]), euros(staff["par_habitant"])]
+
+
+def test_a_body_without_population_says_so_and_shows_plain_function_names(site, watched):
+    document, _ = latest(site, EPCI)
+    page = ready(watched, widget(site, f"siret={EPCI}"))
+    expect(page.locator("#note-population")).to_contain_text("Pas de montant par habitant : aucune population légale")
+    headers = page.locator("#chiffres-cles thead th").all_text_contents()
+    assert not any("habitant" in h for h in headers), headers
+    assert page.locator("#note-comparaison").count() == 0
+    page.get_by_text("Chaque grande fonction en clair, avec son libellé officiel").click()
+    rows = rows_of(page, "fonctions-en-clair")
+    plain = {f["rubrique_libelle_clair"] for f in document["par_fonction"]} - {None}
+    assert plain and plain <= {row[1] for row in rows}
+    assert all(row[0].split(" ", 1)[0].isdigit() for row in rows), "the official code and label come first"
+
+
+def test_a_commune_among_enough_peers_shows_their_median(site, watched):
+    document = read(site, KERDIGOR, f"budget-{KERDIGOR}-2025-bp.json")
+    medians = {f["code"]: round(f["par_habitant"] * 1.1, 2) for f in document["chiffres_cles"]}
+    compared = {**document, "comparaison": {**document["comparaison"], "organismes": 5},
+                "chiffres_cles": [{**f, "mediane_par_habitant": medians[f["code"]]} for f in document["chiffres_cles"]]}
+    watched.page.route(f"**/budget-{KERDIGOR}-2025-bp.*.json", lambda route: route.fulfill(json=compared))
+    page = ready(watched, widget(site, f"siret={KERDIGOR}&annee=2025&etape=bp"))
+    expect(page.locator("#note-comparaison")).to_have_text(
+        f"Comparaison avec la médiane par habitant des {document['comparaison']['groupe']} (5 communes).")
+    assert page.locator("#chiffres-cles thead th").last.text_content() == \
+        "Médiane par habitant des communes comparables (population légale 2022)"
+    assert [row[-1] for row in rows_of(page, "chiffres-cles")] == [euros(medians[f["code"]]) for f in document["chiffres_cles"]]
+
+
+def test_the_essentials_at_320_px_and_with_the_keyboard(site, watched):
+    page = watched.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    ready(watched, widget(site, f"siret={KERDIGOR}&annee=2025&etape=bp"))
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert page.locator("#essentiel").evaluate("n => n.getBoundingClientRect().right") <= 320
+    assert run_axe(page) == []
+    page.locator("#etape").focus()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-labelledby')") == "legende-chiffres-cles":
+            break
+    else:
+        raise AssertionError("the key figures' table is not reachable with the keyboard")
+    outline = focus_outline(page)
+    assert outline["style"] != "none" and outline["width"] >= 2, outline
+
+
+def test_a_single_chart_page_leaves_the_essentials_out(site, watched):
+    page = ready(watched, widget(site, f"siret={KERDIGOR}&graphique=sections"))
+    expect(page.locator("#essentiel")).to_be_hidden()
