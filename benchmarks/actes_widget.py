@@ -8,7 +8,9 @@ unless ``--no-demo`` (three demo nights of ``run_night``), serves the store with
 and opens the widget in Debian's chromium under emulated 4G (9 Mbit/s, 60 ms) and a 4x slower
 CPU (Chrome DevTools Protocol). Prints, per body: bytes transferred before the first act shows
 and the time to it (from navigation start), the search index's load and a search's time once
-it is loaded, and what revisits transfer (unchanged; after one new act; the whole list, which
+it is loaded, what a search inside the documents' text downloads (the generated body's documents
+get generated texts, ``samples.widget_bodies.write_big_body_texts``: the index shards its words
+fall in, and the ``.txt`` of the results on screen, for their passages), and what revisits transfer (unchanged; after one new act; the whole list, which
 reads every year file). Byte counts are the browser's own (DevTools' bytes received per request:
 compressed bodies and headers; nothing for what its cache answered). Figures only, no verdict: the
 goals are in issue 17 (first render under 1 s and 300 KB, a search under 300 ms).
@@ -44,7 +46,7 @@ def publish(root: Path, base: str, acts: int, demo: bool) -> list[tuple[str, str
     from core.config import PROJECT_ROOT, Settings
     from core.registry import load_registry
     from core.store import LocalStore
-    from samples.widget_bodies import publish_big_body
+    from samples.widget_bodies import publish_big_body, write_big_body_texts
 
     settings = Settings.from_env().with_overrides(store_url=str(root / "store"), public_base_url=base,
                                                   drop_dir=root / "drop", plans_dirs=(root / "plans",),
@@ -59,6 +61,8 @@ def publish(root: Path, base: str, acts: int, demo: bool) -> list[tuple[str, str
         for night in DEMO_NIGHTS:
             actes_chain.CHAIN.run_night(settings, night)
         bodies += [(b.siren, b.name) for b in load_registry(registry).bodies if b.open_data]
+    written = write_big_body_texts(LocalStore(root / "store"), acts)
+    print(f"texts of the generated body's documents: {kb(written)}")
     body = publish_big_body(LocalStore(root / "store"), base, settings.public_url,
                             "Syndicat numérique de démonstration", acts)
     return [(body.siren, f"{body.name} ({acts:,} actes)".replace(",", "\u202f"))] + bodies
@@ -148,6 +152,32 @@ def search(page, network: Network) -> dict:
     return {"index_ms": loaded, "search_ms": times, "bytes": network.total()}
 
 
+def text_queries() -> tuple[str, ...]:
+    """Words only in the generated documents' text: a rare one, a frequent one, two words together."""
+    from samples.widget_bodies import text_word
+
+    return (text_word(20_000), text_word(5), f"{text_word(40)} {text_word(300)}")
+
+
+def text_search(page, network: Network) -> list[str]:
+    """Each text query's download: what the page received for it (index shards, passages' texts)."""
+    lines = []
+    for query in text_queries():
+        before, seen = network.total(), set(network.answers)
+        page.fill("#recherche", query)
+        page.press("#recherche", "Enter")
+        page.wait_for_function("q => new URLSearchParams(location.search).get('recherche') === q"
+                               " && document.body.dataset.extraits === 'pret'", arg=query, timeout=120_000)
+        page.wait_for_timeout(300)
+        files = [network.answers[r][0].rsplit("/", 1)[-1] for r in network.answers if r not in seen]
+        shards = sum(1 for f in files if f.startswith("texte"))
+        texts = sum(1 for f in files if f.endswith(".txt"))
+        total = page.locator("#total").text_content()
+        lines.append(f"«{query}»: {kb(network.total() - before)} in {len(files)} files ({shards} of the index, "
+                     f"{texts} texts for passages); {total}")
+    return lines
+
+
 def kb(n: int) -> str:
     return f"{n / 1024:,.0f} KB".replace(",", "\u202f")
 
@@ -163,6 +193,11 @@ def measure(browser, base: str, siren: str, name: str, throttle: bool, root: Pat
     print(f"  search: index, MiniSearch and year files loaded in {searched['index_ms']:.0f} ms "
           f"(the page has then received {kb(searched['bytes'])}); a search then takes "
           + ", ".join(f"{t:.0f}" for t in searched["search_ms"]) + f" ms ({', '.join(QUERIES)})")
+    from samples.widget_bodies import BIG_SIREN
+
+    if siren == BIG_SIREN:
+        for line in text_search(first["page"], first["network"]):
+            print(f"  text search {line}")
     first["page"].close()
     again = visit(context, url, throttle)
     print(f"  revisit: {kb(again['bytes'])}; {again['network'].summary()}")

@@ -309,9 +309,26 @@ class ActesChain(Chain):
 
     def publish_texts(self, settings: Settings, batches: list[dict]) -> dict:
         """Under the lease: publish the texts read so far (this night's ``batches`` and any left by an
-        earlier run) next to their PDFs; ``summary``: what the log shows."""
-        published = publish_texts(self.store(settings))
-        return {**published, "summary": _text_summary_lines(batches, published)}
+        earlier run) next to their PDFs, then switch the widgets of the bodies they belong to, whose
+        text index now holds them; ``summary``: what the log shows."""
+        store = self.store(settings)
+        published = publish_texts(store)
+        keys = self.publish_widgets(settings, _bodies_showing(store, set(published["written"])))
+        return {**published, "widgets": keys, "summary": _text_summary_lines(batches, published)}
+
+
+def _bodies_showing(store, documents: set[str]) -> set[str]:
+    """The bodies whose acts (latest versions, whatever their year) show one of these documents: their
+    widget's text index follows the texts just published."""
+    bodies: set[str] = set()
+    if not documents:
+        return bodies
+    for year in staged_years(store):
+        acts = latest_versions(store, year)
+        for siren, sha256, annexes in zip(acts["siren"], acts["main_file_sha256"], acts["annexes"]):
+            if sha256 in documents or any(annex["sha256"] in documents for annex in annexes):
+                bodies.add(siren)
+    return bodies
 
 
 def _text_summary_lines(batches: list[dict], published: dict) -> list[str]:

@@ -59,6 +59,12 @@ def document_text_record_key(sha256: str) -> str:
     return f"{DOCUMENT_TEXTS_PREFIX}/{sha256[:2]}/{sha256}.json"
 
 
+def widget_text_terms_key(widget: str, body: str) -> str:
+    """Private: the search terms of each document a body's widget shows, kept between switches so
+    that a switch reads only the texts it has not seen (``load.widget_text_index``)."""
+    return f"{widget_drafts(widget)}/{body}/termes-des-documents.json"
+
+
 def public_document_text_key(sha256: str) -> str:
     """The public text of a document, next to its PDF (``load.documents.document_key``)."""
     return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}{DOCUMENT_TEXT_SUFFIX}"

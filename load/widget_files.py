@@ -39,6 +39,7 @@ from load.versions import (
     set_pointer,
     write_aliases,
 )
+from load.widget_text_index import publish_text_index
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
@@ -257,6 +258,10 @@ def publish_index(
     if public_url is not None:
         others.append(_put_named_version(store, folder, SEARCH_STEM, search_index(acts), acts))
         document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
+        text, names = publish_text_index(store, folder, body.siren, acts, search_tokens, STOP_WORDS)
+        if text:
+            document["recherche"]["texte"] = text
+            others += names
         put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))

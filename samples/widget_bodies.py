@@ -75,6 +75,42 @@ def big_body_acts(base: str, count: int = BIG_ACTS, seed: int = 35) -> dict[int,
     return years
 
 
+# The text of the big body's documents: words of a generated vocabulary drawn with Zipf's law (a few
+# words in every act, most in a few), so that the text index has the shape of a real one.
+TEXT_VOCABULARY = 30_000
+TEXT_WORDS_PER_DOCUMENT = 450
+_SYLLABLES = ("ar", "be", "co", "di", "en", "fa", "ga", "ker", "lo", "ma", "ne", "or", "pla", "qui", "ro", "sa",
+              "tre", "u", "va", "zi", "mon", "ville", "ment", "tion")
+
+
+def text_word(rank: int) -> str:
+    """The vocabulary's word of this rank (0: the most frequent): three or more syllables."""
+    word, n = "", rank + len(_SYLLABLES) ** 2
+    while n:
+        n, syllable = divmod(n, len(_SYLLABLES))
+        word += _SYLLABLES[syllable]
+    return word
+
+
+def write_big_body_texts(store: ObjectStore, count: int = BIG_ACTS, seed: int = 53) -> int:
+    """A text for each of the big body's main documents, as ``read_texts`` and ``publish_texts`` leave
+    them (the private record, the public ``.txt``); returns the bytes of text written."""
+    from core.keys import public_document_text_key
+    from load.document_texts import write_record
+
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) for rank in range(TEXT_VOCABULARY)]
+    written = 0
+    for n in range(count):
+        words = rng.choices(range(TEXT_VOCABULARY), weights=weights, k=TEXT_WORDS_PER_DOCUMENT)
+        text = "\n".join(" ".join(text_word(w) for w in words[i:i + 12]) for i in range(0, len(words), 12))
+        sha = f"{n:064x}"
+        write_record(store, sha, {"status": "texte", "pages": 1, "ocr_pages": 0, "text": text})
+        store.put_bytes(public_document_text_key(sha), text.encode("utf-8"))
+        written += len(text)
+    return written
+
+
 def publish_big_body(store: ObjectStore, base: str, public_url: Callable[[str], str], publisher: str,
                      count: int = BIG_ACTS) -> Body:
     """Write the big body's year files and switch its manifest, as a night would."""

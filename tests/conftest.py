@@ -46,3 +46,15 @@ def reference_dir() -> Path:
 def demo_settings(tmp_path, monkeypatch) -> Settings:
     """Settings pointing at a fresh store and a freshly generated sample drop folder."""
     return demo_inputs(tmp_path).apply(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def ocr_ready() -> None:
+    """Tesseract with its French data (Debian's tesseract-ocr, tesseract-ocr-fra); skips with the reason
+    when absent, fails under DIGOR_REQUIRE_OCR (as in CI)."""
+    from extract import ocr
+    from tests.environment import REQUIRE_OCR, unavailable
+
+    if not ocr.available("fra"):
+        unavailable(REQUIRE_OCR, "Tesseract with its French data is missing: apt-get install -y tesseract-ocr "
+                                 "tesseract-ocr-fra")

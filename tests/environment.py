@@ -1,7 +1,7 @@
-"""What some tests need from the machine: the reference material and Debian's chromium.
+"""What some tests need from the machine: the reference material, Debian's chromium and Tesseract.
 
 Outside CI a missing piece skips the tests that need it, with the reason. ``.ci/run`` sets
-``DIGOR_REQUIRE_REFERENCE`` and ``DIGOR_REQUIRE_BROWSER`` (as ``DIGOR_REQUIRE_S3`` for the
+``DIGOR_REQUIRE_REFERENCE``, ``DIGOR_REQUIRE_BROWSER`` and ``DIGOR_REQUIRE_OCR`` (as ``DIGOR_REQUIRE_S3`` for the
 S3 server), so that CI fails instead of passing with those tests silently skipped.
 """
 
@@ -17,6 +17,7 @@ from core.config import PROJECT_ROOT
 
 REQUIRE_REFERENCE = "DIGOR_REQUIRE_REFERENCE"
 REQUIRE_BROWSER = "DIGOR_REQUIRE_BROWSER"
+REQUIRE_OCR = "DIGOR_REQUIRE_OCR"
 
 
 def reference_root() -> Path:

@@ -10,6 +10,7 @@ import { onPageChosen, renderPager } from "./commun/pager.js";
 import { ACTES, MATIERES, PAGES_ACTES, TYPES } from "./commun/parametres.js";
 import { MOTS_VIDES, words } from "./commun/texte.js";
 import { applyColours as applyTheme } from "./commun/theme.js";
+import { passage, textIndex, textUrl } from "./commun/plein-texte.js";
 import { pushUrl, replaceUrl } from "./commun/url-state.js";
 
 const PAR_PAGE = 10;
@@ -34,6 +35,11 @@ const actsById = new Map();
 let searchSettings = DEFAULT_SEARCH;
 let index = null;
 let indexPromise = null;
+// The index of the documents' text (when the manifest names one) and, for the search on screen,
+// the acts whose documents hold its words.
+let textSearch = null;
+let textHits = { query: null, ids: null };
+const documentTexts = new Map();
 let current = [];
 let drawing = 0;
 let searchStarted = null;
@@ -199,7 +205,11 @@ function ensureIndex() {
       const stored = manifest.recherche && manifest.recherche.fichier
         ? fetchJson(new URL(manifest.recherche.fichier, manifestUrl), { version: true }).catch(() => null)
         : Promise.resolve(null);
-      const [js] = await Promise.all([stored, loadYears()]);
+      const text = manifest.recherche && manifest.recherche.texte
+        ? fetchJson(new URL(manifest.recherche.texte.fichier, manifestUrl), { version: true }).catch(() => null)
+        : Promise.resolve(null);
+      const [js, textJs] = await Promise.all([stored, text, loadYears()]);
+      if (textJs) textSearch = textIndex(textJs, manifestUrl, fetchJson);
       if (js) {
         searchSettings = js.digor || DEFAULT_SEARCH;
         index = MiniSearch.loadJS(js, searchOptions(searchSettings));
@@ -313,11 +323,29 @@ function syncControls() {
   for (const box of document.querySelectorAll('input[data-groupe="matiere"]')) box.checked = state.classifications.includes(box.value);
 }
 
+// The act's own fields first (MiniSearch's scores are above 0), then the acts found only by the
+// text of their documents (score 0, newest first).
 function searchScores() {
   if (!searching() || !index) return null;
   const scores = new Map();
   for (const result of index.search(state.recherche)) scores.set(result.id, result.score);
+  if (textHits.query === state.recherche && textHits.ids) {
+    for (const id of textHits.ids) if (!scores.has(id)) scores.set(id, 0);
+  }
   return scores;
+}
+
+// The acts whose documents hold every word searched, once per search (the shards it needs are fetched).
+async function searchTexts() {
+  if (!textSearch || textHits.query === state.recherche) return;
+  const query = state.recherche;
+  let ids = null;
+  try {
+    ids = await textSearch.search(tokenize(query, new Set(searchSettings.mots_vides)), acts.map((a) => a.id));
+  } catch (error) {
+    ids = null; // the fields' results stand alone
+  }
+  textHits = { query, ids };
 }
 
 function sortKey() {
@@ -351,6 +379,7 @@ async function show() {
       $("total").textContent = searching() ? "Recherche en cours…" : "Chargement des actes…";
     }
     await (searching() ? ensureIndex() : loadYears());
+    if (searching()) await searchTexts();
     if (call !== drawing) return;
   }
   if (!document.querySelector('input[data-groupe="type"]')) {
@@ -469,6 +498,41 @@ function fillList(items, start) {
   const list = $("liste");
   list.start = start + 1;
   list.replaceChildren(...items.map(actItem));
+  showPassages(items);
+}
+
+async function documentText(url) {
+  if (!documentTexts.has(url)) {
+    documentTexts.set(url, fetch(url).then((r) => (r.ok ? r.text() : "")).catch(() => ""));
+  }
+  return documentTexts.get(url);
+}
+
+// Under each act found by its documents' text, the passage that holds the words, highlighted (as text
+// nodes in <mark>, never HTML); fetched for the acts on screen only.
+async function showPassages(items) {
+  const query = state.recherche;
+  const hits = textHits.query === query && textHits.ids;
+  if (!searching() || !hits || !textSearch) {
+    document.body.dataset.extraits = "pret";
+    return;
+  }
+  document.body.dataset.extraits = "chargement";
+  const wanted = tokenize(query, new Set(searchSettings.mots_vides));
+  await Promise.all(items.filter((act) => hits.has(act.id)).map(async (act) => {
+    for (const doc of [act.document, ...(act.annexes || [])].filter(Boolean)) {
+      const url = safeUrl(doc.url) && textUrl(doc.url, textSearch.suffixe);
+      const found = url ? passage(await documentText(url), wanted) : null;
+      if (!found) continue;
+      const item = document.getElementById(`acte-${act.id}`);
+      if (!item || state.recherche !== query) return;
+      item.querySelector("article").append(el("p", { className: "extrait" },
+        hidden(`Extrait de ${String(doc.nom || "document")} : `),
+        ...found.map((s) => (s.mot ? el("mark", {}, s.texte) : s.texte))));
+      return;
+    }
+  }));
+  if (state.recherche === query) document.body.dataset.extraits = "pret";
 }
 
 // ``push``: the change is one a visitor thinks of as going to another page (Back undoes it). The URL

@@ -329,7 +329,29 @@ def test_a_withdrawal_holds_when_the_act_is_resent_in_another_year(store):
     assert _holders(store, SIREN, act["source_id"], act["numero"]) == []
 
 
+def _acts_found_by_text(store: Path, siren: str) -> dict[str, set[str]]:
+    """Term -> ids of the acts the body's widget finds by it in their documents' text, decoded as the
+    widget does (ranks among the sorted ids of the manifest's year files; none when the counts differ)."""
+    folder = store / "public" / "widgets" / "actes" / siren
+    manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    ids = sorted({a["id"] for y in manifest["annees"].values()
+                  for a in json.loads(plain_bytes((folder / y["fichier"]).read_bytes()))["actes"]})
+    entry = manifest["recherche"].get("texte")
+    if not entry:
+        return {}
+    index = json.loads(plain_bytes((folder / entry["fichier"]).read_bytes()))
+    assert index["actes"] == len(ids), "the text index follows the year files it is published with"
+    found = {}
+    for shard in index["tranches"]:
+        for term, deltas in json.loads(plain_bytes((folder / shard["fichier"]).read_bytes()))["termes"].items():
+            ranks = [sum(deltas[:n + 1]) for n in range(len(deltas))]
+            found[term] = {ids[r] for r in ranks}
+    return found
+
+
 def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_it_back(store, store_settings):
+    from load.widget_files import search_tokens
+
     act = _a_published_deliberation(store)
     siren, numero, url = act["COLL_SIRET"][:9], act["DELIB_ID"], act["DELIB_URL"]
     text = store / "public" / url.split("/", 3)[3].replace(".pdf", ".txt")
@@ -338,14 +360,26 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
         batches = [actes_chain.CHAIN.read_texts(store_settings, **job) for job in actes_chain.CHAIN.text_jobs(store_settings)]
         actes_chain.CHAIN.publish_texts(store_settings, batches)
 
+    def found_by_text() -> set[str]:
+        """The acts the widget finds by every word of the act's text."""
+        terms = _acts_found_by_text(store, siren)
+        return set.intersection(*[terms.get(term, set()) for term in words])
+
     read_and_publish_texts()
     assert numero in text.read_text(encoding="utf-8")
+    words = set(search_tokens(text.read_text(encoding="utf-8")))
+    widget = json.loads((store / f"public/widgets/actes/{siren}/2025.json").read_text(encoding="utf-8"))
+    act_id = next(a["id"] for a in widget["actes"] if a["numero"] == numero)
+    assert act_id in found_by_text()
 
     assert digor(["unpublish", siren, numero, "--reason", "données personnelles dans l'acte"]) == 0
     assert not text.exists()
+    assert act_id not in found_by_text()
     read_and_publish_texts()  # the next texts' run never brings back a withdrawn act's text
     assert not text.exists()
+    assert act_id not in found_by_text()
 
     assert digor(["publish", siren, numero, "--reason", "acte corrigé"]) == 0
     read_and_publish_texts()
     assert numero in text.read_text(encoding="utf-8")
+    assert act_id in found_by_text()
