@@ -34,7 +34,7 @@ from core.ledger import (
 from core.publication_rule import Decision
 from core.registry import Registry, body_registry
 from core.test_hook import hold
-from extract import pastell_source
+from extract import pastell_source, s2low_source
 from extract.document_text import REASONS, read_document
 from extract.drop_folder import extract_night
 from load.document_texts import public_pdf, publish_texts, read_record, to_read, write_record
@@ -42,7 +42,7 @@ from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
-from transform.actes import ActRules, staged_years, transform_night, write_staging
+from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
 from transform.consolidate_actes import act_years, current_acts, latest_versions
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
@@ -75,32 +75,32 @@ class ActesChain(Chain):
                    "left_out": []}
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
-        return [raw_prefix(self.name, settings.source_name) + "/"]
+        return [raw_prefix(self.name, source) + "/" for source in _sources(settings)]
 
     @timed
     def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
+        """Each source a body of the registry is on (the default one always), merged into one summary."""
         store = self.store(settings)
-        if settings.source_name == pastell_source.SOURCE:
-            registry = {}
-            # A body new in the source is read this very night; short runs keep the night's registry.
-            if settings.registry_source == "pastell" and not is_short_run(night):
-                from chains.registry_source import refresh_registry
+        registry_refresh = {}
+        # A body new in the source is read this very night; short runs keep the night's registry.
+        if settings.source_name == pastell_source.SOURCE and settings.registry_source == "pastell" \
+                and not is_short_run(night):
+            from chains.registry_source import refresh_registry
 
-                registry = {"registry": refresh_registry(settings)}
-            pulled = pastell_source.extract_night(settings, store, body_registry(settings), night, until)
-            if is_short_run(night) and pulled["acts"]:
-                _set_unreported(store, night, True)  # until its report: what the night finishes if it fails
-            return {**pulled, **registry}
-        extracted = extract_night(store, settings.drop_dir, night)
-        acts = extracted.acts
-        return {
-            "night": night,
-            "acts": len(acts),
-            "by_body": dict(Counter(a.body_key for a in acts)),
-            "skipped_files": [{"folder": a.raw_prefix, "file": f} for a in acts for f in a.skipped],
-            "raw_revisions": [{"folder": a.raw_prefix, "revision": a.revision} for a in acts if a.revision > 1],
-            "warnings": extracted.warnings,
-        }
+            registry_refresh = {"registry": refresh_registry(settings)}
+        registry = body_registry(settings)
+        summaries = {}
+        for source in registry.sources(settings.source_name):
+            if source == pastell_source.SOURCE:
+                summaries[source] = pastell_source.extract_night(settings, store, registry, night, until)
+                if is_short_run(night) and summaries[source]["acts"]:
+                    _set_unreported(store, night, True)  # until its report: what the night finishes if it fails
+            elif source == s2low_source.SOURCE:
+                if not is_short_run(night):  # S²LOW's acts come with the night (it lists by day)
+                    summaries[source] = s2low_source.extract_night(settings, store, registry, night)
+            else:
+                summaries[source] = _drop_summary(store, settings, night)
+        return {**_merged(night, summaries), **registry_refresh}
 
     @timed
     def transform(self, settings: Settings, night: str) -> dict:
@@ -128,8 +128,13 @@ class ActesChain(Chain):
 
     def _transform_partition(self, settings: Settings, night: str) -> dict:
         store = self.store(settings)
-        result = transform_night(store, registry_of(settings), night, settings.source_name,
-                                 ActRules.from_settings(settings))
+        registry, rules = registry_of(settings), ActRules.from_settings(settings)
+        result = NightTransform(night, [], [])
+        for source in _sources(settings):
+            found = transform_night(store, registry, night, source, rules)
+            result.rows += found.rows
+            result.rejects += found.rejects
+            result.left_out += found.left_out
         # An act re-sent with its decision date in another year leaves the years it was in.
         earlier = act_years(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
         years = sorted(set(write_staging(store, result)) | {year for found in earlier.values() for year in found})
@@ -363,6 +368,47 @@ def _set_unreported(store, partition: str, pending: bool) -> None:
     after = sorted(set(before) | {partition}) if pending else [p for p in before if p != partition]
     if after != before:
         store.put_bytes(SHORT_RUNS_KEY, json_bytes({"unreported": after}))
+
+
+def _sources(settings: Settings) -> list[str]:
+    """The sources a night reads: the deployment's, and any a body of the registry is on."""
+    return body_registry(settings).sources(settings.source_name)
+
+
+def _drop_summary(store, settings: Settings, night: str) -> dict:
+    extracted = extract_night(store, settings.drop_dir, night)
+    acts = extracted.acts
+    return {
+        "night": night,
+        "acts": len(acts),
+        "by_body": dict(Counter(a.body_key for a in acts)),
+        "skipped_files": [{"folder": a.raw_prefix, "file": f} for a in acts for f in a.skipped],
+        "raw_revisions": [{"folder": a.raw_prefix, "revision": a.revision} for a in acts if a.revision > 1],
+        "warnings": extracted.warnings,
+    }
+
+
+_LISTS = ("skipped_files", "raw_revisions", "warnings", "budgets", "failed", "deleted", "incomplete",
+          "body_errors", "unlisted")
+
+
+def _merged(night: str, summaries: dict[str, dict]) -> dict:
+    """One extract summary of several sources: one source's as is, else counts added and lists joined."""
+    if len(summaries) == 1:
+        return next(iter(summaries.values()))
+    by_body: Counter = Counter()
+    merged: dict = {"night": night, "sources": summaries, "acts": 0, "pending": {}, "requests": 0}
+    for summary in summaries.values():
+        merged["acts"] += summary["acts"]
+        by_body.update(summary["by_body"])
+        merged["pending"].update(summary.get("pending", {}))
+        merged["requests"] += summary.get("requests", 0)
+        for key in _LISTS:
+            if key in summary:
+                merged.setdefault(key, []).extend(summary[key])
+    merged["by_body"] = dict(sorted(by_body.items()))
+    merged.setdefault("skipped_files", [])
+    return merged
 
 
 class ActNotFound(LookupError):

@@ -106,7 +106,9 @@ class BudgetsChain(Chain):
     empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": [], "deferred": []}
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
-        return [raw_prefix("actes", settings.source_name) + "/"]  # a backfill replays the acts' nights
+        # A backfill replays the acts' nights, from every source a body is on.
+        return [raw_prefix("actes", source) + "/"
+                for source in body_registry(settings).sources(settings.source_name)]
 
     def transform(self, settings: Settings, night: str) -> dict:
         """TOTEM of the night's budget acts -> staging; rejects quarantined with their reason."""

@@ -94,6 +94,27 @@ PASTELL_CLIENT_DEFAULTS = {
 }
 
 
+# S²LOW (ADULLACT/Libriciel), the other télétransmission platform: the Airflow connection holding
+# its URL, client certificate and key (one per body's authority, named in the registry, this one
+# by default), the statuses of an acknowledged act, and the client's manners.
+S2LOW_CONN_ID = "digor_s2low"
+# 4 "Acquittement reçu", then what the archiving (SAE) makes of an acknowledged act: 19 waiting
+# for the SAE, 12 sent to it, 13 archived, 14/20/22 its errors. An act moves on from 4 within
+# days, so each is listed, or an act acknowledged and archived between two nights is never seen.
+S2LOW_ACT_STATUSES = (4, 19, 12, 13, 14, 20, 22)
+S2LOW_CLIENT_DEFAULTS = {
+    "page_size": 100,
+    "max_workers": 4,
+    "requests_per_second": 8.0,
+    "connect_timeout": 10.0,
+    "read_timeout": 120.0,
+    "max_attempts": 5,
+    "backoff_seconds": 1.0,
+    "max_backoff_seconds": 60.0,
+    "max_retry_after_seconds": 300.0,
+}
+
+
 # Airflow's REST API (``digor unpublish|publish --via-airflow``): the Airflow connection whose host is
 # the API server's base URL and whose login and password are a user of its auth manager.
 AIRFLOW_API_CONN_ID = "digor_airflow_api"
@@ -300,6 +321,9 @@ class Settings:
     pastell_flows: tuple[str, ...] = PASTELL_FLOWS
     # Overrides of PASTELL_CLIENT_DEFAULTS (rate, concurrency, timeouts, attempts) for this run.
     pastell_client: dict = field(default_factory=dict)
+    s2low_conn_id: str = S2LOW_CONN_ID
+    # Overrides of S2LOW_CLIENT_DEFAULTS for this run.
+    s2low_client: dict = field(default_factory=dict)
     decp_source: str = "drop"
     decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"
     decp_conn_id: str = DECP_CONN_ID
@@ -360,6 +384,8 @@ class Settings:
                 f.strip() for f in _env("PASTELL_FLOWS", ",".join(PASTELL_FLOWS)).split(",") if f.strip()
             ),
             pastell_client=_json_env("PASTELL_CLIENT"),
+            s2low_conn_id=_env("S2LOW_CONN_ID", S2LOW_CONN_ID),
+            s2low_client=_json_env("S2LOW_CLIENT"),
             decp_source=_env("DECP_SOURCE", "drop"),
             decp_drop_dir=Path(_env("DECP_DROP_DIR", str(DEFAULT_VAR_DIR / "decp-drop"))),
             decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),

@@ -36,6 +36,7 @@ POPULATIONS_PREFIX = f"{PRIVATE}/populations"
 PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 # The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
+S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
 DECP_NAMES_MONTH_KEY = f"{PRIVATE}/decp/mois-sirene.json"
 BACKFILL_PREFIX = f"{PRIVATE}/backfill"

@@ -22,6 +22,9 @@ from core.identifiers import siren_is_valid, siret_is_valid
 from core.keys import REGISTRY_DISCOVERED_KEY
 
 BODY_KINDS = ("commune", "epci", "syndicat", "departement", "region", "autre")
+# Where a body's acts come from: the drop folder, Pastell, or S²LOW. A body that names none
+# uses the deployment's default (``DIGOR_SOURCE``).
+ACT_SOURCES = ("drop", "pastell", "s2low")
 
 
 class RegistryError(ValueError):
@@ -45,6 +48,14 @@ class Body:
     budget_establishments: tuple[str, ...] = ()
     # A commune's INSEE code (its legal population); without it, the code of the siège in SIRENE.
     code_commune: str | None = None
+    # The body's télétransmission platform ("" = the deployment's default) and, on S²LOW, the
+    # Airflow connection of its certificate (None = the default ``DIGOR_S2LOW_CONN_ID``).
+    source: str = ""
+    s2low_conn_id: str | None = None
+
+    def source_of(self, default: str) -> str:
+        """Where this body's acts are pulled from, ``default`` when the registry names no source."""
+        return self.source or default
 
     def sends_budgets_of(self, siret: str) -> bool:
         """Whether a budget document of establishment ``siret`` may come from this body: one of its
@@ -83,6 +94,15 @@ class Registry:
     def by_id_e(self, id_e: str) -> Body | None:
         return self._id_es.get(id_e) if id_e else None
 
+    def bodies_on(self, source: str, default: str) -> tuple[Body, ...]:
+        """The bodies whose acts come from ``source`` (``default`` for those that name none)."""
+        return tuple(b for b in self.bodies if b.source_of(default) == source)
+
+    def sources(self, default: str) -> list[str]:
+        """Every source the night reads: those the bodies are on (the default for a body that names
+        none, and for a registry without bodies)."""
+        return sorted({b.source_of(default) for b in self.bodies}) or [default]
+
 
 def _body(entry: dict, where: str) -> Body:
     try:
@@ -104,6 +124,13 @@ def _body(entry: dict, where: str) -> Body:
     code_commune = entry.get("code_commune")
     if code_commune is not None and not re.fullmatch(r"\d[\dAB]\d{3}", str(code_commune)):
         raise RegistryError(f"{where}: code_commune {code_commune!r} is not an INSEE commune code (5 characters)")
+    source = str(entry.get("source") or "").strip()
+    if source and source not in ACT_SOURCES:
+        raise RegistryError(f"{where}: source {source!r} is not one of {ACT_SOURCES}")
+    conn_id = entry.get("s2low_conn_id")
+    if conn_id is not None and source != "s2low":
+        raise RegistryError(f"{where}: s2low_conn_id is set but the body's source is {source or 'the default'!r}, "
+                            "not 's2low'")
     return Body(
         siren=siren,
         siret=siret,
@@ -117,6 +144,8 @@ def _body(entry: dict, where: str) -> Body:
         widget=dict(entry.get("widget") or {}),
         budget_establishments=establishments,
         code_commune=str(code_commune) if code_commune is not None else None,
+        source=source,
+        s2low_conn_id=str(conn_id).strip() if conn_id else None,
     )
 
 

@@ -42,6 +42,9 @@ from core.registry import Body, Registry
 from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
+from transform.s2low_acts import FLOW as S2LOW_FLOW
+from transform.s2low_acts import S2lowActError
+from transform.s2low_acts import act_fields as s2low_act_fields
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +173,8 @@ def _file_names(value) -> list[str]:
 
 
 def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str, str]:
-    """(info, form data, Pastell entity, last action) of an act's metadata.json."""
+    """(info, form data, Pastell entity, last action) of an act's metadata.json (S²LOW's mapped by
+    ``transform.s2low_acts``)."""
     if "metadata.json" not in files:
         raise ActeRejected("metadata.json is missing")
     try:
@@ -183,6 +187,11 @@ def _load_metadata(files: dict[str, bytes]) -> tuple[dict, dict, str, str]:
         raise ActeRejected(f"metadata.json is not valid JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(document, dict):
         raise ActeRejected("metadata.json is not a JSON object")
+    if document.get("source") == S2LOW_FLOW:
+        try:
+            return s2low_act_fields(document, files)
+        except S2lowActError as error:
+            raise ActeRejected(str(error)) from None
     # Pastell's document detail nests the form under "data"; older exports are flat.
     data = document["data"] if isinstance(document.get("data"), dict) else document
     info = document.get("info") if isinstance(document.get("info"), dict) else {}

@@ -1,0 +1,433 @@
+"""Client for the actes API of S²LOW, the télétransmission platform of ADULLACT/Libriciel.
+
+S²LOW authenticates the TLS client certificate (mutual TLS), and, when several of its users
+share one certificate, an HTTP Basic login too. A user sees the transactions of its own
+authority (collectivité), so each body has its own connection. Only what the nightly pull
+reads, from S²LOW's ``public.ssl/modules/actes``:
+
+- ``api/list_actes.php?status_id=&offset=&limit=&min_date=&max_date=``: JSON ``{"status_id",
+  "authority_id", "offset", "limit", "transactions": [{"id", "subject", "number", "date",
+  "nature_descr", "classification", "type"}]}``, newest id first, no total (we page until a
+  short page); ``min_date``/``max_date`` bound the day the transaction reached that status;
+- ``actes_transac_get_status.php?transaction=``: text ``OK\\n<status>\\n<return message>``, or ``KO\\n<why>``;
+- ``actes_transac_get_files_list.php?transaction=``: JSON list of ``{"id", "name",
+  "posted_filename", "mimetype", "size", "sign", "code_pj"}`` (the ACTES message, the act, its
+  annexes), or ``KO\\n<why>`` (before the acknowledgement);
+- ``actes_download_file.php?file=[&tampon=true]``: a file (the act stamped by S²LOW with
+  ``tampon``); a file S²LOW no longer has is a redirect, never an error status;
+- ``actes_transac_get_ARActe.php?id=``: the préfecture's acknowledgement (ACTES ``ARActe``) as
+  received; none is a redirect too.
+
+Manners are the Pastell client's (``core.http_manners``): one retry policy, a shared rate limit,
+timeouts; a refused certificate, login or right stops at once naming the Airflow connection.
+The key, its password and the login's password never appear in a message, a log line or a
+``repr``; the key is read into the TLS context and its temporary copy removed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+import requests.auth
+
+from core.config import S2LOW_CLIENT_DEFAULTS
+from core.failures import ExpectedFailure
+from core.http_manners import (
+    TRANSIENT_ERRORS,
+    TRANSIENT_STATUS,
+    GaveUp,
+    RetryPolicy,
+    Transient,
+    complete_body,
+    error_message,
+    json_body,
+    problem_of,
+    redact,
+)
+from extract.pastell_client import RateLimiter
+
+ACTES = "/modules/actes"
+LIST_ACTES = f"{ACTES}/api/list_actes.php"
+GET_STATUS = f"{ACTES}/actes_transac_get_status.php"
+GET_FILES_LIST = f"{ACTES}/actes_transac_get_files_list.php"
+DOWNLOAD_FILE = f"{ACTES}/actes_download_file.php"
+GET_ARACTE = f"{ACTES}/actes_transac_get_ARActe.php"
+# Where S²LOW sends a request it could not authenticate (its legacy pages redirect there).
+SIGN_IN_STATUS = "connexion-status"
+_AUTH_WORDS = ("authentification", "accès refusé", "acces refuse")
+
+
+class S2lowError(RuntimeError, ExpectedFailure):
+    """A request to S²LOW failed for good (after retries when they made sense)."""
+
+    hint = "S²LOW is unavailable or answered oddly: rerun the night later"
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class S2lowConfigError(S2lowError):
+    """The Airflow connection is missing, or its certificate and key cannot be used."""
+
+    hint = "fix the body's S²LOW Airflow connection (its URL, client certificate and key)"
+
+
+class S2lowAuthError(S2lowError):
+    """S²LOW refused the certificate, the login or the rights: nothing else can work for this body."""
+
+    hint = "check the body's certificate (not expired, enrolled in S²LOW), its login and its rights, then rerun the night"
+
+
+class S2lowNotFound(S2lowError):
+    """The transaction does not exist (any more), or has no acknowledgement."""
+
+
+class S2lowNotYet(S2lowError):
+    """The transaction is not acknowledged yet: S²LOW gives no files before that."""
+
+
+class S2lowFileMissing(S2lowError):
+    """S²LOW lists the file but cannot give it ("Le fichier archive n'est pas/plus disponible")."""
+
+
+@dataclass(frozen=True)
+class S2lowCredentials:
+    """Where S²LOW is and how to authenticate; built from an Airflow connection."""
+
+    conn_id: str
+    base_url: str
+    cert_pem: bytes = field(repr=False)
+    key_pem: bytes = field(repr=False)
+    key_password: str = field(default="", repr=False)
+    login: str = ""
+    password: str = field(default="", repr=False)
+    verify: bool | str = True
+    ca_pem: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return f"S2lowCredentials({redact(self.base_url)!r}, connection {self.conn_id!r})"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.password, self.key_password) if s)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context: S²LOW's certificate checked (or not, ``verify``), ours presented."""
+        try:
+            if self.verify is False:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            else:
+                cafile = self.verify if isinstance(self.verify, str) else None
+                context = ssl.create_default_context(cafile=cafile, cadata=self.ca_pem or None)
+        except (OSError, ssl.SSLError, ValueError) as error:
+            raise S2lowConfigError(f"Airflow connection {self.conn_id!r}: the CA to check S²LOW's certificate "
+                                   f"cannot be read ({type(error).__name__})") from None
+        # Python loads a certificate and key from files only: a private folder, removed at once.
+        with tempfile.TemporaryDirectory(prefix="digor-s2low-") as folder:
+            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+            for path, content in ((cert, self.cert_pem), (key, self.key_pem)):
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(content)
+            try:
+                context.load_cert_chain(cert, key, password=self.key_password or None)
+            except (ssl.SSLError, OSError, ValueError) as error:
+                reason = getattr(error, "reason", None) or type(error).__name__
+                raise S2lowConfigError(
+                    f"Airflow connection {self.conn_id!r}: the client certificate and key cannot be loaded "
+                    f"({reason}; a PEM certificate and its PEM key, and the key's password if it has one)"
+                ) from None
+        return context
+
+
+def _pem(extra: dict, name: str, conn_id: str) -> bytes:
+    """A PEM given in the extra as text (``name``) or as a file path (``name_path``)."""
+    text, path = extra.get(name), extra.get(f"{name}_path")
+    if text:
+        return str(text).replace("\\n", "\n").encode("ascii", "replace")
+    if path:
+        try:
+            return Path(str(path)).read_bytes()
+        except OSError as error:
+            raise S2lowConfigError(f"Airflow connection {conn_id!r}: {name}_path cannot be read "
+                                   f"({error.strerror})") from None
+    raise S2lowConfigError(f"Airflow connection {conn_id!r} lacks {name} (PEM text) or {name}_path in its extra")
+
+
+def credentials_from_connection(conn_id: str) -> S2lowCredentials:
+    """Read S²LOW's URL, the client certificate and key (and any login) from an Airflow connection.
+
+    ``host`` is the base URL (``https://s2low.example.org``). Extra: ``client_cert`` and
+    ``client_key`` (PEM text) or ``client_cert_path`` and ``client_key_path``; ``client_key_password``
+    when the key is encrypted; ``verify`` (false, or a CA bundle path) or ``ca_cert`` (PEM text of the
+    CA that signed S²LOW's certificate). ``login``/``password``, when set, are the S²LOW user of a
+    certificate several users share (HTTP Basic).
+    """
+    from core.connections import ConnectionMissing, get_connection
+
+    try:
+        conn = get_connection(conn_id)
+    except ConnectionMissing as error:
+        raise S2lowConfigError(f"S²LOW: {error}") from None
+    if not (conn.host or "").strip():
+        raise S2lowConfigError(f"Airflow connection {conn_id!r} has no host: set the URL of the S²LOW instance")
+    base_url = conn.base_url().rstrip("/")
+    if urlsplit(base_url).scheme != "https":
+        raise S2lowConfigError(f"Airflow connection {conn_id!r}: {redact(base_url)!r} is not an https URL "
+                               "(S²LOW authenticates the client certificate over TLS)")
+    extra = dict(conn.extra or {})
+    verify = extra.get("verify", True)
+    if isinstance(verify, str) and verify.lower() in ("false", "0", "no"):
+        verify = False
+    elif isinstance(verify, str) and verify.lower() in ("true", "1", "yes"):
+        verify = True
+    return S2lowCredentials(
+        conn_id, base_url, _pem(extra, "client_cert", conn_id), _pem(extra, "client_key", conn_id),
+        str(extra.get("client_key_password") or ""), (conn.login or "").strip(), conn.password or "", verify,
+        str(extra.get("ca_cert") or "").replace("\\n", "\n"),
+    )
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How hard and how fast the client talks to S²LOW (defaults in ``core.config``)."""
+
+    page_size: int = S2LOW_CLIENT_DEFAULTS["page_size"]
+    max_workers: int = S2LOW_CLIENT_DEFAULTS["max_workers"]
+    requests_per_second: float = S2LOW_CLIENT_DEFAULTS["requests_per_second"]
+    connect_timeout: float = S2LOW_CLIENT_DEFAULTS["connect_timeout"]
+    read_timeout: float = S2LOW_CLIENT_DEFAULTS["read_timeout"]
+    max_attempts: int = S2LOW_CLIENT_DEFAULTS["max_attempts"]
+    backoff_seconds: float = S2LOW_CLIENT_DEFAULTS["backoff_seconds"]
+    max_backoff_seconds: float = S2LOW_CLIENT_DEFAULTS["max_backoff_seconds"]
+    max_retry_after_seconds: float = S2LOW_CLIENT_DEFAULTS["max_retry_after_seconds"]
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> "ClientOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values or {}) - known
+        if unknown:
+            raise S2lowConfigError(f"unknown S²LOW client options {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**(values or {}))
+
+
+class _TlsAdapter(requests.adapters.HTTPAdapter):
+    """Every connection through our TLS context (client certificate, CA): requests' own is bypassed."""
+
+    def __init__(self, context: ssl.SSLContext):
+        self._context = context
+        super().__init__()
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host, _ = super().build_connection_pool_key_attributes(request, verify, cert)
+        return host, {"ssl_context": self._context, "cert_reqs": self._context.verify_mode}
+
+
+class _Redirected(Exception):
+    """S²LOW's legacy pages answer a failure with a redirect (its message goes to the session)."""
+
+    def __init__(self, location: str):
+        super().__init__(location)
+        self.location = location
+
+
+def _ko_reason(body: bytes) -> str | None:
+    """The message of a legacy ``KO\\n<why>`` answer, None for any other body."""
+    if not body.startswith(b"KO"):
+        return None
+    text = body.decode("utf-8", "replace")
+    return " ".join(text.splitlines()[1:]).strip() or "KO"
+
+
+def _tls_refused(error: requests.exceptions.SSLError) -> bool:
+    """A TLS failure that is a refusal (certificate, CA), not a connection cut during the handshake."""
+    text = str(error)
+    return "EOF" not in text or "certificate" in text.lower()
+
+
+class S2lowClient:
+    """One body's S²LOW authority seen through one Airflow connection; safe to share between threads."""
+
+    def __init__(self, credentials: S2lowCredentials, options: ClientOptions | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.credentials = credentials
+        self.options = options or ClientOptions()
+        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
+        self._context = credentials.ssl_context()
+        self._limiter = RateLimiter(self.options.requests_per_second)
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._count_lock = threading.Lock()
+        self.requests_sent = 0
+
+    @classmethod
+    def from_connection(cls, conn_id: str, options: ClientOptions | None = None,
+                        sleep: Callable[[float], None] = time.sleep) -> "S2lowClient":
+        return cls(credentials_from_connection(conn_id), options, sleep)
+
+    def __repr__(self) -> str:
+        return f"S2lowClient({redact(self.credentials.base_url)!r}, connection={self.credentials.conn_id!r})"
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"User-Agent": "digor-s2low/1"})
+            session.mount("https://", _TlsAdapter(self._context))
+            session.trust_env = False  # no .netrc login, no proxy: the certificate goes to S²LOW only
+            if self.credentials.login:
+                session.auth = requests.auth.HTTPBasicAuth(self.credentials.login, self.credentials.password)
+            self._local.session = session
+            with self._count_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._count_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> "S2lowClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _refused(self, what: str, where: str, status: int | None = None) -> S2lowAuthError:
+        return S2lowAuthError(
+            f"S²LOW {what} of Airflow connection {self.credentials.conn_id!r} ({where}); "
+            "check its certificate (not expired, enrolled in S²LOW), its login and the user's rights", status)
+
+    def _get(self, path: str, params: dict, *, kind: str):
+        """GET with the retry policy: parsed JSON (``kind="json"``) or the body's bytes; ``_Redirected``
+        for a redirect that is not a refusal, ``S2lowNotFound``/``S2lowNotYet`` for a legacy ``KO``."""
+        url = self.credentials.base_url + path
+        where = f"GET {path}"
+        secrets = self.credentials.secrets
+
+        def attempt():
+            self._limiter.wait()
+            with self._count_lock:
+                self.requests_sent += 1
+            try:
+                response = self._session().get(url, params=params, allow_redirects=False,
+                                               timeout=(self.options.connect_timeout, self.options.read_timeout))
+            except requests.exceptions.SSLError as error:
+                if _tls_refused(error):
+                    raise self._refused("refused the TLS handshake with the client certificate", where) from None
+                raise Transient(problem_of(error, secrets)) from None
+            except TRANSIENT_ERRORS as error:
+                raise Transient(problem_of(error, secrets)) from None
+            status = response.status_code
+            if status in (401, 403):
+                detail = error_message(response, secrets, limit=300)
+                raise self._refused("refused the credentials" if status == 401 else "denied the rights",
+                                    f"HTTP {status} on {where}{': ' + detail if detail else ''}", status)
+            if 300 <= status < 400:
+                location = response.headers.get("Location", "")
+                if SIGN_IN_STATUS in location:
+                    raise self._refused("did not authenticate the certificate", f"{where} redirected to sign-in")
+                raise _Redirected(redact(location, secrets))
+            if status == 404:
+                raise S2lowNotFound(f"{where}: not found ({error_message(response, secrets, limit=300)})", 404)
+            if status in TRANSIENT_STATUS:
+                raise Transient.of_status(response)
+            if status >= 400:
+                raise S2lowError(f"{where}: HTTP {status} ({error_message(response, secrets, limit=300)})", status)
+            body = complete_body(response)
+            reason = _ko_reason(body) if kind != "binary" else None
+            if reason is not None:
+                lowered = reason.lower()
+                if any(word in lowered for word in _AUTH_WORDS):
+                    raise self._refused(f"answered {reason!r}", where)
+                if "acquittement" in lowered:
+                    raise S2lowNotYet(f"{where}: {redact(reason, secrets)}")
+                raise S2lowNotFound(f"{where}: {redact(reason, secrets)}")
+            if kind == "json":
+                return json_body(response)
+            return body
+
+        try:
+            return self.policy.run(attempt, f"S²LOW {where}", secrets)
+        except GaveUp as gave_up:
+            raise S2lowError(f"{where}: {gave_up}") from None
+
+    def transactions(self, status_id: int, *, min_date: str | None = None, max_date: str | None = None
+                     ) -> Iterator[dict]:
+        """The authority's transactions whose status is ``status_id``, newest first, each once.
+
+        ``min_date``/``max_date`` (``YYYY-MM-DD``) bound the day they reached that status. Pages
+        follow by ``offset`` until a short one; S²LOW gives no total.
+        """
+        size = max(1, self.options.page_size)
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            params: dict = {"status_id": status_id, "offset": offset, "limit": size}
+            if min_date:
+                params["min_date"] = min_date
+            if max_date:
+                params["max_date"] = max_date
+            page = self._get(LIST_ACTES, params, kind="json")
+            rows = page.get("transactions") if isinstance(page, dict) else None
+            if not isinstance(rows, list):
+                problem = page.get("error") if isinstance(page, dict) else type(page).__name__
+                raise S2lowError(f"GET {LIST_ACTES}: expected a list of transactions ({problem})")
+            for row in rows:
+                key = str(row.get("id") or "") if isinstance(row, dict) else ""
+                if key and key not in seen:
+                    seen.add(key)
+                    yield row
+            if len(rows) < size:
+                return
+            offset += size
+
+    def status(self, transaction_id: str) -> tuple[int, bytes]:
+        """(current status, the return message of that status) of a transaction."""
+        body = self._get(GET_STATUS, {"transaction": transaction_id}, kind="text")
+        lines = body.split(b"\n", 2)
+        try:
+            if lines[0].strip() != b"OK":
+                raise ValueError
+            return int(lines[1].strip()), lines[2] if len(lines) > 2 else b""
+        except (ValueError, IndexError):
+            raise S2lowError(f"GET {GET_STATUS}: unreadable answer ({len(body)} bytes)") from None
+
+    def files(self, transaction_id: str) -> list[dict]:
+        """The transaction's files: the ACTES message, the act, then its annexes."""
+        result = self._get(GET_FILES_LIST, {"transaction": transaction_id}, kind="json")
+        if not isinstance(result, list) or not all(isinstance(f, dict) and f.get("id") for f in result):
+            raise S2lowError(f"GET {GET_FILES_LIST}: expected a list of files")
+        return result
+
+    def download(self, file_id: str, *, stamped: bool = False) -> bytes:
+        """A file's bytes; ``stamped``: the act with S²LOW's stamp of the acknowledgement."""
+        params = {"file": file_id, **({"tampon": "true"} if stamped else {})}
+        try:
+            return self._get(DOWNLOAD_FILE, params, kind="binary")
+        except _Redirected as redirect:
+            raise S2lowFileMissing(f"S²LOW cannot give file {file_id} (redirected to {redirect.location!r})") from None
+
+    def acknowledgement(self, transaction_id: str) -> bytes:
+        """The préfecture's ``ARActe`` of the transaction, as S²LOW received it."""
+        try:
+            body = self._get(GET_ARACTE, {"id": transaction_id}, kind="binary")
+        except _Redirected:
+            body = b""
+        if not body.strip():
+            raise S2lowNotFound(f"GET {GET_ARACTE}: transaction {transaction_id} has no acknowledgement")
+        return body
