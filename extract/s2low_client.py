@@ -258,6 +258,23 @@ def _tls_refused(error: requests.exceptions.SSLError) -> bool:
     return "EOF" not in text or "certificate" in text.lower()
 
 
+def _tls_reason(error: BaseException) -> tuple[str, bool]:
+    """The TLS library's own words for a failed handshake, found under requests' and urllib3's wrappers,
+    and whether it is S²LOW's certificate that could not be verified."""
+    found: BaseException | None = error
+    for _ in range(8):
+        if found is None:
+            break
+        if isinstance(found, ssl.SSLError):
+            words = str(getattr(found, "verify_message", "") or found.reason or found)[:200]
+            return words, isinstance(found, ssl.SSLCertVerificationError)
+        inner = getattr(found, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in found.args if isinstance(a, BaseException)), None) or found.__context__
+        found = inner
+    return type(error).__name__, False
+
+
 class S2lowClient:
     """One body's S²LOW authority seen through one Airflow connection; safe to share between threads."""
 
@@ -328,7 +345,13 @@ class S2lowClient:
                                                timeout=(self.options.connect_timeout, self.options.read_timeout))
             except requests.exceptions.SSLError as error:
                 if _tls_refused(error):
-                    raise self._refused("refused the TLS handshake with the client certificate", where) from None
+                    reason, unverified = _tls_reason(error)
+                    if unverified:
+                        raise S2lowConfigError(
+                            f"S²LOW's certificate could not be verified ({reason}) on {where}: set the CA of "
+                            f"Airflow connection {self.credentials.conn_id!r} (extra ca_cert or verify)") from None
+                    raise self._refused(f"refused the TLS handshake ({reason}) with the client certificate",
+                                        where) from None
                 raise Transient(problem_of(error, secrets)) from None
             except TRANSIENT_ERRORS as error:
                 raise Transient(problem_of(error, secrets)) from None

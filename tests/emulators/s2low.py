@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -373,6 +374,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._handshake_ok = True
         except (ssl.SSLError, OSError):
             self._handshake_ok = False
+            self._linger()
+
+    def _linger(self) -> None:
+        """After a refused handshake, read what the client sent before closing, as a web server does:
+        closing on unread bytes resets the connection, and the client would lose the TLS alert."""
+        try:
+            self.connection.settimeout(1.0)
+            socket.socket.shutdown(self.connection, socket.SHUT_WR)
+            while socket.socket.recv(self.connection, 65536):
+                pass
+        except OSError:
+            pass
 
     def handle(self) -> None:
         if self._handshake_ok:
