@@ -235,6 +235,9 @@ class _TlsAdapter(requests.adapters.HTTPAdapter):
         host, _ = super().build_connection_pool_key_attributes(request, verify, cert)
         return host, {"ssl_context": self._context, "cert_reqs": self._context.verify_mode}
 
+    def cert_verify(self, conn, url, verify, cert) -> None:
+        """Nothing: requests would load its CA bundle into our shared context at every connection."""
+
 
 class _Redirected(Exception):
     """S²LOW's legacy pages answer a failure with a redirect (its message goes to the session)."""

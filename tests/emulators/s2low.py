@@ -363,6 +363,8 @@ class S2lowEmulator:
 class _Handler(BaseHTTPRequestHandler):
     emulator: S2lowEmulator
     server_version = "Apache"
+    protocol_version = "HTTP/1.1"  # keep-alive: one handshake per connection, as Apache
+    disable_nagle_algorithm = True  # headers and body are two TLS records: no delayed-ACK wait between them
 
     def log_message(self, *args) -> None:
         pass

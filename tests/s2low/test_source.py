@@ -1,0 +1,191 @@
+"""The nightly incremental pull from S²LOW: raw layout, state, idempotence, faults at each step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.registry import load_registry
+from extract.pastell_source import night_cutoff
+from extract.s2low_client import S2lowAuthError
+from extract.s2low_source import STATE_KEY, load_state
+from samples.actes import DEMO_NIGHTS
+from tests.s2low.conftest import KERDIGOR, conn_id, pull, raw_snapshot, registry_on_s2low, set_connection
+from transform.actes import transform_night
+
+FIRST, SECOND, THIRD = DEMO_NIGHTS
+
+
+def _expected(emulator, after: str | None, until: str) -> dict:
+    """Transactions acknowledged after ``after`` (a night's end) and up to ``until``."""
+    emulator.clock = until
+    return {t.id: t for t in emulator.visible().values()
+            if t.status_at(until)[0] == 4 and (after is None or t.status_at(until)[1] > after)}
+
+
+def _status_ids(emulator) -> list[str]:
+    return [c.query["transaction"][0] for c in emulator.calls("status")]
+
+
+def test_first_pull_writes_the_layout_the_transform_reads(store, registry, connections, emulator):
+    expected = _expected(emulator, None, night_cutoff(FIRST))
+    result = pull(store, registry, emulator, FIRST)
+    assert not result.failed and not result.deleted and not result.body_errors
+    assert {w["id_d"] for w in result.written} == set(expected)
+    for transaction_id, transaction in expected.items():
+        folder = f"raw/actes/s2low/date={FIRST}/siren={transaction.authority}/{transaction_id}/"
+        metadata = json.loads(store.get_bytes(folder + "metadata.json"))
+        assert metadata["source"] == "s2low" and metadata["siren"] == transaction.authority
+        assert metadata["transaction"]["id"] == transaction_id and metadata["status"] == 4
+        assert [f["id"] for f in metadata["files"]] == [f.id for f in transaction.files]
+        act = transaction.files[1]
+        assert store.get_bytes(folder + act.posted_filename) == act.content, "the agent's file name"
+        if act.stamped and act.stamped != act.content:
+            assert store.get_bytes(folder + metadata["stored"]["acte_tamponne"]) == act.stamped
+        assert store.get_bytes(folder + "ARActe.xml") == transaction.aracte
+    rows = transform_night(store, registry, FIRST, "s2low")
+    assert {r["source_id"] for r in rows.rows} | {r.source_id for r in rows.rejects} == set(expected)
+    assert {r["source"] for r in rows.rows} == {"s2low"} and rows.rows
+    assert all(r["decision_source"] == "default-rule" for r in rows.rows), "S²LOW carries no open-data choice"
+    summary = result.summary(store)
+    assert summary["acts"] == len(expected) and sum(summary["by_body"].values()) == len(expected)
+
+
+def test_incremental_pull_fetches_only_what_changed(store, registry, connections, emulator):
+    pull(store, registry, emulator, FIRST)
+    expected = _expected(emulator, night_cutoff(FIRST), night_cutoff(SECOND))
+    emulator.reset_calls()
+    result = pull(store, registry, emulator, SECOND)
+    assert sorted(_status_ids(emulator)) == sorted(expected), "only the transactions acknowledged since"
+    assert {w["id_d"] for w in result.written} == set(expected)
+    lists = emulator.calls("list")
+    assert lists and all(c.query["min_date"] == [FIRST] and c.query["max_date"] == [THIRD] for c in lists)
+    assert result.requests == len(emulator.calls())
+
+
+def test_rerunning_a_night_gives_the_same_raw_keys(store, registry, connections, emulator):
+    for night in (FIRST, SECOND):
+        pull(store, registry, emulator, night)
+    before = raw_snapshot(store)
+    emulator.reset_calls()
+    again = pull(store, registry, emulator, SECOND)
+    assert not emulator.calls("status") and not again.written, "the state already covers the night"
+    assert again.summary(store)["acts"] == len({k.rsplit("/", 1)[0] for k in raw_snapshot(store, SECOND)})
+    assert raw_snapshot(store) == before
+    store.delete(STATE_KEY)  # even from scratch, a night's pull finds the same transactions and bytes
+    replayed = pull(store, registry, emulator, FIRST)
+    assert replayed.written and not replayed.failed and raw_snapshot(store) == before
+
+
+def test_an_act_moving_on_to_the_archive_is_not_pulled_twice(store, registry, connections, emulator):
+    pull(store, registry, emulator, FIRST)
+    stored = next(t for t in emulator.visible(KERDIGOR).values() if t.status_at(night_cutoff(FIRST))[0] == 4)
+    stored.statuses += [(19, f"{SECOND} 11:00:00"), (12, f"{SECOND} 11:30:00")]
+    late = next(t for t in emulator.visible(KERDIGOR).values() if t.status_at(night_cutoff(SECOND))[1] > FIRST
+                and t.id != stored.id)
+    late.statuses += [(19, f"{SECOND} 23:00:00")]  # acknowledged and sent to the SAE before the night ran
+    emulator.reset_calls()
+    result = pull(store, registry, emulator, SECOND)
+    assert stored.id not in _status_ids(emulator)
+    assert late.id in {w["id_d"] for w in result.written}, "listed under its archiving status"
+    assert {int(c.query["status_id"][0]) for c in emulator.calls("list")} >= {4, 19, 12, 13}
+
+
+def test_a_failing_transaction_is_reported_and_retried_next_night(store, registry, connections, emulator):
+    pull(store, registry, emulator, FIRST)
+    expected = _expected(emulator, night_cutoff(FIRST), night_cutoff(SECOND))
+    victim = sorted(expected, key=int)[0]
+    siren = expected[victim].authority
+    emulator.inject("error", status=500, path=rf"get_files_list\.php\?transaction={victim}$", times=None)
+    second = pull(store, registry, emulator, SECOND)
+    assert [p.id_d for p in second.failed] == [victim] and "HTTP 500" in second.failed[0].reason
+    assert {w["id_d"] for w in second.written} == set(expected) - {victim}, "the others go on"
+    assert second.pending == {siren: [victim]} and load_state(store)[siren].pending[victim]["attempts"] == 1
+    emulator.clear_faults()
+    emulator.reset_calls()
+    third = pull(store, registry, emulator, THIRD)
+    assert victim in {w["id_d"] for w in third.written} and not third.failed and not third.pending
+    assert _status_ids(emulator).count(victim) == 1
+    assert store.exists(f"raw/actes/s2low/date={THIRD}/siren={siren}/{victim}/metadata.json")
+
+
+def test_a_file_s2low_lost_is_reported_once_as_incomplete_and_never_retried(store, registry, connections, emulator):
+    pull(store, registry, emulator, FIRST)
+    result = pull(store, registry, emulator, SECOND)
+    assert len(result.skipped_files) == 1 and "S²LOW cannot give it" in result.skipped_files[0]["reason"]
+    folder = result.skipped_files[0]["folder"]
+    transaction_id = folder.rstrip("/").rsplit("/", 1)[1]
+    assert not result.failed and not result.pending, "a lost file is no failure to retry"
+    assert [p["id_d"] for p in result.summary(store)["incomplete"]] == [transaction_id]
+    rejects = {r.raw_prefix: r.reason for r in transform_night(store, registry, SECOND, "s2low").rejects}
+    assert "missing from the folder" in rejects[folder], "the act without its file is rejected by the rules"
+    emulator.reset_calls()
+    third = pull(store, registry, emulator, THIRD)
+    assert not third.summary(store)["incomplete"] and transaction_id not in _status_ids(emulator)
+
+
+def test_a_document_s2low_changes_after_a_night_stored_it_waits_for_the_next_night(store, registry, connections,
+                                                                                  emulator):
+    first = pull(store, registry, emulator, FIRST)
+    transaction = emulator.visible()[sorted((w["id_d"] for w in first.written), key=int)[0]]
+    annex = transaction.files[1]
+    emulator.inject("changed", file_id=annex.id, content=b"%PDF-1.4 regenerated by S2LOW\n", times=1)
+    store.delete(STATE_KEY)  # the night is run again from scratch: S²LOW now gives other bytes
+    again = pull(store, registry, emulator, FIRST)
+    assert transaction.id not in {p.id_d for p in again.failed}, "a stored transaction is never fetched again"
+    siren = transaction.authority
+    assert store.get_bytes(f"raw/actes/s2low/date={FIRST}/siren={siren}/{transaction.id}/"
+                           f"{annex.posted_filename}") != b"%PDF-1.4 regenerated by S2LOW\n"
+
+
+def test_transactions_not_acknowledged_yet_are_left_until_they_are(store, registry, connections, emulator):
+    transaction = next(t for t in emulator.visible(KERDIGOR).values() if t.status_at(night_cutoff(SECOND))[1] > FIRST
+                       and t.status_at(night_cutoff(SECOND))[1] < night_cutoff(SECOND))
+    acknowledged = transaction.statuses[-1]
+    transaction.statuses[-1] = (3, acknowledged[1])  # still "Transmis" at the second night
+    pull(store, registry, emulator, FIRST)
+    second = pull(store, registry, emulator, SECOND)
+    assert transaction.id not in {w["id_d"] for w in second.written}
+    transaction.statuses.append((4, f"{THIRD} 10:00:00"))
+    third = pull(store, registry, emulator, THIRD)
+    assert transaction.id in {w["id_d"] for w in third.written}
+
+
+def test_a_body_whose_certificate_is_refused_is_reported_and_the_others_pulled(store, registry, connections,
+                                                                                monkeypatch, emulator):
+    set_connection(monkeypatch, emulator, KERDIGOR, user="intruder")
+    result = pull(store, registry, emulator, FIRST)
+    errors = {e["siren"]: e["reason"] for e in result.body_errors}
+    assert list(errors) == [KERDIGOR] and conn_id(KERDIGOR) in errors[KERDIGOR]
+    assert result.written and KERDIGOR not in {w["siren"] for w in result.written}
+    assert KERDIGOR not in load_state(store), "its state waits for a working certificate"
+
+
+def test_when_every_body_is_refused_the_night_fails_naming_the_connection(store, connections, monkeypatch, emulator,
+                                                                           tmp_path):
+    registry = load_registry(registry_on_s2low(tmp_path / "one.yaml", {KERDIGOR}, default="drop"))
+    set_connection(monkeypatch, emulator, KERDIGOR, user="not-enrolled")
+    with pytest.raises(S2lowAuthError, match=conn_id(KERDIGOR)):
+        pull(store, registry, emulator, FIRST)
+    assert not raw_snapshot(store) and not store.exists(STATE_KEY)
+
+
+def test_budgets_are_listed_for_the_budgets_chain(store, registry, connections, emulator):
+    result = pull(store, registry, emulator, FIRST)
+    budgets = result.summary(store)["budgets"]
+    assert budgets and all(p.startswith(f"raw/actes/s2low/date={FIRST}/") for p in budgets)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_transactions_are_fetched_with_bounded_concurrency(store, registry, connections, emulator, workers):
+    emulator.transactions = [t for t in emulator.transactions if t.authority == KERDIGOR]
+    emulator.inject("slow", path="get_status", delay=0.1, times=None)
+    emulator.clock = night_cutoff(FIRST)
+    from extract.s2low_source import pull_night
+    from tests.s2low.conftest import open_client
+
+    result = pull_night(store, registry, lambda conn: open_client(conn), FIRST, default_source="drop",
+                        default_conn_id="digor_s2low", max_workers=workers)
+    assert result.written and not result.failed
+    assert emulator.max_in_flight == workers
