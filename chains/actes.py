@@ -43,7 +43,7 @@ from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
-from transform.consolidate_actes import act_years, current_acts, latest_versions
+from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
 # Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
@@ -56,11 +56,12 @@ BASE_KEYS = {
 }
 
 
-def registry_of(settings: Settings) -> Registry:
-    """The registry, its SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
+def registry_of(settings: Settings, until: str | None = None) -> Registry:
+    """The registry with the agents' settings (as of the night ``until``, else the latest), its
+    SIRETs and names kept right by the SIRENE cache when there is one (optional)."""
     from chains.sirene import registry_with_register
 
-    return registry_with_register(settings, body_registry(settings))
+    return registry_with_register(settings, body_registry(settings, until))
 
 
 class ActesChain(Chain):
@@ -128,7 +129,7 @@ class ActesChain(Chain):
 
     def _transform_partition(self, settings: Settings, night: str) -> dict:
         store = self.store(settings)
-        registry, rules = registry_of(settings), ActRules.from_settings(settings)
+        registry, rules = registry_of(settings, until=night), ActRules.from_settings(settings)
         result = NightTransform(night, [], [])
         for source in _sources(settings):
             found = transform_night(store, registry, night, source, rules)
@@ -451,6 +452,12 @@ def record_decision(settings: Settings, year: int, act, decision: Decision, reas
                            actor=actor)
     key = write_command_event(CHAIN.store(settings), year, event)
     return {"year": year, "siren": act["siren"], "source_id": act["source_id"], "ledger_key": key, "at": event.at}
+
+
+def body_years(settings: Settings, siren: str) -> list[int]:
+    """The decision years a body has acts in (their latest versions): what its settings change."""
+    years = latest_years(CHAIN.store(settings))
+    return sorted({int(y) for y in years.loc[years["siren"] == siren, "year"]})
 
 
 def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> pd.DataFrame:

@@ -480,9 +480,9 @@ class PortailSettings:
     # How the decisions reach the outputs: in the portail's process (one worker, under the chain's
     # lease, like ``digor publish``), or by triggering the actes_decisions DAG through Airflow's API.
     decisions: str = "in-process"
-    # The session cookie's signing key (DIGOR_PORTAIL_SESSION_KEY, a secret: never in a file of the
-    # repo); without it, a random key per process (sessions end when the portail restarts).
-    session_key: str = field(default="", repr=False)
+    # The portail's own store (a folder or s3:// URL, never the data's store: the portail writes
+    # only the ledger there): its sessions' state and its operations' progress.
+    state_url: str = str(PROJECT_ROOT / "var" / "portail")
     session_max_age_seconds: int = 8 * 3600
     # Actions (decision forms) allowed per agent and minute, and acts per action.
     actions_per_minute: int = 10
@@ -501,7 +501,7 @@ class PortailSettings:
             hr_role=_env("PORTAIL_HR_ROLE", "rh"),
             admin_role=_env("PORTAIL_ADMIN_ROLE", "admin-regional"),
             decisions=decisions,
-            session_key=_env("PORTAIL_SESSION_KEY", ""),
+            state_url=_env("PORTAIL_STATE", str(PROJECT_ROOT / "var" / "portail")),
             session_max_age_seconds=int(_env("PORTAIL_SESSION_MAX_AGE_SECONDS", str(8 * 3600))),
             actions_per_minute=int(_env("PORTAIL_ACTIONS_PER_MINUTE", "10")),
             max_acts_per_action=int(_env("PORTAIL_MAX_ACTS_PER_ACTION", "200")),

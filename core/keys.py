@@ -23,6 +23,13 @@ LEDGER_PREFIX = f"{PRIVATE}/ledger/actes"
 LEDGER_APPLIED_PREFIX = f"{PRIVATE}/ledger/applied"
 # Per decision year, every event of the year's ledger files in one object, and which files it holds.
 LEDGER_CACHE_PREFIX = f"{PRIVATE}/ledger/cache/actes"
+# Per body, each change of its settings made in the agents' space (on top of the registry file),
+# and per body each agent's choice of the daily e-mail digest: one file per change, never rewritten.
+LEDGER_SETTINGS_PREFIX = f"{PRIVATE}/ledger/organismes"
+LEDGER_DIGEST_PREFIX = f"{PRIVATE}/ledger/recapitulatifs"
+# The agents' space's own state (its own store, DIGOR_PORTAIL_STATE): sessions, decision operations.
+PORTAIL_SESSIONS_PREFIX = f"{PRIVATE}/portail/sessions"
+PORTAIL_OPERATIONS_PREFIX = f"{PRIVATE}/portail/operations"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 # The text read from each document (text layer or OCR), once per content hash, whether published or not.
@@ -184,3 +191,22 @@ def public_path(key: str) -> str:
 
 def is_public(key: str) -> bool:
     return key.startswith(f"{PUBLIC}/")
+
+
+def settings_event_key(siren: str, stamp: str) -> str:
+    """One change of a body's settings (``stamp``: when, sortable)."""
+    return f"{LEDGER_SETTINGS_PREFIX}/siren={siren}/{stamp}.json"
+
+
+def digest_event_key(siren: str, stamp: str, who: str) -> str:
+    """One agent's (``who``: a pseudonym) choice of a body's daily digest."""
+    return f"{LEDGER_DIGEST_PREFIX}/siren={siren}/{stamp}-{who}.json"
+
+
+def portail_session_key(digest: str) -> str:
+    """A session's state, by the digest of its id (the store never holds a usable id)."""
+    return f"{PORTAIL_SESSIONS_PREFIX}/{digest}.json"
+
+
+def portail_operation_key(operation_id: str) -> str:
+    return f"{PORTAIL_OPERATIONS_PREFIX}/{operation_id}.json"

@@ -19,10 +19,15 @@ from datetime import date, datetime, timezone
 from core.keys import (
     LEDGER_APPLIED_PREFIX,
     LEDGER_CACHE_PREFIX,
+    LEDGER_DIGEST_PREFIX,
     LEDGER_PREFIX,
+    LEDGER_SETTINGS_PREFIX,
+    digest_event_key,
     partition_day,
+    settings_event_key,
 )
 from core.publication_rule import Decision, DecisionSource
+from core.registry import Registry, with_settings
 from core.store import ObjectStore
 
 
@@ -356,3 +361,72 @@ def _lines(store: ObjectStore, key: str) -> list[dict]:
         return [json.loads(line) for line in store.get_bytes(key).decode("utf-8").splitlines() if line.strip()]
     except FileNotFoundError:  # deleted since listed (a night rerun moving its acts to another year)
         return []
+
+
+# ---- bodies' settings and digests, as agents set them in the agents' space ---------------------
+# One file per change, written once: the body's whole settings after the change (so that the
+# latest file is enough), who, when (``effective``: the day it applies from) and why.
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def write_settings_event(store: ObjectStore, siren: str, settings: dict, actor: str, reason: str,
+                         now: datetime | None = None) -> dict:
+    """Record a body's new settings (``core.registry.SETTABLE``); returns the event."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    event = {"siren": siren, "settings": settings, "actor": actor, "reason": reason,
+             "at": moment.isoformat(timespec="microseconds"), "effective": moment.date().isoformat()}
+    key = settings_event_key(siren, _stamp(moment))
+    if store.exists(key):
+        raise FileExistsError(f"settings event {key} already recorded")
+    store.put_bytes(key, json.dumps(event, ensure_ascii=False, sort_keys=True).encode())
+    return {**event, "key": key}
+
+
+def settings_history(store: ObjectStore, siren: str) -> list[dict]:
+    """Every change of one body's settings, oldest first."""
+    prefix = f"{LEDGER_SETTINGS_PREFIX}/siren={siren}/"
+    return [json.loads(store.get_bytes(key)) for key in sorted(store.list_keys(prefix))]
+
+
+def body_settings(store: ObjectStore, until: str | None = None) -> dict[str, dict]:
+    """Per SIREN, the settings of its latest change (of a change effective on ``until`` or before)."""
+    latest: dict[str, str] = {}
+    for key in sorted(store.list_keys(LEDGER_SETTINGS_PREFIX + "/")):
+        siren = key[len(LEDGER_SETTINGS_PREFIX) + len("/siren="):].split("/", 1)[0]
+        stamp = key.rsplit("/", 1)[1]
+        if until is None or f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}" <= until:
+            latest[siren] = key
+    return {siren: json.loads(store.get_bytes(key))["settings"] for siren, key in latest.items()}
+
+
+def registry_with_settings(registry: Registry, store: ObjectStore, until: str | None = None) -> Registry:
+    """The registry file with the settings bodies' agents set since (as of ``until``, a night's day)."""
+    return with_settings(registry, body_settings(store, until))
+
+
+def write_digest_choice(store: ObjectStore, siren: str, who: str, email: str, name: str, wanted: bool,
+                        now: datetime | None = None) -> str:
+    """An agent (``who``: their pseudonym) asks for, or stops, a body's daily digest at ``email``."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    key = digest_event_key(siren, _stamp(moment), who)
+    store.put_bytes(key, json.dumps({"siren": siren, "who": who, "email": email, "name": name, "wanted": wanted,
+                                     "at": moment.isoformat(timespec="microseconds")},
+                                    ensure_ascii=False, sort_keys=True).encode())
+    return key
+
+
+def digest_recipients(store: ObjectStore, siren: str | None = None) -> dict[str, list[dict]]:
+    """Per SIREN, the agents whose latest choice is to receive its digest (``email``, ``name``, ``who``)."""
+    prefix = LEDGER_DIGEST_PREFIX + "/" + (f"siren={siren}/" if siren else "")
+    latest: dict[tuple[str, str], dict] = {}
+    for key in sorted(store.list_keys(prefix)):
+        choice = json.loads(store.get_bytes(key))
+        latest[(choice["siren"], choice["who"])] = choice
+    found: dict[str, list[dict]] = defaultdict(list)
+    for (body, _), choice in sorted(latest.items()):
+        if choice["wanted"] and choice["email"]:
+            found[body].append(choice)
+    return dict(found)

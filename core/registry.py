@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,8 @@ class Body:
     kind: str
     pastell_id_e: str | None = None
     open_data: bool = True
+    # Off: every new act waits for an agent's decision in "À statuer", whatever its source says.
+    automatic_publication: bool = True
     publish_annexes: bool = True
     publish_individual_acts: bool = False
     metadata_only: bool = False
@@ -64,8 +67,8 @@ class Body:
 
 
 # What an override may set on a body the source brought (its identity comes from the register).
-OVERRIDE_FIELDS = ("open_data", "publish_annexes", "publish_individual_acts", "metadata_only", "widget",
-                   "budget_establishments", "code_commune")
+OVERRIDE_FIELDS = ("open_data", "automatic_publication", "publish_annexes", "publish_individual_acts",
+                   "metadata_only", "widget", "budget_establishments", "code_commune")
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def _body(entry: dict, where: str) -> Body:
         kind=kind,
         pastell_id_e=str(id_e) if id_e is not None else None,
         open_data=bool(entry.get("open_data", True)),
+        automatic_publication=bool(entry.get("automatic_publication", True)),
         publish_annexes=bool(entry.get("publish_annexes", True)),
         publish_individual_acts=bool(entry.get("publish_individual_acts", False)),
         metadata_only=bool(entry.get("metadata_only", False)),
@@ -147,6 +151,62 @@ def _body(entry: dict, where: str) -> Body:
         source=source,
         s2low_conn_id=str(conn_id).strip() if conn_id else None,
     )
+
+
+# What a body's agents may set themselves in the agents' space, on top of the registry file.
+SETTABLE = ("open_data", "automatic_publication", "publish_annexes", "widget")
+# The widgets' themes (``THEMES`` of widgets/commun/theme.js, which checks the same contrast).
+WIDGET_THEMES = ("clair", "sombre", "vert", "rouge", "violet", "sable", "contraste-eleve")
+WIDGET_COLOURS = ("primary_color", "background_color", "text_color")
+MIN_CONTRAST = 4.5
+_COLOUR = re.compile(r"^#[0-9a-f]{6}$")
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def widget_problem(widget: Mapping) -> str | None:
+    """Why these widget settings cannot be kept (in French, for the agent), or None."""
+    unknown = set(widget) - {"theme", *WIDGET_COLOURS}
+    if unknown:
+        return f"réglage inconnu : {', '.join(sorted(unknown))}"
+    if widget.get("theme") and widget["theme"] not in WIDGET_THEMES:
+        return f"thème inconnu : {widget['theme']}"
+    colours = {name: str(widget[name]).lower() for name in WIDGET_COLOURS if widget.get(name)}
+    if not colours:
+        return None
+    if set(colours) != set(WIDGET_COLOURS) or not all(_COLOUR.match(c) for c in colours.values()):
+        return "les trois couleurs personnalisées sont nécessaires, au format #rrggbb"
+    for first, second, what in (("text_color", "background_color", "le texte et le fond"),
+                                ("primary_color", "background_color", "la couleur principale et le fond")):
+        ratio = contrast_ratio(colours[first], colours[second])
+        if ratio < MIN_CONTRAST:
+            shown = f"{int(ratio * 10) / 10:.1f}".replace(".", ",")
+            return f"contraste insuffisant entre {what} ({shown}:1 ; il faut au moins 4,5:1 pour rester lisible)"
+    return None
+
+
+def with_settings(registry: Registry, changes: Mapping[str, Mapping]) -> Registry:
+    """The registry with each body's settings (SIREN -> settings of ``SETTABLE``) on top of its file;
+    settings of a body no longer in the file, and keys outside ``SETTABLE``, are ignored."""
+    if not changes:
+        return registry
+    bodies = []
+    for body in registry.bodies:
+        wanted = changes.get(body.siren) or {}
+        kept = {name: (dict(value) if name == "widget" else bool(value))
+                for name, value in wanted.items() if name in SETTABLE}
+        if "widget" in kept and widget_problem(kept["widget"]):
+            del kept["widget"]
+        bodies.append(replace(body, **kept) if kept else body)
+    return replace(registry, bodies=tuple(bodies))
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it: ~10x faster
@@ -223,9 +283,18 @@ def with_discovered(registry: Registry, discovered: list[dict]) -> Registry:
 _DISCOVERED: dict[tuple[str, str], Registry] = {}
 
 
-def body_registry(settings) -> Registry:
+def body_registry(settings, until: str | None = None) -> Registry:
     """The registry of a run (``core.config.Settings``): the file, plus the bodies the source brought
-    when the registry comes from the source (``registry_source``), as last refreshed."""
+    when the registry comes from the source (``registry_source``), as last refreshed; then the
+    settings the bodies' agents changed in the agents' space (ledger events), the latest or those
+    effective on the night ``until`` (what is decided when acts arrive)."""
+    from core.ledger import body_settings  # the ledger's module reads this one's types
+    from core.overlay_store import chain_store
+
+    return with_settings(_source_registry(settings), body_settings(chain_store(settings), until))
+
+
+def _source_registry(settings) -> Registry:
     registry = load_registry(settings.registry_path)
     if settings.registry_source == "file":
         return registry

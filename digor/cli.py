@@ -334,9 +334,7 @@ def cmd_portail(args: argparse.Namespace) -> int:
                     print(f"    {sub}: {agent['name']} ({rights}{roles})")
             if portail.decisions == "in-process":
                 print("  decisions: republished by this process, as `digor publish` does")
-            if not portail.session_key and not args.demo:
-                print("warning: DIGOR_PORTAIL_SESSION_KEY is not set: sessions end when the portail restarts",
-                      file=sys.stderr)
+            print(f"  sessions and operations kept in {portail.state_url}")
             sys.stdout.flush()
             try:
                 server.serve_forever()

@@ -15,14 +15,13 @@ import math
 import secrets
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -32,10 +31,14 @@ from starlette.templating import Jinja2Templates
 from chains import actes as actes_chain
 from core.config import PortailSettings, Settings
 from core.document_kind import document_headers
+from core.ledger import digest_recipients, settings_history, write_digest_choice
 from core.nomenclature_actes import ALL_NATURES
+from core.registry import SETTABLE, WIDGET_COLOURS, WIDGET_THEMES, body_registry, widget_problem
+from core.store import open_store
 from portail.actions import DONE, FAILED, Decisions, RateLimiter
-from portail.acts import ACTIONS, STATES, Acts, act_id, documents, why
+from portail.acts import ACTIONS, STATES, Acts, act_id, decided_by, documents, why
 from portail.auth import Agent, agent_from_claims
+from portail.sessions import ServerSessions, SessionStore
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "digor_portail"
@@ -43,14 +46,20 @@ MAX_REASON = 1000
 log = logging.getLogger("digor.portail")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; frame-src {public}")
+THEME_LABELS = {"clair": "Clair", "sombre": "Sombre", "vert": "Vert", "rouge": "Rouge", "violet": "Violet",
+                "sable": "Sable", "contraste-eleve": "Contraste élevé"}
+THEME_ALIASES = {"default": "clair", "defaut": "clair", "dark": "sombre"}  # as widgets/commun/theme.js reads them
+SETTING_LABELS = {"open_data": "open data", "automatic_publication": "publication automatique",
+                  "publish_annexes": "annexes"}
 
 
 class SecurityHeaders:
     """Headers on every answer: no framing, no sniffing, no caching of agents' pages."""
 
-    def __init__(self, app):
+    def __init__(self, app, public_origin: str):
         self.app = app
+        self.csp = CSP.format(public=public_origin)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -61,7 +70,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}
-                for name, value in ((b"content-security-policy", CSP), (b"x-content-type-options", "nosniff"),
+                for name, value in ((b"content-security-policy", self.csp), (b"x-content-type-options", "nosniff"),
                                     (b"referrer-policy", "same-origin"), (b"cache-control", "no-store"),
                                     (b"x-frame-options", "DENY")):
                     if name not in present:
@@ -79,11 +88,26 @@ def _local_path(value: str | None, default: str) -> str:
     return default
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "'none'"
+
+
+def settings_summary(values: dict) -> str:
+    """A body's settings in a few French words, for its history."""
+    words = [f"{label} : {'oui' if values.get(name) else 'non'}" for name, label in SETTING_LABELS.items()]
+    widget = values.get("widget") or {}
+    theme = THEME_LABELS.get(THEME_ALIASES.get(widget.get("theme", ""), widget.get("theme", "")), "Clair")
+    colours = " ".join(widget[name] for name in WIDGET_COLOURS if widget.get(name))
+    return ", ".join(words + [f"thème {theme}" + (f" ({colours})" if colours else "")])
+
+
 def create_app(settings: Settings, portail: PortailSettings, oauth: OAuth,
                decisions: Decisions | None = None) -> Starlette:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(STATES=STATES, NATURES=ALL_NATURES, ACTIONS=ACTIONS)
-    decisions = decisions or Decisions(settings, portail)
+    state = open_store(portail.state_url)
+    decisions = decisions or Decisions(settings, portail, state)
     limiter = RateLimiter(portail.actions_per_minute)
 
     def agent_of(request: Request) -> Agent | None:
@@ -91,7 +115,10 @@ def create_app(settings: Settings, portail: PortailSettings, oauth: OAuth,
         data = request.session.get("agent")
         if not data or not isinstance(since, (int, float)) or time.time() - since > portail.session_max_age_seconds:
             return None
-        return Agent.from_session(data)
+        try:
+            return Agent.from_session(data)
+        except TypeError:
+            return None
 
     def page(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
         agent = agent_of(request)
@@ -264,6 +291,113 @@ def create_app(settings: Settings, portail: PortailSettings, oauth: OAuth,
             return refuse(request, 404, "operation not found or not the agent's", agent)
         return JSONResponse({"etat": operation.state, "message": operation.message, "fini": operation.over})
 
+    def own_body(agent: Agent, siren: str):
+        """The body of the registry (with its agents' settings) the agent acts for, else None."""
+        if not agent.acts_for(siren):
+            return None
+        return body_registry(settings).by_siren(siren)
+
+    @signed_in
+    async def bodies_page(request: Request, agent: Agent) -> Response:
+        registry = await run_in_threadpool(body_registry, settings)
+        bodies = [(b.siren, b.name) for b in registry.bodies if agent.acts_for(b.siren)]
+        if len(bodies) == 1:
+            return RedirectResponse(f"/organismes/{bodies[0][0]}/parametres", status_code=303)
+        return page(request, "organismes.html", {"bodies": bodies})
+
+    def settings_context(agent: Agent, body, digest_saved: str = "") -> dict:
+        widget = dict(body.widget)
+        theme = THEME_ALIASES.get(widget.get("theme", ""), widget.get("theme", "")) or "clair"
+        colours = {name: widget[name] for name in WIDGET_COLOURS if widget.get(name)}
+        widget_url = settings.public_url(f"public/widgets/actes.html?siren={body.siren}")
+        query = {"theme": theme, **({"couleur_principale": colours.get("primary_color", ""),
+                                     "couleur_fond": colours.get("background_color", ""),
+                                     "couleur_texte": colours.get("text_color", "")} if len(colours) == 3 else {})}
+        store = actes_chain.CHAIN.store(settings)
+        history = [{"at": change["at"].replace("T", " ")[:19], "by": decided_by("engineer", change["actor"]),
+                    "reason": change["reason"], "summary": settings_summary(change["settings"])}
+                   for change in settings_history(store, body.siren)]
+        subscribed = any(r["who"] == agent.pseudonym for r in digest_recipients(store, body.siren).get(body.siren, []))
+        return {"body": body, "theme": theme if theme in WIDGET_THEMES else "clair",
+                "colours": colours if len(colours) == 3 else {},
+                "themes": [(name, THEME_LABELS[name]) for name in WIDGET_THEMES], "widget_url": widget_url,
+                "preview_url": f"{widget_url}&{urlencode(query)}",
+                "configurator_url": settings.public_url(f"public/widgets/configurateur.html?siren={body.siren}"),
+                "history": history, "agent_email": agent.email, "subscribed": subscribed,
+                "digest_saved": digest_saved}
+
+    @signed_in
+    async def settings_page(request: Request, agent: Agent) -> Response:
+        siren = request.path_params["siren"]
+        body = await run_in_threadpool(own_body, agent, siren)
+        if body is None:
+            return refuse(request, 404, "settings of a body not found or not the agent's", agent, siren)
+        saved = {"oui": "Votre choix du récapitulatif quotidien est enregistré : vous le recevrez chaque jour.",
+                 "non": "Votre choix est enregistré : vous ne recevrez plus le récapitulatif quotidien."}
+        context = await run_in_threadpool(settings_context, agent, body,
+                                          saved.get(request.query_params.get("recapitulatif", ""), ""))
+        return page(request, "parametres.html", context)
+
+    async def checked_form(request: Request, what: str):
+        """(agent, form, body) of a settings form, or the refusal to answer."""
+        agent = agent_of(request)
+        form = await request.form()
+        siren = request.path_params["siren"]
+        if agent is None:
+            return refuse(request, 401, "no valid session")
+        if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "")):
+            return refuse(request, 403, "missing or wrong CSRF token", agent)
+        if not limiter.allow(agent.sub):
+            return refuse(request, 429, "rate limit", agent)
+        body = await run_in_threadpool(own_body, agent, siren)
+        if body is None:
+            return refuse(request, 404, f"{what} of a body not found or not the agent's", agent, siren)
+        return agent, form, body
+
+    async def change_settings(request: Request) -> Response:
+        checked = await checked_form(request, "settings")
+        if isinstance(checked, Response):
+            return checked
+        agent, form, body = checked
+        retour = f"/organismes/{body.siren}/parametres"
+        theme = str(form.get("theme", ""))
+        widget = {"theme": theme} if theme else {}
+        if form.get("personnaliser") == "oui":
+            widget.update({name: str(form.get(name, "")).lower() for name in WIDGET_COLOURS})
+        wanted = {"open_data": form.get("open_data") == "oui",
+                  "automatic_publication": form.get("automatic_publication") == "oui",
+                  "publish_annexes": form.get("publish_annexes") == "oui", "widget": widget}
+        reason = " ".join(str(form.get("motif", "")).split())
+        current = {name: getattr(body, name) for name in SETTABLE}
+        problem = widget_problem(widget)
+        problem = (
+            f"Couleurs du widget refusées : {problem}." if problem else
+            "Le motif est obligatoire : il est conservé dans l'historique de l'organisme." if not reason else
+            f"Le motif ne doit pas dépasser {MAX_REASON} caractères." if len(reason) > MAX_REASON else
+            "Aucun paramètre n'a changé." if wanted == current else None
+        )
+        if problem:
+            return page(request, "erreur.html", {"title": "Paramètres non enregistrés", "text": problem,
+                                                 "retour": retour}, status_code=400)
+        operation = await run_in_threadpool(decisions.change_settings, agent, body.siren, wanted, reason)
+        return RedirectResponse(f"/operations/{operation.id}", status_code=303)
+
+    async def change_digest(request: Request) -> Response:
+        checked = await checked_form(request, "digest")
+        if isinstance(checked, Response):
+            return checked
+        agent, form, body = checked
+        if not agent.email:
+            return page(request, "erreur.html", {"title": "Choix non enregistré", "text": "Votre compte n'indique "
+                         "pas d'adresse électronique.", "retour": f"/organismes/{body.siren}/parametres"},
+                        status_code=400)
+        wanted = form.get("recevoir") == "oui"
+        await run_in_threadpool(write_digest_choice, actes_chain.CHAIN.store(settings), body.siren, agent.pseudonym,
+                                agent.email, agent.name, wanted)
+        log.info("agent %s %s the digest of %s", agent.pseudonym, "asked for" if wanted else "stopped", body.siren)
+        return RedirectResponse(f"/organismes/{body.siren}/parametres?recapitulatif={'oui' if wanted else 'non'}",
+                                status_code=303)
+
     async def error_page(request: Request, error: HTTPException) -> Response:
         text = "Cette page n'existe pas." if error.status_code == 404 else "La demande n'a pas pu aboutir."
         return page(request, "erreur.html", {"title": "Page introuvable" if error.status_code == 404 else "Erreur",
@@ -280,15 +414,18 @@ def create_app(settings: Settings, portail: PortailSettings, oauth: OAuth,
         Route("/actes/{siren}/{source_id}", act_page),
         Route("/actes/{siren}/{source_id}/documents/{index:int}", document),
         Route("/decisions", decide, methods=["POST"]),
+        Route("/organismes", bodies_page),
+        Route("/organismes/{siren}/parametres", settings_page),
+        Route("/organismes/{siren}/parametres", change_settings, methods=["POST"]),
+        Route("/organismes/{siren}/recapitulatif", change_digest, methods=["POST"]),
         Route("/operations/{operation}", operation_page),
         Route("/operations/{operation}/etat", operation_state),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
-        Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=portail.session_key or secrets.token_urlsafe(32),
-                   session_cookie=SESSION_COOKIE, max_age=portail.session_max_age_seconds, same_site="lax",
-                   https_only=True),
+        Middleware(SecurityHeaders, public_origin=_origin(settings.public_base_url)),
+        Middleware(ServerSessions, sessions=SessionStore(state, portail.session_max_age_seconds),
+                   cookie=SESSION_COOKIE),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -35,6 +35,7 @@ class Agent:
     sirens: tuple[str, ...]
     hr: bool
     admin: bool
+    email: str = ""  # where the daily digest goes, when the agent asks for it
 
     def acts_for(self, siren: str) -> bool:
         return self.admin or siren in self.sirens
@@ -83,8 +84,9 @@ def agent_from_claims(claims: dict, settings: PortailSettings) -> Agent:
     sub = str(claims.get("sub", ""))
     name = str(claims.get("name") or claims.get("preferred_username") or claims.get("email") or sub)
     identity = str(claims.get("preferred_username") or claims.get("email") or sub)
+    email = str(claims.get("email") or "")
     return Agent(sub=sub, name=name, identity=identity, sirens=sirens,
-                 hr=settings.hr_role in roles, admin=settings.admin_role in roles)
+                 hr=settings.hr_role in roles, admin=settings.admin_role in roles, email=email if "@" in email else "")
 
 
 def oidc_client(settings: PortailSettings) -> OAuth:

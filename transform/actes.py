@@ -37,7 +37,7 @@ from core.keys import (
     staging_prefix,
 )
 from core.nomenclature_actes import MatiereError, nature_code, parse_classification
-from core.publication_rule import source_decision
+from core.publication_rule import Decision, source_decision
 from core.registry import Body, Registry
 from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
@@ -298,6 +298,8 @@ def normalise_act(
     choice = _text(data.get("publication_open_data"))
     flow = _text(info.get("type")) or source
     decision, decided_by, reason = source_decision(nature, choice, last_action, flow, rules.open_data_codes)
+    if not body.automatic_publication and decision != Decision.WITHDRAWN:
+        decision, reason = Decision.TO_DECIDE, f"automatic publication is off for this body ({reason})"
     return {
         "source": source,
         "source_id": source_id,

@@ -8,6 +8,7 @@ Pages are driven by Debian's chromium through the real sign-in redirects.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,14 +49,15 @@ def provider() -> Iterator[str]:
 
 
 @contextmanager
-def serving(replay: Replay, portail: PortailSettings | None = None) -> Iterator[Portail]:
-    """A portail on ``replay``'s store, its decisions republished in its process."""
+def serving(replay: Replay, portail: PortailSettings | None = None, state: Path | None = None) -> Iterator[Portail]:
+    """A portail on ``replay``'s store, its decisions republished in its process, its own state
+    (sessions, operations) in ``state`` (default: a folder of its own, outside the replay)."""
     from portail.app import create_app
     from portail.auth import oidc_client
     from portail.server import Server
 
-    with replay.active() as settings:
-        portail = portail or PortailSettings()
+    with replay.active() as settings, tempfile.TemporaryDirectory(prefix="portail-state-") as scratch:
+        portail = (portail or PortailSettings()).with_overrides(state_url=str(state or scratch))
         server = Server(create_app(settings, portail, oidc_client(portail)), "127.0.0.1", 0).start()
         try:
             yield Portail(server.url, replay.store, settings, portail)
