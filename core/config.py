@@ -462,6 +462,11 @@ CHAINS = ("actes", "budgets", "decp")
 # whose issuer URL, client id (login) and client secret (password) are the Airflow connection
 # ``digor_portail_oidc`` (host: the issuer URL), or the AIRFLOW_CONN_DIGOR_PORTAIL_OIDC variable.
 PORTAIL_OIDC_CONN_ID = "digor_portail_oidc"
+# The daily digest of each body for the agents who asked for it: the SMTP server is the Airflow
+# connection ``digor_smtp`` (host, port, login, password; extra ``from`` and ``starttls``), sent
+# by the ``actes_digest`` DAG each morning for the day before.
+DIGEST_SMTP_CONN_ID = "digor_smtp"
+DIGEST_CRON = "0 7 * * *"
 PORTAIL_DECISIONS = ("in-process", "airflow")
 
 
@@ -484,6 +489,8 @@ class PortailSettings:
     # only the ledger there): its sessions' state and its operations' progress.
     state_url: str = str(PROJECT_ROOT / "var" / "portail")
     session_max_age_seconds: int = 8 * 3600
+    # Where agents reach the portail (the daily digest links to it).
+    url: str = "http://127.0.0.1:8767"
     # Actions (decision forms) allowed per agent and minute, and acts per action.
     actions_per_minute: int = 10
     max_acts_per_action: int = 200
@@ -502,6 +509,7 @@ class PortailSettings:
             admin_role=_env("PORTAIL_ADMIN_ROLE", "admin-regional"),
             decisions=decisions,
             state_url=_env("PORTAIL_STATE", str(PROJECT_ROOT / "var" / "portail")),
+            url=_env("PORTAIL_URL", "http://127.0.0.1:8767").rstrip("/"),
             session_max_age_seconds=int(_env("PORTAIL_SESSION_MAX_AGE_SECONDS", str(8 * 3600))),
             actions_per_minute=int(_env("PORTAIL_ACTIONS_PER_MINUTE", "10")),
             max_acts_per_action=int(_env("PORTAIL_MAX_ACTS_PER_ACTION", "200")),

@@ -4,7 +4,7 @@ import pytest
 
 from core.config import PROJECT_ROOT
 
-EXPECTED_DAGS = {"actes", "actes_decisions", "actes_frequent", "backfill", "budgets", "decp", "sirene"}
+EXPECTED_DAGS = {"actes", "actes_decisions", "actes_digest", "actes_frequent", "backfill", "budgets", "decp", "sirene"}
 
 
 @pytest.fixture(scope="module")
