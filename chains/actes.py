@@ -24,6 +24,7 @@ from core.keys import SHORT_RUNS_KEY, is_short_run, public_prefix, raw_prefix, r
 from core.ledger import (
     engineer_event,
     ledger_files,
+    ledger_lines,
     read_events,
     record_applied,
     replay,
@@ -38,12 +39,13 @@ from extract import pastell_source, s2low_source
 from extract.document_text import REASONS, read_document
 from extract.drop_folder import extract_night
 from load.document_texts import public_pdf, publish_texts, read_record, to_read, write_record
+from load.body_index import body_commands, ledger_year_keys, read_body_index, write_body_index
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
-from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years
+from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
 # Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
@@ -201,7 +203,8 @@ class ActesChain(Chain):
         store = self.store(settings)
         registry = registry_of(settings)
         following = ledger_files(store, year)  # listed before the read: what these files will follow
-        acts = current_acts(store, registry, year)
+        states = replay(read_events(store, years=ledger_years(store, year)))
+        acts = current_acts(store, registry, year, states)
         hold(f"after-ledger-read-{year}")
         online = acts[acts["online"]].reset_index(drop=True)
 
@@ -224,6 +227,7 @@ class ActesChain(Chain):
         refresh = set(bodies) if bodies is not None else set(acts["siren"])
         touched = visible[visible["siren"].isin(refresh)] if bodies is not None else visible
         widget_files = publish_year_files(store, registry, year, touched, refresh, url_of)
+        write_body_index(store, year, acts, states, refresh, following)
         undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
         record_applied(store, year, following)
         # Published once, offline now by decision (withdrawn, refused): rows the ledger took out.
@@ -458,6 +462,41 @@ def body_years(settings: Settings, siren: str) -> list[int]:
     """The decision years a body has acts in (their latest versions): what its settings change."""
     years = latest_years(CHAIN.store(settings))
     return sorted({int(y) for y in years.loc[years["siren"] == siren, "year"]})
+
+
+def body_acts(settings: Settings, siren: str) -> pd.DataFrame:
+    """One body's acts as ``acts_of_bodies`` gives them, with each act's ledger ``history`` (oldest
+    first), read from the body's index and the body's decisions recorded since (computed from
+    staging and the ledger when the body has no index yet)."""
+    store = CHAIN.store(settings)
+    indexed = read_body_index(store, siren)
+    if indexed is None:
+        acts = acts_of_bodies(settings, (siren,))
+        if acts.empty:
+            return acts
+        states = replay(read_events(store, years=sorted(set(acts["year"]))))
+        history = [[e.__dict__ for e in states[k].history] if k in states else []
+                   for k in zip(acts["siren"], acts["source"], acts["source_id"])]
+        return acts.assign(history=history)
+    acts, included, years = indexed
+    recent = [key for year in years for key in body_commands(ledger_year_keys(store, year), siren)
+              if key not in included]
+    if not recent:
+        return acts
+    position = {key: i for i, key in enumerate(zip(acts["siren"], acts["source"], acts["source_id"]))}
+    acts = acts.copy()
+    for line in ledger_lines(store, recent):
+        row = position.get((line["siren"], line["source"], line["source_id"]))
+        if row is None:
+            continue
+        acts.at[row, "history"] = [*acts.at[row, "history"], line]
+        acts.at[row, "decision"] = line["decision"]
+        reason = acts.at[row, "offline_reason"]
+        blocked = reason if isinstance(reason, str) and reason and not reason.startswith("decision:") else None
+        online = line["decision"] == Decision.PUBLISHED.value and not blocked
+        acts.at[row, "online"] = online
+        acts.at[row, "offline_reason"] = None if online else blocked or f"decision: {line['decision']}"
+    return acts
 
 
 def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> pd.DataFrame:

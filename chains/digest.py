@@ -13,10 +13,10 @@ from email.message import EmailMessage
 from email.utils import formataddr
 
 from chains import actes as actes_chain
-from chains.chain import body_registry
 from core.config import DIGEST_SMTP_CONN_ID, PortailSettings, Settings
 from core.ledger import digest_recipients, read_events
 from core.publication_rule import Decision, exposes_a_person
+from core.registry import body_registry
 from load.mail import send_messages, sender
 
 log = logging.getLogger(__name__)

@@ -30,6 +30,8 @@ LEDGER_DIGEST_PREFIX = f"{PRIVATE}/ledger/recapitulatifs"
 # The agents' space's own state (its own store, DIGOR_PORTAIL_STATE): sessions, decision operations.
 PORTAIL_SESSIONS_PREFIX = f"{PRIVATE}/portail/sessions"
 PORTAIL_OPERATIONS_PREFIX = f"{PRIVATE}/portail/operations"
+# Per body and decision year, its acts as they stand (what the agents' space reads for one body).
+BODY_INDEX_PREFIX = f"{PRIVATE}/index/actes"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 # The text read from each document (text layer or OCR), once per content hash, whether published or not.
@@ -210,3 +212,12 @@ def portail_session_key(digest: str) -> str:
 
 def portail_operation_key(operation_id: str) -> str:
     return f"{PORTAIL_OPERATIONS_PREFIX}/{operation_id}.json"
+
+
+def body_index_prefix(siren: str) -> str:
+    return f"{BODY_INDEX_PREFIX}/siren={siren}/"
+
+
+def body_index_key(siren: str, year: int, suffix: str) -> str:
+    """One body's index of one year: ``parquet`` (its acts) then ``json`` (the ledger files it follows)."""
+    return f"{body_index_prefix(siren)}annee={year}.{suffix}"

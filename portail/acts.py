@@ -1,6 +1,6 @@
 """The acts an agent may see, as the pages show them: state, why (not) online, history, documents.
 
-Everything comes from staging and the ledger through ``chains.actes`` (the same current state the
+Everything comes from each body's index through ``chains.actes.body_acts`` (the same current state the
 night builds the public files from); this module only filters by the agent's rights and words it
 in French. An act that may name a person is left out, not blurred, for an agent without the HR role.
 """
@@ -14,7 +14,7 @@ import pandas as pd
 
 from chains import actes as actes_chain
 from core.config import Settings
-from core.ledger import AGENT_ACTOR_PREFIX, read_events, replay
+from core.ledger import AGENT_ACTOR_PREFIX
 from core.nomenclature_actes import ALL_NATURES
 from core.publication_rule import (
     BODY_REMOVED,
@@ -95,7 +95,9 @@ class Acts:
     def __init__(self, settings: Settings, agent: Agent):
         self.settings = settings
         self.agent = agent
-        frame = actes_chain.acts_of_bodies(settings, None if agent.admin else agent.sirens)
+        sirens = [b.siren for b in body_registry(settings).bodies] if agent.admin else agent.sirens
+        frames = [f for f in (actes_chain.body_acts(settings, siren) for siren in sirens) if not f.empty]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if frame.empty:
             self.frame, self.hidden = frame, 0
             return
@@ -150,12 +152,10 @@ class Acts:
 
     def history(self, act) -> list[dict]:
         """The act's ledger events, oldest first, with who decided in words."""
-        states = replay(read_events(actes_chain.CHAIN.store(self.settings)))
-        state = states.get((act["siren"], act["source"], act["source_id"]))
         return [
-            {"at": e.at.replace("T", " ")[:19], "decision": DECISIONS.get(e.decision, e.decision),
-             "by": decided_by(e.decided_by, e.actor), "reason": e.reason}
-            for e in (state.history if state else [])
+            {"at": e["at"].replace("T", " ")[:19], "decision": DECISIONS.get(e["decision"], e["decision"]),
+             "by": decided_by(e["decided_by"], e["actor"]), "reason": e["reason"]}
+            for e in act["history"]
         ]
 
 
