@@ -1,0 +1,150 @@
+"""The actes chain with bodies on S²LOW beside bodies on Pastell: served the same, faults or not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chains import actes as actes_chain
+from core.config import Settings
+from extract.pastell_source import night_cutoff
+from samples.actes import DEMO_NIGHTS
+from tests.emulators.pastell import PastellEmulator, entities_of
+from tests.emulators.s2low import S2lowEmulator, transactions_from_versions
+from tests.s2low.conftest import DEMO_REGISTRY, FAST, KERDIGOR, demo_sirens, registry_on_s2low, set_connection
+
+NIGHTS = DEMO_NIGHTS[:2]
+PASTELL_BODIES = {"101", "102", "103"}  # the acts of three bodies keep the test short
+ON_S2LOW = {KERDIGOR, "252909999"}  # two of them moved to S²LOW in the mixed deployment
+
+
+def _same_acts(sample_versions) -> list:
+    """One version per document (S²LOW never changes a transaction), without the open-data choice
+    (S²LOW has none): acts both platforms can carry alike."""
+    first = {}
+    for version in sorted(sample_versions, key=lambda v: v.stamp):
+        if version.id_e in PASTELL_BODIES and version.id_d not in first:
+            data = {k: v for k, v in version.data.items() if k != "publication_open_data"}
+            first[version.id_d] = replace(version, data=data)
+    return list(first.values())
+
+
+def _run(settings: Settings, emulators, before_night=lambda night: None) -> list[dict]:
+    reports = []
+    for night in NIGHTS:
+        for emulator in emulators:
+            emulator.clock = night_cutoff(night)
+        before_night(night)
+        reports.append(actes_chain.CHAIN.run_night(settings, night))
+    return reports
+
+
+def _public(store: Path) -> dict:
+    """What the public sees, source ids aside: each year's tables (rows sorted), the documents."""
+    root = store / "public"
+    tables = {}
+    for path in sorted((root / "actes").glob("actes-*.csv")) + sorted((root / "deliberations").glob("*.csv")):
+        if re.fullmatch(r"(actes|deliberations)-\d{4}\.csv", path.name):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["SOURCE_ID"], errors="ignore")
+            tables[path.name] = sorted(map(tuple, frame.to_numpy().tolist()))
+    documents = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (root / "documents").rglob("*")
+                 if p.is_file()}
+    return {"tables": tables, "documents": documents}
+
+
+def _source_ids(store: Path) -> dict[str, set[str]]:
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted((store / "public/actes").glob("actes-*.csv"))
+              if re.fullmatch(r"actes-\d{4}\.csv", p.name)]
+    acts = pd.concat(frames)
+    return {siret[:9]: set(group["SOURCE_ID"]) for siret, group in acts.groupby("COLL_SIRET")}
+
+
+@pytest.fixture(scope="module")
+def platforms(sample_versions, pki):
+    versions = _same_acts(sample_versions)
+    pastell = PastellEmulator(entities_of(DEMO_REGISTRY), versions).start()
+    sirens = demo_sirens()
+    s2low = S2lowEmulator(pki, {siren: siren for siren in sirens.values()},
+                          transactions_from_versions(versions, sirens)).start()
+    yield pastell, s2low
+    pastell.stop()
+    s2low.stop()
+
+
+def _connect(monkeypatch, pastell: PastellEmulator, s2low: S2lowEmulator) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DIGOR_PASTELL", json.dumps(
+        {"conn_type": "http", "host": pastell.url, "login": pastell.login, "password": pastell.password}))
+    for siren in ON_S2LOW:
+        set_connection(monkeypatch, s2low, siren)
+
+
+def _settings(tmp: Path, registry: Path) -> Settings:
+    return Settings.from_env().with_overrides(store_url=str(tmp / "store"), registry_path=registry,
+                                              source_name="pastell", pastell_client=dict(FAST),
+                                              s2low_client=dict(FAST, max_attempts=6))
+
+
+@pytest.fixture(scope="module")
+def all_on_pastell(tmp_path_factory, platforms) -> dict:
+    pastell, s2low = platforms
+    tmp = tmp_path_factory.mktemp("all-pastell")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _connect(monkeypatch, pastell, s2low)
+        reports = _run(_settings(tmp, DEMO_REGISTRY), [pastell])
+    return {"public": _public(tmp / "store"), "reports": reports, "ids": _source_ids(tmp / "store")}
+
+
+def test_bodies_on_s2low_are_served_exactly_like_bodies_on_pastell(tmp_path, monkeypatch, platforms, all_on_pastell):
+    pastell, s2low = platforms
+    _connect(monkeypatch, pastell, s2low)
+    registry = registry_on_s2low(tmp_path / "mixed.yaml", ON_S2LOW)
+    settings = _settings(tmp_path, registry)
+    reports = _run(settings, [pastell, s2low])
+    assert all_on_pastell["public"]["tables"] and all_on_pastell["public"]["documents"]
+    assert _public(tmp_path / "store") == all_on_pastell["public"], "the same rows and documents"
+    assert [r["totals"]["transformed"] for r in reports] == [r["totals"]["transformed"]
+                                                              for r in all_on_pastell["reports"]]
+    ids = _source_ids(tmp_path / "store")
+    for siren in ON_S2LOW:
+        assert ids[siren] and all(i.isdigit() for i in ids[siren]), "S²LOW's transaction ids"
+        assert len(ids[siren]) == len(all_on_pastell["ids"][siren]) and not ids[siren] & all_on_pastell["ids"][siren]
+    assert ids["200099992"] == all_on_pastell["ids"]["200099992"], "the body left on Pastell is unchanged"
+    store = tmp_path / "store"
+    assert (store / f"raw/actes/s2low/date={NIGHTS[0]}").is_dir() and (store / f"raw/actes/pastell/date={NIGHTS[0]}").is_dir()
+    pulled = json.loads((store / f"private/reports/actes/date={NIGHTS[0]}/s2low-pull.json").read_text())
+    assert set(pulled["by_body"]) == {f"siren={s}" for s in ON_S2LOW} and not pulled["failed"]
+    run = json.loads((store / reports[0]["key"]).read_text())
+    assert set(run["bodies"]) >= ON_S2LOW | {"200099992"}
+
+
+def test_s2low_faults_at_each_step_leave_the_outputs_unchanged(tmp_path, monkeypatch, platforms, all_on_pastell):
+    pastell, s2low = platforms
+    _connect(monkeypatch, pastell, s2low)
+    settings = _settings(tmp_path, registry_on_s2low(tmp_path / "mixed.yaml", ON_S2LOW))
+
+    def faults(night: str) -> None:
+        s2low.clear_faults()
+        s2low.inject("429", path="list_actes", retry_after="1", times=1)
+        s2low.inject("slow", path="list_actes", delay=1.0, times=1)
+        s2low.inject("error", status=503, path="get_status", times=2)
+        s2low.inject("truncate", path="get_files_list", times=2)
+        s2low.inject("error", status=500, path="download_file", times=3)
+        s2low.inject("truncate", path="download_file", times=2)
+        s2low.inject("slow", path="download_file", delay=1.0, times=1)
+        s2low.inject("error", status=502, path="get_ARActe", times=2)
+
+    s2low.reset_calls()
+    reports = _run(settings, [pastell, s2low], faults)
+    faulted = [c for c in s2low.calls() if c.fault]
+    assert {c.fault for c in faulted} == {"429", "slow", "truncate", "error"}
+    assert {c.operation for c in faulted} == {"list", "status", "files", "download", "aracte"}
+    assert all(f.times == 0 for f in s2low.faults), "every fault was met"
+    assert _public(tmp_path / "store") == all_on_pastell["public"], "faults cost retries, never a difference"
+    assert [r["totals"]["transformed"] for r in reports] == [r["totals"]["transformed"]
+                                                              for r in all_on_pastell["reports"]]
