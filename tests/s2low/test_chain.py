@@ -148,3 +148,28 @@ def test_s2low_faults_at_each_step_leave_the_outputs_unchanged(tmp_path, monkeyp
     assert _public(tmp_path / "store") == all_on_pastell["public"], "faults cost retries, never a difference"
     assert [r["totals"]["transformed"] for r in reports] == [r["totals"]["transformed"]
                                                               for r in all_on_pastell["reports"]]
+
+
+def test_the_actes_dag_pulls_from_s2low_for_the_bodies_on_it(airflow_db, tmp_path, monkeypatch, connections, emulator,
+                                                            registry_path):
+    """Production wiring: the registry names the bodies' source and connections, the DAG unchanged."""
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from core.config import PROJECT_ROOT
+
+    night = DEMO_NIGHTS[1]
+    emulator.transactions = [t for t in emulator.transactions if t.authority == "252909999"]
+    emulator.clock = night_cutoff(night)
+    monkeypatch.setenv("DIGOR_STORE", str(tmp_path / "dag-store"))
+    monkeypatch.setenv("DIGOR_REGISTRY", str(registry_path))
+    monkeypatch.setenv("DIGOR_S2LOW_CLIENT", json.dumps({"requests_per_second": 0}))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes")
+    run = dag.test(logical_date=pendulum.parse(night))
+    assert run.state == DagRunState.SUCCESS
+    reports = tmp_path / f"dag-store/private/reports/actes/date={night}"
+    pulled = json.loads((reports / "s2low-pull.json").read_text())
+    report = json.loads((reports / "report.json").read_text())
+    assert pulled["acts"] > 0 and report["totals"]["extracted"] == pulled["acts"]
+    assert list(pulled["by_body"]) == ["siren=252909999"] and emulator.calls("download")
