@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
 from core.keys import PUBLIC, VERSIONS_PREFIX, public_path
-from core.store import ObjectStore, plain_bytes, put_if_changed, sha256_hex
+from core.store import COMPRESSIBLE_SUFFIXES, ObjectStore, gzip_bytes, plain_bytes, put_if_changed, sha256_hex
 
 HASH_LENGTH = 16
 RETIRED_PREFIX = f"{VERSIONS_PREFIX}/retired"
@@ -241,6 +241,9 @@ def publish_file_set(
 ) -> list[str]:
     """Write ``files`` as versions, then their manifest (JSON) naming the versions, last.
 
+    Versions of text files are stored gzip-compressed (served with ``Content-Encoding: gzip``,
+    read back with ``core.store.plain_bytes``): a browser downloads a large body's files at a
+    fraction of their size. The manifest, which a browser asks for on every visit, stays as it is.
     A reader holding the old manifest keeps reading the old files, retired like a dataset's
     versions (``retire_superseded``). ``records`` gives, per file, what it holds (the
     contracts of a year file, the points of a series); a file without is one record, so a
@@ -255,7 +258,8 @@ def publish_file_set(
             continue
         stem, ext = name.rsplit(".", 1)
         held = (records or {}).get(name)
-        key, changed = put_version(store, folder, stem, ext, data, [sha256_hex(data)] if held is None else held)
+        stored = gzip_bytes(data) if f".{ext.lower()}" in COMPRESSIBLE_SUFFIXES else data
+        key, changed = put_version(store, folder, stem, ext, stored, [sha256_hex(data)] if held is None else held)
         current[name] = PurePosixPath(key).name
         written += [key] if changed else []
     manifest_key = f"{folder}/{manifest}"

@@ -30,6 +30,8 @@ let manifestUrl = null;
 let published = null;
 let years = [];
 let contracts = [];
+let contractsLoaded = false;
+let contractsPromise = null;
 let current = [];
 let colours = { principale: "#005a9c", fond: "#ffffff", texte: "#1e1e1e" };
 const charts = new Map();
@@ -102,25 +104,14 @@ async function load() {
   setTitle(`Marchés publics de ${name}`);
   writeAbout();
   years = Object.keys(manifest.annees || {}).map(Number).sort((a, b) => a - b);
-  // A year file that cannot be read leaves the other years listed, with a note.
-  const [figures, ...files] = await Promise.allSettled([
-    fetchJson(new URL(manifest.indicateurs, manifestUrl), { version: true }),
-    ...years.map((y) => fetchJson(new URL(manifest.annees[String(y)].fichier, manifestUrl), { version: true })),
-  ]);
-  if (figures.status !== "fulfilled") {
-    fail("Les marchés n'ont pas pu être chargés. Réessayez dans quelques instants.");
-    return;
-  }
-  published = figures.value;
-  contracts = files.flatMap((file, i) => (file.status === "fulfilled" ? file.value.contrats || [] : [])
-    .map((c) => prepare(c, years[i])));
-  const failed = years.filter((y, i) => files[i].status !== "fulfilled");
-  $("incomplet").hidden = !failed.length;
-  $("incomplet").textContent = failed.length
-    ? `Les contrats de ${failed.join(", ")} n'ont pas pu être chargés : la liste est incomplète. ` +
-      "Réessayez dans quelques instants." : "";
   if (!years.length) {
     fail(`Aucun marché publié pour le SIRET ${state.siret}.`);
+    return;
+  }
+  try {
+    published = await fetchJson(new URL(manifest.indicateurs, manifestUrl), { version: true });
+  } catch (error) {
+    fail("Les marchés n'ont pas pu être chargés. Réessayez dans quelques instants.");
     return;
   }
   for (const id of ["indicateurs", "graphiques", "section-liste"]) $(id).hidden = false;
@@ -128,6 +119,54 @@ async function load() {
   syncControls();
   render();
   document.body.dataset.etat = "pret";
+  // The list of contracts (every year file: the heaviest part) is fetched when a visitor gets
+  // near it, or at once when the address asks for a view of the list.
+  if (listWanted()) loadContracts();
+  else watchList();
+}
+
+// Whether the page's state is about the list (a search, a filter, a sort, a page of it).
+function listWanted() {
+  return Boolean(state.recherche || state.type || state.nature || state.procedure || state.categorie || state.tri ||
+    state.page > 1);
+}
+
+function watchList() {
+  if (!("IntersectionObserver" in window)) {
+    loadContracts();
+    return;
+  }
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      observer.disconnect();
+      loadContracts();
+    }
+  }, { rootMargin: "0px 0px 400px 0px" });
+  observer.observe($("section-liste"));
+  $("section-liste").addEventListener("focusin", loadContracts, { once: true });
+}
+
+// Every year file, once; a year that cannot be read leaves the other years listed, with a note.
+function loadContracts() {
+  if (!contractsPromise) {
+    contractsPromise = (async () => {
+      const files = await Promise.allSettled(
+        years.map((y) => fetchJson(new URL(manifest.annees[String(y)].fichier, manifestUrl), { version: true })));
+      contracts = files.flatMap((file, i) => (file.status === "fulfilled" ? file.value.contrats || [] : [])
+        .map((c) => prepare(c, years[i])));
+      const failed = years.filter((y, i) => files[i].status !== "fulfilled");
+      $("incomplet").hidden = !failed.length;
+      $("incomplet").textContent = failed.length
+        ? `Les contrats de ${failed.join(", ")} n'ont pas pu être chargés : la liste est incomplète. ` +
+          "Réessayez dans quelques instants." : "";
+      contractsLoaded = true;
+      buildListControls();
+      syncControls();
+      renderList();
+      document.body.dataset.liste = "pret";
+    })();
+  }
+  return contractsPromise;
 }
 
 function prepare(contract, fileYear) {
@@ -431,6 +470,11 @@ function buildControls() {
   }
   $("filtre-type").replaceChildren(el("option", { value: "" }, "Tous"),
     el("option", { value: "marche" }, "Marchés"), el("option", { value: "concession" }, "Contrats de concession"));
+  buildListControls();
+}
+
+// The filters whose choices come from the contracts themselves (empty until they are loaded).
+function buildListControls() {
   options($("filtre-nature"), "Toutes", contracts.map((c) => c.nature), state.nature);
   options($("filtre-procedure"), "Toutes", contracts.map((c) => c.procedure), state.procedure);
   options($("filtre-categorie"), "Toutes", contracts.map((c) => c.categorie), state.categorie);
@@ -540,6 +584,11 @@ function considerations(c) {
 }
 
 function renderList() {
+  if (!contractsLoaded) {
+    $("total").textContent = "Chargement des contrats…";
+    $("export-csv").disabled = true;
+    return;
+  }
   current = filtered().sort(compare(state.tri));
   const pages = Math.max(1, Math.ceil(current.length / PAR_PAGE));
   if (state.page > pages) state.page = pages;
@@ -576,6 +625,7 @@ function update(changes, o = {}) {
   (o.push ? pushUrl : replaceUrl)(MARCHES.toParams(state));
   if (o.figures) render();
   else renderList();
+  if (!contractsLoaded && listWanted()) loadContracts();
   if (o.focus) $("total").focus();
 }
 
@@ -655,6 +705,7 @@ function listen() {
     state = MARCHES.parse(location.search);
     syncControls();
     render();
+    if (!contractsLoaded && listWanted()) loadContracts();
   });
 }
 

@@ -24,7 +24,7 @@ from chains import budgets as budgets_chain
 from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from core.publication_rule import Decision
-from core.store import open_store, read_parquet, table_to_parquet_bytes
+from core.store import open_store, plain_bytes, read_parquet, table_to_parquet_bytes
 from digor.cli import main as digor
 from load.budget_widgets import named_files
 from load.versions import is_version
@@ -73,7 +73,7 @@ def _widget(settings: Settings, body: dict) -> dict:
     if not (folder / "index.json").exists():
         return {}
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    return {"index": index, **{n: json.loads((folder / n).read_text(encoding="utf-8")) for n in named_files(index)}}
+    return {"index": index, **{n: json.loads(plain_bytes((folder / n).read_bytes())) for n in named_files(index)}}
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -168,7 +168,7 @@ def test_hostile_budget_documents_are_refused_and_the_other_budgets_published(se
     assert ABSURD[:12] not in epci_widget and "99999999999" not in epci_widget
     for path in (_store(settings) / "public").rglob("*"):
         if path.is_file():
-            assert INJECTED.encode() not in path.read_bytes(), path
+            assert INJECTED.encode() not in plain_bytes(path.read_bytes()), path
 
     assert _night(settings, EXTRA, "--force-rebuild") == 0, "the next runs go on (a rebuild included)"
     assert digor(["run", "budgets", "--date", DEMO_NIGHTS[-1]]) == 0

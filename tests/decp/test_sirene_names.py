@@ -13,7 +13,7 @@ from chains import decp as decp_chain
 from chains.sirene import CURRENT_KEY, cache_key
 from core.config import PROJECT_ROOT, Settings
 from core.sirene_stock import ETABLISSEMENTS, UNITES_LEGALES
-from core.store import LocalStore, put_if_changed, table_to_parquet_bytes
+from core.store import LocalStore, plain_bytes, put_if_changed, table_to_parquet_bytes
 from extract.sirene_reduce import Wanted, reduce_stock
 from extract.sirene_sample import unit_record, write_stock_file
 from samples.actes import DEMO_NIGHTS
@@ -64,7 +64,7 @@ def _table(store: Path, year: int) -> list[dict]:
 
 
 def _buyer_file(store: Path, siret: str, name: str) -> dict:
-    return json.loads((store / "public/widgets/marches" / siret / name).read_text())
+    return json.loads(plain_bytes((store / "public/widgets/marches" / siret / name).read_bytes()))
 
 
 def _contracts(store: Path, siret: str) -> list[dict]:
@@ -119,7 +119,7 @@ def test_history_never_names_a_person_the_register_hides(published):
     hidden, absent = published["hidden"], published["absent"]
     sent = published["companies"][hidden]
     assert parties[hidden] == {NON_DIFFUSIBLE}, "the 2019 history hides the person as the flat table does"
-    assert not any(sent in path.read_text(encoding="utf-8")
+    assert not any(sent in plain_bytes(path.read_bytes()).decode("utf-8")
                    for path in (published["store"] / "public").rglob("*") if path.is_file() and path.suffix in (".json", ".csv")), \
         "the hidden person's name is in no public file"
     assert parties[absent] == {published["companies"][absent]}, "names the register does not hide stay as received"

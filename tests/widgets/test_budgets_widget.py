@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from load.budget_widgets import citizen_view, named_files
 
 from .conftest import download_csv, focus_outline, query, run_axe, wait_param
+from core.store import plain_bytes
 
 DEMO_BODIES = ["21290099700017", "20009999200014", "25290999900010"]
 KERDIGOR, EPCI, SYNDICAT = DEMO_BODIES
@@ -41,7 +42,7 @@ def read(site, siret: str, name: str) -> dict:
         current = [n for n in named if n.rsplit(".", 2)[0] == name.rsplit(".", 1)[0]]
         assert len(current) == 1, (name, sorted(named))
         path = folder(site, siret) / current[0]
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(plain_bytes(path.read_bytes()))
 
 
 def latest(site, siret: str, establishment: int = 0) -> tuple[dict, dict]:

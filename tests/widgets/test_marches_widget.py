@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.jsonio import compact_json_bytes
+from core.store import plain_bytes
 from transform.decp_widget import (
     buyer_prefix,
     index_document,
@@ -138,16 +139,24 @@ def manifest(site, siret: str) -> dict:
 
 
 def published_indicators(site, siret: str) -> dict:
-    return json.loads((folder(site, siret) / manifest(site, siret)["indicateurs"]).read_text(encoding="utf-8"))
+    return json.loads(plain_bytes((folder(site, siret) / manifest(site, siret)["indicateurs"]).read_bytes()))
 
 
 def contracts_by_year(site, siret: str) -> dict[int, list[dict]]:
-    return {int(y): json.loads((folder(site, siret) / entry["fichier"]).read_text(encoding="utf-8"))["contrats"]
+    return {int(y): json.loads(plain_bytes((folder(site, siret) / entry["fichier"]).read_bytes()))["contrats"]
             for y, entry in manifest(site, siret)["annees"].items()}
 
 
 def open_ready(watched, url: str):
-    page = watched.open(url, ready="body[data-etat=pret]")
+    """The widget drawn, and its list of contracts, which it loads when a visitor gets near it."""
+    return list_ready(watched.open(url, ready="body[data-etat=pret]"))
+
+
+def list_ready(page):
+    page.wait_for_selector("body[data-etat=pret]", state="attached")
+    page.locator("#section-liste").scroll_into_view_if_needed()
+    page.wait_for_selector("body[data-liste=pret]", state="attached")
+    page.evaluate("window.scrollTo(0, 0)")
     return page
 
 
@@ -253,7 +262,7 @@ def test_period_filter_adds_up_the_years_and_lives_in_the_url(site, watched):
     assert_figures(page, published["annees"]["2024"], [(2024, published["annees"]["2024"])])
     assert table(page, "titulaires")[0][0] == holder_label(published["annees"]["2024"]["top_titulaires"][0])
     page.reload()
-    page.wait_for_selector("body[data-etat=pret]", state="attached")
+    list_ready(page)
     expect(page.locator("#annee-debut")).to_have_value("2024")
     expect(page.locator("#annee-fin")).to_have_value("2024")
     assert sorted(shown_ids(page)) == sorted(c["id"] for c in by_year[2024])
@@ -285,7 +294,7 @@ def test_search_filters_and_sort_live_in_the_url(site, watched):
     assert amounts == sorted(amounts, reverse=True) and len(amounts) == len(both)
     ids = shown_ids(page)
     page.reload()
-    page.wait_for_selector("body[data-etat=pret]", state="attached")
+    list_ready(page)
     assert shown_ids(page) == ids, "the same URL shows the same list"
     expect(page.locator("#filtre-nature")).to_have_value("Marché")
     expect(page.locator("#tri")).to_have_value("montant")
