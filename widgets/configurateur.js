@@ -221,7 +221,10 @@ function update() {
   $("code").value = valid
     ? `<iframe src="${escapeAttribute(url.href)}" title="${escapeAttribute(WIDGETS[kind].titre(bodyName(kind)))}" ` +
       `width="100%" height="${height}" style="border: 0; max-width: 100%;" loading="lazy" ` +
-      'referrerpolicy="strict-origin-when-cross-origin"></iframe>'
+      'referrerpolicy="strict-origin-when-cross-origin"></iframe>' +
+      ($("hauteur-auto").checked
+        ? `\n<script src="${escapeAttribute(new URL("commun/integration.js", location.href).href)}" defer></script>`
+        : "")
     : kind === "actes"
       ? "Indiquez un organisme (SIREN à 9 chiffres) pour obtenir le code."
       : "Indiquez un organisme (SIRET à 14 chiffres) pour obtenir le code.";
@@ -229,6 +232,7 @@ function update() {
   $("ouvrir").href = url.href;
   $("ouvrir").hidden = !valid;
   $("couleurs").hidden = !$("personnaliser").checked;
+  $("hauteur-precision").hidden = !$("hauteur-auto").checked;
   showContrast();
   // A preview only of a widget with data: the catalogue says which a listed body has, a SIRET typed
   // by hand waits for its manifest to be found (a missing one would only show the widget's message).
