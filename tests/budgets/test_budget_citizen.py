@@ -15,6 +15,7 @@ import pytest
 
 from core.config import PROJECT_ROOT, Settings
 from core.registry import Body
+from core.store import plain_bytes
 from load.budget_widgets import body_files, comparisons
 
 POPULATION = {"nombre": 1000, "annee": 2022, "type": "population totale", "code_commune": "29901"}
@@ -198,7 +199,7 @@ def test_the_widget_figures_are_the_sums_of_the_regional_file(published):
         for establishment in manifest["etablissements"]:
             for year in establishment["exercices"]:
                 for stage in year["etapes"]:
-                    document = json.loads((manifest_path.parent / stage["fichier"]).read_text(encoding="utf-8"))
+                    document = json.loads(plain_bytes((manifest_path.parent / stage["fichier"]).read_bytes()))
                     where = (document["siret"], document["annee"], document["etape"])
                     before = (document["siret"], document["annee"] - 1, document["etape"])
                     for figure in document["chiffres_cles"]:
