@@ -69,10 +69,13 @@ test: install-dev widgets
 # SCDL validation against validata-table (in its own virtual environment), DECP conversion at
 # national sizes (DECP_SIZES=15000,150000,450000,1500000 for the whole table of issue 15), the actes
 # night on the sample region at three history sizes (regions generated once into var/bench, about
-# 10 GB at 300,000 acts; ACTES_HISTORIES=10000,100000,300000) and its requests on S3 (SeaweedFS).
+# 10 GB at 300,000 acts; ACTES_HISTORIES=10000,100000,300000) and its requests on S3 (SeaweedFS);
+# the widgets in chromium under emulated 4G: Actes on a generated body of WIDGET_ACTS acts, Focus
+# marchés and Budgets on the largest bodies of a sample region (generated once into var/bench/widgets).
 VALIDATA_VENV ?= var/bench/validata
 DECP_SIZES ?= 15000,150000
 ACTES_HISTORIES ?= 10000,100000,300000
+WIDGET_ACTS ?= 20000
 $(VALIDATA_VENV)/bin/python:
 	$(PYTHON) -m venv $(VALIDATA_VENV)
 	$(VALIDATA_VENV)/bin/pip install --quiet validata-table
@@ -84,6 +87,9 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp
 	$(BIN)/python benchmarks/actes_night.py --sizes $(ACTES_HISTORIES) --work var/bench/actes --s3
 	$(BIN)/python benchmarks/document_text.py
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/python benchmarks/actes_widget.py --acts $(WIDGET_ACTS) --no-demo
+	$(BIN)/python benchmarks/widgets_weight.py --work var/bench/widgets
 
 clean:
 	rm -rf var
