@@ -104,6 +104,7 @@ S2LOW_CONN_ID = "digor_s2low"
 S2LOW_ACT_STATUSES = (4, 19, 12, 13, 14, 20, 22)
 S2LOW_CLIENT_DEFAULTS = {
     "page_size": 100,
+    "max_listings": 4,  # full readings of a multi-page list until two agree (else the day is listed again)
     "max_workers": 4,
     "requests_per_second": 8.0,
     "connect_timeout": 10.0,

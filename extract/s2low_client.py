@@ -206,6 +206,7 @@ class ClientOptions:
     """How hard and how fast the client talks to S²LOW (defaults in ``core.config``)."""
 
     page_size: int = S2LOW_CLIENT_DEFAULTS["page_size"]
+    max_listings: int = S2LOW_CLIENT_DEFAULTS["max_listings"]
     max_workers: int = S2LOW_CLIENT_DEFAULTS["max_workers"]
     requests_per_second: float = S2LOW_CLIENT_DEFAULTS["requests_per_second"]
     connect_timeout: float = S2LOW_CLIENT_DEFAULTS["connect_timeout"]
@@ -421,6 +422,25 @@ class S2lowClient:
             if len(rows) < size:
                 return
             offset += size
+
+    def listing(self, status_id: int, *, min_date: str | None = None, max_date: str | None = None
+                ) -> tuple[list[dict], bool]:
+        """``transactions`` read whole until two readings agree (at most ``max_listings``): every row any
+        reading showed, and whether the list settled.
+
+        A transaction moving on to another status between two page reads shifts the later pages up,
+        and hides a row of the next page from a single reading; a list of one page is read once.
+        """
+        rows: dict[str, dict] = {}
+        previous = None
+        for _ in range(max(1, self.options.max_listings)):
+            current = list(self.transactions(status_id, min_date=min_date, max_date=max_date))
+            rows.update((str(row["id"]), row) for row in current)
+            seen = sorted(str(row["id"]) for row in current)
+            if len(current) < max(1, self.options.page_size) or seen == previous:
+                return list(rows.values()), True
+            previous = seen
+        return list(rows.values()), False
 
     def status(self, transaction_id: str) -> tuple[int, bytes]:
         """(current status, the return message of that status) of a transaction."""

@@ -16,9 +16,11 @@ transaction), so a body's state (``private/s2low/watermarks.json``) keeps the id
 stored, and a transaction moving on to the archiving statuses is not pulled twice. A
 transaction that fails is reported and retried next night (``pending``) while the others go
 on; a file S²LOW lists but can no longer give is reported once with its act (``incomplete``),
-stored without it and judged by the transform's rules. A body whose certificate S²LOW refuses,
-or whose connection is wrong, is reported and the others are pulled; when every body fails
-so, the night fails with that message.
+stored without it and judged by the transform's rules. A list of several pages is read until two
+readings agree (an act moving on between two page reads would hide another); one that never
+settles is reported (``unlisted``) and its days are listed again the next night. A body whose
+certificate S²LOW refuses, or whose connection is wrong, is reported and the others are pulled;
+when every body fails so, the night fails with that message.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class PullResult:
     waiting: list[Problem] = field(default_factory=list)
     incomplete: list[Problem] = field(default_factory=list)
     body_errors: list[dict] = field(default_factory=list)
+    unlisted: list[dict] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
     requests: int = 0
 
@@ -124,7 +127,7 @@ class PullResult:
             "waiting": len(self.waiting),
             "incomplete": [p.to_dict() for p in self.incomplete],
             "body_errors": self.body_errors,
-            "unlisted": [],
+            "unlisted": self.unlisted,
             "pending": self.pending,
             "requests": self.requests,
         }
@@ -235,8 +238,12 @@ def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyS
     until = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
     known = set(state.known)
     rows: dict[str, dict] = {}
-    for status in statuses:
-        for row in client.transactions(status, min_date=state.since or None, max_date=until):
+    unsettled = []
+    for status in statuses:  # in the order an act goes through them: one moving on is found in the next
+        listed, complete = client.listing(status, min_date=state.since or None, max_date=until)
+        if not complete:
+            unsettled.append(status)
+        for row in listed:
             rows.setdefault(str(row.get("id")), row)
     todo = [row for key, row in sorted(rows.items()) if key not in known]
     todo += [entry["row"] for key, entry in sorted(state.pending.items()) if key not in rows and key not in known]
@@ -279,6 +286,12 @@ def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyS
                                      "attempts": int(before.get("attempts", 0)) + 1, "row": rows_by_id[outcome.id_d]}
             result.failed.append(problem)
             log.warning("S²LOW %s/%s failed, retried next night: %s", body.siren, outcome.id_d, outcome.reason)
+    if unsettled:
+        reason = (f"the list of statuses {unsettled} changed at each of {client.options.max_listings} readings: "
+                  "the same days are listed again next night")
+        result.unlisted.append({"siren": body.siren, "reason": reason})
+        log.warning("S²LOW body %s: %s", body.siren, reason)
+        return BodyState(state.conn_id, state.since, sorted(known, key=int), pending, night)
     since = max(state.since, night) if state.since else night
     return BodyState(state.conn_id, since, sorted(known, key=int), pending, night)
 

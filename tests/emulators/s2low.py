@@ -41,6 +41,7 @@ import ssl
 import threading
 import time
 from base64 import b64decode
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
@@ -210,6 +211,9 @@ class S2lowEmulator:
         self.in_flight = self.max_in_flight = 0
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
+        # Called with each page a list answers (its transactions), before the answer goes: a test moves
+        # or deletes transactions between two page reads with it.
+        self.after_list: Callable[[list[Transaction]], None] | None = None
 
     def inject(self, kind: str, **options) -> Fault:
         fault = Fault(kind, **options)
@@ -321,6 +325,8 @@ class S2lowEmulator:
                 rows.append(transaction)
             rows.sort(key=lambda t: int(t.id), reverse=True)
             page = rows[offset:offset + limit]
+            if self.after_list is not None:
+                self.after_list(page)
             result = {"status_id": status_id, "authority_id": authority, "offset": offset, "limit": limit,
                       "transactions": [{"id": t.id, "subject": t.subject, "number": t.number,
                                         "date": t.decision_date or None,

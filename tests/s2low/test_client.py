@@ -195,3 +195,21 @@ def test_gives_up_after_the_last_attempt_with_a_clear_error(client, emulator):
 def test_unknown_option_is_refused():
     with pytest.raises(S2lowConfigError, match="page_sise"):
         ClientOptions.from_mapping({"page_sise": 10})
+
+
+def test_forbidden_fails_at_once(client, emulator):
+    emulator.inject("403", path="list_actes", times=None)
+    with pytest.raises(S2lowAuthError, match=f"{CONN}.*403"):
+        list(client.transactions(4))
+    assert len(emulator.calls("list")) == 1
+
+
+def test_rate_limit_spaces_requests(connections, emulator):
+    import time
+
+    transaction = _acknowledged(emulator)[0].id
+    with open_client(CONN, requests_per_second=20) as client:
+        started = time.monotonic()
+        for _ in range(6):
+            client.status(transaction)
+    assert time.monotonic() - started >= 0.24

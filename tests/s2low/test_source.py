@@ -189,3 +189,66 @@ def test_transactions_are_fetched_with_bounded_concurrency(store, registry, conn
                         default_conn_id="digor_s2low", max_workers=workers)
     assert result.written and not result.failed
     assert emulator.max_in_flight == workers
+
+
+def test_a_change_after_the_night_belongs_to_a_later_night(store, registry, connections, emulator):
+    later = {t.id for t in emulator.visible().values() if t.status_at(None)[1] >= SECOND}
+    assert later
+    first = pull(store, registry, emulator, FIRST, clock=None)  # S²LOW shows today's state
+    assert not later & {w["id_d"] for w in first.written}, "acknowledged after the night: not its act"
+    second = pull(store, registry, emulator, SECOND, clock=None)
+    assert later & {w["id_d"] for w in second.written}
+
+
+def test_a_transaction_deleted_between_the_list_and_the_status_is_reported(store, registry, connections, emulator):
+    victim = sorted(_expected(emulator, None, night_cutoff(FIRST)), key=int)[3]
+
+    def delete(page):
+        if any(t.id == victim for t in page):
+            emulator.transactions = [t for t in emulator.transactions if t.id != victim]
+
+    emulator.after_list = delete
+    result = pull(store, registry, emulator, FIRST)
+    assert [p.id_d for p in result.deleted] == [victim] and not result.failed and not result.pending
+    assert not any(f"/{victim}/" in key for key in raw_snapshot(store))
+
+
+def test_transactions_moving_on_between_two_page_reads_hide_no_other(store, registry, connections, emulator):
+    emulator.transactions = [t for t in emulator.transactions if t.authority == KERDIGOR]
+    expected = _expected(emulator, None, night_cutoff(FIRST))
+    newest = sorted(expected, key=int, reverse=True)[:3]
+    moved = []
+
+    def archive_first_page(page):  # right after the first page of status 4, its acts go to the SAE
+        if not moved and page and page[0].id == newest[0]:
+            for transaction in (t for t in emulator.transactions if t.id in newest):
+                transaction.statuses.append((19, f"{FIRST} 23:59:00"))
+                moved.append(transaction.id)
+
+    emulator.after_list = archive_first_page
+    result = pull(store, registry, emulator, FIRST, page_size=4)
+    assert moved and {w["id_d"] for w in result.written} == set(expected), "the fifth is not lost"
+    assert not result.failed and not result.deleted
+
+
+def test_a_listing_that_does_not_settle_is_reported_and_listed_again(store, registry, connections, emulator):
+    from dataclasses import replace
+
+    pull(store, registry, emulator, FIRST)
+    template = next(t for t in emulator.visible(KERDIGOR).values())
+    added = []
+
+    def new_act_at_each_reading(page):  # S²LOW receives acts while we page: each reading differs
+        if page and page[0].authority == KERDIGOR and len(added) < 6:
+            added.append(replace(template, id=str(9000 + len(added)), statuses=[(4, f"{SECOND} 12:00:00")]))
+            emulator.transactions.append(added[-1])
+
+    emulator.after_list = new_act_at_each_reading
+    second = pull(store, registry, emulator, SECOND, page_size=2, max_listings=2)
+    unlisted = second.summary(store)["unlisted"]
+    assert [u["siren"] for u in unlisted] == [KERDIGOR] and "listed again next night" in unlisted[0]["reason"]
+    assert load_state(store)[KERDIGOR].since == FIRST, "its days are listed again"
+    assert all(s.since == SECOND for siren, s in load_state(store).items() if siren != KERDIGOR)
+    emulator.after_list = None
+    third = pull(store, registry, emulator, THIRD)
+    assert not third.summary(store)["unlisted"] and {t.id for t in added} <= {w["id_d"] for w in second.written + third.written}
