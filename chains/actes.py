@@ -3,7 +3,8 @@ documents, the Actes widget's files and data.gouv.fr.
 
 A night extracts the sources' acts to the raw zone (drop folder or Pastell, and S²LOW for the
 bodies the registry puts on it), transforms them into staging per decision year and appends the
-sources' decisions to the ledger, then each touched year is rebuilt from staging and the ledger. The generic running is ``chains.chain``.
+sources' decisions to the ledger, then each touched year is rebuilt from staging and the ledger.
+The generic running is ``chains.chain``.
 """
 
 from __future__ import annotations
