@@ -21,7 +21,14 @@ from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
 from core.config import Settings
 from core.jsonio import json_bytes
-from core.keys import SHORT_RUNS_KEY, is_short_run, public_prefix, raw_prefix, report_key
+from core.keys import (
+    SHORT_RUNS_KEY,
+    is_short_run,
+    public_document_text_key,
+    public_prefix,
+    raw_prefix,
+    report_key,
+)
 from core.ledger import (
     engineer_event,
     ledger_files,
@@ -39,13 +46,21 @@ from core.test_hook import hold
 from extract import pastell_source, s2low_source
 from extract.document_text import REASONS, read_document
 from extract.drop_folder import extract_night
-from load.document_texts import public_pdf, publish_texts, read_record, to_read, write_record
 from load.body_index import body_commands, ledger_year_keys, read_body_index, write_body_index
+from load.document_texts import (
+    public_pdf,
+    publish_texts,
+    read_record,
+    texts_of,
+    to_read,
+    write_record,
+)
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
+from transform.actes_textes import act_documents, text_table
 from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
@@ -56,6 +71,7 @@ log = logging.getLogger(__name__)
 BASE_KEYS = {
     "deliberations": public_prefix("deliberations") + "/deliberations-{year}",
     "actes": public_prefix("actes") + "/actes-{year}",
+    "textes": public_prefix("actes-textes") + "/actes-textes-{year}",
 }
 
 
@@ -73,8 +89,11 @@ class ActesChain(Chain):
     datasets = {
         "deliberations": Dataset("deliberations", "scdl-deliberations", "Délibérations {year} ({fmt})"),
         "actes": Dataset("actes", "actes", "Actes {year} (toutes natures) ({fmt})"),
+        # The side file of the acts' documents' text: beside "actes", in the same data.gouv.fr dataset.
+        "textes": Dataset("actes", "actes-textes", "Textes des documents des actes {year} ({fmt})"),
     }
-    diff_keys = {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"]}
+    diff_keys = {"deliberations": ["COLL_SIRET", "DELIB_ID", "DELIB_DATE"], "actes": ["COLL_SIRET", "SOURCE_ID"],
+                 "textes": ["COLL_SIRET", "SOURCE_ID", "DOCUMENT_URL"]}
     empty_night = {"acts": 0, "by_body": {}, "skipped_files": [], "rows": 0, "decisions": {}, "rejects": [],
                    "left_out": []}
 
@@ -225,6 +244,11 @@ class ActesChain(Chain):
         quarantined += quarantined_rows(actes_report, online, actes_files[0].key, identity)
         visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         documents = publish_documents(store, year, visible)
+        texts = texts_of(store, {sha for _, act in visible.iterrows() for _, sha, _ in act_documents(act)})
+        text_files, _ = publish_shaped(
+            settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
+            BASE_KEYS["textes"].format(year=year), "actes-textes", str(year),
+        )
         refresh = set(bodies) if bodies is not None else set(acts["siren"])
         touched = visible[visible["siren"].isin(refresh)] if bodies is not None else visible
         widget_files = publish_year_files(store, registry, year, touched, refresh, url_of)
@@ -238,6 +262,7 @@ class ActesChain(Chain):
             "files": {
                 "deliberations": [f.to_dict() for f in delib_files],
                 "actes": [f.to_dict() for f in actes_files],
+                "textes": [f.to_dict() for f in text_files],
             },
             "documents": documents,
             "widget_files_written": widget_files,
@@ -320,26 +345,31 @@ class ActesChain(Chain):
 
     def publish_texts(self, settings: Settings, batches: list[dict]) -> dict:
         """Under the lease: publish the texts read so far (this night's ``batches`` and any left by an
-        earlier run) next to their PDFs, then switch the widgets of the bodies they belong to, whose
-        text index now holds them; ``summary``: what the log shows."""
+        earlier run) next to their PDFs, then rebuild the years they belong to (the text side file,
+        sent to data.gouv.fr) and switch those bodies' widgets (their text index); ``summary``: what
+        the log shows."""
         store = self.store(settings)
         published = publish_texts(store)
-        keys = self.publish_widgets(settings, _bodies_showing(store, set(published["written"])))
-        return {**published, "widgets": keys, "summary": _text_summary_lines(batches, published)}
+        showing = _bodies_showing(store, set(published["written"]))
+        years = [self.publish_year(settings, year, sorted(bodies)) for year, bodies in sorted(showing.items())]
+        keys = self.publish_widgets(settings, {siren for bodies in showing.values() for siren in bodies})
+        datagouv = self.publish_datagouv(settings, years) if years else []
+        return {**published, "years": years, "widgets": keys, "datagouv": datagouv,
+                "summary": _text_summary_lines(batches, published)}
 
 
-def _bodies_showing(store, documents: set[str]) -> set[str]:
-    """The bodies whose acts (latest versions, whatever their year) show one of these documents: their
-    widget's text index follows the texts just published."""
-    bodies: set[str] = set()
+def _bodies_showing(store, documents: set[str]) -> dict[int, set[str]]:
+    """Per year, the bodies whose acts (latest versions) show one of these documents: the year's text
+    side file and their widget's text index follow the texts just published."""
+    found: dict[int, set[str]] = {}
     if not documents:
-        return bodies
+        return found
     for year in staged_years(store):
         acts = latest_versions(store, year)
         for siren, sha256, annexes in zip(acts["siren"], acts["main_file_sha256"], acts["annexes"]):
             if sha256 in documents or any(annex["sha256"] in documents for annex in annexes):
-                bodies.add(siren)
-    return bodies
+                found.setdefault(year, set()).add(siren)
+    return found
 
 
 def _text_summary_lines(batches: list[dict], published: dict) -> list[str]:

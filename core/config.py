@@ -25,6 +25,7 @@ ENV_PREFIX = "DIGOR_"
 SCHEMA_VERSIONS = {
     "scdl-deliberations": "2.1.5",
     "actes": "1.1",  # digor's own, schemas/actes-1.1.json (1.1: natures outside the préfecture flow)
+    "actes-textes": "1.0",  # digor's own, schemas/actes-textes-1.0.json: the documents' text, beside "actes"
     "decp": "2.0.2",  # JSON Schema schemas/decp-2.0.2.json (2022 format, arrêtés du 22 décembre 2022)
     "decp-historique": "1.5.0",  # JSON Schema schemas/decp-1.5.0.json (2019 format, kept as history)
     "decp-table": "1.0",  # digor's flat DECP table, schemas/decp-table-1.0.json

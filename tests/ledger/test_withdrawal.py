@@ -360,6 +360,17 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
         batches = [actes_chain.CHAIN.read_texts(store_settings, **job) for job in actes_chain.CHAIN.text_jobs(store_settings)]
         actes_chain.CHAIN.publish_texts(store_settings, batches)
 
+    def in_side_file() -> bool:
+        """Whether the year's text side file (valid against its schema) has the act's document's text."""
+        from validate.table_validator import validate_table
+
+        side = store / "public/actes-textes/actes-textes-2025.csv"
+        report = validate_table(side, "actes-textes")
+        assert report.valid, report.to_text()
+        frame = _csv(side)
+        rows = frame[(frame["ACTE_ID"] == numero) & (frame["DOCUMENT_URL"] == url)]
+        return len(rows) == 1 and numero in rows.iloc[0]["TEXTE"] and rows.iloc[0]["TEXTE_URL"].endswith(".txt")
+
     def found_by_text() -> set[str]:
         """The acts the widget finds by every word of the act's text."""
         terms = _acts_found_by_text(store, siren)
@@ -371,10 +382,12 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
     widget = json.loads((store / f"public/widgets/actes/{siren}/2025.json").read_text(encoding="utf-8"))
     act_id = next(a["id"] for a in widget["actes"] if a["numero"] == numero)
     assert act_id in found_by_text()
+    assert in_side_file()
 
     assert digor(["unpublish", siren, numero, "--reason", "données personnelles dans l'acte"]) == 0
     assert not text.exists()
     assert act_id not in found_by_text()
+    assert not in_side_file()
     read_and_publish_texts()  # the next texts' run never brings back a withdrawn act's text
     assert not text.exists()
     assert act_id not in found_by_text()
@@ -383,3 +396,4 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
     read_and_publish_texts()
     assert numero in text.read_text(encoding="utf-8")
     assert act_id in found_by_text()
+    assert in_side_file()

@@ -48,14 +48,20 @@ def test_the_actes_dag_publishes_to_s3_and_data_gouv(airflow_db, real_targets, u
     for night in DEMO_NIGHTS:
         _run(dag, night)
     store = open_store(settings.store_url)
+    # The documents' text side file (public/actes-textes) goes to the acts' dataset.
+    folders = {"deliberations": ["deliberations"], "actes": ["actes", "actes-textes"]}
     for dataset, dataset_id in datasets.items():
-        manifest = json.loads(store.get_bytes(f"public/{dataset}/index.json"))
         resources = {r["extras"]["digor:resource"]: r for r in udata.resources(dataset_id)}
-        expected = {f"{dataset}/{e['permanent']}": e for f in manifest["fichiers"].values() for e in f.values()}
-        assert set(resources) == set(expected) and len(expected) == 4, "one resource per year and format"
-        for name, entry in expected.items():
+        expected = {}
+        for folder in folders[dataset]:
+            manifest = json.loads(store.get_bytes(f"public/{folder}/index.json"))
+            expected.update({f"{dataset}/{e['permanent']}": (folder, e)
+                             for f in manifest["fichiers"].values() for e in f.values()})
+        assert set(resources) == set(expected) and len(expected) == 4 * len(folders[dataset]), \
+            "one resource per file, year and format"
+        for name, (folder, entry) in expected.items():
             resource = resources[name]
-            assert udata.file_of(resource["id"]) == store.get_bytes(f"public/{dataset}/{entry['fichier']}")
+            assert udata.file_of(resource["id"]) == store.get_bytes(f"public/{folder}/{entry['fichier']}")
             assert resource["checksum"] == {"type": "sha256", "value": entry["sha256"]}
             assert not resource["title"].startswith(dataset + "-"), "title kept after the platform's rename"
             if dataset == "deliberations":
