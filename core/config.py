@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from core.keys import SHORT_RUN_MARK, is_short_run, public_path
+from core.keys import SHORT_RUN_MARK, is_short_run, public_path, region_store_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -301,6 +302,40 @@ def _json_env(name: str) -> dict:
 
 REGISTRY_SOURCES = ("file", "pastell")
 
+# Several regions in one deployment: DIGOR_REGIONS names a YAML file ``regions: {name: {setting: value}}``
+# and DIGOR_REGION the region a process serves (``digor --region NAME``). Each region's settings
+# override the DIGOR_* ones; its store is its own prefix of DIGOR_STORE unless it names one. Without
+# DIGOR_REGION a deployment is the one region DIGOR_* describe, as before.
+REGION_SETTINGS = {
+    "store": "store_url", "registry": "registry_path", "registry_source": "registry_source",
+    "source": "source_name", "drop_dir": "drop_dir", "decp_source": "decp_source", "decp_drop_dir": "decp_drop_dir",
+    "pastell_conn_id": "pastell_conn_id", "decp_conn_id": "decp_conn_id", "datagouv_conn_id": "datagouv_conn_id",
+    "datagouv_datasets": "datagouv_datasets", "datagouv_resources": "datagouv_resources",
+    "public_base_url": "public_base_url", "alert_to": "alert_to",
+}
+_REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+def load_regions(path: Path) -> dict[str, dict]:
+    """The regions of a DIGOR_REGIONS file, each checked (names, known settings)."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{ENV_PREFIX}REGIONS: cannot read {path}: {error}") from None
+    regions = document.get("regions") if isinstance(document, dict) else None
+    if not isinstance(regions, dict) or not regions:
+        raise ValueError(f"{path}: no 'regions:' mapping of region names to their settings")
+    for name, values in regions.items():
+        if not _REGION_NAME.match(str(name)):
+            raise ValueError(f"{path}: region name {name!r} must be lowercase letters, digits and dashes")
+        unknown = sorted(set(values or {}) - set(REGION_SETTINGS))
+        if unknown:
+            raise ValueError(f"{path}: region {name}: unknown setting {unknown[0]!r} "
+                             f"(known: {', '.join(sorted(REGION_SETTINGS))})")
+    return {str(name): dict(values or {}) for name, values in regions.items()}
+
 
 def _registry_source(value: str) -> str:
     if value not in REGISTRY_SOURCES:
@@ -369,10 +404,34 @@ class Settings:
     # Where the bodies come from: "file" (DIGOR_REGISTRY, typed by hand) or "pastell" (the
     # télétransmission's entities and the SIRENE register, refreshed each night; the file's overrides).
     registry_source: str = "file"
+    # The region this run serves ("" in a one-region deployment) and its alert recipients (DIGOR_ALERT_TO).
+    region: str = ""
+    alert_to: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "Settings":
+        settings = cls._from_env()
+        region = _env("REGION", "").strip()
+        return settings.for_region(region, Path(_env("REGIONS", str(PROJECT_ROOT / "config" / "regions-demo.yaml")))) \
+            if region else settings
+
+    def for_region(self, region: str, regions_path: Path) -> "Settings":
+        """These settings with a region's own (``load_regions``); its store under its prefix by default."""
+        regions = load_regions(regions_path)
+        if region not in regions:
+            raise ValueError(f"region {region!r} is not in {regions_path} (known: {', '.join(sorted(regions))})")
+        values = {"store": region_store_url(self.store_url, region), **regions[region]}
+        changes = {REGION_SETTINGS[name]: value for name, value in values.items()}
+        for name in ("registry_path", "drop_dir", "decp_drop_dir"):
+            if name in changes:
+                changes[name] = Path(changes[name]) if Path(changes[name]).is_absolute() else PROJECT_ROOT / changes[name]
+        if "registry_source" in changes:
+            changes["registry_source"] = _registry_source(changes["registry_source"])
+        return replace(self, region=region, **changes)
+
+    @classmethod
+    def _from_env(cls) -> "Settings":
         return cls(
             store_url=_env("STORE", str(DEFAULT_VAR_DIR / "store")),
             drop_dir=Path(_env("DROP_DIR", str(DEFAULT_VAR_DIR / "drop"))),
@@ -413,6 +472,7 @@ class Settings:
             publication_open_data_codes=parse_open_data_codes(_env("PUBLICATION_OPEN_DATA_CODES", "")),
             text_limits=TextLimits.from_env(),
             registry_source=_registry_source(_env("REGISTRY_SOURCE", "file")),
+            alert_to=_env("ALERT_TO", ""),
         )
 
     def schema(self, name: str) -> str:

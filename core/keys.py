@@ -14,6 +14,16 @@ STAGING = "staging"
 PUBLIC = "public"
 PRIVATE = "private"
 
+# A region of a deployment serving several keeps all its zones under its own prefix of the store
+# (``region_store_url``): nothing of one region is ever written where another's is.
+REGIONS = "regions"
+
+
+def region_store_url(base: str, region: str) -> str:
+    """The store (a folder or ``s3://bucket/prefix``) of one named region of a multi-region deployment."""
+    return f"{base.rstrip('/')}/{REGIONS}/{region}"
+
+
 # Private zone.
 REPORTS_PREFIX = f"{PRIVATE}/reports"
 RUNS_PREFIX = f"{REPORTS_PREFIX}/runs"
@@ -60,6 +70,8 @@ WIDGETS_PREFIX = f"{PUBLIC}/widgets"
 # Beside each public PDF, its text for reuse (``<sha256>.txt``).
 DOCUMENT_TEXT_SUFFIX = ".txt"
 WIDGET_CATALOGUE_KEY = f"{WIDGETS_PREFIX}/actes-organismes.json"
+# The map of reuses: the bodies with widgets, where they are, which widgets and where they are embedded.
+REUSE_MAP_KEY = f"{WIDGETS_PREFIX}/carte-reutilisations.geojson"
 # What a widget reads first in a body's folder; it names every other file.
 WIDGET_MANIFEST = "index.json"
 

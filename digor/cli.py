@@ -393,6 +393,8 @@ def cmd_convert_decp(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digor", description=__doc__)
+    parser.add_argument("--region", help="the region to serve, of those DIGOR_REGIONS lists (default: DIGOR_REGION, "
+                        "else the one region DIGOR_* describe)")
     parser.add_argument("--verbose", dest="show_traceback", action="store_true",
                         help="on an expected failure (credentials, platform, full disk), print the traceback too")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -520,6 +522,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; an expected failure is one line on stderr (what failed, what to do) and exit 1."""
     args = build_parser().parse_args(argv)
+    import os
+
+    before = os.environ.get("DIGOR_REGION")
+    if args.region:
+        os.environ["DIGOR_REGION"] = args.region  # every Settings.from_env() of the command, and of what it starts
+    try:
+        return _run(args)
+    finally:
+        if before is None:
+            os.environ.pop("DIGOR_REGION", None)
+        else:
+            os.environ["DIGOR_REGION"] = before
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        Settings.from_env()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except Exception as error:

@@ -10,11 +10,11 @@ the run's own failure stays what Airflow shows.
 from __future__ import annotations
 
 import logging
-import os
 from html import escape
 
 import requests
 
+from core.config import Settings
 from orchestration.airflow_plugin import report_url
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def send(alert: dict) -> list[str]:
     sent = []
     smtp = _connection(SMTP_CONN_ID)
     if smtp is not None:
-        recipients = os.environ.get("DIGOR_ALERT_TO") or smtp.extra_dejson.get("to")
+        recipients = Settings.from_env().alert_to or smtp.extra_dejson.get("to")  # the region's, when it has its own
         if recipients:
             try:
                 from airflow.providers.smtp.hooks.smtp import SmtpHook

@@ -30,3 +30,10 @@ def test_demo_runs_every_nightly_dag_and_prints_where_the_results_are(tmp_path):
         assert f"/widgets/{widget}" in out, widget
     assert (public / "widgets" / "budgets" / "21290099700017" / "index.json").is_file()
     assert (public / "widgets" / "marches" / "21290099700017" / "index.json").is_file()
+    # The demo's second region: its own bodies, in its own store prefix, none in the first region's outputs.
+    second = store / "regions" / "centre-demo" / "public"
+    assert "Second region centre-demo" in out
+    centre = {"214500993", "200099885", "254500994"}
+    assert {p.name for p in (second / "widgets" / "actes").iterdir() if p.is_dir()} <= centre
+    assert (second / "actes" / "actes-2025.csv").is_file()
+    assert not centre & {p.name for p in (public / "widgets" / "actes").iterdir()}
