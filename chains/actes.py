@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from chains.chain import Chain, Dataset, quarantined_rows, timed
+from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows, timed
 from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
 from core.config import Settings
@@ -57,7 +57,6 @@ from load.document_texts import (
 )
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
-from load.widget_catalogue import publish_catalogue
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
 from transform.actes_textes import act_documents, text_table
@@ -302,7 +301,7 @@ class ActesChain(Chain):
             for body in registry.bodies
             if wanted is None or body.siren in wanted
         ]
-        return keys + [publish_catalogue(store, registry, wanted)]
+        return keys + publish_catalogue_and_map(settings, store, registry, wanted)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from chains.chain import Chain, Dataset, quarantined_rows
+from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows
 from chains.populations import body_population
 from chains.publication import publish_shaped
 from core.config import TOTEM_MAX_BYTES, Settings
@@ -30,7 +30,6 @@ from load.budget_widgets import (
     published_document_names,
 )
 from load.public_files import switch_dataset_manifest
-from load.widget_catalogue import publish_catalogue
 from transform.consolidate_actes import current_decisions, follow_decisions
 from transform.totem_budgets import (
     budget_lines,
@@ -226,7 +225,7 @@ class BudgetsChain(Chain):
                 continue  # the same documents: keep them as published, with the labels their plans gave
             written += publish_body(store, body, registry.publisher, lines, function_plan,
                                     settings.version_retention_days, population_of(body), found, registry.region_name)
-        return [manifest] + written + [publish_catalogue(store, registry)]
+        return [manifest] + written + publish_catalogue_and_map(settings, store, registry)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

@@ -326,6 +326,17 @@ def as_switched(store: ObjectStore, result: dict) -> dict:
     return {**result, "files": files}
 
 
+def publish_catalogue_and_map(settings: Settings, store: ObjectStore, registry, bodies=None) -> list[str]:
+    """The widget catalogue, then the map of reuses drawn from it: what every chain writing widget files
+    ends with."""
+    from chains.sirene import body_location
+    from load.reuse_map import publish_reuse_map
+    from load.widget_catalogue import publish_catalogue
+
+    return [publish_catalogue(store, registry, bodies),
+            publish_reuse_map(store, registry, settings.public_url, body_location(settings))]
+
+
 def get_chain(name: str) -> Chain:
     """The chain of that name: module ``chains.<name>``, its ``CHAIN``."""
     if name not in CHAINS:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
-from chains.chain import Chain, Dataset, quarantined_rows
+from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows
 from chains.publication import PublicationRefused, publish_table
 from core.config import Settings
 from core.jsonio import compact_json_bytes
@@ -52,7 +52,6 @@ from load.public_files import (
     withdraw_slot,
 )
 from load.versions import is_version, publish_file_set, read_json
-from load.widget_catalogue import publish_catalogue
 from transform.decp_consolidate import consolidate
 from transform.decp_output import (
     count_objects,
@@ -316,7 +315,7 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
                                     records={year_file(year): entries for year, entries in years.items()})
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
-    return written + [publish_catalogue(store, registry)]
+    return written + publish_catalogue_and_map(settings, store, registry)
 
 
 # Report

@@ -28,6 +28,7 @@ import pandas as pd
 
 from chains.run_report import write_report_document
 from core.config import Settings
+from core.geo import in_france, lambert93_to_wgs84
 from core.jsonio import json_bytes as _dumps
 from core.keys import SIRENE_PREFIX, report_key
 from core.registry import Registry, body_registry
@@ -35,7 +36,7 @@ from core.sirene_stock import KINDS, STOCK_FILE_NAMES
 from core.store import ObjectStore, open_store, put_if_changed, read_parquet, sha256_hex, table_to_parquet_bytes
 from extract.sirene_download import download_file, file_url
 from extract.sirene_reduce import Wanted, reduce_stock
-from transform.sirene_lookup import Entity, SireneLookup
+from transform.sirene_lookup import Entity, SireneLookup, is_diffusible
 from transform.sirene_registry import check_registry, filled_registry
 
 CHAIN = "sirene"
@@ -360,6 +361,26 @@ def registry_with_register(settings: Settings, registry: Registry | None = None)
     registry = registry or body_registry(settings)
     lookup = load_lookup(settings)
     return filled_registry(registry, lookup) if lookup is not None else registry
+
+
+def body_location(settings: Settings) -> Callable[[str], tuple[float, float] | None]:
+    """SIRET -> (longitude, latitude) of the establishment as the register places it (Lambert-93 converted),
+    None when the cache has no coordinates for it, or none in metropolitan France; the cache read once."""
+    lookup = load_lookup(settings)
+
+    def location(siret: str) -> tuple[float, float] | None:
+        etab = lookup.establishment(siret) if lookup is not None else None
+        if etab is None or not is_diffusible(etab.get("statutDiffusionEtablissement")):
+            return None  # a place the register does not let us show
+        try:
+            x = float(etab["coordonneeLambertAbscisseEtablissement"])
+            y = float(etab["coordonneeLambertOrdonneeEtablissement"])
+        except (TypeError, KeyError, ValueError):
+            return None
+        point = lambert93_to_wgs84(x, y)
+        return point if in_france(*point) else None
+
+    return location
 
 
 def body_headers(settings: Settings) -> Callable[[str], dict | None]:

@@ -134,6 +134,9 @@ def _body(entry: dict, where: str) -> Body:
     if conn_id is not None and source != "s2low":
         raise RegistryError(f"{where}: s2low_conn_id is set but the body's source is {source or 'the default'!r}, "
                             "not 's2low'")
+    for page in (entry.get("widget") or {}).get("pages_integration") or []:
+        if not isinstance(page, str) or not page.startswith(("https://", "http://")):
+            raise RegistryError(f"{where}: widget.pages_integration {page!r} is not an http(s) URL")
     return Body(
         siren=siren,
         siret=siret,

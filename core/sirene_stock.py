@@ -184,6 +184,9 @@ KEPT_COLUMNS: dict[str, tuple[str, ...]] = {
         "libelleCommuneEtrangerEtablissement",
         "codePaysEtrangerEtablissement",
         "libellePaysEtrangerEtablissement",
+        # Where the register places the establishment (Lambert-93, metres): the map of reuses.
+        "coordonneeLambertAbscisseEtablissement",
+        "coordonneeLambertOrdonneeEtablissement",
     ),
 }
 REQUIRED_COLUMNS = {

@@ -224,6 +224,7 @@ _VERSIONED_NAME = re.compile(r"\.[0-9a-f]{16}\.[A-Za-z0-9]+$")
 _CONTENT_TYPES = {
     ".csv": "text/csv; charset=utf-8",
     ".json": "application/json",
+    ".geojson": "application/geo+json",
     ".parquet": "application/vnd.apache.parquet",
     ".atom": "application/atom+xml",
     ".xml": "application/xml",

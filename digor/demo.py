@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.config import Settings
+from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from core.store import LocalStore
 from load.versions import is_version
@@ -84,6 +84,31 @@ def run_demo(store: Path) -> int:
             for reject in report["rejected"]:
                 print(f"  rejected {reject['raw_prefix']}: {reject['reason']}")
     _print_results(store, log)
+    return _second_region(store, summary["nights"])
+
+
+SECOND_REGION = "centre-demo"
+
+
+def _second_region(store: Path, nights: list[str]) -> int:
+    """The demo's second region (config/regions-demo.yaml): its own bodies and drop folder, its own store
+    prefix, run by the same code (in-process: the Airflow DAGs above serve the first region)."""
+    from chains.actes import CHAIN
+    from samples.actes import generate_drop_folder
+
+    settings = Settings.from_env().with_overrides(store_url=str(store))
+    settings = settings.for_region(SECOND_REGION, PROJECT_ROOT / "config" / "regions-demo.yaml")
+    settings = settings.with_overrides(drop_dir=store.parent / "drop-centre")
+    generate_drop_folder(settings.drop_dir, settings.registry_path, nights)
+    print(f"\nSecond region {SECOND_REGION}: bodies of {settings.registry_path.name}, acts in {settings.drop_dir}, "
+          f"store {settings.store_url}")
+    for night in nights:
+        report = CHAIN.run_night(settings, night)
+        print(f"  {report['summary'][0]}")
+    region_store = Path(settings.store_url)
+    deploy_widget_pages(LocalStore(region_store))
+    print(f"  run `.venv/bin/digor --region {SECOND_REGION} serve --store {region_store} --port 8766`, then open "
+          f"{settings.public_base_url}/widgets/configurateur.html (nothing of the first region is in its store)")
     return 0
 
 
@@ -120,6 +145,7 @@ def _print_widget_urls(store: Path) -> None:
     print(f"\nWidgets (pages and libraries copied to {store / 'public' / 'widgets'}, as production serves them):")
     print(f"run `.venv/bin/digor serve --store {store}`, then open")
     print(f"  configurator (choose a widget and a body, preview, copy the iframe code): {base}/widgets/configurateur.html")
+    print(f"  map of reuses (bodies at their siège, their widgets; GeoJSON for uMap): {base}/widgets/carte.html")
     pages = {"actes": ("Actes", "actes.html?siren={siren}"), "budgets": ("Budgets", "budgets.html?siret={siret}"),
              "marches": ("Focus marchés", "marches.html?siret={siret}")}
     for body in json.loads(catalogue.read_text(encoding="utf-8"))["organismes"]:

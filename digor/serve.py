@@ -38,6 +38,7 @@ from load.widget_pages import WIDGETS_DIR, widget_bytes
 
 CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
+    ".geojson": "application/geo+json; charset=utf-8",
     ".atom": "application/atom+xml; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
     ".html": "text/html; charset=utf-8",

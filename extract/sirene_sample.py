@@ -169,8 +169,10 @@ def establishment_record(
     tranche: str | None = "11",
     date_debut: dt.date = dt.date(2015, 1, 1),
     pays: tuple[str, str] | None = None,
+    lambert: tuple[str, str] | None = None,
 ) -> dict:
-    """A StockEtablissement row as INSEE publishes it (``pays`` = (code, libellé) when abroad)."""
+    """A StockEtablissement row as INSEE publishes it (``pays`` = (code, libellé) when abroad; ``lambert``:
+    its Lambert-93 coordinates, as text like INSEE's)."""
     numero, type_voie, libelle = voie or (None, None, None)
     record = {
         "siren": siret[:9],
@@ -196,6 +198,8 @@ def establishment_record(
         "nomenclatureActivitePrincipaleEtablissement": "NAFRev2",
         "caractereEmployeurEtablissement": "O",
     }
+    if lambert:
+        record.update(coordonneeLambertAbscisseEtablissement=lambert[0], coordonneeLambertOrdonneeEtablissement=lambert[1])
     if pays:
         record.update(codePaysEtrangerEtablissement=pays[0], libellePaysEtrangerEtablissement=pays[1],
                       libelleCommuneEtrangerEtablissement="BRUXELLES")

@@ -37,6 +37,8 @@ PLACES = (
     ("35238", "35000", "RENNES"), ("56121", "56100", "LORIENT"), ("22278", "22000", "SAINT-BRIEUC"),
     ("75108", "75008", "PARIS 8"),
 )
+# Lambert-93 coordinates (metres) of the town halls of the first places, where the demo's bodies sit.
+TOWN_HALLS = (("145869.3", "6837708.1"), ("171251.6", "6789445.9"), ("166892.7", "6836276.4"))
 CATEGORIES = ("PME", "PME", "ETI", "PME", "GE", "PME")
 STREETS = (("12", "RUE", "DE SIAM"), ("4", "BD", "DE LA LIBERTE"), ("27", "AV", "JEAN JAURES"), ("3", "PL", "DU MARCHE"))
 # The demo serves the extract on this loopback port when it is free (so that the source URL,
@@ -94,7 +96,8 @@ def demo_records(registry_path: Path, companies: dict[str, str | None]) -> tuple
                                  categorie_entreprise=None, tranche="22", naf="84.11Z"))
         code, postal, commune = PLACES[index % 3]
         establishments.append(establishment_record(siret, code_commune=code, code_postal=postal, commune=commune,
-                                                   voie=("1", "PL", "DE LA MAIRIE"), naf="84.11Z"))
+                                                   voie=("1", "PL", "DE LA MAIRIE"), naf="84.11Z",
+                                                   lambert=TOWN_HALLS[index % 3]))
     hidden_done = False
     for index, (siret, sent) in enumerate(sorted(companies.items())):
         siren = siret[:9]
