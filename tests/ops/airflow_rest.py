@@ -14,6 +14,18 @@ def api_as(base: str, password: str, user: str = "admin") -> AirflowApi:
                                      port=None, login=user, password=password, extra={}))
 
 
+def wait_for_dags(api: AirflowApi, dag_ids: tuple[str, ...], timeout: float = 600.0) -> None:
+    """Once the dag-processor has parsed them: `digor airflow up` returns when the services are healthy,
+    and on a loaded machine the first parse of every DAG file can take minutes more."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        known = {d["dag_id"] for d in api.call("GET", "/api/v2/dags?limit=100", "list the DAGs")["dags"]}
+        if set(dag_ids) <= known:
+            return
+        time.sleep(2)
+    raise AssertionError(f"DAGs {sorted(set(dag_ids) - known)} not parsed within {timeout:.0f} s")
+
+
 def wait_for_run(api: AirflowApi, dag_id: str, run_id: str | None = None, timeout: float = 900.0) -> dict:
     """The run (or the first run of the DAG to end) once it ended."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,13 @@ from orchestration.airflow_trigger import AirflowApi
 from samples.actes import DEMO_NIGHTS
 from samples.budgets import write_demo_plans
 from tests.environment import REQUIRE_BROWSER, unavailable
-from tests.ops.airflow_rest import api_as, task_states, wait_for_run, wait_until_idle
+from tests.ops.airflow_rest import (
+    api_as,
+    task_states,
+    wait_for_dags,
+    wait_for_run,
+    wait_until_idle,
+)
 from tests.replay import demo_inputs
 
 NIGHT = DEMO_NIGHTS[0]
@@ -103,6 +109,7 @@ def actes_run(running) -> dict:
     """A night of actes triggered through the REST API and run by the scheduler; budgets, unpaused
     too, follows on the Asset the actes run updates."""
     api = running.api()
+    wait_for_dags(api, ("actes", "budgets"))
     for dag_id in ("actes", "budgets"):
         api.call("PATCH", f"/api/v2/dags/{dag_id}", f"unpause {dag_id}", json={"is_paused": False})
     run = api.call("POST", "/api/v2/dags/actes/dagRuns", "trigger actes", json={"logical_date": None, "conf": {"date": NIGHT}})

@@ -38,6 +38,7 @@ from tests.ops.airflow_rest import (
     api_as,
     task_instances,
     task_states,
+    wait_for_dags,
     wait_for_run,
     wait_until_idle,
 )
@@ -137,6 +138,7 @@ def night(tmp_path_factory, postgres, redis, seaweedfs) -> Iterator[Deployment]:
         services.wait_healthy(base, ["scheduler", "dag-processor"])
         deployment = Deployment(base, password, store_url, {})
         api = deployment.api()
+        wait_for_dags(api, tuple(CHAINS))
         for dag_id in CHAINS:
             api.call("PATCH", f"/api/v2/dags/{dag_id}", f"unpause {dag_id}", json={"is_paused": False})
         for dag_id in ("actes", "decp"):

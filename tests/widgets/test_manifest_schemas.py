@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from playwright.sync_api import expect
 
+from core.store import plain_bytes
 from load import budget_widgets, widget_catalogue, widget_files
 from transform import decp_widget
 
@@ -39,7 +40,7 @@ def written_manifests(site) -> dict[str, dict[str, dict]]:
         key = path.relative_to(public).as_posix()
         kind = manifest_kind(key)
         if kind:
-            found[kind][key] = json.loads(path.read_text(encoding="utf-8"))
+            found[kind][key] = json.loads(plain_bytes(path.read_bytes()))
     return found
 
 
