@@ -32,13 +32,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from actes_widget import CHROMIUM, Network, free_port, kb  # noqa: E402 - the same browser and measures
 
-# The moment the widget is drawn, taken by the page itself (an observer set before its scripts run).
+# The moments the widget is drawn and its charts are (Focus marchés draws them once ECharts is
+# there), taken by the page itself: an observer set before its scripts run.
 DRAWN = """
-new MutationObserver((_, observer) => {
-  if (document.body && document.body.dataset.etat) { window.__dessine = performance.now(); observer.disconnect(); }
-}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-etat"] });
+new MutationObserver(() => {
+  const body = document.body;
+  if (body && body.dataset.etat && window.__dessine === undefined) window.__dessine = performance.now();
+  if (body && body.dataset.graphiques && window.__graphiques === undefined) window.__graphiques = performance.now();
+}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-etat", "data-graphiques"] });
 """
-WIDGETS = {"marches": "marches.html?siret={}", "budgets": "budgets.html?siret={}"}
+# Page, and whether it draws its charts after its first render (ECharts fetched then).
+WIDGETS = {"marches": ("marches.html?siret={}", True), "budgets": ("budgets.html?siret={}", False)}
 
 
 def region(work: Path, scale: str) -> dict:
@@ -82,7 +86,7 @@ def largest(store: Path, widget: str, count: int) -> list[tuple[str, int, int]]:
     return sorted(sizes, key=lambda s: -s[1])[:count]
 
 
-def visit(browser, url: str, throttle: bool) -> dict:
+def visit(browser, url: str, throttle: bool, later_charts: bool) -> dict:
     context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
     context.add_init_script(DRAWN)
     page = context.new_page()
@@ -91,6 +95,9 @@ def visit(browser, url: str, throttle: bool) -> dict:
     page.wait_for_selector("body[data-etat]", state="attached", timeout=120_000)
     page.wait_for_timeout(200)  # the last network events reach this process
     drawn = {"bytes": network.total(), "files": len(network.answers), "ms": page.evaluate("window.__dessine")}
+    if later_charts:
+        page.wait_for_function("() => window.__graphiques !== undefined", timeout=120_000)
+    drawn["charts_ms"] = page.evaluate("window.__graphiques === undefined ? window.__dessine : window.__graphiques")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_timeout(200)
     page.wait_for_load_state("networkidle", timeout=120_000)
@@ -123,13 +130,14 @@ def main() -> int:
         print(f"digor serve on {base}; chromium, a phone's viewport, {conditions}")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            for widget, page in WIDGETS.items():
+            for widget, (page, later_charts) in WIDGETS.items():
                 print(f"\n{widget}.html")
                 for siret, plain, stored in largest(store, widget, args.bodies):
-                    figures = visit(browser, f"{base}/widgets/{page.format(siret)}", not args.no_throttle)
+                    figures = visit(browser, f"{base}/widgets/{page.format(siret)}", not args.no_throttle, later_charts)
                     drawn, whole = figures["drawn"], figures["whole"]
                     print(f"  {siret}: files {kb(plain)} ({kb(stored)} as stored); before the first render "
-                          f"{kb(drawn['bytes'])} in {drawn['files']} requests, drawn at {drawn['ms']:.0f} ms; "
+                          f"{kb(drawn['bytes'])} in {drawn['files']} requests, drawn at {drawn['ms']:.0f} ms, charts at "
+                          f"{drawn['charts_ms']:.0f} ms; "
                           f"the whole page {kb(whole['bytes'])} in {whole['files']} requests")
             browser.close()
     finally:

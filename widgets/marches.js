@@ -8,6 +8,7 @@
 import { publisher, writeAbout as writeAboutBlock } from "./commun/a-propos.js";
 import { csvDecimal, downloadCsv } from "./commun/csv.js";
 import { byId as $, el, frenchDate as longDate, hiddenText as hidden, setTitle, showWarnings } from "./commun/dom.js";
+import { loadCharts } from "./commun/graphiques.js";
 import { fetchJson, fetchManifest, manifestFailure } from "./commun/manifest.js";
 import { onPageChosen, renderPager } from "./commun/pager.js";
 import { MARCHES, MARCHES_TYPES as TYPES } from "./commun/parametres.js";
@@ -35,6 +36,7 @@ let contractsPromise = null;
 let current = [];
 let colours = { principale: "#005a9c", fond: "#ffffff", texte: "#1e1e1e" };
 const charts = new Map();
+let chartsDrawn = 0;
 window.digorMarches = { state: () => state, charts, figures: () => lastFigures };
 let lastFigures = null;
 
@@ -448,12 +450,19 @@ function renderFigures(f) {
     return node;
   });
   $("figures").replaceChildren(...sections);
-  for (const model of models) {
-    if (!model.lignes.length) continue;
-    const chart = echarts.init($(`dessin-${model.id}`), null, { renderer: "canvas", locale: "FR" });
-    chart.setOption(chartOption(model));
-    charts.set(model.id, chart);
-  }
+  const drawing = ++chartsDrawn;
+  loadCharts().then(() => {
+    if (drawing !== chartsDrawn) return; // a later period drew its own
+    for (const model of models) {
+      if (!model.lignes.length) continue;
+      const chart = echarts.init($(`dessin-${model.id}`), null, { renderer: "canvas", locale: "FR" });
+      chart.setOption(chartOption(model));
+      charts.set(model.id, chart);
+    }
+    document.body.dataset.graphiques = "pret";
+  }, () => {
+    document.body.dataset.graphiques = "erreur"; // the data tables stay
+  });
 }
 
 // ---- list of contracts -----------------------------------------------------------------

@@ -153,7 +153,9 @@ def open_ready(watched, url: str):
 
 
 def list_ready(page):
+    """The widget drawn, its charts (ECharts comes after the figures and tables) and its list."""
     page.wait_for_selector("body[data-etat=pret]", state="attached")
+    page.wait_for_selector("body[data-graphiques=pret]", state="attached")
     page.locator("#section-liste").scroll_into_view_if_needed()
     page.wait_for_selector("body[data-liste=pret]", state="attached")
     page.evaluate("window.scrollTo(0, 0)")

@@ -25,8 +25,11 @@ def test_focus_marches_draws_its_figures_before_it_downloads_the_list(site, watc
     files = answered(page)
     watched.open(f"{site.base}/widgets/marches.html?siret={KERDIGOR_SIRET}", "body[data-etat=pret]")
     expect(page.locator("[data-chiffre=marches] .valeur")).not_to_have_text("")
+    expect(page.locator("table[data-tableau=annees] tbody tr").first).to_be_attached()
     page.wait_for_timeout(300)
     assert not [url for url in files if CONTRACT_YEAR.search(url)], "no year file before the list is near"
+    page.wait_for_selector("body[data-graphiques=pret]", state="attached")
+    assert page.locator("#dessin-annees canvas").count() == 1, "the charts follow, once ECharts is there"
     assert page.locator("body").get_attribute("data-liste") is None
     page.locator("#section-liste").scroll_into_view_if_needed()
     page.wait_for_selector("body[data-liste=pret]", state="attached")
