@@ -133,7 +133,7 @@ def test_an_impossible_date_is_rejected_and_opens_no_year(tmp_path, monkeypatch,
     reason = rejected_reasons(settings)["B000001"]
     assert f"{field} is implausible" in reason and "from 1982-03-02 to 2025-03-10" in reason
     public = store_root(settings) / "public"
-    assert {p.name.split(".")[0] for p in public.rglob("*.csv")} == {"actes-2025", "deliberations-2025"}
+    assert {p.name.split(".")[0] for p in public.rglob("*.csv")} == {"actes-2025", "actes-textes-2025", "deliberations-2025"}
     resources = {r["title"] for r in _dry_run_uploads(settings)}
     assert resources and all("2025" in title for title in resources)
 
