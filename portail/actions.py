@@ -60,6 +60,10 @@ class Operation:
         return self.state in (DONE, FAILED)
 
 
+def _recorded(operation: Operation) -> str:
+    return "Les paramètres sont enregistrés" if operation.kind == "settings" else "La décision est enregistrée"
+
+
 class RateLimiter:
     """At most ``limit`` actions per agent in any minute (a sliding window, in this process)."""
 
@@ -159,12 +163,12 @@ class Decisions:
         except (LockBusy, LeaseLost, ExpectedFailure) as error:
             log.warning("operation %s not applied yet: %s", operation.id, redact(one_line(error)))
             operation.state = FAILED
-            operation.message = ("La décision est enregistrée, mais sa publication n'a pas pu se faire maintenant : "
+            operation.message = (f"{_recorded(operation)}, mais sa publication n'a pas pu se faire maintenant : "
                                  "la prochaine publication de la nuit l'appliquera.")
         except Exception:
             log.exception("operation %s failed", operation.id)
             operation.state = FAILED
-            operation.message = ("La décision est enregistrée, mais sa publication a échoué : l'équipe technique est "
+            operation.message = (f"{_recorded(operation)}, mais sa publication a échoué : l'équipe technique est "
                                  "prévenue par le journal et la prochaine publication de la nuit l'appliquera.")
         finally:
             if operation.state in (DONE, FAILED):
@@ -185,7 +189,7 @@ class Decisions:
                 is_applied(store, a["year"], a["ledger_key"]) for a in operation.acts)
             operation.state = DONE if applied else FAILED
             operation.message = "" if applied else (
-                "La décision est enregistrée, mais sa publication a été interrompue : la prochaine publication "
+                f"{_recorded(operation)}, mais sa publication a été interrompue : la prochaine publication "
                 "de la nuit l'appliquera.")
             operation.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self._save(operation)

@@ -31,7 +31,7 @@ def api(monkeypatch):
 
 
 def test_a_decision_triggers_the_decisions_run_and_is_done_when_the_ledger_is_applied(settings, api):
-    decisions = Decisions(settings, PortailSettings(decisions="airflow"))
+    decisions = Decisions(settings, PortailSettings(decisions="airflow", state_url=str(settings.store_url) + "-portail"))
     act = Acts(settings, AGENT).to_decide().iloc[0]
     operation = decisions.record(AGENT, [act], ACTIONS["publier"], "Publication décidée")
     decisions.close()  # the trigger is done
@@ -47,7 +47,7 @@ def test_a_decision_triggers_the_decisions_run_and_is_done_when_the_ledger_is_ap
 
 def test_when_airflow_cannot_be_reached_the_decision_stays_in_the_ledger_for_the_night(settings, api, monkeypatch):
     api.stop()
-    decisions = Decisions(settings, PortailSettings(decisions="airflow"))
+    decisions = Decisions(settings, PortailSettings(decisions="airflow", state_url=str(settings.store_url) + "-portail"))
     act = Acts(settings, AGENT).to_decide().iloc[0]
     operation = decisions.record(AGENT, [act], ACTIONS["ne-pas-publier"], "Ne pas publier")
     decisions.close()
