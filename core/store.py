@@ -334,16 +334,7 @@ class S3Store:
             raise self._fail(error, f"write {key}") from None
 
     def get_bytes(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(f"{key} not found in {self.url}") from None
-            raise self._fail(error, f"read {key}") from None
-        except Exception as error:
-            raise self._fail(error, f"read {key}") from None
+        return self.read_tagged(key)[0]
 
     def _head(self, key: str) -> dict | None:
         """The object's HEAD answer; None when absent."""
