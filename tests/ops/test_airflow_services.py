@@ -18,7 +18,6 @@ from orchestration.airflow_services import STATE_FILE, Services
 from orchestration.airflow_trigger import AirflowApi
 from samples.actes import DEMO_NIGHTS
 from samples.budgets import write_demo_plans
-from tests.environment import REQUIRE_BROWSER, unavailable
 from tests.ops.airflow_rest import (
     api_as,
     task_states,
@@ -146,16 +145,9 @@ def test_reports_are_private_to_the_ui_users(running, actes_run):
 
 @pytest.fixture(scope="module")
 def browser():
-    from tests.widgets.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.widgets.conftest import launched_chromium
 
-    if not CHROMIUM.exists():
-        unavailable(REQUIRE_BROWSER, f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launched_chromium()
 
 
 def test_the_run_report_is_reachable_from_the_ui(running, actes_run, browser):

@@ -129,8 +129,8 @@ def site(tmp_path_factory) -> Site:
     shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="package")
-def browser():
+def launched_chromium():
+    """Debian's chromium driven by Playwright, headless (skipped, or failed under DIGOR_REQUIRE_BROWSER, without it)."""
     if not CHROMIUM.exists():
         unavailable(REQUIRE_BROWSER, f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
@@ -139,6 +139,11 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser():
+    yield from launched_chromium()
 
 
 def _gone(error) -> bool:
