@@ -3,10 +3,13 @@
  * Figures and labels from the files reach the page as text only (textContent, attributes set
  * one by one), never as HTML; the charts are drawn by ECharts on a canvas, with tooltips in
  * its rich-text mode (drawn, not HTML). Every chart has its data table, which is what
- * assistive technologies read and what the CSV export writes. */
+ * assistive technologies read and what the CSV export writes. The essentials and the tables are
+ * shown first; ECharts is fetched after (commun/graphiques.js) and the charts follow
+ * (`body[data-graphiques=pret]`). */
 import { publisher, writeAbout as writeAboutBlock } from "./commun/a-propos.js";
 import { csvDecimal, download, downloadCsv } from "./commun/csv.js";
 import { byId as $, el, frenchDate, hiddenText as hidden, setTitle, showWarnings as showMessages } from "./commun/dom.js";
+import { loadCharts } from "./commun/graphiques.js";
 import { fetchJson as fetchFile, fetchManifest, manifestFailure } from "./commun/manifest.js";
 import { BUDGETS, BUDGET_STAGES as STAGES } from "./commun/parametres.js";
 import { applyColours as applyTheme, contrastRatio } from "./commun/theme.js";
@@ -420,9 +423,30 @@ function buildModels() {
 
 // ---- rendering ----------------------------------------------------------------------
 
+let chartsDrawn = 0; // bumped by each disposal: a drawing started before it is dropped
+
 function disposeCharts() {
+  chartsDrawn += 1;
   for (const chart of charts.values()) chart.dispose();
   charts.clear();
+  delete document.body.dataset.graphiques;
+}
+
+function drawCharts(ids) {
+  const drawing = chartsDrawn;
+  loadCharts().then(() => {
+    if (drawing !== chartsDrawn) return; // a later render draws its own
+    for (const id of ids) {
+      const model = models.get(id);
+      if (model.vide) continue;
+      const chart = echarts.init($(`dessin-${id}`), null, { renderer: "canvas", locale: "FR" });
+      chart.setOption(option(model));
+      charts.set(id, chart);
+    }
+    document.body.dataset.graphiques = "pret";
+  }, () => {
+    if (drawing === chartsDrawn) document.body.dataset.graphiques = "erreur"; // the data tables stay
+  });
 }
 
 // "Budget primitif 2025"; a dated stage names its exercice apart: "Décision modificative du
@@ -607,13 +631,7 @@ function render() {
   renderEssentials(single);
   const sections = ids.map((id) => section(models.get(id)));
   $("graphiques").replaceChildren(...sections);
-  for (const id of ids) {
-    const model = models.get(id);
-    if (model.vide) continue;
-    const chart = echarts.init($(`dessin-${id}`), null, { renderer: "canvas", locale: "FR" });
-    chart.setOption(option(model));
-    charts.set(id, chart);
-  }
+  drawCharts(ids);
   $("contenu").setAttribute("aria-busy", "false");
 }
 
