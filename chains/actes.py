@@ -342,6 +342,12 @@ class ActesChain(Chain):
         return {"read": read, "pages": pages, "ocr_pages": ocr_pages, "unreadable": unreadable,
                 "postponed": postponed}
 
+    def after_night(self, settings: Settings, on_wait=log.warning) -> list[str]:
+        """The DAG's text tasks in turn: documents read outside the lease, their texts published under it."""
+        batches = [self.read_texts(settings, **job) for job in self.text_jobs(settings)]
+        with self.lock(settings, f"digor run {self.name} texts", on_wait):
+            return self.publish_texts(settings, batches)["summary"]
+
     def publish_texts(self, settings: Settings, batches: list[dict]) -> dict:
         """Under the lease: publish the texts read so far (this night's ``batches`` and any left by an
         earlier run) next to their PDFs, then rebuild the years they belong to (the text side file,

@@ -178,6 +178,11 @@ class Chain:
         """Whether an extract found nothing to stage (a short run then stops there, publishing nothing)."""
         return False
 
+    def after_night(self, settings: Settings, on_wait: Callable[[str], None] = log.warning) -> list[str]:
+        """What the DAG runs beside the publication path, once a night is published, for ``digor run``
+        (e.g. reading the documents' texts); summary lines. Nothing by default."""
+        return []
+
     def feeds_followers(self, transformed: dict) -> bool:
         """Whether what a run staged is read by the chains that wait for this one (their Asset)."""
         return True

@@ -38,11 +38,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not step.startswith("publish ") or step == "publish":
                 bar.update(1)
 
-        result = get_chain(args.chain).run_night(settings, args.date, args.force_rebuild, progress,
-                                                 allow_shrink=args.allow_shrink, on_wait=_waiting)
+        chain = get_chain(args.chain)
+        result = chain.run_night(settings, args.date, args.force_rebuild, progress,
+                                 allow_shrink=args.allow_shrink, on_wait=_waiting)
         bar.update(bar.total - bar.n)
     for line in result["summary"]:
         print(line)
+    if not args.no_texts:
+        for line in chain.after_night(settings, _waiting):
+            print(line)
     print(f"report: {settings.store_url}/{result['key']}")
     return 1 if result["totals"].get("deferred") else 0  # documents left for a rerun: not a finished night
 
@@ -422,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-shrink", action="store_true",
                      help="send to data.gouv.fr files that lost more rows than DIGOR_MAX_SHRINK_RATIO allows")
     run.add_argument("--store", help="object store folder (default: DIGOR_STORE or var/store)")
+    run.add_argument("--no-texts", action="store_true",
+                     help="actes: leave the documents' texts (text layer, OCR) for the next run")
     run.set_defaults(func=cmd_run)
 
     for name, help_text in (
