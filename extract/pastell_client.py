@@ -12,61 +12,36 @@ password or token never appears in a message, a log line or a ``repr``.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import requests
 import requests.auth
 
 from core.config import PASTELL_CLIENT_DEFAULTS
-from core.failures import ExpectedFailure
-from core.http_manners import (
-    TRANSIENT_ERRORS,
-    TRANSIENT_STATUS,
-    GaveUp,
-    RetryPolicy,
-    Transient,
-    complete_body,
-    error_message,
-    json_body,
-    problem_of,
-    redact,
-)
+from core.http_manners import complete_body, json_body, redact
+from extract.source_client import SourceClient, SourceOptions, paged, settled, source_errors
 
 API_PATH = "/api/v2"
 
 
-class PastellError(RuntimeError, ExpectedFailure):
-    """A request to Pastell failed for good (after retries when they made sense)."""
-
-    hint = "Pastell is unavailable or answered oddly: rerun the night later"
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class PastellConfigError(PastellError):
-    """The Airflow connection is missing or cannot describe a Pastell instance."""
-
-    hint = "fix the Airflow connection of Pastell (DIGOR_PASTELL_CONN_ID)"
-
-
-class PastellAuthError(PastellError):
-    """Pastell refused the credentials (401) or the rights (403): nothing else can work."""
-
-    hint = "fix the login/token of the connection or the user's roles in Pastell, then rerun the night"
-
-
-class PastellNotFound(PastellError):
-    """404: the entity, document or file does not exist (any more)."""
-
-
-class PastellFileMissing(PastellError):
-    """400 on a file the form names: Pastell lost it ("Ce fichier n'existe pas"); asking again will not help."""
+ERRORS = source_errors(
+    "Pastell", "Pastell", __name__,
+    config_hint="fix the Airflow connection of Pastell (DIGOR_PASTELL_CONN_ID)",
+    auth_hint="fix the login/token of the connection or the user's roles in Pastell, then rerun the night",
+    docs={
+        "error": "A request to Pastell failed for good (after retries when they made sense).",
+        "config": "The Airflow connection is missing or cannot describe a Pastell instance.",
+        "auth": "Pastell refused the credentials (401) or the rights (403): nothing else can work.",
+        "not_found": "404: the entity, document or file does not exist (any more).",
+        "file_missing": "400 on a file the form names: Pastell lost it (\"Ce fichier n'existe pas\"); "
+                        "asking again will not help.",
+    },
+)
+PastellError, PastellConfigError, PastellAuthError = ERRORS.error, ERRORS.config, ERRORS.auth
+PastellNotFound, PastellFileMissing = ERRORS.not_found, ERRORS.file_missing
 
 
 @dataclass(frozen=True)
@@ -94,6 +69,10 @@ class PastellCredentials:
     secret: str = field(default="", repr=False)
     verify: bool | str = True
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.secret,)
+
     def __repr__(self) -> str:
         return f"PastellCredentials({redact(self.base_url)!r}, connection {self.conn_id!r}, auth {self.auth!r})"
 
@@ -118,7 +97,7 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 @dataclass(frozen=True)
-class ClientOptions:
+class ClientOptions(SourceOptions):
     """How hard and how fast the client talks to Pastell (defaults in ``core.config``)."""
 
     page_size: int = PASTELL_CLIENT_DEFAULTS["page_size"]
@@ -133,13 +112,7 @@ class ClientOptions:
     max_listings: int = PASTELL_CLIENT_DEFAULTS["max_listings"]
     max_retry_after_seconds: float = PASTELL_CLIENT_DEFAULTS["max_retry_after_seconds"]
 
-    @classmethod
-    def from_mapping(cls, values: dict | None) -> "ClientOptions":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values or {}) - known
-        if unknown:
-            raise PastellConfigError(f"unknown Pastell client options {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**(values or {}))
+    errors = ERRORS
 
 
 def credentials_from_connection(conn_id: str) -> PastellCredentials:
@@ -177,111 +150,38 @@ def credentials_from_connection(conn_id: str) -> PastellCredentials:
     return PastellCredentials(conn_id, base_url, auth, login, secret, verify)
 
 
-class RateLimiter:
-    """At most ``per_second`` request starts per second, shared by every thread of a client."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
-
-
-class PastellClient:
+class PastellClient(SourceClient):
     """One Pastell instance seen through one Airflow connection; safe to share between threads."""
+
+    errors = ERRORS
+    read_credentials = staticmethod(credentials_from_connection)
 
     def __init__(self, credentials: PastellCredentials, options: ClientOptions | None = None,
                  sleep: Callable[[float], None] = time.sleep):
-        self.credentials = credentials
-        self.options = options or ClientOptions()
-        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
-        self._limiter = RateLimiter(self.options.requests_per_second)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._count_lock = threading.Lock()
-        self.requests_sent = 0
+        super().__init__(credentials, options or ClientOptions(), sleep)
 
-    @classmethod
-    def from_connection(cls, conn_id: str, options: ClientOptions | None = None,
-                        sleep: Callable[[float], None] = time.sleep) -> "PastellClient":
-        return cls(credentials_from_connection(conn_id), options, sleep)
+    def _configure(self, session: requests.Session) -> None:
+        session.headers.update({"Accept": "application/json", "User-Agent": "digor-pastell/1"})
+        session.auth = self.credentials.requests_auth()
+        session.verify = self.credentials.verify
 
-    def __repr__(self) -> str:
-        return f"PastellClient({redact(self.credentials.base_url)!r}, connection={self.credentials.conn_id!r})"
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update({"Accept": "application/json", "User-Agent": "digor-pastell/1"})
-            session.auth = self.credentials.requests_auth()
-            session.verify = self.credentials.verify
-            self._local.session = session
-            with self._count_lock:
-                self._sessions.append(session)
-        return session
-
-    def close(self) -> None:
-        with self._count_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-
-    def __enter__(self) -> "PastellClient":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _refused(self, status: int, where: str, detail: str) -> PastellError:
+        what = "refused the credentials" if status == 401 else "denied the rights"
+        return PastellAuthError(
+            f"Pastell {what} of Airflow connection {self.credentials.conn_id!r} "
+            f"(HTTP {status} on {where}){': ' + detail if detail else ''}; "
+            f"check the login/token and the user's roles in Pastell",
+            status,
+        )
 
     def _get(self, path: str, params: dict | None = None, *, binary: bool = False):
         """GET with the retry policy; returns parsed JSON, or ``(bytes, response headers)`` when binary."""
-        url = self.credentials.base_url + API_PATH + path
-        where = f"GET {API_PATH}{path}"
-        secrets = (self.credentials.secret,)
-
-        def attempt():
-            self._limiter.wait()
-            with self._count_lock:
-                self.requests_sent += 1
-            try:
-                response = self._session().get(
-                    url, params=params, timeout=(self.options.connect_timeout, self.options.read_timeout)
-                )
-            except TRANSIENT_ERRORS as error:
-                raise Transient(problem_of(error, secrets)) from None
-            status = response.status_code
-            if status in (401, 403):
-                detail = error_message(response, secrets, limit=500)
-                what = "refused the credentials" if status == 401 else "denied the rights"
-                raise PastellAuthError(
-                    f"Pastell {what} of Airflow connection {self.credentials.conn_id!r} "
-                    f"(HTTP {status} on {where}){': ' + detail if detail else ''}; "
-                    f"check the login/token and the user's roles in Pastell",
-                    status,
-                )
-            if status == 404:
-                raise PastellNotFound(f"{where}: not found ({error_message(response, secrets, limit=500)})", 404)
-            if status in TRANSIENT_STATUS:
-                raise Transient.of_status(response)
-            if status >= 400:
-                raise PastellError(f"{where}: HTTP {status} ({error_message(response, secrets, limit=500)})", status)
+        def answer(response: requests.Response):
             if binary:
                 return complete_body(response), response.headers
             return json_body(response)
 
-        try:
-            return self.policy.run(attempt, f"Pastell {where}", secrets)
-        except GaveUp as gave_up:
-            raise PastellError(f"{where}: {gave_up}") from None
+        return self._request(self.credentials.base_url + API_PATH + path, f"GET {API_PATH}{path}", params, answer)
 
     def version(self) -> dict:
         return self._get("/version")
@@ -303,24 +203,19 @@ class PastellClient:
         document seen twice (overlap, or it moved while we paged) is given once.
         """
         size = max(1, self.options.page_size)
-        step = max(1, size - max(0, self.options.page_overlap))
-        seen: set[str] = set()
-        offset = 0
-        while True:
+        path = f"/entite/{quote(str(id_e), safe='')}/document"
+
+        def read_page(offset: int) -> list:
             params = {"type": flow, "offset": offset, "limit": size}
             if changed_after:
                 params["last_state_begin"] = changed_after
-            page = self._get(f"/entite/{quote(str(id_e), safe='')}/document", params)
+            page = self._get(path, params)
             if not isinstance(page, list):
                 raise PastellError(f"GET {API_PATH}/entite/{id_e}/document: expected a list, got {type(page).__name__}")
-            for row in page:
-                id_d = str(row.get("id_d") or "") if isinstance(row, dict) else ""
-                if id_d and id_d not in seen:
-                    seen.add(id_d)
-                    yield row
-            if len(page) < size:
-                return
-            offset += step
+            return page
+
+        yield from paged(read_page, lambda row: str(row.get("id_d") or "") if isinstance(row, dict) else "",
+                         size, max(1, size - max(0, self.options.page_overlap)))
 
     def listing(self, id_e: str, flow: str, *, changed_after: str | None = None) -> Listing:
         """``documents`` read whole until two readings agree (at most ``max_listings``).
@@ -329,17 +224,11 @@ class PastellClient:
         of the pages covers only so many: a list of one page is read once, a longer one
         again until a reading gives the same documents (and dates) as the one before.
         """
-        rows: dict[str, dict] = {}
-        previous = None
-        readings = max(1, self.options.max_listings)
-        for reading in range(1, readings + 1):
-            current = list(self.documents(id_e, flow, changed_after=changed_after))
-            rows.update((str(row["id_d"]), row) for row in current)
-            seen = sorted((str(r["id_d"]), str(r.get("last_action_date")), str(r.get("modification"))) for r in current)
-            if len(current) < max(1, self.options.page_size) or seen == previous:  # one short page, or agreement
-                return Listing(list(rows.values()), True, reading)
-            previous = seen
-        return Listing(list(rows.values()), False, readings)
+        rows, complete, readings = settled(
+            lambda: list(self.documents(id_e, flow, changed_after=changed_after)), lambda row: str(row["id_d"]),
+            lambda r: (str(r["id_d"]), str(r.get("last_action_date")), str(r.get("modification"))),
+            self.options.page_size, self.options.max_listings)
+        return Listing(rows, complete, readings)
 
     def document(self, id_e: str, id_d: str) -> dict:
         """The detail of a document: ``info``, ``data`` (the form), ``last_action``, ``action_possible``."""

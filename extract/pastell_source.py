@@ -31,9 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from core.config import NIGHTLY_CRON, Settings
@@ -42,8 +40,10 @@ from core.keys import PASTELL_STATE_KEY as STATE_KEY
 from core.keys import is_short_run, report_key
 from core.registry import Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
+from extract import source_pull
 from extract.drop_folder import night_prefix
 from extract.pastell_client import (
+    ERRORS,
     ClientOptions,
     PastellAuthError,
     PastellClient,
@@ -51,6 +51,7 @@ from extract.pastell_client import (
     PastellFileMissing,
     PastellNotFound,
 )
+from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -133,15 +134,11 @@ class BodyState:
 
 
 def load_state(store: ObjectStore) -> dict[str, BodyState]:
-    if not store.exists(STATE_KEY):
-        return {}
-    document = json.loads(store.get_bytes(STATE_KEY).decode("utf-8"))
-    return {siren: BodyState(**entry) for siren, entry in document.get("bodies", {}).items()}
+    return source_pull.load_state(store, STATE_KEY, BodyState)
 
 
 def save_state(store: ObjectStore, states: dict[str, BodyState]) -> None:
-    document = {"bodies": {siren: asdict(state) for siren, state in sorted(states.items())}}
-    store.put_bytes(STATE_KEY, _dumps(document))
+    source_pull.save_state(store, STATE_KEY, states)
 
 
 def metadata_bytes(detail: dict, id_e: str) -> bytes:
@@ -150,79 +147,19 @@ def metadata_bytes(detail: dict, id_e: str) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Problem:
-    siren: str
-    id_d: str
-    reason: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class PullResult:
-    night: str
-    cutoff: str
-    written: list[dict] = field(default_factory=list)
-    skipped_files: list[dict] = field(default_factory=list)
-    failed: list[Problem] = field(default_factory=list)
-    deleted: list[Problem] = field(default_factory=list)
-    waiting: list[Problem] = field(default_factory=list)
-    incomplete: list[Problem] = field(default_factory=list)
-    body_errors: list[dict] = field(default_factory=list)
-    unlisted: list[dict] = field(default_factory=list)
-    pending: dict[str, list[str]] = field(default_factory=dict)
-    requests: int = 0
-
-    def summary(self, store: ObjectStore) -> dict:
-        """What the extract step hands on; counts describe the night's raw folder, so reruns agree."""
-        prefix = night_prefix(self.night, SOURCE)
-        folders = {"/".join(k[len(prefix):].split("/")[:2]) for k in store.list_keys(prefix)}
-        folders = {f for f in folders if "/" in f}
-        return {
-            "night": self.night,
-            "source": SOURCE,
-            "cutoff": self.cutoff,
-            "acts": len(folders),
-            "by_body": dict(sorted(Counter(f.split("/")[0] for f in folders).items())),
-            "pulled": len(self.written),
-            "budgets": sorted(w["raw_prefix"] for w in self.written if w["nature"] == "5"),
-            "skipped_files": self.skipped_files,
-            "failed": [p.to_dict() for p in self.failed],
-            "deleted": [p.to_dict() for p in self.deleted],
-            "waiting": len(self.waiting),
-            "incomplete": [p.to_dict() for p in self.incomplete],
-            "body_errors": self.body_errors,
-            "unlisted": self.unlisted,
-            "pending": self.pending,
-            "requests": self.requests,
-        }
-
-
-@dataclass
-class _Outcome:
-    id_d: str
-    kind: str  # written, failed, deleted, waiting
-    reason: str = ""
-    written: dict | None = None
-    skipped: list[dict] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)  # files Pastell answers it no longer has
-
-
 def _fetch_and_store(
     client: PastellClient, store: ObjectStore, body: Body, id_e: str, id_d: str, prefix: str,
     file_fields: tuple[str, ...],
-) -> _Outcome:
+) -> Outcome:
     """One document: detail, files, then raw (files first, ``metadata.json`` last)."""
     if not _SAFE_ID.match(id_d):
-        return _Outcome(id_d, "failed", f"id_d {id_d!r} cannot name a raw folder")
+        return Outcome(id_d, "failed", f"id_d {id_d!r} cannot name a raw folder")
     try:
         detail = client.document(id_e, id_d)
     except PastellNotFound:
-        return _Outcome(id_d, "deleted", "deleted in Pastell between the list and the detail")
+        return Outcome(id_d, "deleted", "deleted in Pastell between the list and the detail")
     if not is_act(detail):
-        return _Outcome(id_d, "waiting", "not an act yet (being written, or awaiting the acknowledgement)")
+        return Outcome(id_d, "waiting", "not an act yet (being written, or awaiting the acknowledgement)")
     data = detail.get("data") or {}
     folder = f"{prefix}siren={body.siren}/{id_d}/"
     files: dict[str, bytes] = {}
@@ -239,7 +176,7 @@ def _fetch_and_store(
                 try:
                     client.document(id_e, id_d)
                 except PastellNotFound:
-                    return _Outcome(id_d, "deleted", "deleted in Pastell while its files were fetched")
+                    return Outcome(id_d, "deleted", "deleted in Pastell while its files were fetched")
                 skipped.append({"folder": folder, "file": name,
                                  "reason": f"{field_name}[{num}] is named in the form but Pastell has no such file"})
                 continue
@@ -260,11 +197,11 @@ def _fetch_and_store(
             new |= put_raw(store, folder + name, content)
         new |= put_raw(store, folder + METADATA, metadata_bytes(detail, id_e))
     except RawOverwriteError:
-        return _Outcome(id_d, "failed",
+        return Outcome(id_d, "failed",
                         "changed since this night stored it; the new version goes to the next night", skipped=skipped)
     written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
                "nature": str(data.get("acte_nature") or "")}
-    return _Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
+    return Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
 
 
 def _pull_body(
@@ -293,49 +230,14 @@ def _pull_body(
                 todo.append(id_d)
     todo += sorted(set(state.pending) - set(todo))
     prefix = night_prefix(night, SOURCE)
-    outcomes: list[_Outcome] = []
-    if todo:
-        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="pastell") as pool:
-            futures = [pool.submit(_fetch_and_store, client, store, body, id_e, id_d, prefix, file_fields)
-                       for id_d in todo]
-            try:
-                for future in futures:
-                    try:
-                        outcomes.append(future.result())
-                    except PastellAuthError:
-                        raise
-                    except PastellError as error:
-                        outcomes.append(_Outcome(todo[futures.index(future)], "failed", str(error)))
-            except PastellAuthError:
-                for other in futures:
-                    other.cancel()
-                raise
-    pending = {}
-    for outcome in sorted(outcomes, key=lambda o: o.id_d):
-        result.skipped_files += outcome.skipped
-        problem = Problem(body.siren, outcome.id_d, outcome.reason)
-        if outcome.kind == "written":
-            result.written.append(outcome.written)
-            if outcome.lost:
-                result.incomplete.append(Problem(body.siren, outcome.id_d, "; ".join(outcome.lost)))
-                log.warning("Pastell %s/%s stored without a file Pastell lost: %s", body.siren, outcome.id_d,
-                            "; ".join(outcome.lost))
-        elif outcome.kind == "deleted":
-            result.deleted.append(problem)
-            log.warning("Pastell %s/%s: %s", body.siren, outcome.id_d, outcome.reason)
-        elif outcome.kind == "waiting":
-            result.waiting.append(problem)
-        else:
-            before = state.pending.get(outcome.id_d, {})
-            pending[outcome.id_d] = {"reason": outcome.reason, "since": before.get("since", night),
-                                     "attempts": int(before.get("attempts", 0)) + 1}
-            result.failed.append(problem)
-            log.warning("Pastell %s/%s failed, retried next night: %s", body.siren, outcome.id_d, outcome.reason)
+    outcomes = fetch_all(todo, lambda id_d: _fetch_and_store(client, store, body, id_e, id_d, prefix, file_fields),
+                         str, ERRORS, max_workers, "pastell")
+    pending = record_outcomes(result, "Pastell", body.siren, outcomes, state.pending, night)
     if unsettled:
-        reason = (f"the list of {', '.join(unsettled)} documents changed at each of {client.options.max_listings} "
-                  f"readings: the watermark stays, the range is listed again next night")
-        result.unlisted.append({"siren": body.siren, "reason": reason})
-        log.warning("Pastell body %s: %s", body.siren, reason)
+        result.unsettled("Pastell", body.siren,
+                         f"the list of {', '.join(unsettled)} documents changed at each of "
+                         f"{client.options.max_listings} readings: the watermark stays, the range is listed again "
+                         "next night")
         return BodyState(id_e, state.watermark, list(state.at_watermark), pending, night)
     stamps = [s for s in considered.values() if s]
     watermark = max([state.watermark, *stamps]) if stamps else state.watermark
@@ -358,7 +260,7 @@ def pull_night(
     scheduler's); by default, that of the nightly schedule for ``night``.
     """
     cutoff = cutoff or night_cutoff(night)
-    result = PullResult(night, cutoff)
+    result = PullResult(SOURCE, night, cutoff)
     states = load_state(store)
     sent_before = client.requests_sent
     try:

@@ -29,10 +29,9 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,20 +40,8 @@ import requests.adapters
 import requests.auth
 
 from core.config import S2LOW_CLIENT_DEFAULTS
-from core.failures import ExpectedFailure
-from core.http_manners import (
-    TRANSIENT_ERRORS,
-    TRANSIENT_STATUS,
-    GaveUp,
-    RetryPolicy,
-    Transient,
-    complete_body,
-    error_message,
-    json_body,
-    problem_of,
-    redact,
-)
-from extract.pastell_client import RateLimiter
+from core.http_manners import complete_body, json_body, redact
+from extract.source_client import SourceClient, SourceOptions, paged, settled, source_errors
 
 ACTES = "/modules/actes"
 LIST_ACTES = f"{ACTES}/api/list_actes.php"
@@ -67,38 +54,25 @@ SIGN_IN_STATUS = "connexion-status"
 _AUTH_WORDS = ("authentification", "accès refusé", "acces refuse")
 
 
-class S2lowError(RuntimeError, ExpectedFailure):
-    """A request to S²LOW failed for good (after retries when they made sense)."""
-
-    hint = "S²LOW is unavailable or answered oddly: rerun the night later"
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class S2lowConfigError(S2lowError):
-    """The Airflow connection is missing, or its certificate and key cannot be used."""
-
-    hint = "fix the body's S²LOW Airflow connection (its URL, client certificate and key)"
-
-
-class S2lowAuthError(S2lowError):
-    """S²LOW refused the certificate, the login or the rights: nothing else can work for this body."""
-
-    hint = "check the body's certificate (not expired, enrolled in S²LOW), its login and its rights, then rerun the night"
-
-
-class S2lowNotFound(S2lowError):
-    """The transaction does not exist (any more), or has no acknowledgement."""
+ERRORS = source_errors(
+    "S²LOW", "S2low", __name__,
+    config_hint="fix the body's S²LOW Airflow connection (its URL, client certificate and key)",
+    auth_hint="check the body's certificate (not expired, enrolled in S²LOW), its login and its rights, "
+              "then rerun the night",
+    docs={
+        "error": "A request to S²LOW failed for good (after retries when they made sense).",
+        "config": "The Airflow connection is missing, or its certificate and key cannot be used.",
+        "auth": "S²LOW refused the certificate, the login or the rights: nothing else can work for this body.",
+        "not_found": "The transaction does not exist (any more), or has no acknowledgement.",
+        "file_missing": "S²LOW lists the file but cannot give it (\"Le fichier archive n'est pas/plus disponible\").",
+    },
+)
+S2lowError, S2lowConfigError, S2lowAuthError = ERRORS.error, ERRORS.config, ERRORS.auth
+S2lowNotFound, S2lowFileMissing = ERRORS.not_found, ERRORS.file_missing
 
 
 class S2lowNotYet(S2lowError):
     """The transaction is not acknowledged yet: S²LOW gives no files before that."""
-
-
-class S2lowFileMissing(S2lowError):
-    """S²LOW lists the file but cannot give it ("Le fichier archive n'est pas/plus disponible")."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +176,7 @@ def credentials_from_connection(conn_id: str) -> S2lowCredentials:
 
 
 @dataclass(frozen=True)
-class ClientOptions:
+class ClientOptions(SourceOptions):
     """How hard and how fast the client talks to S²LOW (defaults in ``core.config``)."""
 
     page_size: int = S2LOW_CLIENT_DEFAULTS["page_size"]
@@ -216,13 +190,7 @@ class ClientOptions:
     max_backoff_seconds: float = S2LOW_CLIENT_DEFAULTS["max_backoff_seconds"]
     max_retry_after_seconds: float = S2LOW_CLIENT_DEFAULTS["max_retry_after_seconds"]
 
-    @classmethod
-    def from_mapping(cls, values: dict | None) -> "ClientOptions":
-        known = {f.name for f in fields(cls)}
-        unknown = set(values or {}) - known
-        if unknown:
-            raise S2lowConfigError(f"unknown S²LOW client options {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**(values or {}))
+    errors = ERRORS
 
 
 class _TlsAdapter(requests.adapters.HTTPAdapter):
@@ -279,108 +247,62 @@ def _tls_reason(error: BaseException) -> tuple[str, bool]:
     return type(error).__name__, False
 
 
-class S2lowClient:
+class S2lowClient(SourceClient):
     """One body's S²LOW authority seen through one Airflow connection; safe to share between threads."""
+
+    errors = ERRORS
+    read_credentials = staticmethod(credentials_from_connection)
+    message_limit = 300
 
     def __init__(self, credentials: S2lowCredentials, options: ClientOptions | None = None,
                  sleep: Callable[[float], None] = time.sleep):
-        self.credentials = credentials
-        self.options = options or ClientOptions()
-        self.policy = RetryPolicy.from_options(self.options, sleep=sleep)
+        super().__init__(credentials, options or ClientOptions(), sleep)
         self._context = credentials.ssl_context()
-        self._limiter = RateLimiter(self.options.requests_per_second)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._count_lock = threading.Lock()
-        self.requests_sent = 0
 
-    @classmethod
-    def from_connection(cls, conn_id: str, options: ClientOptions | None = None,
-                        sleep: Callable[[float], None] = time.sleep) -> "S2lowClient":
-        return cls(credentials_from_connection(conn_id), options, sleep)
+    def _configure(self, session: requests.Session) -> None:
+        session.headers.update({"User-Agent": "digor-s2low/1"})
+        session.mount("https://", _TlsAdapter(self._context))
+        session.trust_env = False  # no .netrc login, no proxy: the certificate goes to S²LOW only
+        if self.credentials.login:
+            session.auth = requests.auth.HTTPBasicAuth(self.credentials.login, self.credentials.password)
 
-    def __repr__(self) -> str:
-        return f"S2lowClient({redact(self.credentials.base_url)!r}, connection={self.credentials.conn_id!r})"
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers.update({"User-Agent": "digor-s2low/1"})
-            session.mount("https://", _TlsAdapter(self._context))
-            session.trust_env = False  # no .netrc login, no proxy: the certificate goes to S²LOW only
-            if self.credentials.login:
-                session.auth = requests.auth.HTTPBasicAuth(self.credentials.login, self.credentials.password)
-            self._local.session = session
-            with self._count_lock:
-                self._sessions.append(session)
-        return session
-
-    def close(self) -> None:
-        with self._count_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-
-    def __enter__(self) -> "S2lowClient":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _refused(self, what: str, where: str, status: int | None = None) -> S2lowAuthError:
+    def _denied(self, what: str, where: str, status: int | None = None) -> S2lowError:
         return S2lowAuthError(
             f"S²LOW {what} of Airflow connection {self.credentials.conn_id!r} ({where}); "
             "check its certificate (not expired, enrolled in S²LOW), its login and the user's rights", status)
 
+    def _refused(self, status: int, where: str, detail: str) -> S2lowError:
+        return self._denied("refused the credentials" if status == 401 else "denied the rights",
+                            f"HTTP {status} on {where}{': ' + detail if detail else ''}", status)
+
+    def _connection_failed(self, error: requests.exceptions.RequestException, where: str) -> None:
+        if not isinstance(error, requests.exceptions.SSLError) or not _tls_refused(error):
+            return
+        reason, unverified = _tls_reason(error)
+        if unverified:
+            raise S2lowConfigError(
+                f"S²LOW's certificate could not be verified ({reason}) on {where}: set the CA of "
+                f"Airflow connection {self.credentials.conn_id!r} (extra ca_cert or verify)") from None
+        raise self._denied(f"refused the TLS handshake ({reason}) with the client certificate", where) from None
+
     def _get(self, path: str, params: dict, *, kind: str):
         """GET with the retry policy: parsed JSON (``kind="json"``) or the body's bytes; ``_Redirected``
         for a redirect that is not a refusal, ``S2lowNotFound``/``S2lowNotYet`` for a legacy ``KO``."""
-        url = self.credentials.base_url + path
         where = f"GET {path}"
         secrets = self.credentials.secrets
 
-        def attempt():
-            self._limiter.wait()
-            with self._count_lock:
-                self.requests_sent += 1
-            try:
-                response = self._session().get(url, params=params, allow_redirects=False,
-                                               timeout=(self.options.connect_timeout, self.options.read_timeout))
-            except requests.exceptions.SSLError as error:
-                if _tls_refused(error):
-                    reason, unverified = _tls_reason(error)
-                    if unverified:
-                        raise S2lowConfigError(
-                            f"S²LOW's certificate could not be verified ({reason}) on {where}: set the CA of "
-                            f"Airflow connection {self.credentials.conn_id!r} (extra ca_cert or verify)") from None
-                    raise self._refused(f"refused the TLS handshake ({reason}) with the client certificate",
-                                        where) from None
-                raise Transient(problem_of(error, secrets)) from None
-            except TRANSIENT_ERRORS as error:
-                raise Transient(problem_of(error, secrets)) from None
-            status = response.status_code
-            if status in (401, 403):
-                detail = error_message(response, secrets, limit=300)
-                raise self._refused("refused the credentials" if status == 401 else "denied the rights",
-                                    f"HTTP {status} on {where}{': ' + detail if detail else ''}", status)
-            if 300 <= status < 400:
+        def answer(response: requests.Response):
+            if 300 <= response.status_code < 400:
                 location = response.headers.get("Location", "")
                 if SIGN_IN_STATUS in location:
-                    raise self._refused("did not authenticate the certificate", f"{where} redirected to sign-in")
+                    raise self._denied("did not authenticate the certificate", f"{where} redirected to sign-in")
                 raise _Redirected(redact(location, secrets))
-            if status == 404:
-                raise S2lowNotFound(f"{where}: not found ({error_message(response, secrets, limit=300)})", 404)
-            if status in TRANSIENT_STATUS:
-                raise Transient.of_status(response)
-            if status >= 400:
-                raise S2lowError(f"{where}: HTTP {status} ({error_message(response, secrets, limit=300)})", status)
             body = complete_body(response)
             reason = _ko_reason(body) if kind != "binary" else None
             if reason is not None:
                 lowered = reason.lower()
                 if any(word in lowered for word in _AUTH_WORDS):
-                    raise self._refused(f"answered {reason!r}", where)
+                    raise self._denied(f"answered {reason!r}", where)
                 if "acquittement" in lowered:
                     raise S2lowNotYet(f"{where}: {redact(reason, secrets)}")
                 raise S2lowNotFound(f"{where}: {redact(reason, secrets)}")
@@ -388,10 +310,7 @@ class S2lowClient:
                 return json_body(response)
             return body
 
-        try:
-            return self.policy.run(attempt, f"S²LOW {where}", secrets)
-        except GaveUp as gave_up:
-            raise S2lowError(f"{where}: {gave_up}") from None
+        return self._request(self.credentials.base_url + path, where, params, answer, allow_redirects=False)
 
     def transactions(self, status_id: int, *, min_date: str | None = None, max_date: str | None = None
                      ) -> Iterator[dict]:
@@ -401,9 +320,8 @@ class S2lowClient:
         follow by ``offset`` until a short one; S²LOW gives no total.
         """
         size = max(1, self.options.page_size)
-        seen: set[str] = set()
-        offset = 0
-        while True:
+
+        def read_page(offset: int) -> list:
             params: dict = {"status_id": status_id, "offset": offset, "limit": size}
             if min_date:
                 params["min_date"] = min_date
@@ -414,14 +332,9 @@ class S2lowClient:
             if not isinstance(rows, list):
                 problem = page.get("error") if isinstance(page, dict) else type(page).__name__
                 raise S2lowError(f"GET {LIST_ACTES}: expected a list of transactions ({problem})")
-            for row in rows:
-                key = str(row.get("id") or "") if isinstance(row, dict) else ""
-                if key and key not in seen:
-                    seen.add(key)
-                    yield row
-            if len(rows) < size:
-                return
-            offset += size
+            return rows
+
+        yield from paged(read_page, lambda row: str(row.get("id") or "") if isinstance(row, dict) else "", size, size)
 
     def listing(self, status_id: int, *, min_date: str | None = None, max_date: str | None = None
                 ) -> tuple[list[dict], bool]:
@@ -431,16 +344,11 @@ class S2lowClient:
         A transaction moving on to another status between two page reads shifts the later pages up,
         and hides a row of the next page from a single reading; a list of one page is read once.
         """
-        rows: dict[str, dict] = {}
-        previous = None
-        for _ in range(max(1, self.options.max_listings)):
-            current = list(self.transactions(status_id, min_date=min_date, max_date=max_date))
-            rows.update((str(row["id"]), row) for row in current)
-            seen = sorted(str(row["id"]) for row in current)
-            if len(current) < max(1, self.options.page_size) or seen == previous:
-                return list(rows.values()), True
-            previous = seen
-        return list(rows.values()), False
+        rows, complete, _ = settled(
+            lambda: list(self.transactions(status_id, min_date=min_date, max_date=max_date)),
+            lambda row: str(row["id"]), lambda row: (str(row["id"]),), self.options.page_size,
+            self.options.max_listings)
+        return rows, complete
 
     def status(self, transaction_id: str) -> tuple[int, bytes]:
         """(current status, the return message of that status) of a transaction."""

@@ -28,10 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from core.config import S2LOW_ACT_STATUSES, Settings
@@ -40,8 +38,10 @@ from core.keys import S2LOW_STATE_KEY as STATE_KEY
 from core.keys import report_key
 from core.registry import Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
+from extract import source_pull
 from extract.drop_folder import night_prefix
 from extract.s2low_client import (
+    ERRORS,
     ClientOptions,
     S2lowAuthError,
     S2lowClient,
@@ -51,6 +51,7 @@ from extract.s2low_client import (
     S2lowNotFound,
     S2lowNotYet,
 )
+from extract.source_pull import Outcome, PullResult, fetch_all, record_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -74,73 +75,11 @@ class BodyState:
 
 
 def load_state(store: ObjectStore) -> dict[str, BodyState]:
-    if not store.exists(STATE_KEY):
-        return {}
-    document = json.loads(store.get_bytes(STATE_KEY).decode("utf-8"))
-    return {siren: BodyState(**entry) for siren, entry in document.get("bodies", {}).items()}
+    return source_pull.load_state(store, STATE_KEY, BodyState)
 
 
 def save_state(store: ObjectStore, states: dict[str, BodyState]) -> None:
-    document = {"bodies": {siren: asdict(state) for siren, state in sorted(states.items())}}
-    store.put_bytes(STATE_KEY, _dumps(document))
-
-
-@dataclass(frozen=True)
-class Problem:
-    siren: str
-    id_d: str
-    reason: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class PullResult:
-    night: str
-    written: list[dict] = field(default_factory=list)
-    skipped_files: list[dict] = field(default_factory=list)
-    failed: list[Problem] = field(default_factory=list)
-    deleted: list[Problem] = field(default_factory=list)
-    waiting: list[Problem] = field(default_factory=list)
-    incomplete: list[Problem] = field(default_factory=list)
-    body_errors: list[dict] = field(default_factory=list)
-    unlisted: list[dict] = field(default_factory=list)
-    pending: dict[str, list[str]] = field(default_factory=dict)
-    requests: int = 0
-
-    def summary(self, store: ObjectStore) -> dict:
-        """What the extract step hands on; counts describe the night's raw folder, so reruns agree."""
-        prefix = night_prefix(self.night, SOURCE)
-        folders = {"/".join(k[len(prefix):].split("/")[:2]) for k in store.list_keys(prefix)}
-        folders = {f for f in folders if "/" in f}
-        return {
-            "night": self.night,
-            "source": SOURCE,
-            "acts": len(folders),
-            "by_body": dict(sorted(Counter(f.split("/")[0] for f in folders).items())),
-            "pulled": len(self.written),
-            "budgets": sorted(w["raw_prefix"] for w in self.written if w["nature"] == "5"),
-            "skipped_files": self.skipped_files,
-            "failed": [p.to_dict() for p in self.failed],
-            "deleted": [p.to_dict() for p in self.deleted],
-            "waiting": len(self.waiting),
-            "incomplete": [p.to_dict() for p in self.incomplete],
-            "body_errors": self.body_errors,
-            "unlisted": self.unlisted,
-            "pending": self.pending,
-            "requests": self.requests,
-        }
-
-
-@dataclass
-class _Outcome:
-    id_d: str
-    kind: str  # written, failed, deleted, waiting
-    reason: str = ""
-    written: dict | None = None
-    skipped: list[dict] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)
+    source_pull.save_state(store, STATE_KEY, states)
 
 
 def _stored_name(file: dict, taken: set[str]) -> str:
@@ -158,25 +97,25 @@ def _stamped_name(name: str) -> str:
 
 
 def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: dict, prefix: str,
-                     statuses: tuple[int, ...]) -> _Outcome:
+                     statuses: tuple[int, ...]) -> Outcome:
     """One transaction: status, files list, files (the act stamped too), acknowledgement; ``metadata.json`` last."""
     id_d = str(row.get("id") or "")
     if not _SAFE_ID.match(id_d):
-        return _Outcome(id_d, "failed", f"transaction id {id_d!r} cannot name a raw folder")
+        return Outcome(id_d, "failed", f"transaction id {id_d!r} cannot name a raw folder")
     folder = f"{prefix}siren={body.siren}/{id_d}/"
     if store.exists(folder + METADATA):  # stored by an earlier run of this night: S²LOW never changes it
-        return _Outcome(id_d, "written", written={"siren": body.siren, "id_d": id_d, "raw_prefix": folder,
+        return Outcome(id_d, "written", written={"siren": body.siren, "id_d": id_d, "raw_prefix": folder,
                                                   "files": [], "new": False, "nature": ""})
     try:
         status, _ = client.status(id_d)
     except S2lowNotFound:
-        return _Outcome(id_d, "deleted", "unknown to S²LOW between the list and the status")
+        return Outcome(id_d, "deleted", "unknown to S²LOW between the list and the status")
     if status not in statuses:
-        return _Outcome(id_d, "waiting", f"status {status} is not an acknowledged act")
+        return Outcome(id_d, "waiting", f"status {status} is not an acknowledged act")
     try:
         listed = client.files(id_d)
     except S2lowNotYet as error:
-        return _Outcome(id_d, "waiting", str(error))
+        return Outcome(id_d, "waiting", str(error))
     files: dict[str, bytes] = {}
     stored: dict = {"message": None, "acte": None, "acte_tamponne": None, "annexes": [], "aractes": None}
     skipped: list[dict] = []
@@ -211,7 +150,7 @@ def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: d
         files[ACKNOWLEDGEMENT] = client.acknowledgement(id_d)
         stored["aractes"] = ACKNOWLEDGEMENT
     except S2lowNotFound as error:
-        return _Outcome(id_d, "failed", f"acknowledged but its ARActe is not available yet ({error})", skipped=skipped)
+        return Outcome(id_d, "failed", f"acknowledged but its ARActe is not available yet ({error})", skipped=skipped)
     metadata = {"source": SOURCE, "siren": body.siren, "transaction": row, "status": status, "files": listed,
                 "stored": stored}
     try:
@@ -220,12 +159,12 @@ def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: d
             new |= put_raw(store, folder + name, content)
         new |= put_raw(store, folder + METADATA, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode())
     except RawOverwriteError:
-        return _Outcome(id_d, "failed", "S²LOW gave other bytes than this night stored; retried next night",
+        return Outcome(id_d, "failed", "S²LOW gave other bytes than this night stored; retried next night",
                         skipped=skipped)
     nature = _nature(files.get(stored["message"] or "", b""))
     written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
                "nature": nature}
-    return _Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
+    return Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
 
 
 def _nature(message: bytes) -> str:
@@ -248,49 +187,16 @@ def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyS
     todo = [row for key, row in sorted(rows.items()) if key not in known]
     todo += [entry["row"] for key, entry in sorted(state.pending.items()) if key not in rows and key not in known]
     prefix = night_prefix(night, SOURCE)
-    outcomes: list[_Outcome] = []
-    if todo:
-        with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="s2low") as pool:
-            futures = [pool.submit(_fetch_and_store, client, store, body, row, prefix, statuses) for row in todo]
-            try:
-                for row, future in zip(todo, futures):
-                    try:
-                        outcomes.append(future.result())
-                    except S2lowAuthError:
-                        raise
-                    except S2lowError as error:
-                        outcomes.append(_Outcome(str(row.get("id")), "failed", str(error)))
-            except S2lowAuthError:
-                for other in futures:
-                    other.cancel()
-                raise
-    pending = {}
+    outcomes = fetch_all(todo, lambda row: _fetch_and_store(client, store, body, row, prefix, statuses),
+                         lambda row: str(row.get("id")), ERRORS, max_workers, "s2low")
     rows_by_id = {str(row.get("id")): row for row in todo}
-    for outcome in sorted(outcomes, key=lambda o: o.id_d):
-        result.skipped_files += outcome.skipped
-        problem = Problem(body.siren, outcome.id_d, outcome.reason)
-        if outcome.kind == "written":
-            result.written.append(outcome.written)
-            known.add(outcome.id_d)
-            if outcome.lost:
-                result.incomplete.append(Problem(body.siren, outcome.id_d, "; ".join(outcome.lost)))
-                log.warning("S²LOW %s/%s stored without a file S²LOW lost: %s", body.siren, outcome.id_d,
-                            "; ".join(outcome.lost))
-        elif outcome.kind == "deleted":
-            result.deleted.append(problem)
-        elif outcome.kind == "waiting":
-            result.waiting.append(problem)
-        else:
-            before = state.pending.get(outcome.id_d, {})
-            pending[outcome.id_d] = {"reason": outcome.reason, "since": before.get("since", night),
-                                     "attempts": int(before.get("attempts", 0)) + 1, "row": rows_by_id[outcome.id_d]}
-            result.failed.append(problem)
-            log.warning("S²LOW %s/%s failed, retried next night: %s", body.siren, outcome.id_d, outcome.reason)
+    pending = record_outcomes(result, "S²LOW", body.siren, outcomes, state.pending, night,
+                              lambda id_d: {"row": rows_by_id[id_d]})
+    known |= {outcome.id_d for outcome in outcomes if outcome.kind == "written"}
     if unsettled:
-        reason = (f"the list of statuses {unsettled} changed at each of {client.options.max_listings} readings: "
-                  "the same days are listed again next night")
-        result.unlisted.append({"siren": body.siren, "reason": reason})
-        log.warning("S²LOW body %s: %s", body.siren, reason)
+        result.unsettled("S²LOW", body.siren,
+                         f"the list of statuses {unsettled} changed at each of {client.options.max_listings} "
+                         "readings: the same days are listed again next night")
         return BodyState(state.conn_id, state.since, sorted(known, key=int), pending, night)
     since = max(state.since, night) if state.since else night
     return BodyState(state.conn_id, since, sorted(known, key=int), pending, night)
@@ -303,7 +209,7 @@ def pull_night(store: ObjectStore, registry: Registry, open_client: Callable[[st
 
     ``open_client(conn_id)`` gives the client of a connection (one per body's certificate).
     """
-    result = PullResult(night)
+    result = PullResult(SOURCE, night)
     states = load_state(store)
     clients: dict[str, S2lowClient] = {}
     refusals: list[S2lowError] = []

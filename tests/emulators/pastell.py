@@ -38,11 +38,12 @@ import base64
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.emulators import faults
 
 FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes", "annexes_tamponnees")
 ROUTES = [
@@ -75,17 +76,10 @@ class DocVersion:
 
 
 @dataclass
-class Fault:
-    kind: str  # slow, error, 429, truncate, 403, 404, delete_after_list
-    path: str | None = None  # regular expression searched in the path
-    times: int | None = 1
-    status: int = 500
-    delay: float = 0.0
-    retry_after: str = "1"
-    id_d: str | None = None
+class Fault(faults.Fault):
+    """slow, error, 429, truncate, 403, 404 (``faults``), or delete_after_list (of ``id_d``)."""
 
-    def matches(self, path: str) -> bool:
-        return self.path is None or re.search(self.path, path) is not None
+    id_d: str | None = None
 
 
 @dataclass
@@ -97,7 +91,14 @@ class Recorded:
     fault: str | None = None
 
 
-class PastellEmulator:
+class PastellEmulator(faults.FaultInjection, faults.LoopbackServer):
+    fault_class = Fault
+    thread_name = "pastell-emulator"
+
+    @property
+    def handler(self) -> type:
+        return _Handler
+
     def __init__(
         self, entities: list[dict], versions: list[DocVersion] = (), *, login: str = "digor-api",
         password: str = "emulator-password-4f9c", token: str = "emulator-token-7d1e0b",
@@ -118,24 +119,6 @@ class PastellEmulator:
         with self.lock:
             self.versions.append(version)
 
-    def inject(self, kind: str, **options) -> Fault:
-        fault = Fault(kind, **options)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def calls(self, operation: str | None = None) -> list[Recorded]:
-        with self.lock:
-            return [r for r in self.requests if operation is None or r.operation == operation]
-
-    def reset_calls(self) -> None:
-        with self.lock:
-            self.requests.clear()
-
     def visible(self, id_e: str | None = None) -> dict[str, DocVersion]:
         """Each document's latest version not after the clock, deleted ones left out."""
         latest: dict[str, DocVersion] = {}
@@ -149,46 +132,9 @@ class PastellEmulator:
                     latest[version.id_d] = version
         return latest
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "emulator not started"
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "PastellEmulator":
-        emulator = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.emulator = emulator
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="pastell-emulator",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self) -> "PastellEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     # ---- the API ----------------------------------------------------------------------
     def _take_fault(self, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.kind != "delete_after_list" and fault.matches(path) and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    return fault
-        return None
+        return self._take(lambda fault: fault.kind != "delete_after_list" and fault.matches(path))
 
     def _authorised(self, header: str | None) -> bool:
         if not header:
@@ -252,11 +198,9 @@ class PastellEmulator:
         rows.sort(key=lambda v: (v.stamp, v.id_d), reverse=True)
         page = rows[offset:offset + limit]
         with self.lock:
-            for fault in self.faults:
-                if fault.kind == "delete_after_list" and fault.times != 0 and any(v.id_d == fault.id_d for v in page):
-                    self.deleted.add(fault.id_d)
-                    if fault.times is not None:
-                        fault.times -= 1
+            while fault := self._take(lambda f: f.kind == "delete_after_list" and f.id_d not in self.deleted
+                                      and any(v.id_d == f.id_d for v in page)):
+                self.deleted.add(fault.id_d)
         return [self._row(entity, v) for v in page]
 
     @staticmethod
@@ -295,33 +239,13 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(faults.FaultyHandler, BaseHTTPRequestHandler):
     emulator: PastellEmulator
     server_version = "PastellEmulator/4.1"
 
-    def log_message(self, *args) -> None:  # the test output stays readable
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        emulator = self.emulator
-        with emulator.lock:
-            emulator.in_flight += 1
-            emulator.max_in_flight = max(emulator.max_in_flight, emulator.in_flight)
-        self._counted = True
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): nothing to answer
-        finally:
-            self._done()
-
-    def _done(self) -> None:
-        """Leave the in-flight count once, before the answer goes out: the client may send its next request
-        as soon as it has read this one, before this thread gets to run again."""
-        if self._counted:
-            self._counted = False
-            with self.emulator.lock:
-                self.emulator.in_flight -= 1
+    def _error_answer(self, status: int) -> tuple[str, bytes]:
+        message = "Trop de requêtes" if status == 429 else f"Erreur simulée ({status})"
+        return "application/json", _json({"status": "error", "error-message": message})
 
     def _handle(self) -> None:
         emulator = self.emulator
@@ -341,24 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, {"status": "error", "error-message": "Accès interdit"},
                             {"WWW-Authenticate": 'Basic realm="API Pastell"'})
             return
-        fault = emulator._take_fault(path)
-        record.fault = fault.kind if fault else None
-        truncate = False
-        if fault is not None:
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "truncate":
-                truncate = True
-            elif fault.kind == "429":
-                record.status = 429
-                self._send_json(429, {"status": "error", "error-message": "Trop de requêtes"},
-                                {"Retry-After": fault.retry_after})
-                return
-            else:
-                status = {"error": fault.status, "403": 403, "404": 404}.get(fault.kind, 500)
-                record.status = status
-                self._send_json(status, {"status": "error", "error-message": f"Erreur simulée ({status})"})
-                return
+        if self._apply_fault(emulator._take_fault(path), record):
+            return
         if operation is None:
             record.status = 404
             self._send_json(404, {"status": "error", "error-message": f"Ressource {path} non trouvée"})
@@ -373,26 +281,16 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(result, _File):
             headers = {"Content-disposition": f'attachment; filename="{result.name}"'}
             mime = "application/pdf" if result.name.lower().endswith(".pdf") else "application/xml"
-            self._send(200, result.content, mime, headers, truncate)
+            self._send(200, mime, result.content, headers, self._truncate)
         else:
-            self._send_json(200, result, truncate=truncate)
+            self._send_json(200, result, truncate=self._truncate)
 
     def _send_json(self, status: int, payload, headers: dict | None = None, truncate: bool = False) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(status, body, "application/json", headers, truncate)
+        self._send(status, "application/json", _json(payload), headers, truncate)
 
-    def _send(self, status: int, body: bytes, mime: str, headers: dict | None, truncate: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", mime)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self._done()
-        self.wfile.write(body[: len(body) // 2] if truncate else body)
-        self.wfile.flush()
-        if truncate:
-            self.close_connection = True
+
+def _json(payload) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
 # ---- datasets --------------------------------------------------------------------------

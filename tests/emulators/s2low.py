@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import socket
 import ssl
 import threading
-import time
 from base64 import b64decode
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +47,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
+
+from tests.emulators import faults
 
 ACTES = "/modules/actes"
 ROUTES = {
@@ -172,18 +172,11 @@ class Transaction:
 
 
 @dataclass
-class Fault:
-    kind: str
-    path: str | None = None
-    times: int | None = 1
-    status: int = 500
-    delay: float = 0.0
-    retry_after: str = "1"
+class Fault(faults.Fault):
+    """The kinds of ``faults``, or ``missing``/``changed`` (of the file ``file_id``: ``content``)."""
+
     file_id: str | None = None
     content: bytes = b""
-
-    def matches(self, target: str) -> bool:
-        return self.path is None or re.search(self.path, target) is not None
 
 
 @dataclass
@@ -196,7 +189,15 @@ class Recorded:
     fault: str | None = None
 
 
-class S2lowEmulator:
+class S2lowEmulator(faults.FaultInjection, faults.LoopbackServer):
+    fault_class = Fault
+    scheme = "https"
+    thread_name = "s2low-emulator"
+
+    @property
+    def handler(self) -> type:
+        return _Handler
+
     def __init__(self, pki: Pki, users: dict[str, str], transactions: list[Transaction] = (),
                  passwords: dict[str, tuple[str, str]] | None = None):
         """``users``: certificate common name -> the SIREN of its authority; ``passwords``: common
@@ -215,42 +216,12 @@ class S2lowEmulator:
         # or deletes transactions between two page reads with it.
         self.after_list: Callable[[list[Transaction]], None] | None = None
 
-    def inject(self, kind: str, **options) -> Fault:
-        fault = Fault(kind, **options)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def calls(self, operation: str | None = None) -> list[Recorded]:
-        with self.lock:
-            return [r for r in self.requests if operation is None or r.operation == operation]
-
-    def reset_calls(self) -> None:
-        with self.lock:
-            self.requests.clear()
-
     def visible(self, authority: str | None = None) -> dict[str, Transaction]:
         """Transactions that exist at the clock, by id."""
         return {t.id: t for t in self.transactions
                 if (authority is None or t.authority == authority) and t.status_at(self.clock) is not None}
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "emulator not started"
-        host, port = self.server.server_address[:2]
-        return f"https://{host}:{port}"
-
-    def start(self) -> "S2lowEmulator":
-        emulator = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.emulator = emulator
+    def _make_server(self, handler: type) -> ThreadingHTTPServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.pki.server_cert, self.pki.server_key)
         context.load_verify_locations(cadata=self.pki.ca_pem.decode("ascii"))
@@ -266,43 +237,14 @@ class S2lowEmulator:
             def handle_error(self, request, client_address):  # a refused handshake is not news
                 pass
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="s2low-emulator",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self) -> "S2lowEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return Server(("127.0.0.1", 0), handler)
 
     # ---- the API ----------------------------------------------------------------------
     def _take_fault(self, target: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.kind in ("missing", "changed"):
-                    continue
-                if fault.matches(target) and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    return fault
-        return None
+        return self._take(lambda fault: fault.kind not in ("missing", "changed") and fault.matches(target))
 
     def _file_fault(self, kind: str, file_id: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.kind == kind and fault.file_id == file_id and fault.times != 0:
-                    if fault.times is not None:
-                        fault.times -= 1
-                    return fault
-        return None
+        return self._take(lambda fault: fault.kind == kind and fault.file_id == file_id)
 
     def _transaction(self, authority: str, transaction_id: str) -> Transaction | None:
         return self.visible(authority).get(str(transaction_id or "").strip())
@@ -366,14 +308,13 @@ class S2lowEmulator:
         return 200, "application/json", json.dumps(files).encode(), {}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(faults.FaultyHandler, BaseHTTPRequestHandler):
     emulator: S2lowEmulator
     server_version = "Apache"
     protocol_version = "HTTP/1.1"  # keep-alive: one handshake per connection, as Apache
     disable_nagle_algorithm = True  # headers and body are two TLS records: no delayed-ACK wait between them
 
-    def log_message(self, *args) -> None:
-        pass
+    quiet_errors = (BrokenPipeError, ConnectionResetError, ssl.SSLError)
 
     def setup(self) -> None:
         super().setup()
@@ -399,24 +340,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self._handshake_ok:
             super().handle()
 
-    def do_GET(self) -> None:  # noqa: N802
-        emulator = self.emulator
-        with emulator.lock:
-            emulator.in_flight += 1
-            emulator.max_in_flight = max(emulator.max_in_flight, emulator.in_flight)
-        self._counted = True
-        try:
-            self._handle()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
-        finally:
-            self._done()
-
-    def _done(self) -> None:
-        if self._counted:
-            self._counted = False
-            with self.emulator.lock:
-                self.emulator.in_flight -= 1
+    def _error_answer(self, status: int) -> tuple[str, bytes]:
+        if status == 429:
+            return "text/plain", b"Too many requests"
+        return "text/html", f"<h1>Erreur {status}</h1>".encode()
 
     def _user(self) -> str | None:
         peer = self.connection.getpeercert() or {}
@@ -450,43 +377,15 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(200, "text/plain", "KO\nÉchec de l'authentification".encode(), {})
             return
-        fault = emulator._take_fault(self.path)
-        record.fault = fault.kind if fault else None
-        truncate = False
-        if fault is not None:
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "truncate":
-                truncate = True
-            elif fault.kind == "429":
-                record.status = 429
-                self._send(429, "text/plain", b"Too many requests", {"Retry-After": fault.retry_after})
-                return
-            else:
-                status = {"error": fault.status, "403": 403, "404": 404}.get(fault.kind, 500)
-                record.status = status
-                self._send(status, "text/html", f"<h1>Erreur {status}</h1>".encode(), {})
-                return
+        if self._apply_fault(emulator._take_fault(self.path), record):
+            return
         if operation is None:
             record.status = 404
             self._send(404, "text/html", b"<h1>Not Found</h1>", {})
             return
         status, mime, body, headers = emulator.handle(operation, authority, query)
         record.status = status
-        self._send(status, mime, body, headers, truncate)
-
-    def _send(self, status: int, mime: str, body: bytes, headers: dict, truncate: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", mime)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self._done()
-        self.wfile.write(body[: len(body) // 2] if truncate else body)
-        self.wfile.flush()
-        if truncate:
-            self.close_connection = True
+        self._send(status, mime, body, headers, self._truncate)
 
 
 # ---- datasets ------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.emulators import faults
+
 ROUTES = [
     ("GET", re.compile(r"^/api/1/datasets/(?P<dataset>[^/]+)/$"), "get_dataset"),
     ("POST", re.compile(r"^/api/1/datasets/(?P<dataset>[^/]+)/upload/$"), "upload_new_dataset_resource"),
@@ -91,7 +93,14 @@ class Recorded:
     headers: dict = field(default_factory=dict)
 
 
-class UdataEmulator:
+class UdataEmulator(faults.FaultInjection, faults.LoopbackServer):
+    fault_class = Fault
+    thread_name = "udata-emulator"
+
+    @property
+    def handler(self) -> type:
+        return _Handler
+
     def __init__(self, api_key: str = "emulator-api-key", catalogue: Path | None = None):
         self.api_key = api_key
         self.lock = threading.RLock()
@@ -126,50 +135,13 @@ class UdataEmulator:
     def file_of(self, resource_id: str) -> bytes:
         return self.files[resource_id]
 
-    def inject(self, kind: str, **options) -> Fault:
-        fault = Fault(kind, **options)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def calls(self, operation: str | None = None) -> list[Recorded]:
-        with self.lock:
-            return [r for r in self.requests if operation is None or r.operation == operation]
-
     @property
     def base_url(self) -> str:
-        assert self.server is not None, "emulator not started"
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "UdataEmulator":
-        emulator = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.emulator = emulator
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="udata-emulator", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
+        return self.url
 
     # ---- the API ---------------------------------------------------------------------
     def _take_fault(self, method: str, path: str, index: int) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.times > 0 and fault.matches(method, path, index):
-                    fault.times -= 1
-                    return fault
-        return None
+        return self._take(lambda fault: fault.matches(method, path, index))
 
     def _dataset(self, dataset_id: str) -> dict:
         dataset = self.datasets.get(dataset_id)
