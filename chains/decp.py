@@ -164,8 +164,9 @@ def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
 
 
 def _transform(store: ObjectStore, night: str) -> dict:
-    result = transform_night(store, night, SOURCES)
-    years = write_staging(store, result)
+    with tempfile.TemporaryDirectory(prefix="digor-decp-staging-") as spool:
+        result = transform_night(store, night, SOURCES, Path(spool))
+        years = write_staging(store, result)
     files = [f.to_dict() for f in result.files]
     return {
         "night": night,

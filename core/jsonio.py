@@ -28,7 +28,8 @@ class JsonTooDeep(ValueError):
     """A JSON document nested deeper than ``MAX_JSON_DEPTH``: refused whole, never half read."""
 
 
-def _depth_exceeds(document, limit: int) -> bool:
+def depth_exceeds(document, limit: int) -> bool:
+    """Iterative, so that checking a hostile document cannot itself overflow the stack."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
@@ -48,6 +49,6 @@ def load_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH):
         document = json.loads(text)
     except RecursionError:
         raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels") from None
-    if _depth_exceeds(document, max_depth):
+    if depth_exceeds(document, max_depth):
         raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels")
     return document

@@ -1,22 +1,31 @@
 """Reading a DECP export: JSON or XML, 2022 or 2019 format, detected from the content.
 
-A file is read into a list of objects (marchés and contrats de concession) in a neutral
-shape: JSON as parsed, XML as nested dicts (a repeated element becomes a list). The format
-of the whole file is detected from the fields its objects use, never from its name: the
-2022 format (arrêtés du 22 décembre 2022) has fields the 2019 one never had (techniques,
-considerations, offresRecues...) and lost some (names, lieuExecution.nom, objetModification).
+A file is read into objects (marchés and contrats de concession) in a neutral shape: JSON as
+parsed, XML as nested dicts (a repeated element becomes a list). JSON is streamed: the
+envelope is walked by hand and each object decoded on its own by the C decoder, so that a
+national consolidation (1.5 million objects) never sits in memory whole. The format of the
+file is detected from the fields its first ``HEAD_OBJECTS`` objects use, never from its
+name: the 2022 format (arrêtés du 22 décembre 2022) has fields the 2019 one never had
+(techniques, considerations, offresRecues...) and lost some (names, lieuExecution.nom,
+objetModification). A file that turns out broken after some objects raises
+``UnreadableExport`` naming the object where it broke; the caller drops what it read.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+import itertools
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from lxml import etree
 
-from core.jsonio import JsonTooDeep, load_json
+from core.jsonio import MAX_JSON_DEPTH, depth_exceeds
 from core.safe_xml import XmlRefused, parse_xml
 
 FORMAT_2022 = "2022"
@@ -44,6 +53,12 @@ CONTRACT_KEYS = frozenset({"acheteur", "acheteur.id", "autoriteConcedante", "tit
                            "dateNotification", "dateSignature", "codeCPV"})
 
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+HEAD_OBJECTS = 1000  # objects read before the format is decided (a smaller file: all of it)
+CHUNK_BYTES = 1 << 22
+MAX_OBJECT_CHARS = 64 << 20  # one object larger than this is not a DECP object: the file is refused
+NOT_DECP = "JSON sans « marches » ni objet de marché : ce n'est pas un export DECP"
 
 
 class UnreadableExport(ValueError):
@@ -66,11 +81,16 @@ class ParsedExport:
     scores: dict = field(default_factory=dict)
 
 
-def _decode(data: bytes) -> tuple[str, list[str]]:
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), ["fichier non UTF-8 : lu en Windows-1252"]
+@dataclass
+class StreamedExport:
+    """An export whose format is known from its head; ``objects`` reads the rest lazily (and may
+    raise ``UnreadableExport`` half-way: everything read from the file is then to be dropped)."""
+
+    format: str
+    syntax: str
+    objects: Iterator[RawObject]
+    notes: list[str] = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
 
 
 def _kind_of(item: dict, default: str = MARCHE) -> str:
@@ -99,22 +119,6 @@ def _objects_from_container(container) -> list[tuple[str, object]]:
             return pairs
         return [(_kind_of(container), container)]
     return [(_kind_of(item) if isinstance(item, dict) else MARCHE, item) for item in _listify(container)]
-
-
-def _read_json(text: str) -> list[tuple[str, object]]:
-    try:
-        document = load_json(text)
-    except JsonTooDeep as error:
-        raise UnreadableExport(f"JSON refusé : {error}") from None
-    except json.JSONDecodeError as error:
-        raise UnreadableExport(f"JSON illisible : {error.msg} (ligne {error.lineno}, colonne {error.colno})") from None
-    if isinstance(document, dict) and "marches" in document:
-        return _objects_from_container(document["marches"])
-    if isinstance(document, dict) and any(key in document for key in KINDS):
-        return _objects_from_container(document)
-    if isinstance(document, list) and any(_looks_like_contract(item) for item in document):
-        return _objects_from_container(document)
-    raise UnreadableExport("JSON sans « marches » ni objet de marché : ce n'est pas un export DECP")
 
 
 def _looks_like_contract(item) -> bool:
@@ -213,22 +217,198 @@ def detect_format(objects: list[dict]) -> tuple[str, dict]:
     return chosen, {FORMAT_2022: scores[FORMAT_2022], FORMAT_2019: scores[FORMAT_2019]}
 
 
-def read_export(data: bytes) -> ParsedExport:
-    """Parse one export file; raises ``UnreadableExport`` with a French reason."""
+def _raw_objects(pairs) -> Iterator[RawObject]:
+    for position, (kind, item) in enumerate(pairs, start=1):
+        yield RawObject(position, kind, item if isinstance(item, dict) else {"__valeur__": item})
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Checked in chunks, without a decoded copy of a whole large file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), CHUNK_BYTES):
+            decoder.decode(view[start:start + CHUNK_BYTES])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def open_export(data: bytes) -> StreamedExport:
+    """Open one export file, its format decided from its head; raises ``UnreadableExport`` with a
+    French reason (at once, or while ``objects`` is read)."""
     start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     notes: list[str] = []
     if start in (b"{", b"["):
-        text, notes = _decode(data)
-        pairs, syntax = _read_json(text), "json"
+        if not _is_utf8(data):
+            notes.append("fichier non UTF-8 : lu en Windows-1252")
+        text = _JsonText(io.BytesIO(data), "utf-8-sig" if not notes else "cp1252")
+        pairs, syntax = _json_pairs(text), "json"
     elif start == b"<":
-        pairs, syntax = _read_xml(data, notes), "xml"
+        pairs, syntax = iter(_read_xml(data, notes)), "xml"
     elif not start:
         raise UnreadableExport("fichier vide")
     else:
         raise UnreadableExport("ni JSON ni XML")
-    objects = [
-        RawObject(position, kind, item if isinstance(item, dict) else {"__valeur__": item})
-        for position, (kind, item) in enumerate(pairs, start=1)
-    ]
-    fmt, scores = detect_format([o.data for o in objects])
-    return ParsedExport(fmt, syntax, objects, notes, scores)
+    objects = _raw_objects(pairs)
+    head = list(itertools.islice(objects, HEAD_OBJECTS))
+    fmt, scores = detect_format([o.data for o in head])
+    return StreamedExport(fmt, syntax, itertools.chain(head, objects), notes, scores)
+
+
+def read_export(data: bytes) -> ParsedExport:
+    """Parse one (small) export file whole; raises ``UnreadableExport`` with a French reason."""
+    export = open_export(data)
+    return ParsedExport(export.format, export.syntax, list(export.objects), export.notes, export.scores)
+
+
+class _JsonText:
+    """A JSON text read chunk by chunk and decoded value by value with the C decoder."""
+
+    def __init__(self, stream: BinaryIO, encoding: str):
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict" if encoding != "cp1252" else "replace")
+        self.buffer, self.pos, self.eof = "", 0, False
+        self._lines, self._column = 0, 0  # newlines and current column of the text already dropped
+        self.objects = 0  # objects decoded so far (for the error message)
+        self.inside = False  # an object of a list is being decoded
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self._stream.read(CHUNK_BYTES)
+        text = self._decoder.decode(chunk, final=not chunk)
+        if not chunk:
+            self.eof = True
+        dropped = self.buffer[:self.pos]
+        newlines = dropped.count("\n")
+        self._lines += newlines
+        self._column = len(dropped) - dropped.rfind("\n") - 1 if newlines else self._column + len(dropped)
+        self.buffer, self.pos = self.buffer[self.pos:] + text, 0
+        return bool(text) or not self.eof
+
+    def peek(self) -> str:
+        """The next significant character ('' at the end of the text)."""
+        while True:
+            self.pos = _WHITESPACE.match(self.buffer, self.pos).end()
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._fill():
+                return ""
+
+    def expect(self, characters: str) -> str:
+        found = self.peek()
+        if not found or found not in characters:
+            self.fail(f"Expecting {' or '.join(repr(c) for c in characters)}", self.pos)
+        self.pos += 1
+        return found
+
+    def value(self):
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buffer, self.pos)
+            except RecursionError:
+                raise UnreadableExport(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}") from None
+            except json.JSONDecodeError as error:
+                truncated = error.msg.startswith("Unterminated string") or error.pos >= len(self.buffer) - 1024
+                if truncated and len(self.buffer) - self.pos < MAX_OBJECT_CHARS and self._fill():
+                    continue
+                self.fail(error.msg, error.pos)
+            if end == len(self.buffer) and isinstance(value, (int, float)) and self._fill():
+                continue  # a number cut by the chunk's end
+            self.pos = end
+            if isinstance(value, (dict, list)) and depth_exceeds(value, MAX_JSON_DEPTH):
+                raise UnreadableExport(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}")
+            return value
+
+    def _where(self) -> str:
+        if self.inside:
+            return f", objet n°{self.objects + 1}"
+        return f", après l'objet n°{self.objects}" if self.objects else ""
+
+    def fail(self, message: str, pos: int):
+        before = self.buffer[:pos]
+        newlines = before.count("\n")
+        line = self._lines + newlines + 1
+        column = (pos - before.rfind("\n") if newlines else self._column + pos + 1)
+        raise UnreadableExport(f"JSON illisible : {message} (ligne {line}, colonne {column}){self._where()}")
+
+    def items(self) -> Iterator:
+        """The values of the array starting here."""
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            self.inside = True
+            item = self.value()
+            self.objects += 1
+            self.inside = False
+            yield item
+            if self.expect(",]") == "]":
+                return
+
+    def keys(self) -> Iterator[str]:
+        """The keys of the object starting here; the caller reads each key's value before the next."""
+        self.expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                self.fail("Expecting property name enclosed in double quotes", self.pos)
+            key = self.value()
+            self.expect(":")
+            yield key
+            if self.expect(",}") == "}":
+                return
+
+
+def _is_array(text: _JsonText) -> bool:
+    return text.peek() == "["
+
+
+def _container_pairs(text: _JsonText) -> Iterator[tuple[str, object]]:
+    """(kind, item) pairs of a ``marches`` value: an object of lists (2022) or a list (2019)."""
+    if _is_array(text):
+        for item in text.items():
+            yield (_kind_of(item) if isinstance(item, dict) else MARCHE), item
+        return
+    if text.peek() != "{":
+        yield from _objects_from_container(text.value())
+        return
+    others, kinds = {}, False
+    for key in text.keys():
+        if key in KINDS:
+            kinds = True
+            yield from ((key, item) for item in (text.items() if _is_array(text) else _listify(text.value())))
+        else:
+            others[key] = text.value()
+    if not kinds:
+        yield from _objects_from_container(others)
+
+
+def _json_pairs(text: _JsonText) -> Iterator[tuple[str, object]]:
+    """(kind, item) pairs of a JSON export, streamed; ``UnreadableExport`` when it is not one."""
+    if _is_array(text):
+        found = False
+        for item in text.items():
+            found = found or _looks_like_contract(item)
+            yield (_kind_of(item) if isinstance(item, dict) else MARCHE), item
+        if not found:
+            raise UnreadableExport(NOT_DECP)
+    else:
+        found = False
+        for key in text.keys():
+            if key == "marches" or key in KINDS:
+                found = True
+                yield from (_container_pairs(text) if key == "marches" else
+                            ((key, item) for item in (text.items() if _is_array(text) else _listify(text.value()))))
+            else:
+                text.value()
+        if not found:
+            raise UnreadableExport(NOT_DECP)
+    if text.peek():
+        text.fail("Extra data", text.pos)

@@ -272,11 +272,14 @@ def sent_names(data: dict) -> dict[str, str]:
     return {k: v for k, v in names.items() if v}
 
 
-def normalise_object(raw: dict, kind: str, fmt: str, reference: date) -> Normalised:
-    """Clean one object into the shape of its format; ``reference`` is the night (no future dates)."""
+def normalise_object(raw: dict, kind: str, fmt: str, reference: date, owned: bool = False) -> Normalised:
+    """Clean one object into the shape of its format; ``reference`` is the night (no future dates).
+
+    ``raw`` is left as it was unless ``owned`` (the caller gives it up: no copy is made).
+    """
     version = VERSION_OF_FORMAT[fmt]
     schema = load_schema(version)
-    data = _unflatten(copy.deepcopy(raw))
+    data = _unflatten(raw if owned else copy.deepcopy(raw))
     data.pop("_type", None)  # not part of the published 2022 objects; set again for 2019 ones
     if fmt == FORMAT_2022 and kind == MARCHE:
         for flat, wrapper in FLAT_LISTS_2022.items():

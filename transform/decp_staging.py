@@ -3,26 +3,33 @@
 Every object of every file becomes a row of ``staging/decp/annee=<year>/date=<night>.parquet``:
 its normalised JSON, what was cleaned (``notes``) and, if it fails its format, every error.
 A file that cannot be read at all becomes one row too (``position`` 0), so that the rejects
-report of the year shows it. Nothing read is dropped here; consolidation happens per year.
+report of the year shows it; so does a file that breaks half-way (the objects read before the
+break are dropped with it: a file is published whole or not at all). Files are read and
+written in batches, so that memory stays flat whatever their size; consolidation happens per year.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
 from core.store import ObjectStore, read_parquet, table_to_parquet_bytes
-from transform.decp_formats import CONCESSION, UnreadableExport, read_export
+from transform.decp_formats import CONCESSION, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
 
 STAGING_PREFIX = staging_prefix("decp")
 RAW_PREFIX = f"{RAW}/decp"
 STATUS_VALID, STATUS_INVALID, STATUS_UNREADABLE = "valide", "invalide", "illisible"
+BATCH_ROWS = 5000  # objects normalised, then written to the night's staging, at a time
 
 STAGING_SCHEMA = pa.schema(
     [
@@ -125,29 +132,31 @@ class FileResult:
         }
 
 
-def rows_of_file(data: bytes, file_key: str, source: str, night: str) -> tuple[list[dict], FileResult]:
-    """Every object of one export as a staging row, and what the file gave."""
-    file_name = file_key.rsplit("/", 1)[-1]
-    result = FileResult(file_key, file_name, source)
-    base = {"night": night, "source": source, "file_key": file_key, "file_name": file_name}
-    try:
-        export = read_export(data)
-    except UnreadableExport as error:
-        result.error = str(error)
-        row = {**base, "position": 0, "kind": None, "version": None, "year": int(night[:4]),
-               "status": STATUS_UNREADABLE, "uid": None, "id": None, "buyer": None, "date": None, "holders": "",
-               "modifications": 0, "last_publication": None, "object_json": "null",
-               "errors_json": dumps([{"champ": "(fichier)", "code": "fichier-illisible", "message": str(error)}]),
-               "notes_json": "[]", "names_json": "{}"}
-        return [row], result
+def _unreadable_row(base: dict, night: str, reason: str) -> dict:
+    return {**base, "position": 0, "kind": None, "version": None, "year": int(night[:4]),
+            "status": STATUS_UNREADABLE, "uid": None, "id": None, "buyer": None, "date": None, "holders": "",
+            "modifications": 0, "last_publication": None, "object_json": "null",
+            "errors_json": dumps([{"champ": "(fichier)", "code": "fichier-illisible", "message": reason}]),
+            "notes_json": "[]", "names_json": "{}"}
+
+
+def _file_base(file_key: str, source: str, night: str) -> dict:
+    return {"night": night, "source": source, "file_key": file_key, "file_name": file_key.rsplit("/", 1)[-1]}
+
+
+def _row_batches(data: bytes, result: FileResult, night: str, batch_rows: int) -> Iterator[list[dict]]:
+    """The staging rows of one export, ``batch_rows`` at a time; ``UnreadableExport`` (at once or
+    half-way) when the file cannot be read to its end."""
+    base = _file_base(result.file_key, result.source, night)
+    export = open_export(data)
     result.format, result.syntax, result.notes = export.format, export.syntax, export.notes
     reference = date.fromisoformat(night)
-    rows = []
+    file_notes = [{"champ": "(fichier)", "message": n} for n in export.notes]
+    batch: list[dict] = []
     for raw in export.objects:
-        normalised = normalise_object(raw.data, raw.kind, export.format, reference)
+        normalised = normalise_object(raw.data, raw.kind, export.format, reference, owned=True)
         errors = object_errors(normalised.data, raw.kind, normalised.version)
-        notes = [n.to_dict() for n in normalised.notes] + [{"champ": "(fichier)", "message": n} for n in export.notes]
-        rows.append(
+        batch.append(
             {
                 **base,
                 "position": raw.position,
@@ -158,13 +167,35 @@ def rows_of_file(data: bytes, file_key: str, source: str, night: str) -> tuple[l
                 **identity(normalised.data, raw.kind),
                 "object_json": dumps(normalised.data),
                 "errors_json": dumps([e.to_dict() for e in errors]),
-                "notes_json": dumps(notes),
+                "notes_json": dumps([n.to_dict() for n in normalised.notes] + file_notes),
                 "names_json": dumps(normalised.names),
             }
         )
-    result.read = len(rows)
-    result.valid = sum(r["status"] == STATUS_VALID for r in rows)
-    result.invalid = result.read - result.valid
+        result.read += 1
+        result.invalid += bool(errors)
+        if len(batch) >= batch_rows:
+            yield batch
+            batch = []
+    result.valid = result.read - result.invalid
+    if batch:
+        yield batch
+
+
+def _refused(result: FileResult, error: UnreadableExport, night: str) -> list[dict]:
+    """The file as one unreadable row: whatever was read before it broke is dropped with it."""
+    result.format = result.syntax = None
+    result.notes, result.read, result.valid, result.invalid = [], 0, 0, 0
+    result.error = str(error)
+    return [_unreadable_row(_file_base(result.file_key, result.source, night), night, str(error))]
+
+
+def rows_of_file(data: bytes, file_key: str, source: str, night: str) -> tuple[list[dict], FileResult]:
+    """Every object of one (small) export as a staging row, and what the file gave."""
+    result = FileResult(file_key, file_key.rsplit("/", 1)[-1], source)
+    try:
+        rows = [row for batch in _row_batches(data, result, night, BATCH_ROWS) for row in batch]
+    except UnreadableExport as error:
+        return _refused(result, error, night), result
     return rows, result
 
 
@@ -176,23 +207,68 @@ def raw_keys_of_night(store: ObjectStore, night: str, sources: tuple[str, ...]) 
     return keys
 
 
+class _YearParts:
+    """Parquet files per year in a local folder, written a batch at a time."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.writers: dict[int, pq.ParquetWriter] = {}
+
+    def write(self, rows: list[dict]) -> None:
+        by_year: dict[int, list[dict]] = {}
+        for row in rows:
+            by_year.setdefault(row["year"], []).append(row)
+        for year, year_rows in by_year.items():
+            if year not in self.writers:
+                self.writers[year] = pq.ParquetWriter(self.folder / f"{year}.parquet", STAGING_SCHEMA)
+            self.writers[year].write_table(pa.Table.from_pylist(year_rows, schema=STAGING_SCHEMA))
+
+    def close(self) -> dict[int, Path]:
+        for writer in self.writers.values():
+            writer.close()
+        return {year: self.folder / f"{year}.parquet" for year in self.writers}
+
+
 @dataclass
 class NightTransform:
+    """The night's staging rows, spooled per file and year in ``folder`` (see ``transform_night``)."""
+
     night: str
-    rows: list[dict]
     files: list[FileResult]
+    parts: list[dict[int, Path]]  # per file read, its rows per year
 
     def years(self) -> list[int]:
-        return sorted({row["year"] for row in self.rows})
+        return sorted({year for part in self.parts for year in part})
+
+    def rows(self) -> list[dict]:
+        return [row for part in self.parts for path in part.values() for row in pq.read_table(path).to_pylist()]
 
 
-def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...]) -> NightTransform:
-    rows, files = [], []
-    for source, key in raw_keys_of_night(store, night, sources):
-        file_rows, result = rows_of_file(store.get_bytes(key), key, source, night)
-        rows += file_rows
+def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...], folder: Path,
+                    batch_rows: int = BATCH_ROWS) -> NightTransform:
+    """Every raw export of the night to staging rows, ``batch_rows`` objects at a time, spooled in
+    ``folder``: memory stays flat whatever the size of a file. A file that breaks half-way keeps
+    nothing but its unreadable row (as a file that cannot be read at all)."""
+    files, parts = [], []
+    for index, (source, key) in enumerate(raw_keys_of_night(store, night, sources)):
+        result = FileResult(key, key.rsplit("/", 1)[-1], source)
+        spool = folder / f"file-{index}"
+        spool.mkdir(parents=True)
+        writer = _YearParts(spool)
+        try:
+            for batch in _row_batches(store.get_bytes(key), result, night, batch_rows):
+                writer.write(batch)
+            written = writer.close()
+        except UnreadableExport as error:
+            writer.close()
+            shutil.rmtree(spool)
+            spool.mkdir()
+            writer = _YearParts(spool)
+            writer.write(_refused(result, error, night))
+            written = writer.close()
         files.append(result)
-    return NightTransform(night, rows, files)
+        parts.append(written)
+    return NightTransform(night, files, parts)
 
 
 def staging_key(year: int, night: str) -> str:
@@ -200,17 +276,21 @@ def staging_key(year: int, night: str) -> str:
 
 
 def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
-    """Replace the night's partitions (a rerun that lost a year removes its old partition)."""
+    """Replace the night's partitions (a rerun that lost a year removes its old partition); each
+    year's partition is the files' parts put together batch by batch."""
     years = result.years()
     for key in store.list_keys(STAGING_PREFIX + "/"):
         if key.endswith(f"/date={result.night}.parquet") and key not in {staging_key(y, result.night) for y in years}:
             store.delete(key)
-    by_year: dict[int, list[dict]] = {}
-    for row in result.rows:
-        by_year.setdefault(row["year"], []).append(row)
-    for year, rows in by_year.items():
-        table = pa.Table.from_pylist(rows, schema=STAGING_SCHEMA)
-        store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(table))
+    for year in years:
+        target = next(part[year] for part in result.parts if year in part).parent.parent / f"annee-{year}.parquet"
+        with pq.ParquetWriter(target, STAGING_SCHEMA) as writer:
+            for part in result.parts:
+                if year in part:
+                    for batch in pq.ParquetFile(part[year]).iter_batches():
+                        writer.write_batch(batch)
+        store.put_bytes(staging_key(year, result.night), target.read_bytes())
+        target.unlink()
     return years
 
 
