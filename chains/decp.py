@@ -63,7 +63,12 @@ from transform.decp_output import (
     reject_rows,
     rejects_csv,
 )
-from transform.decp_staging import staged_rows, staged_years, transform_night, write_staging
+from transform.decp_staging import (
+    staged_rows,
+    staged_years,
+    transform_night,
+    write_staging,
+)
 from transform.decp_table import NameLookup, table_frame, table_rows
 from transform.decp_widget import (
     INDEX_FILE,

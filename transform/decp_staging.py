@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
-from core.store import ObjectStore, read_parquet, table_to_parquet_bytes
+from core.store import ObjectStore, read_parquet
 from transform.decp_formats import CONCESSION, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
