@@ -245,7 +245,7 @@ class NightTransform:
 
 
 def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...], folder: Path,
-                    batch_rows: int = BATCH_ROWS) -> NightTransform:
+                    batch_rows: int | None = None) -> NightTransform:
     """Every raw export of the night to staging rows, ``batch_rows`` objects at a time, spooled in
     ``folder``: memory stays flat whatever the size of a file. A file that breaks half-way keeps
     nothing but its unreadable row (as a file that cannot be read at all)."""
@@ -256,7 +256,7 @@ def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...], fo
         spool.mkdir(parents=True)
         writer = _YearParts(spool)
         try:
-            for batch in _row_batches(store.get_bytes(key), result, night, batch_rows):
+            for batch in _row_batches(store.get_bytes(key), result, night, batch_rows or BATCH_ROWS):
                 writer.write(batch)
             written = writer.close()
         except UnreadableExport as error:

@@ -1,0 +1,104 @@
+"""Large DECP exports are streamed: read in chunks, staged in batches, and a file that breaks
+half-way is refused by name and object, whatever the chunk and batch sizes.
+
+The sizes are shrunk here (a few hundred bytes per chunk, a few objects per batch and for the
+format's head), so that a generated file of 240 objects crosses every boundary many times.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from digor.cli import main
+from samples.decp import write_national_export
+from transform import decp_formats, decp_staging
+
+OBJECTS = 240
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    path = tmp_path_factory.mktemp("decp") / "consolidation.json"
+    counts = write_national_export(path, OBJECTS, buyers=40)
+    return path, counts
+
+
+def _shrink(monkeypatch, chunk: int = 300, batch: int = 7, head: int = 5) -> None:
+    monkeypatch.setattr(decp_formats, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(decp_staging, "BATCH_ROWS", batch)
+    monkeypatch.setattr(decp_formats, "HEAD_OBJECTS", head)
+
+
+def _convert(files, out, capsys) -> tuple[int, str]:
+    status = main(["convert", "decp", *map(str, files), "--out", str(out), "--date", "2025-06-01"])
+    return status, capsys.readouterr().out
+
+
+def _published(out) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+            and p.name != "rapport.json"}
+
+
+def _rejects(out, year: int) -> list[dict]:
+    text = (out / "rejets" / f"decp-rejets-{year}.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_a_file_read_in_small_chunks_and_batches_publishes_what_it_publishes_read_whole(national, tmp_path,
+                                                                                        monkeypatch, capsys):
+    path, counts = national
+    whole = tmp_path / "whole"
+    assert _convert([path], whole, capsys)[0] == 0
+    _shrink(monkeypatch)
+    streamed = tmp_path / "streamed"
+    status, printed = _convert([path], streamed, capsys)
+    assert status == 0
+    assert f"{OBJECTS} objects read" in printed
+    assert _published(streamed) == _published(whole)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    sent = {m["id"] for kind in document["marches"].values() for m in kind}
+    published = set()
+    for year_file in streamed.glob("decp-20??.json"):
+        published |= {m["id"] for kind in json.loads(year_file.read_text(encoding="utf-8"))["marches"].values()
+                      for m in kind}
+    assert published and published <= sent
+    report = json.loads((streamed / "rapport.json").read_text(encoding="utf-8"))
+    assert report["totals"]["read"] == counts["objects"] and report["files"][0]["balanced"]
+
+
+def _broken_after(data: bytes, objects: int, garbage: bytes) -> bytes:
+    """``data`` with ``garbage`` in place of the separator after its ``objects``-th object."""
+    cut = 0
+    for _ in range(objects):
+        cut = data.index(b"},\n{", cut) + 1
+    return data[:cut] + garbage + data[cut + 1:]
+
+
+@pytest.mark.parametrize("garbage,reason", [
+    (b"} oops", "JSON illisible : Expecting ',' or ']'"),
+    (b"," + b"[" * 200 + b"]" * 200 + b",", "JSON refusé : imbrication"),
+])
+def test_a_file_broken_after_many_objects_is_refused_by_name_and_object_and_nothing_of_it_is_published(
+        national, tmp_path, monkeypatch, capsys, garbage, reason):
+    path, _ = national
+    broken = tmp_path / "casse.json"
+    broken.write_bytes(_broken_after(path.read_bytes(), 150, garbage))
+    good = tmp_path / "bon.json"
+    write_national_export(good, 20, seed=7, buyers=5)
+    _shrink(monkeypatch)
+    out = tmp_path / "out"
+    status, printed = _convert([good, broken], out, capsys)
+    assert status == 1
+    line = next(line for line in printed.splitlines() if "casse.json" in line)
+    assert f"casse.json (?): unreadable: {reason}" in line
+    assert "objet n°151" in line or "après l'objet n°150" in line
+    report = json.loads((out / "rapport.json").read_text(encoding="utf-8"))
+    files = {f["name"]: f for f in report["files"]}
+    assert files["casse.json"]["read"] == 0 and files["casse.json"]["published"] == 0
+    assert files["bon.json"]["published"] > 0 and report["totals"]["published"] == files["bon.json"]["published"]
+    refused = [r for r in _rejects(out, 2025) if r["fichier"] == "casse.json"]
+    assert [r["code"] for r in refused] == ["fichier-illisible"] and "objet n°" in refused[0]["message"]
