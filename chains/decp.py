@@ -52,14 +52,15 @@ from load.public_files import (
     withdraw_slot,
 )
 from load.versions import is_version, publish_file_set, read_json
-from transform.decp_consolidate import consolidate
+from transform.decp_consolidate import VERSION_2022, consolidate
 from transform.decp_output import (
     count_objects,
     counts_by_file,
     document_bytes,
     document_objects,
     history_document,
-    regulatory_document,
+    regulatory_bytes,
+    regulatory_lists,
     reject_rows,
     rejects_csv,
 )
@@ -81,7 +82,7 @@ from transform.decp_widget import (
     year_document,
     year_file,
 )
-from validate.decp_jsonschema import document_errors
+from validate.decp_jsonschema import document_errors, staged_document_errors
 
 SOURCES = (decp_drop.SOURCE, decp_platform.SOURCE, "cli")
 PUBLIC_PREFIX = public_prefix("decp")
@@ -206,19 +207,34 @@ def _file_info(store: ObjectStore, key: str, fmt: str, rows: int, data: bytes, s
     return PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema or "", changed).to_dict()
 
 
-def _publish_json(store: ObjectStore, key: str, document: dict, version: str, slot: str) -> dict | None:
+def _publish_json(store: ObjectStore, key: str, version: str, slot: str, count: int, data: Callable[[], bytes],
+                  errors: Callable[[], list], records: Callable[[], Iterable]) -> dict | None:
     """Validate the whole file against its format, then write it as the slot's next version (switched
     with the dataset's manifest); an empty year has no file."""
-    count = count_objects(document)
     if count == 0:
         withdraw_slot(store, PUBLIC_PREFIX, slot)
         return None
-    errors = document_errors(document, version)
-    if errors:
-        details = "\n".join(f"  {e.champ}: {e.message}" for e in errors[:20])
+    found = errors()
+    if found:
+        details = "\n".join(f"  {e.champ}: {e.message}" for e in found[:20])
         raise PublicationRefused(f"{key} fails DECP {version}; nothing published:\n{details}")
-    return publish_document(store, key, "json", document_bytes(document), count, f"decp@{version}", slot,
-                            document_objects(document)).to_dict()
+    return publish_document(store, key, "json", data(), count, f"decp@{version}", slot, records()).to_dict()
+
+
+def _publish_regulatory(store: ObjectStore, year: int, kept: list[dict], version: str) -> dict | None:
+    """The year's 2022-format objects, assembled from their staged texts."""
+    lists = regulatory_lists(kept)
+    return _publish_json(store, json_key(year), version, f"{year}-json", sum(map(len, lists.values())),
+                         lambda: regulatory_bytes(lists),
+                         lambda: staged_document_errors(version, lists, VERSION_2022),
+                         lambda: (json.loads(text) for texts in lists.values() for text in texts))
+
+
+def _publish_history(store: ObjectStore, year: int, kept: list[dict], names: NameLookup, version: str) -> dict | None:
+    document = history_document(kept, names)
+    return _publish_json(store, history_key(year), version, f"{year}-json_historique", count_objects(document),
+                         lambda: document_bytes(document), lambda: document_errors(document, version),
+                         lambda: document_objects(document))
 
 
 def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[dict]]) -> list[str]:
@@ -234,11 +250,13 @@ def _widget_year_files(store: ObjectStore, year: int, by_buyer: dict[str, list[d
     return sorted(had | set(by_buyer))
 
 
-def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str | None = None) -> dict:
+def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str | None = None,
+                  widgets: bool = True) -> dict:
     """Consolidate every night staged for ``year`` and publish the year's files.
 
     ``night`` limits the per-file counts and the rejects listed in the result to the files
     received that night (the run report's scope); the public rejects report has them all.
+    ``widgets=False`` (``digor convert decp``) leaves the buyers' widget files out.
     """
     registry = body_registry(settings)
     names, entities = enrichment(settings, registry)
@@ -247,12 +265,11 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
     by_file = counts_by_file(consolidated)
     files: dict[str, list[dict]] = {"json": [], "json_historique": [], "table": [], "rejets": []}
     quarantined: list[dict] = []
-    for name, key, document, version in (
-        ("json", json_key(year), regulatory_document(consolidated.kept), settings.schema_versions["decp"]),
-        ("json_historique", history_key(year), history_document(consolidated.kept, names),
-         settings.schema_versions["decp-historique"]),
+    for name, info in (
+        ("json", _publish_regulatory(store, year, consolidated.kept, settings.schema_versions["decp"])),
+        ("json_historique", _publish_history(store, year, consolidated.kept, names,
+                                             settings.schema_versions["decp-historique"])),
     ):
-        info = _publish_json(store, key, document, version, slot=f"{year}-{name}")
         files[name] += [info] if info else []
     rows = table_rows(consolidated.kept, names)
     if rows:
@@ -263,7 +280,7 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
         quarantined = quarantined_rows(report, table, table_files[0].key, ["uid", "titulaire_id"])
     else:
         withdraw_slot(store, PUBLIC_PREFIX, f"{year}-table")
-    buyers = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities))
+    buyers = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities)) if widgets else []
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
     scope = {k for k, v in by_file.items()} if night is None else {
         row["file_key"] for row in consolidated.kept + consolidated.rejected + [c for c, _ in consolidated.duplicates]
@@ -469,7 +486,7 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
         years = []
         for year in transformed["years"]:
             progress(f"publish {year}")
-            years.append(_publish_year(settings, store, year, night))
+            years.append(_publish_year(settings, store, year, night, widgets=False))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)
         report = build_report(night, {"skipped": []}, transformed, years, [])
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -36,12 +36,20 @@ REJECT_COLUMNS = (
 DUPLICATE, INVALID, ANOMALY = "doublon", "invalide", "anomalie"
 
 
-def regulatory_document(kept: list[dict]) -> dict:
-    lists = {MARCHE: [], CONCESSION: []}
+def regulatory_lists(kept: list[dict]) -> dict[tuple[str, ...], list[str]]:
+    """The kept 2022-format objects per list of the regulatory shape (an empty list is left out), as
+    the canonical JSON texts staging wrote: the file is assembled from them, never parsed again."""
+    lists: dict[str, list[str]] = {MARCHE: [], CONCESSION: []}
     for row in kept:
         if row["version"] == VERSION_2022:
-            lists[row["kind"]].append(loaded(row))
-    return {"marches": {kind: objects for kind, objects in lists.items() if objects}}
+            lists[row["kind"]].append(row["object_json"])
+    return {("marches", kind): texts for kind, texts in lists.items() if texts}
+
+
+def regulatory_bytes(lists: dict[tuple[str, ...], list[str]]) -> bytes:
+    """``document_bytes`` of ``{"marches": {kind: [objects]}}``, written from the objects' texts."""
+    parts = ",".join(json.dumps(path[-1]) + ":[" + ",".join(texts) + "]" for path, texts in lists.items())
+    return ('{"marches":{' + parts + "}}\n").encode("utf-8")
 
 
 NAME_FIELDS = ("denominationSociale", "nom")  # of a titulaire or concessionnaire; of a buyer

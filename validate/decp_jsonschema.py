@@ -203,3 +203,26 @@ def document_errors(document: dict, version: str) -> list[ObjectError]:
             if len(set(texts)) != len(texts):
                 errors.append(ObjectError("/".join(path), "uniqueItems", "liste avec des éléments en double"))
     return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
+
+
+def staged_document_errors(version: str, lists: dict[tuple[str, ...], list[str]], staged_version: str) -> list[ObjectError]:
+    """Every error of a DECP file made of objects staging already validated one by one against
+    ``staged_version``, given as canonical JSON texts per object list (``OBJECT_LISTS`` paths).
+
+    Against that same version each object is not parsed nor validated again: the envelope is
+    checked with each list's first object, and ``uniqueItems`` by comparing the texts. Against
+    another version (a run targeting a newer schema) the whole file is validated.
+    """
+    envelope: dict = {}
+    for path, texts in lists.items():
+        parent = envelope
+        for part in path[:-1]:
+            parent = parent.setdefault(part, {})
+        parent[path[-1]] = [json.loads(text) for text in (texts if version != staged_version else texts[:1])]
+    errors = document_errors(envelope, version)
+    if version == staged_version:
+        schema = load_schema(version)
+        for path, texts in lists.items():
+            if _schema_at(schema, path).get("uniqueItems") and len(set(texts)) != len(texts):
+                errors.append(ObjectError("/".join(path), "uniqueItems", "liste avec des éléments en double"))
+    return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
