@@ -70,7 +70,7 @@ from transform.decp_staging import (
     transform_night,
     write_staging,
 )
-from transform.decp_table import NameLookup, table_frame, table_rows
+from transform.decp_table import NameLookup, iter_table_rows, table_frame
 from transform.decp_widget import (
     INDEX_FILE,
     INDICATORS_FILE,
@@ -271,9 +271,8 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
                                              settings.schema_versions["decp-historique"])),
     ):
         files[name] += [info] if info else []
-    rows = table_rows(consolidated.kept, names)
-    if rows:
-        table = table_frame(rows)
+    table = table_frame(iter_table_rows(consolidated.kept, names))
+    if len(table):
         table_files, report = publish_table(store, table, table_base_key(year), settings.schema("decp-table"),
                                             versioned=True, slot=f"{year}-table")
         files["table"] = [f.to_dict() for f in table_files]

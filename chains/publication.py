@@ -41,16 +41,18 @@ def publish_table(
 
     Returns the files and the row-level report, whose invalid rows were left out.
     """
-    report = _validate_bytes(csv_bytes(frame, schema), schema, base_key + ".csv")
+    data = csv_bytes(frame, schema)
+    report = _validate_bytes(data, schema, base_key + ".csv")
     if report.valid:  # the bytes validated are the bytes written: validated once
-        return write_table(store, frame, base_key, schema, versioned=versioned, slot=slot), report
+        return write_table(store, frame, base_key, schema, versioned=versioned, slot=slot, csv=data), report
     if any(error.row_index is None for error in report.errors):  # the file itself: no row to leave out
         raise PublicationRefused(f"{base_key}.csv fails {schema}:\n{report.to_text()}")
     kept = frame.drop(index=sorted(report.invalid_rows())).reset_index(drop=True)
-    final = _validate_bytes(csv_bytes(kept, schema), schema, base_key + ".csv")
+    data = csv_bytes(kept, schema)
+    final = _validate_bytes(data, schema, base_key + ".csv")
     if not final.valid:
         raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
-    return write_table(store, kept, base_key, schema, versioned=versioned, slot=slot), report
+    return write_table(store, kept, base_key, schema, versioned=versioned, slot=slot, csv=data), report
 
 
 def publish_shaped(

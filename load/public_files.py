@@ -9,7 +9,7 @@ pointer, and ``switch_dataset_manifest`` later publishes the dataset's manifest
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 
@@ -20,7 +20,9 @@ from core.csv_cells import neutralise_columns
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
 from load.versions import (
+    Fingerprints,
     clear_pending,
+    fingerprints,
     json_document,
     put_version,
     read_json,
@@ -81,23 +83,25 @@ def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     return table_to_parquet_bytes(pa.Table.from_arrays(arrays, names=list(frame.columns)))
 
 
-def table_records(frame: pd.DataFrame) -> list[list[str]]:
-    """A table's rows as the records of its versions: a row that changes or leaves is a record gone."""
-    return [[str(value) for value in row] for row in frame.itertuples(index=False, name=None)]
+def table_records(frame: pd.DataFrame) -> Iterator[list[str]]:
+    """A table's rows as the records of its versions: a row that changes or leaves is a record gone
+    (one row at a time: only their fingerprints are kept)."""
+    return ([str(value) for value in row] for row in frame.itertuples(index=False, name=None))
 
 
 def write_table(
     store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str, *,
-    versioned: bool = False, slot: str | None = None,
+    versioned: bool = False, slot: str | None = None, csv: bytes | None = None,
 ) -> list[PublishedFile]:
-    """Write an already validated table as CSV and Parquet.
+    """Write an already validated table as CSV and Parquet (``csv``: its CSV bytes, when the caller
+    has them already).
 
     With ``versioned``, the files are written as versions (their rows recorded, see
     ``load.versions``) and pointed to under ``slot`` (default: the file stem);
     ``switch_dataset_manifest`` publishes them.
     """
-    outputs = {"csv": csv_bytes(frame, schema), "parquet": parquet_bytes(frame, schema)}
-    records = table_records(frame) if versioned else None
+    outputs = {"csv": csv_bytes(frame, schema) if csv is None else csv, "parquet": parquet_bytes(frame, schema)}
+    records = Fingerprints(fingerprints(table_records(frame))) if versioned else None
     files = []
     folder, stem = base_key.rsplit("/", 1)
     for fmt, data in outputs.items():

@@ -48,8 +48,15 @@ def _records_key(key: str) -> str:
     return f"{RECORDS_PREFIX}/{public_path(key)}.json"
 
 
+class Fingerprints(list):
+    """Records already reduced to their ``fingerprints``: several versions holding the same records
+    (a table's CSV and Parquet) hash them once, and the records need not be kept."""
+
+
 def fingerprints(records: Iterable) -> list[str]:
     """One short hash per record (any JSON value: a row as a list, an act as a dict), sorted, unique."""
+    if isinstance(records, Fingerprints):
+        return list(records)
     return sorted({
         sha256_hex(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
         for record in records

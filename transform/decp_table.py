@@ -18,7 +18,7 @@ Names of buyers and titulaires are not in the 2022 format. ``resolved_name`` giv
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import pandas as pd
 
@@ -133,15 +133,23 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> 
     return rows
 
 
-def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
+def iter_table_rows(kept: list[dict], names: NameLookup | None = None) -> Iterator[dict]:
+    """The table's rows one contract at a time (a year's rows are never all held as dicts)."""
     current = current_objects(kept)
-    rows = []
     for row in kept:
-        rows += contract_rows(row, (row["file_key"], row["position"]) in current, names)
-    return rows
+        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names)
 
 
-def table_frame(rows: list[dict]) -> pd.DataFrame:
-    """The rows as an object-typed frame in the schema's column order (ints stay ints)."""
+def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
+    return list(iter_table_rows(kept, names))
+
+
+def table_frame(rows: Iterable[dict]) -> pd.DataFrame:
+    """The rows as an object-typed frame in the schema's column order (ints stay ints), filled
+    column by column as the rows come."""
     names = columns()
-    return pd.DataFrame([[row.get(name) for name in names] for row in rows], columns=names, dtype=object)
+    cells: list[list] = [[] for _ in names]
+    for row in rows:
+        for column, name in zip(cells, names):
+            column.append(row.get(name))
+    return pd.DataFrame(dict(zip(names, cells)), columns=names, dtype=object)
