@@ -21,7 +21,7 @@ import re
 import tempfile
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from core.document_kind import document_headers
@@ -141,6 +141,13 @@ class LocalStore:
         if not path.is_file():
             raise FileNotFoundError(f"{key} not found in {self.url}")
         return path.read_bytes()
+
+    def open_object(self, key: str) -> BinaryIO:
+        """The object's file, opened for reading (see ``open_object``)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{key} not found in {self.url}")
+        return path.open("rb")
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -524,6 +531,13 @@ def content_sha256(store: ObjectStore, key: str) -> str | None:
         return sha256_hex(store.get_bytes(key))
     except FileNotFoundError:
         return None
+
+
+def open_object(store: ObjectStore, key: str) -> BinaryIO:
+    """An object's bytes as a seekable file to read from (close it): a local store's file itself,
+    so that a large raw export is read in chunks, never whole; else the bytes, in memory."""
+    method = getattr(store, "open_object", None)
+    return method(key) if method is not None else io.BytesIO(store.get_bytes(key))
 
 
 def put_raw(store: ObjectStore, key: str, data: bytes) -> bool:

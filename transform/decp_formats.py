@@ -222,31 +222,46 @@ def _raw_objects(pairs) -> Iterator[RawObject]:
         yield RawObject(position, kind, item if isinstance(item, dict) else {"__valeur__": item})
 
 
-def _is_utf8(data: bytes) -> bool:
-    """Checked in chunks, without a decoded copy of a whole large file."""
+def _is_utf8(stream: BinaryIO) -> bool:
+    """Checked in chunks, without a decoded copy of a whole large file; the stream is rewound."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    view = memoryview(data)
     try:
-        for start in range(0, len(view), CHUNK_BYTES):
-            decoder.decode(view[start:start + CHUNK_BYTES])
+        while chunk := stream.read(CHUNK_BYTES):
+            decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
+    finally:
+        stream.seek(0)
     return True
 
 
-def open_export(data: bytes) -> StreamedExport:
-    """Open one export file, its format decided from its head; raises ``UnreadableExport`` with a
-    French reason (at once, or while ``objects`` is read)."""
-    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+def _first_byte(stream: BinaryIO) -> bytes:
+    """The first byte past a BOM and whitespace (b"" for an empty file); the stream is rewound."""
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            start = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            if start:
+                return start
+        return b""
+    finally:
+        stream.seek(0)
+
+
+def open_export(source: bytes | BinaryIO) -> StreamedExport:
+    """Open one export file (its bytes, or a seekable binary file read lazily), its format decided
+    from its head; raises ``UnreadableExport`` with a French reason (at once, or while ``objects``
+    is read)."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    start = _first_byte(stream)
     notes: list[str] = []
     if start in (b"{", b"["):
-        if not _is_utf8(data):
+        if not _is_utf8(stream):
             notes.append("fichier non UTF-8 : lu en Windows-1252")
-        text = _JsonText(io.BytesIO(data), "utf-8-sig" if not notes else "cp1252")
+        text = _JsonText(stream, "utf-8-sig" if not notes else "cp1252")
         pairs, syntax = _json_pairs(text), "json"
     elif start == b"<":
-        pairs, syntax = iter(_read_xml(data, notes)), "xml"
+        pairs, syntax = iter(_read_xml(stream.read(), notes)), "xml"
     elif not start:
         raise UnreadableExport("fichier vide")
     else:

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
-from core.store import ObjectStore, read_parquet
+from core.store import ObjectStore, open_object, read_parquet
 from transform.decp_formats import CONCESSION, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
@@ -144,7 +145,7 @@ def _file_base(file_key: str, source: str, night: str) -> dict:
     return {"night": night, "source": source, "file_key": file_key, "file_name": file_key.rsplit("/", 1)[-1]}
 
 
-def _row_batches(data: bytes, result: FileResult, night: str, batch_rows: int) -> Iterator[list[dict]]:
+def _row_batches(data: bytes | BinaryIO, result: FileResult, night: str, batch_rows: int) -> Iterator[list[dict]]:
     """The staging rows of one export, ``batch_rows`` at a time; ``UnreadableExport`` (at once or
     half-way) when the file cannot be read to its end."""
     base = _file_base(result.file_key, result.source, night)
@@ -256,8 +257,9 @@ def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...], fo
         spool.mkdir(parents=True)
         writer = _YearParts(spool)
         try:
-            for batch in _row_batches(store.get_bytes(key), result, night, batch_rows or BATCH_ROWS):
-                writer.write(batch)
+            with open_object(store, key) as stream:
+                for batch in _row_batches(stream, result, night, batch_rows or BATCH_ROWS):
+                    writer.write(batch)
             written = writer.close()
         except UnreadableExport as error:
             writer.close()
