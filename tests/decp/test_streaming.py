@@ -15,7 +15,9 @@ import pytest
 
 from digor.cli import main
 from samples.decp import write_national_export
+from tests.decp.test_formats_normalise import MARCHE_2022
 from transform import decp_formats, decp_staging
+from transform.decp_formats import UnreadableExport, read_export
 
 OBJECTS = 240
 
@@ -102,3 +104,19 @@ def test_a_file_broken_after_many_objects_is_refused_by_name_and_object_and_noth
     assert files["bon.json"]["published"] > 0 and report["totals"]["published"] == files["bon.json"]["published"]
     refused = [r for r in _rejects(out, 2025) if r["fichier"] == "casse.json"]
     assert [r["code"] for r in refused] == ["fichier-illisible"] and "objet n°" in refused[0]["message"]
+
+
+def test_an_export_with_a_bom_or_in_windows_1252_read_a_few_bytes_at_a_time_gives_the_same_objects(monkeypatch):
+    marches = [{**MARCHE_2022, "id": f"2025M{index:03d}", "objet": f"Réfection n°{index} de l'école"}
+               for index in range(6)]
+    text = json.dumps({"marches": {"marche": marches[:4], "contrat-concession": []}, "extra": {"marche": [1]}},
+                      ensure_ascii=False)
+    whole = read_export(text.encode())
+    assert [o.data["id"] for o in whole.objects] == [m["id"] for m in marches[:4]]
+    _shrink(monkeypatch, chunk=7, head=2)
+    for data in (b"\xef\xbb\xbf" + text.encode(), text.encode("cp1252")):
+        export = read_export(data)
+        assert [(o.position, o.data) for o in export.objects] == [(o.position, o.data) for o in whole.objects]
+    assert read_export(text.encode("cp1252")).notes == ["fichier non UTF-8 : lu en Windows-1252"]
+    with pytest.raises(UnreadableExport, match=r"JSON illisible : Extra data .*après l'objet n°4"):
+        read_export(text.encode() + b" []")
