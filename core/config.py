@@ -104,6 +104,10 @@ S2LOW_CONN_ID = "digor_s2low"
 # for the SAE, 12 sent to it, 13 archived, 14/20/22 its errors. An act moves on from 4 within
 # days, so each is listed, or an act acknowledged and archived between two nights is never seen.
 S2LOW_ACT_STATUSES = (4, 19, 12, 13, 14, 20, 22)
+# 0 "Annulé": an act whose annulation the préfecture acknowledged (ARAnnulation); the annulation
+# itself is a transaction of its own (type 6) that reaches 4. Only type 1 transactions are acts.
+S2LOW_CANCELLED_STATUS = 0
+S2LOW_ACT_TYPE = "1"
 S2LOW_CLIENT_DEFAULTS = {
     "page_size": 100,
     "max_listings": 4,  # full readings of a multi-page list until two agree (else the day is listed again)

@@ -58,8 +58,10 @@ _BY_NATURE = {
 }
 
 
-# Pastell actions that mean the transmission of the act was cancelled at the préfecture.
-CANCELLATION_ACTIONS = {"annulation-tdt", "verif-annulation-tdt", "annuler-tdt"}
+# The last action of an act S²LOW shows as cancelled (its status 0 "Annulé", ``transform.s2low_acts``).
+S2LOW_CANCELLATION = "annulation-s2low"
+# Pastell actions (and S²LOW's) that mean the transmission of the act was cancelled at the préfecture.
+CANCELLATION_ACTIONS = {"annulation-tdt", "verif-annulation-tdt", "annuler-tdt", S2LOW_CANCELLATION}
 
 
 def open_data_codes(flow: str, codes: Mapping[str, Mapping[str, str]] = PUBLICATION_OPEN_DATA_CODES

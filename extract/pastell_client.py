@@ -22,7 +22,13 @@ import requests.auth
 
 from core.config import PASTELL_CLIENT_DEFAULTS
 from core.http_manners import complete_body, json_body, redact
-from extract.source_client import SourceClient, SourceOptions, paged, settled, source_errors
+from extract.source_client import (
+    SourceClient,
+    SourceOptions,
+    paged,
+    settled,
+    source_errors,
+)
 
 API_PATH = "/api/v2"
 

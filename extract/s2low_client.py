@@ -41,7 +41,13 @@ import requests.auth
 
 from core.config import S2LOW_CLIENT_DEFAULTS
 from core.http_manners import complete_body, json_body, redact
-from extract.source_client import SourceClient, SourceOptions, paged, settled, source_errors
+from extract.source_client import (
+    SourceClient,
+    SourceOptions,
+    paged,
+    settled,
+    source_errors,
+)
 
 ACTES = "/modules/actes"
 LIST_ACTES = f"{ACTES}/api/list_actes.php"

@@ -32,7 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from core.config import S2LOW_ACT_STATUSES, Settings
+from core.config import (
+    S2LOW_ACT_STATUSES,
+    S2LOW_ACT_TYPE,
+    S2LOW_CANCELLED_STATUS,
+    Settings,
+)
 from core.jsonio import json_bytes as _dumps
 from core.keys import S2LOW_STATE_KEY as STATE_KEY
 from core.keys import report_key
@@ -51,7 +56,7 @@ from extract.s2low_client import (
     S2lowNotFound,
     S2lowNotYet,
 )
-from extract.source_pull import Outcome, PullResult, fetch_all, record_outcomes
+from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,7 @@ class BodyState:
     known: list[str] = field(default_factory=list)  # transactions already stored
     pending: dict[str, dict] = field(default_factory=dict)
     last_night: str = ""
+    cancelled: list[str] = field(default_factory=list)  # stored transactions stored again as cancelled
 
 
 def load_state(store: ObjectStore) -> dict[str, BodyState]:
@@ -175,31 +181,52 @@ def _nature(message: bytes) -> str:
 def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyState, night: str,
                statuses: tuple[int, ...], max_workers: int, result: PullResult) -> BodyState:
     until = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
-    known = set(state.known)
+    known, cancelled = set(state.known), set(state.cancelled)
     rows: dict[str, dict] = {}
+    cancelling: dict[str, dict] = {}
     unsettled = []
-    for status in statuses:  # in the order an act goes through them: one moving on is found in the next
+    # In the order an act goes through them (one moving on is found in the next), the annulled last.
+    for status in (*statuses, S2LOW_CANCELLED_STATUS):
         listed, complete = client.listing(status, min_date=state.since or None, max_date=until)
         if not complete:
             unsettled.append(status)
         for row in listed:
-            rows.setdefault(str(row.get("id")), row)
+            key = str(row.get("id"))
+            if str(row.get("type") or S2LOW_ACT_TYPE) != S2LOW_ACT_TYPE:
+                continue  # an annulation, a mail of the préfecture: not an act
+            if status == S2LOW_CANCELLED_STATUS:
+                if key in known and key not in cancelled:
+                    cancelling[key] = row  # published perhaps: stored again, withdrawn by the transform
+            else:
+                rows.setdefault(key, row)
     todo = [row for key, row in sorted(rows.items()) if key not in known]
-    todo += [entry["row"] for key, entry in sorted(state.pending.items()) if key not in rows and key not in known]
+    todo += [entry["row"] for key, entry in sorted(state.pending.items())
+             if key not in rows and key not in cancelling and key not in known]
+    cancelling.update((key, entry["row"]) for key, entry in sorted(state.pending.items())
+                      if key in known and key not in cancelled)
+    todo += [row for _, row in sorted(cancelling.items())]
     prefix = night_prefix(night, SOURCE)
-    outcomes = fetch_all(todo, lambda row: _fetch_and_store(client, store, body, row, prefix, statuses),
-                         lambda row: str(row.get("id")), ERRORS, max_workers, "s2low")
+
+    def fetch(row: dict) -> Outcome:
+        wanted = (S2LOW_CANCELLED_STATUS,) if str(row.get("id")) in cancelling else statuses
+        return _fetch_and_store(client, store, body, row, prefix, wanted)
+
+    outcomes = fetch_all(todo, fetch, lambda row: str(row.get("id")), ERRORS, max_workers, "s2low")
     rows_by_id = {str(row.get("id")): row for row in todo}
     pending = record_outcomes(result, "S²LOW", body.siren, outcomes, state.pending, night,
                               lambda id_d: {"row": rows_by_id[id_d]})
-    known |= {outcome.id_d for outcome in outcomes if outcome.kind == "written"}
+    stored = {outcome.id_d for outcome in outcomes if outcome.kind == "written"}
+    known |= stored - set(cancelling)
+    cancelled |= stored & set(cancelling)
+    for id_d in sorted(stored & set(cancelling)):
+        result.cancelled.append(Problem(body.siren, id_d, "cancelled on S²LOW: withdrawn"))
     if unsettled:
         result.unsettled("S²LOW", body.siren,
                          f"the list of statuses {unsettled} changed at each of {client.options.max_listings} "
                          "readings: the same days are listed again next night")
-        return BodyState(state.conn_id, state.since, sorted(known, key=int), pending, night)
+        return BodyState(state.conn_id, state.since, sorted(known, key=int), pending, night, sorted(cancelled, key=int))
     since = max(state.since, night) if state.since else night
-    return BodyState(state.conn_id, since, sorted(known, key=int), pending, night)
+    return BodyState(state.conn_id, since, sorted(known, key=int), pending, night, sorted(cancelled, key=int))
 
 
 def pull_night(store: ObjectStore, registry: Registry, open_client: Callable[[str], S2lowClient], night: str,

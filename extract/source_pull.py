@@ -70,6 +70,7 @@ class PullResult:
     deleted: list[Problem] = field(default_factory=list)
     waiting: list[Problem] = field(default_factory=list)
     incomplete: list[Problem] = field(default_factory=list)
+    cancelled: list[Problem] = field(default_factory=list)  # acts stored before, cancelled on the platform since
     body_errors: list[dict] = field(default_factory=list)
     unlisted: list[dict] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
@@ -93,6 +94,7 @@ class PullResult:
             "deleted": [p.to_dict() for p in self.deleted],
             "waiting": len(self.waiting),
             "incomplete": [p.to_dict() for p in self.incomplete],
+            "cancelled": [p.to_dict() for p in self.cancelled],
             "body_errors": self.body_errors,
             "unlisted": self.unlisted,
             "pending": self.pending,

@@ -7,8 +7,12 @@ annexes, the acknowledgement) and the files. The act's own fields come from the 
 document the acknowledgement answers. They are given in the names of the Pastell form, so
 that one normaliser (``transform.actes.normalise_act``) applies the same rules to both
 sources. S²LOW carries no open-data choice: the nature decides (``core.publication_rule``).
-S²LOW's API gives no date for the "Transmis" step: the transmission date is the day the
-préfecture received the act (``DateReception`` of the ARActe), the day S²LOW transmits it.
+S²LOW's API gives no date for the "Transmis" step (``actes_transac_get_status.php`` answers the
+current status and its return message only; the workflow with its dates is on the transaction's
+HTML page alone): the transmission date is the day the préfecture received the act
+(``DateReception`` of the ARActe), the day S²LOW transmits it. An act S²LOW shows cancelled
+(status 0, stored again by the pull) carries the cancellation as its last action, which the
+publication rule reads as for a Pastell act whose transmission was cancelled: withdrawn.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 from lxml import etree
 
 from core import safe_xml
+from core.config import S2LOW_CANCELLED_STATUS
+from core.publication_rule import S2LOW_CANCELLATION
 
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
 FLOW = "s2low"
@@ -76,4 +82,5 @@ def act_fields(document: dict, files: dict[str, bytes]) -> tuple[dict, dict, str
     })
     received = data["date_tdt_postage"]
     info = {"id_d": str(row.get("id") or ""), "type": FLOW, "last_modification": received}
-    return info, data, "", ""
+    cancelled = str(document.get("status")) == str(S2LOW_CANCELLED_STATUS)
+    return info, data, "", S2LOW_CANCELLATION if cancelled else ""

@@ -21,7 +21,8 @@ authority (a SIREN) is the only one it sees; a user enrolled with a password als
 Basic, else ``KO\\nÉchec de l'authentification`` (legacy pages) or a 403 (the API).
 
 Time: each transaction has the moments it reached its statuses; the emulator shows the state
-at ``clock`` (everything when None).
+at ``clock`` (everything when None). ``cancel`` annuls an acknowledged act as the préfecture's
+ARAnnulation does: the act goes to status 0, an annulation transaction (type 6) to 4.
 
 Faults (``inject``): ``slow``, ``error`` (``status``), ``429``, ``truncate``, ``403``, ``404``
 like the Pastell emulator's, ``missing`` (downloads of the file ``file_id`` redirect: S²LOW lost
@@ -40,7 +41,7 @@ import ssl
 import threading
 from base64 import b64decode
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -165,6 +166,7 @@ class Transaction:
     statuses: list[tuple[int, str]]  # (status, when it was reached), in order
     files: list[EmFile] = field(default_factory=list)
     aracte: bytes | None = None
+    type: str = "1"  # 1 an act's transmission, 6 an annulation (of the act of the same number)
 
     def status_at(self, clock: str | None) -> tuple[int, str] | None:
         reached = [s for s in self.statuses if clock is None or s[1] <= clock]
@@ -215,6 +217,19 @@ class S2lowEmulator(faults.FaultInjection, faults.LoopbackServer):
         # Called with each page a list answers (its transactions), before the answer goes: a test moves
         # or deletes transactions between two page reads with it.
         self.after_list: Callable[[list[Transaction]], None] | None = None
+
+    def cancel(self, transaction_id: str, when: str) -> Transaction:
+        """The annulation of an acknowledged act at ``when``, as S²LOW records the préfecture's ARAnnulation
+        (``ActesAnalyseFichierRecuController::traitementARAnnulation``): the act's transaction goes to 0
+        "Annulé", the annulation's own transaction (type 6, the act's number) to 4."""
+        with self.lock:
+            index, act = next((i, t) for i, t in enumerate(self.transactions) if t.id == transaction_id)
+            self.transactions[index] = replace(act, statuses=[*act.statuses, (0, when)])
+            annulation = Transaction(str(max(int(t.id) for t in self.transactions) + 1), act.authority, act.number,
+                                     act.subject, act.decision_date, act.nature_code, act.classification,
+                                     [(1, when), (3, when), (4, when)], type="6")
+            self.transactions.append(annulation)
+        return annulation
 
     def visible(self, authority: str | None = None) -> dict[str, Transaction]:
         """Transactions that exist at the clock, by id."""
@@ -273,7 +288,7 @@ class S2lowEmulator(faults.FaultInjection, faults.LoopbackServer):
                       "transactions": [{"id": t.id, "subject": t.subject, "number": t.number,
                                         "date": t.decision_date or None,
                                         "nature_descr": NATURES.get(t.nature_code, ("", ""))[1],
-                                        "classification": t.classification, "type": "1"} for t in page]}
+                                        "classification": t.classification, "type": t.type} for t in page]}
             return 200, "application/json", json.dumps(result).encode(), {}
         if operation == "download":
             file_id = str(one("file", ""))

@@ -173,3 +173,48 @@ def test_the_actes_dag_pulls_from_s2low_for_the_bodies_on_it(airflow_db, tmp_pat
     report = json.loads((reports / "report.json").read_text())
     assert pulled["acts"] > 0 and report["totals"]["extracted"] == pulled["acts"]
     assert list(pulled["by_body"]) == ["siren=252909999"] and emulator.calls("download")
+
+
+def test_an_act_cancelled_on_s2low_is_withdrawn_at_once_like_a_pastell_withdrawal(tmp_path, monkeypatch, platforms):
+    """The préfecture's ARAnnulation of a published act: gone from the public files, its document and the
+    widget in the next night, and the ledger says withdrawn by the télétransmission, as for Pastell's."""
+    from core.ledger import read_events, replay
+    from core.publication_rule import Decision, DecisionSource, source_decision
+    from core.store import LocalStore, plain_bytes
+
+    pastell, s2low = platforms
+    _connect(monkeypatch, pastell, s2low)
+    settings = _settings(tmp_path, registry_on_s2low(tmp_path / "mixed.yaml", ON_S2LOW))
+    store = tmp_path / "store"
+    cancelled: dict = {}
+
+    def cancel_one(night: str) -> None:
+        if night != NIGHTS[1]:
+            return
+        frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in sorted((store / "public/actes").glob("actes-*.csv"))
+                  if re.fullmatch(r"actes-\d{4}\.csv", p.name)]
+        acts = pd.concat(frames)
+        act = acts[acts["COLL_SIRET"].str.startswith(KERDIGOR) & (acts["ACTE_URL"] != "")].iloc[0]
+        document = store / "public" / act["ACTE_URL"].split("/", 3)[3]
+        assert document.is_file(), "its document is public before"
+        cancelled.update(act.to_dict(), year=act["ACTE_DATE"][:4], document=document)
+        s2low.cancel(act["SOURCE_ID"], f"{night} 10:00:00")
+
+    saved = list(s2low.transactions)
+    try:
+        _run(settings, [pastell, s2low], cancel_one)
+    finally:
+        s2low.transactions = saved
+    assert cancelled, "an act of the body on S²LOW was published the first night"
+    public = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False)
+                        for p in sorted((store / "public/actes").glob("actes-*.csv"))
+                        if re.fullmatch(r"actes-\d{4}\.csv", p.name)])
+    assert cancelled["SOURCE_ID"] not in set(public["SOURCE_ID"]), "out of the public table"
+    assert not cancelled["document"].exists(), "its document is gone"
+    widget = json.loads(plain_bytes(LocalStore(store).get_bytes(f"public/widgets/actes/{KERDIGOR}/{cancelled['year']}.json")))
+    assert cancelled["ACTE_ID"] not in {a["numero"] for a in widget["actes"]}, "out of the widget"
+    state = replay(read_events(LocalStore(store)))[(KERDIGOR, "s2low", cancelled["SOURCE_ID"])]
+    pastell_decision, pastell_source, _ = source_decision("1", "", "annuler-tdt")
+    assert (state.decision, state.decided_by) == (pastell_decision.value, pastell_source.value)
+    assert (pastell_decision, pastell_source) == (Decision.WITHDRAWN, DecisionSource.TELETRANSMISSION)
+    assert [e.decision for e in state.history][0] == Decision.PUBLISHED.value, "published, then withdrawn"

@@ -252,3 +252,25 @@ def test_a_listing_that_does_not_settle_is_reported_and_listed_again(store, regi
     emulator.after_list = None
     third = pull(store, registry, emulator, THIRD)
     assert not third.summary(store)["unlisted"] and {t.id for t in added} <= {w["id_d"] for w in second.written + third.written}
+
+
+def test_an_act_cancelled_on_s2low_is_stored_again_as_withdrawn_and_its_annulation_is_no_act(store, registry,
+                                                                                           connections, emulator):
+    pull(store, registry, emulator, FIRST)
+    stored = sorted(load_state(store)[KERDIGOR].known, key=int)
+    annulation = emulator.cancel(stored[0], f"{SECOND} 11:00:00")
+    result = pull(store, registry, emulator, SECOND)
+    assert not result.failed and not result.body_errors
+    assert result.summary(store)["cancelled"] == [{"siren": KERDIGOR, "id_d": stored[0],
+                                                   "reason": "cancelled on S²LOW: withdrawn"}]
+    folder = f"raw/actes/s2low/date={SECOND}/siren={KERDIGOR}/"
+    assert json.loads(store.get_bytes(folder + f"{stored[0]}/metadata.json"))["status"] == 0
+    assert not store.list_keys(folder + f"{annulation.id}/"), "the annulation transaction is not an act"
+    rows = transform_night(store, registry, SECOND, "s2low")
+    cancelled = next(r for r in rows.rows if r["source_id"] == stored[0])
+    assert (cancelled["decision"], cancelled["decision_source"]) == ("withdrawn", "teletransmission")
+    assert "annulation-s2low" in cancelled["decision_reason"]
+    assert load_state(store)[KERDIGOR].cancelled == [stored[0]]
+    emulator.reset_calls()
+    again = pull(store, registry, emulator, THIRD)
+    assert not again.cancelled and stored[0] not in _status_ids(emulator), "a cancellation is stored once"
