@@ -105,8 +105,9 @@ class ActesChain(Chain):
         store = self.store(settings)
         registry_refresh = {}
         # A body new in the source is read this very night; short runs keep the night's registry.
-        if settings.source_name == pastell_source.SOURCE and settings.registry_source == "pastell" \
-                and not is_short_run(night):
+        from_source = settings.registry_source == "s2low" or (
+            settings.source_name == pastell_source.SOURCE and settings.registry_source == "pastell")
+        if from_source and not is_short_run(night):
             from chains.registry_source import refresh_registry
 
             registry_refresh = {"registry": refresh_registry(settings)}

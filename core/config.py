@@ -304,7 +304,7 @@ def _json_env(name: str) -> dict:
     return mapping
 
 
-REGISTRY_SOURCES = ("file", "pastell")
+REGISTRY_SOURCES = ("file", "pastell", "s2low")
 
 # Several regions in one deployment: DIGOR_REGIONS names a YAML file ``regions: {name: {setting: value}}``
 # and DIGOR_REGION the region a process serves (``digor --region NAME``). Each region's settings

@@ -212,8 +212,8 @@ def cmd_registry_refresh(args: argparse.Namespace) -> int:
         print(f"  added {siren}")
     for item in summary["left_out"]:
         print(f"  {item['severity']}: {item['message']}", file=sys.stderr)
-    if settings.registry_source != "pastell":
-        print("warning: DIGOR_REGISTRY_SOURCE is not 'pastell': the nights read the file's bodies only",
+    if settings.registry_source == "file":
+        print("warning: DIGOR_REGISTRY_SOURCE is 'file': the nights read the file's bodies only",
               file=sys.stderr)
     return 0
 

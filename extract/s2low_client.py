@@ -16,7 +16,12 @@ reads, from S²LOW's ``public.ssl/modules/actes``:
 - ``actes_download_file.php?file=[&tampon=true]``: a file (the act stamped by S²LOW with
   ``tampon``); a file S²LOW no longer has is a redirect, never an error status;
 - ``actes_transac_get_ARActe.php?id=``: the préfecture's acknowledgement (ACTES ``ARActe``) as
-  received; none is a redirect too.
+  received; none is a redirect too;
+- ``/admin/authorities/admin_authorities_export.php``: the collectivités of the user's group (all of
+  them for a super administrator) as CSV, a header of French column names (``Nom``, ``Numéro SIREN``,
+  ``Status``…) then one line each; a user who administers no group is redirected. S²LOW offers no
+  other list of its collectivités with their SIREN (``api/info-connexion.php`` gives the user's own
+  authority without it): the registry refresh needs a group administrator's certificate.
 
 Manners are the Pastell client's (``core.http_manners``): one retry policy, a shared rate limit,
 timeouts; a refused certificate, login or right stops at once naming the Airflow connection.
@@ -26,6 +31,7 @@ The key, its password and the login's password never appear in a message, a log 
 
 from __future__ import annotations
 
+import csv
 import os
 import ssl
 import tempfile
@@ -55,6 +61,9 @@ GET_STATUS = f"{ACTES}/actes_transac_get_status.php"
 GET_FILES_LIST = f"{ACTES}/actes_transac_get_files_list.php"
 DOWNLOAD_FILE = f"{ACTES}/actes_download_file.php"
 GET_ARACTE = f"{ACTES}/actes_transac_get_ARActe.php"
+AUTHORITIES_EXPORT = "/admin/authorities/admin_authorities_export.php"
+# Columns of the export (``AuthoritySQL::getColonneNameForExport``) the registry reads.
+EXPORT_COLUMNS = {"name": "Nom", "siren": "Numéro SIREN", "status": "Status"}
 # Where S²LOW sends a request it could not authenticate (its legacy pages redirect there).
 SIGN_IN_STATUS = "connexion-status"
 _AUTH_WORDS = ("authentification", "accès refusé", "acces refuse")
@@ -391,3 +400,33 @@ class S2lowClient(SourceClient):
         if not body.strip():
             raise S2lowNotFound(f"GET {GET_ARACTE}: transaction {transaction_id} has no acknowledgement")
         return body
+
+    def authorities(self) -> list[dict]:
+        """The collectivités the connection's user administers: ``name``, ``siren``, ``status`` (``"1"``
+        active) of each line of S²LOW's export, in its order."""
+        try:
+            body = self._get(AUTHORITIES_EXPORT, {}, kind="text")
+        except _Redirected:
+            raise self._denied("redirected the list of collectivités (the user administers no group)",
+                               f"GET {AUTHORITIES_EXPORT}; the registry refresh needs a group administrator's "
+                               "certificate") from None
+        return _export_rows(body)
+
+
+def _export_rows(body: bytes) -> list[dict]:
+    """The lines of the authorities export as dicts of ``EXPORT_COLUMNS``; UTF-8 or Latin-1, ``;`` or ``,``."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    names = [name.strip() for name in rows[0]] if rows else []
+    missing = [column for column in EXPORT_COLUMNS.values() if column not in names]
+    if missing:
+        raise S2lowError(f"GET {AUTHORITIES_EXPORT}: not the export of collectivités (no column {missing[0]!r})")
+    where = {key: names.index(column) for key, column in EXPORT_COLUMNS.items()}
+    return [{key: (row[index].strip() if index < len(row) else "") for key, index in where.items()}
+            for row in rows[1:] if any(cell.strip() for cell in row)]

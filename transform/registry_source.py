@@ -1,4 +1,5 @@
-"""The télétransmission's entities -> bodies of the registry, each identity taken from the SIRENE register.
+"""The télétransmission's entities (Pastell's entities, S²LOW's collectivités) -> bodies of the registry,
+each identity taken from the SIRENE register.
 
 An entity is a body only when the register knows its SIREN: its SIRET is the register's siège,
 its name the register's, its kind read from its catégorie juridique. Anything else (no SIREN, an
@@ -8,6 +9,7 @@ left out: a body is never published under a guessed identity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from core.identifiers import siren_is_valid
@@ -39,11 +41,18 @@ def _text(value) -> str:
     return " ".join(str(value if value is not None else "").split())
 
 
-def discovered_bodies(entities: list[dict], lookup: SireneLookup | None,
-                      requested: set[str] | None = None) -> tuple[list[dict], list[EntityFinding]]:
-    """Bodies (``siren``, ``siret``, ``name``, ``kind``, ``pastell_id_e``) of the entities, in SIREN order,
-    and what was left out or is worth a look. ``requested``: the SIRENs the cache was reduced for."""
+def pastell_fields(entity: dict) -> dict:
+    """What a body found among Pastell's entities keeps of it: its entity, by which its acts are read."""
+    return {"pastell_id_e": _text(entity.get("id_e"))}
+
+
+def discovered_bodies(entities: list[dict], lookup: SireneLookup | None, requested: set[str] | None = None,
+                      source_fields: Callable[[dict], dict] = pastell_fields) -> tuple[list[dict], list[EntityFinding]]:
+    """Bodies (``siren``, ``siret``, ``name``, ``kind`` and the ``source_fields`` of their entity) of the
+    entities, in SIREN order, and what was left out or is worth a look. ``requested``: the SIRENs the
+    cache was reduced for."""
     bodies: dict[str, dict] = {}
+    entity_of: dict[str, str] = {}
     findings: list[EntityFinding] = []
     for entity in sorted(entities, key=lambda e: (_text(e.get("siren")), _text(e.get("id_e")).zfill(12))):
         id_e, name, siren = _text(entity.get("id_e")), _text(entity.get("denomination")), _text(entity.get("siren"))
@@ -63,7 +72,7 @@ def discovered_bodies(entities: list[dict], lookup: SireneLookup | None,
                   "left out, fix it in the télétransmission")
             continue
         if siren in bodies:
-            found("same_siren", WARNING, f"entity {id_e} has the SIREN of entity {bodies[siren]['pastell_id_e']}: "
+            found("same_siren", WARNING, f"entity {id_e} has the SIREN of entity {entity_of[siren]}: "
                   "its acts are read by their SIREN, under that body")
             continue
         unit = lookup.unit(siren) if lookup is not None else None
@@ -83,6 +92,7 @@ def discovered_bodies(entities: list[dict], lookup: SireneLookup | None,
         if entity_found.etat == ETAT_CESSE:
             found("unit_ceased", WARNING, f"the register says {siren} ceased on {entity_found.date_fermeture}")
         bodies[siren] = {"siren": siren, "siret": siret, "name": entity_found.nom or name,
-                         "kind": KINDS.get(entity_found.categorie_juridique or "", "autre"), "pastell_id_e": id_e}
+                         "kind": KINDS.get(entity_found.categorie_juridique or "", "autre"), **source_fields(entity)}
+        entity_of[siren] = id_e
     order = {ERROR: 0, WARNING: 1}
     return [bodies[s] for s in sorted(bodies)], sorted(findings, key=lambda f: (order[f.severity], f.siren, f.id_e))

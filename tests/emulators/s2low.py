@@ -13,7 +13,10 @@ parameters and answers for
   ``KO\\nPas d'acquittement recu`` before the acknowledgement;
 - ``GET /modules/actes/actes_download_file.php?file=[&tampon=true]``: the file; one S²LOW no
   longer has is a 302 to the site's root (S²LOW puts its message in the session);
-- ``GET /modules/actes/actes_transac_get_ARActe.php?id=``: the ARActe XML, or a 302 when none.
+- ``GET /modules/actes/actes_transac_get_ARActe.php?id=``: the ARActe XML, or a 302 when none;
+- ``GET /admin/authorities/admin_authorities_export.php``: ``collectivite.csv``, the collectivités
+  (``authorities``) of a group administrator (``admins``), as ``AdminAuthorityController::exportListAction``;
+  anyone else is redirected to the collectivités' page.
 
 Authentication is the TLS client certificate: the server requires one signed by its CA (the
 handshake fails otherwise), and the certificate's common name is the S²LOW user, whose
@@ -34,7 +37,9 @@ The certificates (a CA, the server's, the users') are made by ``make_pki`` with 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import socket
 import ssl
@@ -58,7 +63,11 @@ ROUTES = {
     f"{ACTES}/actes_transac_get_files_list.php": "files",
     f"{ACTES}/actes_download_file.php": "download",
     f"{ACTES}/actes_transac_get_ARActe.php": "aracte",
+    "/admin/authorities/admin_authorities_export.php": "authorities",
 }
+# ``AuthoritySQL::getColonneNameForExport``: the export's header.
+EXPORT_HEADER = ["Nom", "Adresse email", "Numéro SIREN", "Adresse", "Code Postal", "Ville", "Numéro de téléphone",
+                 "Numéro de fax", "Département", "Arrondissement", "Status", "Nom du groupe", "Type"]
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
 NATURES = {"1": ("DE", "Délibérations"), "2": ("AR", "Actes réglementaires"), "3": ("AI", "Actes individuels"),
            "4": ("CC", "Contrats,conventions et avenants"), "5": ("BF", "Documents budgétaires et financiers"),
@@ -217,6 +226,9 @@ class S2lowEmulator(faults.FaultInjection, faults.LoopbackServer):
         # Called with each page a list answers (its transactions), before the answer goes: a test moves
         # or deletes transactions between two page reads with it.
         self.after_list: Callable[[list[Transaction]], None] | None = None
+        # The group's collectivités (``name``, ``siren``, ``status``) and the users who administer it.
+        self.authorities: list[dict] = []
+        self.admins: set[str] = set()
 
     def cancel(self, transaction_id: str, when: str) -> Transaction:
         """The annulation of an acknowledged act at ``when``, as S²LOW records the préfecture's ARAnnulation
@@ -261,14 +273,28 @@ class S2lowEmulator(faults.FaultInjection, faults.LoopbackServer):
     def _file_fault(self, kind: str, file_id: str) -> Fault | None:
         return self._take(lambda fault: fault.kind == kind and fault.file_id == file_id)
 
+    def _export(self, user: str | None):
+        if user not in self.admins:
+            return 302, "text/html", b"", {"Location": "/admin/authorities/admin_authorities.php"}
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_HEADER)
+        for entry in self.authorities:
+            writer.writerow([entry.get("name", ""), "", entry.get("siren", ""), "", "", "", "", "", "029", "",
+                             entry.get("status", "1"), "Groupe de démonstration", "Commune"])
+        return 200, "text/csv", out.getvalue().encode("utf-8"), {
+            "Content-Disposition": 'attachment; filename="collectivite.csv"'}
+
     def _transaction(self, authority: str, transaction_id: str) -> Transaction | None:
         return self.visible(authority).get(str(transaction_id or "").strip())
 
-    def handle(self, operation: str, authority: str, query: dict):
+    def handle(self, operation: str, authority: str, query: dict, user: str | None = None):
         """(status, content type, body, headers) of one request of an authenticated user."""
         def one(name, default=None):
             return query.get(name, [default])[0]
 
+        if operation == "authorities":
+            return self._export(user)
         if operation == "list":
             status_id, offset, limit = int(one("status_id", 0) or 0), int(one("offset", 0) or 0), int(one("limit", 100))
             low, high = one("min_date"), one("max_date")
@@ -398,7 +424,7 @@ class _Handler(faults.FaultyHandler, BaseHTTPRequestHandler):
             record.status = 404
             self._send(404, "text/html", b"<h1>Not Found</h1>", {})
             return
-        status, mime, body, headers = emulator.handle(operation, authority, query)
+        status, mime, body, headers = emulator.handle(operation, authority, query, user)
         record.status = status
         self._send(status, mime, body, headers, self._truncate)
 
