@@ -172,6 +172,59 @@ def generate_drop_folder(root: Path, registry_path: Path, nights: Sequence[str] 
     }
 
 
+# The form fields of a Pastell document that name files.
+FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes", "annexes_tamponnees")
+
+
+@dataclass
+class DocVersion:
+    """One state of one Pastell document, visible from ``stamp`` on."""
+
+    id_d: str
+    id_e: str
+    type: str
+    stamp: str  # "YYYY-MM-DD HH:MM:SS", Pastell's local time
+    data: dict
+    last_action: dict
+    creation: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)  # by file name, as the form names them
+
+    @property
+    def titre(self) -> str:
+        return str(self.data.get("objet") or "")
+
+
+def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
+    """Documents of a drop folder (``samples.actes``) as Pastell document versions.
+
+    A folder whose ``metadata.json`` is not a JSON detail cannot be a Pastell answer: it is
+    left out and its name returned. Files the form names but the folder lacks stay missing
+    (the emulator answers 400 for them, as Pastell does).
+    """
+    versions, left_out = [], []
+    for night_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        for folder in sorted(p for p in night_dir.iterdir() if p.is_dir()):
+            try:
+                document = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                left_out.append(folder.name)
+                continue
+            info, data = document.get("info", {}), document.get("data", {})
+            stamp = info.get("last_modification") or info.get("modification")
+            files = {}
+            for field_name in FILE_FIELDS:
+                names = data.get(field_name)
+                for name in [names] if isinstance(names, str) else list(names or []):
+                    if (folder / name).is_file():
+                        files[name] = (folder / name).read_bytes()
+            versions.append(DocVersion(
+                id_d=info.get("id_d") or folder.name, id_e=str(document.get("id_e") or ""),
+                type=info.get("type") or "actes-generique", stamp=stamp, data=data,
+                last_action=document.get("last_action") or {}, creation=info.get("creation", ""), files=files,
+            ))
+    return versions, left_out
+
+
 def _plan(rng: random.Random, bodies: list[dict], nights: list[str], ids: set, counters: dict) -> list[Act]:
     """Valid acts, in a fixed order; the first ones cover every body, nature and year."""
     acts: list[Act] = []
@@ -350,7 +403,7 @@ def _metadata(act: Act) -> dict:
             "message": "L'acte a été acquitté par la préfecture",
             "date": _stamp(act.acknowledged),
         },
-        "id_e": str(act.body["pastell_id_e"]),
+        "id_e": str(act.body.get("pastell_id_e") or act.body["siren"]),  # a body on S²LOW has no Pastell entity
     }
 
 

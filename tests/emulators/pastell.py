@@ -38,14 +38,14 @@ import base64
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.emulators import faults
+from samples import emulator_faults as faults
+from samples.actes import FILE_FIELDS, DocVersion, versions_from_drop_folder  # noqa: F401 (re-exported)
 
-FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes", "annexes_tamponnees")
 ROUTES = [
     (re.compile(r"^/api/v2/version$"), "version"),
     (re.compile(r"^/api/v2/entite$"), "entities"),
@@ -55,24 +55,6 @@ ROUTES = [
      "file"),
 ]
 ACTIONS_POSSIBLE = ["send-ged", "send-archive"]
-
-
-@dataclass
-class DocVersion:
-    """One state of one Pastell document, visible from ``stamp`` on."""
-
-    id_d: str
-    id_e: str
-    type: str
-    stamp: str  # "YYYY-MM-DD HH:MM:SS", Pastell's local time
-    data: dict
-    last_action: dict
-    creation: str = ""
-    files: dict[str, bytes] = field(default_factory=dict)  # by file name, as the form names them
-
-    @property
-    def titre(self) -> str:
-        return str(self.data.get("objet") or "")
 
 
 @dataclass
@@ -305,37 +287,6 @@ def entities_of(registry_path: Path, extra: list[dict] = ()) -> list[dict]:
         for b in bodies if b.get("pastell_id_e")
     ]
     return entities + [dict(e) for e in extra]
-
-
-def versions_from_drop_folder(root: Path) -> tuple[list[DocVersion], list[str]]:
-    """Documents of a drop folder (``samples.actes``) as Pastell document versions.
-
-    A folder whose ``metadata.json`` is not a JSON detail cannot be a Pastell answer: it is
-    left out and its name returned. Files the form names but the folder lacks stay missing
-    (the emulator answers 400 for them, as Pastell does).
-    """
-    versions, left_out = [], []
-    for night_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
-        for folder in sorted(p for p in night_dir.iterdir() if p.is_dir()):
-            try:
-                document = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                left_out.append(folder.name)
-                continue
-            info, data = document.get("info", {}), document.get("data", {})
-            stamp = info.get("last_modification") or info.get("modification")
-            files = {}
-            for field_name in FILE_FIELDS:
-                names = data.get(field_name)
-                for name in [names] if isinstance(names, str) else list(names or []):
-                    if (folder / name).is_file():
-                        files[name] = (folder / name).read_bytes()
-            versions.append(DocVersion(
-                id_d=info.get("id_d") or folder.name, id_e=str(document.get("id_e") or ""),
-                type=info.get("type") or "actes-generique", stamp=stamp, data=data,
-                last_action=document.get("last_action") or {}, creation=info.get("creation", ""), files=files,
-            ))
-    return versions, left_out
 
 
 def sample_emulator(drop_dir: Path, registry_path: Path, **options) -> PastellEmulator:

@@ -38,7 +38,7 @@ from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.emulators import faults
+from samples import emulator_faults as faults
 
 ROUTES = [
     ("GET", re.compile(r"^/api/1/datasets/(?P<dataset>[^/]+)/$"), "get_dataset"),

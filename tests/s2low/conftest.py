@@ -14,8 +14,8 @@ from core.store import LocalStore
 from extract.pastell_source import night_cutoff
 from extract.s2low_client import ClientOptions, S2lowClient
 from extract.s2low_source import pull_night
-from tests.emulators.pastell import versions_from_drop_folder
-from tests.emulators.s2low import S2lowEmulator, make_pki, transactions_from_versions
+from samples.actes import versions_from_drop_folder
+from samples.s2low_platform import S2lowEmulator, make_pki, transactions_from_versions
 
 DEMO_REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
 KERDIGOR = "212900997"

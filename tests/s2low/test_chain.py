@@ -15,8 +15,8 @@ from chains import actes as actes_chain
 from core.config import Settings
 from extract.pastell_source import night_cutoff
 from samples.actes import DEMO_NIGHTS
+from samples.s2low_platform import S2lowEmulator, transactions_from_versions
 from tests.emulators.pastell import PastellEmulator, entities_of
-from tests.emulators.s2low import S2lowEmulator, transactions_from_versions
 from tests.s2low.conftest import DEMO_REGISTRY, FAST, KERDIGOR, demo_sirens, registry_on_s2low, set_connection
 
 NIGHTS = DEMO_NIGHTS[:2]

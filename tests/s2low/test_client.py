@@ -116,7 +116,7 @@ def test_a_shared_certificate_needs_its_login(monkeypatch, emulator, caplog):
 
 
 def test_an_encrypted_key_is_read_with_its_password(monkeypatch, emulator, tmp_path):
-    from tests.emulators.s2low import make_pki
+    from samples.s2low_platform import make_pki
 
     locked = make_pki(tmp_path / "locked", [KERDIGOR], key_password=b"key-pass-5521")
     emulator.pki.clients["locked"] = locked.clients[KERDIGOR]

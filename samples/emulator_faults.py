@@ -1,5 +1,8 @@
 """What the loopback emulators share: faults injected by tests, requests recorded, the server.
 
+In ``samples`` with the S²LOW emulator the demo serves (``samples.s2low_platform``); the tests'
+other emulators (``tests/emulators``) use it too.
+
 ``FaultInjection`` is an emulator's list of faults and of requests (under its ``lock``);
 ``LoopbackServer`` runs the emulator's handler on 127.0.0.1 in a thread; ``FaultyHandler``
 counts the requests answered at once (the client's concurrency) and answers the faults every

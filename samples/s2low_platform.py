@@ -1,5 +1,8 @@
 """A loopback emulator of the S²LOW actes endpoints digor's connector reads, over mutual TLS.
 
+The tests' S²LOW (faults injected, ``tests/s2low``) and the demo's (the second region's bodies are
+on S²LOW: ``sample_platform`` serves their sample acts, certificates written under ``var/``).
+
 Built from S²LOW's code (``libriciel/s2low``, ``public.ssl/modules/actes``): the same paths,
 parameters and answers for
 
@@ -45,7 +48,8 @@ import socket
 import ssl
 import threading
 from base64 import b64decode
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
@@ -54,7 +58,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
-from tests.emulators import faults
+from samples import emulator_faults as faults
 
 ACTES = "/modules/actes"
 ROUTES = {
@@ -453,8 +457,8 @@ def acte_message(data: dict, document: str, annexes: list[str]) -> bytes:
 
 
 def transactions_from_versions(versions, sirens_by_id_e: dict[str, str], first_id: int = 4000) -> list[Transaction]:
-    """Pastell document versions (``tests.emulators.pastell``) as the S²LOW transactions the same acts
-    would be: one per document (its first version: S²LOW never changes a transaction), acknowledged
+    """Platform document versions (``samples.actes.versions_from_drop_folder``) as the S²LOW transactions
+    the same acts would be: one per document (its first version: S²LOW never changes a transaction), acknowledged
     (status 4) at the version's stamp; the files the form names, the stamped copy as ``tampon``."""
     transactions, seen = [], set()
     next_file = first_id * 10
@@ -487,3 +491,40 @@ def transactions_from_versions(versions, sirens_by_id_e: dict[str, str], first_i
                                         str(data.get("objet") or ""), str(data.get("date_de_lacte") or ""), nature,
                                         str(data.get("classification") or "").split(" ")[0], statuses, files, aracte))
     return transactions
+
+
+# ---- the demo's platform -------------------------------------------------------------------
+@contextmanager
+def sample_platform(folder: Path, registry_path: Path, nights) -> Iterator[tuple[S2lowEmulator, dict[str, str]]]:
+    """S²LOW serving the sample acts of the registry's bodies on S²LOW (``samples.actes``' generator,
+    their documents written under ``folder/acts``), over mutual TLS on loopback with certificates made
+    now under ``folder/pki`` (a CA, the server's, one per body's authority); yields the running emulator
+    and the ``AIRFLOW_CONN_*`` variables of each body's connection (files named, no PEM in them)."""
+    from core.config import S2LOW_CONN_ID
+    from core.registry import load_registry
+    from samples.actes import generate_drop_folder, versions_from_drop_folder
+
+    registry = load_registry(registry_path)
+    bodies = [body for body in registry.bodies if body.source_of("") == "s2low"]
+    if not bodies:
+        raise ValueError(f"{registry_path}: no body is on S²LOW (source: s2low)")
+    generate_drop_folder(folder / "acts", registry_path, nights)
+    versions, _ = versions_from_drop_folder(folder / "acts")
+    pki = make_pki(folder / "pki", [body.siren for body in bodies])
+    ca = folder / "pki" / "ca.pem"
+    ca.write_bytes(pki.ca_pem)
+    connections = {}
+    for body in bodies:
+        cert, key = pki.clients[body.siren]
+        (folder / "pki" / f"{body.siren}.pem").write_bytes(cert)
+        (folder / "pki" / f"{body.siren}.key").write_bytes(key)
+        (folder / "pki" / f"{body.siren}.key").chmod(0o600)
+    ids = {str(body.pastell_id_e or body.siren): body.siren for body in bodies}
+    with S2lowEmulator(pki, {body.siren: body.siren for body in bodies}, transactions_from_versions(versions, ids)) \
+            as emulator:
+        for body in bodies:
+            extra = {"client_cert_path": str(folder / "pki" / f"{body.siren}.pem"),
+                     "client_key_path": str(folder / "pki" / f"{body.siren}.key"), "verify": str(ca)}
+            name = "AIRFLOW_CONN_" + (body.s2low_conn_id or S2LOW_CONN_ID).upper()
+            connections[name] = json.dumps({"conn_type": "http", "host": emulator.url, "extra": extra})
+        yield emulator, connections
