@@ -313,8 +313,8 @@ REGISTRY_SOURCES = ("file", "pastell", "s2low")
 REGION_SETTINGS = {
     "store": "store_url", "registry": "registry_path", "registry_source": "registry_source",
     "source": "source_name", "drop_dir": "drop_dir", "decp_source": "decp_source", "decp_drop_dir": "decp_drop_dir",
-    "pastell_conn_id": "pastell_conn_id", "decp_conn_id": "decp_conn_id", "datagouv_conn_id": "datagouv_conn_id",
-    "datagouv_datasets": "datagouv_datasets", "datagouv_resources": "datagouv_resources",
+    "pastell_conn_id": "pastell_conn_id", "s2low_conn_id": "s2low_conn_id", "decp_conn_id": "decp_conn_id",
+    "datagouv_conn_id": "datagouv_conn_id", "datagouv_datasets": "datagouv_datasets", "datagouv_resources": "datagouv_resources",
     "public_base_url": "public_base_url", "alert_to": "alert_to",
 }
 _REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.config import PROJECT_ROOT, Settings
-from core.keys import report_key
+from core.keys import raw_prefix, report_key, widget_prefix
 from core.store import LocalStore
 from load.versions import is_version
 from load.widget_catalogue import CATALOGUE_KEY
@@ -91,25 +91,53 @@ SECOND_REGION = "centre-demo"
 
 
 def _second_region(store: Path, nights: list[str]) -> int:
-    """The demo's second region (config/regions-demo.yaml): its own bodies and drop folder, its own store
-    prefix, run by the same code (in-process: the Airflow DAGs above serve the first region)."""
+    """The demo's second region (config/regions-demo.yaml): its own bodies, on S²LOW (served on loopback
+    over mutual TLS, certificates made now under var/), its own store prefix, run by the same code
+    (in-process: the Airflow DAGs above serve the first region)."""
+    import os
+
     from chains.actes import CHAIN
-    from samples.actes import generate_drop_folder
+    from extract.pastell_source import night_cutoff
+    from samples.s2low_platform import sample_platform
 
     settings = Settings.from_env().with_overrides(store_url=str(store))
     settings = settings.for_region(SECOND_REGION, PROJECT_ROOT / "config" / "regions-demo.yaml")
-    settings = settings.with_overrides(drop_dir=store.parent / "drop-centre")
-    generate_drop_folder(settings.drop_dir, settings.registry_path, nights)
-    print(f"\nSecond region {SECOND_REGION}: bodies of {settings.registry_path.name}, acts in {settings.drop_dir}, "
-          f"store {settings.store_url}")
-    for night in nights:
-        report = CHAIN.run_night(settings, night)
-        print(f"  {report['summary'][0]}")
+    platform = store.parent / "s2low-centre"
     region_store = Path(settings.store_url)
+    print(f"\nSecond region {SECOND_REGION}: bodies of {settings.registry_path.name}, on S²LOW (emulated on loopback, "
+          f"mutual TLS, certificates in {platform / 'pki'}), store {region_store}")
+    with sample_platform(platform, settings.registry_path, nights) as (s2low, connections):
+        saved = {name: os.environ.get(name) for name in connections}
+        os.environ.update(connections)
+        try:
+            for night in nights:
+                s2low.clock = night_cutoff(night)
+                report = CHAIN.run_night(settings, night)
+                print(f"  {report['summary'][0]}")
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name)
+                else:
+                    os.environ[name] = value
     deploy_widget_pages(LocalStore(region_store))
+    _print_region_results(region_store, nights)
     print(f"  run `.venv/bin/digor --region {SECOND_REGION} serve --store {region_store} --port 8766`, then open "
           f"{settings.public_base_url}/widgets/configurateur.html (nothing of the first region is in its store)")
     return 0
+
+
+def _print_region_results(region_store: Path, nights: list[str]) -> None:
+    """Where the second region's results are: its own tables, pulls from S²LOW, widgets."""
+    public = region_store / "public"
+    for folder in ("deliberations", "actes"):
+        for path in sorted((public / folder).glob("*.csv")):
+            if not is_version(path.name):
+                print(f"  {path}")
+    print(f"  acts as S²LOW gave them: {region_store / raw_prefix('actes', 's2low')}")
+    for night in nights:
+        print(f"  what night {night} pulled from S²LOW: {region_store / report_key('actes', night, 's2low-pull.json')}")
+    print(f"  Actes widget data per body: {region_store / widget_prefix('actes')}")
 
 
 def _print_results(store: Path, log: Path) -> None:
