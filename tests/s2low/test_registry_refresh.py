@@ -12,7 +12,7 @@ from core.config import Settings
 from core.registry import body_registry
 from digor.cli import main as digor
 from samples.actes import UNKNOWN_SIREN
-from tests.emulators.s2low import S2lowEmulator, make_pki
+from samples.s2low_platform import S2lowEmulator, make_pki
 from tests.s2low.conftest import FAST, KERDIGOR
 from tests.sirene.conftest import file_host, sirene_settings  # noqa: F401  (fixtures)
 
