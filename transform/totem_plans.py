@@ -5,11 +5,13 @@ labels, the chapter of an account when the line does not say it, and the section
 come from the *plan de comptes* of the document's nomenclature (M14, M4x, M52, M57, M61,
 M71… and their déclinaisons) for its exercice, as published by odm-budgetaire.org
 (``planDeCompte.xml``). Where the file is found is ``extract.plans_de_comptes``' business: the
-resolver here reads what a source found, once per plan.
+resolver here reads what a source found, and a plan's bytes are parsed once per process.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -159,6 +161,32 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     )
 
 
+# Plans parsed in this process, by exercice and digest of their bytes: converting file after file
+# (``digor convert totem``, a night's documents, each with its resolver) parses each plan once,
+# and a plan whose file changed is parsed again. A few dozen plans serve a whole region.
+_PARSED: OrderedDict[tuple[int, bytes], PlanDeComptes] = OrderedDict()
+PARSED_PLANS_KEPT = 64
+
+
+def read_plan(data: bytes, source: str, year: int) -> PlanDeComptes:
+    """``parse_plan``, once per process for the same bytes and exercice (its result is shared: never
+    changed by its readers)."""
+    key = (int(year), hashlib.blake2b(data, digest_size=20).digest())
+    plan = _PARSED.get(key)
+    if plan is None:
+        plan = _PARSED[key] = parse_plan(data, source, year)
+        while len(_PARSED) > PARSED_PLANS_KEPT:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(key)
+    return plan
+
+
+def forget_parsed_plans() -> None:
+    """Empty the process's parsed plans (a benchmark's cold start)."""
+    _PARSED.clear()
+
+
 class FoundPlanBytes(Protocol):
     data: bytes
     where: str
@@ -173,7 +201,7 @@ class PlanSource(Protocol):
 
 
 class PlanResolver:
-    """Plans by (norme, déclinaison, year), each found and read once per resolver."""
+    """Plans by (norme, déclinaison, year), each found once per resolver (and parsed once per process)."""
 
     def __init__(self, source: PlanSource):
         self.source = source
@@ -196,6 +224,6 @@ class PlanResolver:
             found = self.source.find(norme, declinaison, year)
         except LookupError as error:
             raise PlanError(str(error)) from None
-        plan = parse_plan(found.data, found.where, year)
+        plan = read_plan(found.data, found.where, year)
         self.source.keep(found)
         return plan

@@ -144,3 +144,16 @@ def test_a_download_retries_what_is_transient_and_a_404_is_not_found_at_once(pla
     with pytest.raises(PlanNotFound, match="HTTP 404"):
         http_fetch(url, sleep=slept.append)
     assert not answers and len(slept) == 2
+
+
+def test_a_plan_is_parsed_once_per_process_and_again_when_its_file_changes(tmp_path):
+    """Converting file after file (a resolver each) shares the parsed plan; an edited file is read anew."""
+    path = tmp_path / "mirror" / plan_path(2025, "M57", "M57")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(plan_xml(2025, "M57", "M57"))
+    first = PlanResolver(PlanSource(None, [tmp_path / "mirror"])).get("M57", "M57", 2025)
+    assert PlanResolver(PlanSource(None, [tmp_path / "mirror"])).get("M57", "M57", 2025) is first
+    path.write_bytes(path.read_bytes().replace(b"Charges \xc3\xa0 caract\xc3\xa8re g\xc3\xa9n\xc3\xa9ral", b"Charges courantes"))
+    edited = PlanResolver(PlanSource(None, [tmp_path / "mirror"])).get("M57", "M57", 2025)
+    assert edited.chapter("011").label == "Charges courantes"
+    assert first.chapter("011").label == "Charges à caractère général"
