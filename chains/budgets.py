@@ -17,19 +17,28 @@ from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_
 from chains.populations import body_population
 from chains.publication import publish_shaped
 from core.config import TOTEM_MAX_BYTES, Settings
-from core.keys import BUDGET_VERSIONS_PREFIX, public_prefix, raw_prefix, report_key
+from core.jsonio import json_bytes
+from core.keys import (
+    BUDGET_COMPARISONS_KEY,
+    BUDGET_VERSIONS_PREFIX,
+    public_prefix,
+    raw_prefix,
+    report_key,
+)
 from core.ledger import applied_files, ledger_files, ledger_lines, record_applied
 from core.publication_rule import Decision
 from core.registry import body_registry
-from core.store import ObjectStore
+from core.store import ObjectStore, put_if_changed
 from extract.plans_de_comptes import PlanSource
 from load.budget_widgets import (
     comparisons,
     document_names,
+    moved_comparisons,
     publish_body,
     published_document_names,
 )
 from load.public_files import switch_dataset_manifest
+from load.versions import read_json
 from transform.consolidate_actes import current_decisions, follow_decisions
 from transform.totem_budgets import (
     budget_lines,
@@ -199,7 +208,8 @@ class BudgetsChain(Chain):
 
     def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
         """Switch the regional files' manifest to the versions just written (the stable names follow),
-        then the widget files of the given bodies (all bodies when None), from every staged exercice."""
+        then the widget files of the given bodies (all bodies when None), from every staged exercice,
+        and of the communes whose comparison with their band moved (a peer's budget changed)."""
         store = self.store(settings)
         folder = PUBLIC_BASE.rsplit("/", 1)[0]
         manifest = switch_dataset_manifest(store, folder, self.name, settings.version_retention_days)["manifest"]
@@ -216,15 +226,19 @@ class BudgetsChain(Chain):
         wanted = None if bodies is None else set(bodies)
         population_of = population_lookup(settings, store, registry)
         found = comparisons(published, registry.bodies, population_of)
-        written = []
+        shown, moved = moved_comparisons(found, registry.region_name, read_json(store, BUDGET_COMPARISONS_KEY))
+        written, kept_back = [], False
         for body in registry.bodies:
-            if wanted is not None and body.siren not in wanted:
+            if wanted is not None and body.siren not in wanted and body.siren not in moved:
                 continue
             lines = published[published["siren"] == body.siren] if not published.empty else published
             if not plans_at_hand(plans, lines) and document_names(lines) == published_document_names(store, body):
+                kept_back = kept_back or body.siren in moved
                 continue  # the same documents: keep them as published, with the labels their plans gave
             written += publish_body(store, body, registry.publisher, lines, function_plan,
                                     settings.version_retention_days, population_of(body), found, registry.region_name)
+        if not kept_back:  # else tomorrow's night tries the communes kept back again
+            put_if_changed(store, BUDGET_COMPARISONS_KEY, json_bytes(shown))
         return [manifest] + written + publish_catalogue_and_map(settings, store, registry)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],

@@ -57,6 +57,8 @@ PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
 S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
+# The comparisons the Budgets widget files show (communes of a band), as of the last switch.
+BUDGET_COMPARISONS_KEY = f"{PRIVATE}/budgets/comparaisons.json"
 DECP_NAMES_MONTH_KEY = f"{PRIVATE}/decp/mois-sirene.json"
 BACKFILL_PREFIX = f"{PRIVATE}/backfill"
 # The bodies the télétransmission's entities and the SIRENE register give (registry from the source).

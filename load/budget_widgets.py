@@ -361,22 +361,44 @@ def comparisons(lines: pd.DataFrame, bodies: Iterable[Body], population_of: Call
     return found
 
 
-def comparison_of(found: Comparisons, body: Body, population: dict | None, year: int, stage: str,
-                  region: str) -> dict | None:
-    """The group a commune's principal budget of ``year`` and ``stage`` is compared with, and its medians."""
-    if population is None or body.kind != "commune":
-        return None
-    band = band_of(population["nombre"])
-    peers = found.get((year, stage), {}).get((body.kind, band, population["annee"]), {})
+def group_comparison(found: Comparisons, year: int, stage: str, group: tuple, region: str) -> dict:
+    """What the communes of ``group`` show for their principal budget of ``year`` and ``stage``: the group
+    named, how many communes it holds and its medians (None under ``COMPARISON_MINIMUM``)."""
+    _, band, population_year = group
+    peers = found.get((year, stage), {}).get(group, {})
     count = len(peers)
     medians = ({code: round(median(p[code] for p in peers.values()), 2) for code, *_ in KEY_FIGURES}
                if count >= COMPARISON_MINIMUM else None)
     stage_text = "compte administratif ou financier unique" if stage == "compte administratif" else stage
     return {
-        "groupe": f"communes {band_label(band)} de la région ({region}, population légale {population['annee']}) "
+        "groupe": f"communes {band_label(band)} de la région ({region}, population légale {population_year}) "
                   f"ayant publié leur {stage_text} {year}",
         "organismes": count, "minimum": COMPARISON_MINIMUM, "medianes": medians,
     }
+
+
+def comparison_of(found: Comparisons, body: Body, population: dict | None, year: int, stage: str,
+                  region: str) -> dict | None:
+    """The group a commune's principal budget of ``year`` and ``stage`` is compared with, and its medians."""
+    if population is None or body.kind != "commune":
+        return None
+    return group_comparison(found, year, stage, (body.kind, band_of(population["nombre"]), population["annee"]), region)
+
+
+def moved_comparisons(found: Comparisons, region: str, before: Mapping[str, dict] | None) -> tuple[dict[str, dict], set[str]]:
+    """Every group's comparison as the widget files show it (by year, stage and group: the state kept
+    from one night to the next), and the SIRENs of the communes whose comparison differs from
+    ``before`` (all of them when None): a commune's files change when a peer's budget does."""
+    shown: dict[str, dict] = {}
+    moved: set[str] = set()
+    for (year, stage), groups in found.items():
+        for group, peers in groups.items():
+            kind, (low, high), population_year = group
+            key = f"{year}|{stage}|{kind}|{low}-{'' if high is None else high}|{population_year}"
+            shown[key] = group_comparison(found, year, stage, group, region)
+            if before is None or before.get(key) != shown[key]:
+                moved.update(peers)
+    return dict(sorted(shown.items())), moved
 
 
 def _document_file(siret: str, year: int, stage: str, dm_date: str) -> str:
