@@ -6,7 +6,7 @@ Generates a body with ``--acts`` acts (``samples/widget_bodies.py``), publishes 
 pipeline's writers (``load/widget_files.py``) into a local store, with the demo region's bodies
 unless ``--no-demo`` (three demo nights of ``run_night``), serves the store with ``digor serve``
 and opens the widget in Debian's chromium under emulated 4G (9 Mbit/s, 60 ms) and a 4x slower
-CPU (Chrome DevTools Protocol). Prints, per body: bytes transferred before the first act shows
+CPU (``benchmarks/browser.py``). Prints, per body: bytes transferred before the first act shows
 and the time to it (from navigation start), the search index's load and a search's time once
 it is loaded, what a search inside the documents' text downloads (the generated body's documents
 get generated texts, ``samples.widget_bodies.write_big_body_texts``: the index shards its words
@@ -19,9 +19,6 @@ goals are in issue 17 (first render under 1 s and 300 KB, a search under 300 ms)
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,16 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CHROMIUM = "/usr/bin/chromium"
-NETWORK = {"offline": False, "latency": 60, "downloadThroughput": 9_000_000 / 8, "uploadThroughput": 9_000_000 / 8}
-CPU_SLOWDOWN = 4
+from browser import Network, chromium, conditions, free_port, kb, served  # noqa: E402 - the widget benchmarks' browser
+
 QUERIES = ("voirie kerdigor", "budget primitif 2019", "arrete police", "maitrise d'oeuvre")
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def publish(root: Path, base: str, acts: int, demo: bool) -> list[tuple[str, str]]:
@@ -86,42 +78,6 @@ def add_an_act(root: Path, base: str, siren: str) -> None:
     settings = Settings.from_env().with_overrides(store_url=str(root / "store"), public_base_url=base)
     body = Body(siren=siren, siret=manifest["siret"], name=manifest["nom"], kind=manifest["type"], widget=manifest["widget"])
     publish_index(store, body, manifest["publie_par"], settings.public_url, identity=manifest.get("identite"))
-
-
-class Network:
-    """What went over the wire for a page, as the browser's DevTools see it: bytes received per
-    request (compressed bodies and headers), and what its cache answered without asking."""
-
-    def __init__(self, context, page, throttle: bool):
-        self.received: dict[str, int] = {}
-        self.answers: dict[str, tuple[str, int]] = {}
-        self.cached: set[str] = set()
-        self.raw_status: dict[str, int] = {}  # what the server answered (a 304 shows as 200 once merged with the cache)
-        cdp = context.new_cdp_session(page)
-        cdp.on("Network.responseReceived",
-               lambda e: self.answers.__setitem__(e["requestId"], (e["response"]["url"], e["response"]["status"])))
-        cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
-        cdp.on("Network.responseReceivedExtraInfo", lambda e: self.raw_status.__setitem__(e["requestId"], e["statusCode"]))
-        cdp.on("Network.loadingFinished", lambda e: self.received.__setitem__(e["requestId"], e["encodedDataLength"]))
-        cdp.send("Network.enable")
-        if throttle:
-            cdp.send("Network.emulateNetworkConditions", NETWORK)
-            cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
-
-    def total(self) -> int:
-        return sum(n for request, n in self.received.items() if request not in self.cached)
-
-    def summary(self) -> str:
-        """Files that came with a body (200), were confirmed unchanged (304) or came from the cache."""
-        bodies, confirmed, cache = [], 0, 0
-        for request, (url, status) in sorted(self.answers.items()):
-            if request in self.cached:
-                cache += 1
-            elif self.raw_status.get(request, status) == 304:
-                confirmed += 1
-            else:
-                bodies.append(url.rsplit("/", 1)[-1])
-        return f"{len(bodies)} with a body ({', '.join(bodies) or 'none'}), {confirmed} answered 304, {cache} from the cache"
 
 
 def visit(context, url: str, throttle: bool) -> dict:
@@ -178,10 +134,6 @@ def text_search(page, network: Network) -> list[str]:
     return lines
 
 
-def kb(n: int) -> str:
-    return f"{n / 1024:,.0f} KB".replace(",", "\u202f")
-
-
 def measure(browser, base: str, siren: str, name: str, throttle: bool, root: Path, change: bool) -> None:
     url = f"{base}/widgets/actes.html?siren={siren}"
     print(f"\n{name} (SIREN {siren})")
@@ -220,29 +172,19 @@ def main() -> int:
     parser.add_argument("--no-throttle", action="store_true", help="loopback speed, full CPU")
     parser.add_argument("--keep", help="build the store in this folder and keep it")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     root = Path(args.keep or tempfile.mkdtemp(prefix="digor-bench-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     bodies = publish(root, base, args.acts, not args.no_demo)
     print(f"store built in {time.monotonic() - started:.0f} s: {root / 'store'}")
-    server = subprocess.Popen([sys.executable, "-m", "digor.cli", "serve", "--store", str(root / "store"), "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              env=os.environ | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     try:
-        server.stdout.readline()
-        conditions = "loopback, full CPU" if args.no_throttle else "emulated 4G (9 Mbit/s, 60 ms), CPU 4x slower"
-        print(f"digor serve on {base}; chromium, {conditions}")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        throttle = not args.no_throttle
+        with served(root / "store", port), chromium() as browser:
+            print(f"digor serve on {base}; chromium, {conditions(throttle)}")
             for n, (siren, name) in enumerate(bodies):
-                measure(browser, base, siren, name, not args.no_throttle, root, change=n == 0)
-            browser.close()
+                measure(browser, base, siren, name, throttle, root, change=n == 0)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         if not args.keep:
             import shutil
 

@@ -8,20 +8,21 @@ Uses the sample region in ``--work`` (``digor sample-region``, generated there w
 ``budgets-drop/`` through the actes chain, then the budgets chain) and contracts (the decp chain)
 once, picks the ``--bodies`` bodies with the most widget data (bytes of their files, uncompressed),
 serves the store with ``digor serve`` and opens each widget in Debian's chromium under emulated 4G
-(9 Mbit/s, 60 ms) and a 4x slower CPU. Prints, per widget and body: the bytes its files take
-uncompressed and as stored, what the browser received before the widget was drawn
-(``body[data-etat=pret]``; DevTools' bytes: compressed bodies and headers) and the time to it from
-navigation start, then what the whole page received once scrolled to its end (Focus marchés
-fetches its list of contracts then). Figures only, no verdict: the goals are in issue 17 (first
-render under 1 s and 300 KB on emulated 4G).
+(9 Mbit/s, 60 ms) and a 4x slower CPU (``benchmarks/browser.py``). Prints, per widget and body: the
+bytes its files take uncompressed and as stored; what the browser had received when the widget was
+first drawn (``body[data-etat=pret]``; DevTools' bytes, compressed bodies and headers, of the
+responses finished by then) and the time to it from navigation start; when its charts were drawn
+(ECharts comes after the first render); what the whole page received once scrolled to its end
+(Focus marchés fetches its list of contracts then); for Focus marchés, the time a search in the
+list takes once loaded; and what a revisit transfers (the browser's cache kept). Figures only, no
+verdict: the goals are in issue 17 (first render under 1 s and 300 KB on emulated 4G, a search
+under 300 ms, a revisit that transfers only what changed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,19 +31,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from actes_widget import CHROMIUM, Network, free_port, kb  # noqa: E402 - the same browser and measures
+from browser import FIRST_RENDER, Network, chromium, conditions, kb, served  # noqa: E402 - the widget benchmarks' browser
 
-# The moments the widget is drawn and its charts are (Focus marchés draws them once ECharts is
-# there), taken by the page itself: an observer set before its scripts run.
-DRAWN = """
-new MutationObserver(() => {
-  const body = document.body;
-  if (body && body.dataset.etat && window.__dessine === undefined) window.__dessine = performance.now();
-  if (body && body.dataset.graphiques && window.__graphiques === undefined) window.__graphiques = performance.now();
-}).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-etat", "data-graphiques"] });
-"""
-# Page, and whether it draws its charts after its first render (ECharts fetched then).
-WIDGETS = {"marches": ("marches.html?siret={}", True), "budgets": ("budgets.html?siret={}", False)}
+WIDGETS = {"marches": "marches.html?siret={}", "budgets": "budgets.html?siret={}"}
+# Searches in the list of Focus marchés (words of the generated contracts' objects).
+QUERIES = ("travaux", "maitrise d'oeuvre", "entretien espaces verts")
+# One search, timed by the page: the form's submit handler filters and draws the list at once.
+SEARCH = """(q) => {
+  document.getElementById("recherche").value = q;
+  const start = performance.now();
+  document.getElementById("formulaire-recherche").requestSubmit();
+  return performance.now() - start;
+}"""
 
 
 def region(work: Path, scale: str) -> dict:
@@ -86,24 +86,35 @@ def largest(store: Path, widget: str, count: int) -> list[tuple[str, int, int]]:
     return sorted(sizes, key=lambda s: -s[1])[:count]
 
 
-def visit(browser, url: str, throttle: bool, later_charts: bool) -> dict:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
-    context.add_init_script(DRAWN)
+def open_page(context, url: str, throttle: bool) -> tuple:
+    """A new page of ``context`` at ``url``, drawn; the page, its network and the figures of its first render."""
     page = context.new_page()
     network = Network(context, page, throttle)
     page.goto(url)
     page.wait_for_selector("body[data-etat]", state="attached", timeout=120_000)
+    page.wait_for_function("() => window.__graphiques !== undefined", timeout=120_000)
     page.wait_for_timeout(200)  # the last network events reach this process
-    drawn = {"bytes": network.total(), "files": len(network.answers), "ms": page.evaluate("window.__dessine")}
-    if later_charts:
-        page.wait_for_function("() => window.__graphiques !== undefined", timeout=120_000)
-    drawn["charts_ms"] = page.evaluate("window.__graphiques === undefined ? window.__dessine : window.__graphiques")
+    received, files = network.of(set(page.evaluate("window.__recus")))
+    return page, network, {"bytes": received, "files": files, "ms": page.evaluate("window.__dessine"),
+                           "charts_ms": page.evaluate("window.__graphiques")}
+
+
+def visit(browser, url: str, throttle: bool, search: bool) -> dict:
+    context = browser.new_context(locale="fr-FR", viewport={"width": 390, "height": 844})
+    context.add_init_script(FIRST_RENDER)
+    page, network, drawn = open_page(context, url, throttle)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_timeout(200)
     page.wait_for_load_state("networkidle", timeout=120_000)
-    whole = {"bytes": network.total(), "files": len(network.answers)}
+    figures = {"drawn": drawn, "whole": {"bytes": network.total(), "files": len(network.answers)}}
+    if search:
+        page.wait_for_selector("body[data-liste=pret]", state="attached", timeout=120_000)
+        figures["search_ms"] = [page.evaluate(SEARCH, query) for query in QUERIES]
+    page.close()
+    again, network, drawn = open_page(context, url, throttle)
+    figures["revisit"] = {"bytes": network.total(), "summary": network.summary()}
     context.close()
-    return {"drawn": drawn, "whole": whole}
+    return figures
 
 
 def main() -> int:
@@ -113,36 +124,25 @@ def main() -> int:
     parser.add_argument("--bodies", type=int, default=3, help="largest bodies measured per widget")
     parser.add_argument("--no-throttle", action="store_true", help="loopback speed, full CPU")
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     work = Path(args.work).resolve()
     described = region(work, args.scale)
     publish(work, described)
     store = Path(described["environment"]["DIGOR_STORE"])
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "digor.cli", "serve", "--store", str(store), "--port", str(port)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              env=os.environ | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
-    try:
-        server.stdout.readline()
-        conditions = "loopback, full CPU" if args.no_throttle else "emulated 4G (9 Mbit/s, 60 ms), CPU 4x slower"
-        print(f"digor serve on {base}; chromium, a phone's viewport, {conditions}")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            for widget, (page, later_charts) in WIDGETS.items():
-                print(f"\n{widget}.html")
-                for siret, plain, stored in largest(store, widget, args.bodies):
-                    figures = visit(browser, f"{base}/widgets/{page.format(siret)}", not args.no_throttle, later_charts)
-                    drawn, whole = figures["drawn"], figures["whole"]
-                    print(f"  {siret}: files {kb(plain)} ({kb(stored)} as stored); before the first render "
-                          f"{kb(drawn['bytes'])} in {drawn['files']} requests, drawn at {drawn['ms']:.0f} ms, charts at "
-                          f"{drawn['charts_ms']:.0f} ms; "
-                          f"the whole page {kb(whole['bytes'])} in {whole['files']} requests")
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    throttle = not args.no_throttle
+    with served(store) as base, chromium() as browser:
+        print(f"digor serve on {base}; chromium, a phone's viewport, {conditions(throttle)}")
+        for widget, page in WIDGETS.items():
+            print(f"\n{widget}.html")
+            for siret, plain, stored in largest(store, widget, args.bodies):
+                figures = visit(browser, f"{base}/widgets/{page.format(siret)}", throttle, widget == "marches")
+                drawn, whole, revisit = figures["drawn"], figures["whole"], figures["revisit"]
+                print(f"  {siret}: files {kb(plain)} ({kb(stored)} as stored); before the first render "
+                      f"{kb(drawn['bytes'])} in {drawn['files']} requests, drawn at {drawn['ms']:.0f} ms, charts at "
+                      f"{drawn['charts_ms']:.0f} ms; the whole page {kb(whole['bytes'])} in {whole['files']} requests")
+                if "search_ms" in figures:
+                    print("    a search in the list: " + ", ".join(f"{t:.0f}" for t in figures["search_ms"])
+                          + f" ms ({', '.join(QUERIES)})")
+                print(f"    revisit: {kb(revisit['bytes'])}; {revisit['summary']}")
     return 0
 
 
