@@ -160,7 +160,7 @@ def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
         finally:
             client.close()
     elif settings.decp_source == decp_drop.SOURCE:
-        files, skipped = decp_drop.extract_night(store, settings.decp_drop_dir, night)
+        files, skipped = decp_drop.extract_night(store, settings.decp_drop_dir, night, settings.decp_max_file_bytes)
     else:
         raise ValueError(f"DIGOR_DECP_SOURCE={settings.decp_source!r}: use 'drop' or 'platform'")
     return {"night": night, "source": settings.decp_source, "files": [f.to_dict() for f in files], "skipped": skipped}

@@ -199,6 +199,9 @@ ACT_DATE_EARLIEST = date(1982, 3, 2)
 ACT_DATE_MARGIN_DAYS = 7
 # A document (act or annex) larger than this is not published, with its own reason; raw keeps it.
 MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+# A DECP export larger than this is skipped from the drop folder: the national consolidation
+# (1.5 million objects, about 1.6 GB) fits; it is read in chunks, never whole.
+MAX_DECP_FILE_BYTES = 4 * 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,7 @@ class Settings:
     decp_source: str = "drop"
     decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"
     decp_conn_id: str = DECP_CONN_ID
+    decp_max_file_bytes: int = MAX_DECP_FILE_BYTES
     datagouv_conn_id: str = DATAGOUV_CONN_ID
     # digor dataset -> udata dataset id; "dataset/file name" -> udata resource id (optional).
     datagouv_datasets: dict = field(default_factory=dict)
@@ -454,6 +458,7 @@ class Settings:
             decp_source=_env("DECP_SOURCE", "drop"),
             decp_drop_dir=Path(_env("DECP_DROP_DIR", str(DEFAULT_VAR_DIR / "decp-drop"))),
             decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),
+            decp_max_file_bytes=int(_env("DECP_MAX_FILE_BYTES", str(MAX_DECP_FILE_BYTES))),
             datagouv_conn_id=_env("DATAGOUV_CONN_ID", DATAGOUV_CONN_ID),
             datagouv_datasets=_json_env("DATAGOUV_DATASETS"),
             datagouv_resources=_json_env("DATAGOUV_RESOURCES"),

@@ -11,12 +11,12 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.config import MAX_DECP_FILE_BYTES
 from core.keys import RAW
 from core.store import ObjectStore, RawOverwriteError, put_raw, sha256_hex
 
 SOURCE = "drop"
 RAW_PREFIX = f"{RAW}/decp"
-MAX_FILE_BYTES = 500 * 1024 * 1024
 
 
 class DecpDropError(RuntimeError):
@@ -61,8 +61,10 @@ def store_raw(store: ObjectStore, source: str, night: str, name: str, data: byte
     return ExtractedFile(name, key, len(data), digest, written)
 
 
-def extract_night(store: ObjectStore, drop_dir: Path, night: str) -> tuple[list[ExtractedFile], list[dict]]:
-    """Copy ``<drop>/<night>/*`` to the raw zone; returns the files and those skipped (why)."""
+def extract_night(store: ObjectStore, drop_dir: Path, night: str,
+                  max_bytes: int = MAX_DECP_FILE_BYTES) -> tuple[list[ExtractedFile], list[dict]]:
+    """Copy ``<drop>/<night>/*`` to the raw zone; returns the files and those skipped (why: a file
+    over ``max_bytes``, ``DIGOR_DECP_MAX_FILE_BYTES``, among them)."""
     if not drop_dir.is_dir():
         raise DecpDropError(f"DECP drop folder {drop_dir} does not exist")
     night_dir = drop_dir / night
@@ -75,8 +77,9 @@ def extract_night(store: ObjectStore, drop_dir: Path, night: str) -> tuple[list[
             skipped.append({"file": relative, "reason": "lien symbolique ignoré"})
         elif path.name.startswith("."):
             skipped.append({"file": relative, "reason": "fichier caché ignoré"})
-        elif path.stat().st_size > MAX_FILE_BYTES:
-            skipped.append({"file": relative, "reason": f"fichier de plus de {MAX_FILE_BYTES // 2**20} Mo"})
+        elif path.stat().st_size > max_bytes:
+            skipped.append({"file": relative, "reason": f"fichier de plus de {max_bytes // 2**20} Mo "
+                                                        f"(DIGOR_DECP_MAX_FILE_BYTES={max_bytes})"})
         else:
             files.append(store_raw(store, SOURCE, night, relative.replace("/", "_"), path.read_bytes()))
     return files, skipped

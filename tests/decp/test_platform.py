@@ -10,7 +10,12 @@ from chains.decp import CHAIN
 from core.config import Settings
 from core.store import LocalStore
 from extract.decp_drop import extract_night as extract_drop
-from extract.decp_platform import PlatformClient, PlatformConfigError, PlatformError, credentials_from_connection
+from extract.decp_platform import (
+    PlatformClient,
+    PlatformConfigError,
+    PlatformError,
+    credentials_from_connection,
+)
 from extract.decp_platform import extract_night as extract_platform
 from tests.emulators.decp_platform import DecpPlatformEmulator
 
@@ -137,3 +142,18 @@ def test_drop_folder_keeps_a_rewritten_file_beside_the_first(tmp_path):
     assert first[0].key != second[0].key and second[0].key.endswith("-export.json")
     assert [s["file"] for s in skipped] == [".partial"]
     assert len(store.list_keys(f"raw/decp/drop/date={NIGHT}/")) == 2
+
+
+def test_drop_folder_skips_a_file_over_the_configured_size_naming_it(tmp_path):
+    drop = tmp_path / "drop"
+    (drop / NIGHT).mkdir(parents=True)
+    (drop / NIGHT / "petit.json").write_bytes(b'{"marches": {"marche": []}}')
+    (drop / NIGHT / "gros.json").write_bytes(b'{"marches": {"marche": [' + b"{}," * 400 + b"{}]}}")
+    settings = Settings.from_env().with_overrides(store_url=str(tmp_path / "store"), decp_drop_dir=drop,
+                                                  decp_max_file_bytes=1000)
+    extracted = CHAIN.extract(settings, NIGHT)
+    assert [f["name"] for f in extracted["files"]] == ["petit.json"]
+    assert [s["file"] for s in extracted["skipped"]] == ["gros.json"]
+    assert "DIGOR_DECP_MAX_FILE_BYTES=1000" in extracted["skipped"][0]["reason"]
+    admitted = CHAIN.extract(settings.with_overrides(store_url=str(tmp_path / "store2"), decp_max_file_bytes=2000), NIGHT)
+    assert sorted(f["name"] for f in admitted["files"]) == ["gros.json", "petit.json"] and not admitted["skipped"]
