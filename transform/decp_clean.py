@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from functools import lru_cache
 
 from core.identifiers import luhn_valid
 
@@ -66,8 +67,14 @@ def is_placeholder(value) -> bool:
         if len(value) > _LONGEST_PLACEHOLDER and \
                 len(value.encode("ascii", "ignore").translate(None, _NOT_ALNUM)) > _LONGEST_PLACEHOLDER:
             return False
-        return fold(value) in PLACEHOLDERS
+        return _folds_to_placeholder(value)
     return False
+
+
+@lru_cache(maxsize=1 << 16)
+def _folds_to_placeholder(text: str) -> bool:
+    """Short texts (codes, dates, identifiers) come back again and again in a file: folded once."""
+    return fold(text) in PLACEHOLDERS
 
 
 def clean_text(value) -> Cleaned:
@@ -80,11 +87,11 @@ def clean_text(value) -> Cleaned:
         if is_placeholder(value):
             return None, None
         return None, f"texte attendu, valeur {_show(value)} retirée"
-    cleaned = _CONTROL.sub("", value).strip()
+    controls = _CONTROL.search(value) is not None
+    cleaned = (_CONTROL.sub("", value) if controls else value).strip()
     if is_placeholder(cleaned):
         return None, (None if cleaned == "" else f"valeur de remplissage « {cleaned} » retirée")
-    note = "caractères de contrôle retirés" if _CONTROL.search(value) else None
-    return cleaned, note
+    return cleaned, ("caractères de contrôle retirés" if controls else None)
 
 
 def format_number(value: float | int) -> str:
@@ -333,16 +340,27 @@ def match_enum(value, allowed: Iterable[str]) -> Cleaned:
     Former names in ``SYNONYMS`` are replaced (with a note). Any other text is returned as
     sent, so that validation rejects it with the list of allowed values.
     """
-    text, note = clean_text(value)
-    if text is None:
-        return None, note
+    return enum_cleaner(allowed)(value)
+
+
+def enum_cleaner(allowed: Iterable[str]) -> Callable[[object], Cleaned]:
+    """``match_enum`` for one list of allowed values, its lookups built once (a schema field's cleaner)."""
     allowed = list(allowed)
-    if text in allowed:
-        return text, None
+    exact = frozenset(allowed)
     by_fold = {fold(a): a for a in allowed}
-    if fold(text) in by_fold:
-        return by_fold[fold(text)], None
-    synonym = SYNONYMS.get(fold(text))
-    if synonym in allowed:
-        return synonym, f"« {text} » remplacé par « {synonym} » (ancienne dénomination)"
-    return text, None
+
+    def clean(value) -> Cleaned:
+        text, note = clean_text(value)
+        if text is None:
+            return None, note
+        if text in exact:
+            return text, None
+        folded = fold(text)
+        if folded in by_fold:
+            return by_fold[folded], None
+        synonym = SYNONYMS.get(folded)
+        if synonym in exact:
+            return synonym, f"« {text} » remplacé par « {synonym} » (ancienne dénomination)"
+        return text, None
+
+    return clean

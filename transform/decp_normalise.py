@@ -14,8 +14,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from transform.decp_clean import (
     check_operator_id,
@@ -28,8 +30,8 @@ from transform.decp_clean import (
     clean_share,
     clean_siret,
     clean_text,
+    enum_cleaner,
     is_placeholder,
-    match_enum,
 )
 from transform.decp_formats import CONCESSION, FORMAT_2019, FORMAT_2022, MARCHE
 from validate.decp_jsonschema import item_errors, load_schema
@@ -127,116 +129,174 @@ def _wrapper_key(node: dict) -> str | None:
     return None
 
 
-def _conform(value, node: dict, path: str, name: str, ctx: _Context):
-    node = _resolve(ctx.root, node)
-    if _is_object(node):
-        return _conform_object(value, node, path, ctx)
-    if node.get("type") == "array" or "items" in node:
-        return _conform_array(value, node, path, name, ctx)
-    return _conform_scalar(value, node, path, name, ctx)
+# A field's cleaning, compiled once per schema node: ``(value, path, ctx) -> cleaned or None``.
+Conform = Callable[[object, str, _Context], object]
+CACHED_VALUES = 1 << 16  # cleaned texts remembered per field (dates, SIRET, CPV, enums repeat in a file)
 
 
-def _conform_object(value, node: dict, path: str, ctx: _Context):
-    properties = node["properties"]
-    if not isinstance(value, dict):
-        if _empty(value):
+class _Compiler:
+    """Turns the format's schema into one cleaning function per field, so that an object is walked
+    once along precomputed steps (no schema lookups, ``$ref`` resolutions or rule choice per value)."""
+
+    def __init__(self, root: dict):
+        self.root = root
+        self.compiled: dict[tuple, Conform] = {}
+
+    def compile(self, node: dict, name: str) -> Conform:
+        node = _resolve(self.root, node)
+        is_object = _is_object(node)
+        key = (id(node), None if is_object else name)
+        if key not in self.compiled:
+            slot: list[Conform] = []
+            self.compiled[key] = lambda value, path, ctx: slot[0](value, path, ctx)  # a schema that refers to itself
+            if is_object:
+                slot.append(self.object(node))
+            elif node.get("type") == "array" or "items" in node:
+                slot.append(self.array(node, name))
+            else:
+                slot.append(self.scalar(node, name))
+            self.compiled[key] = slot[0]
+        return self.compiled[key]
+
+    def object(self, node: dict) -> Conform:
+        properties = node["properties"]
+        known = properties.keys()
+        children = [(key, self.compile(child, key)) for key, child in properties.items()]
+        only = next(iter(properties)) if len(properties) == 1 else None
+        several = len(properties) > 1
+        operator = "typeIdentifiant" in properties
+        empty_lists = [key for key in node.get("required", [])
+                       if (lambda child: child.get("type") == "array" and not child.get("minItems"))(
+                           _resolve(self.root, properties.get(key, {})))]
+
+        def conform(value, path: str, ctx: _Context):
+            if not isinstance(value, dict):
+                if _empty(value):
+                    return None
+                if only is None:
+                    ctx.note(path, f"objet attendu, valeur {_show(value)} retirée")
+                    return None
+                value = {only: value}  # a wrapper sent as its content (a list, a SIRET...)
+            if several and len(value) == 1:
+                key, inner = next(iter(value.items()))
+                if key not in properties and isinstance(inner, dict):
+                    value = inner  # a 2022-style wrapper around a 2019 item
+            result = {}
+            for key, child in children:  # the format's order, whatever the order of the export
+                if key in value:
+                    cleaned = child(value[key], f"{path}/{key}" if path else key, ctx)
+                    if cleaned is not None:
+                        result[key] = cleaned
+            if not known >= value.keys():
+                for key, item in value.items():
+                    if key not in properties and key not in SILENT_FIELDS and not _empty(item):
+                        ctx.note(_join(path, key), f"champ « {key} » absent du format {ctx.version}, retiré")
+            if operator and isinstance(result.get("id"), str):
+                result["id"] = re.sub(r"\s", "", result["id"])
+                ctx.note(_join(path, "id"), check_operator_id(result.get("typeIdentifiant"), result["id"]))
+            for key in empty_lists:
+                if key not in result:
+                    result[key] = []  # a required list that may be empty (1.5.0 modifications)
+            return result or None
+
+        return conform
+
+    def array(self, node: dict, name: str) -> Conform:
+        items = _resolve(self.root, node.get("items", {}))
+        conform_item = self.compile(items, name)
+        wrapper = _wrapper_key(items)
+        item_properties = items.get("properties", {})
+
+        def container(value: dict) -> list | None:
+            """The items of a list sent as an XML container element (``<titulaires><titulaire>``)."""
+            if wrapper and wrapper in value:
+                return [{wrapper: item} for item in _listify(value[wrapper])]
+            if len(value) != 1:
+                return None
+            key, inner = next(iter(value.items()))
+            inner_items = _flatten(_listify(inner))
+            child = _resolve(self.root, item_properties.get(key, {}))
+            if inner_items and all(isinstance(i, dict) for i in inner_items) and not _is_object(child):
+                return inner_items
             return None
-        if len(properties) != 1:
-            ctx.note(path, f"objet attendu, valeur {_show(value)} retirée")
-            return None
-        value = {next(iter(properties)): value}  # a wrapper sent as its content (a list, a SIRET...)
-    if len(value) == 1 and len(properties) > 1:
-        key, inner = next(iter(value.items()))
-        if key not in properties and isinstance(inner, dict):
-            value = inner  # a 2022-style wrapper around a 2019 item
-    result = {}
-    for key in properties:  # the format's order, whatever the order of the export
-        if key in value:
-            cleaned = _conform(value[key], properties[key], _join(path, key), key, ctx)
-            if cleaned is not None:
-                result[key] = cleaned
-    for key, item in value.items():
-        if key not in properties and key not in SILENT_FIELDS and not _empty(item):
-            ctx.note(_join(path, key), f"champ « {key} » absent du format {ctx.version}, retiré")
-    if "typeIdentifiant" in properties and isinstance(result.get("id"), str):
-        result["id"] = re.sub(r"\s", "", result["id"])
-        ctx.note(_join(path, "id"), check_operator_id(result.get("typeIdentifiant"), result["id"]))
-    for key in node.get("required", []):
-        child = _resolve(ctx.root, properties.get(key, {}))
-        if key not in result and child.get("type") == "array" and not child.get("minItems"):
-            result[key] = []  # a required list that may be empty (1.5.0 modifications)
-    return result or None
+
+        def conform(value, path: str, ctx: _Context):
+            if _empty(value):
+                return None
+            if isinstance(value, dict):
+                value = container(value) or [value]
+            values = _flatten(_listify(value))
+            result = []
+            for index, item in enumerate(values):
+                if wrapper and isinstance(item, dict) and wrapper not in item and not _empty(item):
+                    item = {wrapper: item}
+                cleaned = conform_item(item, _join(path, index), ctx)
+                if cleaned is None:
+                    if not _empty(item) and not (isinstance(item, dict) and all(_empty(v) for v in item.values())):
+                        ctx.note(_join(path, index), f"élément inutilisable {_show(item)} retiré de la liste")
+                    continue
+                if cleaned in result:
+                    ctx.note(_join(path, index), "élément en double retiré de la liste")
+                    continue
+                result.append(cleaned)
+            return result or None
+
+        return conform
+
+    def scalar(self, node: dict, name: str) -> Conform:
+        kind, pattern, enum = node.get("type"), node.get("pattern", ""), node.get("enum")
+        dated = r"\d{4}" in pattern
+        clean: Callable[[object], tuple] | None = None
+        if pattern == SIRET_PATTERN:
+            clean = clean_siret
+        elif name == "codeCPV":
+            clean = clean_cpv
+        elif enum:
+            clean = enum_cleaner(enum)
+        elif kind == "integer":
+            clean = clean_integer
+        elif kind == "number" and name in AMOUNT_FIELDS:
+            clean = clean_amount
+        elif kind == "number" and node.get("maximum") == 1:
+            clean = clean_share
+        elif kind == "number":
+            clean = clean_number
+        elif kind == "boolean":
+            clean = clean_boolean
+        else:
+            clean = clean_text
+        remembered = dated or clean in (clean_siret, clean_cpv) or bool(enum)
+        cache: dict = {}
+
+        def conform(value, path: str, ctx: _Context):
+            if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
+                value = value[0]
+            if isinstance(value, (dict, list)):
+                if not _empty(value):
+                    ctx.note(path, f"valeur simple attendue, {_show(value)} retiré")
+                return None
+            if remembered and type(value) is str:
+                key = (value, ctx.reference) if dated else value
+                found = cache.get(key)
+                if found is None:
+                    found = clean_date(value, ctx.reference) if dated else clean(value)
+                    if len(cache) < CACHED_VALUES:
+                        cache[key] = found
+            else:
+                found = clean_date(value, ctx.reference) if dated else clean(value)
+            cleaned, note = found
+            if note:
+                ctx.note(path, note)
+            return cleaned
+
+        return conform
 
 
-def _item_container(value: dict, items: dict, ctx: _Context) -> list | None:
-    """The items of a list sent as an XML container element (``<titulaires><titulaire>``)."""
-    wrapper = _wrapper_key(items)
-    if wrapper and wrapper in value:
-        return [{wrapper: item} for item in _listify(value[wrapper])]
-    if len(value) != 1:
-        return None
-    key, inner = next(iter(value.items()))
-    inner_items = _flatten(_listify(inner))
-    child = _resolve(ctx.root, items.get("properties", {}).get(key, {}))
-    if inner_items and all(isinstance(i, dict) for i in inner_items) and not _is_object(child):
-        return inner_items
-    return None
-
-
-def _conform_array(value, node: dict, path: str, name: str, ctx: _Context):
-    if _empty(value):
-        return None
-    items = _resolve(ctx.root, node.get("items", {}))
-    if isinstance(value, dict):
-        value = _item_container(value, items, ctx) or [value]
-    values = _flatten(_listify(value))
-    wrapper = _wrapper_key(items)
-    result = []
-    for index, item in enumerate(values):
-        if wrapper and isinstance(item, dict) and wrapper not in item and not _empty(item):
-            item = {wrapper: item}
-        cleaned = _conform(item, items, _join(path, index), name, ctx)
-        if cleaned is None:
-            if not _empty(item) and not (isinstance(item, dict) and all(_empty(v) for v in item.values())):
-                ctx.note(_join(path, index), f"élément inutilisable {_show(item)} retiré de la liste")
-            continue
-        if cleaned in result:
-            ctx.note(_join(path, index), "élément en double retiré de la liste")
-            continue
-        result.append(cleaned)
-    return result or None
-
-
-def _conform_scalar(value, node: dict, path: str, name: str, ctx: _Context):
-    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
-        value = value[0]
-    if isinstance(value, (dict, list)):
-        if not _empty(value):
-            ctx.note(path, f"valeur simple attendue, {_show(value)} retiré")
-        return None
-    kind, pattern, enum = node.get("type"), node.get("pattern", ""), node.get("enum")
-    if r"\d{4}" in pattern:
-        cleaned, note = clean_date(value, ctx.reference)
-    elif pattern == SIRET_PATTERN:
-        cleaned, note = clean_siret(value)
-    elif name == "codeCPV":
-        cleaned, note = clean_cpv(value)
-    elif enum:
-        cleaned, note = match_enum(value, enum)
-    elif kind == "integer":
-        cleaned, note = clean_integer(value)
-    elif kind == "number" and name in AMOUNT_FIELDS:
-        cleaned, note = clean_amount(value)
-    elif kind == "number" and node.get("maximum") == 1:
-        cleaned, note = clean_share(value)
-    elif kind == "number":
-        cleaned, note = clean_number(value)
-    elif kind == "boolean":
-        cleaned, note = clean_boolean(value)
-    else:
-        cleaned, note = clean_text(value)
-    ctx.note(path, note)
-    return cleaned
+@lru_cache(maxsize=None)
+def _conform_root(version: str, kind: str) -> Conform:
+    """The compiled cleaning of a whole marché or contrat de concession of ``version``."""
+    schema = load_schema(version)
+    return _Compiler(schema).object(_resolve(schema, schema["definitions"][kind]))
 
 
 def _unflatten(data: dict) -> dict:
@@ -287,8 +347,7 @@ def normalise_object(raw: dict, kind: str, fmt: str, reference: date, owned: boo
                 data[wrapper] = data.pop(flat)
     ctx = _Context(schema, version, reference)
     names = sent_names(data)
-    node = schema["definitions"][kind]
-    result = _conform_object(data, _resolve(schema, node), "", ctx) or {}
+    result = _conform_root(version, kind)(data, "", ctx) or {}
     drop_unusable_parts(result, kind, version, ctx)
     if fmt == FORMAT_2019:
         result = {"_type": TYPE_2019[kind], **result}
