@@ -333,10 +333,15 @@ class _JsonText:
                 self.fail(error.msg, error.pos)
             if end == len(self.buffer) and isinstance(value, (int, float)) and self._fill():
                 continue  # a number cut by the chunk's end
-            self.pos = end
-            if isinstance(value, (dict, list)) and depth_exceeds(value, MAX_JSON_DEPTH):
+            start, self.pos = self.pos, end
+            if isinstance(value, (dict, list)) and self._nests_deep(start, end) and depth_exceeds(value, MAX_JSON_DEPTH):
                 raise UnreadableExport(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}")
             return value
+
+    def _nests_deep(self, start: int, end: int) -> bool:
+        """Whether the value's text has brackets enough to nest past ``MAX_JSON_DEPTH`` (counted in C;
+        brackets inside strings count too): most objects are not walked to measure their depth."""
+        return self.buffer.count("{", start, end) + self.buffer.count("[", start, end) > MAX_JSON_DEPTH
 
     def _where(self) -> str:
         if self.inside:
