@@ -15,7 +15,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from core.keys import SHORT_RUN_MARK, is_short_run, public_path, region_store_url
+from core.keys import (
+    REGIONS,
+    SHORT_RUN_MARK,
+    is_short_run,
+    public_path,
+    region_store_url,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -344,6 +350,19 @@ def load_regions(path: Path) -> dict[str, dict]:
     return {str(name): dict(values or {}) for name, values in regions.items()}
 
 
+def regions_path() -> Path:
+    return Path(_env("REGIONS", str(PROJECT_ROOT / "config" / "regions-demo.yaml")))
+
+
+def served_regions() -> tuple[str, ...]:
+    """The regions whose DAGs a deployment schedules: ``""`` (the one DIGOR_* describe, under today's DAG
+    ids), then every region of DIGOR_REGIONS when that variable is set (DIGOR_REGION is then left unset
+    in the workers' environment: each region's DAGs carry their region)."""
+    if not _env("REGIONS", "").strip():
+        return ("",)
+    return ("", *load_regions(regions_path()))
+
+
 def _registry_source(value: str) -> str:
     if value not in REGISTRY_SOURCES:
         raise ValueError(f"{ENV_PREFIX}REGISTRY_SOURCE: {value!r} is not one of {', '.join(REGISTRY_SOURCES)}")
@@ -418,11 +437,11 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, region: str | None = None) -> "Settings":
+        """The DIGOR_* settings, with the settings of ``region`` (DIGOR_REGION's when None) on top."""
         settings = cls._from_env()
-        region = _env("REGION", "").strip()
-        return settings.for_region(region, Path(_env("REGIONS", str(PROJECT_ROOT / "config" / "regions-demo.yaml")))) \
-            if region else settings
+        region = _env("REGION", "").strip() if region is None else region
+        return settings.for_region(region, regions_path()) if region else settings
 
     def for_region(self, region: str, regions_path: Path) -> "Settings":
         """These settings with a region's own (``load_regions``); its store under its prefix by default."""
@@ -436,6 +455,8 @@ class Settings:
                 changes[name] = Path(changes[name]) if Path(changes[name]).is_absolute() else PROJECT_ROOT / changes[name]
         if "registry_source" in changes:
             changes["registry_source"] = _registry_source(changes["registry_source"])
+        # Its own download folder of the SIRENE stock: two regions' monthly runs never write the same files.
+        changes["sirene_work_dir"] = self.sirene_work_dir / REGIONS / region
         return replace(self, region=region, **changes)
 
     @classmethod

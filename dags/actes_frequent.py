@@ -11,36 +11,40 @@ stays the consolidation and repair pass. Thin wiring only; the logic is ``chains
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.alerts import on_run_failure
 from orchestration.assets import ACTES_STAGED
+from orchestration.regions import region_asset, region_dag_id, region_params, region_tags, served_regions
 
 CHAIN = "actes"
 
 
-@dag(
-    dag_id="actes_frequent",
-    schedule=CronDataIntervalTimetable(SHORT_RUN_CRON, timezone=DAG_TIMEZONE),
-    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DAG_DEFAULT_ARGS,
-    on_failure_callback=on_run_failure,
-    dagrun_timeout=SHORT_RUN_TIMEOUT,
-    tags=["digor", "actes", "scdl-deliberations", "short-run"],
-    params={
-        "date": Param("", type="string", description="Short run partition to redo (YYYY-MM-DDTHHMM); empty = "
-                                                     "the end of the run's data interval"),
-        "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
-        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-    },
-    doc_md=__doc__,
-)
-def actes_frequent():
-    t.announce.override(outlets=[ACTES_STAGED])(t.short_run(CHAIN))
+def actes_frequent(region: str = "") -> None:
+    t.announce.override(outlets=[region_asset(ACTES_STAGED, region)])(t.short_run(CHAIN))
 
 
-actes_frequent()
+# One DAG per region the deployment serves (orchestration.regions); today's id for its own.
+for region in served_regions():
+    with DAG(
+        dag_id=region_dag_id("actes_frequent", region),
+        schedule=CronDataIntervalTimetable(SHORT_RUN_CRON, timezone=DAG_TIMEZONE),
+        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DAG_DEFAULT_ARGS,
+        on_failure_callback=on_run_failure,
+        dagrun_timeout=SHORT_RUN_TIMEOUT,
+        tags=["digor", "actes", "scdl-deliberations", "short-run", *region_tags(region)],
+        params={
+            "date": Param("", type="string", description="Short run partition to redo (YYYY-MM-DDTHHMM); empty = "
+                                                         "the end of the run's data interval"),
+            "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
+            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
+            **region_params(region),
+        },
+        doc_md=__doc__,
+    ):
+        actes_frequent(region)

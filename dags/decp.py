@@ -7,33 +7,17 @@ the exports the platform published that day (HTTP listing or drop folder ``<drop
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.alerts import on_run_failure
+from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
 
 CHAIN = "decp"
 
 
-@dag(
-    dag_id="decp",
-    schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
-    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DAG_DEFAULT_ARGS,
-    on_failure_callback=on_run_failure,
-    dagrun_timeout=NIGHTLY_TIMEOUT,
-    tags=["digor", "decp", "commande-publique"],
-    params={
-        "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
-        "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
-        "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-    },
-    doc_md=__doc__,
-)
-def decp():
+def decp() -> None:
     extracted = t.extract(CHAIN)
     transformed = t.transform(CHAIN, extracted)
     years = t.publish_year.partial(chain=CHAIN).expand(job=t.plan_years(CHAIN, transformed))
@@ -43,4 +27,24 @@ def decp():
     t.report(CHAIN, extracted, transformed, years, widgets, datagouv)
 
 
-decp()
+# One DAG per region the deployment serves (orchestration.regions); today's id for its own.
+for region in served_regions():
+    with DAG(
+        dag_id=region_dag_id("decp", region),
+        schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
+        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DAG_DEFAULT_ARGS,
+        on_failure_callback=on_run_failure,
+        dagrun_timeout=NIGHTLY_TIMEOUT,
+        tags=["digor", "decp", "commande-publique", *region_tags(region)],
+        params={
+            "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
+            "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
+            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
+            **region_params(region),
+        },
+        doc_md=__doc__,
+    ):
+        decp()

@@ -13,30 +13,16 @@ fails the run once its report is written. Thin wiring only: see ``chains.sirene`
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from core.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, SIRENE_CRON
 from core.sirene_stock import KINDS
 from orchestration import sirene_tasks as t
 from orchestration.alerts import on_run_failure
+from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
 
 
-@dag(
-    dag_id="sirene",
-    schedule=CronTriggerTimetable(SIRENE_CRON, timezone=DAG_TIMEZONE),
-    start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DAG_DEFAULT_ARGS,
-    on_failure_callback=on_run_failure,
-    tags=["digor", "sirene", "enrichment"],
-    params={
-        "date": Param("", type="string", description="A day of the month to refresh (YYYY-MM-DD); empty = the logical date"),
-        "force_rebuild": Param(False, type="boolean", description="Download the stock files again even if unchanged"),
-    },
-    doc_md=__doc__,
-)
-def sirene():
+def sirene() -> None:
     planned = t.plan()
     files = t.refresh.partial(plan=planned).expand(kind=list(KINDS))
     published = t.publish_manifest(planned, files)
@@ -45,4 +31,22 @@ def sirene():
     t.populations()
 
 
-sirene()
+# One DAG per region the deployment serves (orchestration.regions); today's id for its own.
+for region in served_regions():
+    with DAG(
+        dag_id=region_dag_id("sirene", region),
+        schedule=CronTriggerTimetable(SIRENE_CRON, timezone=DAG_TIMEZONE),
+        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DAG_DEFAULT_ARGS,
+        on_failure_callback=on_run_failure,
+        tags=["digor", "sirene", "enrichment", *region_tags(region)],
+        params={
+            "date": Param("", type="string", description="A day of the month to refresh (YYYY-MM-DD); empty = the logical date"),
+            "force_rebuild": Param(False, type="boolean", description="Download the stock files again even if unchanged"),
+            **region_params(region),
+        },
+        doc_md=__doc__,
+    ):
+        sirene()

@@ -129,7 +129,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         from orchestration.airflow_trigger import trigger_decisions_run
 
         try:
-            run = trigger_decisions_run([recorded], settings.store_url)
+            run = trigger_decisions_run([recorded], settings.store_url, settings.region)
         except ExpectedFailure as error:
             print(f"error: {redact(one_line(error))} (the decision is in the ledger: the next actes run applies it)",
                   file=sys.stderr)

@@ -23,6 +23,7 @@ from chains.run_report import run_index_key
 from core.config import Settings
 from core.keys import REPORTS_PREFIX
 from core.store import open_store
+from orchestration.regions import dag_region
 
 URL_PREFIX = "/digor"
 # Who may read a run's report: who may read that DAG's runs (one dependency, which tests can override).
@@ -43,8 +44,8 @@ class RunReportLink(BaseOperatorLink):
 def create_reports_app() -> FastAPI:
     app = FastAPI(title="digor run reports", dependencies=[Depends(get_user)])
 
-    def store():
-        return open_store(Settings.from_env().store_url)
+    def store(region: str | None = None):
+        return open_store(Settings.from_env(region).store_url)
 
     @app.get("/reports/", response_class=HTMLResponse)
     def list_reports() -> str:
@@ -61,7 +62,7 @@ def create_reports_app() -> FastAPI:
     @app.get("/reports/runs/{dag_id}/{run_id}", dependencies=[Depends(READ_RUNS)])
     def run_report(dag_id: str, run_id: str, format: str = "html") -> Response:
         index = run_index_key(dag_id, run_id)
-        objects = store()
+        objects = store(dag_region(dag_id))  # a region's DAG reports into the region's store
         if not objects.exists(index):
             raise HTTPException(404, f"no report for run {run_id} of {dag_id} (yet)")
         key = json.loads(objects.get_bytes(index))["json" if format == "json" else "html"]

@@ -18,6 +18,7 @@ from core.config import AIRFLOW_API_CONN_ID, AIRFLOW_API_TIMEOUT
 from core.connections import ConnectionInfo, get_connection
 from core.failures import ExpectedFailure
 from core.http_manners import redact
+from orchestration.regions import region_dag_id
 
 DECISIONS_DAG = "actes_decisions"
 
@@ -34,13 +35,13 @@ class TriggeredRun:
     paused: bool
 
 
-def trigger_decisions_run(acts: list[dict], store_url: str) -> TriggeredRun:
-    """A run of ``actes_decisions`` for the acts decided on (``siren``, ``source_id``, ``year``), on the
-    store the decisions were recorded in."""
+def trigger_decisions_run(acts: list[dict], store_url: str, region: str = "") -> TriggeredRun:
+    """A run of ``actes_decisions`` (its region's, ``orchestration.regions``) for the acts decided on
+    (``siren``, ``source_id``, ``year``), on the store the decisions were recorded in."""
     conf = {"years": sorted({a["year"] for a in acts}), "bodies": sorted({a["siren"] for a in acts}),
             "acts": [{"siren": a["siren"], "source_id": a["source_id"], "year": a["year"]} for a in acts],
             "store": store_url}
-    return trigger_run(DECISIONS_DAG, conf)
+    return trigger_run(region_dag_id(DECISIONS_DAG, region), conf)
 
 
 def trigger_run(dag_id: str, conf: dict, conn_id: str = AIRFLOW_API_CONN_ID) -> TriggeredRun:

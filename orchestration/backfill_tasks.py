@@ -8,10 +8,11 @@ from airflow.sdk.exceptions import AirflowSkipException
 from chains import backfill as b
 from core.config import Settings
 from core.store import open_store
+from orchestration.regions import task_settings
 
 
 def _work(plan: dict) -> Settings:
-    return b.backfill_settings(Settings.from_env(), plan["chain"], plan["id"], plan["schema_version"])
+    return b.backfill_settings(task_settings(), plan["chain"], plan["id"], plan["schema_version"])
 
 
 @task
@@ -19,7 +20,7 @@ def plan() -> dict:
     params = get_current_context()["params"]
     chain, version = params["chain"], params.get("schema_version") or None
     b.check_chain(chain)
-    settings = Settings.from_env()
+    settings = task_settings()
     nights = b.raw_nights(open_store(settings.store_url), settings, chain, params["date_from"], params["date_to"])
     return {
         "id": b.backfill_id(chain, params["date_from"], params["date_to"], version),
@@ -54,4 +55,4 @@ def build(plan: dict, years: list[list[int]]) -> dict:
 def promote(plan: dict, built: dict) -> dict:
     if plan["dry_run"]:
         raise AirflowSkipException(f"dry run: see the diff report {built['report_key']}")
-    return b.promote(Settings.from_env(), _work(plan), plan["chain"], built["results"])
+    return b.promote(task_settings(), _work(plan), plan["chain"], built["results"])

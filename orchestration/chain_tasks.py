@@ -12,6 +12,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from core.config import DAG_TIMEZONE, Settings
+from orchestration.regions import task_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,9 @@ def _param(name: str):
 
 
 def _settings() -> Settings:
-    """The deployment's settings; a run given a ``store`` param (``digor ... --via-airflow --store``)
-    works on that store."""
-    settings = Settings.from_env()
+    """The settings of the region the DAG serves (the deployment's by default); a run given a ``store``
+    param (``digor ... --via-airflow --store``) works on that store."""
+    settings = task_settings()
     return settings.with_overrides(store_url=_param("store")) if _param("store") else settings
 
 

@@ -8,7 +8,7 @@ import pendulum
 from airflow.sdk import get_current_context, task
 
 from chains import digest
-from core.config import Settings
+from orchestration.regions import task_settings
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,6 @@ def send() -> dict:
     """The digests of the ``date`` param's day, else of the day before the run's logical date."""
     context = get_current_context()
     day = context["params"].get("date") or pendulum.parse(context["ds"]).subtract(days=1).to_date_string()
-    sent = digest.send_digests(Settings.from_env(), day)
+    sent = digest.send_digests(task_settings(), day)
     log.info("digests of %s: %d message(s) sent", day, sent["sent"])
     return sent

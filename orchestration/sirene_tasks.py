@@ -9,10 +9,10 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from chains import populations as populations_chain
 from chains import sirene as sirene_chain
-from core.config import Settings
 from core.populations import PopulationFormatError
 from extract.sirene_download import DownloadError
 from orchestration.assets import SIRENE_CACHE
+from orchestration.regions import task_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,33 +25,33 @@ def month() -> str:
 
 @task
 def plan() -> dict:
-    return sirene_chain.plan_step(Settings.from_env(), month())
+    return sirene_chain.plan_step(task_settings(), month())
 
 
 @task
 def refresh(plan: dict, kind: str) -> dict:
     force = bool(get_current_context()["params"].get("force_rebuild"))
-    return sirene_chain.refresh_step(Settings.from_env(), plan["month"], kind, force)
+    return sirene_chain.refresh_step(task_settings(), plan["month"], kind, force)
 
 
 @task(outlets=[SIRENE_CACHE])
 def publish_manifest(plan: dict, files: list[dict]) -> dict:
     """Updates the SIRENE cache's Asset, with the month in its event, for what follows the register."""
-    published = sirene_chain.manifest_step(Settings.from_env(), plan["month"], plan, list(files))
+    published = sirene_chain.manifest_step(task_settings(), plan["month"], plan, list(files))
     get_current_context()["outlet_events"][SIRENE_CACHE].extra = {"month": plan["month"]}
     return published
 
 
 @task
 def check_registry(published: dict) -> dict:
-    return sirene_chain.check_registry_step(Settings.from_env(), published["month"])
+    return sirene_chain.check_registry_step(task_settings(), published["month"])
 
 
 @task
 def report(plan: dict, files: list[dict], published: dict, check: dict) -> dict:
     context = get_current_context()
     written = sirene_chain.report_step(
-        Settings.from_env(), plan["month"], plan, list(files), published, check, context["dag"].dag_id, context["run_id"]
+        task_settings(), plan["month"], plan, list(files), published, check, context["dag"].dag_id, context["run_id"]
     )
     for line in written["summary"]:
         log.info(line)
@@ -66,7 +66,7 @@ def populations() -> dict:
     a failure leaves the cached millésime in use and says so in one line."""
     force = bool(get_current_context()["params"].get("force_rebuild"))
     try:
-        result = populations_chain.refresh_step(Settings.from_env(), force)
+        result = populations_chain.refresh_step(task_settings(), force)
     except (DownloadError, PopulationFormatError) as error:
         raise AirflowFailException(f"legal populations not refreshed: {error}; the cached millésime stays in use "
                                    "(check DIGOR_POPULATIONS_URL and DIGOR_POPULATIONS_YEAR)") from None

@@ -141,9 +141,11 @@ class Decisions:
         try:
             if self.portail.decisions == "airflow":
                 from orchestration.airflow_trigger import DECISIONS_DAG, trigger_decisions_run, trigger_run
+                from orchestration.regions import region_dag_id
 
-                run = (trigger_decisions_run(decided, self.settings.store_url) if operation.kind == "decision" else
-                       trigger_run(DECISIONS_DAG, {"years": operation.years, "bodies": operation.bodies, "acts": [],
+                region = self.settings.region
+                run = (trigger_decisions_run(decided, self.settings.store_url, region) if operation.kind == "decision" else
+                       trigger_run(region_dag_id(DECISIONS_DAG, region), {"years": operation.years, "bodies": operation.bodies, "acts": [],
                                                    "store": self.settings.store_url}))
                 operation.state = TRIGGERED
                 operation.message = f"Exécution {run.run_id} de {run.dag_id} déclenchée dans Airflow."
