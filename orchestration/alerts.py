@@ -71,13 +71,13 @@ def compose(kind: str, dag_id: str, run_id: str, tasks: list[dict], reason: str)
             "failed_tasks": tasks, "links": where}
 
 
-def send(alert: dict, region: str | None = None) -> list[str]:
+def send(alert: dict) -> list[str]:
     """Send on every configured channel; returns the channels that accepted the message. E-mails go to
-    the recipients of ``region`` (the DAG's, else the deployment's), when it has its own."""
+    the recipients of the alert's region (its DAG's, else the deployment's), when it has its own."""
     sent = []
     smtp = _connection(SMTP_CONN_ID)
     if smtp is not None:
-        recipients = Settings.from_env(region).alert_to or smtp.extra_dejson.get("to")
+        recipients = Settings.from_env(alert.get("region") or None).alert_to or smtp.extra_dejson.get("to")
         if recipients:
             try:
                 from airflow.providers.smtp.hooks.smtp import SmtpHook
@@ -112,5 +112,6 @@ def on_run_failure(context) -> None:
     reason = str(context.get("reason", ""))
     kind = "late" if "timed_out" in reason else "failed"
     alert = compose(kind, dag_run.dag_id, dag_run.run_id, failed_tasks(context), reason)
-    log.info("alert sent on %s", send(alert, param_region(context.get("params"))) or "no channel")
+    alert["region"] = param_region(context.get("params")) or ""
+    log.info("alert sent on %s", send(alert) or "no channel")
 
