@@ -83,14 +83,12 @@ DATAGOUV_CLIENT_DEFAULTS = {
 S3_CONN_ID = "digor_s3"
 
 
-# Télétransmission platform (Pastell API v2): the Airflow connection holding its URL and
-# credentials, the document types (flows) whose documents are acts, and the client's manners.
-PASTELL_CONN_ID = "digor_pastell"
-PASTELL_FLOWS = ("actes-generique", "actes-automatique")
-PASTELL_CLIENT_DEFAULTS = {
+# The manners of a télétransmission platform's client (Pastell, S²LOW), each platform's on top.
+TELETRANSMISSION_CLIENT_DEFAULTS = {
     "page_size": 100,
-    "page_overlap": 2,
-    "max_listings": 4,  # full readings of a multi-page list until two agree (else the watermark stays)
+    # Full readings of a multi-page list until two agree (else Pastell's watermark stays, S²LOW's day
+    # is listed again).
+    "max_listings": 4,
     "max_workers": 4,
     "requests_per_second": 8.0,
     "connect_timeout": 10.0,
@@ -100,6 +98,12 @@ PASTELL_CLIENT_DEFAULTS = {
     "max_backoff_seconds": 60.0,
     "max_retry_after_seconds": 300.0,
 }
+
+# Télétransmission platform (Pastell API v2): the Airflow connection holding its URL and
+# credentials, the document types (flows) whose documents are acts, and the client's manners.
+PASTELL_CONN_ID = "digor_pastell"
+PASTELL_FLOWS = ("actes-generique", "actes-automatique")
+PASTELL_CLIENT_DEFAULTS = {**TELETRANSMISSION_CLIENT_DEFAULTS, "page_overlap": 2}
 
 
 # S²LOW (ADULLACT/Libriciel), the other télétransmission platform: the Airflow connection holding
@@ -114,18 +118,7 @@ S2LOW_ACT_STATUSES = (4, 19, 12, 13, 14, 20, 22)
 # itself is a transaction of its own (type 6) that reaches 4. Only type 1 transactions are acts.
 S2LOW_CANCELLED_STATUS = 0
 S2LOW_ACT_TYPE = "1"
-S2LOW_CLIENT_DEFAULTS = {
-    "page_size": 100,
-    "max_listings": 4,  # full readings of a multi-page list until two agree (else the day is listed again)
-    "max_workers": 4,
-    "requests_per_second": 8.0,
-    "connect_timeout": 10.0,
-    "read_timeout": 120.0,
-    "max_attempts": 5,
-    "backoff_seconds": 1.0,
-    "max_backoff_seconds": 60.0,
-    "max_retry_after_seconds": 300.0,
-}
+S2LOW_CLIENT_DEFAULTS = dict(TELETRANSMISSION_CLIENT_DEFAULTS)
 
 
 # Airflow's REST API (``digor unpublish|publish --via-airflow``): the Airflow connection whose host is
