@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
-from core.store import ObjectStore, open_object, read_parquet
+from core.store import ObjectStore, open_object
 from transform.decp_formats import CONCESSION, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
@@ -307,5 +307,7 @@ def staged_rows(store: ObjectStore, year: int) -> list[dict]:
     """Every row staged for ``year``, all nights, in arrival order."""
     rows = []
     for key in store.list_keys(f"{STAGING_PREFIX}/annee={year}/"):
-        rows += read_parquet(store, key).to_pylist()
+        with open_object(store, key) as stream:  # a batch at a time: never the night's table and its rows at once
+            for batch in pq.ParquetFile(stream).iter_batches():
+                rows += batch.to_pylist()
     return sorted(rows, key=lambda r: (r["night"], r["source"], r["file_key"], r["position"]))
