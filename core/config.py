@@ -427,6 +427,9 @@ class Settings:
     # The region this run serves ("" in a one-region deployment) and its alert recipients (DIGOR_ALERT_TO).
     region: str = ""
     alert_to: str = ""
+    # ``digor serve`` records the page that embeds a body's widget (the ``Referer``'s origin and path,
+    # never its query) for the next map of reuses (DIGOR_RECORD_EMBEDDING_PAGES=1; off by default).
+    record_embedding_pages: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -496,6 +499,7 @@ class Settings:
             text_limits=TextLimits.from_env(),
             registry_source=_registry_source(_env("REGISTRY_SOURCE", "file")),
             alert_to=_env("ALERT_TO", ""),
+            record_embedding_pages=_env("RECORD_EMBEDDING_PAGES", "0").strip().lower() in ("1", "true", "yes"),
         )
 
     def schema(self, name: str) -> str:

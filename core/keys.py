@@ -74,6 +74,12 @@ DOCUMENT_TEXT_SUFFIX = ".txt"
 WIDGET_CATALOGUE_KEY = f"{WIDGETS_PREFIX}/actes-organismes.json"
 # The map of reuses: the bodies with widgets, where they are, which widgets and where they are embedded.
 REUSE_MAP_KEY = f"{WIDGETS_PREFIX}/carte-reutilisations.geojson"
+# The pages seen embedding a body's widgets (``digor serve`` with DIGOR_RECORD_EMBEDDING_PAGES), one file per body.
+EMBEDDING_PAGES_PREFIX = f"{PRIVATE}/widgets/pages-integration"
+
+
+def embedding_pages_key(siren: str) -> str:
+    return f"{EMBEDDING_PAGES_PREFIX}/{siren}.json"
 # What a widget reads first in a body's folder; it names every other file.
 WIDGET_MANIFEST = "index.json"
 

@@ -280,7 +280,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print(f"warning: widget assets not built ({', '.join(missing)}): run `make widgets`", file=sys.stderr)
     try:
-        server = make_server(open_store(store_url), args.host, args.port)
+        server = make_server(open_store(store_url), args.host, args.port,
+                             record_pages=settings.record_embedding_pages)
     except OSError as error:
         print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2
@@ -291,6 +292,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  Actes widget: {base}/widgets/actes.html?siren=<SIREN>")
     print(f"  Budgets widget: {base}/widgets/budgets.html?siret=<SIRET>")
     print(f"  Focus marchés widget: {base}/widgets/marches.html?siret=<SIRET>")
+    if settings.record_embedding_pages:
+        print("  recording the pages that embed the widgets (origin and path of the Referer) for the map of reuses")
     if base != settings.public_base_url:
         print(f"  note: document links in the data point at DIGOR_PUBLIC_BASE_URL={settings.public_base_url}")
     sys.stdout.flush()

@@ -21,7 +21,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from core.document_kind import document_headers
 from core.keys import DOCUMENTS_PREFIX
@@ -34,6 +34,7 @@ from core.store import (
     plain_bytes,
     sha256_hex,
 )
+from load.reuse_map import embedding_page, record_embedding_page
 from load.widget_pages import WIDGETS_DIR, widget_bytes
 
 CONTENT_TYPES = {
@@ -67,7 +68,8 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
-def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[BaseHTTPRequestHandler]:
+def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR,
+                 record_pages: bool = False) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "digor-serve"
         sys_version = ""
@@ -122,6 +124,8 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
                 return
             if path.startswith("/widgets/"):
                 local = widget_bytes(path[len("/widgets/"):], widgets_dir)
+                if local is not None and record_pages and path.endswith(".html") and not head:
+                    self._record_page()
                 if local is not None:
                     self._send(HTTPStatus.OK, local, content_type(path), head)
                     return
@@ -139,6 +143,19 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
             self._send(HTTPStatus.OK, data, content_type(key), head, cache=cache,
                        stored_gzip=content_encoding(key, data) is not None)
 
+        def _record_page(self) -> None:
+            """The page embedding this widget, for the map of reuses (the server's own pages aside)."""
+            page = embedding_page(self.headers.get("Referer"))
+            own = f"//{self.headers.get('Host') or ''}/"
+            if page is None or own in page.replace("https://", "//").replace("http://", "//"):
+                return
+            query = parse_qs(urlsplit(self.path).query)
+            body = (query.get("siren") or query.get("siret") or [""])[0][:9]
+            try:
+                record_embedding_page(store, body, page)
+            except (OSError, StoreError, ValueError):
+                pass  # a page not recorded never stops a widget from being served
+
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             self._answer(head=False)
 
@@ -149,9 +166,10 @@ def make_handler(store: ObjectStore, widgets_dir: Path = WIDGETS_DIR) -> type[Ba
 
 
 def make_server(store: ObjectStore, host: str = "127.0.0.1", port: int = 8765,
-                widgets_dir: Path = WIDGETS_DIR) -> ThreadingHTTPServer:
-    """A bound server (port 0 picks a free one: read it back from ``server_address``)."""
-    server = ThreadingHTTPServer((host, port), make_handler(store, widgets_dir))
+                widgets_dir: Path = WIDGETS_DIR, record_pages: bool = False) -> ThreadingHTTPServer:
+    """A bound server (port 0 picks a free one: read it back from ``server_address``); ``record_pages``:
+    the page embedding each widget is recorded for the map of reuses (``load.reuse_map``)."""
+    server = ThreadingHTTPServer((host, port), make_handler(store, widgets_dir, record_pages))
     server.daemon_threads = True
     return server
 
