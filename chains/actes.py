@@ -13,21 +13,24 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 import pandas as pd
 
 from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows, timed
 from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
-from core.config import Settings
+from core.config import NIGHTLY_TIMEOUT, Settings
 from core.jsonio import json_bytes
 from core.keys import (
+    SHARDED_NIGHT_KEY,
     SHORT_RUNS_KEY,
     is_short_run,
     public_document_text_key,
     public_prefix,
     raw_prefix,
     report_key,
+    shard_of,
 )
 from core.ledger import (
     engineer_event,
@@ -40,6 +43,7 @@ from core.ledger import (
     write_command_event,
     write_night_events,
 )
+from core.lease import LockBusy
 from core.publication_rule import Decision
 from core.registry import Registry, body_registry
 from core.test_hook import hold
@@ -58,7 +62,7 @@ from load.document_texts import (
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_files import pending_bodies, publish_index, publish_year_files
-from transform.actes import ActRules, NightTransform, staged_years, transform_night, write_staging
+from transform.actes import ActRules, NightTransform, read_shards, staged_years, transform_night, write_shard, write_staging
 from transform.actes_textes import act_documents, text_table
 from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
@@ -101,41 +105,126 @@ class ActesChain(Chain):
 
     @timed
     def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
-        """Each source a body of the registry is on (the default one always), merged into one summary."""
-        store = self.store(settings)
+        """Each source a body of the registry is on (the default one always), merged into one summary:
+        the shards of ``shard_jobs`` one after the other (the DAG maps them)."""
+        jobs = self.shard_jobs(settings, night, refresh=True)
+        return self.merge_extracts(settings, night, [self.extract_shard(settings, night, until, **job) for job in jobs])
+
+    def shard_jobs(self, settings: Settings, night: str, refresh: bool = False) -> list[dict]:
+        """The night's shards of bodies (``Settings.shard_count``), one mapped extract and transform each,
+        with the partitions their transform stages (the night, and the short runs it finishes). With
+        ``refresh``, the registry from the source is refreshed first (a body new in the source is read
+        this very night; short runs keep the night's registry), its summary handed on by the first job."""
         registry_refresh = {}
-        # A body new in the source is read this very night; short runs keep the night's registry.
         from_source = settings.registry_source == "s2low" or (
             settings.source_name == pastell_source.SOURCE and settings.registry_source == "pastell")
-        if from_source and not is_short_run(night):
+        if refresh and from_source and not is_short_run(night):
             from chains.registry_source import refresh_registry
 
             registry_refresh = {"registry": refresh_registry(settings)}
-        registry = body_registry(settings)
+        count = settings.shard_count(len(body_registry(settings).bodies))
+        partitions = [night] if is_short_run(night) else [*_unreported(self.store(settings)), night]
+        return [{"shard": shard, "of": count, "partitions": partitions, **(registry_refresh if shard == 0 else {})}
+                for shard in range(count)]
+
+    def begin_shards(self, settings: Settings, night: str) -> list[dict]:
+        """Under the lease, before the shards of a night run outside it (the DAG's mapped tasks):
+        ``shard_jobs``, and the mark that keeps short runs off the bodies' watermarks and the raw zone
+        until ``merge_transforms`` (or the night's timeout, if the night failed)."""
+        jobs = self.shard_jobs(settings, night, refresh=True)
+        now = datetime.now(timezone.utc)
+        self.store(settings).put_bytes(SHARDED_NIGHT_KEY, json_bytes({
+            "night": night, "since": now.isoformat(timespec="seconds"),
+            "until": (now + NIGHTLY_TIMEOUT).isoformat(timespec="seconds")}))
+        return jobs
+
+    @timed
+    def extract_shard(self, settings: Settings, night: str, until: str | None = None, *, shard: int = 0,
+                      of: int = 1, partitions: list[str] | None = None, registry: dict | None = None) -> dict:
+        """One shard's bodies on Pastell pulled into the night's raw folder (their own watermarks); the
+        first shard also takes the drop folder and the bodies on S²LOW (a few, listed by day)."""
+        store = self.store(settings)
+        found = body_registry(settings)
         summaries = {}
-        for source in registry.sources(settings.source_name):
+        for source in found.sources(settings.source_name):
             if source == pastell_source.SOURCE:
-                summaries[source] = pastell_source.extract_night(settings, store, registry, night, until)
+                summaries[source] = pastell_source.extract_night(
+                    settings, store, found, night, until, only=lambda siren: shard_of(siren, of) == shard)
+            elif shard == 0 and source == s2low_source.SOURCE:
+                if not is_short_run(night):  # S²LOW's acts come with the night (it lists by day)
+                    summaries[source] = s2low_source.extract_night(settings, store, found, night)
+            elif shard == 0:
+                summaries[source] = _drop_summary(store, settings, night)
+        return {"night": night, "shard": shard, "of": of, "partitions": partitions or [night], "sources": summaries,
+                **({"registry": registry} if registry is not None else {})}
+
+    def merge_extracts(self, settings: Settings, night: str, pulled: list[dict]) -> dict:
+        """The shards' pulls as one extract summary (the one a pull of every body at once gives); the
+        Pastell pull's report written once."""
+        store = self.store(settings)
+        by_source: dict[str, list[dict]] = defaultdict(list)
+        for shard in sorted(pulled, key=lambda p: p["shard"]):
+            for source, summary in shard["sources"].items():
+                by_source[source].append(summary)
+        summaries = {}
+        for source in _sources(settings):
+            if source == pastell_source.SOURCE and by_source.get(source):
+                summaries[source] = pastell_source.merged_summary(by_source[source])
+                pastell_source.write_pull_report(store, night, summaries[source])
                 if is_short_run(night) and summaries[source]["acts"]:
                     _set_unreported(store, night, True)  # until its report: what the night finishes if it fails
-            elif source == s2low_source.SOURCE:
-                if not is_short_run(night):  # S²LOW's acts come with the night (it lists by day)
-                    summaries[source] = s2low_source.extract_night(settings, store, registry, night)
-            else:
-                summaries[source] = _drop_summary(store, settings, night)
-        return {**_merged(night, summaries), **registry_refresh}
+            elif by_source.get(source):
+                summaries[source] = by_source[source][0]
+        refreshed = next((p["registry"] for p in pulled if "registry" in p), None)
+        merged = _merged(night, summaries) if summaries else {"night": night, "acts": 0, "by_body": {},
+                                                              "skipped_files": []}
+        durations = [p["duration_s"] for p in pulled if "duration_s" in p]
+        return {**merged, **({"registry": refreshed} if refreshed is not None else {}),
+                **({"duration_s": round(sum(durations), 3)} if durations else {}), "shards": len(pulled)}
 
     @timed
     def transform(self, settings: Settings, night: str) -> dict:
-        """The night's (or short run's) acts to staging and the ledger. A night also finishes the short
-        runs that pulled acts and never reported (every retry failed): what they pulled is staged,
-        recorded and published with it, dated by their own day."""
-        unreported = [] if is_short_run(night) else _unreported(self.store(settings))
-        if not unreported:
-            return self._transform_partition(settings, night)
-        log.warning("actes %s: finishing the short runs that pulled acts and never reported: %s", night,
-                    ", ".join(unreported))
-        return self.merge_nights([self._transform_partition(settings, p) for p in [*unreported, night]])
+        """The night's (or short run's) acts to staging and the ledger, shard after shard (the DAG maps
+        them). A night also finishes the short runs that pulled acts and never reported (every retry
+        failed): what they pulled is staged, recorded and published with it, dated by their own day."""
+        jobs = self.shard_jobs(settings, night)
+        return self.merge_transforms(settings, night, [self.transform_shard(settings, night, **job) for job in jobs])
+
+    @timed
+    def transform_shard(self, settings: Settings, night: str, *, shard: int = 0, of: int = 1,
+                        partitions: list[str] | None = None, **_) -> dict:
+        """One shard's acts of each partition read and judged, kept as the shard's part of the partition
+        (``core.keys.staging_shard_key``): a retry rewrites the same keys; nothing shared is written."""
+        store = self.store(settings)
+        rules = ActRules.from_settings(settings)
+        for partition in partitions or [night]:
+            registry = registry_of(settings, until=partition)
+            result = NightTransform(partition, [], [])
+            for source in _sources(settings):
+                found = transform_night(store, registry, partition, source, rules,
+                                        only=lambda body: shard_of(body, of) == shard)
+                result.rows += found.rows
+                result.rejects += found.rejects
+                result.left_out += found.left_out
+            write_shard(store, result, shard, of)
+        return {"night": night, "shard": shard, "of": of, "partitions": partitions or [night]}
+
+    def merge_transforms(self, settings: Settings, night: str, staged: list[dict]) -> dict:
+        """Under the lease: the shards' parts of each partition merged in the order one pass over every
+        body gives, then staged, recorded in the ledger and quarantined as one partition."""
+        store = self.store(settings)
+        first = staged[0]
+        partitions = first["partitions"]
+        if len(partitions) > 1:
+            log.warning("actes %s: finishing the short runs that pulled acts and never reported: %s", night,
+                        ", ".join(partitions[:-1]))
+        order = {source: index for index, source in enumerate(_sources(settings))}
+        summaries = [self._finish_partition(settings, read_shards(store, partition, first["of"], order))
+                     for partition in partitions]
+        merged = summaries[0] if len(summaries) == 1 else self.merge_nights(summaries)
+        store.delete(SHARDED_NIGHT_KEY)
+        durations = [s["duration_s"] for s in staged if "duration_s" in s]
+        return {**merged, **({"duration_s": round(sum(durations), 3)} if durations else {})}
 
     def write_report(self, settings: Settings, night: str, extracted: dict, transformed: dict, *rest, **options) -> dict:
         """The report; a short run finished by this night gets a report that says so (what the budgets
@@ -149,15 +238,8 @@ class ActesChain(Chain):
             _set_unreported(store, partition, False)
         return written
 
-    def _transform_partition(self, settings: Settings, night: str) -> dict:
-        store = self.store(settings)
-        registry, rules = registry_of(settings, until=night), ActRules.from_settings(settings)
-        result = NightTransform(night, [], [])
-        for source in _sources(settings):
-            found = transform_night(store, registry, night, source, rules)
-            result.rows += found.rows
-            result.rejects += found.rejects
-            result.left_out += found.left_out
+    def _finish_partition(self, settings: Settings, result: NightTransform) -> dict:
+        store, night = self.store(settings), result.night
         # An act re-sent with its decision date in another year leaves the years it was in.
         earlier = act_years(store, {(row["siren"], row["source"], row["source_id"]) for row in result.rows})
         years = sorted(set(write_staging(store, result)) | {year for found in earlier.values() for year in found})
@@ -204,6 +286,9 @@ class ActesChain(Chain):
             line = (f"{self.name} {partition}: short runs read Pastell's watermarks, the source is "
                     f"{settings.source_name!r}: the nightly run publishes")
             return {"night": partition, "skipped": line, "summary": [line], "followers": False}
+        sharded = _sharded_night(self.store(settings))
+        if sharded:
+            raise LockBusy(f"the night {sharded['night']} pulls and stages its shards since {sharded['since']}")
         return self.run_night(settings, partition, force_rebuild, allow_shrink=allow_shrink, owner=owner,
                               until=until, lock_wait=settings.short_run_lock_wait_seconds, only_if_new=True)
 
@@ -392,6 +477,15 @@ def _text_summary_lines(batches: list[dict], published: dict) -> list[str]:
 
 
 CHAIN = ActesChain()
+
+
+def _sharded_night(store) -> dict | None:
+    """The night whose shards are running (``ActesChain.begin_shards``), unless its mark is stale."""
+    try:
+        mark = json.loads(store.get_bytes(SHARDED_NIGHT_KEY))
+    except FileNotFoundError:
+        return None
+    return mark if datetime.fromisoformat(mark["until"]) > datetime.now(timezone.utc) else None
 
 
 def _unreported(store) -> list[str]:

@@ -414,6 +414,10 @@ class Settings:
     # A short run waits this long for the chain's lease (a decision being republished), then skips:
     # the night or the next short run takes the changes.
     short_run_lock_wait_seconds: float = 60.0
+    # A night's extract and transform of acts are split into shards of bodies (one mapped task each):
+    # about this many bodies a shard, at most this many shards (1: one task for the whole region).
+    shard_bodies: int = 250
+    max_shards: int = 16
     # Acts: plausible dates, the largest document published, the meaning of publication_open_data.
     act_date_earliest: date = ACT_DATE_EARLIEST
     act_date_margin_days: int = ACT_DATE_MARGIN_DAYS
@@ -492,6 +496,8 @@ class Settings:
             lock_ttl_seconds=float(_env("LOCK_TTL_SECONDS", "120")),
             lock_wait_seconds=float(_env("LOCK_WAIT_SECONDS", "3600")),
             short_run_lock_wait_seconds=float(_env("SHORT_RUN_LOCK_WAIT_SECONDS", "60")),
+            shard_bodies=max(1, int(_env("SHARD_BODIES", "250"))),
+            max_shards=max(1, int(_env("MAX_SHARDS", "16"))),
             act_date_earliest=date.fromisoformat(_env("ACT_DATE_EARLIEST", ACT_DATE_EARLIEST.isoformat())),
             act_date_margin_days=int(_env("ACT_DATE_MARGIN_DAYS", str(ACT_DATE_MARGIN_DAYS))),
             max_document_bytes=int(_env("MAX_DOCUMENT_BYTES", str(MAX_DOCUMENT_BYTES))),
@@ -508,6 +514,10 @@ class Settings:
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def shard_count(self, bodies: int) -> int:
+        """How many shards a night of ``bodies`` bodies is split into."""
+        return max(1, min(self.max_shards, -(-bodies // self.shard_bodies)))
 
     def public_url(self, key: str) -> str:
         """URL under which browsers and downloaders read a key of the public zone."""

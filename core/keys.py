@@ -7,6 +7,7 @@ quarantine, ledger, publisher state, caches). Only ``public/`` is readable by br
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 RAW = "raw"
@@ -52,10 +53,15 @@ PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
 SIRENE_PREFIX = f"{PRIVATE}/sirene"
 # INSEE legal populations: <millésime>/communes.parquet, <millésime>/manifest.json, current.json.
 POPULATIONS_PREFIX = f"{PRIVATE}/populations"
+# Before watermarks were kept per body (``pastell_body_state_key``): read when a body has no own file yet.
 PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
+PASTELL_STATE_PREFIX = f"{PRIVATE}/pastell/watermarks"
 # The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
 S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"
+# A night whose shards pull and stage outside the chain's lease (mapped tasks side by side): short
+# runs skip while it is there (removed when the shards are merged, or stale after the night's timeout).
+SHARDED_NIGHT_KEY = f"{PRIVATE}/shards/actes-night.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
 # The comparisons the Budgets widget files show (communes of a band), as of the last switch.
 BUDGET_COMPARISONS_KEY = f"{PRIVATE}/budgets/comparaisons.json"
@@ -164,6 +170,25 @@ def staging_latest_prefix(dataset: str) -> str:
     """What a dataset's staging holds now (each item's latest version), derived from its nights'
     files and kept beside them, outside their prefix."""
     return f"{STAGING}/{dataset}-latest"
+
+
+# A night's work may be split into shards of bodies (one mapped task each): a body's shard is a
+# stable function of its SIREN (or of its raw folder's body part), whatever the shard count.
+def shard_of(body: str, count: int) -> int:
+    """The shard (0 to ``count`` - 1) of a body, named by its SIREN or a raw folder's ``siren=<SIREN>``."""
+    name = body[len("siren="):] if body.startswith("siren=") else body
+    return int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:12], 16) % max(1, count)
+
+
+def staging_shard_key(dataset: str, partition: str, shard: int, count: int, name: str) -> str:
+    """What one shard of a partition staged (its rows, its rejects) before the partition's merge:
+    beside the dataset's staging, outside its prefix (never listed as a night's file)."""
+    return f"{STAGING}/{dataset}-shards/date={partition}/shard={shard + 1}-of-{count}/{name}"
+
+
+def pastell_body_state_key(siren: str) -> str:
+    """One body's Pastell watermark (one object per body, so that shards never rewrite each other's)."""
+    return f"{PASTELL_STATE_PREFIX}/{siren}.json"
 
 
 def public_prefix(dataset: str) -> str:

@@ -18,8 +18,12 @@ CHAIN = "actes"
 
 
 def actes(region: str = "") -> None:
-    extracted = t.extract(CHAIN)
-    transformed = t.transform(CHAIN, extracted)
+    # Shards of bodies (DIGOR_SHARD_BODIES, DIGOR_MAX_SHARDS): more workers, a shorter extract and transform.
+    shards = t.plan_shards(CHAIN)
+    extracted = t.merge_extracts(CHAIN, t.extract_shard.partial(chain=CHAIN).expand(job=shards))
+    staged = t.transform_shard.partial(chain=CHAIN).expand(job=shards)
+    extracted >> staged
+    transformed = t.merge_transforms(CHAIN, staged)
     years = t.publish_year.partial(chain=CHAIN).expand(job=t.plan_years(CHAIN, transformed))
     widgets = t.publish_widgets(CHAIN, transformed, years)
     datagouv = t.publish_datagouv(CHAIN, years)

@@ -14,7 +14,7 @@ the same documents and writes the same keys. A change made after that belongs to
 night, which stores it under its own date; the consolidation keeps the latest version by
 ``id_d``.
 
-The watermark of a body (``private/pastell/watermarks.json``) moves only once the body's
+The watermark of a body (``private/pastell/watermarks/<siren>.json``) moves only once the body's
 documents are in raw, and only past a range fully listed: a list of several pages is read
 until two readings agree (``PastellClient.listing``); one that never settles is reported
 (``unlisted``) and the watermark stays, so the next night lists the range again. A
@@ -31,16 +31,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 from core.config import NIGHTLY_CRON, Settings
 from core.jsonio import json_bytes as _dumps
 from core.keys import PASTELL_STATE_KEY as STATE_KEY
-from core.keys import is_short_run, report_key
+from core.keys import PASTELL_STATE_PREFIX as STATE_PREFIX
+from core.keys import is_short_run, pastell_body_state_key, report_key
 from core.registry import Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
-from extract import source_pull
 from extract.drop_folder import night_prefix
 from extract.pastell_client import (
     ERRORS,
@@ -133,12 +134,34 @@ class BodyState:
         return stamp < self.watermark or (stamp == self.watermark and id_d in self.at_watermark)
 
 
-def load_state(store: ObjectStore) -> dict[str, BodyState]:
-    return source_pull.load_state(store, STATE_KEY, BodyState)
+def load_state(store: ObjectStore, sirens: Iterable[str] | None = None) -> dict[str, BodyState]:
+    """The bodies' states (``sirens``: only these; None: every body's): each body's own object, else
+    its entry in the single file kept before (read once, until the body's own object is written)."""
+    wanted = None if sirens is None else set(sirens)
+    if wanted is None:
+        named = {key.rsplit("/", 1)[1][:-len(".json")] for key in store.list_keys(STATE_PREFIX + "/")
+                 if key.endswith(".json")}
+    else:
+        named = {siren for siren in wanted if store.exists(pastell_body_state_key(siren))}
+    states = {siren: BodyState(**json.loads(store.get_bytes(pastell_body_state_key(siren)).decode("utf-8")))
+              for siren in sorted(named)}
+    if store.exists(STATE_KEY):
+        document = json.loads(store.get_bytes(STATE_KEY).decode("utf-8"))
+        for siren, entry in document.get("bodies", {}).items():
+            if siren not in states and (wanted is None or siren in wanted):
+                states[siren] = BodyState(**entry)
+    return states
 
 
-def save_state(store: ObjectStore, states: dict[str, BodyState]) -> None:
-    source_pull.save_state(store, STATE_KEY, states)
+def save_state(store: ObjectStore, siren: str, state: BodyState) -> None:
+    """One body's state, in its own object: shards pulling other bodies never rewrite it."""
+    store.put_bytes(pastell_body_state_key(siren), _dumps(asdict(state)))
+
+
+def forget_states(store: ObjectStore) -> None:
+    """Every body's watermark gone: the next pull lists everything again (tests, a full re-pull)."""
+    for key in [*store.list_keys(STATE_PREFIX + "/"), STATE_KEY]:
+        store.delete(key)
 
 
 def metadata_bytes(detail: dict, id_e: str) -> bytes:
@@ -250,22 +273,24 @@ def _pull_body(
 def pull_night(
     store: ObjectStore, registry: Registry, client: PastellClient, night: str,
     flows: tuple[str, ...], *, file_fields: tuple[str, ...] = FILE_FIELDS, max_workers: int = 4,
-    cutoff: str | None = None,
+    cutoff: str | None = None, only: Callable[[str], bool] = lambda siren: True,
 ) -> PullResult:
     """Pull every body's changed documents of night ``night`` into the raw zone.
 
     Raises ``PastellAuthError`` at once on 401/403 (nothing else can work); any other
     failure of a body (its entity missing, its list unavailable) is reported and the
     next body goes on. ``cutoff`` is the end of the run's data interval in Pastell's clock (the
-    scheduler's); by default, that of the nightly schedule for ``night``.
+    scheduler's); by default, that of the nightly schedule for ``night``. ``only``: the bodies (by
+    SIREN) this pull takes (a shard's); their states alone are read and written.
     """
     cutoff = cutoff or night_cutoff(night)
     result = PullResult(SOURCE, night, cutoff)
-    states = load_state(store)
+    bodies = sorted((b for b in registry.bodies if b.pastell_id_e and only(b.siren)), key=lambda b: b.siren)
+    states = load_state(store, [b.siren for b in bodies])
     sent_before = client.requests_sent
     try:
-        entities = {str(e.get("id_e")): e for e in client.entities() if isinstance(e, dict)}
-        for body in sorted((b for b in registry.bodies if b.pastell_id_e), key=lambda b: b.siren):
+        entities = {str(e.get("id_e")): e for e in client.entities() if isinstance(e, dict)} if bodies else {}
+        for body in bodies:
             id_e = str(body.pastell_id_e)
             entity = entities.get(id_e)
             entity_siren = str((entity or {}).get("siren") or "").strip()
@@ -297,7 +322,7 @@ def pull_night(
             # A body with nothing new costs no write (a short run every few minutes finds most so).
             if before is None or replace(pulled, last_night=before.last_night) != before:
                 states[body.siren] = pulled
-                save_state(store, states)
+                save_state(store, body.siren, pulled)
         result.pending = {siren: sorted(s.pending) for siren, s in sorted(states.items()) if s.pending}
     finally:
         result.requests = client.requests_sent - sent_before
@@ -311,15 +336,40 @@ def quiet(summary: dict) -> bool:
 
 
 def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str,
-                  cutoff: str | None = None) -> dict:
-    """The actes chain's extract step for ``source_name == "pastell"``: pull, report, summarise."""
+                  cutoff: str | None = None, only: Callable[[str], bool] = lambda siren: True) -> dict:
+    """The actes chain's extract step for ``source_name == "pastell"`` (the bodies ``only`` keeps):
+    pull and summarise; the caller writes the pull's report once its shards are merged."""
     options = ClientOptions.from_mapping(settings.pastell_client)
     with PastellClient.from_connection(settings.pastell_conn_id, options) as client:
         result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers,
-                            cutoff=cutoff)
-    summary = result.summary(store)
-    if not (is_short_run(night) and quiet(summary)):  # a short run that found nothing leaves no trace
-        store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))
+                            cutoff=cutoff, only=only)
+    summary = result.summary(store, lambda folder: only(folder.split("=", 1)[-1]))
     log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",
              night, summary["pulled"], len(summary["failed"]), len(summary["deleted"]), summary["requests"])
     return summary
+
+
+_SUMMED = ("acts", "pulled", "waiting", "requests")
+_JOINED = ("skipped_files", "failed", "deleted", "incomplete", "body_errors", "unlisted")
+
+
+def merged_summary(summaries: list[dict]) -> dict:
+    """The summaries of a night's shards as the one of a pull of every body (counts added, lists
+    joined in body order)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    merged = {**summaries[0]}
+    for key in _SUMMED:
+        merged[key] = sum(s[key] for s in summaries)
+    for key in _JOINED:
+        merged[key] = sorted((item for s in summaries for item in s[key]), key=lambda item: json.dumps(item, sort_keys=True))
+    merged["by_body"] = dict(sorted((body, n) for s in summaries for body, n in s["by_body"].items()))
+    merged["budgets"] = sorted(prefix for s in summaries for prefix in s["budgets"])
+    merged["pending"] = dict(sorted((siren, ids) for s in summaries for siren, ids in s["pending"].items()))
+    return merged
+
+
+def write_pull_report(store: ObjectStore, night: str, summary: dict) -> None:
+    """The night's pull report (``pastell-pull.json``); a short run that found nothing leaves no trace."""
+    if not (is_short_run(night) and quiet(summary)):
+        store.put_bytes(report_key("actes", night, "pastell-pull.json"), _dumps(summary))

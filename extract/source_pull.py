@@ -76,11 +76,12 @@ class PullResult:
     pending: dict[str, list[str]] = field(default_factory=dict)
     requests: int = 0
 
-    def summary(self, store: ObjectStore) -> dict:
-        """What the extract step hands on; counts describe the night's raw folder, so reruns agree."""
+    def summary(self, store: ObjectStore, only: Callable[[str], bool] = lambda body: True) -> dict:
+        """What the extract step hands on; counts describe the night's raw folder (the folders of the
+        bodies ``only`` keeps: a shard's), so reruns agree."""
         prefix = night_prefix(self.night, self.source)
         folders = {"/".join(k[len(prefix):].split("/")[:2]) for k in store.list_keys(prefix)}
-        folders = {f for f in folders if "/" in f}
+        folders = {f for f in folders if "/" in f and only(f.split("/")[0])}
         return {
             "night": self.night,
             "source": self.source,

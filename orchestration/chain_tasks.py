@@ -86,6 +86,42 @@ def transform(chain: str, extracted: dict | None = None) -> dict:
 
 
 @task
+def plan_shards(chain: str) -> list[dict]:
+    """Under the lease: the night's shards of bodies (``Chain.begin_shards``), one mapped extract and
+    transform each; short runs stay off until ``merge_transforms``."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.begin_shards(settings, nights()[-1])
+
+
+@task
+def extract_shard(chain: str, job: dict) -> dict:
+    """Outside the lease, side by side with the other shards: one shard's bodies, their own watermarks."""
+    return _chain(chain).extract_shard(_settings(), nights()[-1], _interval_end(), **job)
+
+
+@task
+def merge_extracts(chain: str, pulled: list[dict]) -> dict:
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.merge_extracts(settings, nights()[-1], list(pulled))
+
+
+@task
+def transform_shard(chain: str, job: dict) -> dict:
+    """Outside the lease: one shard's acts read and judged into its own part of the partitions."""
+    return _chain(chain).transform_shard(_settings(), nights()[-1], **job)
+
+
+@task
+def merge_transforms(chain: str, staged: list[dict]) -> dict:
+    """Under the lease: the shards' parts staged and recorded in the ledger as one night."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        return found.merge_transforms(settings, nights()[-1], list(staged))
+
+
+@task
 def short_run(chain: str) -> dict:
     """A whole short run in one task, under the chain's lease from the pull to the report: what changed
     since the watermarks, published at once. Skipped (not failed) when the lease stays held (the

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import PurePosixPath
@@ -35,6 +35,7 @@ from core.keys import (
     raw_night_prefix,
     staging_latest_prefix,
     staging_prefix,
+    staging_shard_key,
 )
 from core.nomenclature_actes import MatiereError, nature_code, parse_classification
 from core.publication_rule import Decision, source_decision
@@ -332,14 +333,16 @@ def normalise_act(
     }
 
 
-def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str]]:
+def _raw_acts(store: ObjectStore, night: str, source: str,
+              only: Callable[[str], bool] = lambda body: True) -> dict[str, list[str]]:
     """Group the night's raw keys by act folder (``.../date=D/[rev=N/]<body>/<id_d>/``), keeping
-    the latest revision of each folder (``extract.drop_folder``: raw keeps every one)."""
+    the latest revision of each folder (``extract.drop_folder``: raw keeps every one); ``only``: the
+    body parts (``siren=…``) to keep (a shard's)."""
     latest: dict[str, tuple[int, str]] = {}
     folders: dict[str, list[str]] = defaultdict(list)
     for key in store.list_keys(raw_night_prefix("actes", source, night)):
         found = raw_act_folder("actes", source, night, key)
-        if found:
+        if found and only(found[2].rstrip("/").split("/")[-2]):
             name, revision, prefix = found
             latest[name] = max(latest.get(name, (0, "")), (revision, prefix))
             folders[prefix].append(key)
@@ -347,10 +350,10 @@ def _raw_acts(store: ObjectStore, night: str, source: str) -> dict[str, list[str
 
 
 def transform_night(store: ObjectStore, registry: Registry, night: str, source: str = "drop",
-                    rules: ActRules = ActRules()) -> NightTransform:
+                    rules: ActRules = ActRules(), only: Callable[[str], bool] = lambda body: True) -> NightTransform:
     night_date = partition_night(night)  # a short run's rows are staged under the night it falls in
     result = NightTransform(night, [], [])
-    for raw_prefix, keys in _raw_acts(store, night, source).items():
+    for raw_prefix, keys in _raw_acts(store, night, source, only).items():
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
         try:
             row = normalise_act(raw_prefix, files, registry, night_date, source, rules)
@@ -365,6 +368,33 @@ def transform_night(store: ObjectStore, registry: Registry, night: str, source: 
             continue
         result.left_out += [LeftOut(row["source_id"], raw_prefix, row["siren"], **item) for item in row.pop("left_out")]
         result.rows.append(row)
+    return result
+
+
+def write_shard(store: ObjectStore, result: NightTransform, shard: int, count: int) -> None:
+    """One shard's part of a partition (rows, rejects, annexes left out), rewritten whole by a retry."""
+    rows = pa.Table.from_pylist(result.rows, schema=STAGING_SCHEMA)
+    store.put_bytes(staging_shard_key("actes", result.night, shard, count, "rows.parquet"), table_to_parquet_bytes(rows))
+    problems = {"rejects": [r.to_dict() for r in result.rejects], "left_out": [i.to_dict() for i in result.left_out]}
+    store.put_bytes(staging_shard_key("actes", result.night, shard, count, "problems.json"),
+                    (json.dumps(problems, ensure_ascii=False, indent=0) + "\n").encode("utf-8"))
+
+
+def read_shards(store: ObjectStore, partition: str, count: int, sources: Mapping[str, int]) -> NightTransform:
+    """The ``count`` shards' parts of a partition as one pass over every body gives them: by source (in
+    ``sources``' order), then by raw folder."""
+    def order(raw_prefix: str) -> tuple[int, str]:
+        return sources.get(raw_prefix.split("/")[2], len(sources)), raw_prefix
+
+    result = NightTransform(partition, [], [])
+    for shard in range(count):
+        result.rows += read_parquet(store, staging_shard_key("actes", partition, shard, count, "rows.parquet")).to_pylist()
+        problems = json.loads(store.get_bytes(staging_shard_key("actes", partition, shard, count, "problems.json")))
+        result.rejects += [Reject(**r) for r in problems["rejects"]]
+        result.left_out += [LeftOut(**i) for i in problems["left_out"]]
+    result.rows.sort(key=lambda row: order(row["raw_prefix"]))
+    result.rejects.sort(key=lambda r: order(r.raw_prefix))
+    result.left_out.sort(key=lambda i: order(i.raw_prefix))
     return result
 
 

@@ -120,7 +120,8 @@ def night(tmp_path_factory, postgres, redis, seaweedfs) -> Iterator[Deployment]:
     store_url = f"s3://{BUCKET}/celery-{os.urandom(6).hex()}"
     digor = {**demo_inputs(root).env, "DIGOR_STORE": store_url, "DIGOR_PLANS_DIRS": str(root / "plans"),
              "DIGOR_PLANS_BASE_URL": "", "DIGOR_DECP_DROP_DIR": str(root / "decp-drop"),
-             "AIRFLOW_CONN_DIGOR_S3": seaweedfs.connection_json()}
+             "AIRFLOW_CONN_DIGOR_S3": seaweedfs.connection_json(),
+             "DIGOR_SHARD_BODIES": "2"}  # the sample region's bodies in shards: mapped extract and transform
     port = free_port()
     env = production_environment(home, port, postgres, redis, digor)
     services = Services(home)
@@ -176,6 +177,8 @@ def test_mapped_tasks_ran_on_both_workers(night):
             if ti["map_index"] >= 0:
                 hosts.setdefault(ti["hostname"], set()).add(f"{dag_id}.{ti['task_id']}[{ti['map_index']}]")
     assert set(hosts) == set(WORKERS), f"mapped tasks by worker: {hosts}"
+    shards = {task for tasks in hosts.values() for task in tasks if task.startswith("actes.extract_shard[")}
+    assert len(shards) > 1, f"the actes night's extract ran in shards: {hosts}"
 
 
 def test_the_public_outputs_are_on_the_s3_store(night, seaweedfs, monkeypatch):

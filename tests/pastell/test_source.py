@@ -10,7 +10,7 @@ import yaml
 
 from core.registry import load_registry
 from extract.pastell_client import PastellAuthError
-from extract.pastell_source import STATE_KEY, load_state, night_cutoff, pull_night
+from extract.pastell_source import forget_states, load_state, night_cutoff, pull_night
 from samples.actes import DEMO_NIGHTS
 from tests.emulators.pastell import DocVersion
 from tests.pastell.conftest import CONN_ID, REGISTRY_PATH, pull, raw_snapshot, set_connection
@@ -83,7 +83,7 @@ def test_rerunning_a_night_gives_the_same_raw_keys(store, registry, client, emul
     assert not emulator.calls("detail") and not again.written, "the watermark already covers the night"
     folders = {k.rsplit("/", 1)[0] for k in raw_snapshot(store, SECOND)}
     assert again.summary(store)["acts"] == len(folders) and raw_snapshot(store) == before
-    store.delete(STATE_KEY)  # even from scratch, a night's pull finds the same documents and bytes
+    forget_states(store)  # even from scratch, a night's pull finds the same documents and bytes
     replayed = pull(store, registry, client, emulator, FIRST)
     assert replayed.written and not replayed.failed and raw_snapshot(store) == before
 
@@ -266,12 +266,12 @@ def test_refused_credentials_stop_the_pull_and_keep_the_watermarks(store, regist
     set_connection(monkeypatch, emulator)
     with PastellClient.from_connection(CONN_ID, ClientOptions.from_mapping(FAST)) as client:
         pull(store, registry, client, emulator, FIRST)
-    state = store.get_bytes(STATE_KEY)
+    state = load_state(store)
     emulator.inject("403", path="/document$", times=None)
     with PastellClient.from_connection(CONN_ID, ClientOptions.from_mapping(FAST)) as client:
         with pytest.raises(PastellAuthError, match=CONN_ID):
             pull(store, registry, client, emulator, SECOND)
-    assert store.get_bytes(STATE_KEY) == state and not raw_snapshot(store, SECOND)
+    assert load_state(store) == state and not raw_snapshot(store, SECOND)
 
 
 def test_budgets_are_listed_for_the_budgets_chain(store, registry, client, emulator):

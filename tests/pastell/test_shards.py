@@ -1,0 +1,99 @@
+"""A night split into shards of bodies publishes what one pass over every body publishes.
+
+The sample region's bodies on Pastell (the emulator) are pulled and staged shard by shard: without
+a scheduler (``run_night``: the shards one after the other) and through the DAG (``dag.test()``: one
+mapped task per shard). The public files must be byte for byte those of one shard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from chains import actes as actes_chain
+from core.config import PROJECT_ROOT, Settings
+from core.keys import PASTELL_STATE_PREFIX, SHARDED_NIGHT_KEY, short_run_partition
+from core.lease import LockBusy
+from core.registry import load_registry
+from core.store import LocalStore
+from extract.pastell_source import night_cutoff
+from samples.actes import DEMO_NIGHTS
+from tests.pastell.conftest import FAST, REGISTRY_PATH, set_connection
+
+BODIES = [b for b in load_registry(REGISTRY_PATH).bodies if b.pastell_id_e]
+
+
+def _settings(store: Path, **changes) -> Settings:
+    return Settings.from_env().with_overrides(store_url=str(store), registry_path=REGISTRY_PATH, source_name="pastell",
+                                              pastell_client=dict(FAST), **changes)
+
+
+def _public(store: Path) -> dict[str, str]:
+    root = store / "public"
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_night_in_shards_publishes_what_one_pass_publishes(tmp_path, connection, emulator):
+    one, many = _settings(tmp_path / "one", max_shards=1), _settings(tmp_path / "many", shard_bodies=1)
+    assert many.shard_count(len(load_registry(REGISTRY_PATH).bodies)) > 1
+    reports = {}
+    for settings in (one, many):
+        reports[settings.store_url] = []
+        for night in DEMO_NIGHTS:
+            emulator.clock = night_cutoff(night)
+            reports[settings.store_url].append(actes_chain.CHAIN.run_night(settings, night)["totals"])
+    assert _public(tmp_path / "many") == _public(tmp_path / "one")
+    assert reports[many.store_url] == reports[one.store_url]
+    store = LocalStore(tmp_path / "many")
+    # Each body's watermark in its own object: shards never rewrite another's.
+    assert {k.rsplit("/", 1)[1] for k in store.list_keys(PASTELL_STATE_PREFIX + "/")} == \
+        {f"{b.siren}.json" for b in BODIES}
+    assert not store.exists(SHARDED_NIGHT_KEY)
+
+
+def test_a_short_run_skips_while_the_night_runs_its_shards(tmp_path, connection, emulator):
+    """The shards pull and stage outside the chain's lease: a short run meanwhile would race them."""
+    settings = _settings(tmp_path / "store", shard_bodies=1)
+    night = DEMO_NIGHTS[0]
+    emulator.clock = night_cutoff(night)
+    jobs = actes_chain.CHAIN.begin_shards(settings, night)
+    partition = short_run_partition(pendulum.parse(night_cutoff(night)))
+    with pytest.raises(LockBusy, match=f"the night {night}"):
+        actes_chain.CHAIN.run_short(settings, partition, night_cutoff(night), "test")
+    pulled = [actes_chain.CHAIN.extract_shard(settings, night, None, **job) for job in jobs]
+    actes_chain.CHAIN.merge_extracts(settings, night, pulled)
+    staged = [actes_chain.CHAIN.transform_shard(settings, night, **job) for job in jobs]
+    assert actes_chain.CHAIN.merge_transforms(settings, night, staged)["rows"] > 0
+    assert actes_chain.CHAIN.run_short(settings, partition, night_cutoff(night), "test")["skipped"]
+
+
+def test_the_dag_maps_the_shards_and_publishes_what_one_shard_publishes(airflow_db, tmp_path, monkeypatch, emulator):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    night = DEMO_NIGHTS[1]
+    set_connection(monkeypatch, emulator)
+    monkeypatch.setenv("DIGOR_SOURCE", "pastell")
+    monkeypatch.setenv("DIGOR_REGISTRY", str(REGISTRY_PATH))
+    monkeypatch.setenv("DIGOR_PASTELL_CLIENT", json.dumps(FAST))
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes")
+    mapped = {}
+    for name, shards in (("one", {"DIGOR_MAX_SHARDS": "1"}), ("many", {"DIGOR_SHARD_BODIES": "1"})):
+        emulator.clock = night_cutoff(night)
+        monkeypatch.setenv("DIGOR_STORE", str(tmp_path / name))
+        for variable, value in shards.items():
+            monkeypatch.setenv(variable, value)
+        run = dag.test(logical_date=pendulum.parse(night), run_conf={"date": night})
+        assert run.state == DagRunState.SUCCESS
+        mapped[name] = sorted(ti.map_index for ti in run.get_task_instances() if ti.task_id == "extract_shard")
+        for variable in shards:
+            monkeypatch.delenv(variable)
+    assert mapped["one"] == [0] and len(mapped["many"]) == len(BODIES) > 1
+    assert _public(tmp_path / "many") == _public(tmp_path / "one")
+    report = json.loads((tmp_path / f"many/private/reports/actes/date={night}/report.json").read_text())
+    assert report["totals"]["extracted"] > 0
