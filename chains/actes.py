@@ -122,7 +122,8 @@ class ActesChain(Chain):
             from chains.registry_source import refresh_registry
 
             registry_refresh = {"registry": refresh_registry(settings)}
-        count = settings.shard_count(len(body_registry(settings).bodies))
+        # A short run is one shard: its cost is what changed (one reading of the journal), not the bodies.
+        count = 1 if is_short_run(night) else settings.shard_count(len(body_registry(settings).bodies))
         partitions = [night] if is_short_run(night) else [*_unreported(self.store(settings)), night]
         return [{"shard": shard, "of": count, "partitions": partitions, **(registry_refresh if shard == 0 else {})}
                 for shard in range(count)]

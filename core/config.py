@@ -97,6 +97,9 @@ TELETRANSMISSION_CLIENT_DEFAULTS = {
     "backoff_seconds": 1.0,
     "max_backoff_seconds": 60.0,
     "max_retry_after_seconds": 300.0,
+    # A short run reads Pastell's journal back to this long before where the last one stopped: an
+    # event committed late (a smaller id_j seen after a larger one) is still found.
+    "journal_overlap_seconds": 600.0,
 }
 
 # Télétransmission platform (Pastell API v2): the Airflow connection holding its URL and
@@ -544,6 +547,9 @@ def partition_night(partition: str) -> date:
 # The actes short runs (``actes_frequent``): every 15 minutes by default (DIGOR_SHORT_RUN_CRON, read when
 # the DAG is parsed), each pulling what Pastell changed since the watermarks and publishing it at once.
 SHORT_RUN_CRON = os.environ.get(ENV_PREFIX + "SHORT_RUN_CRON", "*/15 * * * *")
+# A night's shards pulling at once (each with the client's own rate): what the sources see is at most
+# this many times ``requests_per_second``. Read when the DAG is parsed.
+PARALLEL_PULLS = max(1, int(os.environ.get(ENV_PREFIX + "PARALLEL_PULLS", "4")))
 # A short run still going after this is stopped and reported late: the next one takes over.
 SHORT_RUN_TIMEOUT = timedelta(minutes=30)
 # A nightly run still going after this is stopped and reported late (alert "late").

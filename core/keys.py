@@ -56,6 +56,8 @@ POPULATIONS_PREFIX = f"{PRIVATE}/populations"
 # Before watermarks were kept per body (``pastell_body_state_key``): read when a body has no own file yet.
 PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 PASTELL_STATE_PREFIX = f"{PRIVATE}/pastell/watermarks"
+# Where the short runs' reading of Pastell's journal stopped, and the bodies to list again whatever it says.
+PASTELL_JOURNAL_KEY = f"{PRIVATE}/pastell/journal.json"
 # The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
 S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"

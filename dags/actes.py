@@ -8,7 +8,14 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from core.config import (
+    ALLOW_SHRINK_HELP,
+    DAG_DEFAULT_ARGS,
+    DAG_TIMEZONE,
+    NIGHTLY_CRON,
+    NIGHTLY_TIMEOUT,
+    PARALLEL_PULLS,
+)
 from orchestration import chain_tasks as t
 from orchestration.alerts import on_run_failure
 from orchestration.assets import ACTES_STAGED
@@ -20,7 +27,8 @@ CHAIN = "actes"
 def actes(region: str = "") -> None:
     # Shards of bodies (DIGOR_SHARD_BODIES, DIGOR_MAX_SHARDS): more workers, a shorter extract and transform.
     shards = t.plan_shards(CHAIN)
-    extracted = t.merge_extracts(CHAIN, t.extract_shard.partial(chain=CHAIN).expand(job=shards))
+    pulling = t.extract_shard.override(max_active_tis_per_dagrun=PARALLEL_PULLS)
+    extracted = t.merge_extracts(CHAIN, pulling.partial(chain=CHAIN).expand(job=shards))
     staged = t.transform_shard.partial(chain=CHAIN).expand(job=shards)
     extracted >> staged
     transformed = t.merge_transforms(CHAIN, staged)

@@ -117,6 +117,7 @@ class ClientOptions(SourceOptions):
     page_overlap: int = PASTELL_CLIENT_DEFAULTS["page_overlap"]
     max_listings: int = PASTELL_CLIENT_DEFAULTS["max_listings"]
     max_retry_after_seconds: float = PASTELL_CLIENT_DEFAULTS["max_retry_after_seconds"]
+    journal_overlap_seconds: float = PASTELL_CLIENT_DEFAULTS["journal_overlap_seconds"]
 
     errors = ERRORS
 
@@ -198,6 +199,32 @@ class PastellClient(SourceClient):
         if not isinstance(result, list):
             raise PastellError("GET /api/v2/entite: expected a list of entities")
         return result
+
+    def journal(self, since: str) -> Iterator[dict]:
+        """The journal of every entity (``id_e=0``: the user needs ``journal:lecture`` on the root
+        entity, else 403) from ``since`` (``YYYY-MM-DD HH:MM:SS``, Pastell's clock) on, newest first.
+
+        Pastell orders events by ``id_j`` descending and filters dates by day only (``date_debut``):
+        pages follow by ``offset`` until a short page or one that reaches an event older than
+        ``since``. An event added while we page pushes the others down (seen twice, given once),
+        never makes one skipped; one added above the first page is the next reading's.
+        """
+        size = max(1, self.options.page_size)
+        step = max(1, size - max(0, self.options.page_overlap))
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            page = self._get("/journal", {"id_e": 0, "date_debut": since[:10], "offset": offset, "limit": size})
+            if not isinstance(page, list):
+                raise PastellError(f"GET {API_PATH}/journal: expected a list, got {type(page).__name__}")
+            rows = [row for row in page if isinstance(row, dict)]
+            for row in rows:
+                if str(row.get("id_j")) not in seen and str(row.get("date") or "") >= since:
+                    seen.add(str(row.get("id_j")))
+                    yield row
+            if len(page) < size or any(str(row.get("date") or "") < since for row in rows):
+                return
+            offset += step
 
     def documents(self, id_e: str, flow: str, *, changed_after: str | None = None) -> Iterator[dict]:
         """Every document of a flow of an entity, most recently changed first.

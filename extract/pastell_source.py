@@ -33,11 +33,12 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from core.config import NIGHTLY_CRON, Settings
 from core.jsonio import json_bytes as _dumps
 from core.keys import PASTELL_STATE_KEY as STATE_KEY
+from core.keys import PASTELL_JOURNAL_KEY as JOURNAL_KEY
 from core.keys import PASTELL_STATE_PREFIX as STATE_PREFIX
 from core.keys import is_short_run, pastell_body_state_key, report_key
 from core.registry import Body, Registry
@@ -270,10 +271,52 @@ def _pull_body(
     return BodyState(id_e, watermark, sorted(at_watermark), pending, night)
 
 
+# Pastell's journal: an event of type 1 is an action on a document (``Journal::DOCUMENT_ACTION``: a
+# state change, a form modification); the others (consultations, connections...) change no document.
+DOCUMENT_ACTION = "1"
+
+
+@dataclass
+class JournalState:
+    """Where the short runs' reading of the journal stopped (Pastell's clock: the last run's cutoff),
+    and the bodies whose last listing failed or left documents pending: listed again whatever it says."""
+
+    read_until: str
+    relist: list[str] = field(default_factory=list)
+
+
+def load_journal(store: ObjectStore) -> JournalState | None:
+    if not store.exists(JOURNAL_KEY):
+        return None
+    return JournalState(**json.loads(store.get_bytes(JOURNAL_KEY).decode("utf-8")))
+
+
+def _journal_changes(client: PastellClient, state: JournalState | None, bodies: list[Body],
+                     flows: tuple[str, ...]) -> tuple[dict[str, tuple[str, ...]] | None, str]:
+    """Per body (SIREN), the flows whose documents Pastell's journal shows changed since the last
+    reading (an overlap earlier); None, with the reason, when the journal cannot say: no reading yet,
+    the user may not read it (403), or this Pastell has no such API (404)."""
+    if state is None:
+        return None, "no journal reading yet: every body listed"
+    since = (datetime.fromisoformat(state.read_until) - timedelta(seconds=client.options.journal_overlap_seconds))
+    by_id_e = {str(b.pastell_id_e): b.siren for b in bodies}
+    changed: dict[str, set[str]] = {siren: set(flows) for siren in state.relist if siren in by_id_e.values()}
+    try:
+        for event in client.journal(since.strftime("%Y-%m-%d %H:%M:%S")):
+            siren = by_id_e.get(str(event.get("id_e")))
+            if siren and str(event.get("type")) == DOCUMENT_ACTION and event.get("document_type") in flows:
+                changed.setdefault(siren, set()).add(str(event["document_type"]))
+    except (PastellAuthError, PastellNotFound) as error:
+        if isinstance(error, PastellAuthError) and error.status != 403:
+            raise
+        return None, f"the journal cannot be read ({error}): every body listed"
+    return {siren: tuple(f for f in flows if f in found) for siren, found in changed.items()}, "journal"
+
+
 def pull_night(
     store: ObjectStore, registry: Registry, client: PastellClient, night: str,
     flows: tuple[str, ...], *, file_fields: tuple[str, ...] = FILE_FIELDS, max_workers: int = 4,
-    cutoff: str | None = None, only: Callable[[str], bool] = lambda siren: True,
+    cutoff: str | None = None, only: Callable[[str], bool] = lambda siren: True, journal: bool = False,
 ) -> PullResult:
     """Pull every body's changed documents of night ``night`` into the raw zone.
 
@@ -282,14 +325,28 @@ def pull_night(
     next body goes on. ``cutoff`` is the end of the run's data interval in Pastell's clock (the
     scheduler's); by default, that of the nightly schedule for ``night``. ``only``: the bodies (by
     SIREN) this pull takes (a shard's); their states alone are read and written.
+
+    With ``journal`` (short runs), Pastell's journal says which bodies and flows changed since the
+    last reading: only those are listed (each from its own watermark, as every night does), so a run
+    costs what changed, not two requests per body. Where the journal cannot say, every body is listed.
     """
     cutoff = cutoff or night_cutoff(night)
     result = PullResult(SOURCE, night, cutoff)
     bodies = sorted((b for b in registry.bodies if b.pastell_id_e and only(b.siren)), key=lambda b: b.siren)
-    states = load_state(store, [b.siren for b in bodies])
     sent_before = client.requests_sent
     try:
         entities = {str(e.get("id_e")): e for e in client.entities() if isinstance(e, dict)} if bodies else {}
+        flows_of = {b.siren: tuple(flows) for b in bodies}
+        if journal:
+            before_journal = load_journal(store)
+            changed, how = _journal_changes(client, before_journal, bodies, tuple(flows))
+            if changed is not None:
+                flows_of = changed
+            result.listing = {"by": "journal" if changed is not None else "bodies", "reason": how,
+                              "bodies_listed": len(flows_of)}
+            log.info("Pastell %s: %s, %d bodies to list", night, how, len(flows_of))
+        bodies = [b for b in bodies if b.siren in flows_of]
+        states = load_state(store, [b.siren for b in bodies])
         for body in bodies:
             id_e = str(body.pastell_id_e)
             entity = entities.get(id_e)
@@ -310,7 +367,7 @@ def pull_night(
             before = states.get(body.siren)
             try:
                 pulled = _pull_body(
-                    client, store, body, state, night, cutoff, tuple(flows), tuple(file_fields),
+                    client, store, body, state, night, cutoff, flows_of[body.siren], tuple(file_fields),
                     max_workers, result,
                 )
             except PastellAuthError:
@@ -324,6 +381,11 @@ def pull_night(
                 states[body.siren] = pulled
                 save_state(store, body.siren, pulled)
         result.pending = {siren: sorted(s.pending) for siren, s in sorted(states.items()) if s.pending}
+        if journal:  # listed up to the cutoff: the next reading starts there (an overlap earlier)
+            relist = {e["siren"] for e in result.body_errors} | {u["siren"] for u in result.unlisted} | \
+                set(result.pending)
+            read_until = max(cutoff, before_journal.read_until) if before_journal else cutoff
+            store.put_bytes(JOURNAL_KEY, _dumps(asdict(JournalState(read_until, sorted(relist)))))
     finally:
         result.requests = client.requests_sent - sent_before
     return result
@@ -338,11 +400,12 @@ def quiet(summary: dict) -> bool:
 def extract_night(settings: Settings, store: ObjectStore, registry: Registry, night: str,
                   cutoff: str | None = None, only: Callable[[str], bool] = lambda siren: True) -> dict:
     """The actes chain's extract step for ``source_name == "pastell"`` (the bodies ``only`` keeps):
-    pull and summarise; the caller writes the pull's report once its shards are merged."""
+    pull and summarise; the caller writes the pull's report once its shards are merged. A short run
+    learns from Pastell's journal which bodies to list; a night lists every body (the repair pass)."""
     options = ClientOptions.from_mapping(settings.pastell_client)
     with PastellClient.from_connection(settings.pastell_conn_id, options) as client:
         result = pull_night(store, registry, client, night, settings.pastell_flows, max_workers=options.max_workers,
-                            cutoff=cutoff, only=only)
+                            cutoff=cutoff, only=only, journal=is_short_run(night))
     summary = result.summary(store, lambda folder: only(folder.split("=", 1)[-1]))
     log.info("Pastell night %s: %d documents pulled, %d failed, %d deleted, %d requests",
              night, summary["pulled"], len(summary["failed"]), len(summary["deleted"]), summary["requests"])

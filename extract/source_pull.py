@@ -75,6 +75,7 @@ class PullResult:
     unlisted: list[dict] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
     requests: int = 0
+    listing: dict = field(default_factory=dict)  # how the changed documents were found, when it varies
 
     def summary(self, store: ObjectStore, only: Callable[[str], bool] = lambda body: True) -> dict:
         """What the extract step hands on; counts describe the night's raw folder (the folders of the
@@ -100,6 +101,7 @@ class PullResult:
             "unlisted": self.unlisted,
             "pending": self.pending,
             "requests": self.requests,
+            **({"listing": self.listing} if self.listing else {}),
         }
 
     def unsettled(self, label: str, siren: str, reason: str) -> None:

@@ -13,6 +13,14 @@ shapes for
 - ``GET /api/v2/entite/{id_e}/document/{id_d}/file/{field}/{num}``  the file, as an attachment; as
   Pastell's ``DocumentAPIController::getFichier``: 404 "Ce fichier n'existe pas" when the form
   names no file at ``num``, 400 with the same message when it names one Pastell does not have
+  (and, as Pastell, a journal event "Consulté" of type 7)
+- ``GET /api/v2/journal?id_e=&type=&id_d=&date_debut=&date_fin=&offset=&limit=``  as Pastell's
+  ``JournalAPIController`` and ``Journal::getQueryAll``: events newest first (``id_j`` descending),
+  ``id_e=0`` (the default) every entity's, which needs ``journal:lecture`` on the root entity (403
+  otherwise: ``journal_root = False``), ``type`` the document type, dates compared by day
+  (``DATE(date)``), ``limit`` 100 by default, no total. Each document version is one event of type
+  1 (an action on a document) with its action and date; ``id_j`` follows the order events were added
+  (a version added later gets a larger one whatever its date: an event committed late)
 
 Authentication is HTTP Basic (login, password) or ``Authorization: Bearer <token>``; a
 failure is a 401 with ``WWW-Authenticate: Basic realm="API Pastell"``. Errors have Pastell's
@@ -49,6 +57,7 @@ from samples.actes import FILE_FIELDS, DocVersion, versions_from_drop_folder  # 
 ROUTES = [
     (re.compile(r"^/api/v2/version$"), "version"),
     (re.compile(r"^/api/v2/entite$"), "entities"),
+    (re.compile(r"^/api/v2/journal$"), "journal"),
     (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document$"), "list"),
     (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document/(?P<id_d>[^/]+)$"), "detail"),
     (re.compile(r"^/api/v2/entite/(?P<id_e>[^/]+)/document/(?P<id_d>[^/]+)/file/(?P<field>[^/]+)/(?P<num>\d+)$"),
@@ -86,7 +95,10 @@ class PastellEmulator(faults.FaultInjection, faults.LoopbackServer):
         password: str = "emulator-password-4f9c", token: str = "emulator-token-7d1e0b",
     ):
         self.entities = [dict(e) for e in entities]
-        self.versions: list[DocVersion] = list(versions)
+        self.versions: list[DocVersion] = []
+        self.journal: list[dict] = []  # every event, in id_j order (Pastell's auto-increment)
+        self.journal_root = True  # whether the user reads the journal of every entity (id_e=0)
+        self.landing: list[DocVersion] = []  # added right after the next journal page is answered
         self.login, self.password, self.token = login, password, token
         self.clock: str | None = None
         self.deleted: set[str] = set()
@@ -95,11 +107,36 @@ class PastellEmulator(faults.FaultInjection, faults.LoopbackServer):
         self.in_flight = self.max_in_flight = 0  # requests being answered at once: the client's concurrency
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
+        for version in sorted(versions, key=lambda v: v.stamp):
+            self.add(version)
 
     # ---- setup and inspection -------------------------------------------------------
     def add(self, version: DocVersion) -> None:
+        """A new state of a document, and its journal event (the next ``id_j``)."""
         with self.lock:
             self.versions.append(version)
+            action = str(version.last_action.get("action") or "modification")
+            self._log("1", version.id_e, version.id_d, action, version.stamp, version.type,
+                      f"L'action {action} a été effectuée sur le document", version.titre)
+
+    def land_during_journal_read(self, version: DocVersion) -> None:
+        """``version`` is added right after the next journal page is answered: an event that lands
+        while a reader pages through the journal."""
+        with self.lock:
+            self.landing.append(version)
+
+    def _log(self, kind: str, id_e: str, id_d: str, action: str, date: str, document_type: str, message: str,
+             titre: str = "") -> None:
+        entity = next((e for e in self.entities if str(e["id_e"]) == str(id_e)), {})
+        id_j = str(len(self.journal) + 1)
+        self.journal.append({
+            "id_j": id_j, "type": kind, "id_e": str(id_e), "id_u": "0", "id_d": id_d, "action": action,
+            "message": message, "date": date, "message_horodate": f"{kind} - {id_e} - 0 - {id_d} - {action} - "
+                                                                 f"{message} - {date} - {document_type}",
+            "date_horodatage": "", "document_type": document_type, "titre": titre,
+            "denomination": entity.get("denomination"), "nom": None, "prenom": None, "siren": entity.get("siren"),
+            "document_type_libelle": document_type, "action_libelle": action,
+        })
 
     def visible(self, id_e: str | None = None) -> dict[str, DocVersion]:
         """Each document's latest version not after the clock, deleted ones left out."""
@@ -144,6 +181,8 @@ class PastellEmulator(faults.FaultInjection, faults.LoopbackServer):
                     "version_complete": "Version 4.1.18 - Revision 1"}
         if operation == "entities":
             return [dict(e) for e in self.entities]
+        if operation == "journal":
+            return self._journal(query)
         entity = self._entity(unquote(params["id_e"]))
         if operation == "list":
             return self._list(entity, query)
@@ -159,7 +198,33 @@ class PastellEmulator(faults.FaultInjection, faults.LoopbackServer):
             raise ApiError(404, "Ce fichier n'existe pas")
         if names[num] not in version.files:  # named in the form, missing from Pastell's disk
             raise ApiError(400, "Ce fichier n'existe pas")
+        with self.lock:
+            self._log("7", version.id_e, version.id_d, "Consulté", self.clock or version.stamp, version.type,
+                      f"digor a consulté le document {names[num]}", version.titre)
         return _File(names[num], version.files[names[num]])
+
+    def _journal(self, query: dict) -> list[dict]:
+        def one(name, default=None):
+            return query.get(name, [default])[0]
+
+        id_e = one("id_e", "0") or "0"
+        if id_e == "0" and not self.journal_root:
+            raise ApiError(403, "Acces interdit id_e=0, droit=journal:lecture")
+        if id_e != "0":
+            self._entity(id_e)
+        offset, limit = int(one("offset", 0) or 0), int(one("limit", 100) or 100)
+        flow, id_d, begin, end = one("type"), one("id_d"), one("date_debut"), one("date_fin")
+        with self.lock:
+            rows = [dict(e) for e in reversed(self.journal)
+                    if (self.clock is None or e["date"] <= self.clock)
+                    and (id_e == "0" or e["id_e"] == id_e) and (not flow or e["document_type"] == flow)
+                    and (not id_d or e["id_d"] == id_d)
+                    and (not begin or e["date"][:10] >= begin[:10]) and (not end or e["date"][:10] <= end[:10])]
+            page = rows[offset:offset + limit]
+            landing, self.landing = self.landing, []
+            for version in landing:
+                self.add(version)
+        return page
 
     def _list(self, entity: dict, query: dict) -> list[dict]:
         def one(name, default=None):
