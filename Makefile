@@ -89,6 +89,7 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp $(if $(DECP_NATIONAL),--national)
 	$(BIN)/python benchmarks/actes_night.py --sizes $(ACTES_HISTORIES) --work var/bench/actes --s3
 	$(BIN)/python benchmarks/document_text.py
+	$(BIN)/python benchmarks/pastell_listings.py --bodies 400 --changed 25
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/python benchmarks/actes_widget.py --acts $(WIDGET_ACTS) --no-demo
 	$(BIN)/python benchmarks/widgets_weight.py --work var/bench/widgets
