@@ -103,6 +103,18 @@ def widget_text_terms_key(widget: str, body: str) -> str:
     return f"{widget_drafts(widget)}/{body}/termes-des-documents.json"
 
 
+def widget_year_digest_key(widget: str, body: str, version: str) -> str:
+    """Private: what a body's manifest and derived files need of one year file version (first page
+    and feed candidates, search postings, document hashes), so that a switch reads the years it did
+    not touch from their digests (``load.widget_files.year_digest``)."""
+    return f"{widget_year_digests(widget, body)}{version}"
+
+
+def widget_year_digests(widget: str, body: str) -> str:
+    """Private folder of the year digests of one body's widget; trailing slash."""
+    return f"{widget_drafts(widget)}/{body}/annees/"
+
+
 def public_document_text_key(sha256: str) -> str:
     """The public text of a document, next to its PDF (``load.documents.document_key``)."""
     return f"{DOCUMENTS_PREFIX}/{sha256[:2]}/{sha256}{DOCUMENT_TEXT_SUFFIX}"

@@ -53,14 +53,16 @@ class Fingerprints(list):
     (a table's CSV and Parquet) hash them once, and the records need not be kept."""
 
 
+def fingerprint(record) -> str:
+    """A short hash of one record (any JSON value: a row as a list, an act as a dict)."""
+    return sha256_hex(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
+
+
 def fingerprints(records: Iterable) -> list[str]:
-    """One short hash per record (any JSON value: a row as a list, an act as a dict), sorted, unique."""
+    """One ``fingerprint`` per record, sorted, unique."""
     if isinstance(records, Fingerprints):
         return list(records)
-    return sorted({
-        sha256_hex(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
-        for record in records
-    })
+    return sorted({fingerprint(record) for record in records})
 
 
 def read_records(store: ObjectStore, key: str) -> set[str] | None:

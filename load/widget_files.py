@@ -25,13 +25,15 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from core.jsonio import compact_json_bytes as json_bytes
-from core.keys import WIDGETS_PREFIX, widget_prefix
+from core.keys import WIDGETS_PREFIX, widget_prefix, widget_year_digest_key, widget_year_digests
 from core.nomenclature_actes import ALL_NATURES, parse_classification
 from core.publication_rule import UrlOf, annex_urls, document_url
 from core.registry import Body, Registry
 from core.store import ObjectStore, gzip_bytes, plain_bytes, put_if_changed
 from load.versions import (
+    Fingerprints,
     clear_pending,
+    fingerprint,
     pending_folders,
     put_version,
     read_pointers,
@@ -39,7 +41,7 @@ from load.versions import (
     set_pointer,
     write_aliases,
 )
-from load.widget_text_index import publish_text_index
+from load.widget_text_index import document_hashes, publish_text_index
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
@@ -142,9 +144,54 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
         return None
     entries = sorted(entries, key=_newest_first, reverse=True)
     document = {"format": FORMAT_VERSION, "siren": siren, "annee": year, "actes": entries}
-    version, _ = put_version(store, folder, str(year), "json", gzip_bytes(json_bytes(document)), entries)
-    moved = set_pointer(store, folder, str(year), {"fichier": version.rsplit("/", 1)[1], "actes": len(entries)})
+    data = json_bytes(document)
+    version, _ = put_version(store, folder, str(year), "json", gzip_bytes(data), entries)
+    name = version.rsplit("/", 1)[1]
+    if not store.exists(widget_year_digest_key("actes", siren, name)):
+        _write_digest(store, siren, name, json.loads(data)["actes"])  # the entries as the file gives them back
+    moved = set_pointer(store, folder, str(year), {"fichier": name, "actes": len(entries)})
     return version if moved else None
+
+
+def year_digest(acts: list[dict]) -> dict:
+    """What the body's manifest, first page, search and text indexes and feed need of one year
+    file: its first page and feed (the body's are among its years'), its counts, its search
+    postings, its acts' documents and the fingerprints of its acts (what the derived files hold)."""
+    held = [fingerprint(act) for act in acts]
+    return {
+        "actes": len(acts),
+        "comptes": page_counts(acts),
+        "premiere_page": page_acts(acts),
+        "flux": feed_acts(acts),
+        "recherche": search_part(acts),
+        "documents": [[act["id"], shas, mark] for act, mark in zip(acts, held) if (shas := document_hashes(act))],
+        "empreintes": sorted(set(held)),
+    }
+
+
+def _write_digest(store: ObjectStore, siren: str, version: str, acts: list[dict]) -> dict:
+    digest = year_digest(acts)
+    store.put_bytes(widget_year_digest_key("actes", siren, version), gzip_bytes(json_bytes(digest)))
+    return digest
+
+
+def _year_digests(store: ObjectStore, siren: str, pointers: dict[str, dict]) -> dict[str, dict]:
+    """The digest of each year file the pointers name: kept since the year file was written, else
+    made from the file (a year written before digests, or their folder lost); digests of year files
+    no pointer names any more are deleted."""
+    folder, digests = body_folder(siren), {}
+    for year, pointer in pointers.items():
+        key = widget_year_digest_key("actes", siren, pointer["fichier"])
+        try:
+            digests[year] = json.loads(plain_bytes(store.get_bytes(key)))
+        except FileNotFoundError:
+            acts = read_widget_json(store, f"{folder}/{pointer['fichier']}")["actes"]
+            digests[year] = _write_digest(store, siren, pointer["fichier"], acts)
+    current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
+    for key in store.list_keys(widget_year_digests("actes", siren)):
+        if key not in current:
+            store.delete(key)
+    return digests
 
 
 def read_widget_json(store: ObjectStore, key: str):
@@ -156,36 +203,60 @@ def _matiere_group(act: dict) -> str:
     return str(act.get("matiere_code") or "").split(".")[0]
 
 
-def first_page(siren: str, acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> dict:
+def _moment(act: dict) -> tuple[str, str]:
+    return act.get("date_publication") or "", act.get("date_decision") or ""
+
+
+def page_counts(acts: Iterable[dict]) -> dict[str, dict[str, int]]:
+    """The count of acts per nature and matière (what the widget's filters show)."""
+    counts: dict[str, dict[str, int]] = {}
+    for act in acts:
+        nature, matiere = str(act.get("nature_code") or ""), _matiere_group(act)
+        counts.setdefault(nature, {}).setdefault(matiere, 0)
+        counts[nature][matiere] += 1
+    return counts
+
+
+def _add_counts(total: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]) -> None:
+    for nature, by_matiere in counts.items():
+        for matiere, count in by_matiere.items():
+            total.setdefault(nature, {}).setdefault(matiere, 0)
+            total[nature][matiere] += count
+
+
+def page_acts(acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> list[dict]:
+    """The acts of the first page: the newest of the whole list, of each nature and each matière.
+
+    The newest of a set of acts are among the newest of its parts, so the page of a body is the
+    page of its years' pages (how ``publish_index`` builds it from the year digests).
+    """
+    groups: dict[tuple[str, str], list[dict]] = {("tous", ""): list(acts)}
+    for act in acts:
+        groups.setdefault(("nature", str(act.get("nature_code") or "")), []).append(act)
+        groups.setdefault(("matiere", _matiere_group(act)), []).append(act)
+    held: dict[str, dict] = {}
+    for members in groups.values():
+        ranked = sorted(members, key=_moment, reverse=True)
+        if len(ranked) > per_group:
+            cutoff = _moment(ranked[per_group - 1])
+            ranked = [act for act in ranked if _moment(act) >= cutoff]
+        held.update((act["id"], act) for act in ranked)
+    return sorted(held.values(), key=_newest_first, reverse=True)
+
+
+def first_page(siren: str, acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP,
+               counts: dict[str, dict[str, int]] | None = None) -> dict:
     """The most recent acts of the whole list, of each nature and of each matière, and the count
-    of acts per nature and matière: what the widget needs to draw its first pages and its
-    filters without any year file.
+    of acts per nature and matière (``counts``, when ``acts`` are only the candidates): what the
+    widget needs to draw its first pages and its filters without any year file.
 
     A group keeps its ``per_group`` newest acts (by publication, then decision date) and every
     act of the same dates as the last one kept, so the widget's finer order (by numero) picks
     the same acts from this file as from the year files.
     """
-    def moment(act: dict) -> tuple[str, str]:
-        return act.get("date_publication") or "", act.get("date_decision") or ""
-
-    counts: dict[str, dict[str, int]] = {}
-    groups: dict[tuple[str, str], list[dict]] = {("tous", ""): list(acts)}
-    for act in acts:
-        nature, matiere = str(act.get("nature_code") or ""), _matiere_group(act)
-        counts.setdefault(nature, {}).setdefault(matiere, 0)
-        counts[nature][matiere] += 1
-        groups.setdefault(("nature", nature), []).append(act)
-        groups.setdefault(("matiere", matiere), []).append(act)
-    held: dict[str, dict] = {}
-    for members in groups.values():
-        ranked = sorted(members, key=moment, reverse=True)
-        if len(ranked) > per_group:
-            cutoff = moment(ranked[per_group - 1])
-            ranked = [act for act in ranked if moment(act) >= cutoff]
-        held.update((act["id"], act) for act in ranked)
     return {
-        "format": FORMAT_VERSION, "siren": siren, "par_groupe": per_group, "comptes": counts,
-        "actes": sorted(held.values(), key=_newest_first, reverse=True),
+        "format": FORMAT_VERSION, "siren": siren, "par_groupe": per_group,
+        "comptes": page_counts(acts) if counts is None else counts, "actes": page_acts(acts, per_group),
     }
 
 
@@ -226,13 +297,10 @@ def publish_index(
     index and Atom feed from its year files. ``identity`` is what the SIRENE register says of
     the body (address, commune, legal category), for the widget's header.
     """
-    years = {}
-    acts: list[dict] = []
     folder = body_folder(body.siren)
-    for year, pointer in read_pointers(store, folder).items():
-        year_acts = read_widget_json(store, f"{folder}/{pointer['fichier']}")["actes"]
-        years[year] = {"actes": len(year_acts), "fichier": pointer["fichier"]}
-        acts += year_acts
+    pointers = read_pointers(store, folder)
+    digests = _year_digests(store, body.siren, pointers)
+    years = {year: {"actes": digests[year]["actes"], "fichier": pointer["fichier"]} for year, pointer in pointers.items()}
     document = {
         "format": FORMAT_VERSION,
         "siren": body.siren,
@@ -252,17 +320,29 @@ def publish_index(
             store.delete(stale)
         _finish_switch(store, body.siren, years, [], retention_days)
         return key
-    recents = first_page(body.siren, acts)
+    parts = list(digests.values())
+    counts: dict[str, dict[str, int]] = {}
+    for part in parts:
+        _add_counts(counts, part["comptes"])
+    recents = first_page(body.siren, [act for part in parts for act in part["premiere_page"]], counts=counts)
     others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents, recents["actes"])]
     document["premiere_page"] = {"fichier": others[0]}
     if public_url is not None:
-        others.append(_put_named_version(store, folder, SEARCH_STEM, search_index(acts), acts))
+        held = set().union(*(part["empreintes"] for part in parts))
+        index = search_index(parts=[part["recherche"] for part in parts])
+        search_version, _ = put_version(store, folder, SEARCH_STEM, "json", gzip_bytes(json_bytes(index)),
+                                        Fingerprints(sorted(held)))
+        others.append(search_version.rsplit("/", 1)[1])
         document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
-        text, names = publish_text_index(store, folder, body.siren, acts, search_tokens, STOP_WORDS)
+        ids = sorted(set().union(*(part["recherche"]["ids"] for part in parts)))
+        text, names = publish_text_index(store, folder, body.siren, ids,
+                                         [tuple(entry) for part in parts for entry in part["documents"]],
+                                         search_tokens, STOP_WORDS)
         if text:
             document["recherche"]["texte"] = text
             others += names
-        put_if_changed(store, feed_key(body.siren), atom_feed(body, region_publisher, acts, public_url))
+        feed = atom_feed(body, region_publisher, [act for part in parts for act in part["flux"]], public_url)
+        put_if_changed(store, feed_key(body.siren), feed)
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
     _finish_switch(store, body.siren, years, others, retention_days)
@@ -279,8 +359,36 @@ def search_tokens(text: str) -> list[str]:
     return [word for word in _NOT_WORD.split(bare.lower().translate(LIGATURES)) if word and word not in STOP_WORDS]
 
 
-def search_index(acts: Iterable[dict]) -> dict:
-    """A MiniSearch index (``MiniSearch.loadJSON`` format 2) over numero, objet and matière.
+def search_part(acts: Iterable[dict]) -> dict:
+    """The search postings of some acts (one year file's), by their rank among them: ``ids``
+    (each act once, first seen), ``longueurs`` (unique words per field) and ``termes`` (term ->
+    field id -> [[rank, occurrences], ...]); ``search_index`` puts a body's years' parts together."""
+    ids: list[str] = []
+    lengths: list[list[int]] = []
+    postings: dict[str, dict[str, dict[int, int]]] = {}
+    seen: set[str] = set()
+    for act in acts:
+        if act["id"] in seen:
+            continue
+        seen.add(act["id"])
+        rank = len(ids)
+        ids.append(act["id"])
+        counted = []
+        for field_id, field in enumerate(SEARCH_FIELDS):
+            tokens = search_tokens(act.get(field) or "")
+            counted.append(len(set(tokens)))
+            for token in tokens:
+                per_doc = postings.setdefault(token, {}).setdefault(str(field_id), {})
+                per_doc[rank] = per_doc.get(rank, 0) + 1
+        lengths.append(counted)
+    return {"ids": ids, "longueurs": lengths,
+            "termes": {term: {field: [[rank, n] for rank, n in docs.items()] for field, docs in fields.items()}
+                       for term, fields in postings.items()}}
+
+
+def search_index(acts: Iterable[dict] | None = None, parts: Iterable[dict] | None = None) -> dict:
+    """A MiniSearch index (``MiniSearch.loadJSON`` format 2) over numero, objet and matière, of
+    ``acts`` or of the ``search_part`` of each year (an act in two years counts once, as first met).
 
     Built here once per night rather than in every citizen's browser, so that a body with
     tens of thousands of acts is searchable as soon as its page opens.
@@ -290,22 +398,24 @@ def search_index(acts: Iterable[dict]) -> dict:
     average = [0.0] * len(SEARCH_FIELDS)
     postings: dict[str, dict[str, dict[str, int]]] = {}
     seen: set[str] = set()
-    for act in acts:
-        if act["id"] in seen:
-            continue
-        seen.add(act["id"])
-        short = len(document_ids)
-        document_ids[str(short)] = act["id"]
-        lengths = []
-        for field_id, field in enumerate(SEARCH_FIELDS):
-            tokens = search_tokens(act.get(field) or "")
-            lengths.append(len(set(tokens)))
-            # The running mean exactly as MiniSearch keeps it, so scores match a browser-built index.
-            average[field_id] = (average[field_id] * short + lengths[-1]) / (short + 1)
-            for token in tokens:
-                per_doc = postings.setdefault(token, {}).setdefault(str(field_id), {})
-                per_doc[str(short)] = per_doc.get(str(short), 0) + 1
-        field_length[str(short)] = lengths
+    for part in [search_part(acts)] if parts is None else parts:
+        short_of: dict[int, str] = {}
+        for rank, (act_id, lengths) in enumerate(zip(part["ids"], part["longueurs"])):
+            if act_id in seen:
+                continue
+            seen.add(act_id)
+            short = len(document_ids)
+            short_of[rank] = str(short)
+            document_ids[str(short)] = act_id
+            for field_id, length in enumerate(lengths):
+                # The running mean exactly as MiniSearch keeps it, so scores match a browser-built index.
+                average[field_id] = (average[field_id] * short + length) / (short + 1)
+            field_length[str(short)] = lengths
+        for term, fields in part["termes"].items():
+            for field, docs in fields.items():
+                kept = [(short_of[rank], n) for rank, n in docs if rank in short_of]
+                if kept:
+                    postings.setdefault(term, {}).setdefault(field, {}).update(kept)
     return {
         "documentCount": len(document_ids),
         "nextId": len(document_ids),
@@ -362,6 +472,14 @@ def _atom_time(iso: str) -> str:
     return f"{iso[:10]}T00:00:00Z"
 
 
+def feed_acts(acts: Iterable[dict]) -> list[dict]:
+    """The feed's entries: the latest published acts, newest first (the latest of a body are
+    among the latest of its years)."""
+    dated = [a for a in acts if a.get("date_publication")]
+    dated.sort(key=lambda a: (a["date_publication"], a.get("date_decision") or "", a["numero"], a["id"]), reverse=True)
+    return dated[:FEED_ENTRIES]
+
+
 def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: PublicUrl) -> bytes:
     """Atom 1.0 feed (RFC 4287) of the body's latest published acts, newest first.
 
@@ -377,9 +495,7 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
             element.text = _xml_text(text)
         return element
 
-    dated = [a for a in acts if a.get("date_publication")]
-    dated.sort(key=lambda a: (a["date_publication"], a.get("date_decision") or "", a["numero"], a["id"]), reverse=True)
-    latest = dated[:FEED_ENTRIES]
+    latest = feed_acts(acts)
     feed = ET.Element(f"{{{atom}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"})
     self_url = public_url(feed_key(body.siren))
     sub(feed, "id", self_url)

@@ -22,7 +22,7 @@ from core.jsonio import compact_json_bytes as json_bytes
 from core.keys import DOCUMENT_TEXT_SUFFIX, widget_text_terms_key
 from core.store import ObjectStore, gzip_bytes, plain_bytes
 from load.document_texts import read_record
-from load.versions import put_version
+from load.versions import Fingerprints, put_version
 
 TEXT_STEM = "texte"
 SHARD_STEM = "texte-termes"
@@ -65,23 +65,24 @@ def _deltas(ranks: list[int]) -> list[int]:
     return [rank - previous for previous, rank in zip([0, *ranks], ranks)]
 
 
-def publish_text_index(store: ObjectStore, folder: str, siren: str, acts: list[dict], tokens,
+def publish_text_index(store: ObjectStore, folder: str, siren: str, ids: list[str],
+                       documents: list[tuple[str, list[str], str]], tokens,
                        stop_words) -> tuple[dict | None, list[str]]:
     """The body's text index as versions; the manifest's ``texte`` entry (None when no document of
-    its acts has a text yet) and the names of the versions it needs."""
-    ids = sorted({act["id"] for act in acts})
+    its acts has a text yet) and the names of the versions it needs. ``ids``: every act the year
+    files show, sorted; ``documents``: (act id, its ``document_hashes``, the act's fingerprint as
+    ``load.versions.fingerprint`` makes it) of each act that has documents."""
     rank = {act_id: n for n, act_id in enumerate(ids)}
-    documents = {act["id"]: document_hashes(act) for act in acts}
-    terms = _document_terms(store, siren, {sha for shas in documents.values() for sha in shas}, tokens)
+    terms = _document_terms(store, siren, {sha for _, shas, _ in documents for sha in shas}, tokens)
     postings: dict[str, set[int]] = {}
     with_text = []
-    for act in acts:
-        found = [terms[sha] for sha in documents[act["id"]] if sha in terms]
+    for act_id, shas, held in documents:
+        found = [terms[sha] for sha in shas if sha in terms]
         if found:
-            with_text.append(act)
+            with_text.append(held)
         for words in found:
             for word in words:
-                postings.setdefault(word, set()).add(rank[act["id"]])
+                postings.setdefault(word, set()).add(rank[act_id])
     if not postings:
         return None, []
     shards, current, size = [], {}, 0
@@ -94,14 +95,15 @@ def publish_text_index(store: ObjectStore, folder: str, siren: str, acts: list[d
         current[word] = ranks
         size += weight
     shards.append(current)
+    held = Fingerprints(sorted(set(with_text)))
     names = []
     for shard in shards:
         key, _ = put_version(store, folder, SHARD_STEM, "json",
-                             gzip_bytes(json_bytes({"format": TEXT_FORMAT, "termes": shard})), with_text)
+                             gzip_bytes(json_bytes({"format": TEXT_FORMAT, "termes": shard})), held)
         names.append(key.rsplit("/", 1)[1])
     document = {
         "format": TEXT_FORMAT, "actes": len(ids), "suffixe": DOCUMENT_TEXT_SUFFIX, "mots_vides": list(stop_words),
         "tranches": [{"de": next(iter(shard)), "fichier": name} for shard, name in zip(shards, names)],
     }
-    key, _ = put_version(store, folder, TEXT_STEM, "json", gzip_bytes(json_bytes(document)), with_text)
+    key, _ = put_version(store, folder, TEXT_STEM, "json", gzip_bytes(json_bytes(document)), held)
     return {"fichier": key.rsplit("/", 1)[1], "format": TEXT_FORMAT}, [key.rsplit("/", 1)[1], *names]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -397,3 +398,54 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
     assert numero in text.read_text(encoding="utf-8")
     assert act_id in found_by_text()
     assert in_side_file()
+
+
+def _widget_files(store: Path) -> dict[str, bytes]:
+    """Every body's Actes widget files as a reader gets them: the manifest, the feed, the stable
+    year names and every file the manifest names (plain bytes)."""
+    files = {}
+    for manifest_path in sorted((store / "public/widgets/actes").glob("*/index.json")):
+        folder = manifest_path.parent
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        named = [y["fichier"] for y in manifest["annees"].values()] + [manifest["premiere_page"]["fichier"]]
+        named += [manifest["recherche"]["fichier"]] if "recherche" in manifest else []
+        text = manifest.get("recherche", {}).get("texte")
+        if text:
+            named.append(text["fichier"])
+            index = json.loads(plain_bytes((folder / text["fichier"]).read_bytes()))
+            named += [shard["fichier"] for shard in index["tranches"]]
+        named += ["index.json", "actes.atom", *(f"{year}.json" for year in manifest["annees"])]
+        for name in named:
+            files[f"{folder.name}/{name}"] = plain_bytes((folder / name).read_bytes())
+    return files
+
+
+def test_widget_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(store, store_settings, monkeypatch):
+    """Each night updates a body's widget from the years it touched (their digests); a rebuild from
+    scratch, every digest lost, gives the same files, after a move between years, texts read and a
+    withdrawal."""
+    from core.keys import widget_drafts
+
+    moved = _resend_a_year_earlier(store, "2025-03-06")
+    assert digor(["run", "actes", "--date", "2025-03-06"]) == 0
+    batches = [actes_chain.CHAIN.read_texts(store_settings, **job) for job in actes_chain.CHAIN.text_jobs(store_settings)]
+    actes_chain.CHAIN.publish_texts(store_settings, batches)
+    act = _a_published_deliberation(store)
+    assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
+    nightly = _widget_files(store)
+    assert any(b'"texte"' in data for name, data in nightly.items() if name.endswith("index.json")), \
+        "the comparison covers the text index"
+    shown = (f'"{act["DELIB_ID"]}"'.encode(), f'>{act["DELIB_ID"]} :'.encode())
+    mine = [name for name, data in nightly.items() if name.startswith(act["COLL_SIRET"][:9]) and any(m in data for m in shown)]
+    assert not mine, "withdrawn from every file"
+    assert any(moved["numero"].encode() in data for name, data in nightly.items() if name.endswith("/2024.json"))
+
+    rebuilt = store.parent / "rebuilt"
+    shutil.copytree(store, rebuilt)
+    digests = sorted(rebuilt.glob(f"{widget_drafts('actes')}/*/annees"))
+    assert digests, "the nights kept year digests"
+    for folder in digests:
+        shutil.rmtree(folder)
+    monkeypatch.setenv("DIGOR_STORE", str(rebuilt))
+    actes_chain.CHAIN.run_night(Settings.from_env(), "2025-03-06", force_rebuild=True)
+    assert _widget_files(rebuilt) == nightly

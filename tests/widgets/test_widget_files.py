@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from lxml import etree
 
 from core.registry import Body, Registry
-from core.store import LocalStore, is_gzip
+from core.store import LocalStore, is_gzip, plain_bytes
 from load.widget_catalogue import CATALOGUE_KEY, publish_catalogue
 from load.widget_files import (
     atom_feed,
@@ -160,6 +160,46 @@ def test_first_page_holds_the_newest_acts_of_every_nature_and_matiere_and_the_co
     assert {a["id"] for a in ties["actes"]} >= {"id3"}, "the newest"
     oldest = first_page(BODY.siren, [_act(5), _act(1), _act(2, date_publication=_act(1)["date_publication"])], per_group=2)
     assert {a["id"] for a in oldest["actes"]} == {"id5", "id1", "id2"}, "acts of the same dates as the last kept come too"
+
+
+def _year_acts(year: int, count: int, start: int) -> list[dict]:
+    """``count`` acts decided in ``year``, of two natures and three matières, published on few days (ties)."""
+    return [_act(n, date_decision=f"{year}-02-01", date_publication=f"{year}-03-{1 + n % 9:02d}",
+                 nature_code="2" if n % 4 == 0 else "1", matiere_code=("7.1", "1.1", "5.2")[n % 3],
+                 objet=f"Objet {n} {'écoles' if n % 5 == 0 else 'voirie'} {year}",
+                 document=None if n % 7 == 0 else {"nom": "d.pdf", "url": f"https://donnees.example/documents/{n}.pdf"})
+            for n in range(start, start + count)]
+
+
+def test_manifest_files_from_the_years_digests_are_those_of_all_the_acts(tmp_path):
+    """The first page, search index and feed, built from each year's digest, are those built from
+    every act of every year file; a year rewritten (an act withdrawn) changes them at once."""
+    store = LocalStore(tmp_path)
+    years = {2023: _year_acts(2023, 40, 1), 2024: _year_acts(2024, 60, 100), 2025: _year_acts(2025, 30, 200)}
+    years[2025].append(dict(years[2023][0], date_decision="2025-02-01"))  # an id in two years: counted once
+    folder = f"public/widgets/actes/{BODY.siren}"
+
+    def check() -> dict:
+        publish_index(store, BODY, "Syndicat", public_url)
+        acts = [act for year in sorted(years) for act in read_widget_json(store, f"{folder}/{year}.json")["actes"]]
+        manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+        assert read_widget_json(store, f"{folder}/{manifest['premiere_page']['fichier']}") == first_page(BODY.siren, acts)
+        assert read_widget_json(store, f"{folder}/{manifest['recherche']['fichier']}") == search_index(acts)
+        assert store.get_bytes(feed_key(BODY.siren)) == atom_feed(BODY, "Syndicat", acts, public_url)
+        return manifest
+
+    for year, acts in years.items():
+        write_year(store, BODY.siren, year, acts)
+    check()
+    withdrawn = years[2024].pop(5)
+    write_year(store, BODY.siren, 2024, years[2024])
+    manifest = check()
+    assert manifest["annees"]["2024"]["actes"] == 59
+    for name in [manifest["premiere_page"]["fichier"], manifest["recherche"]["fichier"], "actes.atom"]:
+        assert withdrawn["id"].encode() not in plain_bytes(store.get_bytes(f"{folder}/{name}")), name
+    write_year(store, BODY.siren, 2023, None)
+    del years[2023]
+    check()
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
