@@ -526,7 +526,7 @@ def _drop_summary(store, settings: Settings, night: str) -> dict:
 
 
 _LISTS = ("skipped_files", "raw_revisions", "warnings", "budgets", "failed", "deleted", "incomplete",
-          "cancelled", "body_errors", "unlisted")
+          "cancelled", "body_errors", "unlisted", "foreign", "alerts")
 
 
 def _merged(night: str, summaries: dict[str, dict]) -> dict:

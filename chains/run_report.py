@@ -83,9 +83,11 @@ def build_report(
         # What the source connector could not bring tonight: retried next night (failed, body errors, unlisted
         # ranges), gone (deleted), or stored without a file the source lost (incomplete, reported once).
         "source_failures": {
-            key: extracted[key] for key in ("failed", "deleted", "incomplete", "body_errors", "unlisted")
+            key: extracted[key] for key in ("failed", "deleted", "incomplete", "body_errors", "unlisted", "foreign")
             if extracted.get(key)
         },
+        # A connection that brought only another authority's acts: the wrong certificate or entity, what to do.
+        "alerts": extracted.get("alerts", []),
         # The registry from the source: bodies added tonight, entities left out (no identity in the register).
         "registry": {key: extracted["registry"][key] for key in ("bodies", "added", "left_out")}
         if extracted.get("registry") else {},
@@ -106,6 +108,7 @@ def summary_lines(report: dict) -> list[str]:
         f"{totals['rejected']} rejected, {totals['quarantined_rows']} rows quarantined, "
         f"years published {totals['years_published']}"
     ]
+    lines += [f"  alert: {alert}" for alert in report.get("alerts", [])]
     lines += [f"  warning: {warning}" for warning in report.get("warnings", [])]
     lines += [f"  revised {r['folder']}: changed after its night was stored; revision {r['revision']} is the one "
               "read (raw keeps every revision)" for r in report.get("raw_revisions", [])]

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+from core.act_identity import foreign_siren, id_acte_of
 from core.config import NIGHTLY_CRON, Settings
 from core.jsonio import json_bytes as _dumps
 from core.keys import PASTELL_STATE_KEY as STATE_KEY
@@ -223,8 +224,13 @@ def _fetch_and_store(
     except RawOverwriteError:
         return Outcome(id_d, "failed",
                         "changed since this night stored it; the new version goes to the next night", skipped=skipped)
+    nature = str(data.get("acte_nature") or "")
+    acknowledgements = [files[name] for name in _names(data.get("aractes")) if name in files]
+    id_acte = str(data.get("acte_unique_id") or "").strip() or (id_acte_of(acknowledgements[0]) if acknowledgements
+                                                                 else "")
     written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
-               "nature": str(data.get("acte_nature") or "")}
+               "nature": nature, "id_acte": id_acte,
+               "foreign": foreign_siren(id_acte, body.siren, nature, body.budget_establishments)}
     return Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
 
 
@@ -257,6 +263,9 @@ def _pull_body(
     outcomes = fetch_all(todo, lambda id_d: _fetch_and_store(client, store, body, id_e, id_d, prefix, file_fields),
                          str, ERRORS, max_workers, "pastell")
     pending = record_outcomes(result, "Pastell", body.siren, outcomes, state.pending, night)
+    source_pull.report_foreign(
+        result, body.siren, f"Pastell entity id_e={id_e}", [o.written for o in outcomes if o.kind == "written"],
+        f"entity: set body {body.siren}'s own pastell_id_e in the registry (or the SIREN of entity {id_e})")
     if unsettled:
         result.unsettled("Pastell", body.siren,
                          f"the list of {', '.join(unsettled)} documents changed at each of "

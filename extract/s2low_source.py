@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from core.act_identity import foreign_siren, id_acte_of
 from core.config import (
     S2LOW_ACT_STATUSES,
     S2LOW_ACT_TYPE,
@@ -110,8 +111,10 @@ def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: d
         return Outcome(id_d, "failed", f"transaction id {id_d!r} cannot name a raw folder")
     folder = f"{prefix}siren={body.siren}/{id_d}/"
     if store.exists(folder + METADATA):  # stored by an earlier run of this night: S²LOW never changes it
+        stored_ack = store.get_bytes(folder + ACKNOWLEDGEMENT) if store.exists(folder + ACKNOWLEDGEMENT) else b""
         return Outcome(id_d, "written", written={"siren": body.siren, "id_d": id_d, "raw_prefix": folder,
-                                                  "files": [], "new": False, "nature": ""})
+                                                  "files": [], "new": False, "nature": "",
+                                                  **_authority(body, stored_ack, "")})
     try:
         status, _ = client.status(id_d)
     except S2lowNotFound:
@@ -157,8 +160,8 @@ def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: d
         stored["aractes"] = ACKNOWLEDGEMENT
     except S2lowNotFound as error:
         return Outcome(id_d, "failed", f"acknowledged but its ARActe is not available yet ({error})", skipped=skipped)
-    metadata = {"source": SOURCE, "siren": body.siren, "transaction": row, "status": status, "files": listed,
-                "stored": stored}
+    metadata = {"source": SOURCE, "siren": body.siren, "connection": client.credentials.conn_id, "transaction": row,
+                "status": status, "files": listed, "stored": stored}
     try:
         new = False
         for name, content in sorted(files.items()):
@@ -169,8 +172,14 @@ def _fetch_and_store(client: S2lowClient, store: ObjectStore, body: Body, row: d
                         skipped=skipped)
     nature = _nature(files.get(stored["message"] or "", b""))
     written = {"siren": body.siren, "id_d": id_d, "raw_prefix": folder, "files": sorted(files), "new": new,
-               "nature": nature}
+               "nature": nature, **_authority(body, files[ACKNOWLEDGEMENT], nature)}
     return Outcome(id_d, "written", written=written, skipped=skipped, lost=lost)
+
+
+def _authority(body: Body, acknowledgement: bytes, nature: str) -> dict:
+    """The act's ACTES identifier (the ARActe's ``IDActe``) and the other SIREN it names, if any."""
+    id_acte = id_acte_of(acknowledgement) if acknowledgement else ""
+    return {"id_acte": id_acte, "foreign": foreign_siren(id_acte, body.siren, nature, body.budget_establishments)}
 
 
 def _nature(message: bytes) -> str:
@@ -216,6 +225,11 @@ def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyS
     pending = record_outcomes(result, "S²LOW", body.siren, outcomes, state.pending, night,
                               lambda id_d: {"row": rows_by_id[id_d]})
     stored = {outcome.id_d for outcome in outcomes if outcome.kind == "written"}
+    through = f"S²LOW connection {client.credentials.conn_id!r}"
+    wrong = source_pull.report_foreign(
+        result, body.siren, through, [o.written for o in outcomes if o.kind == "written" and o.id_d not in cancelling],
+        f"certificate: give it body {body.siren}'s own certificate (or set the body's s2low_conn_id in the registry); "
+        "its days are listed again the next night")
     known |= stored - set(cancelling)
     cancelled |= stored & set(cancelling)
     for id_d in sorted(stored & set(cancelling)):
@@ -224,6 +238,7 @@ def _pull_body(client: S2lowClient, store: ObjectStore, body: Body, state: BodyS
         result.unsettled("S²LOW", body.siren,
                          f"the list of statuses {unsettled} changed at each of {client.options.max_listings} "
                          "readings: the same days are listed again next night")
+    if unsettled or wrong:  # the same days listed again: a connection given the right certificate finds the acts
         return BodyState(state.conn_id, state.since, sorted(known, key=int), pending, night, sorted(cancelled, key=int))
     since = max(state.since, night) if state.since else night
     return BodyState(state.conn_id, since, sorted(known, key=int), pending, night, sorted(cancelled, key=int))

@@ -71,6 +71,10 @@ class PullResult:
     waiting: list[Problem] = field(default_factory=list)
     incomplete: list[Problem] = field(default_factory=list)
     cancelled: list[Problem] = field(default_factory=list)  # acts stored before, cancelled on the platform since
+    # Acts whose ACTES identifier names another SIREN (``core.act_identity``): stored as received, refused by the
+    # transform; ``alerts``: one line per connection that brought only such acts.
+    foreign: list[Problem] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
     body_errors: list[dict] = field(default_factory=list)
     unlisted: list[dict] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)
@@ -97,6 +101,8 @@ class PullResult:
             "waiting": len(self.waiting),
             "incomplete": [p.to_dict() for p in self.incomplete],
             "cancelled": [p.to_dict() for p in self.cancelled],
+            "foreign": [p.to_dict() for p in self.foreign],
+            "alerts": self.alerts,
             "body_errors": self.body_errors,
             "unlisted": self.unlisted,
             "pending": self.pending,
@@ -160,3 +166,22 @@ def record_outcomes(result: PullResult, label: str, siren: str, outcomes: list[O
             result.failed.append(problem)
             log.warning("%s %s/%s failed, retried next night: %s", label, siren, outcome.id_d, outcome.reason)
     return pending
+
+
+def report_foreign(result: PullResult, body_siren: str, through: str, written: list[dict], fix: str) -> bool:
+    """Record the acts of a body whose identifier names another SIREN (``written[i]["foreign"]``); when every
+    act the body's connection brought tonight is so, one alert line saying what to do. True in that case."""
+    foreign = [w for w in written if w.get("foreign")]
+    for item in foreign:
+        reason = (f"{through} brought act {item['id_d']} of SIREN {item['foreign']} (identifier "
+                  f"{item.get('id_acte')!r}) for body {body_siren}: stored as received, refused, never published")
+        result.foreign.append(Problem(body_siren, item["id_d"], reason))
+        log.warning("%s", reason)
+    if not foreign or len(foreign) < len(written):
+        return False
+    others = ", ".join(sorted({w["foreign"] for w in foreign}))
+    alert = (f"{through} of body {body_siren} brought only acts of another authority (SIREN {others}; "
+             f"{len(foreign)} acts refused): it likely holds the wrong {fix}")
+    result.alerts.append(alert)
+    log.error("%s", alert)
+    return True

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 import pandas as pd
 import pyarrow as pa
 
+from core.act_identity import foreign_siren, id_acte_of
 from core.config import (
     ACT_DATE_EARLIEST,
     ACT_DATE_MARGIN_DAYS,
@@ -46,6 +47,8 @@ from transform.dates import parse_source_date
 from transform.s2low_acts import FLOW as S2LOW_FLOW
 from transform.s2low_acts import S2lowActError
 from transform.s2low_acts import act_fields as s2low_act_fields
+
+DROP_SOURCE = "drop"  # the drop folder (``extract.drop_folder``), the one source that revises a folder
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,26 @@ def _body(data: dict, id_e: str, registry: Registry) -> Body:
     return body
 
 
+def _check_authority(data: dict, files: dict[str, bytes], body: Body, source_id: str, info: dict, id_e: str) -> None:
+    """Refuse an act whose ACTES identifier (its acknowledgement's ``IDActe``, Pastell's ``acte_unique_id``)
+    names another authority than the body it is filed under: checked first, whatever else is wrong with it."""
+    names = [n for n in _file_names(data.get("aractes")) if n in files][:1]
+    found = [(f"IDActe of {n!r}", id_acte_of(files[n])) for n in names]
+    found.append(("acte_unique_id", _text(data.get("acte_unique_id"))))
+    nature = _text(data.get("acte_nature"))
+    where, id_acte, other = next(((w, i, o) for w, i in found
+                                  if (o := foreign_siren(i, body.siren, nature, body.budget_establishments))),
+                                 ("", "", None))
+    if other is None:
+        return
+    through = _text(info.get("connection"))
+    came = f"S²LOW connection {through!r}" if through else f"Pastell entity id_e={id_e}" if id_e else "the source"
+    raise ActeRejected(
+        f"act {source_id} belongs to SIREN {other} ({where} {id_acte!r}), not to body {body.siren} ({body.name}) "
+        f"it came for through {came}: refused, never published; check that {came} is body {body.siren}'s own"
+    )
+
+
 def _optional_date(data: dict, field_name: str, night: date, rules: ActRules) -> date | None:
     try:
         value = parse_source_date(data.get(field_name), field_name)
@@ -243,6 +266,7 @@ def normalise_act(
     info, data, id_e, last_action = _load_metadata(files)
     source_id = _text(info.get("id_d")) or PurePosixPath(raw_prefix).name
     body = _body(data, id_e, registry)
+    _check_authority(data, files, body, source_id, info, id_e)
 
     try:
         nature = nature_code(_text(data.get("acte_nature")), _text(data.get("nature_autre_detail")))
@@ -337,14 +361,17 @@ def _raw_acts(store: ObjectStore, night: str, source: str,
               only: Callable[[str], bool] = lambda body: True) -> dict[str, list[str]]:
     """Group the night's raw keys by act folder (``.../date=D/[rev=N/]<body>/<id_d>/``), keeping
     the latest revision of each folder (``extract.drop_folder``: raw keeps every one); ``only``: the
-    body parts (``siren=…``) to keep (a shard's)."""
+    body parts (``siren=…``) to keep (a shard's). Only the drop folder has revisions, by folder name; a
+    platform's document under two bodies (one connection that brought another body's acts) is two
+    folders, each read and judged."""
     latest: dict[str, tuple[int, str]] = {}
     folders: dict[str, list[str]] = defaultdict(list)
     for key in store.list_keys(raw_night_prefix("actes", source, night)):
         found = raw_act_folder("actes", source, night, key)
         if found and only(found[2].rstrip("/").split("/")[-2]):
             name, revision, prefix = found
-            latest[name] = max(latest.get(name, (0, "")), (revision, prefix))
+            group = name if source == DROP_SOURCE else prefix
+            latest[group] = max(latest.get(group, (0, "")), (revision, prefix))
             folders[prefix].append(key)
     return {prefix: folders[prefix] for prefix in sorted(prefix for _, prefix in latest.values())}
 
@@ -353,10 +380,14 @@ def transform_night(store: ObjectStore, registry: Registry, night: str, source: 
                     rules: ActRules = ActRules(), only: Callable[[str], bool] = lambda body: True) -> NightTransform:
     night_date = partition_night(night)  # a short run's rows are staged under the night it falls in
     result = NightTransform(night, [], [])
+    read: dict[tuple, str] = {}  # an act's key -> the folder it was read from (one act under two bodies' folders)
     for raw_prefix, keys in _raw_acts(store, night, source, only).items():
         files = {key[len(raw_prefix):]: store.get_bytes(key) for key in keys}
         try:
             row = normalise_act(raw_prefix, files, registry, night_date, source, rules)
+            first = read.setdefault((row["siren"], row["source"], row["source_id"]), raw_prefix)
+            if first != raw_prefix:
+                raise ActeRejected(f"the same act of body {row['siren']} as {first}, read from there once")
         except Exception as error:  # one act that cannot be read never stops the night
             reason = str(error)
             if not isinstance(error, ActeRejected):

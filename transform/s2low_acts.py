@@ -81,6 +81,7 @@ def act_fields(document: dict, files: dict[str, bytes]) -> tuple[dict, dict, str
         "date_tdt_postage": _reception(files[acknowledgement]) if acknowledgement in files else "",
     })
     received = data["date_tdt_postage"]
-    info = {"id_d": str(row.get("id") or ""), "type": FLOW, "last_modification": received}
+    info = {"id_d": str(row.get("id") or ""), "type": FLOW, "last_modification": received,
+            "connection": str(document.get("connection") or "")}
     cancelled = str(document.get("status")) == str(S2LOW_CANCELLED_STATUS)
     return info, data, "", S2LOW_CANCELLATION if cancelled else ""

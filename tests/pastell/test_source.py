@@ -289,3 +289,39 @@ def test_documents_are_fetched_with_bounded_concurrency(store, registry, client,
     result = pull_night(store, registry, client, FIRST, ("actes-generique",), max_workers=workers)
     assert result.written and not result.failed
     assert emulator.max_in_flight == workers
+
+
+def test_an_entity_mapped_to_the_wrong_body_brings_nothing_filed_under_it(store, sample_drop, tmp_path):
+    """The registry gives Kerdigor the entity of another body, whose SIREN Pastell does not show: every act
+    of that entity names the other SIREN in its acknowledgement, so none is filed under Kerdigor; one alert."""
+    from extract.pastell_client import ClientOptions, PastellClient
+    from tests.emulators.pastell import entities_of, sample_emulator
+    from tests.pastell.conftest import FAST
+
+    document = yaml.safe_load(REGISTRY_PATH.read_text(encoding="utf-8"))
+    kerdigor = next(b for b in document["bodies"] if b["siren"] == "212900997")
+    owner = next(b for b in document["bodies"] if b.get("pastell_id_e") and b["siren"] != "212900997")
+    kerdigor["pastell_id_e"] = owner["pastell_id_e"]
+    path = tmp_path / "registry.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    registry = load_registry(path)
+    with sample_emulator(sample_drop, REGISTRY_PATH) as emulator:
+        emulator.entities = [{**e, "siren": ""} if e in entities_of(REGISTRY_PATH) else e for e in emulator.entities]
+        connection = {"conn_type": "http", "host": emulator.url, "login": emulator.login, "password": emulator.password}
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+            with PastellClient.from_connection(CONN_ID, ClientOptions.from_mapping(FAST)) as client:
+                result = pull(store, registry, client, emulator, FIRST)
+    theirs = {w["id_d"] for w in result.written if w["siren"] == owner["siren"]}
+    assert theirs and {p.id_d for p in result.foreign if p.siren == "212900997"} == theirs
+    assert len(result.alerts) == 1 and f"id_e={owner['pastell_id_e']}" in result.alerts[0]
+    assert owner["siren"] in result.alerts[0] and "entity" in result.alerts[0]
+    rows = transform_night(store, registry, FIRST, "pastell")
+    assert not [r for r in rows.rows if r["siren"] == "212900997"], "nothing filed under Kerdigor"
+    refused = [r for r in rows.rejects if r.siren == "212900997"]
+    assert {r.source_id for r in refused} == theirs
+    own_reasons = {r.reason for r in rows.rejects if r.siren == owner["siren"]}
+    assert all(f"SIREN {owner['siren']}" in r.reason or f"body {owner['siren']}" in r.reason or r.reason in own_reasons
+               for r in refused), "refused as another body's act (or for what its own copy is refused for)"
+    assert {r["source_id"] for r in rows.rows if r["siren"] == owner["siren"]}, "the owner's acts go on"

@@ -218,3 +218,35 @@ def test_an_act_cancelled_on_s2low_is_withdrawn_at_once_like_a_pastell_withdrawa
     assert (state.decision, state.decided_by) == (pastell_decision.value, pastell_source.value)
     assert (pastell_decision, pastell_source) == (Decision.WITHDRAWN, DecisionSource.TELETRANSMISSION)
     assert [e.decision for e in state.history][0] == Decision.PUBLISHED.value, "published, then withdrawn"
+
+
+def test_acts_of_another_authority_through_a_bodys_connection_are_refused_and_alerted(tmp_path, monkeypatch,
+                                                                                         platforms):
+    """Kerdigor's connection holds the other body's certificate: S²LOW serves that authority's acts through it.
+    They are never published under Kerdigor, each is quarantined with its reason, one alert line says what to
+    do; the other body's own acts go on."""
+    pastell, s2low = platforms
+    other = "252909999"
+    _connect(monkeypatch, pastell, s2low)
+    set_connection(monkeypatch, s2low, KERDIGOR, user=other)
+    settings = _settings(tmp_path, registry_on_s2low(tmp_path / "mixed.yaml", ON_S2LOW))
+    store = tmp_path / "store"
+    s2low.clock = pastell.clock = night_cutoff(NIGHTS[0])
+    first = actes_chain.CHAIN.run_night(settings, NIGHTS[0])
+    theirs = {t.id for t in s2low.visible(other).values() if t.status_at(s2low.clock)[0] == 4}
+    assert theirs, "the other authority has acts that night"
+    ids = _source_ids(store)
+    assert KERDIGOR not in ids, "nothing published under the body whose connection brought them"
+    report = json.loads((store / first["key"]).read_text())
+    assert ids[other] and report["bodies"][other]["transformed"] == len(theirs), "the other body's own acts go on"
+    refused = {r["source_id"]: r["reason"] for r in report["rejected"] if r["siren"] == KERDIGOR}
+    assert set(refused) == theirs
+    connection = f"digor_s2low_{KERDIGOR}"
+    assert all(f"belongs to SIREN {other}" in reason and f"not to body {KERDIGOR}" in reason and connection in reason
+               and f"act {act}" in reason for act, reason in refused.items())
+    quarantine = json.loads((store / f"private/quarantine/actes/date={NIGHTS[0]}.json").read_text())
+    assert {r["source_id"] for r in quarantine["rejects"] if r["siren"] == KERDIGOR} == theirs
+    alerts = [line for line in first["summary"] if line.strip().startswith("alert:")]
+    assert len(alerts) == 1 and connection in alerts[0] and other in alerts[0] and "certificate" in alerts[0]
+    assert report["alerts"] == [alerts[0].strip().removeprefix("alert: ")]
+

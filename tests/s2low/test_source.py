@@ -274,3 +274,49 @@ def test_an_act_cancelled_on_s2low_is_stored_again_as_withdrawn_and_its_annulati
     emulator.reset_calls()
     again = pull(store, registry, emulator, THIRD)
     assert not again.cancelled and stored[0] not in _status_ids(emulator), "a cancellation is stored once"
+
+
+def test_a_connection_holding_another_authoritys_certificate_brings_nothing_filed_under_the_body(
+        store, registry, connections, emulator, monkeypatch):
+    """The emulator serves the other authority's acts through Kerdigor's connection: each is reported and
+    refused by the transform, one alert says what to do, the body's state stays; its own certificate back,
+    the next night brings Kerdigor's acts of the same days."""
+    other = "252909999"
+    set_connection(monkeypatch, emulator, KERDIGOR, user=other)
+    result = pull(store, registry, emulator, FIRST)
+    theirs = {t.id for t in emulator.visible(other).values() if t.status_at(emulator.clock)[0] == 4}
+    assert theirs and {p.id_d for p in result.foreign if p.siren == KERDIGOR} == theirs
+    assert all(other in p.reason and conn_id(KERDIGOR) in p.reason for p in result.foreign)
+    assert len(result.alerts) == 1 and conn_id(KERDIGOR) in result.alerts[0] and other in result.alerts[0]
+    assert result.summary(store)["alerts"] == result.alerts
+    rows = transform_night(store, registry, FIRST, "s2low")
+    assert not [r for r in rows.rows if r["siren"] == KERDIGOR], "nothing filed under the body"
+    assert {r["source_id"] for r in rows.rows if r["siren"] == other} | {
+        r.source_id for r in rows.rejects if r.siren == other} == theirs, "the other body's own copies are read"
+    refused = {r.source_id: r.reason for r in rows.rejects if r.siren == KERDIGOR}
+    assert set(refused) == theirs
+    assert all(f"SIREN {other}" in reason and f"body {KERDIGOR}" in reason and conn_id(KERDIGOR) in reason
+               for reason in refused.values())
+    assert load_state(store)[KERDIGOR].since == "", "the body's days are listed again"
+
+    set_connection(monkeypatch, emulator, KERDIGOR)
+    again = pull(store, registry, emulator, SECOND)
+    own = {t.id for t in emulator.visible(KERDIGOR).values() if t.status_at(emulator.clock)[0] == 4}
+    assert own and {w["id_d"] for w in again.written if w["siren"] == KERDIGOR} == own
+    assert not again.alerts and not again.foreign
+
+
+def test_a_mixed_connection_refuses_the_foreign_act_only(store, registry, connections, emulator):
+    """One act whose acknowledgement names another SIREN among the body's own: refused, no alert, the rest goes on."""
+    from dataclasses import replace as changed
+
+    mine = sorted((t for t in emulator.transactions if t.authority == KERDIGOR), key=lambda t: int(t.id))
+    odd = mine[0]
+    forged = odd.aracte.replace(f"-{KERDIGOR}-".encode(), b"-252909999-", 1)
+    emulator.transactions = [changed(t, aracte=forged) if t is odd else t for t in emulator.transactions]
+    result = pull(store, registry, emulator, FIRST)
+    assert [p.id_d for p in result.foreign] == [odd.id] and not result.alerts
+    rows = transform_night(store, registry, FIRST, "s2low")
+    assert odd.id in {r.source_id for r in rows.rejects} and odd.id not in {r["source_id"] for r in rows.rows}
+    assert {r["source_id"] for r in rows.rows if r["siren"] == KERDIGOR}
+    assert load_state(store)[KERDIGOR].since == FIRST
