@@ -422,7 +422,8 @@ def extract_night(settings: Settings, store: ObjectStore, registry: Registry, ni
 
 
 _SUMMED = ("acts", "pulled", "waiting", "requests")
-_JOINED = ("skipped_files", "failed", "deleted", "cancelled", "incomplete", "body_errors", "unlisted")
+_JOINED = ("skipped_files", "failed", "deleted", "cancelled", "incomplete", "body_errors", "unlisted", "foreign",
+           "alerts")
 
 
 def merged_summary(summaries: list[dict]) -> dict:
