@@ -54,7 +54,7 @@ from extract.pastell_client import (
     PastellFileMissing,
     PastellNotFound,
 )
-from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_outcomes
+from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_outcomes, report_foreign
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ def _pull_body(
     outcomes = fetch_all(todo, lambda id_d: _fetch_and_store(client, store, body, id_e, id_d, prefix, file_fields),
                          str, ERRORS, max_workers, "pastell")
     pending = record_outcomes(result, "Pastell", body.siren, outcomes, state.pending, night)
-    source_pull.report_foreign(
+    report_foreign(
         result, body.siren, f"Pastell entity id_e={id_e}", [o.written for o in outcomes if o.kind == "written"],
         f"entity: set body {body.siren}'s own pastell_id_e in the registry (or the SIREN of entity {id_e})")
     if unsettled:
