@@ -88,8 +88,8 @@ def test_a_failed_night_sends_one_alert_on_each_channel(
     assert recipients == ["ops@example.org"]
     assert mail["Subject"].startswith("[digor] actes failed")
     body = mail.get_payload(0).get_payload(decode=True).decode()
-    assert "Failed tasks: extract" in body and "/digor/reports/runs/actes/" in body
+    assert "Failed tasks: extract_shard" in body and "/digor/reports/runs/actes/" in body
     path, auth, alert = posts[0]
     assert path == "/alerts" and auth == "Bearer hook-s3cret"
-    assert [t["task_id"] for t in alert["failed_tasks"]] == ["extract"]
+    assert [t["task_id"] for t in alert["failed_tasks"]] == ["extract_shard"]  # the night extracts in shards
     assert "hook-s3cret" not in json.dumps(alert) and "hook-s3cret" not in body
