@@ -5,21 +5,19 @@ Thin wiring only; the tasks are in ``orchestration.chain_tasks``, the logic in `
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable, Param
 
 from core.config import (
     ALLOW_SHRINK_HELP,
-    DAG_DEFAULT_ARGS,
     DAG_TIMEZONE,
     NIGHTLY_CRON,
     NIGHTLY_TIMEOUT,
     PARALLEL_PULLS,
 )
 from orchestration import chain_tasks as t
-from orchestration.alerts import on_run_failure
 from orchestration.assets import ACTES_STAGED
-from orchestration.regions import region_asset, region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import region_asset, served_regions
 
 CHAIN = "actes"
 
@@ -44,21 +42,15 @@ def actes(region: str = "") -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("actes", region),
+    with digor_dag(
+        "actes", region,
         schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
         dagrun_timeout=NIGHTLY_TIMEOUT,
-        tags=["digor", "actes", "scdl-deliberations", *region_tags(region)],
+        tags=["digor", "actes", "scdl-deliberations"],
         params={
             "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
             "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
             "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

@@ -7,13 +7,12 @@ through the same tasks as the nightly ``actes`` DAG.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
-from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from core.config import ALLOW_SHRINK_HELP
 from orchestration import chain_tasks as t
-from orchestration.alerts import on_run_failure
-from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import served_regions
 
 CHAIN = "actes"
 
@@ -29,15 +28,10 @@ def actes_decisions() -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("actes_decisions", region),
+    with digor_dag(
+        "actes_decisions", region,
         schedule=None,
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
-        tags=["digor", "actes", "ledger", *region_tags(region)],
+        tags=["digor", "actes", "ledger"],
         params={
             "years": Param([], type="array", description="Decision years of the acts decided on"),
             "bodies": Param([], type="array", description="SIRENs whose widget files to refresh (empty = all)"),
@@ -45,7 +39,6 @@ for region in served_regions():
                                                         "they came with are republished too"),
             "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
             "store": Param("", type="string", description="Object store the decision was recorded in (empty = DIGOR_STORE)"),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

@@ -6,13 +6,12 @@ The SMTP server is the Airflow connection ``digor_smtp``. Thin wiring only: see 
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, Param
+from airflow.sdk import CronTriggerTimetable, Param
 
-from core.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, DIGEST_CRON
+from core.config import DAG_TIMEZONE, DIGEST_CRON
 from orchestration import digest_tasks as t
-from orchestration.alerts import on_run_failure
-from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import served_regions
 
 
 def actes_digest() -> None:
@@ -21,19 +20,13 @@ def actes_digest() -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("actes_digest", region),
+    with digor_dag(
+        "actes_digest", region,
         schedule=CronTriggerTimetable(DIGEST_CRON, timezone=DAG_TIMEZONE),
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
-        tags=["digor", "actes", "portail", *region_tags(region)],
+        tags=["digor", "actes", "portail"],
         params={
             "date": Param("", type="string", description="The day to report (YYYY-MM-DD); empty = the day before the logical date"),
             "force_rebuild": Param(False, type="boolean", description="Unused: a digest is always built afresh"),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

@@ -10,14 +10,13 @@ stays the consolidation and repair pass. Thin wiring only; the logic is ``chains
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable, Param
 
-from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
+from core.config import ALLOW_SHRINK_HELP, DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
 from orchestration import chain_tasks as t
-from orchestration.alerts import on_run_failure
 from orchestration.assets import ACTES_STAGED
-from orchestration.regions import region_asset, region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import region_asset, served_regions
 
 CHAIN = "actes"
 
@@ -28,22 +27,16 @@ def actes_frequent(region: str = "") -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("actes_frequent", region),
+    with digor_dag(
+        "actes_frequent", region,
         schedule=CronDataIntervalTimetable(SHORT_RUN_CRON, timezone=DAG_TIMEZONE),
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
         dagrun_timeout=SHORT_RUN_TIMEOUT,
-        tags=["digor", "actes", "scdl-deliberations", "short-run", *region_tags(region)],
+        tags=["digor", "actes", "scdl-deliberations", "short-run"],
         params={
             "date": Param("", type="string", description="Short run partition to redo (YYYY-MM-DDTHHMM); empty = "
                                                          "the end of the run's data interval"),
             "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
             "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

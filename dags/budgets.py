@@ -7,14 +7,13 @@ step is a method of ``chains.budgets.BudgetsChain`` run by ``orchestration.chain
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
-from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_TIMEOUT
+from core.config import ALLOW_SHRINK_HELP, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
-from orchestration.alerts import on_run_failure
 from orchestration.assets import ACTES_STAGED
-from orchestration.regions import region_asset, region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import region_asset, served_regions
 
 CHAIN = "budgets"
 
@@ -30,21 +29,15 @@ def budgets() -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("budgets", region),
+    with digor_dag(
+        "budgets", region,
         schedule=[region_asset(ACTES_STAGED, region)],
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
         dagrun_timeout=NIGHTLY_TIMEOUT,
-        tags=["digor", "budgets", "scdl-budget", "totem", *region_tags(region)],
+        tags=["digor", "budgets", "scdl-budget", "totem"],
         params={
             "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the nights the actes runs staged"),
             "force_rebuild": Param(False, type="boolean", description="Rebuild every exercice and every body's widget files"),
             "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

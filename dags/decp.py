@@ -6,13 +6,12 @@ the exports the platform published that day (HTTP listing or drop folder ``<drop
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable, Param
 
-from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from core.config import ALLOW_SHRINK_HELP, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
-from orchestration.alerts import on_run_failure
-from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import served_regions
 
 CHAIN = "decp"
 
@@ -29,21 +28,15 @@ def decp() -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("decp", region),
+    with digor_dag(
+        "decp", region,
         schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
         dagrun_timeout=NIGHTLY_TIMEOUT,
-        tags=["digor", "decp", "commande-publique", *region_tags(region)],
+        tags=["digor", "decp", "commande-publique"],
         params={
             "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
             "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
             "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):

@@ -12,14 +12,13 @@ fails the run once its report is written. Thin wiring only: see ``chains.sirene`
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, Param
+from airflow.sdk import CronTriggerTimetable, Param
 
-from core.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE, SIRENE_CRON
+from core.config import DAG_TIMEZONE, SIRENE_CRON
 from core.sirene_stock import KINDS
 from orchestration import sirene_tasks as t
-from orchestration.alerts import on_run_failure
-from orchestration.regions import region_dag_id, region_params, region_tags, served_regions
+from orchestration.digor_dag import digor_dag
+from orchestration.regions import served_regions
 
 
 def sirene() -> None:
@@ -33,19 +32,13 @@ def sirene() -> None:
 
 # One DAG per region the deployment serves (orchestration.regions); today's id for its own.
 for region in served_regions():
-    with DAG(
-        dag_id=region_dag_id("sirene", region),
+    with digor_dag(
+        "sirene", region,
         schedule=CronTriggerTimetable(SIRENE_CRON, timezone=DAG_TIMEZONE),
-        start_date=pendulum.datetime(2024, 1, 1, tz=DAG_TIMEZONE),
-        catchup=False,
-        max_active_runs=1,
-        default_args=DAG_DEFAULT_ARGS,
-        on_failure_callback=on_run_failure,
-        tags=["digor", "sirene", "enrichment", *region_tags(region)],
+        tags=["digor", "sirene", "enrichment"],
         params={
             "date": Param("", type="string", description="A day of the month to refresh (YYYY-MM-DD); empty = the logical date"),
             "force_rebuild": Param(False, type="boolean", description="Download the stock files again even if unchanged"),
-            **region_params(region),
         },
         doc_md=__doc__,
     ):
