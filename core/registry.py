@@ -25,7 +25,8 @@ from core.keys import REGISTRY_DISCOVERED_KEY
 BODY_KINDS = ("commune", "epci", "syndicat", "departement", "region", "autre")
 # Where a body's acts come from: the drop folder, Pastell, or S²LOW. A body that names none
 # uses the deployment's default (``DIGOR_SOURCE``).
-ACT_SOURCES = ("drop", "pastell", "s2low")
+DROP_SOURCE, PASTELL_SOURCE, S2LOW_SOURCE = "drop", "pastell", "s2low"
+ACT_SOURCES = (DROP_SOURCE, PASTELL_SOURCE, S2LOW_SOURCE)
 
 
 class RegistryError(ValueError):

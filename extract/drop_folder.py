@@ -23,11 +23,12 @@ from pathlib import Path
 from core.failures import ExpectedFailure
 from core.jsonio import JsonTooDeep, load_json
 from core.keys import raw_act_folder, raw_night_prefix, raw_prefix, raw_revision_prefix
+from core.registry import DROP_SOURCE
 from core.store import ObjectStore, put_raw, sha256_hex
 
 log = logging.getLogger(__name__)
 
-SOURCE = "drop"
+SOURCE = DROP_SOURCE
 RAW_PREFIX = raw_prefix("actes", SOURCE)
 UNKNOWN_BODY = "inconnu"
 _SAFE_SEGMENT = re.compile(r"^[^/\\\x00]+$")

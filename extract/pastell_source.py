@@ -42,7 +42,7 @@ from core.keys import PASTELL_STATE_KEY as STATE_KEY
 from core.keys import PASTELL_JOURNAL_KEY as JOURNAL_KEY
 from core.keys import PASTELL_STATE_PREFIX as STATE_PREFIX
 from core.keys import is_short_run, pastell_body_state_key, report_key
-from core.registry import Body, Registry
+from core.registry import PASTELL_SOURCE, Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
 from extract.drop_folder import night_prefix
 from extract.pastell_client import (
@@ -58,7 +58,7 @@ from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_
 
 log = logging.getLogger(__name__)
 
-SOURCE = "pastell"
+SOURCE = PASTELL_SOURCE
 METADATA = "metadata.json"
 # Form fields whose files the transform reads: act, stamped copy, annexes, acknowledgement.
 FILE_FIELDS = ("arrete", "acte_tamponne", "autre_document_attache", "aractes")

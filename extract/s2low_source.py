@@ -42,7 +42,7 @@ from core.config import (
 from core.jsonio import json_bytes as _dumps
 from core.keys import S2LOW_STATE_KEY as STATE_KEY
 from core.keys import report_key
-from core.registry import Body, Registry
+from core.registry import S2LOW_SOURCE, Body, Registry
 from core.store import ObjectStore, RawOverwriteError, put_raw
 from extract import source_pull
 from extract.drop_folder import night_prefix
@@ -61,7 +61,7 @@ from extract.source_pull import Outcome, Problem, PullResult, fetch_all, record_
 
 log = logging.getLogger(__name__)
 
-SOURCE = "s2low"
+SOURCE = S2LOW_SOURCE
 METADATA = "metadata.json"
 ACKNOWLEDGEMENT = "ARActe.xml"
 STAMPED_SUFFIX = "-tampon"

@@ -40,15 +40,13 @@ from core.keys import (
 )
 from core.nomenclature_actes import MatiereError, nature_code, parse_classification
 from core.publication_rule import Decision, source_decision
-from core.registry import Body, Registry
+from core.registry import DROP_SOURCE, Body, Registry
 from core.store import ObjectStore, read_parquet, sha256_hex, table_to_parquet_bytes
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 from transform.dates import parse_source_date
 from transform.s2low_acts import FLOW as S2LOW_FLOW
 from transform.s2low_acts import S2lowActError
 from transform.s2low_acts import act_fields as s2low_act_fields
-
-DROP_SOURCE = "drop"  # the drop folder (``extract.drop_folder``), the one source that revises a folder
 
 log = logging.getLogger(__name__)
 
@@ -370,7 +368,7 @@ def _raw_acts(store: ObjectStore, night: str, source: str,
         found = raw_act_folder("actes", source, night, key)
         if found and only(found[2].rstrip("/").split("/")[-2]):
             name, revision, prefix = found
-            group = name if source == DROP_SOURCE else prefix
+            group = name if source == DROP_SOURCE else prefix  # only the drop folder revises a folder
             latest[group] = max(latest.get(group, (0, "")), (revision, prefix))
             folders[prefix].append(key)
     return {prefix: folders[prefix] for prefix in sorted(prefix for _, prefix in latest.values())}
