@@ -431,6 +431,7 @@ class ActesChain(Chain):
 
     def after_night(self, settings: Settings, on_wait=log.warning) -> list[str]:
         """The DAG's text tasks in turn: documents read outside the lease, their texts published under it."""
+        hold("before-texts")
         batches = [self.read_texts(settings, **job) for job in self.text_jobs(settings)]
         with self.lock(settings, f"digor run {self.name} texts", on_wait):
             return self.publish_texts(settings, batches)["summary"]

@@ -31,22 +31,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chains.chain import get_chain
 
     settings = _settings_for(args)
+    chain = get_chain(args.chain)
     steps = ["extract", "transform", "publish", "widgets", "data.gouv.fr", "report"]
-    with tqdm(total=len(steps), desc=f"{args.chain} {args.date}", unit="step") as bar:
-        def progress(step: str) -> None:
-            bar.set_postfix_str(step)
-            if not step.startswith("publish ") or step == "publish":
-                bar.update(1)
+    # One lease for the night and its texts: a second run waits for both, never slips in between.
+    with chain.lock(settings, f"digor run {args.chain} --date {args.date}", _waiting):
+        with tqdm(total=len(steps), desc=f"{args.chain} {args.date}", unit="step") as bar:
+            def progress(step: str) -> None:
+                bar.set_postfix_str(step)
+                if not step.startswith("publish ") or step == "publish":
+                    bar.update(1)
 
-        chain = get_chain(args.chain)
-        result = chain.run_night(settings, args.date, args.force_rebuild, progress,
-                                 allow_shrink=args.allow_shrink, on_wait=_waiting)
-        bar.update(bar.total - bar.n)
-    for line in result["summary"]:
-        print(line)
-    if not args.no_texts:
-        for line in chain.after_night(settings, _waiting):
+            result = chain.run_night(settings, args.date, args.force_rebuild, progress,
+                                     allow_shrink=args.allow_shrink, on_wait=_waiting)
+            bar.update(bar.total - bar.n)
+        for line in result["summary"]:
             print(line)
+        if not args.no_texts:
+            for line in chain.after_night(settings, _waiting):
+                print(line)
     print(f"report: {settings.store_url}/{result['key']}")
     return 1 if result["totals"].get("deferred") else 0  # documents left for a rerun: not a finished night
 

@@ -86,9 +86,9 @@ class Digor:
         return [line for line in self.lines if line.startswith("error:")]
 
 
-def _held_at(gate: Path, year: int) -> dict[str, str]:
+def _held_at(gate: Path, year: int, point: str = HOLD_POINT) -> dict[str, str]:
     gate.touch()
-    return {"DIGOR_TEST_HOLD": f"{HOLD_POINT.format(year=year)}:{gate}"}
+    return {"DIGOR_TEST_HOLD": f"{point.format(year=year)}:{gate}"}
 
 
 def _wait_until_reached(gate: Path, run: Digor) -> None:
@@ -193,9 +193,12 @@ def test_the_next_night_applies_a_decision_whose_republication_never_ran(replay)
     assert "deliberations-2024.csv" in json.dumps(published["files"])
 
 
-def test_two_runs_of_a_chain_for_one_night_never_interleave(replay, tmp_path):
+@pytest.mark.parametrize("point", [HOLD_POINT, "before-texts"], ids=["publishing", "before-its-texts"])
+def test_two_runs_of_a_chain_for_one_night_never_interleave(replay, tmp_path, point):
+    """Held while it publishes a year, or once published before it reads the documents' texts: the
+    second run waits for the whole of the first, never slips in between."""
     gate = tmp_path / "gate"
-    first = Digor(replay, "run", "actes", "--date", DEMO_NIGHTS[0], **_held_at(gate, 2025))
+    first = Digor(replay, "run", "actes", "--date", DEMO_NIGHTS[0], **_held_at(gate, 2025, point))
     _wait_until_reached(gate, first)
 
     refused = Digor(replay, "run", "actes", "--date", DEMO_NIGHTS[0], DIGOR_LOCK_WAIT_SECONDS="0")
