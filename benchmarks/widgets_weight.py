@@ -48,8 +48,9 @@ SEARCH = """(q) => {
 def region(work: Path, scale: str) -> dict:
     summary = work / "region.json"
     if not summary.exists():
-        from samples.region import SCALES, generate_region
         from dataclasses import replace
+
+        from samples.region import SCALES, generate_region
 
         print(f"generating a sample region ({scale}) into {work}", flush=True)
         generate_region(work, replace(SCALES[scale], history_acts=100, night_acts=10), publish=False,

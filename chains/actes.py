@@ -32,6 +32,7 @@ from core.keys import (
     report_key,
     shard_of,
 )
+from core.lease import LockBusy
 from core.ledger import (
     engineer_event,
     ledger_files,
@@ -43,7 +44,6 @@ from core.ledger import (
     write_command_event,
     write_night_events,
 )
-from core.lease import LockBusy
 from core.publication_rule import Decision
 from core.registry import Registry, body_registry
 from core.test_hook import hold
@@ -62,7 +62,15 @@ from load.document_texts import (
 from load.documents import document_key, publish_documents
 from load.public_files import switch_dataset_manifest
 from load.widget_files import pending_bodies, publish_index, publish_year_files
-from transform.actes import ActRules, NightTransform, read_shards, staged_years, transform_night, write_shard, write_staging
+from transform.actes import (
+    ActRules,
+    NightTransform,
+    read_shards,
+    staged_years,
+    transform_night,
+    write_shard,
+    write_staging,
+)
 from transform.actes_textes import act_documents, text_table
 from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table

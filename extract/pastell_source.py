@@ -38,8 +38,8 @@ from datetime import date, datetime, timedelta
 from core.act_identity import foreign_siren, id_acte_of
 from core.config import NIGHTLY_CRON, Settings
 from core.jsonio import json_bytes as _dumps
-from core.keys import PASTELL_STATE_KEY as STATE_KEY
 from core.keys import PASTELL_JOURNAL_KEY as JOURNAL_KEY
+from core.keys import PASTELL_STATE_KEY as STATE_KEY
 from core.keys import PASTELL_STATE_PREFIX as STATE_PREFIX
 from core.keys import is_short_run, pastell_body_state_key, report_key
 from core.registry import PASTELL_SOURCE, Body, Registry

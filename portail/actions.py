@@ -27,8 +27,8 @@ from chains.chain import republish_decisions
 from core.config import PortailSettings, Settings
 from core.failures import ExpectedFailure, one_line
 from core.http_manners import redact
-from core.lease import LeaseLost, LockBusy
 from core.keys import portail_operation_key
+from core.lease import LeaseLost, LockBusy
 from core.ledger import agent_actor, is_applied, write_settings_event
 from core.store import ObjectStore, open_store
 from portail.acts import Action

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from chains import actes as actes_chain
 from chains.chain import get_chain
-from core.registry import body_registry
 from core.ledger import settings_history
+from core.registry import body_registry
 from core.store import plain_bytes
 from tests.portail.conftest import BODY, OTHER_BODY, TEST_AGENTS, sign_in
 from tests.widgets.conftest import run_axe

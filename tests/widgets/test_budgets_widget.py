@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from core.store import plain_bytes
 from load.budget_widgets import citizen_view, named_files
 
 from .conftest import download_csv, focus_outline, query, run_axe, wait_param
-from core.store import plain_bytes
 
 DEMO_BODIES = ["21290099700017", "20009999200014", "25290999900010"]
 KERDIGOR, EPCI, SYNDICAT = DEMO_BODIES
