@@ -5,10 +5,9 @@ Thin wiring only; the tasks are in ``orchestration.chain_tasks``, the logic in `
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable
 
 from core.config import (
-    ALLOW_SHRINK_HELP,
     DAG_TIMEZONE,
     NIGHTLY_CRON,
     NIGHTLY_TIMEOUT,
@@ -16,7 +15,7 @@ from core.config import (
 )
 from orchestration import chain_tasks as t
 from orchestration.assets import ACTES_STAGED
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import region_asset, served_regions
 
 CHAIN = "actes"
@@ -47,11 +46,10 @@ for region in served_regions():
         schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
         dagrun_timeout=NIGHTLY_TIMEOUT,
         tags=["digor", "actes", "scdl-deliberations"],
-        params={
-            "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
-            "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
-            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-        },
+        params=run_params(
+            date="Night to process (YYYY-MM-DD); empty = the logical date",
+            force_rebuild="Rebuild every year's files, not only touched ones",
+        ),
         doc_md=__doc__,
     ):
         actes(region)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
-from core.config import ALLOW_SHRINK_HELP
 from orchestration import chain_tasks as t
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, shrink_param
 from orchestration.regions import served_regions
 
 CHAIN = "actes"
@@ -37,7 +36,7 @@ for region in served_regions():
             "bodies": Param([], type="array", description="SIRENs whose widget files to refresh (empty = all)"),
             "acts": Param([], type="array", description="Acts decided on ({siren, source_id, year}): the budgets "
                                                         "they came with are republished too"),
-            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
+            "allow_shrink": shrink_param(),
             "store": Param("", type="string", description="Object store the decision was recorded in (empty = DIGOR_STORE)"),
         },
         doc_md=__doc__,

@@ -6,11 +6,11 @@ The SMTP server is the Airflow connection ``digor_smtp``. Thin wiring only: see 
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, Param
+from airflow.sdk import CronTriggerTimetable
 
 from core.config import DAG_TIMEZONE, DIGEST_CRON
 from orchestration import digest_tasks as t
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import served_regions
 
 
@@ -24,10 +24,10 @@ for region in served_regions():
         "actes_digest", region,
         schedule=CronTriggerTimetable(DIGEST_CRON, timezone=DAG_TIMEZONE),
         tags=["digor", "actes", "portail"],
-        params={
-            "date": Param("", type="string", description="The day to report (YYYY-MM-DD); empty = the day before the logical date"),
-            "force_rebuild": Param(False, type="boolean", description="Unused: a digest is always built afresh"),
-        },
+        params=run_params(
+            date="The day to report (YYYY-MM-DD); empty = the day before the logical date",
+            force_rebuild="Unused: a digest is always built afresh", allow_shrink=False,
+        ),
         doc_md=__doc__,
     ):
         actes_digest()

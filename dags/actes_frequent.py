@@ -10,12 +10,12 @@ stays the consolidation and repair pass. Thin wiring only; the logic is ``chains
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable
 
-from core.config import ALLOW_SHRINK_HELP, DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
+from core.config import DAG_TIMEZONE, SHORT_RUN_CRON, SHORT_RUN_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.assets import ACTES_STAGED
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import region_asset, served_regions
 
 CHAIN = "actes"
@@ -32,12 +32,10 @@ for region in served_regions():
         schedule=CronDataIntervalTimetable(SHORT_RUN_CRON, timezone=DAG_TIMEZONE),
         dagrun_timeout=SHORT_RUN_TIMEOUT,
         tags=["digor", "actes", "scdl-deliberations", "short-run"],
-        params={
-            "date": Param("", type="string", description="Short run partition to redo (YYYY-MM-DDTHHMM); empty = "
-                                                         "the end of the run's data interval"),
-            "force_rebuild": Param(False, type="boolean", description="Rebuild every year's files, not only touched ones"),
-            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-        },
+        params=run_params(
+            date="Short run partition to redo (YYYY-MM-DDTHHMM); empty = the end of the run's data interval",
+            force_rebuild="Rebuild every year's files, not only touched ones",
+        ),
         doc_md=__doc__,
     ):
         actes_frequent(region)

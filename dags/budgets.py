@@ -1,18 +1,16 @@
 """Budgets chain: TOTEM budget documents (acts of nature 5) to SCDL budget files and widget data.
 
-Scheduled on the Asset the actes DAG updates once a night's acts are staged: a run reads the
+Scheduled on the Asset the actes Airflow DAG updates once a night's acts are staged: a run reads the
 nights of its triggering events (the ``date`` param for a rerun by hand). Thin wiring only, every
 step is a method of ``chains.budgets.BudgetsChain`` run by ``orchestration.chain_tasks``.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Param
-
-from core.config import ALLOW_SHRINK_HELP, NIGHTLY_TIMEOUT
+from core.config import NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
 from orchestration.assets import ACTES_STAGED
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import region_asset, served_regions
 
 CHAIN = "budgets"
@@ -34,11 +32,10 @@ for region in served_regions():
         schedule=[region_asset(ACTES_STAGED, region)],
         dagrun_timeout=NIGHTLY_TIMEOUT,
         tags=["digor", "budgets", "scdl-budget", "totem"],
-        params={
-            "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the nights the actes runs staged"),
-            "force_rebuild": Param(False, type="boolean", description="Rebuild every exercice and every body's widget files"),
-            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-        },
+        params=run_params(
+            date="Night to process (YYYY-MM-DD); empty = the nights the actes runs staged",
+            force_rebuild="Rebuild every exercice and every body's widget files",
+        ),
         doc_md=__doc__,
     ):
         budgets()

@@ -6,11 +6,11 @@ the exports the platform published that day (HTTP listing or drop folder ``<drop
 
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param
+from airflow.sdk import CronDataIntervalTimetable
 
-from core.config import ALLOW_SHRINK_HELP, DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
+from core.config import DAG_TIMEZONE, NIGHTLY_CRON, NIGHTLY_TIMEOUT
 from orchestration import chain_tasks as t
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import served_regions
 
 CHAIN = "decp"
@@ -33,11 +33,10 @@ for region in served_regions():
         schedule=CronDataIntervalTimetable(NIGHTLY_CRON, timezone=DAG_TIMEZONE),
         dagrun_timeout=NIGHTLY_TIMEOUT,
         tags=["digor", "decp", "commande-publique"],
-        params={
-            "date": Param("", type="string", description="Night to process (YYYY-MM-DD); empty = the logical date"),
-            "force_rebuild": Param(False, type="boolean", description="Republish every staged year, not only touched ones"),
-            "allow_shrink": Param(False, type="boolean", description=ALLOW_SHRINK_HELP),
-        },
+        params=run_params(
+            date="Night to process (YYYY-MM-DD); empty = the logical date",
+            force_rebuild="Republish every staged year, not only touched ones",
+        ),
         doc_md=__doc__,
     ):
         decp()

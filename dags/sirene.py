@@ -12,12 +12,12 @@ fails the run once its report is written. Thin wiring only: see ``chains.sirene`
 
 from __future__ import annotations
 
-from airflow.sdk import CronTriggerTimetable, Param
+from airflow.sdk import CronTriggerTimetable
 
 from core.config import DAG_TIMEZONE, SIRENE_CRON
 from core.sirene_stock import KINDS
 from orchestration import sirene_tasks as t
-from orchestration.digor_dag import digor_dag
+from orchestration.digor_dag import digor_dag, run_params
 from orchestration.regions import served_regions
 
 
@@ -36,10 +36,10 @@ for region in served_regions():
         "sirene", region,
         schedule=CronTriggerTimetable(SIRENE_CRON, timezone=DAG_TIMEZONE),
         tags=["digor", "sirene", "enrichment"],
-        params={
-            "date": Param("", type="string", description="A day of the month to refresh (YYYY-MM-DD); empty = the logical date"),
-            "force_rebuild": Param(False, type="boolean", description="Download the stock files again even if unchanged"),
-        },
+        params=run_params(
+            date="A day of the month to refresh (YYYY-MM-DD); empty = the logical date",
+            force_rebuild="Download the stock files again even if unchanged", allow_shrink=False,
+        ),
         doc_md=__doc__,
     ):
         sirene()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Param
 
-from core.config import DAG_DEFAULT_ARGS, DAG_TIMEZONE
+from core.config import ALLOW_SHRINK_HELP, DAG_DEFAULT_ARGS, DAG_TIMEZONE
 from orchestration.alerts import on_run_failure
 from orchestration.regions import region_dag_id, region_params, region_tags
 
@@ -27,3 +27,17 @@ def digor_dag(dag_id: str, region: str, *, tags: list[str], params: dict, **argu
         params={**params, **region_params(region)},
         **arguments,
     )
+
+
+def shrink_param() -> Param:
+    """Let a run publish files that lost more rows than the shrink guard allows."""
+    return Param(False, type="boolean", description=ALLOW_SHRINK_HELP)
+
+
+def run_params(date: str, force_rebuild: str, allow_shrink: bool = True) -> dict:
+    """The params every scheduled DAG offers a data engineer re-running it by hand: which partition
+    (``date``), redo everything (``force_rebuild``) and, for DAGs that publish tables, ``allow_shrink``;
+    each DAG says what they mean for it."""
+    params = {"date": Param("", type="string", description=date),
+              "force_rebuild": Param(False, type="boolean", description=force_rebuild)}
+    return {**params, "allow_shrink": shrink_param()} if allow_shrink else params
