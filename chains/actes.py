@@ -132,7 +132,8 @@ class ActesChain(Chain):
             registry_refresh = {"registry": refresh_registry(settings)}
         # A short run is one shard: its cost is what changed (one reading of the journal), not the bodies.
         count = 1 if is_short_run(night) else settings.shard_count(len(body_registry(settings).bodies))
-        partitions = [night] if is_short_run(night) else [*_unreported(self.store(settings)), night]
+        partitions = [night] if is_short_run(night) else [
+            *(p for p in _unreported(self.store(settings)) if p != night), night]
         return [{"shard": shard, "of": count, "partitions": partitions, **(registry_refresh if shard == 0 else {})}
                 for shard in range(count)]
 
@@ -180,13 +181,13 @@ class ActesChain(Chain):
             if source == pastell_source.SOURCE and by_source.get(source):
                 summaries[source] = pastell_source.merged_summary(by_source[source])
                 pastell_source.write_pull_report(store, night, summaries[source])
-                if is_short_run(night) and summaries[source]["acts"]:
-                    _set_unreported(store, night, True)  # until its report: what the night finishes if it fails
             elif by_source.get(source):
                 summaries[source] = by_source[source][0]
         refreshed = next((p["registry"] for p in pulled if "registry" in p), None)
         merged = _merged(night, summaries) if summaries else {"night": night, "acts": 0, "by_body": {},
                                                               "skipped_files": []}
+        if merged["acts"]:  # until its report: the next night finishes it if every retry fails
+            _set_unreported(store, night, True)
         durations = [p["duration_s"] for p in pulled if "duration_s" in p]
         return {**merged, **({"registry": refreshed} if refreshed is not None else {}),
                 **({"duration_s": round(sum(durations), 3)} if durations else {}), "shards": len(pulled)}
@@ -225,7 +226,7 @@ class ActesChain(Chain):
         first = staged[0]
         partitions = first["partitions"]
         if len(partitions) > 1:
-            log.warning("actes %s: finishing the short runs that pulled acts and never reported: %s", night,
+            log.warning("actes %s: finishing the runs that pulled acts and never reported: %s", night,
                         ", ".join(partitions[:-1]))
         order = {source: index for index, source in enumerate(_sources(settings))}
         summaries = [self._finish_partition(settings, read_shards(store, partition, first["of"], order))
@@ -499,7 +500,8 @@ def _sharded_night(store) -> dict | None:
 
 
 def _unreported(store) -> list[str]:
-    """The short runs' partitions whose pull brought acts and whose report is not written yet."""
+    """The partitions (short runs and nights) whose pull brought acts and whose report is not written
+    yet: the pull moved the watermarks, so only a later night can stage what it pulled."""
     try:
         return list(json.loads(store.get_bytes(SHORT_RUNS_KEY))["unreported"])
     except FileNotFoundError:
@@ -507,9 +509,7 @@ def _unreported(store) -> list[str]:
 
 
 def _set_unreported(store, partition: str, pending: bool) -> None:
-    """Mark a short run's partition as pulled and not reported yet, or as reported (under the lease)."""
-    if not is_short_run(partition):
-        return
+    """Mark a partition as pulled and not reported yet, or as reported (under the lease)."""
     before = _unreported(store)
     after = sorted(set(before) | {partition}) if pending else [p for p in before if p != partition]
     if after != before:

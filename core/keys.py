@@ -58,7 +58,7 @@ PASTELL_STATE_KEY = f"{PRIVATE}/pastell/watermarks.json"
 PASTELL_STATE_PREFIX = f"{PRIVATE}/pastell/watermarks"
 # Where the short runs' reading of Pastell's journal stopped, and the bodies to list again whatever it says.
 PASTELL_JOURNAL_KEY = f"{PRIVATE}/pastell/journal.json"
-# The short runs' partitions that pulled acts and have not reported yet (the night finishes them).
+# The partitions (short runs, nights) that pulled acts and have not reported yet (the next night finishes them).
 SHORT_RUNS_KEY = f"{PRIVATE}/pastell/short-runs.json"
 S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"
 # A night whose shards pull and stage outside the chain's lease (mapped tasks side by side): short

@@ -295,3 +295,23 @@ def test_a_short_run_that_failed_after_its_pull_is_finished_by_the_night(store, 
 
 def _raise(error: Exception):
     raise error
+
+
+def test_a_night_that_failed_after_its_pull_is_finished_by_the_next_night(store, emulator, monkeypatch):
+    """Its pull moved the watermarks, then every retry of its transform failed and nobody reran it:
+    the next night stages and publishes what it pulled, once, dated by the night that pulled it."""
+    act = _acknowledged_act(emulator, "nightfail1", "2025-NF-001", "2025-03-07 09:00:00", "2025-03-07 10:00:00")
+    settings = Settings.from_env()
+    before = _public(store)
+    emulator.clock = night_cutoff("2025-03-07")
+    with monkeypatch.context() as patch:
+        patch.setattr(actes_chain, "transform_night", lambda *args, **kwargs: _raise(OSError("the store went away")))
+        with pytest.raises(OSError):
+            actes_chain.CHAIN.run_night(settings, "2025-03-07")
+    assert _public(store) == before
+
+    emulator.clock = night_cutoff("2025-03-08")
+    actes_chain.CHAIN.run_night(settings, "2025-03-08")
+    objet = act.objet
+    assert _where(store, act) == {"actes": [[objet, "2025-03-07"]], "deliberations": 1,
+                                  "widget": [(objet, "2025-03-07")], "events": 1, "first_published": "2025-03-07"}
