@@ -97,16 +97,19 @@ TELETRANSMISSION_CLIENT_DEFAULTS = {
     "backoff_seconds": 1.0,
     "max_backoff_seconds": 60.0,
     "max_retry_after_seconds": 300.0,
-    # A short run reads Pastell's journal back to this long before where the last one stopped: an
-    # event committed late (a smaller id_j seen after a larger one) is still found.
-    "journal_overlap_seconds": 600.0,
 }
 
 # Télétransmission platform (Pastell API v2): the Airflow connection holding its URL and
 # credentials, the document types (flows) whose documents are acts, and the client's manners.
 PASTELL_CONN_ID = "digor_pastell"
 PASTELL_FLOWS = ("actes-generique", "actes-automatique")
-PASTELL_CLIENT_DEFAULTS = {**TELETRANSMISSION_CLIENT_DEFAULTS, "page_overlap": 2}
+PASTELL_CLIENT_DEFAULTS = {
+    **TELETRANSMISSION_CLIENT_DEFAULTS,
+    "page_overlap": 2,
+    # A short run reads Pastell's journal back to this long before where the last one stopped: an
+    # event committed late (a smaller id_j seen after a larger one) is still found.
+    "journal_overlap_seconds": 600.0,
+}
 
 
 # S²LOW (ADULLACT/Libriciel), the other télétransmission platform: the Airflow connection holding
@@ -121,7 +124,6 @@ S2LOW_ACT_STATUSES = (4, 19, 12, 13, 14, 20, 22)
 # itself is a transaction of its own (type 6) that reaches 4. Only type 1 transactions are acts.
 S2LOW_CANCELLED_STATUS = 0
 S2LOW_ACT_TYPE = "1"
-S2LOW_CLIENT_DEFAULTS = dict(TELETRANSMISSION_CLIENT_DEFAULTS)
 
 
 # Airflow's REST API (``digor unpublish|publish --via-airflow``): the Airflow connection whose host is
@@ -381,7 +383,7 @@ class Settings:
     # Overrides of PASTELL_CLIENT_DEFAULTS (rate, concurrency, timeouts, attempts) for this run.
     pastell_client: dict = field(default_factory=dict)
     s2low_conn_id: str = S2LOW_CONN_ID
-    # Overrides of S2LOW_CLIENT_DEFAULTS for this run.
+    # Overrides of TELETRANSMISSION_CLIENT_DEFAULTS for S²LOW, for this run.
     s2low_client: dict = field(default_factory=dict)
     decp_source: str = "drop"
     decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"

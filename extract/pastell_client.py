@@ -24,7 +24,7 @@ from core.config import PASTELL_CLIENT_DEFAULTS
 from core.http_manners import complete_body, json_body, redact
 from extract.source_client import (
     SourceClient,
-    SourceOptions,
+    TeletransmissionOptions,
     paged,
     settled,
     source_errors,
@@ -103,20 +103,11 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 @dataclass(frozen=True)
-class ClientOptions(SourceOptions):
-    """How hard and how fast the client talks to Pastell (defaults in ``core.config``)."""
+class ClientOptions(TeletransmissionOptions):
+    """How hard and how fast the client talks to Pastell: listings read with an overlap, the journal
+    read back a little (defaults in ``core.config``)."""
 
-    page_size: int = PASTELL_CLIENT_DEFAULTS["page_size"]
-    max_workers: int = PASTELL_CLIENT_DEFAULTS["max_workers"]
-    requests_per_second: float = PASTELL_CLIENT_DEFAULTS["requests_per_second"]
-    connect_timeout: float = PASTELL_CLIENT_DEFAULTS["connect_timeout"]
-    read_timeout: float = PASTELL_CLIENT_DEFAULTS["read_timeout"]
-    max_attempts: int = PASTELL_CLIENT_DEFAULTS["max_attempts"]
-    backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["backoff_seconds"]
-    max_backoff_seconds: float = PASTELL_CLIENT_DEFAULTS["max_backoff_seconds"]
     page_overlap: int = PASTELL_CLIENT_DEFAULTS["page_overlap"]
-    max_listings: int = PASTELL_CLIENT_DEFAULTS["max_listings"]
-    max_retry_after_seconds: float = PASTELL_CLIENT_DEFAULTS["max_retry_after_seconds"]
     journal_overlap_seconds: float = PASTELL_CLIENT_DEFAULTS["journal_overlap_seconds"]
 
     errors = ERRORS

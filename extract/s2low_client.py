@@ -45,11 +45,10 @@ import requests
 import requests.adapters
 import requests.auth
 
-from core.config import S2LOW_CLIENT_DEFAULTS
 from core.http_manners import complete_body, json_body, redact
 from extract.source_client import (
     SourceClient,
-    SourceOptions,
+    TeletransmissionOptions,
     paged,
     settled,
     source_errors,
@@ -191,19 +190,8 @@ def credentials_from_connection(conn_id: str) -> S2lowCredentials:
 
 
 @dataclass(frozen=True)
-class ClientOptions(SourceOptions):
+class ClientOptions(TeletransmissionOptions):
     """How hard and how fast the client talks to S²LOW (defaults in ``core.config``)."""
-
-    page_size: int = S2LOW_CLIENT_DEFAULTS["page_size"]
-    max_listings: int = S2LOW_CLIENT_DEFAULTS["max_listings"]
-    max_workers: int = S2LOW_CLIENT_DEFAULTS["max_workers"]
-    requests_per_second: float = S2LOW_CLIENT_DEFAULTS["requests_per_second"]
-    connect_timeout: float = S2LOW_CLIENT_DEFAULTS["connect_timeout"]
-    read_timeout: float = S2LOW_CLIENT_DEFAULTS["read_timeout"]
-    max_attempts: int = S2LOW_CLIENT_DEFAULTS["max_attempts"]
-    backoff_seconds: float = S2LOW_CLIENT_DEFAULTS["backoff_seconds"]
-    max_backoff_seconds: float = S2LOW_CLIENT_DEFAULTS["max_backoff_seconds"]
-    max_retry_after_seconds: float = S2LOW_CLIENT_DEFAULTS["max_retry_after_seconds"]
 
     errors = ERRORS
 

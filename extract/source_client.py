@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 import requests
 
+from core.config import TELETRANSMISSION_CLIENT_DEFAULTS
 from core.failures import ExpectedFailure
 from core.http_manners import (
     TRANSIENT_ERRORS,
@@ -70,13 +72,27 @@ def source_errors(source: str, prefix: str, module: str, *, config_hint: str, au
     )
 
 
-class SourceOptions:
-    """``from_mapping`` for a client's frozen options dataclass: unknown names refused, naming the known."""
+@dataclass(frozen=True)
+class TeletransmissionOptions:
+    """How hard and how fast a client talks to a télétransmission platform (defaults in ``core.config``);
+    a platform's client adds its own and its ``errors``."""
 
-    errors: SourceErrors
+    errors: ClassVar[SourceErrors]
+
+    page_size: int = TELETRANSMISSION_CLIENT_DEFAULTS["page_size"]
+    max_listings: int = TELETRANSMISSION_CLIENT_DEFAULTS["max_listings"]
+    max_workers: int = TELETRANSMISSION_CLIENT_DEFAULTS["max_workers"]
+    requests_per_second: float = TELETRANSMISSION_CLIENT_DEFAULTS["requests_per_second"]
+    connect_timeout: float = TELETRANSMISSION_CLIENT_DEFAULTS["connect_timeout"]
+    read_timeout: float = TELETRANSMISSION_CLIENT_DEFAULTS["read_timeout"]
+    max_attempts: int = TELETRANSMISSION_CLIENT_DEFAULTS["max_attempts"]
+    backoff_seconds: float = TELETRANSMISSION_CLIENT_DEFAULTS["backoff_seconds"]
+    max_backoff_seconds: float = TELETRANSMISSION_CLIENT_DEFAULTS["max_backoff_seconds"]
+    max_retry_after_seconds: float = TELETRANSMISSION_CLIENT_DEFAULTS["max_retry_after_seconds"]
 
     @classmethod
     def from_mapping(cls, values: dict | None):
+        """The options from configuration: unknown names refused, naming the known."""
         known = {f.name for f in fields(cls)}
         unknown = set(values or {}) - known
         if unknown:
