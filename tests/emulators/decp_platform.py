@@ -22,12 +22,26 @@ import hashlib
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from samples.emulator_faults import LoopbackServer
 
-class DecpPlatformEmulator:
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: "DecpPlatformEmulator"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.emulator._handle(self)
+
+
+class DecpPlatformEmulator(LoopbackServer):
+    handler = _Handler
+
     def __init__(self, exports: dict[str, dict[str, bytes]], login: str | None = "digor", password: str = "s3cret",
                  page_size: int = 2, fail_first: int = 0, corrupt: frozenset[str] = frozenset(),
                  foreign_url: bool = False, deep_listing: bool = False):
@@ -40,7 +54,6 @@ class DecpPlatformEmulator:
         self.deep_listing = deep_listing
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @classmethod
     def from_folder(cls, root: Path, **options) -> "DecpPlatformEmulator":
@@ -52,38 +65,11 @@ class DecpPlatformEmulator:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "emulator not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api"
+        return f"{self.url}/api"
 
     def connection_json(self) -> str:
         """The ``AIRFLOW_CONN_DIGOR_DECP_PLATFORM`` value pointing at this emulator."""
         return json.dumps({"conn_type": "http", "host": self.base_url, "login": self.login, "password": self.password})
-
-    def start(self) -> "DecpPlatformEmulator":
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                emulator._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "DecpPlatformEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _authorised(self, header: str | None) -> bool:
         if not header:
