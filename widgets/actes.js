@@ -27,6 +27,8 @@ let manifestUrl = null;
 // and matière) until a view needs more, then every year file.
 let recents = null;
 let acts = [];
+// The ids of ``acts`` (what the text index's postings rank), kept with them.
+let actIds = [];
 let allLoaded = false;
 let failedYears = [];
 let yearsPromise = null;
@@ -39,6 +41,8 @@ let indexPromise = null;
 // the acts whose documents hold its words.
 let textSearch = null;
 let textHits = { query: null, ids: null };
+// What MiniSearch found for the search on screen (drawn again when the text's hits come).
+let fieldHits = { query: null, results: [] };
 const documentTexts = new Map();
 let current = [];
 let drawing = 0;
@@ -60,7 +64,7 @@ function searchOptions(settings) {
     processTerm: (term) => term,
     searchOptions: {
       prefix: true,
-      fuzzy: (term) => (term.length >= 5 ? 0.2 : false),
+      fuzzy: (term) => (term.length >= 5 ? 1 : false), // one typo forgiven, from five letters
       combineWith: "AND",
       boost: BOOST,
     },
@@ -93,9 +97,13 @@ function fail(message) {
   document.body.dataset.etat = "erreur";
 }
 
+// Numéros compared as a reader does ("2" before "10"); one collator, made once.
+const NUMEROS = new Intl.Collator("fr", { numeric: true });
+
 function prepare(act) {
   act._matiere1 = String(act.matiere_code || "").split(".")[0];
   act._type = String(act.nature_code || "");
+  act._numero = String(act.numero);
   actsById.set(act.id, act);
   return act;
 }
@@ -183,6 +191,7 @@ function loadYears() {
         if (found) acts.push(...found);
         else failedYears.push(years[i]);
       });
+      actIds = acts.map((a) => a.id);
       allLoaded = true;
       timings.annees = performance.now();
     })();
@@ -327,8 +336,9 @@ function syncControls() {
 // text of their documents (score 0, newest first).
 function searchScores() {
   if (!searching() || !index) return null;
+  if (fieldHits.query !== state.recherche) fieldHits = { query: state.recherche, results: index.search(state.recherche) };
   const scores = new Map();
-  for (const result of index.search(state.recherche)) scores.set(result.id, result.score);
+  for (const result of fieldHits.results) scores.set(result.id, result.score);
   if (textHits.query === state.recherche && textHits.ids) {
     for (const id of textHits.ids) if (!scores.has(id)) scores.set(id, 0);
   }
@@ -341,7 +351,7 @@ async function searchTexts() {
   const query = state.recherche;
   let ids = null;
   try {
-    ids = await textSearch.search(tokenize(query, new Set(searchSettings.mots_vides)), acts.map((a) => a.id));
+    ids = await textSearch.search(tokenize(query, new Set(searchSettings.mots_vides)), actIds);
   } catch (error) {
     ids = null; // the fields' results stand alone
   }
@@ -353,21 +363,24 @@ function sortKey() {
   return sort === "pertinence" && !searching() ? "publication" : sort;
 }
 
+// ISO dates compare as strings, in code-point order (no collation needed: it costs at 20,000 acts).
+const newer = (a, b) => ((a || "") < (b || "") ? 1 : (a || "") > (b || "") ? -1 : 0);
+
 function compare(sort, scores) {
   const byPublication = (a, b) =>
-    (b.date_publication || "").localeCompare(a.date_publication || "") ||
-    (b.date_decision || "").localeCompare(a.date_decision || "") ||
-    String(b.numero).localeCompare(String(a.numero), "fr", { numeric: true });
-  if (sort === "decision") {
-    return (a, b) => (b.date_decision || "").localeCompare(a.date_decision || "") || byPublication(a, b);
-  }
+    newer(a.date_publication, b.date_publication) || newer(a.date_decision, b.date_decision) ||
+    NUMEROS.compare(b._numero, a._numero);
+  if (sort === "decision") return (a, b) => newer(a.date_decision, b.date_decision) || byPublication(a, b);
   if (sort === "pertinence" && scores) return (a, b) => scores.get(b.id) - scores.get(a.id) || byPublication(a, b);
   return byPublication;
 }
 
-// Fetch what the view needs (year files, search index), then draw it; a later call wins.
+// Fetch what the view needs (year files, search index), then draw it; a later call wins. A search
+// draws the acts found by their own fields at once, and those found by their documents' text when
+// the index's shards have come (fetched meanwhile).
 async function show() {
   const call = ++drawing;
+  let texts = null;
   if (state.acte && state.annee && !actsById.has(state.acte)) {
     await loadYear(String(state.annee)); // an act's permalink names its year: that file, not every year's
     if (call !== drawing) return;
@@ -379,21 +392,29 @@ async function show() {
       $("total").textContent = searching() ? "Recherche en cours…" : "Chargement des actes…";
     }
     await (searching() ? ensureIndex() : loadYears());
-    if (searching()) await searchTexts();
     if (call !== drawing) return;
+    if (searching() && textSearch && textHits.query !== state.recherche) texts = searchTexts();
   }
   if (!document.querySelector('input[data-groupe="type"]')) {
     buildFilters();
     syncControls();
   }
-  render();
+  render(texts !== null);
   if (searchStarted !== null && call === drawing) {
     timings.recherche = performance.now() - searchStarted; // what a visitor waits for, once the index is there
-    searchStarted = null;
   }
+  if (texts) {
+    await texts;
+    if (call !== drawing) return;
+    render(false);
+    if (searchStarted !== null) timings.rechercheTextes = performance.now() - searchStarted;
+  }
+  if (call === drawing) searchStarted = null;
 }
 
-function render() {
+// ``textsPending``: the documents' text is still being searched; what the acts' fields found is
+// shown meanwhile, the list stays busy and nothing is announced yet.
+function render(textsPending = false) {
   $("incomplet").hidden = !failedYears.length;
   $("incomplet").textContent = failedYears.length
     ? `Les actes de ${failedYears.sort().join(", ")} n'ont pas pu être chargés : la liste est incomplète. ` +
@@ -440,16 +461,21 @@ function render() {
   const shown = (a) => (!scores || scores.has(a.id)) && datesMatch(a) && typeMatches(a._type) && matiereMatches(a._matiere1);
   current = (allLoaded ? acts : recents.actes).filter(shown).sort(compare(sortKey(), scores));
   const pages = Math.max(1, Math.ceil(total / PAR_PAGE));
-  if (state.page > pages) state.page = pages;
+  if (state.page > pages && !textsPending) state.page = pages;
   const start = (state.page - 1) * PAR_PAGE;
   const word = total > 1 ? "actes" : "acte";
+  const lookingInTexts = textsPending ? " (recherche dans le texte des documents…)" : "";
   $("total").textContent = total
-    ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}`
-    : "Aucun acte ne correspond à ces critères.";
-  $("annonce").textContent = `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
+    ? `${total.toLocaleString("fr-FR")} ${word}${pages > 1 ? ` — page ${state.page.toLocaleString("fr-FR")} sur ${pages.toLocaleString("fr-FR")}` : ""}${lookingInTexts}`
+    : textsPending ? "Recherche dans le texte des documents…" : "Aucun acte ne correspond à ces critères.";
   fillList(current.slice(start, start + PAR_PAGE), start);
   renderPager($("pagination"), state.page, pages);
   $("export-csv").disabled = total === 0;
+  if (textsPending) {
+    document.body.dataset.extraits = "chargement";
+    return;
+  }
+  $("annonce").textContent = `${total.toLocaleString("fr-FR")} ${word} trouvé${total > 1 ? "s" : ""}.`;
   $("resultats").setAttribute("aria-busy", "false");
 }
 

@@ -99,3 +99,22 @@ def test_the_text_index_is_in_the_manifest_and_a_search_reads_only_its_shards(si
     _search(watched, site, "kerguelen")
     texts = [url for url in watched.requests if url.endswith(".txt")]
     assert texts == [site.settings.public_url(document_key(text_body["scan"])).replace(".pdf", ".txt")]
+
+
+def test_the_acts_found_by_their_fields_show_while_their_documents_text_is_searched(site, watched, text_body):
+    """A search draws what the acts' own fields give at once; the acts found by their documents' text
+    join them when the index's shards have come (held here), and only then is the list announced."""
+    held = []
+    watched.page.route("**/texte-termes.*", lambda route: held.append(route))
+    page = watched.open(site.widget(f"siren={SIREN}&recherche=voirie"), "#acte-plz-titre")
+    expect(page.locator("#liste > li.acte")).to_have_count(1)
+    expect(page.locator("#total")).to_have_text("1 acte (recherche dans le texte des documents…)")
+    expect(page.locator("#resultats")).to_have_attribute("aria-busy", "true")
+    assert held
+    page.unroute("**/texte-termes.*")
+    for route in held:
+        route.continue_()
+    expect(page.locator("#liste > li.acte")).to_have_count(2)
+    expect(page.locator("#total")).to_have_text("2 actes")
+    expect(page.locator("#resultats")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#annonce")).to_have_text("2 actes trouvés.")

@@ -180,6 +180,8 @@ def test_search_ignores_accents_and_forgives_a_typo(site, watched):
     expect(page.locator("#liste .objet").first).to_contain_text("Procès-verbal du conseil")
     page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=restaurration"))
     expect(page.locator("#liste .objet").first).to_contain_text("restauration scolaire")
+    page = watched.open(site.widget(f"siren={BIG_SIREN}&recherche=restorration"))  # two typos: one only is forgiven
+    expect(page.locator("#total")).to_have_text("Aucun acte ne correspond à ces critères.")
 
 
 def test_pipeline_index_gives_the_results_of_a_browser_built_index(site, watched):

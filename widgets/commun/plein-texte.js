@@ -37,10 +37,16 @@ export function textIndex(index, baseUrl, fetchJson) {
     }
     return shards.get(name);
   };
+  // The sorted ids a posting's ranks point into, made once for a list of acts (not at each search).
+  let sortedFor = null;
+  let sorted = [];
   return {
     suffixe: index.suffixe,
     async search(words, ids) {
-      const sorted = [...new Set(ids)].sort();
+      if (ids !== sortedFor) {
+        sorted = [...new Set(ids)].sort();
+        sortedFor = ids;
+      }
       if (!words.length || sorted.length !== index.actes) return null;
       let matching = null;
       for (const [n, word] of words.entries()) {
