@@ -70,8 +70,7 @@ class Network:
         self.cached: set[str] = set()
         self.raw_status: dict[str, int] = {}  # what the server answered (a 304 shows as 200 once merged with the cache)
         cdp = context.new_cdp_session(page)
-        cdp.on("Network.responseReceived",
-               lambda e: self.answers.__setitem__(e["requestId"], (e["response"]["url"], e["response"]["status"])))
+        cdp.on("Network.responseReceived", self._answered)
         cdp.on("Network.requestServedFromCache", lambda e: self.cached.add(e["requestId"]))
         cdp.on("Network.responseReceivedExtraInfo", lambda e: self.raw_status.__setitem__(e["requestId"], e["statusCode"]))
         cdp.on("Network.loadingFinished", lambda e: self.received.__setitem__(e["requestId"], e["encodedDataLength"]))
@@ -79,6 +78,12 @@ class Network:
         if throttle:
             cdp.send("Network.emulateNetworkConditions", NETWORK)
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
+
+    def _answered(self, event: dict) -> None:
+        response = event["response"]
+        self.answers[event["requestId"]] = (response["url"], response["status"])
+        if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+            self.cached.add(event["requestId"])  # the cache answered without asking (no requestServedFromCache then)
 
     def total(self) -> int:
         return sum(n for request, n in self.received.items() if request not in self.cached)

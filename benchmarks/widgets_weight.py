@@ -92,8 +92,9 @@ def open_page(context, url: str, throttle: bool) -> tuple:
     page = context.new_page()
     network = Network(context, page, throttle)
     page.goto(url)
-    page.wait_for_selector("body[data-etat]", state="attached", timeout=120_000)
-    page.wait_for_function("() => window.__graphiques !== undefined", timeout=120_000)
+    # Polled every 250 ms: Playwright's default (each animation frame) takes the throttled CPU the page waits for.
+    page.wait_for_function("() => window.__dessine !== undefined && window.__graphiques !== undefined",
+                           polling=250, timeout=120_000)
     page.wait_for_timeout(200)  # the last network events reach this process
     received, files = network.of(set(page.evaluate("window.__recus")))
     return page, network, {"bytes": received, "files": files, "ms": page.evaluate("window.__dessine"),

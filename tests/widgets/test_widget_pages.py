@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from playwright.sync_api import expect
 
 from core.store import LocalStore
 from digor.serve import make_server, serve_in_thread
-from load.widget_pages import PREFIX, deploy_widget_pages
+from load.widget_pages import PREFIX, UnbundledSyntax, bundle_module, deploy_widget_pages
 
 from .conftest import Watched
 
@@ -51,3 +52,32 @@ def test_deployed_widgets_run_from_the_store_alone(site, context, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_each_widget_page_gets_its_modules_in_one_request(site, watched):
+    """The page's module comes with the shared modules it imports inlined: over HTTP/1.1 a phone
+    otherwise waits for a dozen module requests before anything is drawn."""
+    for url in (site.widget(f"siren={site.big_siren}"), f"{site.base}/widgets/budgets.html?siret=21290099700017",
+                f"{site.base}/widgets/marches.html?siret=21290099700017"):
+        watched.requests.clear()
+        page = watched.open(url)
+        expect(page.locator("body")).to_have_attribute("data-etat", "pret")
+        page_module = url.split("/widgets/")[1].split(".html")[0] + ".js"
+        scripts = sorted(u.split("/widgets/")[1] for u in watched.requests
+                         if u.endswith(".js") and "/widgets/vendor/" not in u)  # libraries come when needed
+        assert scripts == sorted([page_module, "commun/hauteur.js"]), scripts
+    assert not watched.errors
+
+
+def test_bundling_refuses_what_it_cannot_rewrite(tmp_path):
+    (tmp_path / "commun").mkdir()
+    (tmp_path / "page.js").write_text('import { a, b as c } from "./commun/x.js";\nconsole.log(a, c);\n')
+    (tmp_path / "commun" / "x.js").write_text("export const a = 1;\nexport function b() { return 2; }\n")
+    bundled = bundle_module("page.js", tmp_path).decode()
+    assert "const { a, b: c } = __module_commun_x;" in bundled and "export" not in bundled
+    (tmp_path / "commun" / "x.js").write_text("export default 1;\n")
+    with pytest.raises(UnbundledSyntax, match="widgets/commun/x.js"):
+        bundle_module("page.js", tmp_path)
+    (tmp_path / "commun" / "x.js").write_text('import { d } from "../page.js";\nexport const a = d;\n')
+    with pytest.raises(UnbundledSyntax, match="circular"):
+        bundle_module("page.js", tmp_path)
