@@ -31,12 +31,15 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+import pyarrow.compute as pc
+
 from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows
-from chains.publication import PublicationRefused, publish_table
+from chains.publication import PublicationRefused, publish_prepared
 from core.config import Settings
 from core.jsonio import compact_json_bytes
 from core.jsonio import json_bytes as _dumps
@@ -47,25 +50,25 @@ from extract import decp_drop, decp_platform
 from load.public_files import (
     MANIFEST_NAME,
     PublishedFile,
+    prepare_table,
     publish_document,
     switch_dataset_manifest,
     withdraw_slot,
 )
-from load.versions import is_version, publish_file_set, read_json
-from transform.decp_consolidate import VERSION_2022, consolidate
+from load.versions import Fingerprints, fingerprint, is_version, publish_file_set, read_json
+from transform.decp_consolidate import VERSION_2022, Consolidated
 from transform.decp_output import (
+    VERSION_2019,
+    RegulatorySpool,
     count_objects,
     counts_by_file,
     document_bytes,
     document_objects,
     history_document,
-    regulatory_bytes,
-    regulatory_lists,
     reject_rows,
     rejects_csv,
 )
 from transform.decp_staging import (
-    staged_rows,
     staged_years,
     transform_night,
     write_staging,
@@ -75,13 +78,15 @@ from transform.decp_widget import (
     INDEX_FILE,
     INDICATORS_FILE,
     EntityLookup,
+    add_entries,
     buyer_prefix,
-    entries_by_buyer,
     index_document,
     indicators_document,
+    newest_first,
     year_document,
     year_file,
 )
+from transform.decp_year import CURRENT, StagedYear
 from validate.decp_jsonschema import document_errors, staged_document_errors
 
 SOURCES = (decp_drop.SOURCE, decp_platform.SOURCE, "cli")
@@ -221,13 +226,12 @@ def _publish_json(store: ObjectStore, key: str, version: str, slot: str, count: 
     return publish_document(store, key, "json", data(), count, f"decp@{version}", slot, records()).to_dict()
 
 
-def _publish_regulatory(store: ObjectStore, year: int, kept: list[dict], version: str) -> dict | None:
-    """The year's 2022-format objects, assembled from their staged texts."""
-    lists = regulatory_lists(kept)
-    return _publish_json(store, json_key(year), version, f"{year}-json", sum(map(len, lists.values())),
-                         lambda: regulatory_bytes(lists),
-                         lambda: staged_document_errors(version, lists, VERSION_2022),
-                         lambda: (json.loads(text) for texts in lists.values() for text in texts))
+def _publish_regulatory(store: ObjectStore, year: int, spool: RegulatorySpool, version: str) -> dict | None:
+    """The year's 2022-format objects, assembled from their staged texts (``RegulatorySpool``)."""
+    return _publish_json(store, json_key(year), version, f"{year}-json", len(spool), spool.data,
+                         lambda: staged_document_errors(version, spool.lists(version != VERSION_2022), VERSION_2022,
+                                                        spool.repeated),
+                         lambda: Fingerprints(sorted(spool.records)))
 
 
 def _publish_history(store: ObjectStore, year: int, kept: list[dict], names: NameLookup, version: str) -> dict | None:
@@ -254,42 +258,77 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
                   widgets: bool = True) -> dict:
     """Consolidate every night staged for ``year`` and publish the year's files.
 
+    The kept objects come a batch at a time (``transform.decp_year``, ``decp_publish_batch_rows``):
+    the regulatory JSON, the table and the widget entries are made from each batch as it comes, so
+    the year's memory follows the batch, not the year (the 2019-format history is held whole).
     ``night`` limits the per-file counts and the rejects listed in the result to the files
     received that night (the run report's scope); the public rejects report has them all.
     ``widgets=False`` (``digor convert decp``) leaves the buyers' widget files out.
     """
     registry = body_registry(settings)
     names, entities = enrichment(settings, registry)
-    consolidated = consolidate(staged_rows(store, year))
+    with tempfile.TemporaryDirectory(prefix="digor-decp-year-") as folder:
+        staged = StagedYear(store, year, Path(folder), settings.decp_publish_batch_rows)
+        spool = RegulatorySpool(Path(folder), fingerprint)
+        try:
+            return _publish_staged(settings, store, year, staged, spool, names, entities, night, widgets)
+        finally:
+            spool.close()
+
+
+def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: StagedYear, spool: RegulatorySpool,
+                    names: NameLookup, entities: EntityLookup, night: str | None, widgets: bool) -> dict:
+    consolidated = Consolidated([], staged.duplicates, staged.rejected)
+    keys = staged.kept_keys
     rejects = reject_rows(consolidated)
-    by_file = counts_by_file(consolidated)
+    by_file = counts_by_file(consolidated, dict(Counter(keys["file_key"].to_pylist())))
+    history: list[dict] = []
+    by_buyer: dict[str, list[dict]] = {}
+    schema = settings.schema("decp-table")
+
+    def frames(first_pass: bool = False) -> Iterator[pd.DataFrame]:
+        start = 0
+        for batch in staged.kept_batches():
+            current = {(row["file_key"], row["position"]) for row in batch if row[CURRENT]}
+            if first_pass:  # the year's other files are made on the same pass
+                spool.add(batch)
+                history.extend(row for row in batch if row["version"] == VERSION_2019)
+                if widgets:
+                    add_entries(by_buyer, batch, current, names, entities)
+            frame = table_frame(iter_table_rows(batch, names, current))
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame
+
+    table = prepare_table(frames(first_pass=True), schema)
     files: dict[str, list[dict]] = {"json": [], "json_historique": [], "table": [], "rejets": []}
     quarantined: list[dict] = []
     for name, info in (
-        ("json", _publish_regulatory(store, year, consolidated.kept, settings.schema_versions["decp"])),
-        ("json_historique", _publish_history(store, year, consolidated.kept, names,
+        ("json", _publish_regulatory(store, year, spool, settings.schema_versions["decp"])),
+        ("json_historique", _publish_history(store, year, history, names,
                                              settings.schema_versions["decp-historique"])),
     ):
         files[name] += [info] if info else []
-    table = table_frame(iter_table_rows(consolidated.kept, names))
-    if len(table):
-        table_files, report = publish_table(store, table, table_base_key(year), settings.schema("decp-table"),
-                                            versioned=True, slot=f"{year}-table")
+    if table.rows:
+        table_files, report, left_out = publish_prepared(store, table, frames, table_base_key(year), schema,
+                                                         versioned=True, slot=f"{year}-table")
         files["table"] = [f.to_dict() for f in table_files]
-        quarantined = quarantined_rows(report, table, table_files[0].key, ["uid", "titulaire_id"])
+        if left_out is not None:
+            quarantined = quarantined_rows(report, left_out, table_files[0].key, ["uid", "titulaire_id"])
     else:
         withdraw_slot(store, PUBLIC_PREFIX, f"{year}-table")
-    buyers = _widget_year_files(store, year, entries_by_buyer(consolidated.kept, names, entities)) if widgets else []
+    del table
+    buyers = _widget_year_files(store, year, newest_first(by_buyer)) if widgets else []
     files["rejets"] = [_file_info(store, rejects_key(year), "csv", len(rejects), rejects_csv(rejects), None)]
-    scope = {k for k, v in by_file.items()} if night is None else {
-        row["file_key"] for row in consolidated.kept + consolidated.rejected + [c for c, _ in consolidated.duplicates]
-        if row["night"] == night
-    }
+    rows = consolidated.rejected + [c for c, _ in consolidated.duplicates]
+    scope = {k for k, v in by_file.items()} if night is None else (
+        {row["file_key"] for row in rows if row["night"] == night}
+        | set(keys.filter(pc.equal(keys["night"], night))["file_key"].to_pylist()))
     return {
         "year": year,
         "files": files,
-        "published": len(consolidated.kept),
-        "published_2022": sum(r["version"] == "2.0.2" for r in consolidated.kept),
+        "published": len(staged),
+        "published_2022": len(spool),
         "invalid": sum(1 for r in consolidated.rejected if r["position"]),
         "duplicates": len(consolidated.duplicates),
         "by_file": {key: dict(counts) for key, counts in sorted(by_file.items()) if key in scope},

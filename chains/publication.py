@@ -7,6 +7,7 @@ CSV bytes are then validated again, and a file still failing is not published at
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from core.config import Settings
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore
-from load.public_files import PublishedFile, csv_bytes, write_table
+from load.public_files import PreparedTable, PublishedFile, prepare_table, write_prepared
 from transform.schema_shape import shape_for_schema
 from validate.table_validator import TableReport, validate_table
 
@@ -41,18 +42,38 @@ def publish_table(
 
     Returns the files and the row-level report, whose invalid rows were left out.
     """
-    data = csv_bytes(frame, schema)
-    report = _validate_bytes(data, schema, base_key + ".csv")
+    files, report, _ = publish_prepared(store, prepare_table([frame], schema), lambda: [frame], base_key, schema,
+                                        versioned=versioned, slot=slot)
+    return files, report
+
+
+def publish_prepared(
+    store: ObjectStore, table: PreparedTable, frames: Callable[[], Iterable[pd.DataFrame]], base_key: str,
+    schema: str, *, versioned: bool = False, slot: str | None = None,
+) -> tuple[list[PublishedFile], TableReport, pd.DataFrame | None]:
+    """``publish_table`` of a table made a frame at a time: ``table`` is ``prepare_table(frames())``;
+    ``frames`` (their index: the rows' numbers in the whole table) is read again only to leave
+    invalid rows out. Also returns those rows (indexed by their numbers), None when all are valid."""
+    report = _validate_bytes(table.csv, schema, base_key + ".csv")
     if report.valid:  # the bytes validated are the bytes written: validated once
-        return write_table(store, frame, base_key, schema, versioned=versioned, slot=slot, csv=data), report
+        return write_prepared(store, table, base_key, schema, versioned=versioned, slot=slot), report, None
     if any(error.row_index is None for error in report.errors):  # the file itself: no row to leave out
         raise PublicationRefused(f"{base_key}.csv fails {schema}:\n{report.to_text()}")
-    kept = frame.drop(index=sorted(report.invalid_rows())).reset_index(drop=True)
-    data = csv_bytes(kept, schema)
-    final = _validate_bytes(data, schema, base_key + ".csv")
+    invalid, left_out = sorted(report.invalid_rows()), []
+
+    def kept() -> Iterator[pd.DataFrame]:
+        for frame in frames():
+            out = frame.index.isin(invalid)
+            left_out.append(frame[out])
+            yield frame[~out]
+
+    del table
+    table = prepare_table(kept(), schema)
+    final = _validate_bytes(table.csv, schema, base_key + ".csv")
     if not final.valid:
         raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
-    return write_table(store, kept, base_key, schema, versioned=versioned, slot=slot, csv=data), report
+    files = write_prepared(store, table, base_key, schema, versioned=versioned, slot=slot)
+    return files, report, pd.concat(left_out)
 
 
 def publish_shaped(

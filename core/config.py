@@ -206,6 +206,9 @@ MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
 # A DECP export larger than this is skipped from the drop folder: the national consolidation
 # (1.5 million objects, about 1.6 GB) fits; it is read in chunks, never whole.
 MAX_DECP_FILE_BYTES = 4 * 1024 * 1024 * 1024
+# Kept DECP objects of a year turned into its published files at a time (``transform.decp_year``):
+# the year's peak memory follows this, not the year's size.
+DECP_PUBLISH_BATCH_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -389,6 +392,7 @@ class Settings:
     decp_drop_dir: Path = DEFAULT_VAR_DIR / "decp-drop"
     decp_conn_id: str = DECP_CONN_ID
     decp_max_file_bytes: int = MAX_DECP_FILE_BYTES
+    decp_publish_batch_rows: int = DECP_PUBLISH_BATCH_ROWS
     datagouv_conn_id: str = DATAGOUV_CONN_ID
     # digor dataset -> udata dataset id; "dataset/file name" -> udata resource id (optional).
     datagouv_datasets: dict = field(default_factory=dict)
@@ -485,6 +489,7 @@ class Settings:
             decp_drop_dir=Path(_env("DECP_DROP_DIR", str(DEFAULT_VAR_DIR / "decp-drop"))),
             decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),
             decp_max_file_bytes=int(_env("DECP_MAX_FILE_BYTES", str(MAX_DECP_FILE_BYTES))),
+            decp_publish_batch_rows=int(_env("DECP_PUBLISH_BATCH_ROWS", str(DECP_PUBLISH_BATCH_ROWS))),
             datagouv_conn_id=_env("DATAGOUV_CONN_ID", DATAGOUV_CONN_ID),
             datagouv_datasets=_json_env("DATAGOUV_DATASETS"),
             datagouv_resources=_json_env("DATAGOUV_RESOURCES"),

@@ -22,7 +22,7 @@ from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet
 from load.versions import (
     Fingerprints,
     clear_pending,
-    fingerprints,
+    fingerprint,
     json_document,
     put_version,
     read_json,
@@ -49,17 +49,23 @@ class PublishedFile:
         return asdict(self)
 
 
+def _text_columns(columns: list[str], schema: str | None) -> list[str]:
+    if schema is None:
+        return list(columns)
+    types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
+    return [column for column in columns if types.get(column, "string") == "string"]
+
+
+def _csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
+    buffer = io.StringIO()
+    neutralise_columns(frame, text).to_csv(buffer, index=False, header=header, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
 def csv_bytes(frame: pd.DataFrame, schema: str | None = None) -> bytes:
     """The CSV every chain publishes: text cells that a spreadsheet would run as a formula are
     neutralised (``core.csv_cells``); with ``schema``, only its string fields are text."""
-    if schema is None:
-        text = list(frame.columns)
-    else:
-        types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
-        text = [column for column in frame.columns if types.get(column, "string") == "string"]
-    buffer = io.StringIO()
-    neutralise_columns(frame, text).to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
+    return _csv_chunk(frame, _text_columns(list(frame.columns), schema), True)
 
 
 _ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "year": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
@@ -76,11 +82,20 @@ def _typed_column(values: pd.Series, field_type: str) -> pa.Array:
     return pa.array(cells, type=_ARROW_TYPES.get(field_type, pa.string()))
 
 
+def _typed_batch(frame: pd.DataFrame, types: dict[str, str]) -> pa.RecordBatch:
+    arrays = [_typed_column(frame[column], types.get(column, "string")) for column in frame.columns]
+    return pa.RecordBatch.from_arrays(arrays, names=list(frame.columns))
+
+
+def _parquet_of(batches: list[pa.RecordBatch]) -> bytes:
+    """One table of the batches, contiguous: the same bytes as the whole frame's, however it was cut."""
+    return table_to_parquet_bytes(pa.Table.from_batches(batches).combine_chunks())
+
+
 def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     """Parquet with the schema's types, so readers get dates and numbers, not text."""
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
-    arrays = [_typed_column(frame[column], types.get(column, "string")) for column in frame.columns]
-    return table_to_parquet_bytes(pa.Table.from_arrays(arrays, names=list(frame.columns)))
+    return _parquet_of([_typed_batch(frame, types)])
 
 
 def table_records(frame: pd.DataFrame) -> Iterator[list[str]]:
@@ -89,28 +104,67 @@ def table_records(frame: pd.DataFrame) -> Iterator[list[str]]:
     return ([str(value) for value in row] for row in frame.itertuples(index=False, name=None))
 
 
+@dataclass
+class PreparedTable:
+    """A table's published forms made from its frames in one pass, a frame at a time (``prepare_table``):
+    its CSV, its typed Arrow batches for the Parquet and its records' fingerprints. A table not yet
+    validated may hold cells its types refuse: ``untyped`` is then why, and it cannot be written."""
+
+    csv: bytes
+    batches: list[pa.RecordBatch]
+    records: set[str]
+    rows: int
+    untyped: Exception | None = None
+
+
+def prepare_table(frames: Iterable[pd.DataFrame], schema: str) -> PreparedTable:
+    types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
+    csv, batches, records, rows, text, untyped = io.BytesIO(), [], set(), 0, None, None
+    for frame in frames:
+        text = _text_columns(list(frame.columns), schema) if text is None else text
+        csv.write(_csv_chunk(frame, text, not csv.tell()))  # the header with the first frame
+        if untyped is None:
+            try:
+                batches.append(_typed_batch(frame, types))
+            except (ValueError, TypeError) as error:
+                untyped, batches = error, []
+        records.update(fingerprint(record) for record in table_records(frame))
+        rows += len(frame)
+    return PreparedTable(csv.getvalue(), batches, records, rows, untyped)
+
+
 def write_table(
     store: ObjectStore, frame: pd.DataFrame, base_key: str, schema: str, *,
-    versioned: bool = False, slot: str | None = None, csv: bytes | None = None,
+    versioned: bool = False, slot: str | None = None,
 ) -> list[PublishedFile]:
-    """Write an already validated table as CSV and Parquet (``csv``: its CSV bytes, when the caller
-    has them already).
+    """Write an already validated table as CSV and Parquet (see ``write_prepared``)."""
+    return write_prepared(store, prepare_table([frame], schema), base_key, schema, versioned=versioned, slot=slot)
+
+
+def write_prepared(
+    store: ObjectStore, table: PreparedTable, base_key: str, schema: str, *,
+    versioned: bool = False, slot: str | None = None,
+) -> list[PublishedFile]:
+    """Write an already validated table as CSV and Parquet.
 
     With ``versioned``, the files are written as versions (their rows recorded, see
     ``load.versions``) and pointed to under ``slot`` (default: the file stem);
     ``switch_dataset_manifest`` publishes them.
     """
-    outputs = {"csv": csv_bytes(frame, schema) if csv is None else csv, "parquet": parquet_bytes(frame, schema)}
-    records = Fingerprints(fingerprints(table_records(frame))) if versioned else None
+    if table.untyped is not None:
+        raise table.untyped
+    records = Fingerprints(sorted(table.records)) if versioned else None
     files = []
     folder, stem = base_key.rsplit("/", 1)
-    for fmt, data in outputs.items():
+    for fmt in ("csv", "parquet"):
+        data = table.csv if fmt == "csv" else _parquet_of(table.batches)
         key = f"{base_key}.{fmt}"
         if versioned:
             version_key, changed = put_version(store, folder, stem, fmt, data, records)
         else:
             version_key, changed = None, put_if_changed(store, key, data)
-        files.append(PublishedFile(key, fmt, len(frame), len(data), sha256_hex(data), schema, changed, version_key))
+        files.append(PublishedFile(key, fmt, table.rows, len(data), sha256_hex(data), schema, changed, version_key))
+        del data
     if versioned:
         set_pointer(store, folder, slot or stem, {f.format: _manifest_entry(f) for f in files})
     return files

@@ -16,16 +16,19 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
+import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from core.csv_cells import neutralise
 from transform.decp_consolidate import Consolidated, loaded
 from transform.decp_formats import CONCESSION, MARCHE
-from transform.decp_staging import STATUS_UNREADABLE
+from transform.decp_staging import STATUS_UNREADABLE, dumps
 from transform.sirene_lookup import NON_DIFFUSIBLE
 
 VERSION_2022, VERSION_2019 = "2.0.2", "1.5.0"
@@ -36,20 +39,65 @@ REJECT_COLUMNS = (
 DUPLICATE, INVALID, ANOMALY = "doublon", "invalide", "anomalie"
 
 
-def regulatory_lists(kept: list[dict]) -> dict[tuple[str, ...], list[str]]:
-    """The kept 2022-format objects per list of the regulatory shape (an empty list is left out), as
-    the canonical JSON texts staging wrote: the file is assembled from them, never parsed again."""
-    lists: dict[str, list[str]] = {MARCHE: [], CONCESSION: []}
-    for row in kept:
-        if row["version"] == VERSION_2022:
-            lists[row["kind"]].append(row["object_json"])
-    return {("marches", kind): texts for kind, texts in lists.items() if texts}
+class RegulatorySpool:
+    """A year's ``decp-<année>.json``, ``{"marches": {kind: [objects]}}`` (an empty list left out), written
+    from its kept 2022-format rows' staged texts (never parsed again) as they come, a batch at a time,
+    into ``folder``: the texts are never all in memory; what validating the file needs (each list's first
+    text, whether a text comes twice) and the records' fingerprints (``fingerprint`` of each object)
+    are gathered on the way."""
 
+    def __init__(self, folder: Path, fingerprint: Callable[[object], str]):
+        self.fingerprint = fingerprint
+        self.files = {kind: (folder / f"{kind}.json").open("w+b") for kind in (MARCHE, CONCESSION)}
+        self.counts = {kind: 0 for kind in self.files}
+        self.first: dict[str, str] = {}
+        self.seen: dict[str, set[bytes]] = {kind: set() for kind in self.files}
+        self.repeated: set[tuple[str, ...]] = set()
+        self.records: set[str] = set()
 
-def regulatory_bytes(lists: dict[tuple[str, ...], list[str]]) -> bytes:
-    """``document_bytes`` of ``{"marches": {kind: [objects]}}``, written from the objects' texts."""
-    parts = ",".join(json.dumps(path[-1]) + ":[" + ",".join(texts) + "]" for path, texts in lists.items())
-    return ('{"marches":{' + parts + "}}\n").encode("utf-8")
+    def add(self, kept: list[dict]) -> None:
+        for row in kept:
+            if row["version"] != VERSION_2022:
+                continue
+            kind, text = row["kind"], row["object_json"]
+            data = text.encode("utf-8")
+            self.files[kind].write(b"," + data if self.counts[kind] else data)
+            self.counts[kind] += 1
+            self.first.setdefault(kind, text)
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if digest in self.seen[kind]:
+                self.repeated.add(("marches", kind))
+            self.seen[kind].add(digest)
+            self.records.add(self.fingerprint(json.loads(text)))
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def lists(self, whole: bool) -> dict[tuple[str, ...], list[str]]:
+        """The texts per list of the regulatory shape: each list's first text only, unless ``whole``."""
+        if not whole:
+            return {("marches", kind): [self.first[kind]] for kind in self.files if self.counts[kind]}
+        lists = {}
+        for kind, file in self.files.items():
+            if self.counts[kind]:
+                file.seek(0)
+                lists[("marches", kind)] = [dumps(item) for item in json.loads(b"[" + file.read() + b"]")]
+        return lists
+
+    def data(self) -> bytes:
+        out = io.BytesIO()
+        out.write(b'{"marches":{')
+        for number, kind in enumerate(kind for kind in self.files if self.counts[kind]):
+            out.write((("," if number else "") + json.dumps(kind) + ":[").encode("utf-8"))
+            self.files[kind].seek(0)
+            shutil.copyfileobj(self.files[kind], out)
+            out.write(b"]")
+        out.write(b"}}\n")
+        return out.getvalue()
+
+    def close(self) -> None:
+        for file in self.files.values():
+            file.close()
 
 
 NAME_FIELDS = ("denominationSociale", "nom")  # of a titulaire or concessionnaire; of a buyer
@@ -134,11 +182,14 @@ def rejects_csv(rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def counts_by_file(consolidated: Consolidated) -> dict[str, Counter]:
-    """Per raw file: objects published, rejected as invalid, as duplicates; unreadable files."""
+def counts_by_file(consolidated: Consolidated, published: dict[str, int] | None = None) -> dict[str, Counter]:
+    """Per raw file: objects published, rejected as invalid, as duplicates; unreadable files.
+    ``published``: the kept objects per file, when ``consolidated.kept`` does not hold them."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for row in consolidated.kept:
         counts[row["file_key"]]["published"] += 1
+    for key, count in (published or {}).items():
+        counts[key]["published"] += count
     for row in consolidated.rejected:
         counts[row["file_key"]]["unreadable" if row["status"] == STATUS_UNREADABLE else "invalid"] += 1
     for copy, _ in consolidated.duplicates:

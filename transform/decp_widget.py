@@ -119,17 +119,27 @@ def contract_entry(row: dict, names: NameLookup | None = None, entities: EntityL
     }
 
 
-def entries_by_buyer(kept: list[dict], names: NameLookup | None = None,
-                     entities: EntityLookup | None = None) -> dict[str, list[dict]]:
-    """Current contracts of the year, per buyer SIRET, newest first."""
-    current = current_objects(kept)
-    by_buyer: dict[str, list[dict]] = defaultdict(list)
+def add_entries(by_buyer: dict[str, list[dict]], kept: list[dict], current: set[tuple[str, int]],
+                names: NameLookup | None = None, entities: EntityLookup | None = None) -> None:
+    """Append the current contracts of ``kept`` (the year's kept rows, or a batch of them in their
+    order) to their buyers' lists, unsorted; ``current``: the year's ``current_objects``."""
     for row in kept:
         if (row["file_key"], row["position"]) in current:
-            by_buyer[row["buyer"]].append(contract_entry(row, names, entities))
+            by_buyer.setdefault(row["buyer"], []).append(contract_entry(row, names, entities))
+
+
+def newest_first(by_buyer: dict[str, list[dict]]) -> dict[str, list[dict]]:
     for entries in by_buyer.values():
         entries.sort(key=lambda e: (e["date"] or "", e["id"], e["uid"]), reverse=True)
     return dict(by_buyer)
+
+
+def entries_by_buyer(kept: list[dict], names: NameLookup | None = None,
+                     entities: EntityLookup | None = None) -> dict[str, list[dict]]:
+    """Current contracts of the year, per buyer SIRET, newest first."""
+    by_buyer: dict[str, list[dict]] = {}
+    add_entries(by_buyer, kept, current_objects(kept), names, entities)
+    return newest_first(by_buyer)
 
 
 def year_document(siret: str, year: int, entries: list[dict]) -> dict:

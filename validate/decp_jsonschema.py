@@ -205,13 +205,16 @@ def document_errors(document: dict, version: str) -> list[ObjectError]:
     return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
 
 
-def staged_document_errors(version: str, lists: dict[tuple[str, ...], list[str]], staged_version: str) -> list[ObjectError]:
+def staged_document_errors(version: str, lists: dict[tuple[str, ...], list[str]], staged_version: str,
+                           repeated: set[tuple[str, ...]] | None = None) -> list[ObjectError]:
     """Every error of a DECP file made of objects staging already validated one by one against
     ``staged_version``, given as canonical JSON texts per object list (``OBJECT_LISTS`` paths).
 
     Against that same version each object is not parsed nor validated again: the envelope is
     checked with each list's first object, and ``uniqueItems`` by comparing the texts. Against
-    another version (a run targeting a newer schema) the whole file is validated.
+    another version (a run targeting a newer schema) the whole file is validated. ``repeated``: the
+    lists holding a text twice, when the caller compared them (``lists`` may then hold only each
+    list's first text, against the staged version).
     """
     envelope: dict = {}
     for path, texts in lists.items():
@@ -223,6 +226,7 @@ def staged_document_errors(version: str, lists: dict[tuple[str, ...], list[str]]
     if version == staged_version:
         schema = load_schema(version)
         for path, texts in lists.items():
-            if _schema_at(schema, path).get("uniqueItems") and len(set(texts)) != len(texts):
+            twice = path in repeated if repeated is not None else len(set(texts)) != len(texts)
+            if _schema_at(schema, path).get("uniqueItems") and twice:
                 errors.append(ObjectError("/".join(path), "uniqueItems", "liste avec des éléments en double"))
     return sorted(set(errors), key=lambda e: (e.champ, e.code, e.message))
