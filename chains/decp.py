@@ -514,7 +514,7 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
         store = LocalStore(Path(folder) / "store")
         for path in paths:
             progress(f"read {path.name}")
-            decp_drop.store_raw(store, "cli", night, path.name, path.read_bytes())
+            decp_drop.store_raw(store, "cli", night, path.name, path)
         defaults = Settings.from_env()
         settings = defaults.with_overrides(
             store_url=str(store.root), datagouv_mode="dry-run",

@@ -7,8 +7,10 @@ as on a local folder) and nothing public changes until ``promote`` copies the re
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.keys import is_public
-from core.store import ObjectStore, content_sha256, open_store, put_if_changed
+from core.store import ObjectStore, content_sha256, open_store, put_file, put_if_changed
 
 
 class OverlayStore:
@@ -25,6 +27,10 @@ class OverlayStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self.base.put_bytes(self._object(key), data)
+        self.base.delete(self._tombstone(key))
+
+    def put_file(self, key: str, source: Path, sha256: str) -> None:
+        put_file(self.base, self._object(key), source, sha256)
         self.base.delete(self._tombstone(key))
 
     def get_bytes(self, key: str) -> bytes:

@@ -18,6 +18,7 @@ import json
 import mimetypes
 import os
 import re
+import shutil
 import tempfile
 from enum import Enum
 from pathlib import Path
@@ -50,6 +51,18 @@ class RawOverwriteError(StoreError):
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+COPY_CHUNK_BYTES = 4 * 1024 * 1024  # a file is hashed and copied into a store this much at a time
+
+
+def file_sha256(path: Path) -> str:
+    """``sha256_hex`` of a file's bytes, read in chunks (a 1.6 GB export is never in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(COPY_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 TEMPORARY_PREFIX = ".tmp-"  # temporaries of earlier versions, written beside their object
@@ -123,6 +136,15 @@ class LocalStore:
         return self.root / _check_key(key)
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        self._write(key, lambda handle: handle.write(data))
+
+    def put_file(self, key: str, source: Path, sha256: str) -> None:
+        """``put_bytes`` of a file's bytes, copied in chunks (``sha256``: theirs, unused here)."""
+        with source.open("rb") as stream:
+            self._write(key, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
+
+    def _write(self, key: str, write) -> None:
+        """Write through a temporary renamed into place: a reader never sees half an object."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         folder = self.root / self.TEMPORARIES
@@ -130,7 +152,7 @@ class LocalStore:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                write(handle)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -340,6 +362,17 @@ class S3Store:
         except Exception as error:
             raise self._fail(error, f"write {key}") from None
 
+    def put_file(self, key: str, source: Path, sha256: str) -> None:
+        """``put_bytes`` of a file's bytes, sent from the file as it is read (``sha256``: theirs)."""
+        with source.open("rb") as stream:
+            head = stream.read(len(GZIP_MAGIC))
+            stream.seek(0)
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=stream,
+                                       Metadata={CHECKSUM_METADATA: sha256}, **object_headers(key, head))
+            except Exception as error:
+                raise self._fail(error, f"write {key}") from None
+
     def get_bytes(self, key: str) -> bytes:
         return self.read_tagged(key)[0]
 
@@ -540,16 +573,30 @@ def open_object(store: ObjectStore, key: str) -> BinaryIO:
     return method(key) if method is not None else io.BytesIO(store.get_bytes(key))
 
 
-def put_raw(store: ObjectStore, key: str, data: bytes) -> bool:
-    """Write once into the raw zone; True if written, False if already there unchanged."""
+def put_file(store: ObjectStore, key: str, source: Path, sha256: str) -> None:
+    """Write a local file's bytes (``sha256``: theirs) under ``key``, streamed where the store can."""
+    method = getattr(store, "put_file", None)
+    if method is not None:
+        method(key, source, sha256)
+    else:
+        store.put_bytes(key, source.read_bytes())
+
+
+def put_raw(store: ObjectStore, key: str, data: bytes | Path, sha256: str | None = None) -> bool:
+    """Write once into the raw zone; True if written, False if already there unchanged. ``data``: the
+    bytes, or a local file, copied without being read whole (``sha256``: its bytes', when known)."""
     if not key.startswith(Zone.RAW.value + "/"):
         raise StoreError(f"{key!r} is not a raw key")
+    digest = sha256 or (file_sha256(data) if isinstance(data, Path) else sha256_hex(data))
     current = content_sha256(store, key)
     if current is not None:
-        if current != sha256_hex(data):
+        if current != digest:
             raise RawOverwriteError(f"raw object {key} exists with other content; raw is immutable")
         return False
-    store.put_bytes(key, data)
+    if isinstance(data, Path):
+        put_file(store, key, data, digest)
+    else:
+        store.put_bytes(key, data)
     return True
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.config import MAX_DECP_FILE_BYTES
 from core.keys import RAW
-from core.store import ObjectStore, RawOverwriteError, put_raw, sha256_hex
+from core.store import ObjectStore, RawOverwriteError, file_sha256, put_raw, sha256_hex
 
 SOURCE = "drop"
 RAW_PREFIX = f"{RAW}/decp"
@@ -45,20 +45,22 @@ def safe_name(name: str) -> str:
     return cleaned or "export"
 
 
-def store_raw(store: ObjectStore, source: str, night: str, name: str, data: bytes) -> ExtractedFile:
+def store_raw(store: ObjectStore, source: str, night: str, name: str, data: bytes | Path) -> ExtractedFile:
     """Write once; a different file under a name already used that night is kept beside it.
 
     The raw zone never rewrites an object: a platform that re-exports a corrected file with
-    the same name the same night gets the new bytes under ``<sha256 prefix>-<name>``.
+    the same name the same night gets the new bytes under ``<sha256 prefix>-<name>``. ``data``:
+    the bytes, or a local file, hashed and copied in chunks (never read whole).
     """
-    digest = sha256_hex(data)
+    digest = file_sha256(data) if isinstance(data, Path) else sha256_hex(data)
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
     key = night_prefix(source, night) + safe_name(name)
     try:
-        written = put_raw(store, key, data)
+        written = put_raw(store, key, data, digest)
     except RawOverwriteError:
         key = night_prefix(source, night) + f"{digest[:12]}-{safe_name(name)}"
-        written = put_raw(store, key, data)
-    return ExtractedFile(name, key, len(data), digest, written)
+        written = put_raw(store, key, data, digest)
+    return ExtractedFile(name, key, size, digest, written)
 
 
 def extract_night(store: ObjectStore, drop_dir: Path, night: str,
@@ -81,5 +83,5 @@ def extract_night(store: ObjectStore, drop_dir: Path, night: str,
             skipped.append({"file": relative, "reason": f"fichier de plus de {max_bytes // 2**20} Mo "
                                                         f"(DIGOR_DECP_MAX_FILE_BYTES={max_bytes})"})
         else:
-            files.append(store_raw(store, SOURCE, night, relative.replace("/", "_"), path.read_bytes()))
+            files.append(store_raw(store, SOURCE, night, relative.replace("/", "_"), path))
     return files, skipped

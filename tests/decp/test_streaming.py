@@ -10,10 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
+from core import store as store_module
+from core.store import content_sha256, open_store, sha256_hex
 from digor.cli import main
+from extract import decp_drop
 from samples.decp import write_national_export
 from tests.decp.test_formats_normalise import MARCHE_2022
 from transform import decp_formats, decp_staging
@@ -120,3 +125,40 @@ def test_an_export_with_a_bom_or_in_windows_1252_read_a_few_bytes_at_a_time_give
     assert read_export(text.encode("cp1252")).notes == ["fichier non UTF-8 : lu en Windows-1252"]
     with pytest.raises(UnreadableExport, match=r"JSON illisible : Extra data .*après l'objet n°4"):
         read_export(text.encode() + b" []")
+
+
+@pytest.fixture(params=["local", "s3"])
+def raw_store_url(request, tmp_path) -> str:
+    if request.param == "local":
+        return str(tmp_path / "store")
+    return request.getfixturevalue("s3_store_url")
+
+
+def test_a_dropped_export_goes_into_raw_byte_for_byte_without_being_read_whole(national, raw_store_url, tmp_path,
+                                                                               monkeypatch):
+    path, _ = national
+    night = "2025-06-01"
+    (tmp_path / "drop" / night).mkdir(parents=True)
+    dropped = tmp_path / "drop" / night / "consolidation.json"
+    shutil.copyfile(path, dropped)
+    monkeypatch.setattr(store_module, "COPY_CHUNK_BYTES", 1000)
+    read_whole = Path.read_bytes
+
+    def refuse_the_export(self):
+        if self.name == dropped.name:
+            raise AssertionError(f"{self} read whole")
+        return read_whole(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse_the_export)
+    store = open_store(raw_store_url)
+    files, skipped = decp_drop.extract_night(store, tmp_path / "drop", night)
+    monkeypatch.setattr(Path, "read_bytes", read_whole)
+    data = dropped.read_bytes()
+    assert skipped == [] and [(f.size, f.sha256, f.written) for f in files] == [(len(data), sha256_hex(data), True)]
+    assert store.get_bytes(files[0].key) == data
+    assert content_sha256(store, files[0].key) == sha256_hex(data)
+    again, _ = decp_drop.extract_night(store, tmp_path / "drop", night)
+    assert [(f.key, f.written) for f in again] == [(files[0].key, False)], "the same bytes are not written twice"
+    dropped.write_bytes(data + b" ")
+    changed, _ = decp_drop.extract_night(store, tmp_path / "drop", night)
+    assert changed[0].key != files[0].key and store.get_bytes(changed[0].key) == data + b" ", "raw never rewritten"
