@@ -19,7 +19,7 @@ class UnreadablePdf(Exception):
         self.detail = detail
 
 
-def open_pdf(path: str) -> pdfium.PdfDocument:
+def open_pdf(path: str | bytes) -> pdfium.PdfDocument:
     """The document, or ``UnreadablePdf`` saying why not: "encrypted" (a password is needed) or "broken"."""
     try:
         return pdfium.PdfDocument(path)

@@ -4,8 +4,8 @@ The demo has five bodies; the region digor serves has thousands. This writes one
 bodies of every kind with a realistic mix (communes from hamlets to a city, EPCI, syndicats,
 départements, the région, a few others) and activity in proportion; ten years of acts already
 through the actes chain (the store as the nights left it: raw folders with their PDFs, staging,
-the ledger, then every year published once); the next night's new acts in a drop folder (a few
-corrections of earlier acts and broken folders among them); every body's budget documents of the
+the ledger, then every year published once and its documents' text read); the next night's new
+acts in a drop folder (a few corrections of earlier acts and broken folders among them); every body's budget documents of the
 year (TOTEM, as acts of nature 5, in a drop folder of their own); the procurement platform's
 contracts in the 2022 format (JSON and XML) and the 2019 one; the plans de comptes; and the
 SIRENE stock files covering every body and company.
@@ -332,13 +332,16 @@ def generate_region(out: Path, scale: RegionScale = SCALES["region"], seed: int 
     environment = {"DIGOR_STORE": str(out / "store"), "DIGOR_REGISTRY": str(registry_path),
                    "DIGOR_DROP_DIR": str(out / "drop"), "DIGOR_DECP_DROP_DIR": str(out / "decp-drop"),
                    "DIGOR_PLANS_DIRS": str(out / "plans-de-comptes")}
+    texts = None
     if publish:
         progress("publishing every year of the history once (as the nights did)")
         publish_history(environment)
+        texts = read_history_texts(environment)
+        progress(f"texts: {texts['read']} documents of the history read, {texts['published']} texts published")
     summary = {"seed": seed, "night": night, "scale": asdict(scale),
                "bodies": dict(Counter(b["kind"] for b in bodies)), "history": history, "night_acts": night_acts,
                "budget_documents": budgets, "contracts": contracts, "companies": len(companies),
-               "published": publish, "environment": environment}
+               "published": publish, "texts": texts, "environment": environment}
     (out / "region.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary
 
@@ -363,3 +366,23 @@ def publish_history(environment: dict[str, str]) -> dict:
     settings = region_settings(environment)
     years = staged_years(CHAIN.store(settings))
     return CHAIN.republish(settings, years, None, "sample-region-history")
+
+
+def read_history_texts(environment: dict[str, str]) -> dict:
+    """The text of every public document of the published history, read and published as its nights
+    did: a region in service has read them, its next night reads only its own new documents. Read in
+    this process (``read_own_document``: the generator's own PDFs), not one child process each (about
+    half a second per document, hours at real size)."""
+    from chains.actes import CHAIN
+    from extract.document_text import read_own_document
+    from load.document_texts import public_pdf, to_read, write_record
+
+    settings = region_settings(environment)
+    store = CHAIN.store(settings)
+    pending = to_read(store)
+    for sha256 in pending:
+        data = public_pdf(store, sha256)
+        if data is not None:
+            write_record(store, sha256, read_own_document(data, settings.text_limits).to_dict())
+    published = CHAIN.publish_texts(settings, [])
+    return {"read": len(pending), "published": len(published["written"])}

@@ -78,10 +78,12 @@ def test_the_region_has_every_kind_of_body_and_the_sizes_asked(region):
 
 
 def test_the_night_runs_on_top_of_the_history(region, tmp_path):
+    """As a region in service: the history's documents have their text read and published, so the
+    night's text tasks read the night's new documents only."""
     import shutil
 
     from chains.actes import CHAIN
-    from samples.region import publish_history
+    from samples.region import publish_history, read_history_texts
 
     out, summary = region
     copy = tmp_path / "copy"
@@ -89,6 +91,12 @@ def test_the_night_runs_on_top_of_the_history(region, tmp_path):
     environment = {key: value.replace(str(out), str(copy)) for key, value in summary["environment"].items()}
     publish_history(environment)
     settings = region_settings(environment).with_overrides(lock_wait_seconds=5)
+    assert CHAIN.text_jobs(settings) != []
+    texts = read_history_texts(environment)
+    assert CHAIN.text_jobs(settings) == []
+    public_texts = list((copy / "store" / "public" / "documents").rglob("*.txt"))
+    assert texts["read"] >= texts["published"] == len(public_texts) > 0
+    assert any("Objet :" in path.read_text(encoding="utf-8") for path in public_texts)
     result = CHAIN.run_night(settings, summary["night"])
     assert result["totals"]["transformed"] == SCALE.night_acts
     assert result["totals"]["rejected"] == 0
@@ -96,3 +104,7 @@ def test_the_night_runs_on_top_of_the_history(region, tmp_path):
     assert {"2024", "2025"} <= set(published)
     rows = sum(formats["csv"]["lignes"] for formats in published.values())
     assert 0 < rows <= SCALE.history_acts + SCALE.night_acts
+    night_documents = {hashlib.sha256(path.read_bytes()).hexdigest()
+                       for path in (copy / "drop" / summary["night"]).rglob("*.pdf")}
+    unread = [sha256 for job in CHAIN.text_jobs(settings) for sha256 in job["documents"]]
+    assert unread and set(unread) <= night_documents
