@@ -71,6 +71,8 @@ test: install-dev widgets
 # 1.5 million objects (a 1.6 GB file generated once into var/bench/decp; about an hour), the actes
 # night on the sample region at three history sizes (regions generated once into var/bench, about
 # 10 GB at 300,000 acts; ACTES_HISTORIES=10000,100000,300000) and its requests on S3 (SeaweedFS);
+# the whole region's night through Airflow (sirene, actes, budgets, decp in turn, per task) on the
+# 10,000-act region;
 # the widgets in chromium under emulated 4G: Actes on a generated body of WIDGET_ACTS acts, Focus
 # marchés and Budgets on the largest bodies of a sample region (generated once into var/bench/widgets).
 VALIDATA_VENV ?= var/bench/validata
@@ -88,6 +90,7 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/scdl_validation.py --validata $(VALIDATA_VENV)/bin/python
 	$(BIN)/python benchmarks/decp_conversion.py --sizes $(DECP_SIZES) --work var/bench/decp $(if $(DECP_NATIONAL),--national)
 	$(BIN)/python benchmarks/actes_night.py --sizes $(ACTES_HISTORIES) --work var/bench/actes --s3
+	$(BIN)/python benchmarks/region_night.py --history 10000 --work var/bench/actes
 	$(BIN)/python benchmarks/document_text.py
 	$(BIN)/python benchmarks/pastell_listings.py --bodies 400 --changed 25
 	$(BIN)/pip install --quiet -r requirements-dev.txt
