@@ -108,13 +108,17 @@ function prepare(act) {
   return act;
 }
 
+// The manifest, then the first page file, asked for before anything else is done: on a phone the
+// page's own work runs while they come.
 async function load() {
-  applyColours();
   if (/^\d{14}$/.test(state.siren)) {
     state.siren = state.siren.slice(0, 9); // a SIRET names its body's SIREN
     replaceUrl(ACTES.toParams(state));
   }
-  if (!/^\d{9}$/.test(state.siren)) {
+  const manifestPromise = /^\d{9}$/.test(state.siren)
+    ? fetchManifest(new URL(`actes/${state.siren}/index.json`, location.href), "actes") : null;
+  applyColours();
+  if (!manifestPromise) {
     fail(state.siren
       ? `« ${state.siren} » n'est pas un numéro SIREN (9 chiffres) : impossible d'afficher les actes.`
       : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siren= suivi du SIREN de l'organisme.");
@@ -122,12 +126,14 @@ async function load() {
   }
   manifestUrl = new URL(`actes/${state.siren}/index.json`, location.href);
   try {
-    manifest = await fetchManifest(manifestUrl, "actes");
+    manifest = await manifestPromise;
   } catch (error) {
     fail(manifestFailure(error, `Aucun acte publié pour le SIREN ${state.siren}.`,
       "Les actes n'ont pas pu être chargés. Réessayez dans quelques instants."));
     return;
   }
+  const firstPage = manifest.premiere_page
+    ? fetchJson(new URL(manifest.premiere_page.fichier, manifestUrl), { version: true }).catch(() => null) : null;
   applyColours();
   setTitle(`Actes publiés par ${manifest.nom}`);
   const identity = manifest.identite; // what the SIRENE register says of the body
@@ -144,14 +150,9 @@ async function load() {
   }
   writeAbout();
   if (state.perimetre.length) $("sous-titre").textContent = `${pageName()}, avec leur date de publication.`;
-  if (manifest.premiere_page) {
-    try {
-      recents = await fetchJson(new URL(manifest.premiere_page.fichier, manifestUrl), { version: true });
-      recents.actes.forEach(prepare);
-    } catch (error) {
-      recents = null; // the year files hold the same acts
-    }
-  }
+  recents = await firstPage; // null when it cannot be read: the year files hold the same acts
+  if (recents && !Array.isArray(recents.actes)) recents = null;
+  if (recents) recents.actes.forEach(prepare);
   timings.donnees = performance.now();
   await show();
   timings.premierAffichage = performance.now();
@@ -641,5 +642,5 @@ async function runSearch(value) {
   await update({});
 }
 
-listen();
 load();
+listen();

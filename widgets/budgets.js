@@ -130,9 +130,12 @@ function fail(message, options = {}) {
 
 // ---- loading ------------------------------------------------------------------------
 
+// The manifest asked for before anything else is done: on a phone the page's own work runs while it comes.
 async function load() {
+  const manifestPromise = /^\d{14}$/.test(state.siret)
+    ? fetchJson(new URL(`budgets/${state.siret}/index.json`, location.href), (url) => fetchManifest(url, "budgets")) : null;
   applyColours();
-  if (!/^\d{14}$/.test(state.siret)) {
+  if (!manifestPromise) {
     fail(state.siret
       ? `« ${state.siret} » n'est pas un numéro SIRET (14 chiffres) : impossible d'afficher les budgets.`
       : "Aucun organisme indiqué : l'adresse du widget doit contenir ?siret= suivi du SIRET de l'organisme.");
@@ -140,7 +143,7 @@ async function load() {
   }
   manifestUrl = new URL(`budgets/${state.siret}/index.json`, location.href);
   try {
-    manifest = await fetchJson(manifestUrl, (url) => fetchManifest(url, "budgets"));
+    manifest = await manifestPromise;
   } catch (error) {
     fail(manifestFailure(error, `Aucun budget publié pour le SIRET ${state.siret}.`,
       "Les budgets n'ont pas pu être chargés. Réessayez dans quelques instants."));
@@ -880,5 +883,5 @@ function listen() {
   });
 }
 
-listen();
 load();
+listen();

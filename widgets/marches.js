@@ -84,9 +84,13 @@ function fail(message) {
 
 // ---- loading ---------------------------------------------------------------------------
 
+// The manifest, then the indicators, asked for before anything else is done: on a phone the page's
+// own work runs while they come.
 async function load() {
+  const manifestPromise = /^\d{14}$/.test(state.siret)
+    ? fetchManifest(new URL(`marches/${state.siret}/index.json`, location.href), "marches") : null;
   applyColours();
-  if (!/^\d{14}$/.test(state.siret)) {
+  if (!manifestPromise) {
     fail(state.siret
       ? `« ${state.siret} » n'est pas un numéro SIRET (14 chiffres) : impossible d'afficher les marchés.`
       : "Aucun acheteur indiqué : l'adresse du widget doit contenir ?siret= suivi du SIRET de l'acheteur.");
@@ -94,24 +98,26 @@ async function load() {
   }
   manifestUrl = new URL(`marches/${state.siret}/index.json`, location.href);
   try {
-    manifest = await fetchManifest(manifestUrl, "marches");
+    manifest = await manifestPromise;
   } catch (error) {
     fail(manifestFailure(error,
       `Aucun marché publié pour le SIRET ${state.siret}. Vérifiez le numéro, ou revenez quand l'acheteur aura publié ses premiers marchés.`,
       "Les marchés n'ont pas pu être chargés. Réessayez dans quelques instants."));
     return;
   }
+  years = Object.keys(manifest.annees || {}).map(Number).sort((a, b) => a - b);
+  const indicators = years.length ? fetchJson(new URL(manifest.indicateurs, manifestUrl), { version: true }) : null;
+  if (indicators) indicators.catch(() => null); // awaited below: a failure is told there
   applyColours();
   const name = manifest.nom || `l'acheteur SIRET ${manifest.siret}`;
   setTitle(`Marchés publics de ${name}`);
   writeAbout();
-  years = Object.keys(manifest.annees || {}).map(Number).sort((a, b) => a - b);
   if (!years.length) {
     fail(`Aucun marché publié pour le SIRET ${state.siret}.`);
     return;
   }
   try {
-    published = await fetchJson(new URL(manifest.indicateurs, manifestUrl), { version: true });
+    published = await indicators;
   } catch (error) {
     fail("Les marchés n'ont pas pu être chargés. Réessayez dans quelques instants.");
     return;
@@ -718,5 +724,5 @@ function listen() {
   });
 }
 
-listen();
 load();
+listen();
