@@ -95,9 +95,16 @@ export function applyColours(theme, requestedColours, settings) {
     texte: requestedColours.texte || (theme ? "" : settings.text_color),
   };
   const resolved = resolveColours(theme || settings.theme || "", requested);
+  // Only what changes is written: a custom property set on the root restyles the whole page, which
+  // costs a phone tens of milliseconds before the first render. The sheet's colours are THEMES.clair.
   const root = document.documentElement;
-  for (const role of ROLES) root.style.setProperty(`--${role}`, resolved.colours[role]);
-  root.dataset.theme = resolved.theme;
-  root.dataset.couleursRefusees = resolved.refused ? "oui" : "non";
+  for (const role of ROLES) {
+    const colour = resolved.colours[role];
+    if (colour === THEMES.clair[role]) root.style.removeProperty(`--${role}`);
+    else if (root.style.getPropertyValue(`--${role}`) !== colour) root.style.setProperty(`--${role}`, colour);
+  }
+  if (root.dataset.theme !== resolved.theme) root.dataset.theme = resolved.theme;
+  const refused = resolved.refused ? "oui" : "non";
+  if (root.dataset.couleursRefusees !== refused) root.dataset.couleursRefusees = refused;
   return resolved;
 }
