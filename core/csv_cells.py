@@ -28,9 +28,14 @@ def neutralise(value):
     return value
 
 
+_FIRST_CHARS = frozenset(FORMULA_STARTS)
+
+
 def neutralise_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """``frame`` with its text ``columns`` neutralised (a copy; the frame itself is left alone)."""
+    """``frame`` with its text ``columns`` neutralised (a copy when a cell changes; the frame itself is
+    left alone). A column is mapped cell by cell only when one of its texts starts like a formula."""
     text = [c for c in columns if c in frame.columns]
     if not text or frame.empty:
         return frame
-    return frame.assign(**{c: frame[c].map(neutralise) for c in text})
+    touched = [c for c in text if any(isinstance(v, str) and v[:1] in _FIRST_CHARS for v in frame[c].tolist())]
+    return frame.assign(**{c: frame[c].map(neutralise) for c in touched}) if touched else frame

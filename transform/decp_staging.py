@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
-from core.store import ObjectStore, open_object
+from core.store import ObjectStore, file_sha256, open_object, put_file
 from transform.decp_formats import CONCESSION, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
@@ -293,7 +293,7 @@ def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
                 if year in part:
                     for batch in pq.ParquetFile(part[year]).iter_batches():
                         writer.write_batch(batch)
-        store.put_bytes(staging_key(year, result.night), target.read_bytes())
+        put_file(store, staging_key(year, result.night), target, file_sha256(target))
         target.unlink()
     return years
 
