@@ -212,7 +212,7 @@ def _file_info(store: ObjectStore, key: str, fmt: str, rows: int, data: bytes, s
     return PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema or "", changed).to_dict()
 
 
-def _publish_json(store: ObjectStore, key: str, version: str, slot: str, count: int, data: Callable[[], bytes],
+def _publish_json(store: ObjectStore, key: str, version: str, slot: str, count: int, data: Callable[[], bytes | Path],
                   errors: Callable[[], list], records: Callable[[], Iterable]) -> dict | None:
     """Validate the whole file against its format, then write it as the slot's next version (switched
     with the dataset's manifest); an empty year has no file."""
@@ -226,9 +226,11 @@ def _publish_json(store: ObjectStore, key: str, version: str, slot: str, count: 
     return publish_document(store, key, "json", data(), count, f"decp@{version}", slot, records()).to_dict()
 
 
-def _publish_regulatory(store: ObjectStore, year: int, spool: RegulatorySpool, version: str) -> dict | None:
-    """The year's 2022-format objects, assembled from their staged texts (``RegulatorySpool``)."""
-    return _publish_json(store, json_key(year), version, f"{year}-json", len(spool), spool.data,
+def _publish_regulatory(store: ObjectStore, year: int, spool: RegulatorySpool, version: str,
+                        folder: Path) -> dict | None:
+    """The year's 2022-format objects, assembled on disk from their staged texts (``RegulatorySpool``)."""
+    return _publish_json(store, json_key(year), version, f"{year}-json", len(spool),
+                         lambda: spool.write(folder / json_key(year).rsplit("/", 1)[1]),
                          lambda: staged_document_errors(version, spool.lists(version != VERSION_2022), VERSION_2022,
                                                         spool.repeated),
                          lambda: Fingerprints(sorted(spool.records)))
@@ -271,13 +273,15 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
         staged = StagedYear(store, year, Path(folder), settings.decp_publish_batch_rows)
         spool = RegulatorySpool(Path(folder), fingerprint)
         try:
-            return _publish_staged(settings, store, year, staged, spool, names, entities, night, widgets)
+            return _publish_staged(settings, store, year, staged, spool, names, entities, night, widgets,
+                                   Path(folder))
         finally:
             spool.close()
 
 
 def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: StagedYear, spool: RegulatorySpool,
-                    names: NameLookup, entities: EntityLookup, night: str | None, widgets: bool) -> dict:
+                    names: NameLookup, entities: EntityLookup, night: str | None, widgets: bool,
+                    folder: Path) -> dict:
     consolidated = Consolidated([], staged.duplicates, staged.rejected)
     keys = staged.kept_keys
     rejects = reject_rows(consolidated)
@@ -300,11 +304,11 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
             start += len(frame)
             yield frame
 
-    table = prepare_table(frames(first_pass=True), schema)
+    table = prepare_table(frames(first_pass=True), schema, folder / f"{table_base_key(year).rsplit('/', 1)[1]}.csv")
     files: dict[str, list[dict]] = {"json": [], "json_historique": [], "table": [], "rejets": []}
     quarantined: list[dict] = []
     for name, info in (
-        ("json", _publish_regulatory(store, year, spool, settings.schema_versions["decp"])),
+        ("json", _publish_regulatory(store, year, spool, settings.schema_versions["decp"], folder)),
         ("json_historique", _publish_history(store, year, history, names,
                                              settings.schema_versions["decp-historique"])),
     ):

@@ -24,7 +24,9 @@ class PublicationRefused(RuntimeError):
     """A file that fails validation after row quarantine: nothing is swapped in."""
 
 
-def _validate_bytes(data: bytes, schema: str, key: str) -> TableReport:
+def _validate_bytes(data: bytes | Path, schema: str, key: str) -> TableReport:
+    if isinstance(data, Path):  # a table prepared on disk: validated where it is
+        return validate_table(data, schema)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(key).name
         path.write_bytes(data)
@@ -67,8 +69,9 @@ def publish_prepared(
             left_out.append(frame[out])
             yield frame[~out]
 
+    csv_file = table.csv if isinstance(table.csv, Path) else None
     del table
-    table = prepare_table(kept(), schema)
+    table = prepare_table(kept(), schema, csv_file)
     final = _validate_bytes(table.csv, schema, base_key + ".csv")
     if not final.valid:
         raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")

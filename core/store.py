@@ -56,6 +56,13 @@ def sha256_hex(data: bytes) -> str:
 COPY_CHUNK_BYTES = 4 * 1024 * 1024  # a file is hashed and copied into a store this much at a time
 
 
+def content_size_sha256(data: bytes | Path) -> tuple[int, str]:
+    """(size, sha256) of bytes or of a local file (read in chunks)."""
+    if isinstance(data, Path):
+        return data.stat().st_size, file_sha256(data)
+    return len(data), sha256_hex(data)
+
+
 def file_sha256(path: Path) -> str:
     """``sha256_hex`` of a file's bytes, read in chunks (a 1.6 GB export is never in memory)."""
     digest = hashlib.sha256()
@@ -142,6 +149,11 @@ class LocalStore:
         """``put_bytes`` of a file's bytes, copied in chunks (``sha256``: theirs, unused here)."""
         with source.open("rb") as stream:
             self._write(key, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
+
+    def copy(self, source: str, target: str) -> None:
+        """``put_bytes(target, get_bytes(source))``, copied in chunks."""
+        with self.open_object(source) as stream:
+            self._write(target, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
 
     def _write(self, key: str, write) -> None:
         """Write through a temporary renamed into place: a reader never sees half an object."""

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
+from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
 
 from core.csv_cells import neutralise_columns
 from core.schema_files import load_schema_descriptor
-from core.store import ObjectStore, put_if_changed, sha256_hex, table_to_parquet_bytes
+from core.store import ObjectStore, content_size_sha256, put_if_changed, table_to_parquet_bytes
 from load.versions import (
     Fingerprints,
     clear_pending,
@@ -110,16 +112,23 @@ class PreparedTable:
     its CSV, its typed Arrow batches for the Parquet and its records' fingerprints. A table not yet
     validated may hold cells its types refuse: ``untyped`` is then why, and it cannot be written."""
 
-    csv: bytes
+    csv: bytes | Path  # a file under the folder ``prepare_table`` was given
     batches: list[pa.RecordBatch]
     records: set[str]
     rows: int
     untyped: Exception | None = None
 
 
-def prepare_table(frames: Iterable[pd.DataFrame], schema: str) -> PreparedTable:
+def prepare_table(frames: Iterable[pd.DataFrame], schema: str, csv_file: Path | None = None) -> PreparedTable:
+    """``csv_file``: where the CSV goes (a year's national table), else it is kept in memory."""
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
-    csv, batches, records, rows, text, untyped = io.BytesIO(), [], set(), 0, None, None
+    with (csv_file.open("w+b") if csv_file is not None else io.BytesIO()) as csv:
+        table = _prepare(frames, types, schema, csv)
+        return table if csv_file is None else replace(table, csv=csv_file)
+
+
+def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str, csv: BinaryIO) -> PreparedTable:
+    batches, records, rows, text, untyped = [], set(), 0, None, None
     for frame in frames:
         text = _text_columns(list(frame.columns), schema) if text is None else text
         csv.write(_csv_chunk(frame, text, not csv.tell()))  # the header with the first frame
@@ -130,7 +139,7 @@ def prepare_table(frames: Iterable[pd.DataFrame], schema: str) -> PreparedTable:
                 untyped, batches = error, []
         records.update(fingerprint(record) for record in table_records(frame))
         rows += len(frame)
-    return PreparedTable(csv.getvalue(), batches, records, rows, untyped)
+    return PreparedTable(csv.getvalue() if isinstance(csv, io.BytesIO) else b"", batches, records, rows, untyped)
 
 
 def write_table(
@@ -162,8 +171,9 @@ def write_prepared(
         if versioned:
             version_key, changed = put_version(store, folder, stem, fmt, data, records)
         else:
-            version_key, changed = None, put_if_changed(store, key, data)
-        files.append(PublishedFile(key, fmt, table.rows, len(data), sha256_hex(data), schema, changed, version_key))
+            version_key, changed = None, _put_if_changed(store, key, data)
+        size, digest = content_size_sha256(data)
+        files.append(PublishedFile(key, fmt, table.rows, size, digest, schema, changed, version_key))
         del data
     if versioned:
         set_pointer(store, folder, slot or stem, {f.format: _manifest_entry(f) for f in files})
@@ -171,18 +181,23 @@ def write_prepared(
 
 
 def publish_document(
-    store: ObjectStore, key: str, fmt: str, data: bytes, rows: int, schema: str, slot: str,
+    store: ObjectStore, key: str, fmt: str, data: bytes | Path, rows: int, schema: str, slot: str,
     records: Iterable | None = None,
 ) -> PublishedFile:
     """One already validated file (a JSON document) as a version pointed to under ``slot``;
     ``switch_dataset_manifest`` publishes it with the dataset's tables. ``records``: what it
     holds (its contracts); without them the whole file is one record."""
     folder, name = key.rsplit("/", 1)
+    size, digest = content_size_sha256(data)
     version_key, changed = put_version(store, folder, name.rsplit(".", 1)[0], fmt, data,
-                                       [sha256_hex(data)] if records is None else records)
-    file = PublishedFile(key, fmt, rows, len(data), sha256_hex(data), schema, changed, version_key)
+                                       [digest] if records is None else records)
+    file = PublishedFile(key, fmt, rows, size, digest, schema, changed, version_key)
     set_pointer(store, folder, slot, {fmt: _manifest_entry(file)})
     return file
+
+
+def _put_if_changed(store: ObjectStore, key: str, data: bytes | Path) -> bool:
+    return put_if_changed(store, key, data.read_bytes() if isinstance(data, Path) else data)
 
 
 def withdraw_slot(store: ObjectStore, folder: str, slot: str) -> None:

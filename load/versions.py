@@ -25,10 +25,21 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from core.keys import PUBLIC, VERSIONS_PREFIX, public_path
-from core.store import COMPRESSIBLE_SUFFIXES, ObjectStore, gzip_bytes, plain_bytes, put_if_changed, sha256_hex
+from core.store import (
+    COMPRESSIBLE_SUFFIXES,
+    ObjectStore,
+    content_size_sha256,
+    gzip_bytes,
+    is_gzip,
+    open_object,
+    plain_bytes,
+    put_file,
+    put_if_changed,
+    sha256_hex,
+)
 
 HASH_LENGTH = 16
 RETIRED_PREFIX = f"{VERSIONS_PREFIX}/retired"
@@ -36,8 +47,12 @@ RECORDS_PREFIX = f"{VERSIONS_PREFIX}/records"
 VERSION_NAME = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})\.(?P<ext>[A-Za-z0-9]+)$")
 
 
-def version_name(stem: str, ext: str, data: bytes) -> str:
-    return f"{stem}.{sha256_hex(data)[:HASH_LENGTH]}.{ext}"
+def version_name(stem: str, ext: str, data: bytes | Path) -> str:
+    return _named(stem, ext, content_size_sha256(data)[1])
+
+
+def _named(stem: str, ext: str, digest: str) -> str:
+    return f"{stem}.{digest[:HASH_LENGTH]}.{ext}"
 
 
 def is_version(name: str) -> bool:
@@ -72,19 +87,24 @@ def read_records(store: ObjectStore, key: str) -> set[str] | None:
 
 
 def put_version(
-    store: ObjectStore, folder: str, stem: str, ext: str, data: bytes, records: Iterable | None = None,
+    store: ObjectStore, folder: str, stem: str, ext: str, data: bytes | Path, records: Iterable | None = None,
 ) -> tuple[str, bool]:
-    """Write a version once; returns its key and whether it was new.
+    """Write a version once; returns its key and whether it was new. ``data``: the bytes, or a local
+    file (a year's national file), hashed and copied in chunks.
 
     ``records`` are what the file holds (rows, acts), kept privately so that a withdrawal
     can tell which retained versions still show a withdrawn record (see ``retire_superseded``).
     """
-    key = f"{folder}/{version_name(stem, ext, data)}"
+    digest = content_size_sha256(data)[1]
+    key = f"{folder}/{_named(stem, ext, digest)}"
     if records is not None:
         put_if_changed(store, _records_key(key), json_document(fingerprints(records)))
     if store.exists(key):
         return key, False
-    store.put_bytes(key, data)
+    if isinstance(data, Path):
+        put_file(store, key, data, digest)
+    else:
+        store.put_bytes(key, data)
     return key, True
 
 
@@ -208,6 +228,19 @@ def clear_pending(store: ObjectStore, folder: str) -> None:
     store.delete(f"{PENDING_PREFIX}/{_area(folder)}")
 
 
+def _copy_plain(store: ObjectStore, source: str, target: str) -> None:
+    """``target`` as the plain bytes of ``source``; copied in chunks where the store can and the
+    version is not compressed (a year's national file is never read whole there)."""
+    copy = getattr(store, "copy", None)
+    if copy is not None:
+        with open_object(store, source) as stream:
+            compressed = is_gzip(stream.read(2))
+        if not compressed:
+            copy(source, target)
+            return
+    store.put_bytes(target, plain_bytes(store.get_bytes(source)))
+
+
 def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -> list[str]:
     """Stable "latest" names (one PUT each) as copies of the versions they stand for, as plain
     text when the version is stored compressed (the name people and scripts use reads as it says).
@@ -219,7 +252,7 @@ def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -
     written = []
     for alias, version in sorted(aliases.items()):
         if state.get(alias) != version or not store.exists(f"{folder}/{alias}"):
-            store.put_bytes(f"{folder}/{alias}", plain_bytes(store.get_bytes(f"{folder}/{version}")))
+            _copy_plain(store, f"{folder}/{version}", f"{folder}/{alias}")
             written.append(f"{folder}/{alias}")
     for alias in sorted(set(state) - set(aliases)):
         store.delete(f"{folder}/{alias}")

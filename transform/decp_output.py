@@ -84,8 +84,13 @@ class RegulatorySpool:
                 lists[("marches", kind)] = [dumps(item) for item in json.loads(b"[" + file.read() + b"]")]
         return lists
 
-    def data(self) -> bytes:
-        out = io.BytesIO()
+    def write(self, path: Path) -> Path:
+        """The file, assembled at ``path`` from the lists' texts (copied in chunks)."""
+        with path.open("wb") as out:
+            self._assemble(out)
+        return path
+
+    def _assemble(self, out) -> None:
         out.write(b'{"marches":{')
         for number, kind in enumerate(kind for kind in self.files if self.counts[kind]):
             out.write((("," if number else "") + json.dumps(kind) + ":[").encode("utf-8"))
@@ -93,7 +98,6 @@ class RegulatorySpool:
             shutil.copyfileobj(self.files[kind], out)
             out.write(b"]")
         out.write(b"}}\n")
-        return out.getvalue()
 
     def close(self) -> None:
         for file in self.files.values():
