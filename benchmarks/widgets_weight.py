@@ -2,9 +2,12 @@
 for the largest bodies of a sample region.
 
     .venv/bin/python benchmarks/widgets_weight.py [--work DIR] [--scale small|region] [--bodies 3] [--no-throttle]
+        [--from-region DIR]
 
 Uses the sample region in ``--work`` (``digor sample-region``, generated there with ``--scale`` and
-100 acts of history when absent), runs its night for budgets (the TOTEM documents of
+100 acts of history when absent; or, with ``--from-region``, the largest body's budget documents and
+the largest buyer's contracts of a region generated already, copied with its registry, plans and
+SIRENE files: the same files at the same size without a whole region's night), runs its night for budgets (the TOTEM documents of
 ``budgets-drop/`` through the actes chain, then the budgets chain) and contracts (the decp chain)
 once, picks the ``--bodies`` bodies with the most widget data (bytes of their files, uncompressed),
 serves the store with ``digor serve`` and opens each widget in Debian's chromium under emulated 4G
@@ -56,6 +59,71 @@ def region(work: Path, scale: str) -> dict:
         generate_region(work, replace(SCALES[scale], history_acts=100, night_acts=10), publish=False,
                         progress=lambda line: print("  " + line, flush=True))
     return json.loads(summary.read_text(encoding="utf-8"))
+
+
+def contracts_of(path: Path) -> tuple[object, list]:
+    """A DECP export (2022 JSON or XML, 2019 JSON) and, for each contract in it, (its container, the contract)."""
+    if path.suffix == ".xml":
+        from lxml import etree
+
+        tree = etree.parse(str(path))
+        return tree, [(tree.getroot(), c) for c in tree.getroot()]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    lists = [data["marches"]] if isinstance(data["marches"], list) else list(data["marches"].values())
+    return data, [(contracts, c) for contracts in lists for c in contracts]
+
+
+def buyer_of(contract) -> str | None:
+    if hasattr(contract, "findtext"):
+        return contract.findtext("acheteur/id") or contract.findtext("autoriteConcedante/id")
+    return (contract.get("acheteur") or contract.get("autoriteConcedante") or {}).get("id")
+
+
+def copy_largest(source: Path, work: Path) -> None:
+    """``work`` as a region holding only ``source``'s largest body's budget documents (bytes of its
+    TOTEM files) and its largest buyer's contracts (count), with its registry, plans and SIRENE files."""
+    import shutil
+    from collections import Counter, defaultdict
+
+    described = json.loads((source / "region.json").read_text(encoding="utf-8"))
+    night = described["night"]
+    documents = defaultdict(list)
+    for folder in sorted((source / "budgets-drop" / night).iterdir()):
+        siren = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["data"]["siren"]
+        documents[siren].append((folder, sum(f.stat().st_size for f in folder.iterdir())))
+    body = max(documents, key=lambda siren: sum(n for _, n in documents[siren]))
+    for folder, _ in documents[body]:
+        shutil.copytree(folder, work / "budgets-drop" / night / folder.name)
+    exports = sorted((source / "decp-drop" / night).iterdir())
+    buyers = Counter(buyer_of(c) for path in exports for _, c in contracts_of(path)[1])
+    buyer, count = buyers.most_common(1)[0]
+    (work / "decp-drop" / night).mkdir(parents=True)
+    for path in exports:
+        document, contracts = contracts_of(path)
+        others = [(container, contract) for container, contract in contracts if buyer_of(contract) != buyer]
+        if path.suffix == ".xml":
+            for container, contract in others:
+                container.remove(contract)
+        else:
+            for container in {id(c): c for c, _ in contracts}.values():
+                container[:] = [c for c in container if buyer_of(c) == buyer]
+        out = work / "decp-drop" / night / path.name
+        if path.suffix == ".xml":
+            document.write(str(out), xml_declaration=True, encoding="UTF-8")
+        else:
+            out.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    for name in ("plans-de-comptes", "sirene"):
+        shutil.copytree(source / name, work / name)
+    shutil.copy(source / "registry.yaml", work / "registry.yaml")
+    (work / "drop").mkdir()
+    described["environment"] = {"DIGOR_STORE": str(work / "store"), "DIGOR_REGISTRY": str(work / "registry.yaml"),
+                                "DIGOR_DROP_DIR": str(work / "drop"), "DIGOR_DECP_DROP_DIR": str(work / "decp-drop"),
+                                "DIGOR_PLANS_DIRS": str(work / "plans-de-comptes")}
+    described["copied_from"] = {"region": str(source), "budgets_of": body, "documents": len(documents[body]),
+                                "contracts_of": buyer, "contracts": count}
+    print(f"from {source}: the {len(documents[body])} budget documents of SIREN {body}, "
+          f"the {count} contracts of buyer {buyer}", flush=True)
+    (work / "region.json").write_text(json.dumps(described, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def publish(work: Path, described: dict) -> None:
@@ -125,8 +193,11 @@ def main() -> int:
     parser.add_argument("--scale", choices=("small", "region"), default="region", help="when the region is generated")
     parser.add_argument("--bodies", type=int, default=3, help="largest bodies measured per widget")
     parser.add_argument("--no-throttle", action="store_true", help="loopback speed, full CPU")
+    parser.add_argument("--from-region", help="a generated region (read only): its largest bodies' files into --work")
     args = parser.parse_args()
     work = Path(args.work).resolve()
+    if args.from_region and not (work / "region.json").exists():
+        copy_largest(Path(args.from_region).resolve(), work)
     described = region(work, args.scale)
     publish(work, described)
     store = Path(described["environment"]["DIGOR_STORE"])
