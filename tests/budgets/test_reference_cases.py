@@ -21,12 +21,15 @@ Known differences (each one is a place where the reference CSV is invalid, excep
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from collections import Counter
 from decimal import Decimal
 
 import pandas as pd
 import pytest
 
+from chains.totem_files import convert_files
 from load.public_files import csv_bytes
 from transform.totem_budgets import convert_totem
 from transform.totem_plans import clean_label
@@ -119,3 +122,37 @@ def test_the_other_real_files_convert_to_valid_files(reference_dir, official_pla
         frame = pd.DataFrame(conversion.rows, columns=list(SCDL_COLUMNS))
         report = validate_table(frame, reference_dir / "schemas" / "scdl-budget-0.8.3" / "schema.json")
         assert report.valid, report.to_text()
+
+
+def _reference_files(reference_dir):
+    samples = reference_dir / "samples" / "totem"
+    return sorted(samples.glob("yatotem2scdl/*/totem.xml")) + sorted(samples.glob("*/*.xml"))
+
+
+# SHA-256 of what ``digor convert totem`` gives for each real file (the benchmark's files): its CSV
+# and the line problems it reports. Checked against the other tests above when pinned; a change of
+# the conversion's speed must leave every byte as it is (a deliberate change of output updates them).
+PINNED_OUTPUTS = {
+    "BP2022_TRANSPORT": ("9ce5bfbc5a25cab96b97f667e532a6daa57d5d7a78ad97106d882fd52717fe85", "50653a06bf870e55ec68f243d8a450a1dc0ad4e4966bd9c019dbdca684baf9ac"),
+    "DOCBUDG-21560046100010-056025-CA-2021-01032022000000": ("2e74098d22e445971a54cffb8a5c3b3e577ddfa317818dd20b832c15a8dbf688", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "DOCBUDG-21560046100010-056025-DM2-2021-25112021000000": ("15f74d5fc0a2878e1802a036538ad0a45c1a6f3d18d9f1111450cfbd875eda46", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "DOCBUDG-21560046100085-056025-BP-2022-07042022000000": ("c79b4c6620eb0061e0517e6e2a1b20d6e3822bc144777719f94b8f326310f367", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "DOCBUDG-21560046100085-056025-CA-2021-01032022000000": ("2c6616b2f3eaf29e092db6d6171a01de268ba98d97e9fb97d146644e9c707f13", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "DOCBUDG-21560134500014-CFU-BP-2023": ("c9c3ecb8b131cbf02b2692e605d3979bfbe5ce0965808e47e7a9641125b5cdaa", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "budget-crach-001": ("e8be116147d02f71ef47ff9b2081ab51cd68fbc2b89ce5b5a62c37d8dc46dfe6", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+    "CA_2018": ("b29647a02c33f93555ebd77672e0bff05594f865852c4e4aead6f4ad185bcd42", "9d805184ddca317d14d75db494025266eb0ebf21a2fdc4216b3dc49ef00300d2"),
+    "budget": ("50495ed458a3ce70767a61dffe9241f7c09d45f5b7a11905aa0a2eaa6fbced39", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+}
+
+
+def test_every_real_file_converts_to_the_same_bytes(reference_dir, official_plans, tmp_path):
+    """``digor convert totem`` on the real files: every CSV byte and every reported problem as pinned."""
+    files = _reference_files(reference_dir)
+    results = convert_files(files, tmp_path, official_plans)
+    got = {}
+    for result in results:
+        assert "error" not in result, result
+        csv_digest = hashlib.sha256((tmp_path / f"{result['csv'].rsplit('/', 1)[-1]}").read_bytes()).hexdigest()
+        problems = json.dumps(result["problems"], ensure_ascii=False, sort_keys=True).encode()
+        got[result["csv"].rsplit("/", 1)[-1].removesuffix(".csv")] = (csv_digest, hashlib.sha256(problems).hexdigest())
+    assert got == PINNED_OUTPUTS
