@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,13 +43,41 @@ class Account:
     chapters: dict[str, str]
 
 
+class Accounts(Mapping):
+    """A plan's accounts by code, each ``Account`` made when first asked for: a plan holds thousands
+    of accounts and a budget uses a few hundred, so reading a plan only keeps each account's raw
+    attributes (label cleaning and chapters wait for a budget that needs them)."""
+
+    def __init__(self, raw: dict[str, tuple[str | None, ...]]):
+        self._raw = raw
+        self._made: dict[str, Account] = {}
+
+    def __getitem__(self, code: str) -> Account:
+        account = self._made.get(code)
+        if account is None:
+            label, *chapters = self._raw[code]
+            account = self._made[code] = Account(
+                code, clean_label(label), {key: (value or "").strip() for key, value in zip(_CHAPTER_KEYS, chapters)}
+            )
+        return account
+
+    def __contains__(self, code) -> bool:
+        return code in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
 @dataclass(frozen=True)
 class PlanDeComptes:
     norme: str
     declinaison: str
     year: int
     chapters: dict[str, Chapter]
-    accounts: dict[str, Account]
+    accounts: Mapping[str, Account]
     function_chapters: dict[str, Chapter]
     functions: dict[str, str]
 
@@ -58,9 +87,9 @@ class PlanDeComptes:
 
     def chapter_of(self, nature: str, cod_rd: str, op_budg: str, typ_op_budg: str) -> str:
         """The nature chapter an account falls in for this kind of operation ("" when none)."""
-        account = self.accounts.get(nature)
-        if account is None:
+        if nature not in self.accounts:
             return ""
+        account = self.accounts[nature]
         side = "D" if cod_rd == "D" else "R"
         if op_budg != "1":
             candidates = [f"{side}R"]
@@ -97,6 +126,7 @@ class PlanDeComptes:
 
 
 _CHAPTER_KEYS = ("DR", "RR", "DOES", "ROES", "DOIS", "ROIS")
+_RAW_ACCOUNT = ("Libelle", *_CHAPTER_KEYS)  # what ``Accounts`` keeps of a <Compte>
 _C1_CONTROLS = {code: bytes([code]).decode("cp1252", errors="ignore") for code in range(0x80, 0xA0)}
 
 
@@ -140,10 +170,11 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     accounts = {}
     if nature is not None:
         for element in nature.iter("Compte"):
-            code = (element.get("Code") or "").strip()
-            if code and code not in accounts:
-                chapters = {key: (element.get(key) or "").strip() for key in _CHAPTER_KEYS}
-                accounts[code] = Account(code, clean_label(element.get("Libelle")), chapters)
+            code = element.get("Code")
+            if code:
+                code = code.strip()
+                if code and code not in accounts:
+                    accounts[code] = tuple(map(element.get, _RAW_ACCOUNT))
     functions = {}
     if fonction is not None:
         for element in fonction.iter("RefFonc"):
@@ -155,7 +186,7 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
         declinaison=(root.get("Declinaison") or "").strip(),
         year=year,
         chapters=_chapters(nature),
-        accounts=accounts,
+        accounts=Accounts(accounts),
         function_chapters=_chapters(fonction),
         functions=functions,
     )

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.config import BUDGET_MAX_AMOUNT
-from core.csv_cells import neutralise
+from core.csv_cells import FORMULA_STARTS, neutralise
 from transform.totem_plans import PlanDeComptes, PlanResolver
 from transform.totem_reader import (
     DEFAULT_MAX_BYTES,
@@ -139,8 +141,9 @@ def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion
             result.problems.append(LineProblem(line.number, line.nature, (
                 f"function {line.fonction} not in the plan de comptes {plan.name}: published without its label"
             ), kept=True))
-        row = dict(common)
-        row.update({
+        amounts = line.amounts
+        result.rows.append({  # in SCDL_COLUMNS order
+            **common,
             "BGT_CONTNAT": chapter,
             "BGT_CONTNAT_LABEL": chapter_label,
             "BGT_NATURE": line.nature,
@@ -151,11 +154,9 @@ def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion
             "BGT_SECTION": SECTIONS[section],
             "BGT_OPBUDG": OPBUDG[line.op_budg],
             "BGT_CODRD": CODRD[line.cod_rd],
+            **{column: amount_text(amounts[source]) for source, column in AMOUNT_COLUMNS.items()},
             "BGT_ARTSPE": ARTSPE.get(line.art_spe, ""),
         })
-        for source, column in AMOUNT_COLUMNS.items():
-            row[column] = amount_text(line.amounts[source])
-        result.rows.append({column: row[column] for column in SCDL_COLUMNS})
         result.line_numbers.append(line.number)
         result.chapters_derived += derived
     return result
@@ -175,5 +176,25 @@ def scdl_csv_bytes(rows: list[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SCDL_COLUMNS)
-    writer.writerows([neutralise(row.get(column)) for column in SCDL_COLUMNS] for row in rows)
+    writer.writerows(map(_csv_cells, rows))
     return buffer.getvalue().encode("utf-8")
+
+
+_CELLS = operator.itemgetter(*SCDL_COLUMNS)
+# A cell that could read as a formula follows a separator in the row's text (NUL is never in a cell
+# read from XML; a false alarm only costs the cell-by-cell path).
+_MAY_BE_FORMULA = re.compile("\x00[" + re.escape("".join(FORMULA_STARTS)) + "]")
+
+
+def _csv_cells(row: dict[str, str]) -> tuple | list:
+    """A row's cells in SCDL order, neutralised (``core.csv_cells.neutralise``) when one may need it."""
+    try:
+        cells = _CELLS(row)
+    except KeyError:  # a row without some column: an empty cell there
+        return [neutralise(row.get(column)) for column in SCDL_COLUMNS]
+    try:
+        if not _MAY_BE_FORMULA.search("\x00" + "\x00".join(cells)):
+            return cells
+    except TypeError:  # a cell that is not text: the cell-by-cell path
+        pass
+    return [neutralise(cell) for cell in cells]
