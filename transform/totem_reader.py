@@ -20,6 +20,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -58,9 +59,9 @@ class TotemError(ValueError):
     """A TOTEM file that cannot be read or converted; the message says why."""
 
 
-@dataclass(frozen=True)
-class BudgetLine:
-    """One ``LigneBudget`` as written in the document (codes as text, amounts as Decimal)."""
+class BudgetLine(NamedTuple):
+    """One ``LigneBudget`` as written in the document (codes as text, amounts as Decimal); a named
+    tuple: as unchangeable as a frozen dataclass, made several times faster (a file has thousands)."""
 
     number: int
     nature: str
@@ -173,7 +174,7 @@ def read_totem(
     plausibility bound of a line amount (the run's ``Settings.budget_max_amount``; None: no bound)."""
     if len(data) > max_bytes:
         raise TotemError(f"the file is {len(data)} bytes, above the {max_bytes}-byte limit for a TOTEM document")
-    if not data.strip():
+    if not data or data.isspace():  # not ``data.strip()``: no copy of a big file
         raise TotemError("the file is empty")
     try:
         document = _stream(data, max_amount)
