@@ -307,8 +307,10 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
     table = prepare_table(frames(first_pass=True), schema, folder / f"{table_base_key(year).rsplit('/', 1)[1]}.csv")
     files: dict[str, list[dict]] = {"json": [], "json_historique": [], "table": [], "rejets": []}
     quarantined: list[dict] = []
+    regulatory = _publish_regulatory(store, year, spool, settings.schema_versions["decp"], folder)
+    spool.close()  # its fingerprints and digests are not needed past its file: not beside the table's validation
     for name, info in (
-        ("json", _publish_regulatory(store, year, spool, settings.schema_versions["decp"], folder)),
+        ("json", regulatory),
         ("json_historique", _publish_history(store, year, history, names,
                                              settings.schema_versions["decp-historique"])),
     ):

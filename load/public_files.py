@@ -109,11 +109,12 @@ def table_records(frame: pd.DataFrame) -> Iterator[list[str]]:
 @dataclass
 class PreparedTable:
     """A table's published forms made from its frames in one pass, a frame at a time (``prepare_table``):
-    its CSV, its typed Arrow batches for the Parquet and its records' fingerprints. A table not yet
-    validated may hold cells its types refuse: ``untyped`` is then why, and it cannot be written."""
+    its CSV, its Parquet (from typed Arrow batches, made before the CSV is validated so that the two
+    never sit in memory together) and its records' fingerprints. A table not yet validated may hold
+    cells its types refuse: ``untyped`` is then why, and it cannot be written."""
 
     csv: bytes | Path  # a file under the folder ``prepare_table`` was given
-    batches: list[pa.RecordBatch]
+    parquet: bytes
     records: set[str]
     rows: int
     untyped: Exception | None = None
@@ -139,7 +140,9 @@ def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str,
                 untyped, batches = error, []
         records.update(fingerprint(record) for record in table_records(frame))
         rows += len(frame)
-    return PreparedTable(csv.getvalue() if isinstance(csv, io.BytesIO) else b"", batches, records, rows, untyped)
+    parquet = _parquet_of(batches) if batches else b""
+    del batches
+    return PreparedTable(csv.getvalue() if isinstance(csv, io.BytesIO) else b"", parquet, records, rows, untyped)
 
 
 def write_table(
@@ -166,7 +169,7 @@ def write_prepared(
     files = []
     folder, stem = base_key.rsplit("/", 1)
     for fmt in ("csv", "parquet"):
-        data = table.csv if fmt == "csv" else _parquet_of(table.batches)
+        data = table.csv if fmt == "csv" else table.parquet
         key = f"{base_key}.{fmt}"
         if versioned:
             version_key, changed = put_version(store, folder, stem, fmt, data, records)

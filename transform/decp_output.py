@@ -100,8 +100,10 @@ class RegulatorySpool:
         out.write(b"}}\n")
 
     def close(self) -> None:
+        """Its files closed and what it gathered let go (its counts stay)."""
         for file in self.files.values():
             file.close()
+        self.seen, self.records, self.first = {kind: set() for kind in self.files}, set(), {}
 
 
 NAME_FIELDS = ("denominationSociale", "nom")  # of a titulaire or concessionnaire; of a buyer
