@@ -69,22 +69,26 @@ def test_each_widget_page_gets_its_modules_in_one_request(site, watched):
     assert not watched.errors
 
 
-@pytest.mark.parametrize("query", ["actes.html?siren=212900997", "actes.html?siren=21290099700017",
-                                   "budgets.html?siret=21290099700017", "marches.html?siret=21290099700017"])
-def test_the_manifest_is_asked_for_before_the_page_module_has_come(site, watched, query):
-    """The head's small script asks for the manifest while the module is still on its way (held
-    here); the module then reads that response: the manifest is asked for once."""
+@pytest.mark.parametrize(("query", "first_screen"), [
+    ("actes.html?siren=212900997", "/recents."), ("actes.html?siren=21290099700017", "/recents."),
+    ("budgets.html?siret=21290099700017", None), ("marches.html?siret=21290099700017", "/indicateurs.")])
+def test_the_manifest_is_asked_for_before_the_page_module_has_come(site, watched, query, first_screen):
+    """The head's small script asks for the manifest, then the file of the first screen it names,
+    while the module is still on its way (held here); the module then reads those responses: each
+    is asked for once."""
     held = []
     module = query.split(".html")[0] + ".js"
     watched.page.route(f"**/widgets/{module}", lambda route: held.append(route))
     watched.page.goto(f"{site.base}/widgets/{query}", wait_until="commit")
-    watched.page.wait_for_function("() => performance.getEntriesByType('resource')"
-                                   ".some((e) => e.name.endsWith('/index.json'))")
+    watched.page.wait_for_function("(first) => performance.getEntriesByType('resource').some((e) => "
+                                   "first ? e.name.includes(first) : e.name.endsWith('/index.json'))", arg=first_screen)
     assert len(held) == 1
     watched.page.unroute(f"**/widgets/{module}")
     held[0].continue_()
     expect(watched.page.locator("body")).to_have_attribute("data-etat", "pret")
     assert sum(url.endswith("/index.json") for url in watched.requests) == 1
+    if first_screen:
+        assert sum(first_screen in url for url in watched.requests) == 1
     assert not watched.errors
 
 

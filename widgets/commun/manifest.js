@@ -7,18 +7,29 @@ export const FORMATS = { actes: 2, budgets: "digor-budgets-widget/1", marches: 2
 // it names with ``version: true`` is a content-addressed version that never changes under its
 // name: the browser's cache answers it (the store says for how long, then it revalidates).
 export async function fetchJson(url, { version = false } = {}) {
-  const response = await (earlyResponse(url) || fetch(url, { cache: version ? "default" : "no-cache" }));
+  const early = version ? await earlyFile(url) : earlyResponse(url);
+  const response = await (early || fetch(url, { cache: version ? "default" : "no-cache" }));
   if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
   return response.json();
 }
 
-// The manifest's response when commun/debut.js asked for it from the page's head: once, and only
-// for the same address (a later reading asks again).
+// The responses commun/debut.js asked for from the page's head (the manifest, the first screen's
+// file): each once, and only for the same address (a later reading asks again).
 function earlyResponse(url) {
   const early = window.digorDebut;
-  if (!early || early.url !== new URL(url, location.href).href) return null;
-  window.digorDebut = null;
-  return early.response;
+  if (!early || !early.response || early.url !== new URL(url, location.href).href) return null;
+  const response = early.response;
+  early.response = null;
+  return response;
+}
+
+async function earlyFile(url) {
+  const early = window.digorDebut;
+  if (!early || !early.first) return null;
+  const first = await early.first;
+  if (!first || !early.first || first.url !== new URL(url, location.href).href) return null;
+  early.first = null;
+  return first.response;
 }
 
 export async function fetchManifest(url, kind) {
