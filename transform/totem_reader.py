@@ -202,51 +202,83 @@ def _root_name(data: bytes) -> str:
 
 
 def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
-    root = _root_name(data)
+    # End events only (a start event costs libxml2 as much as the parse of a line): whether an
+    # element lies in a skipped block is read from its ancestors, once per parent for the lines.
+    events = safe_xml.iterparse(io.BytesIO(data), tag=[f"{{*}}{name}" for name in _SELECTED],
+                                remove_comments=True, remove_pis=True)
+    document = None
+    budgets: list = []  # the Budget blocks met (one expected), kept alive: compared by identity
+    holder = None  # the parent of the last lines, and whether lines there are read
+    reading = False
+    lines = 0
+    try:
+        for _, element in events:
+            if document is None:
+                document = _document(_local(element.getroottree().getroot().tag))
+            tag = element.tag
+            name = _LOCAL_NAMES.get(tag) or _local(tag)
+            if name == "LigneBudget":
+                parent = element.getparent()
+                if parent is not holder:
+                    holder, reading = parent, _read_here(parent, budgets, True)
+                if reading:
+                    _line(document, element, max_amount)
+                    lines += 1
+                    if lines % _LINES_FREED_TOGETHER == 0:
+                        _free_before(element)
+                else:
+                    element.clear(keep_tail=False)
+                continue
+            if name in _SKIPPED_BLOCKS:
+                _free(element)
+                continue
+            if not _read_here(element, budgets, False):
+                element.clear(keep_tail=False)
+                continue
+            if name == "Budget":
+                continue
+            parent = element.getparent()
+            parent_name = _local(parent.tag) if parent is not None else ""
+            if name == "Information" and parent_name == "InformationsGenerales":
+                _information(document, element)
+                _free(element)
+            elif name == "VersionSchema" and parent_name == DOC_ROOT:
+                document.schema_version = _v(element)
+            elif name == "Scellement" and parent_name == DOC_ROOT:
+                document.sealed_at = (element.get("date") or "").strip()
+            elif name in _HEADER_PARENTS.get(parent_name, ()):
+                document.header.setdefault(name, _v(element))
+    except etree.XMLSyntaxError:
+        if document is None:  # nothing read yet: a document that is not TOTEM says so first
+            _document(_root_name(data))
+        raise
+    return document if document is not None else _document(_root_name(data))
+
+
+def _document(root: str) -> TotemDocument:
     if root not in (DOC_ROOT, CFU_ROOT):
         raise TotemError(f"root element <{root}> is not a TOTEM DocumentBudgetaire or CompteFinancierUnique")
-    document = TotemDocument(root=root)
-    events = safe_xml.iterparse(io.BytesIO(data), events=("start", "end"), tag=[f"{{*}}{name}" for name in _SELECTED],
-                                remove_comments=True, remove_pis=True)
-    skipping = 0
-    budgets = 0
-    lines = 0
-    for event, element in events:
-        tag = element.tag
-        name = _LOCAL_NAMES.get(tag) or _local(tag)
-        if event == "start":
-            if name in _SKIPPED_BLOCKS:
-                skipping += 1
-            elif name == "Budget" and not skipping:
-                budgets += 1
-                if budgets > 1:
-                    raise TotemError("the document holds several Budget blocks; one document per budget is expected")
-            continue
+    return TotemDocument(root=root)
+
+
+def _read_here(element, budgets: list, below: bool) -> bool:
+    """Whether ``element`` (``below``: what it holds) is read, not in a skipped block; a Budget
+    block on the way is counted, and a second one refused."""
+    found = []
+    node = element if below or _local(element.tag) == "Budget" else element.getparent()
+    while node is not None:
+        name = _local(node.tag)
         if name in _SKIPPED_BLOCKS:
-            skipping -= 1
-            _free(element)
-            continue
-        if skipping:
-            element.clear(keep_tail=False)
-            continue
-        if name == "LigneBudget":
-            _line(document, element, max_amount)
-            lines += 1
-            if lines % _LINES_FREED_TOGETHER == 0:
-                _free_before(element)
-            continue
-        holder = element.getparent()
-        parent = _local(holder.tag) if holder is not None else ""
-        if name == "Information" and parent == "InformationsGenerales":
-            _information(document, element)
-            _free(element)
-        elif name == "VersionSchema" and parent == DOC_ROOT:
-            document.schema_version = _v(element)
-        elif name == "Scellement" and parent == DOC_ROOT:
-            document.sealed_at = (element.get("date") or "").strip()
-        elif name in _HEADER_PARENTS.get(parent, ()):
-            document.header.setdefault(name, _v(element))
-    return document
+            return False
+        if name == "Budget":
+            found.append(node)
+        node = node.getparent()
+    for budget in found:
+        if not any(budget is seen for seen in budgets):
+            budgets.append(budget)
+            if len(budgets) > 1:
+                raise TotemError("the document holds several Budget blocks; one document per budget is expected")
+    return True
 
 
 def _v(element) -> str:
