@@ -62,9 +62,12 @@ def test_calculated_lines_are_skipped():
 
 
 def test_annexes_are_never_read():
-    annexes = '<Annexes><DATA_PERSONNEL><PERSONNEL><Nom V="Mme Personne Privée"/></PERSONNEL></DATA_PERSONNEL></Annexes>'
+    annexes = ('<Annexes><DATA_PERSONNEL><PERSONNEL><Nom V="Mme Personne Privée"/></PERSONNEL></DATA_PERSONNEL>'
+               f'<Budget>{LINE.replace("6042", "9999")}</Budget><Information Code="PopTot" V="1"/></Annexes>')
     document = read_totem(totem(LINE, extra=annexes))
     assert "Personne" not in repr(document)
+    assert [line.nature for line in document.lines] == ["6042"], "a line or a Budget in an annex is not the budget's"
+    assert document.informations["PopTot"] == Decimal("3446")
 
 
 def test_real_files_of_every_shape(reference_dir):
@@ -91,6 +94,9 @@ def test_real_files_of_every_shape(reference_dir):
         ),
         (totem(LINE)[:-200], "not well-formed XML"),
         (b"<html><body>502 Bad Gateway</body></html>", "not a TOTEM"),
+        (b"<html><body>502 Bad Gateway</bo", "not a TOTEM"),  # broken too: what it is comes first
+        (totem(LINE, extra=f"</Budget><Budget>{LINE}"), "several Budget blocks"),
+        (totem(LINE, extra="</Budget><Budget><BlocBudget/>"), "several Budget blocks"),  # one without lines
         (b"%PDF-1.4 not xml", "not well-formed"),
         (b"   ", "empty"),
         (totem(LINE, natdec="07"), "NatDec '07'"),
