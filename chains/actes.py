@@ -59,7 +59,7 @@ from load.document_texts import (
     to_read,
     write_record,
 )
-from load.documents import document_key, publish_documents
+from load.documents import document_key, publish_documents, years_showing
 from load.public_files import switch_dataset_manifest
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import (
@@ -462,11 +462,12 @@ class ActesChain(Chain):
 
 def _bodies_showing(store, documents: set[str]) -> dict[int, set[str]]:
     """Per year, the bodies whose acts (latest versions) show one of these documents: the year's text
-    side file and their widget's text index follow the texts just published."""
+    side file and their widget's text index follow the texts just published. Only the years whose
+    online acts show them are read, not the whole history."""
     found: dict[int, set[str]] = {}
     if not documents:
         return found
-    for year in staged_years(store):
+    for year in sorted(years_showing(store, documents)):
         acts = latest_versions(store, year)
         for siren, sha256, annexes in zip(acts["siren"], acts["main_file_sha256"], acts["annexes"]):
             if sha256 in documents or any(annex["sha256"] in documents for annex in annexes):

@@ -32,6 +32,13 @@ def document_hash(key: str) -> str:
     return key.rsplit("/", 1)[1].split(".", 1)[0]
 
 
+def years_showing(store: ObjectStore, hashes: set[str]) -> set[int]:
+    """The years whose online acts show one of these documents (from the years' document lists, not
+    their acts: a few keys a year, whatever the history holds)."""
+    return {int(key.rsplit("annee=", 1)[1].split(".", 1)[0]) for key in store.list_keys(USAGE_PREFIX + "/")
+            if hashes & {document_hash(item) for item in json.loads(store.get_bytes(key))}}
+
+
 def public_document_hashes(store: ObjectStore) -> set[str]:
     """Hashes of every document some year's online acts show: the only ones whose text is read."""
     found: set[str] = set()

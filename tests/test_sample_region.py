@@ -77,7 +77,7 @@ def test_the_region_has_every_kind_of_body_and_the_sizes_asked(region):
     assert len({body["siren"] for body in document["bodies"]}) == SCALE.bodies
 
 
-def test_the_night_runs_on_top_of_the_history(region, tmp_path):
+def test_the_night_runs_on_top_of_the_history(region, tmp_path, monkeypatch):
     """As a region in service: the history's documents have their text read and published, so the
     night's text tasks read the night's new documents only."""
     import shutil
@@ -108,3 +108,16 @@ def test_the_night_runs_on_top_of_the_history(region, tmp_path):
                        for path in (copy / "drop" / summary["night"]).rglob("*.pdf")}
     unread = [sha256 for job in CHAIN.text_jobs(settings) for sha256 in job["documents"]]
     assert unread and set(unread) <= night_documents
+
+    # Publishing the night's texts reads the acts of the years showing its documents, not the history's.
+    import chains.actes as actes_chain
+    from extract.document_text import read_own_document
+    from load.document_texts import public_pdf, write_record
+
+    store, read_years, latest = CHAIN.store(settings), [], actes_chain.latest_versions
+    monkeypatch.setattr(actes_chain, "latest_versions", lambda st, year: read_years.append(year) or latest(st, year))
+    for sha256 in unread:
+        write_record(store, sha256, read_own_document(public_pdf(store, sha256), settings.text_limits).to_dict())
+    published = CHAIN.publish_texts(settings, [])
+    assert set(published["written"]) == set(unread)
+    assert sorted(read_years) == [year["year"] for year in published["years"]] == [int(summary["night"][:4])]
