@@ -211,6 +211,7 @@ def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
     holder = None  # the parent of the last lines, and whether lines there are read
     reading = False
     lines = 0
+    amounts_read: dict[str, Decimal] = {}  # amount texts already read in this document (most repeat)
     try:
         for _, element in events:
             if document is None:
@@ -222,7 +223,7 @@ def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
                 if parent is not holder:
                     holder, reading = parent, _read_here(parent, budgets, True)
                 if reading:
-                    _line(document, element, max_amount)
+                    _line(document, element, max_amount, amounts_read)
                     lines += 1
                     if lines % _LINES_FREED_TOGETHER == 0:
                         _free_before(element)
@@ -318,9 +319,19 @@ def _information(document: TotemDocument, element) -> None:
 # What a LigneBudget child is to ``_line``: an amount, a code or text, a supplementary characteristic.
 _AMOUNT, _TEXT, _CARAC = 0, 1, 2
 _LINE_CHILDREN = {**dict.fromkeys(AMOUNT_FIELDS, _AMOUNT), **dict.fromkeys(LINE_TEXT_FIELDS, _TEXT), "CaracSup": _CARAC}
+# A child's (local name, kind) by its full tag: one look-up per child where the name and then the kind took two.
+_LINE_CHILD_TAGS: dict[str, tuple[str, int | None]] = {}
 
 
-def _line(document: TotemDocument, element, max_amount: Decimal | None) -> None:
+def _line_child(tag) -> tuple[str, int | None]:
+    name = _local(tag)
+    found = (name, _LINE_CHILDREN.get(name))
+    if isinstance(tag, str) and len(_LINE_CHILD_TAGS) < 4096:  # bounded as ``_LOCAL_NAMES``
+        _LINE_CHILD_TAGS[tag] = found
+    return found
+
+
+def _line(document: TotemDocument, element, max_amount: Decimal | None, amounts_read: dict[str, Decimal]) -> None:
     if (element.get("calculated") or "").strip().lower() == "true":
         document.skipped_calculated += 1
         return
@@ -330,8 +341,7 @@ def _line(document: TotemDocument, element, max_amount: Decimal | None) -> None:
     section = ""
     for child in element:
         tag = child.tag
-        name = _LOCAL_NAMES.get(tag) or _local(tag)
-        kind = _LINE_CHILDREN.get(name)
+        name, kind = _LINE_CHILD_TAGS.get(tag) or _line_child(tag)
         if kind is None:
             continue
         text = child.get("V") or ""
@@ -339,8 +349,13 @@ def _line(document: TotemDocument, element, max_amount: Decimal | None) -> None:
             if name not in values:  # a code has no blank to collapse: most values are taken as they are
                 values[name] = text if text.isalnum() else " ".join(text.split())
         elif kind == _AMOUNT:
-            text = text.strip()
-            amounts[name] = _amount(text, name, number, max_amount) if text else None
+            value = amounts_read.get(text)
+            if value is None:
+                stripped = text.strip()
+                value = _amount(stripped, name, number, max_amount) if stripped else None
+                if value is not None:
+                    amounts_read[text] = value
+            amounts[name] = value
         elif (child.get("Code") or "") == "Section":
             section = " ".join(text.split()).upper()
     if not values.get("Nature"):
