@@ -56,7 +56,7 @@ from load.public_files import (
     withdraw_slot,
 )
 from load.versions import Fingerprints, fingerprint, is_version, publish_file_set, read_json
-from transform.decp_consolidate import VERSION_2022, Consolidated
+from transform.decp_consolidate import VERSION_2022, Consolidated, loaded
 from transform.decp_output import (
     VERSION_2019,
     RegulatorySpool,
@@ -294,12 +294,13 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
         start = 0
         for batch in staged.kept_batches():
             current = {(row["file_key"], row["position"]) for row in batch if row[CURRENT]}
+            objects = [loaded(row) for row in batch]  # parsed once for the table and the records
             if first_pass:  # the year's other files are made on the same pass
-                spool.add(batch)
+                spool.add(batch, objects)
                 history.extend(row for row in batch if row["version"] == VERSION_2019)
                 if widgets:
                     add_entries(by_buyer, batch, current, names, entities)
-            frame = table_frame(iter_table_rows(batch, names, current))
+            frame = table_frame(iter_table_rows(batch, names, current, objects))
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame

@@ -300,7 +300,10 @@ def _conform_root(version: str, kind: str) -> Conform:
 
 
 def _unflatten(data: dict) -> dict:
-    """``{"acheteur.id": x}`` (seen in 2019 files) -> ``{"acheteur": {"id": x}}``."""
+    """``{"acheteur.id": x}`` (seen in 2019 files) -> ``{"acheteur": {"id": x}}``; ``data`` itself when
+    no key is dotted (most objects)."""
+    if not any("." in key for key in data):
+        return data
     result = {}
     for key, value in data.items():
         if "." in key and not key.startswith("$"):

@@ -63,9 +63,9 @@ def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str
     return resolved_name(names, identifier, sent.get(identifier) if identifier else None)
 
 
-def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> list[dict]:
-    """Every (version x titulaire) row of one kept object."""
-    data, kind = loaded(row), row["kind"]
+def contract_rows(row: dict, current: bool, names: NameLookup | None = None, data: dict | None = None) -> list[dict]:
+    """Every (version x titulaire) row of one kept object (``data``: its object, when already ``loaded``)."""
+    data, kind = loaded(row) if data is None else data, row["kind"]
     sent = json.loads(row["names_json"])
     concession = kind == CONCESSION
     lieu = data.get("lieuExecution") or {}
@@ -135,12 +135,13 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None) -> 
 
 
 def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
-                    current: set[tuple[str, int]] | None = None) -> Iterator[dict]:
+                    current: set[tuple[str, int]] | None = None, objects: list[dict] | None = None) -> Iterator[dict]:
     """The table's rows one contract at a time (a year's rows are never all held as dicts); ``current``:
-    the year's ``current_objects`` when ``kept`` is a batch of it."""
+    the year's ``current_objects`` when ``kept`` is a batch of it; ``objects``: the rows' objects, when
+    already ``loaded``."""
     current = current_objects(kept) if current is None else current
-    for row in kept:
-        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names)
+    for row, data in zip(kept, objects or map(loaded, kept)):
+        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names, data)
 
 
 def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
