@@ -102,6 +102,9 @@ def _listify(value) -> list:
 
 
 def _flatten(values: list) -> list:
+    """``values`` with nested lists spliced in (``values`` itself, not a copy, when none is nested)."""
+    if not any(isinstance(value, list) for value in values):
+        return values
     flat = []
     for value in values:
         flat.extend(_flatten(value) if isinstance(value, list) else [value])
@@ -269,13 +272,15 @@ class _Compiler:
         cache: dict = {}
 
         def conform(value, path: str, ctx: _Context):
-            if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
+            text = type(value) is str  # most values: none of the list and object checks apply
+            if not text and isinstance(value, list) and len(value) == 1 and not isinstance(value[0], (list, dict)):
                 value = value[0]
-            if isinstance(value, (dict, list)):
+                text = type(value) is str
+            if not text and isinstance(value, (dict, list)):
                 if not _empty(value):
                     ctx.note(path, f"valeur simple attendue, {_show(value)} retiré")
                 return None
-            if remembered and type(value) is str:
+            if remembered and text:
                 key = (value, ctx.reference) if dated else value
                 found = cache.get(key)
                 if found is None:
