@@ -290,17 +290,23 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
     by_buyer: dict[str, list[dict]] = {}
     schema = settings.schema("decp-table")
 
+    def parsed(batch: list[dict], first_pass: bool) -> Iterator[dict]:
+        """Each object parsed once, one at a time, for the regulatory file (first pass) and the table."""
+        for row in batch:
+            data = loaded(row)
+            if first_pass:
+                spool.add([row], [data])
+            yield data
+
     def frames(first_pass: bool = False) -> Iterator[pd.DataFrame]:
         start = 0
         for batch in staged.kept_batches():
             current = {(row["file_key"], row["position"]) for row in batch if row[CURRENT]}
-            objects = [loaded(row) for row in batch]  # parsed once for the table and the records
             if first_pass:  # the year's other files are made on the same pass
-                spool.add(batch, objects)
                 history.extend(row for row in batch if row["version"] == VERSION_2019)
                 if widgets:
                     add_entries(by_buyer, batch, current, names, entities)
-            frame = table_frame(iter_table_rows(batch, names, current, objects))
+            frame = table_frame(iter_table_rows(batch, names, current, parsed(batch, first_pass)))
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame

@@ -22,7 +22,7 @@ import json
 import re
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from core.csv_cells import neutralise
@@ -55,7 +55,7 @@ class RegulatorySpool:
         self.repeated: set[tuple[str, ...]] = set()
         self.records: set[str] = set()
 
-    def add(self, kept: list[dict], objects: list[dict] | None = None) -> None:
+    def add(self, kept: list[dict], objects: Iterable[dict] | None = None) -> None:
         """``objects``: the rows' objects already parsed (``loaded``), else they are parsed here."""
         for row, data in zip(kept, objects or map(loaded, kept)):
             if row["version"] != VERSION_2022:

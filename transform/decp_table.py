@@ -135,7 +135,7 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None, dat
 
 
 def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
-                    current: set[tuple[str, int]] | None = None, objects: list[dict] | None = None) -> Iterator[dict]:
+                    current: set[tuple[str, int]] | None = None, objects: Iterable[dict] | None = None) -> Iterator[dict]:
     """The table's rows one contract at a time (a year's rows are never all held as dicts); ``current``:
     the year's ``current_objects`` when ``kept`` is a batch of it; ``objects``: the rows' objects, when
     already ``loaded``."""
