@@ -88,7 +88,7 @@ def test_document_links_open_the_published_pdf(site, watched):
 def test_closed_or_unknown_bodies_get_a_french_message(site, watched):
     page = watched.open(site.widget(f"siren={CLOSED_BODY.siren}"))
     expect(page.locator("#total")).to_have_text(f"Aucun acte publié pour le SIREN {CLOSED_BODY.siren}.")
-    watched.errors.clear()  # the browser logs the 404 of the missing manifest
+    watched.forget_logged(404)  # the missing manifest
     page = watched.open(site.widget("siren=abc"))
     expect(page.locator("#total")).to_contain_text("n'est pas un numéro SIREN")
     page = watched.open(site.widget())
@@ -561,7 +561,7 @@ def test_one_year_file_that_fails_leaves_the_others_listed(site, watched):
     broken = years["2019"]["fichier"]
     page.route(f"**/{broken}", lambda route: route.fulfill(status=503, body="indisponible"))
     watched.open(site.widget(f"siren={BIG_SIREN}&tri=decision"), ready="body[data-etat=pret]")
-    watched.errors.clear()  # the browser logs the 503
+    watched.forget_logged(503)
     expected = sum(y["actes"] for year, y in years.items() if year != "2019")
     expect(page.locator("#total")).to_contain_text(f"{expected:,} actes".replace(",", "\u202f"))
     expect(page.locator("#incomplet")).to_have_text(

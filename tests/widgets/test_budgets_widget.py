@@ -294,7 +294,7 @@ def test_colours_and_themes_apply_to_the_page_and_the_charts(site, watched):
 def test_clear_french_messages(site, watched):
     page = watched.open(widget(site, "siret=99999999999999"))
     expect(page.locator("#etat")).to_have_text("Aucun budget publié pour le SIRET 99999999999999.")
-    watched.errors.clear()  # the browser logs the 404 of the missing manifest
+    watched.forget_logged(404)  # the missing manifest
     page = watched.open(widget(site, "siret=abc"))
     expect(page.locator("#etat")).to_contain_text("n'est pas un numéro SIRET (14 chiffres)")
     page = watched.open(widget(site, ""))

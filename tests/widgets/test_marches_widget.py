@@ -400,7 +400,7 @@ def test_modification_with_new_titulaires_and_html(site, watched, test_buyer):
 def test_unknown_or_malformed_siret_gets_a_french_message(site, watched):
     page = watched.open(widget(site, "siret=12345678900011"))
     expect(page.locator("#etat")).to_have_text(re.compile(r"^Aucun marché publié pour le SIRET 12345678900011\."))
-    watched.errors.clear()  # the browser logs the 404 of the missing manifest
+    watched.forget_logged(404)  # the missing manifest
     page = watched.open(widget(site, "siret=2129"))
     expect(page.locator("#etat")).to_contain_text("n'est pas un numéro SIRET (14 chiffres)")
     page = watched.open(f"{site.base}/widgets/marches.html")
@@ -519,7 +519,7 @@ def test_back_returns_to_the_previous_filter_and_page(site, watched, test_buyer)
 def test_one_year_file_that_fails_leaves_the_other_years_listed(site, watched, test_buyer):
     watched.page.route(f"**/marches/{TEST_SIRET}/{year_file(2024)}", lambda route: route.fulfill(status=503, body="indisponible"))
     page = open_ready(watched, widget(site, f"siret={TEST_SIRET}"))
-    watched.errors.clear()  # the browser logs the 503
+    watched.forget_logged(503)
     listed = len(test_buyer[2023]) + len(test_buyer[2025])
     expect(page.locator("#total")).to_contain_text(f"{listed} contrats")
     expect(page.locator("#incomplet")).to_have_text(
