@@ -171,11 +171,11 @@ def write_prepared(
     for fmt in ("csv", "parquet"):
         data = table.csv if fmt == "csv" else table.parquet
         key = f"{base_key}.{fmt}"
+        size, digest = content_size_sha256(data)
         if versioned:
-            version_key, changed = put_version(store, folder, stem, fmt, data, records)
+            version_key, changed = put_version(store, folder, stem, fmt, data, records, digest)
         else:
             version_key, changed = None, _put_if_changed(store, key, data)
-        size, digest = content_size_sha256(data)
         files.append(PublishedFile(key, fmt, table.rows, size, digest, schema, changed, version_key))
         del data
     if versioned:
@@ -193,7 +193,7 @@ def publish_document(
     folder, name = key.rsplit("/", 1)
     size, digest = content_size_sha256(data)
     version_key, changed = put_version(store, folder, name.rsplit(".", 1)[0], fmt, data,
-                                       [digest] if records is None else records)
+                                       [digest] if records is None else records, digest)
     file = PublishedFile(key, fmt, rows, size, digest, schema, changed, version_key)
     set_pointer(store, folder, slot, {fmt: _manifest_entry(file)})
     return file

@@ -88,14 +88,16 @@ def read_records(store: ObjectStore, key: str) -> set[str] | None:
 
 def put_version(
     store: ObjectStore, folder: str, stem: str, ext: str, data: bytes | Path, records: Iterable | None = None,
+    sha256: str | None = None,
 ) -> tuple[str, bool]:
     """Write a version once; returns its key and whether it was new. ``data``: the bytes, or a local
-    file (a year's national file), hashed and copied in chunks.
+    file (a year's national file), hashed and copied in chunks; ``sha256``: their digest, when the
+    caller has it already (a large file is then not read once more to hash it).
 
     ``records`` are what the file holds (rows, acts), kept privately so that a withdrawal
     can tell which retained versions still show a withdrawn record (see ``retire_superseded``).
     """
-    digest = content_size_sha256(data)[1]
+    digest = sha256 or content_size_sha256(data)[1]
     key = f"{folder}/{_named(stem, ext, digest)}"
     if records is not None:
         put_if_changed(store, _records_key(key), json_document(fingerprints(records)))
