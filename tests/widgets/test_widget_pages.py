@@ -102,3 +102,24 @@ def test_a_bundled_page_module_runs_alone_and_a_broken_module_is_refused_by_name
     (tmp_path / "commun" / "x.js").write_text("export const a = ;\n")
     with pytest.raises(UnbundledModule, match=r"widgets/page.js: esbuild could not bundle it: .*commun/x.js"):
         bundle_module("page.js", tmp_path)
+
+
+@pytest.mark.parametrize("query", ["actes.html?siren=212900997", "budgets.html?siret=21290099700017",
+                                   "marches.html?siret=21290099700017", "marches.html?siret=12345678900011"])
+def test_a_head_script_that_comes_after_the_module_asks_for_nothing(site, watched, query):
+    """The head's script is asynchronous: when the module has asked for the manifest first, the
+    script must not ask again (a second 404 for an unknown body, a wasted request otherwise)."""
+    held = []
+    watched.page.route("**/widgets/commun/debut.js", lambda route: held.append(route))
+    with watched.page.expect_request(lambda request: request.url.split("?")[0].endswith("/index.json")):
+        watched.page.goto(f"{site.base}/widgets/{query}", wait_until="commit")
+    assert len(held) == 1, "the head's script was held until the module had asked for its manifest"
+    watched.page.unroute("**/widgets/commun/debut.js")
+    held[0].continue_()
+    watched.page.wait_for_selector("body[data-etat]", state="attached")
+    watched.page.wait_for_function("() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/debut.js'))")
+    watched.page.wait_for_timeout(200)  # room for a second request, were the script to make one
+    assert sum(url.split("?")[0].endswith("/index.json") for url in watched.requests) == 1, watched.requests
+    if "12345678900011" in query:
+        watched.forget_logged(404)
+    assert not watched.errors

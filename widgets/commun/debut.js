@@ -2,8 +2,10 @@
    arrived and run: the widget's manifest is asked for at once, then the file of its first screen
    that the manifest names (Actes: the first page file; Focus marchés: the indicators), so that on
    a phone their round trips overlap the module's download and start. commun/manifest.js hands the
-   responses to the module (once each); a page whose address names no body asks for nothing here. */
+   responses to the module (once each); a page whose address names no body asks for nothing here,
+   nor does a page whose module has already asked on its own (it leaves ``window.digorDebut``). */
 (() => {
+  if ("digorDebut" in window) return;
   const script = document.currentScript;
   const kind = script && script.dataset.widget;
   const params = new URLSearchParams(location.search);

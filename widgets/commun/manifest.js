@@ -14,9 +14,16 @@ export async function fetchJson(url, { version = false } = {}) {
 }
 
 // The responses commun/debut.js asked for from the page's head (the manifest, the first screen's
-// file): each once, and only for the same address (a later reading asks again).
+// file): each once, and only for the same address (a later reading asks again). That script is
+// asynchronous and may run after the module has asked on its own: it then finds the module's mark
+// and asks for nothing.
+function earlyRequests() {
+  if (!("digorDebut" in window)) window.digorDebut = null;
+  return window.digorDebut;
+}
+
 function earlyResponse(url) {
-  const early = window.digorDebut;
+  const early = earlyRequests();
   if (!early || !early.response || early.url !== new URL(url, location.href).href) return null;
   const response = early.response;
   early.response = null;
@@ -24,7 +31,7 @@ function earlyResponse(url) {
 }
 
 async function earlyFile(url) {
-  const early = window.digorDebut;
+  const early = earlyRequests();
   if (!early || !early.first) return null;
   const first = await early.first;
   if (!first || !early.first || first.url !== new URL(url, location.href).href) return null;
