@@ -114,7 +114,11 @@ class ActesChain(Chain):
     @timed
     def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
         """Each source a body of the registry is on (the default one always), merged into one summary:
-        the shards of ``shard_jobs`` one after the other (the DAG maps them)."""
+        the shards of ``shard_jobs`` one after the other (the DAG maps them). A short run first looks for
+        a night's shards at work, under the lease: a short run that waited for the lease while the night
+        marked its shards must not pull beside them (``LockBusy``: it skips)."""
+        if is_short_run(night) and (sharded := _sharded_night(self.store(settings))):
+            raise LockBusy(f"the night {sharded['night']} pulls and stages its shards since {sharded['since']}")
         jobs = self.shard_jobs(settings, night, refresh=True)
         return self.merge_extracts(settings, night, [self.extract_shard(settings, night, until, **job) for job in jobs])
 
@@ -291,14 +295,12 @@ class ActesChain(Chain):
         staged as partition ``partition`` (``core.keys.short_run_partition``) and published at once,
         under the chain's lease like a night. Nothing new: stops after the pull, writing nothing
         public. Raises ``LockBusy`` when another writer (the night) keeps the lease longer than
-        ``short_run_lock_wait_seconds``: the caller skips, the night or the next run takes the changes."""
+        ``short_run_lock_wait_seconds``, or the night's shards are at work: the caller skips, the night or the
+        next run takes the changes."""
         if settings.source_name != pastell_source.SOURCE:
             line = (f"{self.name} {partition}: short runs read Pastell's watermarks, the source is "
                     f"{settings.source_name!r}: the nightly run publishes")
             return {"night": partition, "skipped": line, "summary": [line], "followers": False}
-        sharded = _sharded_night(self.store(settings))
-        if sharded:
-            raise LockBusy(f"the night {sharded['night']} pulls and stages its shards since {sharded['since']}")
         return self.run_night(settings, partition, force_rebuild, allow_shrink=allow_shrink, owner=owner,
                               until=until, lock_wait=settings.short_run_lock_wait_seconds, only_if_new=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pendulum
@@ -17,7 +18,7 @@ import pytest
 from chains import actes as actes_chain
 from core.config import PROJECT_ROOT, Settings
 from core.keys import PASTELL_STATE_PREFIX, SHARDED_NIGHT_KEY, short_run_partition
-from core.lease import LockBusy
+from core.lease import LockBusy, acquire
 from core.registry import load_registry
 from core.store import LocalStore
 from extract.pastell_source import night_cutoff
@@ -97,3 +98,40 @@ def test_the_dag_maps_the_shards_and_publishes_what_one_shard_publishes(airflow_
     assert _public(tmp_path / "many") == _public(tmp_path / "one")
     report = json.loads((tmp_path / f"many/private/reports/actes/date={night}/report.json").read_text())
     assert report["totals"]["extracted"] > 0
+
+
+def test_a_short_run_waiting_for_the_lease_while_the_night_marks_its_shards_skips(tmp_path, connection, emulator,
+                                                                                 monkeypatch):
+    """The night marks its shards under the lease; a short run that was already waiting for that lease
+    must see the mark once it gets the lease, not pull alongside the shards."""
+    settings = _settings(tmp_path / "store", shard_bodies=1, short_run_lock_wait_seconds=120.0)
+    night = DEMO_NIGHTS[0]
+    emulator.clock = night_cutoff(night)
+    partition = short_run_partition(pendulum.parse(night_cutoff(night)))
+    checked, checking = threading.Event(), actes_chain._sharded_night
+
+    def check(store):
+        found = checking(store)
+        checked.set()
+        return found
+
+    monkeypatch.setattr(actes_chain, "_sharded_night", check)
+    outcome: list = []
+
+    def short_run():
+        try:
+            outcome.append(actes_chain.CHAIN.run_short(settings, partition, night_cutoff(night), "short run"))
+        except LockBusy as busy:
+            outcome.append(busy)
+
+    # Taken as another process would (``acquire``, not the process's shared ``holding``).
+    night_lease = acquire(LocalStore(tmp_path / "store"), actes_chain.CHAIN.name, "the night's begin_shards",
+                          settings.lock_ttl_seconds, 0)
+    runner = threading.Thread(target=short_run)
+    runner.start()
+    # The short run looks for a mark before waiting for the lease (the defect), or once it holds it.
+    checked.wait(timeout=5)
+    actes_chain.CHAIN.begin_shards(settings, night)
+    night_lease.release()
+    runner.join(timeout=300)
+    assert len(outcome) == 1 and isinstance(outcome[0], LockBusy), outcome
