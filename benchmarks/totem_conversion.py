@@ -32,7 +32,7 @@ from core.safe_xml import xml_parser  # noqa: E402
 from extract.plans_de_comptes import PlanSource  # noqa: E402
 from transform.totem_plans import PlanResolver, forget_parsed_plans  # noqa: E402
 from transform.totem_reader import read_totem  # noqa: E402
-from transform.totem_scdl import convert_totem, scdl_csv_bytes  # noqa: E402
+from transform.totem_scdl import convert_totem  # noqa: E402
 
 
 def real_files(reference: Path) -> list[Path]:
@@ -44,8 +44,8 @@ def digor_convert(path: Path, plans_dir: Path) -> int:
     """One file with a resolver of its own, as ``digor convert totem`` or a night converts file after
     file: each plan de comptes is parsed once per process (``transform.totem_plans.read_plan``)."""
     conversion = convert_totem(path.read_bytes(), PlanResolver(PlanSource(local_dirs=[plans_dir])))
-    scdl_csv_bytes(conversion.rows)
-    return len(conversion.rows)
+    conversion.csv_bytes()
+    return len(conversion.cells)
 
 
 def yatotem_convert(path: Path, plans_dir: Path) -> int:

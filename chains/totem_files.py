@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.config import BUDGET_MAX_AMOUNT, TOTEM_MAX_BYTES
 from transform.totem_plans import PlanResolver
-from transform.totem_scdl import convert_totem, scdl_csv_bytes
+from transform.totem_scdl import convert_totem
 
 
 def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver,
@@ -28,9 +28,9 @@ def convert_files(paths: Iterable[Path], out_dir: Path, plans: PlanResolver,
             results.append({"file": str(path), "error": str(error)})
             continue
         target = out_dir / f"{path.stem if path.stem != 'totem' else path.parent.name}.csv"
-        target.write_bytes(scdl_csv_bytes(conversion.rows))
+        target.write_bytes(conversion.csv_bytes())
         results.append({
-            "file": str(path), "csv": str(target), "rows": len(conversion.rows),
+            "file": str(path), "csv": str(target), "rows": len(conversion.cells),
             "problems": [p.to_dict() for p in conversion.problems],
         })
     return results

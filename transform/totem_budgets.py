@@ -215,7 +215,7 @@ def transform_budget_night(
             "decision": act.get("decision", ""),
             **document_facts(conversion.document, conversion),
         }
-        result.documents.append({**base, "lines": len(conversion.rows), "problems": len(conversion.problems)})
+        result.documents.append({**base, "lines": len(conversion.cells), "problems": len(conversion.problems)})
         for problem in conversion.problems:
             result.line_problems.append({"source_id": act["source_id"], "siren": act["siren"], "raw_key": raw_key, **problem.to_dict()})
         lines = {line.number: line for line in conversion.document.lines}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import io
 import operator
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -31,6 +30,7 @@ from core.config import BUDGET_MAX_AMOUNT
 from core.csv_cells import FORMULA_STARTS, neutralise
 from transform.totem_plans import PlanDeComptes, PlanResolver
 from transform.totem_reader import (
+    AMOUNT_FIELDS,
     DEFAULT_MAX_BYTES,
     NATDEC_CODES,
     BudgetLine,
@@ -44,15 +44,8 @@ SCDL_COLUMNS = (
     "BGT_CODRD", "BGT_MTREAL", "BGT_MTBUDGPREC", "BGT_MTRARPREC", "BGT_MTPROPNOUV", "BGT_MTPREV", "BGT_CREDOUV",
     "BGT_MTRAR3112", "BGT_ARTSPE",
 )  # fmt: skip
-AMOUNT_COLUMNS = {
-    "MtReal": "BGT_MTREAL",
-    "MtBudgPrec": "BGT_MTBUDGPREC",
-    "MtRARPrec": "BGT_MTRARPREC",
-    "MtPropNouv": "BGT_MTPROPNOUV",
-    "MtPrev": "BGT_MTPREV",
-    "CredOuv": "BGT_CREDOUV",
-    "MtRAR3112": "BGT_MTRAR3112",
-}
+# In the order of a line's amounts (``BudgetLine.amounts``) and of their SCDL columns.
+AMOUNT_COLUMNS = {name: f"BGT_{name.upper()}" for name in AMOUNT_FIELDS}
 # The SCDL stage of each NatDec: the CFU is the compte administratif of the new regime.
 SCDL_STAGES = {code: ("compte administratif" if code == "10" else label) for code, label in NATDEC_CODES.items()}
 SECTIONS = {"F": "fonctionnement", "I": "investissement"}
@@ -63,6 +56,14 @@ ARTSPE = {"false": "non spécialisé", "true": "spécialisé"}
 
 def amount_text(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+class _AmountTexts(dict):
+    """``amount_text`` of each amount, formatted once per document (most amounts repeat)."""
+
+    def __missing__(self, value: Decimal | None) -> str:
+        text = self[value] = amount_text(value)
+        return text
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Conversion:
 
     document: TotemDocument
     plan_name: str
-    rows: list[dict[str, str]] = field(default_factory=list)
+    cells: list[tuple[str, ...]] = field(default_factory=list)  # each row's cells, in SCDL_COLUMNS order
     line_numbers: list[int] = field(default_factory=list)
     chapters_derived: int = 0
     problems: list[LineProblem] = field(default_factory=list)
@@ -91,74 +92,75 @@ class Conversion:
     def stage(self) -> str:
         return SCDL_STAGES[self.document.natdec]
 
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        """The rows by column name (made on each call: the CSV is written from ``cells``)."""
+        return [dict(zip(SCDL_COLUMNS, cells)) for cells in self.cells]
 
-def _chapter(line: BudgetLine, plan: PlanDeComptes) -> tuple[str, bool]:
-    if line.cont_nat:
-        return line.cont_nat, False
-    return plan.chapter_of(line.nature, line.cod_rd, line.op_budg, line.typ_op_budg), True
+    def csv_bytes(self) -> bytes:
+        """The SCDL budget CSV of the rows (``scdl_csv_bytes``)."""
+        return _csv_bytes(self.cells)
 
 
-def _chapter_label(code: str, plan: PlanDeComptes) -> tuple[str, str]:
-    chapter = plan.chapter(code)
-    return (chapter.label, chapter.section) if chapter is not None else ("", "")
+def _resolve(line: BudgetLine, plan: PlanDeComptes) -> tuple:
+    """What the plan gives a line: (chapter, derived, chapter label, account label, function label,
+    section label, problem reason, problem kept); the same for every line with the same codes."""
+    chapter, derived = line.cont_nat, False
+    if not chapter:
+        chapter, derived = plan.chapter_of(line.nature, line.cod_rd, line.op_budg, line.typ_op_budg), True
+    if not chapter:
+        return None, derived, "", "", "", "", (
+            f"no ContNat and the plan de comptes {plan.name} gives account {line.nature} no chapter "
+            f"for a {CODRD[line.cod_rd]} {OPBUDG[line.op_budg]}"
+        ), False
+    found = plan.chapter(chapter)
+    chapter_label, chapter_section = (found.label, found.section) if found is not None else ("", "")
+    account = plan.accounts.get(line.nature)
+    missing = []
+    if not chapter_label:
+        missing.append(f"chapter {chapter}")
+    if account is None or not account.label:
+        missing.append(f"account {line.nature}")
+    function_label = plan.function_label(line.fonction) if line.fonction else ""
+    section = line.section or chapter_section
+    if not section:
+        missing.append(f"the section of chapter {chapter}")
+    if missing:
+        return None, derived, "", "", "", "", f"{' and '.join(missing)} not in the plan de comptes {plan.name}", False
+    problem = None
+    if line.fonction and not function_label:
+        problem = f"function {line.fonction} not in the plan de comptes {plan.name}: published without its label"
+    return chapter, derived, chapter_label, account.label, function_label, SECTIONS[section], problem, True
 
 
 def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion:
     """Map every line of ``document`` with ``plan`` (the plan of its nomenclature and year)."""
     result = Conversion(document=document, plan_name=plan.name)
     header = document.header
-    common = {
-        "BGT_NATDEC": SCDL_STAGES[document.natdec],
-        "BGT_ANNEE": header["Exer"],
-        "BGT_SIRET": document.siret,
-        "BGT_NOM": header.get("LibelleColl") or header.get("LibelleEtab", ""),
-    }
+    common = (SCDL_STAGES[document.natdec], header["Exer"], document.siret,
+              header.get("LibelleColl") or header.get("LibelleEtab", ""))
+    cells, numbers, problems = result.cells, result.line_numbers, result.problems
+    resolved: dict[tuple, tuple] = {}  # what the plan gives, by the codes it depends on
+    amounts_text = _AmountTexts()
+    derived_lines = 0
     for line in document.lines:
-        chapter, derived = _chapter(line, plan)
-        if not chapter:
-            result.problems.append(LineProblem(line.number, line.nature, (
-                f"no ContNat and the plan de comptes {plan.name} gives account {line.nature} no chapter "
-                f"for a {CODRD[line.cod_rd]} {OPBUDG[line.op_budg]}"
-            )))
+        key = (line.cont_nat, line.nature, line.cod_rd, line.op_budg, line.typ_op_budg, line.fonction, line.section)
+        found = resolved.get(key)
+        if found is None:
+            found = resolved[key] = _resolve(line, plan)
+        chapter, derived, chapter_label, account_label, function_label, section, problem, kept = found
+        if problem is not None:
+            problems.append(LineProblem(line.number, line.nature, problem, kept))
+        if chapter is None:
             continue
-        chapter_label, chapter_section = _chapter_label(chapter, plan)
-        account = plan.accounts.get(line.nature)
-        missing = []
-        if not chapter_label:
-            missing.append(f"chapter {chapter}")
-        if account is None or not account.label:
-            missing.append(f"account {line.nature}")
-        function_label = plan.function_label(line.fonction) if line.fonction else ""
-        section = line.section or chapter_section
-        if not section:
-            missing.append(f"the section of chapter {chapter}")
-        if missing:
-            result.problems.append(LineProblem(
-                line.number, line.nature, f"{' and '.join(missing)} not in the plan de comptes {plan.name}"
-            ))
-            continue
-        if line.fonction and not function_label:
-            result.problems.append(LineProblem(line.number, line.nature, (
-                f"function {line.fonction} not in the plan de comptes {plan.name}: published without its label"
-            ), kept=True))
-        amounts = line.amounts
-        result.rows.append({  # in SCDL_COLUMNS order
-            **common,
-            "BGT_CONTNAT": chapter,
-            "BGT_CONTNAT_LABEL": chapter_label,
-            "BGT_NATURE": line.nature,
-            "BGT_NATURE_LABEL": account.label,
-            "BGT_FONCTION": line.fonction,
-            "BGT_FONCTION_LABEL": function_label,
-            "BGT_OPERATION": line.operation,
-            "BGT_SECTION": SECTIONS[section],
-            "BGT_OPBUDG": OPBUDG[line.op_budg],
-            "BGT_CODRD": CODRD[line.cod_rd],
-            **{column: amount_text(amounts[source]) for source, column in AMOUNT_COLUMNS.items()},
-            "BGT_ARTSPE": ARTSPE.get(line.art_spe, ""),
-        })
-        result.line_numbers.append(line.number)
-        result.chapters_derived += derived
+        cells.append((
+            *common, chapter, chapter_label, line.nature, account_label, line.fonction, function_label,
+            line.operation, section, OPBUDG[line.op_budg], CODRD[line.cod_rd],
+            *map(amounts_text.__getitem__, line.amounts.values()), ARTSPE.get(line.art_spe, ""),
+        ))
+        numbers.append(line.number)
+        derived_lines += derived
+    result.chapters_derived = derived_lines
     return result
 
 
@@ -173,28 +175,62 @@ def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX
 def scdl_csv_bytes(rows: list[dict[str, str]]) -> bytes:
     """The SCDL budget CSV of ``rows``, as ``load.public_files.csv_bytes`` writes it (every column is
     text, neutralised), with the standard ``csv`` module: the conversion path needs no pandas."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SCDL_COLUMNS)
-    writer.writerows(map(_csv_cells, rows))
-    return buffer.getvalue().encode("utf-8")
+    return _csv_bytes(list(map(_row_cells, rows)))
+
+
+def _row_cells(row: dict[str, str]) -> tuple | list:
+    try:
+        return _CELLS(row)
+    except KeyError:  # a row without some column: an empty cell there
+        return [row.get(column) for column in SCDL_COLUMNS]
 
 
 _CELLS = operator.itemgetter(*SCDL_COLUMNS)
-# A cell that could read as a formula follows a separator in the row's text (NUL is never in a cell
-# read from XML; a false alarm only costs the cell-by-cell path).
-_MAY_BE_FORMULA = re.compile("\x00[" + re.escape("".join(FORMULA_STARTS)) + "]")
+_HEADER = ",".join(SCDL_COLUMNS) + "\n"
 
 
-def _csv_cells(row: dict[str, str]) -> tuple | list:
-    """A row's cells in SCDL order, neutralised (``core.csv_cells.neutralise``) when one may need it."""
+class _CsvCell(dict):
+    """Each distinct cell as ``csv`` writes it, neutralised: quoted when it holds a comma, a quote or a
+    line feed, its quotes doubled (a carriage return, which Python versions quote differently, never
+    comes here: its document is written by ``csv`` itself)."""
+
+    def __missing__(self, cell: str) -> str:
+        text = neutralise(cell)
+        if "," in text or '"' in text or "\n" in text:
+            text = '"' + text.replace('"', '""') + '"'
+        self[cell] = text
+        return text
+
+
+def _column_kind(column: tuple) -> str:
+    """How a column's cells are written (checked on its cells joined by line feeds, in C): "plain" as they
+    are, nothing to quote nor neutralise (most columns); "cells" through each distinct cell's written
+    form; "csv" by ``csv`` itself (a carriage return, which Python versions quote differently)."""
+    joined = "\n".join(column)  # TypeError: a cell that is not text
+    if "\r" in joined:
+        return "csv"
+    if (joined.count("\n") == len(column) - 1 and "," not in joined and '"' not in joined
+            and not joined.startswith(FORMULA_STARTS) and not any(f"\n{start}" in joined for start in FORMULA_STARTS)):
+        return "plain"
+    return "cells"
+
+
+def _csv_bytes(cells: list) -> bytes:
+    """The CSV of rows of cells, column by column: a plain column is taken as it is, the others through
+    each distinct cell's written form, and the rows are joined in C; a cell that is not text, or a
+    carriage return, leaves the document to ``csv`` itself."""
+    columns = list(zip(*cells))
     try:
-        cells = _CELLS(row)
-    except KeyError:  # a row without some column: an empty cell there
-        return [neutralise(row.get(column)) for column in SCDL_COLUMNS]
-    try:
-        if not _MAY_BE_FORMULA.search("\x00" + "\x00".join(cells)):
-            return cells
-    except TypeError:  # a cell that is not text: the cell-by-cell path
-        pass
-    return [neutralise(cell) for cell in cells]
+        kinds = [_column_kind(column) for column in columns]
+    except TypeError:
+        kinds = ["csv"]
+    if "csv" in kinds:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(SCDL_COLUMNS)
+        writer.writerows([neutralise(cell) for cell in row] for row in cells)
+        return buffer.getvalue().encode("utf-8")
+    written = _CsvCell()
+    columns = [column if kind == "plain" else list(map(written.__getitem__, column)) for column, kind in zip(columns, kinds)]
+    rows = "\n".join(map(",".join, zip(*columns)))
+    return (_HEADER + rows + "\n" if rows else _HEADER).encode("utf-8")

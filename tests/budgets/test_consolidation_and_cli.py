@@ -89,6 +89,10 @@ def test_the_conversion_csv_is_the_published_csv_byte_for_byte():
     rows = [{column: awkward[(index + shift) % len(awkward)] for index, column in enumerate(SCDL_COLUMNS)}
             for shift in range(len(awkward))]
     assert scdl_csv_bytes(rows) == csv_bytes(pd.DataFrame(rows, columns=list(SCDL_COLUMNS)))
+    plain = [{column: f"{column.lower()}-{shift}" for column in SCDL_COLUMNS} for shift in range(3)]
+    for cells in (plain, plain + rows[:1], rows + [{**rows[0], "BGT_NOM": "retour\rchariot"}],
+                  rows + [{**rows[0], "BGT_NOM": None}], [{"BGT_NOM": "sans les autres colonnes"}], []):
+        assert scdl_csv_bytes(cells) == csv_bytes(pd.DataFrame(cells, columns=list(SCDL_COLUMNS)))
 
 
 def test_the_conversion_command_imports_neither_pandas_nor_frictionless():
