@@ -8,11 +8,8 @@ import traceback
 from datetime import date
 from pathlib import Path
 
-from tqdm import tqdm
-
 from core.config import CHAINS, DEFAULT_VAR_DIR, Settings
 from core.failures import ExpectedFailure, is_disk_full, one_line
-from core.http_manners import redact
 
 
 def _date(value: str) -> str:
@@ -28,6 +25,8 @@ def _waiting(message: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from chains.chain import get_chain
 
     settings = _settings_for(args)
@@ -128,6 +127,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return 2
     print(f"ledger: {decision.value} {recorded['siren']}/{recorded['source_id']} recorded in {recorded['ledger_key']}")
     if args.via_airflow:
+        from core.http_manners import redact
         from orchestration.airflow_trigger import trigger_decisions_run
 
         try:
@@ -221,6 +221,8 @@ def cmd_registry_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from chains.backfill import run_backfill
 
     settings = _settings_for(args)
@@ -357,6 +359,8 @@ def cmd_portail(args: argparse.Namespace) -> int:
 
 def cmd_convert_totem(args: argparse.Namespace) -> int:
     """SCDL budget CSVs for TOTEM files, with the code the budgets DAG runs."""
+    from tqdm import tqdm
+
     from chains.totem_files import convert_files
     from extract.plans_de_comptes import PlanSource
     from transform.totem_plans import PlanResolver
@@ -379,6 +383,8 @@ def cmd_convert_totem(args: argparse.Namespace) -> int:
 
 def cmd_convert_decp(args: argparse.Namespace) -> int:
     """DECP 2.0.2 JSON, 2019-format history, flat table and rejects for local exports, with the DAG's code."""
+    from tqdm import tqdm
+
     from chains.decp import convert_files
 
     paths = [Path(f) for f in args.files]
@@ -558,6 +564,8 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as error:
         if not (isinstance(error, ExpectedFailure) or is_disk_full(error)):
             raise
+        from core.http_manners import redact
+
         if args.show_traceback:
             traceback.print_exc()
         print(f"error: {redact(one_line(error))}", file=sys.stderr)

@@ -8,9 +8,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import yaml
-from tqdm import tqdm
-
 from core.config import Settings
 
 
@@ -33,6 +30,8 @@ def _month(value: str) -> str:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from chains import sirene as sirene_chain
     from core.sirene_stock import StockFormatError
     from extract.sirene_download import DownloadError
@@ -85,6 +84,8 @@ def cmd_populations(args: argparse.Namespace) -> int:
 
 def _write_filled_registry(settings: Settings, target: Path) -> int:
     """A copy of the registry file with each body's SIRET and name as the register has them."""
+    import yaml
+
     from chains.sirene import load_lookup
     from core.registry import body_registry
     from transform.sirene_registry import filled_registry

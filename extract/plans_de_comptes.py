@@ -17,18 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.config import PLANS_DOWNLOAD_DEFAULTS
-from core.http_manners import (
-    TRANSIENT_ERRORS,
-    TRANSIENT_STATUS,
-    RetryPolicy,
-    Transient,
-    problem_of,
-    redact,
-)
 from core.keys import PLANS_CACHE_PREFIX
-from core.store import ObjectStore
+
+if TYPE_CHECKING:
+    from core.store import ObjectStore
 
 CACHE_PREFIX = PLANS_CACHE_PREFIX
 PLAN_FILE = "planDeCompte.xml"
@@ -59,8 +54,11 @@ def plan_path(year: int, norme: str, declinaison: str) -> str:
 
 def http_fetch(url: str, sleep: Callable[[float], None] = time.sleep) -> bytes:
     """Download a plan with the one retry policy (``PLANS_DOWNLOAD_DEFAULTS``); an answer other
-    than 200 that is not transient (a 404 above all) is ``PlanNotFound`` at once."""
+    than 200 that is not transient (a 404 above all) is ``PlanNotFound`` at once. The HTTP modules are
+    imported here: converting files with local plans (``digor convert totem``) never loads them."""
     import requests
+
+    from core.http_manners import TRANSIENT_ERRORS, TRANSIENT_STATUS, RetryPolicy, Transient, problem_of, redact
 
     options = PLANS_DOWNLOAD_DEFAULTS
     timeout = (options["connect_timeout"], options["read_timeout"])
