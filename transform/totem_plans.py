@@ -10,7 +10,6 @@ resolver here reads what a source found, and a plan's bytes are parsed once per 
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -192,9 +191,11 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     )
 
 
-# Plans parsed in this process, by exercice and digest of their bytes: converting file after file
-# (``digor convert totem``, a night's documents, each with its resolver) parses each plan once,
-# and a plan whose file changed is parsed again. A few dozen plans serve a whole region.
+# Plans parsed in this process, by exercice and bytes: converting file after file (``digor convert
+# totem``, a night's documents, each with its resolver) parses each plan once, and a plan whose file
+# changed is parsed again. The bytes themselves are the key (a dict hashes them once per read and
+# compares them byte for byte: cheaper than a digest, and exact; each kept plan keeps its bytes, a few
+# hundred KB). A few dozen plans serve a region.
 _PARSED: OrderedDict[tuple[int, bytes], PlanDeComptes] = OrderedDict()
 PARSED_PLANS_KEPT = 64
 
@@ -202,7 +203,7 @@ PARSED_PLANS_KEPT = 64
 def read_plan(data: bytes, source: str, year: int) -> PlanDeComptes:
     """``parse_plan``, once per process for the same bytes and exercice (its result is shared: never
     changed by its readers)."""
-    key = (int(year), hashlib.blake2b(data, digest_size=20).digest())
+    key = (int(year), bytes(data))
     plan = _PARSED.get(key)
     if plan is None:
         plan = _PARSED[key] = parse_plan(data, source, year)
