@@ -120,6 +120,7 @@ class ActesChain(Chain):
         if is_short_run(night) and (sharded := _sharded_night(self.store(settings))):
             raise LockBusy(f"the night {sharded['night']} pulls and stages its shards since {sharded['since']}")
         jobs = self.shard_jobs(settings, night, refresh=True)
+        _set_unreported(self.store(settings), night, True)
         return self.merge_extracts(settings, night, [self.extract_shard(settings, night, until, **job) for job in jobs])
 
     def shard_jobs(self, settings: Settings, night: str, refresh: bool = False) -> list[dict]:
@@ -144,13 +145,26 @@ class ActesChain(Chain):
     def begin_shards(self, settings: Settings, night: str) -> list[dict]:
         """Under the lease, before the shards of a night run outside it (the DAG's mapped tasks):
         ``shard_jobs``, and the mark that keeps short runs off the bodies' watermarks and the raw zone
-        until ``merge_transforms`` (or the night's timeout, if the night failed)."""
+        until ``merge_transforms``, or ``end_shards`` if a shard failed (the night's timeout, at worst)."""
         jobs = self.shard_jobs(settings, night, refresh=True)
+        _set_unreported(self.store(settings), night, True)
         now = datetime.now(timezone.utc)
         self.store(settings).put_bytes(SHARDED_NIGHT_KEY, json_bytes({
             "night": night, "since": now.isoformat(timespec="seconds"),
             "until": (now + NIGHTLY_TIMEOUT).isoformat(timespec="seconds")}))
         return jobs
+
+    def end_shards(self, settings: Settings, night: str) -> None:
+        """Under the lease, once the night's shards are done, well or not (the DAG's teardown of
+        ``begin_shards``): their mark removed, so that a failed night does not keep short runs off until
+        its timeout. Rerunning a failed shard in Airflow runs its setup, ``begin_shards``, again."""
+        store = self.store(settings)
+        try:
+            mark = json.loads(store.get_bytes(SHARDED_NIGHT_KEY))
+        except FileNotFoundError:
+            return
+        if mark["night"] == night:
+            store.delete(SHARDED_NIGHT_KEY)
 
     @timed
     def extract_shard(self, settings: Settings, night: str, until: str | None = None, *, shard: int = 0,
@@ -190,8 +204,8 @@ class ActesChain(Chain):
         refreshed = next((p["registry"] for p in pulled if "registry" in p), None)
         merged = _merged(night, summaries) if summaries else {"night": night, "acts": 0, "by_body": {},
                                                               "skipped_files": []}
-        if merged["acts"]:  # until its report: the next night finishes it if every retry fails
-            _set_unreported(store, night, True)
+        if not merged["acts"]:  # nothing pulled: nothing for a later night to finish
+            _set_unreported(store, night, False)
         durations = [p["duration_s"] for p in pulled if "duration_s" in p]
         return {**merged, **({"registry": refreshed} if refreshed is not None else {}),
                 **({"duration_s": round(sum(durations), 3)} if durations else {}), "shards": len(pulled)}
@@ -503,8 +517,10 @@ def _sharded_night(store) -> dict | None:
 
 
 def _unreported(store) -> list[str]:
-    """The partitions (short runs and nights) whose pull brought acts and whose report is not written
-    yet: the pull moved the watermarks, so only a later night can stage what it pulled."""
+    """The partitions (short runs and nights) whose pull began and whose report is not written yet:
+    a pull moves its bodies' watermarks as it goes (a night's shards each their own), so if the run
+    fails after that, only a later night can stage what it pulled. Marked before the pull, unmarked
+    when it brought nothing or once reported."""
     try:
         return list(json.loads(store.get_bytes(SHORT_RUNS_KEY))["unreported"])
     except FileNotFoundError:

@@ -29,6 +29,8 @@ def actes(region: str = "") -> None:
     staged = t.transform_shard.partial(chain=CHAIN).expand(job=shards)
     extracted >> staged
     transformed = t.merge_transforms(CHAIN, staged)
+    # Short runs stay off while the shards run, and come back once they are done, even failed.
+    transformed >> t.end_shards(CHAIN).as_teardown(setups=shards)
     years = t.publish_year.partial(chain=CHAIN).expand(job=t.plan_years(CHAIN, transformed))
     widgets = t.publish_widgets(CHAIN, transformed, years)
     datagouv = t.publish_datagouv(CHAIN, years)

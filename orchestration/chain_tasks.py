@@ -95,6 +95,15 @@ def plan_shards(chain: str) -> list[dict]:
 
 
 @task
+def end_shards(chain: str) -> None:
+    """Under the lease, the teardown of ``plan_shards``: runs once the shards are done, even failed, and
+    lets short runs in again (clearing a failed shard in Airflow clears its setup too: it marks again)."""
+    found, settings = _chain(chain), _settings()
+    with _lock(found, settings):
+        found.end_shards(settings, nights()[-1])
+
+
+@task
 def extract_shard(chain: str, job: dict) -> dict:
     """Outside the lease, side by side with the other shards: one shard's bodies, their own watermarks."""
     return _chain(chain).extract_shard(_settings(), nights()[-1], _interval_end(), **job)

@@ -135,3 +135,39 @@ def test_a_short_run_waiting_for_the_lease_while_the_night_marks_its_shards_skip
     night_lease.release()
     runner.join(timeout=300)
     assert len(outcome) == 1 and isinstance(outcome[0], LockBusy), outcome
+
+
+def test_a_failed_night_in_the_dag_lets_short_runs_in_again(airflow_db, tmp_path, monkeypatch, emulator):
+    """Every retry of one shard failed: the night is failed, and short runs do not wait for its timeout."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    night = DEMO_NIGHTS[1]
+    set_connection(monkeypatch, emulator)
+    for variable, value in {"DIGOR_SOURCE": "pastell", "DIGOR_REGISTRY": str(REGISTRY_PATH),
+                            "DIGOR_PASTELL_CLIENT": json.dumps(FAST), "DIGOR_SHARD_BODIES": "1",
+                            "DIGOR_STORE": str(tmp_path / "store")}.items():
+        monkeypatch.setenv(variable, value)
+    pull = actes_chain.pastell_source.extract_night
+
+    def pull_or_fail(*args, only, **kwargs):
+        if only(BODIES[-1].siren):
+            raise OSError("Pastell went away")
+        return pull(*args, only=only, **kwargs)
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes")
+    for task in dag.tasks:
+        task.retries = 0
+    emulator.clock = night_cutoff(night)
+    with monkeypatch.context() as patch:
+        patch.setattr(actes_chain.pastell_source, "extract_night", pull_or_fail)
+        run = dag.test(logical_date=pendulum.parse(night), run_conf={"date": night})
+    assert run.state == DagRunState.FAILED
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances() if ti.map_index in (-1, 0)}
+    assert states["end_shards"] == "success" and states["merge_transforms"] == "upstream_failed", states
+    later = pendulum.parse(night_cutoff(night)).add(minutes=15)
+    emulator.clock = later.strftime("%Y-%m-%d %H:%M:%S")
+    # Raises LockBusy ("the night ... pulls and stages its shards") while the night's mark stays.
+    written = actes_chain.CHAIN.run_short(_settings(tmp_path / "store"), short_run_partition(later), emulator.clock,
+                                          "test")
+    assert written["night"] == short_run_partition(later)

@@ -26,8 +26,9 @@ import yaml
 
 from chains import actes as actes_chain
 from core.config import DAG_TIMEZONE, PROJECT_ROOT, Settings, partition_night
-from core.keys import partition_day, short_run_partition
+from core.keys import partition_day, shard_of, short_run_partition
 from core.ledger import read_events, replay
+from core.registry import body_registry
 from extract.pastell_source import night_cutoff
 from samples.actes import DEMO_NIGHTS, Act, act_files
 from tests.emulators.pastell import DocVersion, sample_emulator
@@ -315,3 +316,50 @@ def test_a_night_that_failed_after_its_pull_is_finished_by_the_next_night(store,
     objet = act.objet
     assert _where(store, act) == {"actes": [[objet, "2025-03-07"]], "deliberations": 1,
                                   "widget": [(objet, "2025-03-07")], "events": 1, "first_published": "2025-03-07"}
+
+
+def test_a_night_whose_later_shard_failed_loses_none_of_the_acts_its_other_shards_pulled(store, emulator, monkeypatch):
+    """A shard's pull moves its bodies' watermarks; another shard's pull then fails on every retry and
+    nobody reruns the night: the next night still stages and publishes what the first shard pulled."""
+    monkeypatch.setenv("DIGOR_SHARD_BODIES", "1")
+    settings = Settings.from_env()
+    count = settings.shard_count(len(body_registry(settings).bodies))
+    assert shard_of(BODY["siren"], count) < count - 1, "the act's body must be pulled before the failing shard"
+    act = _acknowledged_act(emulator, "shardfail1", "2025-SF-001", "2025-03-07 09:00:00", "2025-03-07 10:00:00")
+    before = _public(store)
+    pull, pulled = actes_chain.pastell_source.extract_night, []
+
+    def pull_or_fail(*args, only, **kwargs):
+        if pulled:
+            raise OSError("Pastell went away")
+        summary = pull(*args, only=only, **kwargs)
+        if only(BODY["siren"]):
+            pulled.append(summary)
+        return summary
+
+    emulator.clock = night_cutoff("2025-03-07")
+    with monkeypatch.context() as patch:
+        patch.setattr(actes_chain.pastell_source, "extract_night", pull_or_fail)
+        with pytest.raises(OSError):
+            actes_chain.CHAIN.run_night(settings, "2025-03-07")
+    assert pulled and pulled[0]["acts"] == 1 and _public(store) == before
+
+    emulator.clock = night_cutoff("2025-03-08")
+    actes_chain.CHAIN.run_night(settings, "2025-03-08")
+    assert _where(store, act) == {"actes": [[act.objet, "2025-03-07"]], "deliberations": 1,
+                                  "widget": [(act.objet, "2025-03-07")], "events": 1, "first_published": "2025-03-07"}
+
+
+def test_a_night_that_failed_before_pulling_anything_leaves_the_next_night_whole(store, emulator, monkeypatch):
+    act = _acknowledged_act(emulator, "shardfail2", "2025-SF-002", "2025-03-08 09:00:00", "2025-03-08 10:00:00")
+    settings = Settings.from_env()
+    emulator.clock = night_cutoff("2025-03-07")
+    with monkeypatch.context() as patch:
+        patch.setattr(actes_chain.pastell_source, "extract_night", lambda *a, **k: _raise(OSError("Pastell went away")))
+        with pytest.raises(OSError):
+            actes_chain.CHAIN.run_night(settings, "2025-03-07")
+    emulator.clock = night_cutoff("2025-03-08")
+    report = actes_chain.CHAIN.run_night(settings, "2025-03-08")
+    assert report["totals"]["transformed"] == 1
+    assert _where(store, act)["actes"] == [[act.objet, "2025-03-08"]]
+    assert json.loads((store / "private/pastell/short-runs.json").read_text()) == {"unreported": []}
