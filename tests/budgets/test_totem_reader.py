@@ -106,7 +106,10 @@ def test_real_files_of_every_shape(reference_dir):
         (totem(LINE).replace(b'<Exer V="2025"/>', b""), "lacks Exer"),
     ],
 )
-def test_hostile_or_broken_files_are_refused_with_a_reason(data, reason):
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_hostile_or_broken_files_are_refused_with_a_reason(data, reason, streamed, monkeypatch):
+    if streamed:  # as a file too large to be parsed whole
+        monkeypatch.setattr("transform.totem_reader.WHOLE_TREE_BYTES", 0)
     with pytest.raises(TotemError, match=reason):
         read_totem(data)
 
@@ -118,8 +121,11 @@ def _with_prologue(document: bytes, padding: bytes) -> bytes:
     return declaration + b"?>" + padding + doctype + rest.replace(b'<IdColl V="21290099700017"/>', b'<IdColl V="&x;"/>')
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("padding", [b" " * 70_000, b"\r\n<!-- " + b"x" * 70_000 + b" -->\r\n", b"\n" * 200_000])
-def test_a_doctype_after_64_kb_of_prologue_is_refused(padding):
+def test_a_doctype_after_64_kb_of_prologue_is_refused(padding, streamed, monkeypatch):
+    if streamed:
+        monkeypatch.setattr("transform.totem_reader.WHOLE_TREE_BYTES", 0)
     with pytest.raises(TotemError, match="DOCTYPE"):
         read_totem(_with_prologue(totem(LINE), padding))
 
@@ -161,3 +167,20 @@ def test_an_implausible_amount_refuses_the_document_naming_the_line_and_the_boun
     monkeypatch.setenv("DIGOR_BUDGET_MAX_AMOUNT", "1e30")  # beyond what the widgets' sums hold exactly
     with pytest.raises(ValueError, match="must be a positive amount in euros, at most 1000000000000000"):
         Settings.from_env()
+
+
+def test_a_document_read_whole_or_streamed_is_the_same(reference_dir, monkeypatch):
+    """Small files are parsed whole, large ones streamed: both ways read the same document (the real
+    files of every shape, and one whose annex holds a Budget, lines and informations of its own)."""
+    import transform.totem_reader as reader
+
+    samples = reference_dir / "samples" / "totem"
+    annexes = ('<Annexes><DATA_PERSONNEL><PERSONNEL><Nom V="Mme Personne Privée"/></PERSONNEL></DATA_PERSONNEL>'
+               f'<Budget>{LINE.replace("6042", "9999")}</Budget><Information Code="PopTot" V="1"/></Annexes>')
+    documents = [path.read_bytes() for path in sorted(samples.glob("*/*/totem.xml")) + sorted(samples.glob("*/*.xml"))]
+    documents.append(totem(LINE * 70 + LINE.replace("<LigneBudget>", '<LigneBudget calculated="true">'), extra=annexes))
+    whole = [read_totem(data) for data in documents]
+    monkeypatch.setattr(reader, "WHOLE_TREE_BYTES", 0)
+    streamed = [read_totem(data) for data in documents]
+    assert len(whole) == 10 and sum(len(document.lines) for document in whole) > 2_800
+    assert whole == streamed
