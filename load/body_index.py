@@ -26,29 +26,43 @@ _COMMAND = re.compile(r"/command=[0-9T-]+-(\d{9})-")
 
 def body_commands(keys: Iterable[str], siren: str) -> list[str]:
     """The decision files of one body among ledger keys (its SIREN is in their name)."""
-    return sorted(key for key in keys if (found := _COMMAND.search(key)) and found.group(1) == siren)
+    return commands_by_body(keys).get(siren, [])
+
+
+def commands_by_body(keys: Iterable[str]) -> dict[str, list[str]]:
+    """The decision files among ledger keys, by body, each body's sorted."""
+    found: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        if match := _COMMAND.search(key):
+            found.setdefault(match.group(1), []).append(key)
+    return found
 
 
 def write_body_index(store: ObjectStore, year: int, acts: pd.DataFrame, states: dict[tuple, ActState],
                      sirens: Iterable[str], following: list[str]) -> int:
     """The index of ``year`` for each body of ``sirens`` (``acts``: the year's ``current_acts``;
-    ``following``: the ledger files listed before they were read)."""
-    written = 0
-    for siren in sorted(set(sirens)):
-        mine = acts[acts["siren"] == siren]
-        if mine.empty:
+    ``following``: the ledger files listed before they were read). The bodies' rows are made one
+    table once, then cut per body: the cost follows the bodies written, not the year's other acts."""
+    wanted = sorted(set(sirens))
+    mine = acts[acts["siren"].isin(wanted)].sort_values("siren", kind="stable")
+    history = [json.dumps([asdict(e) for e in (states[key].history if key in states else [])], ensure_ascii=False)
+               for key in zip(mine["siren"], mine["source"], mine["source_id"])]
+    frame = mine.assign(history=history, annexes=[json.dumps(list(a), ensure_ascii=False) for a in mine["annexes"]])
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    rows: dict[str, list[int]] = {}  # each body's first row and the row after its last
+    for position, siren in enumerate(frame["siren"]):
+        rows.setdefault(siren, [position, position])[1] = position + 1
+    commands = commands_by_body(following)
+    for siren in wanted:
+        if siren not in rows:
             store.delete(body_index_key(siren, year, "parquet"))
             store.delete(body_index_key(siren, year, "json"))
             continue
-        history = [json.dumps([asdict(e) for e in (states[key].history if key in states else [])], ensure_ascii=False)
-                   for key in zip(mine["siren"], mine["source"], mine["source_id"])]
-        frame = mine.assign(history=history, annexes=[json.dumps(list(a), ensure_ascii=False) for a in mine["annexes"]])
         store.put_bytes(body_index_key(siren, year, "parquet"),
-                        table_to_parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+                        table_to_parquet_bytes(table.slice(rows[siren][0], rows[siren][1] - rows[siren][0])))
         store.put_bytes(body_index_key(siren, year, "json"),
-                        json.dumps({"commands": body_commands(following, siren)}).encode())
-        written += 1
-    return written
+                        json.dumps({"commands": commands.get(siren, [])}).encode())
+    return len(rows)
 
 
 def read_body_index(store: ObjectStore, siren: str) -> tuple[pd.DataFrame, set[str], list[int]] | None:
