@@ -355,7 +355,7 @@ class ActesChain(Chain):
         quarantined += quarantined_rows(actes_report, online, actes_files[0].key, identity)
         visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         documents = publish_documents(store, year, visible)
-        texts = texts_of(store, {sha for _, act in visible.iterrows() for _, sha, _ in act_documents(act)})
+        texts = texts_of(store, {sha for act in visible.to_dict("records") for _, sha, _ in act_documents(act)})
         text_files, _ = publish_shaped(
             settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
             BASE_KEYS["textes"].format(year=year), "actes-textes", str(year),

@@ -44,9 +44,9 @@ def read_record(store: ObjectStore, sha256: str) -> dict | None:
 
 
 def texts_of(store: ObjectStore, hashes: set[str]) -> dict[str, dict]:
-    """The records of those of ``hashes`` whose text is read (one listing, then one read each)."""
-    return {sha256: record for sha256 in sorted(hashes & read_hashes(store))
-            if (record := read_record(store, sha256)) is not None}
+    """The records of those of ``hashes`` whose text is read (one read each: listing every record
+    would cost the whole history's documents)."""
+    return {sha256: record for sha256 in sorted(hashes) if (record := read_record(store, sha256)) is not None}
 
 
 def public_pdf(store: ObjectStore, sha256: str) -> bytes | None:

@@ -126,7 +126,7 @@ def publish_year_files(
         if body is None or not body.open_data or acts.empty:
             write_year_entries(store, siren, year, None)
             continue
-        version = write_year_entries(store, siren, year, [_act_entry(act, url_of) for _, act in acts.iterrows()])
+        version = write_year_entries(store, siren, year, [_act_entry(act, url_of) for act in acts.to_dict("records")])
         written += [version] if version else []
     return written
 

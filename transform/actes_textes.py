@@ -33,7 +33,7 @@ def text_table(acts: pd.DataFrame, url_of: UrlOf, text_url_of: Callable[[str], s
                records: dict[str, dict]) -> pd.DataFrame:
     """One row per linked document of ``acts`` whose text ``records`` holds (by hash)."""
     rows = []
-    for _, act in acts.iterrows():
+    for act in acts.to_dict("records"):
         for kind, sha256, name in act_documents(act):
             record = records.get(sha256)
             if not record or not record.get("text"):

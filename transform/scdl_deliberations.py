@@ -57,7 +57,7 @@ def deliberations_table(deliberations: pd.DataFrame, url_of: UrlOf) -> pd.DataFr
             "VOTE_ABSTENTION": "",
             "DELIB_URL": document_url(act, url_of),
         }
-        for _, act in deliberations.iterrows()
+        for act in deliberations.to_dict("records")
     ]
     return pd.DataFrame(rows, columns=DELIBERATIONS_COLUMNS, dtype="object")
 
@@ -82,6 +82,6 @@ def actes_table(acts: pd.DataFrame, url_of: UrlOf) -> pd.DataFrame:
             "ANNEXES_URL": " ".join(annex_urls(act, url_of)),
             "SOURCE_ID": act["source_id"],
         }
-        for _, act in acts.iterrows()
+        for act in acts.to_dict("records")
     ]
     return pd.DataFrame(rows, columns=ACTES_COLUMNS, dtype="object")
