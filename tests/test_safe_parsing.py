@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from core.jsonio import MAX_JSON_DEPTH, JsonTooDeep, load_json
-from core.safe_xml import XmlRefused, iterparse, parse_xml
+from core.safe_xml import RefusingTarget, XmlRefused, attribute_value, iterparse, parse_with_target, parse_xml
 from transform.acknowledgement import AcknowledgementError, parse_acknowledgement
 
 
@@ -46,6 +46,38 @@ def test_json_errors_stay_json_errors():
 def test_xml_declaring_a_dtd_is_refused(document):
     with pytest.raises(XmlRefused):
         parse_xml(document)
+
+
+class _Elements(RefusingTarget):
+    def __init__(self):
+        self.seen = []
+
+    def start(self, tag, attrib):
+        self.seen.append((tag, dict(attrib)))
+
+    def close(self):
+        return self.seen
+
+
+@pytest.mark.parametrize("document", [
+    b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><a b="&x;">Objet &x; fin</a>',
+    b'<!DOCTYPE a SYSTEM "http://127.0.0.1:9/a.dtd"><a>&x;</a>',
+    b'<!DOCTYPE a><a>Objet</a>',
+    '<?xml version="1.0" encoding="UTF-16LE"?><!DOCTYPE a [<!ENTITY x "y">]><a b="&x;"/>'.encode("utf-16-le"),
+    b"<?xml version='1.0'?>" + b"<!--" + b"x" * 70_000 + b"-->" + b'<!DOCTYPE a [<!ENTITY x "y">]><a b="&x;">&x;</a>',
+], ids=["internal-entity", "external-dtd", "bare-doctype", "utf16-no-bom", "doctype-after-64k"])
+def test_a_target_parse_refuses_a_dtd_before_any_element_reaches_the_target(document):
+    target = _Elements()
+    with pytest.raises(XmlRefused, match="DOCTYPE"):
+        parse_with_target(document, target)
+    assert target.seen == []
+    read = parse_with_target(b'<a b="1 &amp; &#233;"><c d="&amp;#38; &#38;amp; &lt;&#x26;"/></a>', _Elements())
+    assert [(tag, {name: attribute_value(v) for name, v in attrib.items()}) for tag, attrib in read] == [
+        ("a", {"b": "1 & é"}), ("c", {"d": "&#38; &amp; <&"})]
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_with_target(b"<a>Objet &x; fin</a>", _Elements())
+    with pytest.raises(TypeError, match="RefusingTarget"):
+        parse_with_target(b"<a/>", object())
 
 
 def test_xml_undeclared_entity_is_a_syntax_error_and_character_references_are_text():

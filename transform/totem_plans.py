@@ -45,7 +45,8 @@ class Account:
 class Accounts(Mapping):
     """A plan's accounts by code, each ``Account`` made when first asked for: a plan holds thousands
     of accounts and a budget uses a few hundred, so reading a plan only keeps each account's raw
-    attributes (label cleaning and chapters wait for a budget that needs them)."""
+    attributes, as the parser handed them (``safe_xml.attribute_value``, label cleaning and chapters
+    wait for a budget that needs them)."""
 
     def __init__(self, raw: dict[str, tuple[str | None, ...]]):
         self._raw = raw
@@ -54,7 +55,7 @@ class Accounts(Mapping):
     def __getitem__(self, code: str) -> Account:
         account = self._made.get(code)
         if account is None:
-            label, *chapters = self._raw[code]
+            label, *chapters = map(safe_xml.attribute_value, self._raw[code])
             account = self._made[code] = Account(
                 code, clean_label(label), {key: (value or "").strip() for key, value in zip(_CHAPTER_KEYS, chapters)}
             )
@@ -135,15 +136,67 @@ def clean_label(text: str | None) -> str:
     return " ".join((text or "").translate(_C1_CONTROLS).split())
 
 
-def _chapters(parent) -> dict[str, Chapter]:
-    chapters = {}
-    if parent is None:
-        return chapters
-    for element in parent.iterfind("Chapitres/Chapitre"):
-        code = (element.get("Code") or "").strip()
-        if code:
-            chapters.setdefault(code, Chapter(code, clean_label(element.get("Libelle")), (element.get("Section") or "").strip()))
-    return chapters
+_value = safe_xml.attribute_value  # an attribute value as the document means it
+
+
+class _PlanReader(safe_xml.RefusingTarget):
+    """What ``parse_plan`` keeps of a plan, taken from each element's tag and attributes as libxml2
+    parses it (no tree: a plan holds thousands of accounts). Read: the root's attributes, in its
+    first ``Nature`` child every ``Compte`` (any depth; the first of a code wins) and the
+    ``Chapitres/Chapitre``, in its first ``Fonction`` child every ``RefFonc`` and the chapters."""
+
+    def __init__(self):
+        self.depth = 0
+        self.root_tag = ""
+        self.root: dict[str, str] = {}
+        self.sections_met: set[str] = set()
+        self.section = ""  # "Nature" or "Fonction" inside the first such child of the root, else ""
+        self.in_chapters = False  # inside a ``Chapitres`` child of the section
+        self.accounts: dict[str, tuple[str | None, ...]] = {}
+        self.functions: dict[str, str] = {}
+        self.chapters: dict[str, dict[str, Chapter]] = {"Nature": {}, "Fonction": {}}
+
+    def start(self, tag, attrib) -> None:
+        depth = self.depth
+        self.depth = depth + 1
+        section = self.section
+        if section == "Nature" and tag == "Compte":  # most elements of a plan
+            code = attrib.get("Code")
+            if code:
+                code = _value(code).strip()
+                if code and code not in self.accounts:
+                    self.accounts[code] = tuple(map(attrib.get, _RAW_ACCOUNT))
+            return
+        if depth == 0:
+            self.root_tag, self.root = tag, {name: _value(text) for name, text in attrib.items()}
+        elif depth == 1:
+            if tag in self.chapters and tag not in self.sections_met:
+                self.sections_met.add(tag)
+                self.section = tag
+        elif not section:
+            return
+        elif depth == 2:
+            self.in_chapters = tag == "Chapitres"
+        elif depth == 3 and tag == "Chapitre" and self.in_chapters:
+            code = (_value(attrib.get("Code")) or "").strip()
+            if code:
+                self.chapters[section].setdefault(code, Chapter(
+                    code, clean_label(_value(attrib.get("Libelle"))), (_value(attrib.get("Section")) or "").strip()
+                ))
+        if section == "Fonction" and tag == "RefFonc":
+            code = (_value(attrib.get("Code")) or "").strip()
+            if code:
+                self.functions.setdefault(code, clean_label(_value(attrib.get("Libelle"))))
+
+    def end(self, tag) -> None:
+        self.depth -= 1
+        if self.depth == 1:
+            self.section = ""
+        elif self.depth == 2:
+            self.in_chapters = False
+
+    def close(self) -> _PlanReader:
+        return self
 
 
 def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = None) -> PlanDeComptes:
@@ -153,41 +206,26 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     carry an older ``Exer`` attribute than the folder they are published in.
     """
     try:
-        root = safe_xml.parse_xml(data, remove_comments=True)
+        plan = safe_xml.parse_with_target(data, _PlanReader())
     except safe_xml.XmlRefused as error:
         raise PlanError(f"{source}: {error}") from None
     except etree.XMLSyntaxError as error:
         raise PlanError(f"{source}: not well-formed XML ({error.msg})") from None
-    if root.tag != "Nomenclature":
-        raise PlanError(f"{source}: root element <{root.tag}> is not a plan de comptes <Nomenclature>")
+    if plan.root_tag != "Nomenclature":
+        raise PlanError(f"{source}: root element <{plan.root_tag}> is not a plan de comptes <Nomenclature>")
     if year is None:
         try:
-            year = int(root.get("Exer") or 0)
+            year = int(plan.root.get("Exer") or 0)
         except ValueError:
-            raise PlanError(f"{source}: Exer {root.get('Exer')!r} is not a year") from None
-    nature, fonction = root.find("Nature"), root.find("Fonction")
-    accounts = {}
-    if nature is not None:
-        for element in nature.iter("Compte"):
-            code = element.get("Code")
-            if code:
-                code = code.strip()
-                if code and code not in accounts:
-                    accounts[code] = tuple(map(element.get, _RAW_ACCOUNT))
-    functions = {}
-    if fonction is not None:
-        for element in fonction.iter("RefFonc"):
-            code = (element.get("Code") or "").strip()
-            if code:
-                functions.setdefault(code, clean_label(element.get("Libelle")))
+            raise PlanError(f"{source}: Exer {plan.root.get('Exer')!r} is not a year") from None
     return PlanDeComptes(
-        norme=(root.get("Norme") or "").strip(),
-        declinaison=(root.get("Declinaison") or "").strip(),
+        norme=(plan.root.get("Norme") or "").strip(),
+        declinaison=(plan.root.get("Declinaison") or "").strip(),
         year=year,
-        chapters=_chapters(nature),
-        accounts=Accounts(accounts),
-        function_chapters=_chapters(fonction),
-        functions=functions,
+        chapters=plan.chapters["Nature"],
+        accounts=Accounts(plan.accounts),
+        function_chapters=plan.chapters["Fonction"],
+        functions=plan.functions,
     )
 
 

@@ -157,3 +157,60 @@ def test_a_plan_is_parsed_once_per_process_and_again_when_its_file_changes(tmp_p
     edited = PlanResolver(PlanSource(None, [tmp_path / "mirror"])).get("M57", "M57", 2025)
     assert edited.chapter("011").label == "Charges courantes"
     assert first.chapter("011").label == "Charges à caractère général"
+
+
+def test_every_reference_plan_reads_as_its_tree_says(reference_dir):
+    """``parse_plan`` reads a plan from libxml2's callbacks, without a tree: the same accounts, chapters
+    and functions as the plan's tree gives, for every official plan of the reference material."""
+    from lxml import etree
+
+    from core.safe_xml import parse_xml
+
+    def chapters(parent):
+        found = {}
+        for element in parent.iterfind("Chapitres/Chapitre") if parent is not None else ():
+            code = (element.get("Code") or "").strip()
+            if code:
+                found.setdefault(code, (code, clean_label(element.get("Libelle")), (element.get("Section") or "").strip()))
+        return list(found.items())
+
+    paths = sorted((reference_dir / "totem" / "plans-de-comptes").glob("*/*/*/planDeCompte.xml"))
+    accounts = 0
+    for path in paths:
+        data = path.read_bytes()
+        plan, root = parse_plan(data, year=2024), parse_xml(data)
+        nature, fonction = root.find("Nature"), root.find("Fonction")
+        expected = {}
+        for element in nature.iter("Compte"):
+            code = (element.get("Code") or "").strip()
+            if code and code not in expected:
+                label = clean_label(element.get("Libelle"))
+                expected[code] = (label, {k: (element.get(k) or "").strip() for k in ("DR", "RR", "DOES", "ROES", "DOIS", "ROIS")})
+        assert [(code, plan.accounts[code].label, plan.accounts[code].chapters) for code in plan.accounts] == [
+            (code, label, chapters_) for code, (label, chapters_) in expected.items()], path
+        assert [(code, (c.code, c.label, c.section)) for code, c in plan.chapters.items()] == chapters(nature), path
+        assert [(code, (c.code, c.label, c.section)) for code, c in plan.function_chapters.items()] == chapters(fonction), path
+        functions = {}
+        for element in fonction.iter("RefFonc") if fonction is not None else ():
+            code = (element.get("Code") or "").strip()
+            if code:
+                functions.setdefault(code, clean_label(element.get("Libelle")))
+        assert plan.functions == functions and (plan.norme, plan.declinaison) == (root.get("Norme"), root.get("Declinaison"))
+        accounts += len(plan.accounts)
+        assert isinstance(root, etree._Element)
+    assert len(paths) > 100 and accounts > 100_000
+
+
+
+def test_an_ampersand_in_a_plan_reads_as_written():
+    """A plan read without a tree gets "&" from the parser as "&#38;": every value is put back."""
+    plan = parse_plan(
+        b'<Nomenclature Norme="M&amp;57" Declinaison="M57" Exer="2024"><Nature><Chapitres>'
+        b'<Chapitre Code="011" Libelle="Charges &amp; frais &#38;amp;" Section="F"/></Chapitres>'
+        b'<Comptes><Compte Code="60&amp;1" Libelle="Achats &amp; variations" DR="01&#38;1"/></Comptes></Nature>'
+        b'<Fonction><RefFonc Code="0&amp;1" Libelle="Services &#x26; assembl\xc3\xa9es"/></Fonction></Nomenclature>',
+        year=2024,
+    )
+    assert plan.norme == "M&57" and plan.chapter("011").label == "Charges & frais &amp;"
+    assert list(plan.accounts) == ["60&1"] and plan.accounts["60&1"].label == "Achats & variations"
+    assert plan.accounts["60&1"].chapters["DR"] == "01&1" and plan.functions == {"0&1": "Services & assemblées"}
