@@ -380,14 +380,8 @@ class ActesChain(Chain):
             "left_by_decision": {"deliberations": len(deliberations_of(taken_out)), "actes": len(taken_out)},
             "quarantined": quarantined,
             "published_by_body": dict(Counter(visible["siren"])),
-            "offline_by_body": {
-                siren: dict(Counter(group["offline_reason"]))
-                for siren, group in acts[~acts["online"]].groupby("siren")
-            },
-            "to_decide": [
-                {"siren": a["siren"], "source_id": a["source_id"], "numero": a["numero"], "objet": a["objet"]}
-                for _, a in undecided.iterrows()
-            ],
+            "offline_by_body": _offline_by_body(acts[~acts["online"]]),
+            "to_decide": undecided[["siren", "source_id", "numero", "objet"]].to_dict("records"),
             "bodies": sorted(refresh),
         }
 
@@ -474,6 +468,14 @@ class ActesChain(Chain):
         datagouv = self.publish_datagouv(settings, years) if years else []
         return {**published, "years": years, "widgets": keys, "datagouv": datagouv,
                 "summary": _text_summary_lines(batches, published)}
+
+
+def _offline_by_body(offline: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per body, how many of its acts are offline and why (one pass over the year's offline acts)."""
+    found: dict[str, Counter] = defaultdict(Counter)
+    for siren, reason in zip(offline["siren"], offline["offline_reason"]):
+        found[siren][reason] += 1
+    return {siren: dict(reasons) for siren, reasons in sorted(found.items())}
 
 
 def _bodies_showing(store, documents: set[str]) -> dict[int, set[str]]:

@@ -119,14 +119,16 @@ def publish_year_files(
 ) -> list[str]:
     """Rewrite the year file of every body in ``bodies``; a body left with nothing loses it."""
     written = []
-    by_body = {siren: rows for siren, rows in published.groupby("siren", sort=False)}  # one pass, not one per body
+    by_body: dict[str, list[dict]] = {}
+    for act in published.to_dict("records"):  # one conversion and one pass, not one per body
+        by_body.setdefault(act["siren"], []).append(act)
     for siren in sorted(bodies):
         body = registry.by_siren(siren)
-        acts = by_body.get(siren, published.iloc[0:0])
-        if body is None or not body.open_data or acts.empty:
+        acts = by_body.get(siren, [])
+        if body is None or not body.open_data or not acts:
             write_year_entries(store, siren, year, None)
             continue
-        version = write_year_entries(store, siren, year, [_act_entry(act, url_of) for act in acts.to_dict("records")])
+        version = write_year_entries(store, siren, year, [_act_entry(act, url_of) for act in acts])
         written += [version] if version else []
     return written
 

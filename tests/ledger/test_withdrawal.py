@@ -420,10 +420,25 @@ def _widget_files(store: Path) -> dict[str, bytes]:
     return files
 
 
-def test_widget_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(store, store_settings, monkeypatch):
-    """Each night updates a body's widget from the years it touched (their digests); a rebuild from
-    scratch, every digest lost, gives the same files, after a move between years, texts read and a
-    withdrawal."""
+def _regional_files(store: Path) -> dict[str, bytes]:
+    """Every regional file as downloaders get it: each dataset's manifest, the versions it names and
+    their stable names."""
+    files = {}
+    for manifest_path in sorted(store.glob("public/*/index.json")):
+        folder = manifest_path.parent
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        for formats in manifest["fichiers"].values():
+            for entry in formats.values():
+                for name in (entry["fichier"], entry["permanent"]):
+                    files[f"{folder.name}/{name}"] = (folder / name).read_bytes()
+        files[f"{folder.name}/index.json"] = manifest_path.read_bytes()
+    return files
+
+
+def test_public_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(store, store_settings, monkeypatch):
+    """Each night updates a body's widget from the years it touched (their digests) and the years'
+    regional files from the night's acts; a rebuild from scratch, every digest lost, gives the same
+    files, after a move between years, texts read and a withdrawal."""
     from core.keys import widget_drafts
 
     moved = _resend_a_year_earlier(store, "2025-03-06")
@@ -433,6 +448,11 @@ def test_widget_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(sto
     act = _a_published_deliberation(store)
     assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
     nightly = _widget_files(store)
+    regional = _regional_files(store)
+    assert {"deliberations/deliberations-2025.csv", "actes/actes-2024.parquet",
+            "actes-textes/actes-textes-2025.csv"} <= set(regional), "the comparison covers every dataset"
+    assert not any(f'{act["COLL_SIRET"]},{act["DELIB_ID"]},'.encode() in data for name, data in regional.items()
+                   if name.startswith("deliberations/") and name.endswith(".csv")), "withdrawn from every file"
     assert any(b'"texte"' in data for name, data in nightly.items() if name.endswith("index.json")), \
         "the comparison covers the text index"
     shown = (f'"{act["DELIB_ID"]}"'.encode(), f'>{act["DELIB_ID"]} :'.encode())
@@ -449,3 +469,4 @@ def test_widget_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(sto
     monkeypatch.setenv("DIGOR_STORE", str(rebuilt))
     actes_chain.CHAIN.run_night(Settings.from_env(), "2025-03-06", force_rebuild=True)
     assert _widget_files(rebuilt) == nightly
+    assert _regional_files(rebuilt) == regional
