@@ -21,6 +21,7 @@ from core.jsonio import json_bytes
 from core.keys import (
     BUDGET_COMPARISONS_KEY,
     BUDGET_VERSIONS_PREFIX,
+    BUDGETS_PENDING_KEY,
     public_prefix,
     raw_prefix,
     report_key,
@@ -110,6 +111,7 @@ class BudgetsChain(Chain):
                              "BGT_CONTNAT", "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]}
     # Budgets come with the acts (nature 5): read from the actes chain's staging, not from a source.
     has_extract = False
+    pending_key = BUDGETS_PENDING_KEY  # a night whose every retry failed is finished by the next run
     follows_decisions_of = ("actes",)  # a budget is online only while its act is
     empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": [], "deferred": []}
 
@@ -117,6 +119,9 @@ class BudgetsChain(Chain):
         # A backfill replays the acts' nights, from every source a body is on.
         return [raw_prefix("actes", source) + "/"
                 for source in body_registry(settings).sources(settings.source_name)]
+
+    def night_ready(self, store: ObjectStore, night: str) -> bool:
+        return store.exists(report_key("actes", night))
 
     def transform(self, settings: Settings, night: str) -> dict:
         """TOTEM of the night's budget acts -> staging; rejects quarantined with their reason."""
@@ -295,3 +300,4 @@ class BudgetsChain(Chain):
 
 
 CHAIN = BudgetsChain()
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -68,6 +69,9 @@ class Chain:
     datasets: ClassVar[dict[str, Dataset]]  # key of a year result's ``files`` -> its data.gouv.fr dataset
     diff_keys: ClassVar[dict[str, list[str]]]  # backfill diff: per key of ``files``, the columns naming a row
     has_extract: ClassVar[bool] = True  # False: the chain reads another chain's staging, not a source
+    # Where the nights a run began and did not report wait for the next run (``nights_to_transform``);
+    # None: the chain finishes them its own way (the actes chain's unreported partitions).
+    pending_key: ClassVar[str | None] = None
     # The extract and transform summaries of a run that only republishes (no night read).
     empty_night: ClassVar[dict] = {}
     # Chains whose decisions (the ledger's, e.g. ``digor unpublish`` on an act) this chain's outputs
@@ -115,8 +119,45 @@ class Chain:
         merged["bodies_by_year"] = {year: sorted(bodies) for year, bodies in sorted(by_year.items())}
         if not any("bodies_by_year" in summary for summary in summaries):
             del merged["bodies_by_year"]
-        return {**merged, "years": sorted(set(merged["years"])), "bodies": sorted(set(merged["bodies"])),
-                "nights": [s["night"] for s in summaries]}
+        united = {key: sorted(set(merged[key])) for key in ("years", "bodies") if key in merged}
+        return {**merged, **united, "nights": [s["night"] for s in summaries]}
+
+    def nights_to_transform(self, settings: Settings, nights: list[str]) -> list[str]:
+        """Under the lease: the nights asked for, after those an earlier run began and never reported
+        (every retry failed, nobody reran it). A scheduled run is given only the nights since the last
+        one: without this, those nights would wait for someone to rerun them. Each night is marked
+        (``pending_key``) before its transform and unmarked by the run's report."""
+        if self.pending_key is None:
+            return nights
+        store = self.store(settings)
+        pending = self._pending(store)
+        left = [night for night in pending if night not in nights]
+        ready = [night for night in left if self.night_ready(store, night)]
+        if ready:
+            log.warning("%s: finishing the nights an earlier run left: %s", self.name, ", ".join(ready))
+        if len(ready) < len(left):  # e.g. asked for by hand before the chain they follow ran them
+            log.warning("%s: nights left whose inputs are not ready yet, not retried: %s", self.name,
+                        ", ".join(n for n in left if n not in ready))
+        self._set_pending(store, sorted(set(pending) | set(nights)))
+        return ready + list(nights)
+
+    def transform_nights(self, settings: Settings, nights: list[str]) -> dict:
+        """Under the lease: each night transformed, as one summary."""
+        return self.merge_nights([self.transform(settings, night) for night in nights])
+
+    def night_ready(self, store: ObjectStore, night: str) -> bool:
+        """Whether a night left unfinished can be run again now (its inputs are there)."""
+        return True
+
+    def _pending(self, store: ObjectStore) -> list[str]:
+        try:
+            return list(json.loads(store.get_bytes(self.pending_key))["nights"])
+        except FileNotFoundError:
+            return []
+
+    def _set_pending(self, store: ObjectStore, nights: list[str]) -> None:
+        if nights != self._pending(store):
+            store.put_bytes(self.pending_key, json_bytes({"nights": nights}))
 
     def stale_years(self, settings: Settings) -> dict[int, list[str] | None]:
         """Years whose public files lag behind what they are built from (a decision recorded since),
@@ -241,7 +282,11 @@ class Chain:
         """The run's report as JSON and HTML, indexed under its DAG run (the "Run report" link in the UI)."""
         report = self.build_report(night, extracted, transformed, years, widgets, datagouv)
         key = report_key(self.name, night)
-        html = write_report_document(self.store(settings), key, report, dag_id, run_id)
+        store = self.store(settings)
+        html = write_report_document(store, key, report, dag_id, run_id)
+        if self.pending_key is not None:
+            done = set(transformed.get("nights") or [night])
+            self._set_pending(store, [n for n in self._pending(store) if n not in done])
         return {"key": key, "html": html, "summary": self.summary_lines(report), "totals": report["totals"]}
 
     def run_night(
@@ -261,7 +306,8 @@ class Chain:
                 line = f"{self.name} {night}: nothing new since the last run, nothing published"
                 return {"night": night, "skipped": line, "summary": [line], "followers": False}
             progress("transform")
-            transformed = self.transform(settings, night)
+            transformed = self.transform_nights(
+                settings, extracted.get("nights") or self.nights_to_transform(settings, [night]))
             years = []
             for job in self.year_jobs(settings, transformed, force_rebuild):
                 progress(f"publish {job['year']}")

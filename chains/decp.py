@@ -43,7 +43,7 @@ from chains.publication import PublicationRefused, publish_prepared
 from core.config import Settings
 from core.jsonio import compact_json_bytes
 from core.jsonio import json_bytes as _dumps
-from core.keys import DECP_NAMES_MONTH_KEY, public_prefix, raw_prefix, widget_drafts
+from core.keys import DECP_NAMES_MONTH_KEY, DECP_PENDING_KEY, public_prefix, raw_prefix, widget_drafts
 from core.registry import Registry, body_registry
 from core.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
@@ -472,18 +472,31 @@ class DecpChain(Chain):
     }
     diff_keys = {"table": ["uid", "modification_id", "titulaire_id"]}
     empty_night = {"files": [], "skipped": []}
+    pending_key = DECP_PENDING_KEY  # a night whose every retry failed is finished by the next run
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
         return [raw_prefix(self.name, source) + "/" for source in SOURCES]
 
     def extract(self, settings: Settings, night: str, until: str | None = None) -> dict:
-        return _extract(settings, self.store(settings), night)
+        """The night's exports, after those of the nights an earlier run fetched and never reported: the
+        source lists exports by night, so the next night's run would not see them again."""
+        store = self.store(settings)
+        nights = self.nights_to_transform(settings, [night])
+        fetched = [_extract(settings, store, n) for n in nights]
+        return {**fetched[-1], "nights": nights, "files": [f for e in fetched for f in e["files"]],
+                "skipped": [s for e in fetched for s in e["skipped"]]}
 
     def transform(self, settings: Settings, night: str) -> dict:
         transformed = _transform(self.store(settings), night)
         unreadable = [{"file": f["file"], "reason": f["error"]} for f in transformed["files"] if f["error"]]
         self.write_quarantine(settings, night, {"unreadable_files": unreadable})
         return transformed
+
+    def year_jobs(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[dict]:
+        jobs = super().year_jobs(settings, transformed, force_rebuild)
+        if len(transformed.get("nights") or []) > 1:  # finishing an earlier night: report every file of the year
+            jobs = [{**job, "night": None} for job in jobs]
+        return jobs
 
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         return _years_to_publish(self.store(settings), transformed, force_rebuild)

@@ -64,6 +64,9 @@ S2LOW_STATE_KEY = f"{PRIVATE}/s2low/watermarks.json"
 # A night whose shards pull and stage outside the chain's lease (mapped tasks side by side): short
 # runs skip while it is there (removed when the shards are merged, or stale after the night's timeout).
 SHARDED_NIGHT_KEY = f"{PRIVATE}/shards/actes-night.json"
+# Nights a chain's run began and did not report yet (``Chain.nights_to_transform``).
+BUDGETS_PENDING_KEY = f"{PRIVATE}/budgets/pending-nights.json"
+DECP_PENDING_KEY = f"{PRIVATE}/decp/pending-nights.json"
 BUDGET_VERSIONS_PREFIX = f"{PRIVATE}/budgets/versions"
 # The comparisons the Budgets widget files show (communes of a band), as of the last switch.
 BUDGET_COMPARISONS_KEY = f"{PRIVATE}/budgets/comparaisons.json"

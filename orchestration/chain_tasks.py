@@ -80,9 +80,9 @@ def extract(chain: str) -> dict:
 def transform(chain: str, extracted: dict | None = None) -> dict:
     found, settings = _chain(chain), _settings()
     with _lock(found, settings):
-        if extracted:
-            return found.transform(settings, extracted["night"])
-        return found.merge_nights([found.transform(settings, night) for night in nights()])
+        if extracted:  # the nights its extract fetched (it may finish a night an earlier run left)
+            return found.transform_nights(settings, extracted.get("nights") or [extracted["night"]])
+        return found.transform_nights(settings, found.nights_to_transform(settings, nights()))
 
 
 @task

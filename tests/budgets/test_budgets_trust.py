@@ -7,6 +7,7 @@ its own documents to a night after the demo's (``EXTRA``) or breaks something, a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -291,3 +292,29 @@ def test_withdrawing_every_budget_act_of_a_body_empties_its_budget_outputs_at_on
 
     assert digor(["publish", EPCI["siren"], acts[0], "--reason", "retrait annulé"]) == 0
     assert _budgets(settings)["BGT_SIRET"].str.startswith(EPCI["siren"]).any(), "a publication reaches them too"
+
+
+def test_a_budgets_night_that_failed_is_converted_by_the_next_run(settings, monkeypatch, capsys):
+    """Every retry of a night's budgets run failed and nobody reran it: the next run converts and
+    publishes that night's budget documents with its own, without being asked."""
+    write_budget_act(settings.drop_dir, EXTRA, KERDIGOR, _totem(KERDIGOR, "CA", 2025), "BUD_2025_CA", stage="CA")
+    assert digor(["run", "actes", "--date", EXTRA]) == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(budgets_chain, "transform_budget_night", lambda *args, **kwargs: _raise(OSError(errno.ENOSPC, "No space left on device")))
+        assert digor(["run", "budgets", "--date", EXTRA]) != 0
+    assert not len(_lines_of(_budgets(settings), KERDIGOR["siret"], "2025", "compte administratif"))
+
+    following = "2025-03-07"
+    (settings.drop_dir / following).mkdir()
+    assert _night(settings, following) == 0
+    assert len(_lines_of(_budgets(settings), KERDIGOR["siret"], "2025", "compte administratif")), "caught up"
+    caught = [(d["siret"], d["exercice"], d["stage"]) for d in _report(settings, following)["documents"]]
+    assert (KERDIGOR["siret"], 2025, "compte administratif") in caught, caught
+    (settings.drop_dir / "2025-03-08").mkdir()
+    assert _night(settings, "2025-03-08") == 0
+    assert _report(settings, "2025-03-08")["documents"] == [], "a night caught up once is not converted again"
+    capsys.readouterr()
+
+
+def _raise(error: Exception):
+    raise error

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
 
+from chains import decp as decp_chain
 from chains.decp import CHAIN
 from core.config import Settings
+from core.keys import report_key
 from core.store import LocalStore
 from extract.decp_drop import extract_night as extract_drop
 from extract.decp_platform import (
@@ -157,3 +160,37 @@ def test_drop_folder_skips_a_file_over_the_configured_size_naming_it(tmp_path):
     assert "DIGOR_DECP_MAX_FILE_BYTES=1000" in extracted["skipped"][0]["reason"]
     admitted = CHAIN.extract(settings.with_overrides(store_url=str(tmp_path / "store2"), decp_max_file_bytes=2000), NIGHT)
     assert sorted(f["name"] for f in admitted["files"]) == ["gros.json", "petit.json"] and not admitted["skipped"]
+
+
+def test_a_night_whose_every_retry_failed_is_finished_by_the_next_run(reference_dir, monkeypatch, tmp_path):
+    """The platform lists its exports by night: a night whose run failed after fetching them and that
+    nobody reran is fetched and published again by the next run, then never again."""
+    root = reference_dir / "samples" / "decp-2022"
+    first = root / "decp-validation/decp-59920013600241-2024-07-09-01.json"
+    second = root / "format-commande-publique/xml/Marche.xml"
+    served = {"2024-10-06": {first.name: first.read_bytes()}, "2024-10-07": {second.name: second.read_bytes()}}
+    store = tmp_path / "store"
+
+    def files_of(night: str) -> dict[str, int]:
+        report = json.loads((store / report_key("decp", night)).read_text(encoding="utf-8"))
+        return {f["name"]: f["published"] for f in report["files"]}
+
+    with DecpPlatformEmulator(served) as emulator:
+        monkeypatch.setenv("AIRFLOW_CONN_DIGOR_DECP_PLATFORM", emulator.connection_json())
+        settings = Settings.from_env().with_overrides(store_url=str(store), decp_source="platform")
+        with monkeypatch.context() as patch:
+            patch.setattr(decp_chain, "_transform",
+                          lambda *args, **kwargs: _raise(OSError(errno.ENOSPC, "No space left on device")))
+            with pytest.raises(OSError):
+                CHAIN.run_night(settings, "2024-10-06")
+        CHAIN.run_night(settings, "2024-10-07")
+        published = files_of("2024-10-07")
+        assert set(published) == {first.name, second.name} and published[first.name] > 0, published
+        table = "".join(p.read_text(encoding="utf-8") for p in (store / "public/decp").glob("decp-20*.csv"))
+        assert "59920013600241" in table, "the failed night's contracts are in the regional files"
+        CHAIN.run_night(settings, "2024-10-08")
+        assert files_of("2024-10-08") == {}, "a night finished once is not run again"
+
+
+def _raise(error: Exception):
+    raise error
