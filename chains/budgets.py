@@ -123,6 +123,10 @@ class BudgetsChain(Chain):
     def night_ready(self, store: ObjectStore, night: str) -> bool:
         return store.exists(report_key("actes", night))
 
+    def unfinished_nights(self, transformed: dict) -> set[str]:
+        """A night whose documents were deferred (a plan de comptes missing for now) is tried again."""
+        return {d["night"] for d in transformed.get("deferred", []) if "night" in d}
+
     def transform(self, settings: Settings, night: str) -> dict:
         """TOTEM of the night's budget acts -> staging; rejects quarantined with their reason."""
         store = self.store(settings)
@@ -294,7 +298,8 @@ class BudgetsChain(Chain):
             more = f" (and {len(deferred) - 1} more, listed in the report)" if len(deferred) > 1 else ""
             lines.append(
                 f"budgets {report['night']}: {len(deferred)} documents could not be converted for now, the budgets "
-                f"already published stay online; first: {deferred[0]['reason']}{more}; rerun this night once fixed"
+                f"already published stay online; first: {deferred[0]['reason']}{more}; the next run tries them again, "
+                f"or rerun this night once fixed"
             )
         return lines
 

@@ -145,6 +145,10 @@ class Chain:
         """Under the lease: each night transformed, as one summary."""
         return self.merge_nights([self.transform(settings, night) for night in nights])
 
+    def unfinished_nights(self, transformed: dict) -> set[str]:
+        """Nights a run reports on that its next run must try again (e.g. documents deferred)."""
+        return set()
+
     def night_ready(self, store: ObjectStore, night: str) -> bool:
         """Whether a night left unfinished can be run again now (its inputs are there)."""
         return True
@@ -285,7 +289,7 @@ class Chain:
         store = self.store(settings)
         html = write_report_document(store, key, report, dag_id, run_id)
         if self.pending_key is not None:
-            done = set(transformed.get("nights") or [night])
+            done = set(transformed.get("nights") or [night]) - self.unfinished_nights(transformed)
             self._set_pending(store, [n for n in self._pending(store) if n not in done])
         return {"key": key, "html": html, "summary": self.summary_lines(report), "totals": report["totals"]}
 

@@ -194,7 +194,7 @@ def transform_budget_night(
             kept = earlier.get(act["source_id"], [])
             result.rows += kept
             result.deferred.append({"source_id": act["source_id"], "siren": act.get("siren"), "raw_key": raw_key,
-                                    "reason": f"{name}: {error}", "kept_lines": len(kept)})
+                                    "reason": f"{name}: {error}", "kept_lines": len(kept), "night": night})
             continue
         except TotemError as error:
             problem = str(error)

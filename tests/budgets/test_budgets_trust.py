@@ -318,3 +318,23 @@ def test_a_budgets_night_that_failed_is_converted_by_the_next_run(settings, monk
 
 def _raise(error: Exception):
     raise error
+
+
+def test_documents_deferred_for_a_missing_plan_are_converted_by_the_next_run(settings, tmp_path, monkeypatch, capsys):
+    """A plan de comptes missing for a night's run defers its documents; once the plan is back, the next
+    night's run converts them without anyone rerunning that night."""
+    write_budget_act(settings.drop_dir, EXTRA, KERDIGOR, _totem(KERDIGOR, "CA", 2025), "BUD_2025_CA", stage="CA")
+    assert digor(["run", "actes", "--date", EXTRA]) == 0
+    plans = str(settings.plans_dirs[0])
+    monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "no-plans"))
+    assert digor(["run", "budgets", "--date", EXTRA]) == 1
+    assert [d["source_id"] for d in _report(settings, EXTRA)["deferred"]]
+    assert not len(_lines_of(_budgets(settings), KERDIGOR["siret"], "2025", "compte administratif"))
+
+    monkeypatch.setenv("DIGOR_PLANS_DIRS", plans)
+    following = "2025-03-07"
+    (settings.drop_dir / following).mkdir()
+    assert _night(settings, following) == 0
+    assert len(_lines_of(_budgets(settings), KERDIGOR["siret"], "2025", "compte administratif")), "converted"
+    assert _report(settings, following)["deferred"] == []
+    capsys.readouterr()
