@@ -305,4 +305,3 @@ class BudgetsChain(Chain):
 
 
 CHAIN = BudgetsChain()
-
