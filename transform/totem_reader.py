@@ -9,10 +9,11 @@ it needs a handful of elements, whatever the ``VersionSchema``), write French nu
 Each ``LigneBudget`` is turned into a small record, and the annexes (personal data: staff,
 subsidies to persons, loans) are never read. A file up to ``WHOLE_TREE_BYTES`` is parsed whole
 (libxml2's one-shot parse is the cheapest); a larger one is parsed as a stream whose elements
-read are freed (lines by batches of ``_LINES_FREED_TOGETHER``, skipped blocks as they end). Nothing from the outside is loaded: the parser is ``core.safe_xml``'s (a
-DOCTYPE, the door to entity bombs and external entities, is refused wherever the prologue puts
-it and whatever its encoding; entities are never resolved, the network is never touched), and
-the input size is capped. Any problem raises ``TotemError`` with a reason an engineer can act on.
+read are freed (lines by batches of ``_LINES_FREED_TOGETHER``, skipped blocks as they end).
+Nothing from the outside is loaded: the parser is ``core.safe_xml``'s (a DOCTYPE, the door to
+entity bombs and external entities, is refused wherever the prologue puts it and whatever its
+encoding; entities are never resolved, the network is never touched), and the input size is capped.
+Any problem raises ``TotemError`` with a reason an engineer can act on.
 """
 
 from __future__ import annotations
