@@ -23,9 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.parallel import cpu_count  # noqa: E402
 from samples.decp import write_national_export  # noqa: E402
 
 NATIONAL = 1_500_000
@@ -34,56 +37,91 @@ GOAL_SECONDS, GOAL_MB = 180, 4096
 BEFORE = {15_000: (31, 400), 150_000: (244, 1900), 450_000: (655, 5100)}
 
 
-def convert(path: Path, out: Path, cap_mb: int) -> tuple[int, float, float, float]:
-    """Exit status, wall seconds, CPU seconds and peak MB of ``digor convert decp`` on ``path``."""
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [process] + process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def convert(path: Path, out: Path, cap_mb: int, workers: str) -> tuple[int, float, float, float]:
+    """Exit status, wall seconds, CPU seconds and peak MB of ``digor convert decp`` on ``path``, the
+    command and its worker processes together: each process's CPU as last sampled (every 0.1 s),
+    the peak as the largest sum of their resident sets sampled (at least the command's own peak)."""
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap_mb * 1024 * 1024, cap_mb * 1024 * 1024))
 
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if workers:
+        env["DIGOR_DECP_WORKERS"] = workers
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "digor.cli", "convert", "decp", str(path), "--out", str(out),
                                 "--date", "2025-06-01"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+                               env=env, preexec_fn=limit)
+    watched = psutil.Process(process.pid)
+    peak, cpu = 0, {}
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        rss = 0
+        for member in _tree(watched):
+            try:
+                with member.oneshot():
+                    rss += member.memory_info().rss
+                    times = member.cpu_times()
+                    cpu[member.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        peak = max(peak, rss)
+        time.sleep(0.1)
     wall = time.perf_counter() - start
-    return process.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    cpu[process.pid] = usage.ru_utime + usage.ru_stime  # the command's own, to its end
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, wall, sum(cpu.values()), max(peak / 1024 / 1024, usage.ru_maxrss / 1024)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="15000,150000", help="objects per file, comma-separated")
-    parser.add_argument("--memory-cap", type=int, default=8192, help="MB of address space allowed to the command")
+    parser.add_argument("--workers", default=f"1,{cpu_count()}",
+                        help="DIGOR_DECP_WORKERS of each run, comma-separated (default: 1 and one per core)")
+    parser.add_argument("--memory-cap", type=int, default=8192, help="MB of address space allowed to each process")
     parser.add_argument("--work", type=Path, default=None, help="folder for the generated files (kept between runs)")
     parser.add_argument("--national", action="store_true",
                         help=f"also the national consolidation ({NATIONAL:,} objects, about 1.6 GB on disk)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size] + ([NATIONAL] if args.national else [])
+    workers = [w.strip() for w in args.workers.split(",") if w.strip()]
+    print(f"{cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="decp-bench-") as scratch:
         work = args.work or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"{'objects':>10} {'MB':>7} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'ms/object':>10} {'KB/object':>10}"
-              f"   {'before: wall s':>14} {'peak MB':>8}")
+        print(f"{'objects':>10} {'MB':>7} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'ms/object':>10} "
+              f"{'KB/object':>10}   {'before: wall s':>14} {'peak MB':>8}")
         last = None
         for size in sizes:
             path = work / f"decp-national-{size}.json"
             if not path.exists():
                 write_national_export(path, size)
-            status, wall, cpu, peak = convert(path, Path(scratch) / f"out-{size}", args.memory_cap)
-            note = "" if status == 0 or status == 1 else f"  (failed: exit {status}, memory cap {args.memory_cap} MB?)"
-            before = BEFORE.get(size)
-            then = f"{before[0]:14.0f} {before[1]:8.0f}" if before else f"{'-':>14} {'-':>8}"
-            print(f"{size:>10,} {path.stat().st_size / 1e6:7.0f} {wall:8.1f} {cpu:8.1f} {peak:8.0f} "
-                  f"{cpu / size * 1000:10.3f} {peak * 1024 / size:10.2f}   {then}{note}")
-            if status in (0, 1):
-                last = (size, cpu, peak)
+            for count in workers:
+                status, wall, cpu, peak = convert(path, Path(scratch) / f"out-{size}-{count}", args.memory_cap, count)
+                note = "" if status in (0, 1) else f"  (failed: exit {status}, memory cap {args.memory_cap} MB?)"
+                before = BEFORE.get(size)
+                then = f"{before[0]:14.0f} {before[1]:8.0f}" if before else f"{'-':>14} {'-':>8}"
+                print(f"{size:>10,} {path.stat().st_size / 1e6:7.0f} {count:>7} {wall:8.1f} {cpu:8.1f} {peak:8.0f} "
+                      f"{cpu / size * 1000:10.3f} {peak * 1024 / size:10.2f}   {then}{note}", flush=True)
+                if status in (0, 1):
+                    last = (size, count, wall, cpu, peak)
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     if last and last[0] == NATIONAL:
-        _, cpu, peak = last
-        print(f"national file ({NATIONAL:,} objects), measured: {cpu / 60:.1f} min CPU, {peak / 1024:.1f} GB "
-              f"(goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB)")
+        _, count, wall, cpu, peak = last
+        print(f"national file ({NATIONAL:,} objects, {count} workers), measured: {wall / 60:.1f} min wall, "
+              f"{cpu / 60:.1f} min CPU, {peak / 1024:.1f} GB (goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB)")
     elif last:
-        size, cpu, peak = last
-        seconds = cpu / size * NATIONAL
-        print(f"national file ({NATIONAL:,} objects), CPU extrapolated linearly from {size:,}: ~{seconds / 60:.0f} min "
+        size, count, wall, cpu, peak = last
+        print(f"national file ({NATIONAL:,} objects, {count} workers), extrapolated linearly from {size:,}: "
+              f"~{wall / size * NATIONAL / 60:.1f} min wall, ~{cpu / size * NATIONAL / 60:.1f} min CPU "
               f"(goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB; peak memory: run it with --national)")
     return 0
 

@@ -44,6 +44,7 @@ from core.config import Settings
 from core.jsonio import compact_json_bytes
 from core.jsonio import json_bytes as _dumps
 from core.keys import DECP_NAMES_MONTH_KEY, DECP_PENDING_KEY, public_prefix, raw_prefix, widget_drafts
+from core.parallel import WorkerPool
 from core.registry import Registry, body_registry
 from core.store import LocalStore, ObjectStore, put_if_changed, sha256_hex
 from extract import decp_drop, decp_platform
@@ -174,9 +175,15 @@ def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
 # Transform
 
 
-def _transform(store: ObjectStore, night: str) -> dict:
+def worker_pool(settings: Settings) -> WorkerPool:
+    """The processes that stage a night's large exports (and convert the years of ``convert_files``)."""
+    return WorkerPool(settings.decp_workers, preload=("chains.decp",),
+                      hint="nothing published was changed; rerun (DIGOR_DECP_WORKERS=1 works in one process)")
+
+
+def _transform(store: ObjectStore, night: str, pool: WorkerPool) -> dict:
     with tempfile.TemporaryDirectory(prefix="digor-decp-staging-") as spool:
-        result = transform_night(store, night, SOURCES, Path(spool))
+        result = transform_night(store, night, SOURCES, Path(spool), pool=pool)
         years = write_staging(store, result)
     files = [f.to_dict() for f in result.files]
     return {
@@ -487,7 +494,8 @@ class DecpChain(Chain):
                 "skipped": [s for e in fetched for s in e["skipped"]]}
 
     def transform(self, settings: Settings, night: str) -> dict:
-        transformed = _transform(self.store(settings), night)
+        with worker_pool(settings) as pool:
+            transformed = _transform(self.store(settings), night, pool)
         unreadable = [{"file": f["file"], "reason": f["error"]} for f in transformed["files"] if f["error"]]
         self.write_quarantine(settings, night, {"unreadable_files": unreadable})
         return transformed
@@ -526,6 +534,13 @@ CHAIN = DecpChain()
 # Conversion of local files (``digor convert decp``)
 
 
+def _converted_year(job: tuple[Settings, int, str]) -> dict:
+    """One year of ``convert_files`` published in its throwaway store (years are independent there: no
+    lease, no widgets, each its own slots), in a worker process when there are several."""
+    settings, year, night = job
+    return _publish_year(settings, LocalStore(Path(settings.store_url)), year, night, widgets=False)
+
+
 def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                   registry_path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
     """Run the chain's own code on local files and write the published files to ``out_dir``.
@@ -546,11 +561,11 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
             store_url=str(store.root), datagouv_mode="dry-run",
             registry_path=registry_path or defaults.registry_path,
         )
-        transformed = _transform(store, night)
-        years = []
-        for year in transformed["years"]:
-            progress(f"publish {year}")
-            years.append(_publish_year(settings, store, year, night, widgets=False))
+        with worker_pool(settings) as pool:
+            transformed = _transform(store, night, pool)
+            progress("publish " + ", ".join(map(str, transformed["years"])))
+            years = list(pool.map(_converted_year, [(settings, year, night) for year in transformed["years"]],
+                                  "publishing the DECP years"))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)
         report = build_report(night, {"skipped": []}, transformed, years, [])
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from core.keys import (
     public_path,
     region_store_url,
 )
+from core.parallel import cpu_count
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -300,6 +301,15 @@ def _amount_env(name: str, default: Decimal, ceiling: Decimal) -> Decimal:
     return value
 
 
+def _workers(value: str) -> int:
+    """A number of worker processes: empty means the cores this process may use."""
+    if not value.strip():
+        return cpu_count()
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"DIGOR_DECP_WORKERS={value!r}: a number of processes, 1 or more (empty: one per core)")
+    return int(value)
+
+
 def _json_env(name: str) -> dict:
     """A mapping given as JSON in ``DIGOR_<name>`` (empty when unset)."""
     value = _env(name, "").strip()
@@ -393,6 +403,8 @@ class Settings:
     decp_conn_id: str = DECP_CONN_ID
     decp_max_file_bytes: int = MAX_DECP_FILE_BYTES
     decp_publish_batch_rows: int = DECP_PUBLISH_BATCH_ROWS
+    # Processes staging a DECP export's chunks at once (``core.parallel``); 1 = in the task's own process.
+    decp_workers: int = field(default_factory=cpu_count)
     datagouv_conn_id: str = DATAGOUV_CONN_ID
     # digor dataset -> udata dataset id; "dataset/file name" -> udata resource id (optional).
     datagouv_datasets: dict = field(default_factory=dict)
@@ -490,6 +502,7 @@ class Settings:
             decp_conn_id=_env("DECP_CONN_ID", DECP_CONN_ID),
             decp_max_file_bytes=int(_env("DECP_MAX_FILE_BYTES", str(MAX_DECP_FILE_BYTES))),
             decp_publish_batch_rows=int(_env("DECP_PUBLISH_BATCH_ROWS", str(DECP_PUBLISH_BATCH_ROWS))),
+            decp_workers=_workers(_env("DECP_WORKERS", "")),
             datagouv_conn_id=_env("DATAGOUV_CONN_ID", DATAGOUV_CONN_ID),
             datagouv_datasets=_json_env("DATAGOUV_DATASETS"),
             datagouv_resources=_json_env("DATAGOUV_RESOURCES"),

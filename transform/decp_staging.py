@@ -22,15 +22,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.keys import RAW, staging_prefix
+from core.parallel import WorkerPool
 from core.store import ObjectStore, file_sha256, open_object, put_file
-from transform.decp_formats import CONCESSION, UnreadableExport, open_export
+from transform.decp_formats import CONCESSION, RawObject, StreamedExport, UnreadableExport, open_export
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
 
 STAGING_PREFIX = staging_prefix("decp")
 RAW_PREFIX = f"{RAW}/decp"
 STATUS_VALID, STATUS_INVALID, STATUS_UNREADABLE = "valide", "invalide", "illisible"
-BATCH_ROWS = 5000  # objects normalised, then written to the night's staging, at a time
+BATCH_ROWS = 5000  # objects normalised, then written to the night's spool, at a time (a worker's chunk)
+MERGED_BATCH_ROWS = 65_536  # rows of a file per row group of the night's staging partition
+_SPOOL_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 STAGING_SCHEMA = pa.schema(
     [
@@ -147,21 +150,39 @@ def _file_base(file_key: str, source: str, night: str) -> dict:
     return {"night": night, "source": source, "file_key": file_key, "file_name": file_key.rsplit("/", 1)[-1]}
 
 
-def _row_batches(data: bytes | BinaryIO, result: FileResult, night: str, batch_rows: int) -> Iterator[list[dict]]:
-    """The staging rows of one export, ``batch_rows`` at a time; ``UnreadableExport`` (at once or
-    half-way) when the file cannot be read to its end."""
-    base = _file_base(result.file_key, result.source, night)
-    export = open_export(data)
-    result.format, result.syntax, result.notes = export.format, export.syntax, export.notes
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive objects of one export, with what their staging rows need of the file: the unit
+    of work of the staging's worker processes (``stage_chunk``), which writes its rows in ``spool``."""
+
+    base: dict  # night, source, file_key, file_name
+    format: str
+    file_notes: tuple[dict, ...]
+    objects: list[RawObject]
+    spool: Path
+    number: int  # its place in the file
+
+
+@dataclass
+class StagedChunk:
+    """A chunk's staging rows as written in its file's spool, per year, and its counts."""
+
+    parts: dict[int, Path]
+    read: int
+    invalid: int
+
+
+def _staged_rows(chunk: Chunk) -> list[dict]:
+    night = chunk.base["night"]
     reference = date.fromisoformat(night)
-    file_notes = [{"champ": "(fichier)", "message": n} for n in export.notes]
-    batch: list[dict] = []
-    for raw in export.objects:
-        normalised = normalise_object(raw.data, raw.kind, export.format, reference, owned=True)
+    notes = list(chunk.file_notes)
+    rows = []
+    for raw in chunk.objects:
+        normalised = normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
         errors = object_errors(normalised.data, raw.kind, normalised.version)
-        batch.append(
+        rows.append(
             {
-                **base,
+                **chunk.base,
                 "position": raw.position,
                 "kind": raw.kind,
                 "version": normalised.version,
@@ -170,18 +191,52 @@ def _row_batches(data: bytes | BinaryIO, result: FileResult, night: str, batch_r
                 **identity(normalised.data, raw.kind),
                 "object_json": dumps(normalised.data),
                 "errors_json": dumps([e.to_dict() for e in errors]),
-                "notes_json": dumps([n.to_dict() for n in normalised.notes] + file_notes),
+                "notes_json": dumps([n.to_dict() for n in normalised.notes] + notes),
                 "names_json": dumps(normalised.names),
             }
         )
-        result.read += 1
-        result.invalid += bool(errors)
+    return rows
+
+
+def _write_parts(rows: list[dict], spool: Path, number: int) -> dict[int, Path]:
+    """The rows per year, each year's in an Arrow file of the spool (lz4: written and read back fast)."""
+    by_year: dict[int, list[dict]] = {}
+    for row in rows:
+        by_year.setdefault(row["year"], []).append(row)
+    parts = {}
+    for year, year_rows in by_year.items():
+        parts[year] = spool / f"{number:07d}-{year}.arrow"
+        with pa.ipc.new_file(parts[year], STAGING_SCHEMA, options=_SPOOL_OPTIONS) as writer:
+            writer.write_table(pa.Table.from_pylist(year_rows, schema=STAGING_SCHEMA))
+    return parts
+
+
+def stage_chunk(chunk: Chunk) -> StagedChunk:
+    """Normalise, validate and stage a chunk's objects (in a worker process, or in the caller's)."""
+    rows = _staged_rows(chunk)
+    return StagedChunk(_write_parts(rows, chunk.spool, chunk.number), len(rows),
+                       sum(row["status"] == STATUS_INVALID for row in rows))
+
+
+def _chunks(export: StreamedExport, base: dict, batch_rows: int, spool: Path) -> Iterator[Chunk]:
+    """The export's objects, ``batch_rows`` at a time; ``UnreadableExport`` (at once or half-way) when
+    the file cannot be read to its end."""
+    file_notes = tuple({"champ": "(fichier)", "message": n} for n in export.notes)
+    batch: list[RawObject] = []
+    number = 0
+    for raw in export.objects:
+        batch.append(raw)
         if len(batch) >= batch_rows:
-            yield batch
-            batch = []
-    result.valid = result.read - result.invalid
+            yield Chunk(base, export.format, file_notes, batch, spool, number)
+            batch, number = [], number + 1
     if batch:
-        yield batch
+        yield Chunk(base, export.format, file_notes, batch, spool, number)
+
+
+def _opened(data: bytes | BinaryIO, result: FileResult) -> StreamedExport:
+    export = open_export(data)
+    result.format, result.syntax, result.notes = export.format, export.syntax, export.notes
+    return export
 
 
 def _refused(result: FileResult, error: UnreadableExport, night: str) -> list[dict]:
@@ -196,9 +251,14 @@ def rows_of_file(data: bytes, file_key: str, source: str, night: str) -> tuple[l
     """Every object of one (small) export as a staging row, and what the file gave."""
     result = FileResult(file_key, file_key.rsplit("/", 1)[-1], source)
     try:
-        rows = [row for batch in _row_batches(data, result, night, BATCH_ROWS) for row in batch]
+        export = _opened(data, result)
+        rows = [row for chunk in _chunks(export, _file_base(file_key, source, night), BATCH_ROWS, Path())
+                for row in _staged_rows(chunk)]
     except UnreadableExport as error:
         return _refused(result, error, night), result
+    result.read = len(rows)
+    result.invalid = sum(row["status"] == STATUS_INVALID for row in rows)
+    result.valid = result.read - result.invalid
     return rows, result
 
 
@@ -210,73 +270,86 @@ def raw_keys_of_night(store: ObjectStore, night: str, sources: tuple[str, ...]) 
     return keys
 
 
-class _YearParts:
-    """Parquet files per year in a local folder, written a batch at a time."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.writers: dict[int, pq.ParquetWriter] = {}
-
-    def write(self, rows: list[dict]) -> None:
-        by_year: dict[int, list[dict]] = {}
-        for row in rows:
-            by_year.setdefault(row["year"], []).append(row)
-        for year, year_rows in by_year.items():
-            if year not in self.writers:
-                self.writers[year] = pq.ParquetWriter(self.folder / f"{year}.parquet", STAGING_SCHEMA)
-            self.writers[year].write_table(pa.Table.from_pylist(year_rows, schema=STAGING_SCHEMA))
-
-    def close(self) -> dict[int, Path]:
-        for writer in self.writers.values():
-            writer.close()
-        return {year: self.folder / f"{year}.parquet" for year in self.writers}
+def _read_part(path: Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 @dataclass
 class NightTransform:
-    """The night's staging rows, spooled per file and year in ``folder`` (see ``transform_night``)."""
+    """The night's staging rows, spooled per file, chunk and year in ``folder`` (see ``transform_night``)."""
 
     night: str
     files: list[FileResult]
-    parts: list[dict[int, Path]]  # per file read, its rows per year
+    parts: list[dict[int, list[Path]]]  # per file read, its chunks' rows per year, in the file's order
 
     def years(self) -> list[int]:
         return sorted({year for part in self.parts for year in part})
 
     def rows(self) -> list[dict]:
-        return [row for part in self.parts for path in part.values() for row in pq.read_table(path).to_pylist()]
+        return [row for part in self.parts for paths in part.values() for path in paths
+                for row in _read_part(path).to_pylist()]
+
+
+def _file_parts(pool: WorkerPool, store: ObjectStore, key: str, result: FileResult, night: str, spool: Path,
+                batch_rows: int) -> dict[int, list[Path]]:
+    """One export staged, chunk by chunk (in the pool's workers), its parts in the file's order."""
+    parts: dict[int, list[Path]] = {}
+    try:
+        with open_object(store, key) as stream:
+            chunks = _chunks(_opened(stream, result), _file_base(key, result.source, night), batch_rows, spool)
+            for staged in pool.map(stage_chunk, chunks, "staging the DECP exports"):
+                for year, path in staged.parts.items():
+                    parts.setdefault(year, []).append(path)
+                result.read += staged.read
+                result.invalid += staged.invalid
+    except UnreadableExport as error:
+        shutil.rmtree(spool)
+        spool.mkdir()
+        return {year: [path] for year, path in _write_parts(_refused(result, error, night), spool, 0).items()}
+    result.valid = result.read - result.invalid
+    return parts
 
 
 def transform_night(store: ObjectStore, night: str, sources: tuple[str, ...], folder: Path,
-                    batch_rows: int | None = None) -> NightTransform:
+                    batch_rows: int | None = None, pool: WorkerPool | None = None) -> NightTransform:
     """Every raw export of the night to staging rows, ``batch_rows`` objects at a time, spooled in
-    ``folder``: memory stays flat whatever the size of a file. A file that breaks half-way keeps
-    nothing but its unreadable row (as a file that cannot be read at all)."""
+    ``folder``: memory stays flat whatever the size of a file. The chunks are staged by ``pool``'s
+    worker processes (``core.parallel``; none: in this one), and taken in the file's order: the same
+    rows whatever their number. A file that breaks half-way keeps nothing but its unreadable row (as
+    a file that cannot be read at all). A worker that dies fails the night (``WorkerLost``) before
+    anything is written to the store."""
     files, parts = [], []
+    pool = pool or WorkerPool(1, hint="")
     for index, (source, key) in enumerate(raw_keys_of_night(store, night, sources)):
         result = FileResult(key, key.rsplit("/", 1)[-1], source)
         spool = folder / f"file-{index}"
         spool.mkdir(parents=True)
-        writer = _YearParts(spool)
-        try:
-            with open_object(store, key) as stream:
-                for batch in _row_batches(stream, result, night, batch_rows or BATCH_ROWS):
-                    writer.write(batch)
-            written = writer.close()
-        except UnreadableExport as error:
-            writer.close()
-            shutil.rmtree(spool)
-            spool.mkdir()
-            writer = _YearParts(spool)
-            writer.write(_refused(result, error, night))
-            written = writer.close()
+        parts.append(_file_parts(pool, store, key, result, night, spool, batch_rows or BATCH_ROWS))
         files.append(result)
-        parts.append(written)
     return NightTransform(night, files, parts)
 
 
 def staging_key(year: int, night: str) -> str:
     return f"{STAGING_PREFIX}/annee={year}/date={night}.parquet"
+
+
+def _merged_batches(paths: list[Path], rows: int = MERGED_BATCH_ROWS) -> Iterator[pa.Table]:
+    """A file's rows of a year, from its chunks' parts, ``rows`` at a time whatever the chunks, each in
+    one piece (a table in pieces is encoded otherwise in Parquet: the partition's bytes would vary)."""
+    held: list[pa.Table] = []
+    count = 0
+    for path in paths:
+        table = _read_part(path)
+        while count + len(table) >= rows:
+            cut = rows - count
+            yield pa.concat_tables(held + [table.slice(0, cut)]).combine_chunks()
+            held, count, table = [], 0, table.slice(cut)
+        if len(table):
+            held.append(table)
+            count += len(table)
+    if count:
+        yield pa.concat_tables(held).combine_chunks()
 
 
 def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
@@ -287,12 +360,11 @@ def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
         if key.endswith(f"/date={result.night}.parquet") and key not in {staging_key(y, result.night) for y in years}:
             store.delete(key)
     for year in years:
-        target = next(part[year] for part in result.parts if year in part).parent.parent / f"annee-{year}.parquet"
+        target = next(part[year][0] for part in result.parts if year in part).parent.parent / f"annee-{year}.parquet"
         with pq.ParquetWriter(target, STAGING_SCHEMA) as writer:
             for part in result.parts:
-                if year in part:
-                    for batch in pq.ParquetFile(part[year]).iter_batches():
-                        writer.write_batch(batch)
+                for table in _merged_batches(part.get(year, [])):
+                    writer.write_table(table)
         put_file(store, staging_key(year, result.night), target, file_sha256(target))
         target.unlink()
     return years

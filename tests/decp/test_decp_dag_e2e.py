@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from pathlib import Path
 
 import pandas as pd
@@ -11,14 +12,17 @@ import pendulum
 import pytest
 from jsonschema import Draft7Validator
 
+from chains.decp import CHAIN
 from core.config import PROJECT_ROOT, Settings
 from core.keys import report_key
 from load.versions import is_version
 from samples.actes import DEMO_NIGHTS
-from samples.decp import generate_decp_exports
+from samples.decp import generate_decp_exports, write_national_export
+from transform import decp_staging
 from validate.table_validator import validate_table
 
 REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
+STAGE = decp_staging.stage_chunk
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -101,3 +105,26 @@ def test_demo_nights_publish_valid_files_widgets_and_balanced_reports(decp_dag, 
     for night in DEMO_NIGHTS:
         _run(decp_dag, night)
     assert _tree(public) == before, "reruns give the same bytes"
+
+
+def staged_in_a_worker(chunk):
+    """The real staging, refusing to run a file's later chunks in the task's own process."""
+    if chunk.number and multiprocessing.parent_process() is None:
+        raise AssertionError("a chunk of a large file staged in the Airflow task's own process")
+    return STAGE(chunk)
+
+
+def test_the_transform_task_stages_a_large_file_in_worker_processes(decp_dag, decp_settings, tmp_path, monkeypatch):
+    night = DEMO_NIGHTS[1]
+    write_national_export(decp_settings.decp_drop_dir / night / "consolidation.json", 120, buyers=6)
+    monkeypatch.setattr(decp_staging, "BATCH_ROWS", 7)
+    monkeypatch.setattr(decp_staging, "stage_chunk", staged_in_a_worker)
+    monkeypatch.setenv("DIGOR_DECP_WORKERS", "2")
+    _run(decp_dag, night)
+
+    monkeypatch.setattr(decp_staging, "stage_chunk", STAGE)
+    alone = decp_settings.with_overrides(store_url=str(tmp_path / "alone"), decp_workers=1)
+    CHAIN.run_night(alone, night)
+    staged = {key: digest for key, digest in _tree(Path(decp_settings.store_url)).items() if key.startswith("staging/")}
+    assert staged and staged == {key: digest for key, digest in _tree(tmp_path / "alone").items()
+                                 if key.startswith("staging/")}
