@@ -3,13 +3,15 @@
 Each size is a consolidated 2022-format export written by ``samples.decp.write_national_export``
 (deterministic, streamed to disk), converted by the command a user runs, in a fresh process
 whose address space is capped (``--memory-cap``, so that a size too big for the machine fails
-instead of swamping it). Prints wall and CPU seconds, peak memory and the cost per object,
-beside what the same sizes cost before the input was streamed (``BEFORE``, measured on the
+instead of swamping it), once per number of worker processes (``--workers``, 1 and one per core by
+default). Prints wall and CPU seconds and peak memory of the command and its workers together
+(the peak sums their resident sets, so pages they share count once per process), the cost per
+object, and the load average before and after, beside what the same sizes cost before the input was streamed (``BEFORE``, measured on the
 same machine), and the national file (1.5 million objects) against the goal (< 3 min,
 < 4 GB): measured with ``--national``, else extrapolated from the largest size run. It
 prints figures, it asserts nothing:
 
-    .venv/bin/python benchmarks/decp_conversion.py [--sizes 15000,150000] [--national]
+    .venv/bin/python benchmarks/decp_conversion.py [--sizes 15000,150000] [--workers 1,2] [--national]
 """
 
 from __future__ import annotations
