@@ -8,7 +8,9 @@ are taken, so memory follows the pool, not the input. The workers are forked fro
 (pyarrow's, an Airflow task's) are not copied into them. One worker, a daemonic caller (which
 may not have children), or an input of a single item runs in the calling process. The function
 gets nothing but its item: a worker's environment and modules are the forkserver's (started at the
-first pool of the process), not the caller's at the time of the map.
+first pool of the process), not the caller's at the time of the map; and, as with any forkserver
+or spawn pool, a script started as ``python script.py`` is run again in each worker unless its top
+level is under ``if __name__ == "__main__"`` (``python -m digor.cli``, pytest and Airflow are).
 
 A worker that dies (killed, out of memory) fails the map with ``WorkerLost``: the caller has
 received the results before the lost item, in order, and nothing past it, so no item is
