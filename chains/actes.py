@@ -170,7 +170,8 @@ class ActesChain(Chain):
     def extract_shard(self, settings: Settings, night: str, until: str | None = None, *, shard: int = 0,
                       of: int = 1, partitions: list[str] | None = None, registry: dict | None = None) -> dict:
         """One shard's bodies on Pastell pulled into the night's raw folder (their own watermarks); the
-        first shard also takes the drop folder and the bodies on S²LOW (a few, listed by day)."""
+        first shard also takes the drop folder (tonight's, and again those of the nights it finishes) and
+        the bodies on S²LOW (a few, listed by day)."""
         store = self.store(settings)
         found = body_registry(settings)
         summaries = {}
@@ -182,6 +183,9 @@ class ActesChain(Chain):
                 if not is_short_run(night):  # S²LOW's acts come with the night (it lists by day)
                     summaries[source] = s2low_source.extract_night(settings, store, found, night)
             elif shard == 0:
+                for partition in partitions or []:  # a failed night's copy may have stopped half-way, or never begun
+                    if partition != night and not is_short_run(partition):
+                        extract_night(store, settings.drop_dir, partition)  # what is stored already is kept
                 summaries[source] = _drop_summary(store, settings, night)
         return {"night": night, "shard": shard, "of": of, "partitions": partitions or [night], "sources": summaries,
                 **({"registry": registry} if registry is not None else {})}
