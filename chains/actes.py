@@ -9,7 +9,6 @@ The generic running is ``chains.chain``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -61,6 +60,7 @@ from load.document_texts import (
 )
 from load.documents import document_key, publish_documents, years_showing
 from load.public_files import switch_dataset_manifest
+from load.versions import read_json
 from load.widget_files import pending_bodies, publish_index, publish_year_files
 from transform.actes import (
     ActRules,
@@ -119,8 +119,7 @@ class ActesChain(Chain):
         marked its shards must not pull beside them (``LockBusy``: it skips)."""
         if is_short_run(night) and (sharded := _sharded_night(self.store(settings))):
             raise LockBusy(f"the night {sharded['night']} pulls and stages its shards since {sharded['since']}")
-        jobs = self.shard_jobs(settings, night, refresh=True)
-        _set_unreported(self.store(settings), night, True)
+        jobs = self._begin_pull(settings, night)
         return self.merge_extracts(settings, night, [self.extract_shard(settings, night, until, **job) for job in jobs])
 
     def shard_jobs(self, settings: Settings, night: str, refresh: bool = False) -> list[dict]:
@@ -142,12 +141,18 @@ class ActesChain(Chain):
         return [{"shard": shard, "of": count, "partitions": partitions, **(registry_refresh if shard == 0 else {})}
                 for shard in range(count)]
 
+    def _begin_pull(self, settings: Settings, night: str) -> list[dict]:
+        """Under the lease, before a run pulls: its shards (``shard_jobs``, the registry refreshed), and the
+        run marked unreported, since the pull moves watermarks as it goes (``_unreported``)."""
+        jobs = self.shard_jobs(settings, night, refresh=True)
+        _set_unreported(self.store(settings), night, True)
+        return jobs
+
     def begin_shards(self, settings: Settings, night: str) -> list[dict]:
         """Under the lease, before the shards of a night run outside it (the DAG's mapped tasks):
         ``shard_jobs``, and the mark that keeps short runs off the bodies' watermarks and the raw zone
         until ``merge_transforms``, or ``end_shards`` if a shard failed (the night's timeout, at worst)."""
-        jobs = self.shard_jobs(settings, night, refresh=True)
-        _set_unreported(self.store(settings), night, True)
+        jobs = self._begin_pull(settings, night)
         now = datetime.now(timezone.utc)
         self.store(settings).put_bytes(SHARDED_NIGHT_KEY, json_bytes({
             "night": night, "since": now.isoformat(timespec="seconds"),
@@ -159,11 +164,8 @@ class ActesChain(Chain):
         ``begin_shards``): their mark removed, so that a failed night does not keep short runs off until
         its timeout. Rerunning a failed shard in Airflow runs its setup, ``begin_shards``, again."""
         store = self.store(settings)
-        try:
-            mark = json.loads(store.get_bytes(SHARDED_NIGHT_KEY))
-        except FileNotFoundError:
-            return
-        if mark["night"] == night:
+        mark = read_json(store, SHARDED_NIGHT_KEY)
+        if mark is not None and mark["night"] == night:
             store.delete(SHARDED_NIGHT_KEY)
 
     @timed
@@ -515,11 +517,8 @@ CHAIN = ActesChain()
 
 def _sharded_night(store) -> dict | None:
     """The night whose shards are running (``ActesChain.begin_shards``), unless its mark is stale."""
-    try:
-        mark = json.loads(store.get_bytes(SHARDED_NIGHT_KEY))
-    except FileNotFoundError:
-        return None
-    return mark if datetime.fromisoformat(mark["until"]) > datetime.now(timezone.utc) else None
+    mark = read_json(store, SHARDED_NIGHT_KEY)
+    return mark if mark is not None and datetime.fromisoformat(mark["until"]) > datetime.now(timezone.utc) else None
 
 
 def _unreported(store) -> list[str]:
@@ -527,10 +526,7 @@ def _unreported(store) -> list[str]:
     a pull moves its bodies' watermarks as it goes (a night's shards each their own), so if the run
     fails after that, only a later night can stage what it pulled. Marked before the pull, unmarked
     when it brought nothing or once reported."""
-    try:
-        return list(json.loads(store.get_bytes(SHORT_RUNS_KEY))["unreported"])
-    except FileNotFoundError:
-        return []
+    return list(read_json(store, SHORT_RUNS_KEY, {"unreported": []})["unreported"])
 
 
 def _set_unreported(store, partition: str, pending: bool) -> None:

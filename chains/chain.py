@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +34,7 @@ from core.registry import body_registry
 from core.store import ObjectStore, open_store
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import manifest_files
+from load.versions import read_json
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,7 @@ class Chain:
         return True
 
     def _pending(self, store: ObjectStore) -> list[str]:
-        try:
-            return list(json.loads(store.get_bytes(self.pending_key))["nights"])
-        except FileNotFoundError:
-            return []
+        return list(read_json(store, self.pending_key, {"nights": []})["nights"])
 
     def _set_pending(self, store: ObjectStore, nights: list[str]) -> None:
         if nights != self._pending(store):
@@ -180,7 +177,9 @@ class Chain:
         }
         for year, stale in self.stale_years(settings).items():
             jobs[year] = _union(jobs[year], stale) if year in jobs else stale
-        return [{"year": year, "night": transformed["night"], "bodies": jobs[year]} for year in sorted(jobs)]
+        # A run finishing earlier nights too reports on every file of the year (``night`` None).
+        night = transformed["night"] if len(transformed.get("nights") or [transformed["night"]]) == 1 else None
+        return [{"year": year, "night": night, "bodies": jobs[year]} for year in sorted(jobs)]
 
     def publish_year(self, settings: Settings, year: int, bodies: list[str] | None = None,
                      night: str | None = None) -> dict:

@@ -500,12 +500,6 @@ class DecpChain(Chain):
         self.write_quarantine(settings, night, {"unreadable_files": unreadable})
         return transformed
 
-    def year_jobs(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[dict]:
-        jobs = super().year_jobs(settings, transformed, force_rebuild)
-        if len(transformed.get("nights") or []) > 1:  # finishing an earlier night: report every file of the year
-            jobs = [{**job, "night": None} for job in jobs]
-        return jobs
-
     def years_to_publish(self, settings: Settings, transformed: dict, force_rebuild: bool) -> list[int]:
         return _years_to_publish(self.store(settings), transformed, force_rebuild)
 
