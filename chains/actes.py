@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows, timed
+from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows, timed
 from chains.publication import publish_shaped
 from chains.run_report import build_report, summary_lines
 from core.config import NIGHTLY_TIMEOUT, Settings
@@ -77,6 +77,11 @@ from transform.scdl_deliberations import actes_table, deliberations_of, delibera
 
 # Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
 TEXT_BATCH = 20
+# The partitions (short runs and nights) whose pull began and whose report is not written yet: a pull
+# moves its bodies' watermarks as it goes (a night's shards each their own), so if the run fails after
+# that, only a later night can stage what it pulled. Marked before the pull, unmarked when it brought
+# nothing or once reported.
+UNREPORTED = NightMarks(SHORT_RUNS_KEY, "unreported")
 log = logging.getLogger(__name__)
 
 BASE_KEYS = {
@@ -137,15 +142,15 @@ class ActesChain(Chain):
         # A short run is one shard: its cost is what changed (one reading of the journal), not the bodies.
         count = 1 if is_short_run(night) else settings.shard_count(len(body_registry(settings).bodies))
         partitions = [night] if is_short_run(night) else [
-            *(p for p in _unreported(self.store(settings)) if p != night), night]
+            *(p for p in UNREPORTED.read(self.store(settings)) if p != night), night]
         return [{"shard": shard, "of": count, "partitions": partitions, **(registry_refresh if shard == 0 else {})}
                 for shard in range(count)]
 
     def _begin_pull(self, settings: Settings, night: str) -> list[dict]:
         """Under the lease, before a run pulls: its shards (``shard_jobs``, the registry refreshed), and the
-        run marked unreported, since the pull moves watermarks as it goes (``_unreported``)."""
+        run marked unreported, since the pull moves watermarks as it goes (``UNREPORTED``)."""
         jobs = self.shard_jobs(settings, night, refresh=True)
-        _set_unreported(self.store(settings), night, True)
+        UNREPORTED.mark(self.store(settings), [night])
         return jobs
 
     def begin_shards(self, settings: Settings, night: str) -> list[dict]:
@@ -211,7 +216,7 @@ class ActesChain(Chain):
         merged = _merged(night, summaries) if summaries else {"night": night, "acts": 0, "by_body": {},
                                                               "skipped_files": []}
         if not merged["acts"]:  # nothing pulled: nothing for a later night to finish
-            _set_unreported(store, night, False)
+            UNREPORTED.mark(store, [night], begun=False)
         durations = [p["duration_s"] for p in pulled if "duration_s" in p]
         return {**merged, **({"registry": refreshed} if refreshed is not None else {}),
                 **({"duration_s": round(sum(durations), 3)} if durations else {}), "shards": len(pulled)}
@@ -265,11 +270,12 @@ class ActesChain(Chain):
         chain checks before it reads a partition's staged acts), then leaves the unreported list."""
         written = super().write_report(settings, night, extracted, transformed, *rest, **options)
         store = self.store(settings)
-        for partition in transformed.get("nights") or [night]:
+        partitions = transformed.get("nights") or [night]
+        for partition in partitions:
             if partition != night:
                 store.put_bytes(report_key(self.name, partition),
                                 json_bytes({"chain": self.name, "night": partition, "finished_by": written["key"]}))
-            _set_unreported(store, partition, False)
+        UNREPORTED.mark(store, partitions, begun=False)
         return written
 
     def _finish_partition(self, settings: Settings, result: NightTransform) -> dict:
@@ -519,22 +525,6 @@ def _sharded_night(store) -> dict | None:
     """The night whose shards are running (``ActesChain.begin_shards``), unless its mark is stale."""
     mark = read_json(store, SHARDED_NIGHT_KEY)
     return mark if mark is not None and datetime.fromisoformat(mark["until"]) > datetime.now(timezone.utc) else None
-
-
-def _unreported(store) -> list[str]:
-    """The partitions (short runs and nights) whose pull began and whose report is not written yet:
-    a pull moves its bodies' watermarks as it goes (a night's shards each their own), so if the run
-    fails after that, only a later night can stage what it pulled. Marked before the pull, unmarked
-    when it brought nothing or once reported."""
-    return list(read_json(store, SHORT_RUNS_KEY, {"unreported": []})["unreported"])
-
-
-def _set_unreported(store, partition: str, pending: bool) -> None:
-    """Mark a partition as pulled and not reported yet, or as reported (under the lease)."""
-    before = _unreported(store)
-    after = sorted(set(before) | {partition}) if pending else [p for p in before if p != partition]
-    if after != before:
-        store.put_bytes(SHORT_RUNS_KEY, json_bytes({"unreported": after}))
 
 
 def _sources(settings: Settings) -> list[str]:

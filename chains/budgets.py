@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows
+from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows
 from chains.populations import body_population
 from chains.publication import publish_shaped
 from core.config import TOTEM_MAX_BYTES, Settings
@@ -111,7 +111,7 @@ class BudgetsChain(Chain):
                              "BGT_CONTNAT", "BGT_NATURE", "BGT_FONCTION", "BGT_OPERATION", "BGT_ARTSPE"]}
     # Budgets come with the acts (nature 5): read from the actes chain's staging, not from a source.
     has_extract = False
-    pending_key = BUDGETS_PENDING_KEY  # a night whose every retry failed is finished by the next run
+    pending = NightMarks(BUDGETS_PENDING_KEY)  # a night whose every retry failed is finished by the next run
     follows_decisions_of = ("actes",)  # a budget is online only while its act is
     empty_night = {"documents": [], "rejects": [], "line_problems": [], "without_totem": [], "deferred": []}
 

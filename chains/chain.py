@@ -49,6 +49,25 @@ class Dataset:
     unit: str = "lignes"  # what the file's ``rows`` count, for the resource description
 
 
+@dataclass(frozen=True)
+class NightMarks:
+    """The nights (or short runs) a chain's run began and has not reported: their work waits for the
+    next run, which finishes it. One sorted JSON list under ``key``, written under the chain's lease."""
+
+    key: str
+    field: str = "nights"
+
+    def read(self, store: ObjectStore) -> list[str]:
+        return list(read_json(store, self.key, {self.field: []})[self.field])
+
+    def mark(self, store: ObjectStore, nights: Iterable[str], begun: bool = True) -> None:
+        """``begun``: the nights are added (before their work); otherwise removed (once reported)."""
+        before = self.read(store)
+        after = sorted(set(before) | set(nights)) if begun else [n for n in before if n not in set(nights)]
+        if after != before:
+            store.put_bytes(self.key, json_bytes({self.field: after}))
+
+
 def timed(step: Callable[..., dict]) -> Callable[..., dict]:
     """Add the step's wall time to its summary, for the run report."""
 
@@ -69,9 +88,9 @@ class Chain:
     datasets: ClassVar[dict[str, Dataset]]  # key of a year result's ``files`` -> its data.gouv.fr dataset
     diff_keys: ClassVar[dict[str, list[str]]]  # backfill diff: per key of ``files``, the columns naming a row
     has_extract: ClassVar[bool] = True  # False: the chain reads another chain's staging, not a source
-    # Where the nights a run began and did not report wait for the next run (``nights_to_transform``);
+    # The nights a run began and did not report, finished by the next run (``nights_to_transform``);
     # None: the chain finishes them its own way (the actes chain's unreported partitions).
-    pending_key: ClassVar[str | None] = None
+    pending: ClassVar[NightMarks | None] = None
     # The extract and transform summaries of a run that only republishes (no night read).
     empty_night: ClassVar[dict] = {}
     # Chains whose decisions (the ledger's, e.g. ``digor unpublish`` on an act) this chain's outputs
@@ -126,19 +145,18 @@ class Chain:
         """Under the lease: the nights asked for, after those an earlier run began and never reported
         (every retry failed, nobody reran it). A scheduled run is given only the nights since the last
         one: without this, those nights would wait for someone to rerun them. Each night is marked
-        (``pending_key``) before its transform and unmarked by the run's report."""
-        if self.pending_key is None:
+        (``pending``) before its transform and unmarked by the run's report."""
+        if self.pending is None:
             return nights
         store = self.store(settings)
-        pending = self._pending(store)
-        left = [night for night in pending if night not in nights]
+        left = [night for night in self.pending.read(store) if night not in nights]
         ready = [night for night in left if self.night_ready(store, night)]
         if ready:
             log.warning("%s: finishing the nights an earlier run left: %s", self.name, ", ".join(ready))
         if len(ready) < len(left):  # e.g. asked for by hand before the chain they follow ran them
             log.warning("%s: nights left whose inputs are not ready yet, not retried: %s", self.name,
                         ", ".join(n for n in left if n not in ready))
-        self._set_pending(store, sorted(set(pending) | set(nights)))
+        self.pending.mark(store, nights)
         return ready + list(nights)
 
     def transform_nights(self, settings: Settings, nights: list[str]) -> dict:
@@ -152,13 +170,6 @@ class Chain:
     def night_ready(self, store: ObjectStore, night: str) -> bool:
         """Whether a night left unfinished can be run again now (its inputs are there)."""
         return True
-
-    def _pending(self, store: ObjectStore) -> list[str]:
-        return list(read_json(store, self.pending_key, {"nights": []})["nights"])
-
-    def _set_pending(self, store: ObjectStore, nights: list[str]) -> None:
-        if nights != self._pending(store):
-            store.put_bytes(self.pending_key, json_bytes({"nights": nights}))
 
     def stale_years(self, settings: Settings) -> dict[int, list[str] | None]:
         """Years whose public files lag behind what they are built from (a decision recorded since),
@@ -287,9 +298,9 @@ class Chain:
         key = report_key(self.name, night)
         store = self.store(settings)
         html = write_report_document(store, key, report, dag_id, run_id)
-        if self.pending_key is not None:
+        if self.pending is not None:
             done = set(transformed.get("nights") or [night]) - self.unfinished_nights(transformed)
-            self._set_pending(store, [n for n in self._pending(store) if n not in done])
+            self.pending.mark(store, done, begun=False)
         return {"key": key, "html": html, "summary": self.summary_lines(report), "totals": report["totals"]}
 
     def run_night(

@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.compute as pc
 
-from chains.chain import Chain, Dataset, publish_catalogue_and_map, quarantined_rows
+from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows
 from chains.publication import PublicationRefused, publish_prepared
 from core.config import Settings
 from core.jsonio import compact_json_bytes
@@ -479,7 +479,7 @@ class DecpChain(Chain):
     }
     diff_keys = {"table": ["uid", "modification_id", "titulaire_id"]}
     empty_night = {"files": [], "skipped": []}
-    pending_key = DECP_PENDING_KEY  # a night whose every retry failed is finished by the next run
+    pending = NightMarks(DECP_PENDING_KEY)  # a night whose every retry failed is finished by the next run
 
     def raw_prefixes(self, settings: Settings) -> list[str]:
         return [raw_prefix(self.name, source) + "/" for source in SOURCES]
