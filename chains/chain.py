@@ -27,11 +27,12 @@ from typing import ClassVar
 from chains.run_report import write_report_document
 from core.config import CHAINS, DATAGOUV_SCHEMA_NAMES, Settings
 from core.jsonio import json_bytes
-from core.keys import quarantine_key, report_key
+from core.keys import datagouv_owed_key, quarantine_key, report_key
 from core.lease import Held, holding
 from core.overlay_store import chain_store
 from core.registry import body_registry
 from core.store import ObjectStore, open_store
+from core.test_hook import hold
 from load.datagouv_publisher import ResourceUpload, make_publisher
 from load.public_files import manifest_files
 from load.versions import read_json
@@ -249,6 +250,7 @@ class Chain:
         rebuilt = [self.publish_year(settings, year, bodies, transformed.get("night"))
                    for year, bodies in sorted(self.stale_years(settings).items())]
         held.check()
+        self._owe(self.store(settings), merged_years(years, rebuilt))
         bodies = self.widget_bodies(transformed, merged_years(years, rebuilt), force_rebuild)
         return self.publish_widgets(settings, bodies), rebuilt
 
@@ -258,18 +260,44 @@ class Chain:
         self.store(settings).put_bytes(key, json_bytes({"night": night, **document}))
         return key
 
-    def publish_datagouv(self, settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
-        """Send every changed file of the chain's datasets through the configured publisher.
+    def _owed(self, store: ObjectStore) -> dict[str, dict]:
+        return read_json(store, datagouv_owed_key(self.name), {"years": {}})["years"]
 
-        The publisher skips unchanged files and holds back (reported) a file that lost more than
-        ``settings.max_shrink_ratio`` of its rows since the version last sent, not counting the rows
-        that decisions took out meanwhile (``left_by_decision``), unless ``allow_shrink``.
+    def _owe(self, store: ObjectStore, year_results: list[dict], paid: Iterable[int] = ()) -> None:
+        """Under the lease: the years about to be switched (or sent) owed to data.gouv.fr, before the
+        switch, so that whatever fails after it, the next run sends them; ``paid``: the years sent."""
+        owed = self._owed(store)
+        after = {**owed, **{str(r["year"]): {key: r[key] for key in ("year", "files", "left_by_decision") if key in r}
+                            for r in year_results}}
+        after = {year: result for year, result in sorted(after.items()) if int(year) not in set(paid)}
+        if after != owed:
+            store.put_bytes(datagouv_owed_key(self.name), json_bytes({"years": after}))
+
+    def publish_datagouv(self, settings: Settings, year_results: list[dict], allow_shrink: bool = False) -> list[dict]:
+        """Send every changed file of the chain's datasets through the configured publisher, with the
+        years an earlier run switched in the object store and never sent (every retry failed, or the run
+        stopped between the switch and this step): data.gouv.fr catches up with the store, a withdrawal
+        included, even when this run touches none of their years.
+
+        The publisher skips unchanged files and holds back (reported, and tried again by the next run)
+        a file that lost more than ``settings.max_shrink_ratio`` of its rows since the version last sent,
+        not counting the rows that decisions took out meanwhile (``left_by_decision``), unless
+        ``allow_shrink``.
         """
+        hold("before-datagouv")
         store = self.store(settings)
         registry = body_registry(settings)
         publisher = make_publisher(settings.datagouv_mode, store, settings=settings, allow_shrink=allow_shrink)
+        given = {r["year"] for r in year_results}
+        late = [r for r in self._owed(store).values() if r["year"] not in given]
+        if late:
+            log.warning("%s: sending data.gouv.fr the years an earlier run left unsent: %s", self.name,
+                        ", ".join(str(r["year"]) for r in late))
+        self._owe(store, year_results)
         outcomes = []
-        for result in sorted((as_switched(store, r) for r in year_results), key=lambda r: r["year"]):
+        paid = []
+        for result in sorted((as_switched(store, r) for r in [*year_results, *late]), key=lambda r: r["year"]):
+            sent = len(outcomes)
             for files_key, dataset in self.datasets.items():
                 declared = DATAGOUV_SCHEMA_NAMES.get(dataset.schema) if dataset.schema else None
                 for file in result["files"].get(files_key, []):
@@ -287,6 +315,9 @@ class Chain:
                         left_by_decision=result.get("left_by_decision", {}).get(files_key, 0),
                     )
                     outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
+            if all(outcome["status"] != "held-back" for outcome in outcomes[sent:]):
+                paid.append(result["year"])
+        self._owe(store, [], paid)
         return outcomes
 
     def write_report(

@@ -283,3 +283,8 @@ def body_index_prefix(siren: str) -> str:
 def body_index_key(siren: str, year: int, suffix: str) -> str:
     """One body's index of one year: ``parquet`` (its acts) then ``json`` (the ledger files it follows)."""
     return f"{body_index_prefix(siren)}annee={year}.{suffix}"
+
+
+def datagouv_owed_key(chain: str) -> str:
+    """The chain's year files switched in the object store and not yet sent to data.gouv.fr."""
+    return f"{DATAGOUV_PREFIX}/owed/{chain}.json"

@@ -71,7 +71,8 @@ class DataGouvRejected(DataGouvError):
 class DataGouvUnavailable(DataGouvError):
     """Transient failures (timeouts, connection errors, 5xx, 429) outlasted the retries."""
 
-    hint = "data.gouv.fr is unavailable: rerun the night later (what is published stays online)"
+    hint = ("data.gouv.fr is unavailable: the object store is up to date and the next run sends data.gouv.fr "
+            "what it missed (rerun sooner if a withdrawal must leave it now)")
 
 
 class DataGouvAmbiguous(DataGouvUnavailable):

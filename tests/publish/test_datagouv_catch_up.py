@@ -1,0 +1,112 @@
+"""data.gouv.fr catches up with the object store: a file whose upload failed on every retry is sent by
+the next run, even when that run touches none of its years (a withdrawal must not stay online there)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chains import actes as actes_chain
+from core.config import PROJECT_ROOT, Settings
+from digor.cli import main as digor
+from samples.actes import DEMO_NIGHTS
+
+FAST = {"connect_timeout": 2, "read_timeout": 5, "max_attempts": 2, "backoff_seconds": 0.05,
+        "max_backoff_seconds": 0.1, "upload_spacing_seconds": 0.0}
+NEXT_NIGHT = "2025-03-06"  # no drop folder: a night that brings nothing
+WAIT_LIMIT = 120
+
+
+@pytest.fixture
+def published(demo_settings, udata, monkeypatch) -> Settings:
+    """The demo nights published to the object store and to the udata emulator."""
+    datasets = {"deliberations": udata.add_dataset("Délibérations"), "actes": udata.add_dataset("Actes")}
+    monkeypatch.setenv("DIGOR_DATAGOUV_MODE", "api")
+    monkeypatch.setenv("DIGOR_DATAGOUV_DATASETS", json.dumps(datasets))
+    monkeypatch.setenv("AIRFLOW_CONN_DIGOR_DATAGOUV", json.dumps(
+        {"conn_type": "http", "host": udata.base_url, "password": udata.api_key, "extra": FAST}))
+    settings = Settings.from_env()
+    for night in DEMO_NIGHTS:
+        actes_chain.CHAIN.run_night(settings, night)
+    return settings
+
+
+def _acts(data: bytes) -> set[tuple[str, str]]:
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    return set(zip(frame["COLL_SIRET"], frame["DELIB_ID"]))
+
+
+def _online(udata, name: str) -> bytes:
+    for dataset_id in list(udata.datasets):
+        for resource in udata.resources(dataset_id):
+            if resource["extras"].get("digor:resource", "").endswith("/" + name):
+                return udata.file_of(resource["id"])
+    raise AssertionError(f"{name} is not on data.gouv.fr")
+
+
+def _a_deliberation(settings: Settings, name: str) -> tuple[str, str]:
+    public = pd.read_csv(f"{settings.store_url}/public/deliberations/{name}", dtype=str, keep_default_na=False)
+    act = public[public["DELIB_URL"] != ""].iloc[0]
+    return act["COLL_SIRET"], act["DELIB_ID"]
+
+
+def test_a_withdrawal_whose_upload_failed_reaches_data_gouv_with_the_next_run(published, udata, capsys):
+    name = "deliberations-2025.csv"
+    path = f"{published.store_url}/public/deliberations/{name}"
+    key = _a_deliberation(published, name)
+    assert key in _acts(_online(udata, name))
+
+    udata.inject("500", method="POST", times=1000)
+    udata.inject("500", method="PUT", times=1000)
+    assert digor(["unpublish", key[0][:9], key[1], "--reason", "données personnelles"]) != 0
+    error = capsys.readouterr().err
+    assert "data.gouv.fr is unavailable" in error and "the next run sends" in error and "Traceback" not in error
+    with open(path, "rb") as current:
+        assert key not in _acts(current.read()), "the object store has the withdrawal"
+    assert key in _acts(_online(udata, name)), "the fault kept the old file online"
+
+    udata.clear_faults()
+    actes_chain.CHAIN.run_night(published, NEXT_NIGHT)
+    online = _online(udata, name)
+    assert key not in _acts(online), "the withdrawn act stayed on data.gouv.fr"
+    with open(path, "rb") as current:
+        assert online == current.read()
+
+
+def test_a_withdrawal_killed_between_the_switch_and_data_gouv_reaches_it_with_the_next_run(published, udata,
+                                                                                         tmp_path):
+    """``kill -9`` once the object store has the withdrawal and before anything is sent: the next run
+    (which touches none of the year's acts) sends the file."""
+    name = "deliberations-2025.csv"
+    key = _a_deliberation(published, name)
+    gate = tmp_path / "gate"
+    gate.touch()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DIGOR_TEST_HOLD": f"before-datagouv:{gate}",
+           "DIGOR_LOCK_TTL_SECONDS": "2"}
+    killed = subprocess.Popen([sys.executable, "-m", "digor.cli", "unpublish", key[0][:9], key[1], "--reason", "erreur"],
+                              env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + WAIT_LIMIT
+        while not Path(f"{gate}.reached").exists():
+            assert killed.poll() is None, killed.stdout.read()
+            assert time.monotonic() < deadline, "the withdrawal never reached data.gouv.fr's step"
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate(timeout=WAIT_LIMIT)
+    finally:
+        gate.unlink(missing_ok=True)
+    with open(f"{published.store_url}/public/deliberations/{name}", "rb") as current:
+        assert key not in _acts(current.read()), "the object store has the withdrawal"
+    assert key in _acts(_online(udata, name))
+
+    actes_chain.CHAIN.run_night(published, NEXT_NIGHT)
+    assert key not in _acts(_online(udata, name)), "the withdrawn act stayed on data.gouv.fr"
