@@ -476,6 +476,7 @@ class ActesChain(Chain):
         published = publish_texts(store)
         showing = _bodies_showing(store, set(published["written"]))
         years = [self.publish_year(settings, year, sorted(bodies)) for year, bodies in sorted(showing.items())]
+        self.owe_datagouv(settings, years)
         keys = self.publish_widgets(settings, {siren for bodies in showing.values() for siren in bodies})
         datagouv = self.publish_datagouv(settings, years) if years else []
         return {**published, "years": years, "widgets": keys, "datagouv": datagouv,

@@ -149,6 +149,7 @@ def promote(settings: Settings, work: Settings, chain: str, results: list[dict])
     lease (a decision recorded since the build leaves its years stale: the next run rebuilds them)."""
     found = check_chain(chain)
     with found.lock(settings, f"digor backfill {chain} {work.overlay_prefix}: promote"):
+        found.owe_datagouv(settings, results)  # whatever stops after the promotion, the next run sends them
         promoted = OverlayStore(open_store(settings.store_url), work.overlay_prefix).promote()
         published = settings.with_overrides(schema_versions=work.schema_versions)
         return {"promoted": promoted, "datagouv": found.publish_datagouv(published, results)}

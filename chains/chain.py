@@ -250,7 +250,7 @@ class Chain:
         rebuilt = [self.publish_year(settings, year, bodies, transformed.get("night"))
                    for year, bodies in sorted(self.stale_years(settings).items())]
         held.check()
-        self._owe(self.store(settings), merged_years(years, rebuilt))
+        self.owe_datagouv(settings, merged_years(years, rebuilt))
         bodies = self.widget_bodies(transformed, merged_years(years, rebuilt), force_rebuild)
         return self.publish_widgets(settings, bodies), rebuilt
 
@@ -263,9 +263,10 @@ class Chain:
     def _owed(self, store: ObjectStore) -> dict[str, dict]:
         return read_json(store, datagouv_owed_key(self.name), {"years": {}})["years"]
 
-    def _owe(self, store: ObjectStore, year_results: list[dict], paid: Iterable[int] = ()) -> None:
+    def owe_datagouv(self, settings: Settings, year_results: list[dict], paid: Iterable[int] = ()) -> None:
         """Under the lease: the years about to be switched (or sent) owed to data.gouv.fr, before the
         switch, so that whatever fails after it, the next run sends them; ``paid``: the years sent."""
+        store = self.store(settings)
         owed = self._owed(store)
         after = {**owed, **{str(r["year"]): {key: r[key] for key in ("year", "files", "left_by_decision") if key in r}
                             for r in year_results}}
@@ -293,7 +294,7 @@ class Chain:
         if late:
             log.warning("%s: sending data.gouv.fr the years an earlier run left unsent: %s", self.name,
                         ", ".join(str(r["year"]) for r in late))
-        self._owe(store, year_results)
+        self.owe_datagouv(settings, year_results)
         outcomes = []
         paid = []
         for result in sorted((as_switched(store, r) for r in [*year_results, *late]), key=lambda r: r["year"]):
@@ -317,7 +318,7 @@ class Chain:
                     outcomes.append(publisher.publish(upload, store.get_bytes(upload.key)))
             if all(outcome["status"] != "held-back" for outcome in outcomes[sent:]):
                 paid.append(result["year"])
-        self._owe(store, [], paid)
+        self.owe_datagouv(settings, [], paid)
         return outcomes
 
     def write_report(
