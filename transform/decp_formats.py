@@ -9,6 +9,14 @@ name: the 2022 format (arrêtés du 22 décembre 2022) has fields the 2019 one n
 (techniques, considerations, offresRecues...) and lost some (names, lieuExecution.nom,
 objetModification). A file that turns out broken after some objects raises
 ``UnreadableExport`` naming the object where it broke; the caller drops what it read.
+
+Past its head, a large export read for worker processes (``open_export(..., fast=True)``) hands
+them its objects as their texts (``RawTexts``), cut in runs at object boundaries that msgspec's C
+scanner confirms, so that the reading process neither parses nor pickles them; each worker parses
+its texts with the same decoder (``parsed_objects``). Anything unusual on that way (a syntax the
+scanner refuses, such as ``NaN``; nesting too deep; a file broken after a run was handed out) raises
+``NotStreamedFast``: the caller reads the file again the exact way, whose objects and reasons are
+the reference.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import msgspec
 from lxml import etree
 
 from core.jsonio import MAX_JSON_DEPTH, depth_exceeds
@@ -59,10 +68,19 @@ HEAD_OBJECTS = 1000  # objects read before the format is decided (a smaller file
 CHUNK_BYTES = 1 << 22
 MAX_OBJECT_CHARS = 64 << 20  # one object larger than this is not a DECP object: the file is refused
 NOT_DECP = "JSON sans « marches » ni objet de marché : ce n'est pas un export DECP"
+# A comma between two objects of a list: where a run of texts may end (the scanner confirms it).
+_BETWEEN_OBJECTS = re.compile(r"\}[ \t\n\r]*,[ \t\n\r]*\{")
+_TEXTS = msgspec.json.Decoder(list[msgspec.Raw])
+FAST_TRIES = 12  # shorter and shorter runs tried before an object is decoded the usual way
+FAST_MISSES = 3  # runs that could not be cut before the rest of the file is read the usual way
 
 
 class UnreadableExport(ValueError):
     """The file cannot be read as a DECP export at all; it stays in raw, reported."""
+
+
+class NotStreamedFast(Exception):
+    """The fast reading of an export met something only the exact reading judges: read it again that way."""
 
 
 @dataclass
@@ -70,6 +88,33 @@ class RawObject:
     position: int  # 1-based, in reading order within the file
     kind: str
     data: dict
+
+
+@dataclass
+class RawTexts:
+    """Consecutive objects of one list of an export, as their JSON texts (UTF-8), not parsed yet."""
+
+    position: int  # of the first
+    kind: str | None  # None: each object's kind is inferred from its fields
+    texts: list[bytes]
+
+
+def parsed_objects(piece: RawTexts) -> list[RawObject]:
+    """The objects of ``piece``, as the exact reading gives them (same decoder, same checks);
+    ``NotStreamedFast`` when one of them would need its reasons told."""
+    objects = []
+    for offset, raw in enumerate(piece.texts):
+        text = raw.decode("utf-8")
+        try:
+            value, end = _DECODER.raw_decode(text)
+        except (json.JSONDecodeError, RecursionError):
+            raise NotStreamedFast() from None
+        if end != len(text) or (isinstance(value, (dict, list)) and text.count("{") + text.count("[") > MAX_JSON_DEPTH
+                                and depth_exceeds(value, MAX_JSON_DEPTH)):
+            raise NotStreamedFast()
+        kind = piece.kind or (_kind_of(value) if isinstance(value, dict) else MARCHE)
+        objects.append(RawObject(piece.position + offset, kind, value if isinstance(value, dict) else {"__valeur__": value}))
+    return objects
 
 
 @dataclass
@@ -88,7 +133,7 @@ class StreamedExport:
 
     format: str
     syntax: str
-    objects: Iterator[RawObject]
+    objects: Iterator[RawObject | RawTexts]  # texts only when opened ``fast``
     notes: list[str] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
 
@@ -217,9 +262,15 @@ def detect_format(objects: list[dict]) -> tuple[str, dict]:
     return chosen, {FORMAT_2022: scores[FORMAT_2022], FORMAT_2019: scores[FORMAT_2019]}
 
 
-def _raw_objects(pairs) -> Iterator[RawObject]:
-    for position, (kind, item) in enumerate(pairs, start=1):
-        yield RawObject(position, kind, item if isinstance(item, dict) else {"__valeur__": item})
+def _raw_objects(pairs) -> Iterator[RawObject | RawTexts]:
+    position = 1
+    for kind, item in pairs:
+        if isinstance(item, RawTexts):
+            yield RawTexts(position, kind, item.texts)
+            position += len(item.texts)
+        else:
+            yield RawObject(position, kind, item if isinstance(item, dict) else {"__valeur__": item})
+            position += 1
 
 
 def _is_utf8(stream: BinaryIO) -> bool:
@@ -248,17 +299,17 @@ def _first_byte(stream: BinaryIO) -> bytes:
         stream.seek(0)
 
 
-def open_export(source: bytes | BinaryIO) -> StreamedExport:
+def open_export(source: bytes | BinaryIO, fast: bool = False) -> StreamedExport:
     """Open one export file (its bytes, or a seekable binary file read lazily), its format decided
     from its head; raises ``UnreadableExport`` with a French reason (at once, or while ``objects``
-    is read)."""
+    is read). ``fast``: past the head, objects may come as ``RawTexts`` (see the module docstring)."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     start = _first_byte(stream)
     notes: list[str] = []
     if start in (b"{", b"["):
         if not _is_utf8(stream):
             notes.append("fichier non UTF-8 : lu en Windows-1252")
-        text = _JsonText(stream, "utf-8-sig" if not notes else "cp1252")
+        text = _JsonText(stream, "utf-8-sig" if not notes else "cp1252", fast and not notes)
         pairs, syntax = _json_pairs(text), "json"
     elif start == b"<":
         pairs, syntax = iter(_read_xml(stream.read(), notes)), "xml"
@@ -281,8 +332,9 @@ def read_export(data: bytes) -> ParsedExport:
 class _JsonText:
     """A JSON text read chunk by chunk and decoded value by value with the C decoder."""
 
-    def __init__(self, stream: BinaryIO, encoding: str):
+    def __init__(self, stream: BinaryIO, encoding: str, fast: bool = False):
         self._stream = stream
+        self.fast, self.took_fast, self._misses = fast, False, 0
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict" if encoding != "cp1252" else "replace")
         self.buffer, self.pos, self.eof = "", 0, False
         self._lines, self._column = 0, 0  # newlines and current column of the text already dropped
@@ -325,7 +377,7 @@ class _JsonText:
             try:
                 value, end = _DECODER.raw_decode(self.buffer, self.pos)
             except RecursionError:
-                raise UnreadableExport(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}") from None
+                self._refuse(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}")
             except json.JSONDecodeError as error:
                 truncated = error.msg.startswith("Unterminated string") or error.pos >= len(self.buffer) - 1024
                 if truncated and len(self.buffer) - self.pos < MAX_OBJECT_CHARS and self._fill():
@@ -335,8 +387,14 @@ class _JsonText:
                 continue  # a number cut by the chunk's end
             start, self.pos = self.pos, end
             if isinstance(value, (dict, list)) and self._nests_deep(start, end) and depth_exceeds(value, MAX_JSON_DEPTH):
-                raise UnreadableExport(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}")
+                self._refuse(f"JSON refusé : imbrication au-delà de {MAX_JSON_DEPTH} niveaux{self._where()}")
             return value
+
+    def _refuse(self, reason: str):
+        """``UnreadableExport``; once texts were handed out, the exact reading must tell where."""
+        if self.took_fast:
+            raise NotStreamedFast()
+        raise UnreadableExport(reason)
 
     def _nests_deep(self, start: int, end: int) -> bool:
         """Whether the value's text has brackets enough to nest past ``MAX_JSON_DEPTH`` (counted in C;
@@ -353,15 +411,25 @@ class _JsonText:
         newlines = before.count("\n")
         line = self._lines + newlines + 1
         column = (pos - before.rfind("\n") if newlines else self._column + pos + 1)
-        raise UnreadableExport(f"JSON illisible : {message} (ligne {line}, colonne {column}){self._where()}")
+        self._refuse(f"JSON illisible : {message} (ligne {line}, colonne {column}){self._where()}")
 
-    def items(self) -> Iterator:
-        """The values of the array starting here."""
+    def items(self, texts: Callable[[], bool] = lambda: True) -> Iterator:
+        """The values of the array starting here; past the head of a ``fast`` reading, when ``texts()``,
+        runs of them as ``RawTexts`` (their kind and position set by the caller)."""
         self.expect("[")
         if self.peek() == "]":
             self.pos += 1
             return
         while True:
+            if self.fast and self.objects >= HEAD_OBJECTS and texts():
+                run = self._run()
+                if run:
+                    self.took_fast = True
+                    self.objects += len(run)
+                    yield RawTexts(0, None, run)
+                    if self.expect(",]") == "]":
+                        return
+                    continue
             self.inside = True
             item = self.value()
             self.objects += 1
@@ -369,6 +437,30 @@ class _JsonText:
             yield item
             if self.expect(",]") == "]":
                 return
+
+    def _run(self) -> list[bytes] | None:
+        """The texts of the list's next objects, up to the last one that ends in the buffer before a comma,
+        cut where msgspec's scanner reads them as whole values (a cut inside a string or an object never
+        does: the run would end unterminated); None when no run can be cut here."""
+        if len(self.buffer) - self.pos < CHUNK_BYTES // 2:
+            self._fill()
+        end = len(self.buffer)
+        for _ in range(FAST_TRIES):
+            cut = self.buffer.rfind("}", self.pos, end)
+            while cut > self.pos and not _BETWEEN_OBJECTS.match(self.buffer, cut):
+                cut = self.buffer.rfind("}", self.pos, cut)
+            if cut <= self.pos:
+                break
+            try:
+                run = _TEXTS.decode("[" + self.buffer[self.pos:cut + 1] + "]")
+            except (msgspec.DecodeError, RecursionError):
+                end = self.pos + (cut - self.pos) // 2
+                continue
+            self.pos = cut + 1
+            return [bytes(text) for text in run]
+        self._misses += 1
+        self.fast = self._misses < FAST_MISSES
+        return None
 
     def keys(self) -> Iterator[str]:
         """The keys of the object starting here; the caller reads each key's value before the next."""
@@ -394,7 +486,7 @@ def _container_pairs(text: _JsonText) -> Iterator[tuple[str, object]]:
     """(kind, item) pairs of a ``marches`` value: an object of lists (2022) or a list (2019)."""
     if _is_array(text):
         for item in text.items():
-            yield (_kind_of(item) if isinstance(item, dict) else MARCHE), item
+            yield (None if isinstance(item, RawTexts) else _kind_of(item) if isinstance(item, dict) else MARCHE), item
         return
     if text.peek() != "{":
         yield from _objects_from_container(text.value())
@@ -414,7 +506,10 @@ def _json_pairs(text: _JsonText) -> Iterator[tuple[str, object]]:
     """(kind, item) pairs of a JSON export, streamed; ``UnreadableExport`` when it is not one."""
     if _is_array(text):
         found = False
-        for item in text.items():
+        for item in text.items(lambda: found):  # texts once the file is known to hold contracts
+            if isinstance(item, RawTexts):
+                yield None, item
+                continue
             found = found or _looks_like_contract(item)
             yield (_kind_of(item) if isinstance(item, dict) else MARCHE), item
         if not found:

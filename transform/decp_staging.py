@@ -24,7 +24,16 @@ import pyarrow.parquet as pq
 from core.keys import RAW, staging_prefix
 from core.parallel import WorkerPool
 from core.store import ObjectStore, file_sha256, open_object, put_file
-from transform.decp_formats import CONCESSION, RawObject, StreamedExport, UnreadableExport, open_export
+from transform.decp_formats import (
+    CONCESSION,
+    NotStreamedFast,
+    RawObject,
+    RawTexts,
+    StreamedExport,
+    UnreadableExport,
+    open_export,
+    parsed_objects,
+)
 from transform.decp_normalise import normalise_object
 from validate.decp_jsonschema import object_errors
 
@@ -158,7 +167,7 @@ class Chunk:
     base: dict  # night, source, file_key, file_name
     format: str
     file_notes: tuple[dict, ...]
-    objects: list[RawObject]
+    objects: list[RawObject] | RawTexts  # texts: parsed by the worker
     spool: Path
     number: int  # its place in the file
 
@@ -177,7 +186,7 @@ def _staged_rows(chunk: Chunk) -> list[dict]:
     reference = date.fromisoformat(night)
     notes = list(chunk.file_notes)
     rows = []
-    for raw in chunk.objects:
+    for raw in parsed_objects(chunk.objects) if isinstance(chunk.objects, RawTexts) else chunk.objects:
         normalised = normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
         errors = object_errors(normalised.data, raw.kind, normalised.version)
         rows.append(
@@ -219,12 +228,21 @@ def stage_chunk(chunk: Chunk) -> StagedChunk:
 
 
 def _chunks(export: StreamedExport, base: dict, batch_rows: int, spool: Path) -> Iterator[Chunk]:
-    """The export's objects, ``batch_rows`` at a time; ``UnreadableExport`` (at once or half-way) when
-    the file cannot be read to its end."""
+    """The export's objects, ``batch_rows`` at a time (a run of texts in chunks of its own); ``UnreadableExport``
+    (at once or half-way) when the file cannot be read to its end."""
     file_notes = tuple({"champ": "(fichier)", "message": n} for n in export.notes)
     batch: list[RawObject] = []
     number = 0
     for raw in export.objects:
+        if isinstance(raw, RawTexts):
+            if batch:
+                yield Chunk(base, export.format, file_notes, batch, spool, number)
+                batch, number = [], number + 1
+            for start in range(0, len(raw.texts), batch_rows):
+                texts = RawTexts(raw.position + start, raw.kind, raw.texts[start:start + batch_rows])
+                yield Chunk(base, export.format, file_notes, texts, spool, number)
+                number += 1
+            continue
         batch.append(raw)
         if len(batch) >= batch_rows:
             yield Chunk(base, export.format, file_notes, batch, spool, number)
@@ -233,8 +251,8 @@ def _chunks(export: StreamedExport, base: dict, batch_rows: int, spool: Path) ->
         yield Chunk(base, export.format, file_notes, batch, spool, number)
 
 
-def _opened(data: bytes | BinaryIO, result: FileResult) -> StreamedExport:
-    export = open_export(data)
+def _opened(data: bytes | BinaryIO, result: FileResult, fast: bool = False) -> StreamedExport:
+    export = open_export(data, fast)
     result.format, result.syntax, result.notes = export.format, export.syntax, export.notes
     return export
 
@@ -293,11 +311,25 @@ class NightTransform:
 
 def _file_parts(pool: WorkerPool, store: ObjectStore, key: str, result: FileResult, night: str, spool: Path,
                 batch_rows: int) -> dict[int, list[Path]]:
-    """One export staged, chunk by chunk (in the pool's workers), its parts in the file's order."""
+    """One export staged, chunk by chunk (in the pool's workers, which then parse the objects themselves:
+    ``decp_formats.RawTexts``), its parts in the file's order; read again the exact way when the fast
+    reading says so."""
+    if pool.workers > 1:
+        try:
+            return _staged_file(pool, store, key, result, night, spool, batch_rows, fast=True)
+        except NotStreamedFast:
+            shutil.rmtree(spool)
+            spool.mkdir()
+            result.read = result.invalid = 0
+    return _staged_file(pool, store, key, result, night, spool, batch_rows)
+
+
+def _staged_file(pool: WorkerPool, store: ObjectStore, key: str, result: FileResult, night: str, spool: Path,
+                 batch_rows: int, fast: bool = False) -> dict[int, list[Path]]:
     parts: dict[int, list[Path]] = {}
     try:
         with open_object(store, key) as stream:
-            chunks = _chunks(_opened(stream, result), _file_base(key, result.source, night), batch_rows, spool)
+            chunks = _chunks(_opened(stream, result, fast), _file_base(key, result.source, night), batch_rows, spool)
             for staged in pool.map(stage_chunk, chunks, "staging the DECP exports"):
                 for year, path in staged.parts.items():
                     parts.setdefault(year, []).append(path)

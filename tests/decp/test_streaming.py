@@ -22,7 +22,7 @@ from extract import decp_drop
 from samples.decp import write_national_export
 from tests.decp.test_formats_normalise import MARCHE_2022
 from transform import decp_formats, decp_staging
-from transform.decp_formats import UnreadableExport, read_export
+from transform.decp_formats import RawTexts, UnreadableExport, read_export
 
 OBJECTS = 240
 
@@ -162,3 +162,78 @@ def test_a_dropped_export_goes_into_raw_byte_for_byte_without_being_read_whole(n
     dropped.write_bytes(data + b" ")
     changed, _ = decp_drop.extract_night(store, tmp_path / "drop", night)
     assert changed[0].key != files[0].key and store.get_bytes(changed[0].key) == data + b" ", "raw never rewritten"
+
+
+def _texts_to_two_workers(monkeypatch) -> list[bool]:
+    """Two workers, chunks of several objects and a head of 5, so that the objects past the head go to
+    the workers as their texts; returns, per staged chunk, whether it went as texts."""
+    _shrink(monkeypatch, chunk=6000)
+    monkeypatch.setenv("DIGOR_DECP_WORKERS", "2")
+    went_as_texts: list[bool] = []
+    chunks = decp_staging._chunks
+
+    def watched(*args):
+        for chunk in chunks(*args):
+            went_as_texts.append(isinstance(chunk.objects, RawTexts))
+            yield chunk
+
+    monkeypatch.setattr(decp_staging, "_chunks", watched)
+    return went_as_texts
+
+
+def _nth_object(data: bytes, index: int) -> tuple[int, int]:
+    """Start and end of the ``index``-th object (1-based) of a generated national export."""
+    start = data.index(b"[") + 2
+    for _ in range(index - 1):
+        start = data.index(b"},\n{", start) + 3
+    return start, data.index(b"},\n{", start) + 1
+
+
+def _with_object(data: bytes, index: int, change) -> bytes:
+    start, end = _nth_object(data, index)
+    return data[:start] + change(data[start:end]) + data[end:]
+
+
+def _conversion(files, out, capsys) -> tuple[int, str, dict[str, bytes]]:
+    status, printed = _convert(files, out, capsys)
+    return status, printed.replace(str(out), "OUT"), {str(p.relative_to(out)): p.read_bytes()
+                                                       for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_objects_handed_to_the_workers_as_texts_publish_and_report_what_one_process_does(national, tmp_path,
+                                                                                      monkeypatch, capsys):
+    path, _ = national
+    monkeypatch.setenv("DIGOR_DECP_WORKERS", "1")
+    one = _conversion([path], tmp_path / "one", capsys)
+    went_as_texts = _texts_to_two_workers(monkeypatch)
+    two = _conversion([path], tmp_path / "two", capsys)
+    assert one[0] == 0 and two == one
+    assert sum(went_as_texts) > 10, "the objects past the head went to the workers as texts"
+
+
+HOSTILE_PAST_THE_HEAD = {
+    # json reads NaN (cleaned away as no amount), msgspec's scanner refuses it: the file is read the exact way
+    "nan": lambda data: _with_object(data, 100, lambda o: o.replace(b'"dureeMois": ', b'"dureeMois": NaN, "x": ', 1)),
+    # a separator inside a text: a cut there is not a boundary
+    "separator-in-a-text": lambda data: _with_object(
+        data, 120, lambda o: o.replace(b'"objet": "', b'"objet": "lots {1}, {2}},\\n{\\"id\\": }, {', 1)),
+    "broken": lambda data: _broken_after(data, 150, b"} oops"),
+    "too-deep": lambda data: _with_object(data, 130, lambda o: o[:-1] + b', "x": ' + b"[" * 80 + b"]" * 80 + b"}"),
+    "big-integer": lambda data: _with_object(data, 110, lambda o: o[:-1] + b', "y": 1' + b"0" * 400 + b"}"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_PAST_THE_HEAD))
+def test_an_odd_or_broken_object_past_the_head_is_read_and_reported_as_one_process_reads_it(national, tmp_path,
+                                                                                           monkeypatch, capsys, case):
+    path, _ = national
+    odd = tmp_path / f"{case}.json"
+    odd.write_bytes(HOSTILE_PAST_THE_HEAD[case](path.read_bytes()))
+    good = tmp_path / "bon.json"
+    write_national_export(good, 20, seed=7, buyers=5)
+    monkeypatch.setenv("DIGOR_DECP_WORKERS", "1")
+    one = _conversion([good, odd], tmp_path / "one", capsys)
+    went_as_texts = _texts_to_two_workers(monkeypatch)
+    assert _conversion([good, odd], tmp_path / "two", capsys) == one
+    assert any(went_as_texts)
+    assert (case == "broken") == (f"{case}.json (?): unreadable: JSON illisible" in one[1])
