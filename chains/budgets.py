@@ -236,10 +236,11 @@ class BudgetsChain(Chain):
         population_of = population_lookup(settings, store, registry)
         found = comparisons(published, registry.bodies, population_of)
         shown, moved = moved_comparisons(found, registry.region_name, read_json(store, BUDGET_COMPARISONS_KEY))
-        written, kept_back = [], False
+        written, kept_back, looked_at = [], False, set()
         for body in registry.bodies:
             if wanted is not None and body.siren not in wanted and body.siren not in moved:
                 continue
+            looked_at.add(body.siren)
             lines = published[published["siren"] == body.siren] if not published.empty else published
             if not plans_at_hand(plans, lines) and document_names(lines) == published_document_names(store, body):
                 kept_back = kept_back or body.siren in moved
@@ -248,7 +249,8 @@ class BudgetsChain(Chain):
                                     settings.version_retention_days, population_of(body), found, registry.region_name)
         if not kept_back:  # else tomorrow's night tries the communes kept back again
             put_if_changed(store, BUDGET_COMPARISONS_KEY, json_bytes(shown))
-        return [manifest] + written + publish_catalogue_and_map(settings, store, registry)
+        return [manifest] + written + publish_catalogue_and_map(settings, store, registry,
+                                                                None if wanted is None else looked_at)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

@@ -27,7 +27,7 @@ from typing import ClassVar
 from chains.run_report import write_report_document
 from core.config import CHAINS, DATAGOUV_SCHEMA_NAMES, Settings
 from core.jsonio import json_bytes
-from core.keys import datagouv_owed_key, quarantine_key, report_key
+from core.keys import WIDGET_CATALOGUE_LEASE, datagouv_owed_key, quarantine_key, report_key
 from core.lease import Held, holding
 from core.overlay_store import chain_store
 from core.registry import body_registry
@@ -425,13 +425,16 @@ def as_switched(store: ObjectStore, result: dict) -> dict:
 
 def publish_catalogue_and_map(settings: Settings, store: ObjectStore, registry, bodies=None) -> list[str]:
     """The widget catalogue, then the map of reuses drawn from it: what every chain writing widget files
-    ends with."""
+    ends with. Under their own lease: two chains' runs (each under its chain's lease) may reach them
+    at once, and each rewrites the catalogue from its reading of it."""
     from chains.sirene import body_location
     from load.reuse_map import publish_reuse_map
     from load.widget_catalogue import publish_catalogue
 
-    return [publish_catalogue(store, registry, bodies),
-            publish_reuse_map(store, registry, settings.public_url, body_location(settings))]
+    with holding(open_store(settings.store_url), WIDGET_CATALOGUE_LEASE, "the widget catalogue and map",
+                 settings.lock_ttl_seconds, settings.lock_wait_seconds):
+        return [publish_catalogue(store, registry, bodies),
+                publish_reuse_map(store, registry, settings.public_url, body_location(settings))]
 
 
 def get_chain(name: str) -> Chain:

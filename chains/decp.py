@@ -361,10 +361,11 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
 # Widget indexes
 
 
-def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[str]) -> list[str]:
+def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[str] | None) -> list[str]:
     """Switch the regional files' manifest to the versions the years wrote (the stable names
     follow), then each buyer's Focus marchés files as one set: its year files, indicators and
     manifest, the manifest last (a widget reads the old set or the new one, never a mix).
+    ``buyers`` None: every buyer with widget drafts, and every body looked up in the catalogue.
 
     Registers the buyers and titulaires with the SIRENE chain, so that the next monthly
     refresh of the cache keeps them (one task: no concurrent writer of that list).
@@ -372,6 +373,9 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
     from chains.sirene import current_month, register_identifiers
 
     written = [switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)["manifest"]]
+    switched = None if buyers is None else {siret[:9] for siret in buyers}
+    if buyers is None:
+        buyers = {key.split("/")[-2] for key in store.list_keys(WIDGET_DRAFTS + "/")}
     registry = body_registry(settings)
     names = name_lookup(settings, registry)
     seen: set[str] = set()
@@ -396,7 +400,7 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
                                     records={year_file(year): entries for year, entries in years.items()})
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
-    return written + publish_catalogue_and_map(settings, store, registry)
+    return written + publish_catalogue_and_map(settings, store, registry, switched)
 
 
 # Report
@@ -509,10 +513,7 @@ class DecpChain(Chain):
         return _publish_year(settings, self.store(settings), year, night)
 
     def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
-        store = self.store(settings)
-        if bodies is None:
-            bodies = {key.split("/")[-2] for key in store.list_keys(WIDGET_DRAFTS + "/")}
-        return _publish_widgets(settings, store, bodies)
+        return _publish_widgets(settings, self.store(settings), bodies)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

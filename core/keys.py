@@ -83,6 +83,8 @@ WIDGETS_PREFIX = f"{PUBLIC}/widgets"
 # Beside each public PDF, its text for reuse (``<sha256>.txt``).
 DOCUMENT_TEXT_SUFFIX = ".txt"
 WIDGET_CATALOGUE_KEY = f"{WIDGETS_PREFIX}/actes-organismes.json"
+# The lease every chain takes to rewrite the catalogue and the map of reuses (read, look up, write).
+WIDGET_CATALOGUE_LEASE = "widget-catalogue"
 # The map of reuses: the bodies with widgets, where they are, which widgets and where they are embedded.
 REUSE_MAP_KEY = f"{WIDGETS_PREFIX}/carte-reutilisations.geojson"
 # The pages seen embedding a body's widgets (``digor serve`` with DIGOR_RECORD_EMBEDDING_PAGES), one file per body.

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from core.keys import WIDGET_CATALOGUE_KEY, WIDGET_MANIFEST, widget_folder
 from core.registry import Registry
 from core.store import ObjectStore, put_if_changed
+from core.test_hook import hold
 from load.budget_widgets import INDEX_FILE as BUDGETS_INDEX
 from load.budget_widgets import widget_prefix as budgets_prefix
 from load.widget_files import index_key, json_bytes
@@ -51,5 +52,6 @@ def publish_catalogue(store: ObjectStore, registry: Registry, bodies: Iterable[s
             entries.append({"siren": body.siren, "siret": body.siret, "nom": body.name, "type": body.kind,
                             "widgets": widgets})
     document = {"format": FORMAT_VERSION, "publie_par": registry.publisher, "organismes": entries}
+    hold("catalogue-write")
     put_if_changed(store, CATALOGUE_KEY, json_bytes(document))
     return CATALOGUE_KEY
