@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from core.jsonio import json_bytes as _dumps
 from core.keys import DATAGOUV_PREFIX
 from core.store import ObjectStore, sha256_hex
+from core.test_hook import hold
 from load.datagouv_client import DataGouvAmbiguous, DataGouvError, DataGouvRejected, UdataClient
 
 log = logging.getLogger(__name__)
@@ -109,9 +110,18 @@ class _GuardedPublisher:
         return json.loads(self.store.get_bytes(self.state_key)) if self.store.exists(self.state_key) else {}
 
     def _remember(self, resource: str, entry: dict) -> None:
-        state = self._state()
-        state[resource] = entry
-        self.store.put_bytes(self.state_key, _dumps(state))
+        """One resource's entry written into the state shared by every chain (two chains may publish at
+        once, each under its own lease): compare-and-swap, read again when another writer got there first."""
+        while True:
+            try:
+                data, tag = self.store.read_tagged(self.state_key)
+                state = json.loads(data)
+            except FileNotFoundError:
+                state, tag = {}, None
+            state[resource] = entry
+            hold("datagouv-state-write")
+            if self.store.put_if(self.state_key, _dumps(state), tag) is not None:
+                return
 
     def _held_back(self, upload: ResourceUpload, previous: dict) -> str | None:
         if not upload.validated:

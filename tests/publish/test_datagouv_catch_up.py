@@ -1,5 +1,6 @@
 """data.gouv.fr catches up with the object store: a file whose upload failed on every retry is sent by
-the next run, even when that run touches none of its years (a withdrawal must not stay online there)."""
+the next run, even when that run touches none of its years (a withdrawal must not stay online there);
+and what digor remembers of each resource sent stays true when two chains publish at once."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ WAIT_LIMIT = 120
 @pytest.fixture
 def published(demo_settings, udata, monkeypatch) -> Settings:
     """The demo nights published to the object store and to the udata emulator."""
-    datasets = {"deliberations": udata.add_dataset("Délibérations"), "actes": udata.add_dataset("Actes")}
+    datasets = {"deliberations": udata.add_dataset("Délibérations"), "actes": udata.add_dataset("Actes"),
+                "decp": udata.add_dataset("DECP")}
     monkeypatch.setenv("DIGOR_DATAGOUV_MODE", "api")
     monkeypatch.setenv("DIGOR_DATAGOUV_DATASETS", json.dumps(datasets))
     monkeypatch.setenv("AIRFLOW_CONN_DIGOR_DATAGOUV", json.dumps(
@@ -110,3 +112,39 @@ def test_a_withdrawal_killed_between_the_switch_and_data_gouv_reaches_it_with_th
 
     actes_chain.CHAIN.run_night(published, NEXT_NIGHT)
     assert key not in _acts(_online(udata, name)), "the withdrawn act stayed on data.gouv.fr"
+
+
+def test_two_chains_publishing_at_once_keep_what_each_sent_in_the_state(published, udata, tmp_path, monkeypatch):
+    """The DECP night stops between reading the publisher's state and writing it back while a withdrawal
+    republishes the acts: afterwards the state names, for every resource, the file data.gouv.fr has."""
+    from core.store import open_store
+    from load.datagouv_publisher import RESOURCE_EXTRA, make_publisher
+    from samples.decp import generate_decp_exports
+    from tests.replay import REGISTRY
+
+    generate_decp_exports(tmp_path / "decp-drop", REGISTRY)
+    monkeypatch.setenv("DIGOR_DECP_DROP_DIR", str(tmp_path / "decp-drop"))
+    name = "deliberations-2025.csv"
+    key = _a_deliberation(published, name)
+    gate = tmp_path / "gate"
+    gate.touch()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DIGOR_TEST_HOLD": f"datagouv-state-write:{gate}"}
+    decp = subprocess.Popen([sys.executable, "-m", "digor.cli", "run", "decp", "--date", DEMO_NIGHTS[0]], env=env,
+                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + WAIT_LIMIT
+        while not Path(f"{gate}.reached").exists():
+            assert decp.poll() is None, decp.stdout.read()
+            assert time.monotonic() < deadline, "the DECP night never reached data.gouv.fr"
+            time.sleep(0.05)
+        assert digor(["unpublish", key[0][:9], key[1], "--reason", "erreur"]) == 0
+    finally:
+        gate.unlink(missing_ok=True)
+        output, _ = decp.communicate(timeout=WAIT_LIMIT)
+    assert decp.returncode == 0, output
+
+    state = make_publisher("api", open_store(published.store_url), settings=Settings.from_env())._state()
+    online = {r["extras"][RESOURCE_EXTRA]: r for dataset_id in list(udata.datasets) for r in udata.resources(dataset_id)}
+    assert any(name.startswith("decp/") for name in online) and any(name.startswith("actes/") for name in online)
+    assert {name: entry["sha256"] for name, entry in state.items()} == \
+        {name: resource["checksum"]["value"] for name, resource in online.items()}
