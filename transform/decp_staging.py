@@ -11,6 +11,7 @@ written in batches, so that memory stays flat whatever their size; consolidation
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
+import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -70,11 +72,26 @@ STAGING_SCHEMA = pa.schema(
 )
 
 
+_CANONICAL = msgspec.json.Encoder(order="sorted")
+# Where msgspec may spell a float otherwise than json (an exponent, a small number written out): such a
+# text is written by json (a text holding these characters in words is too: the same bytes either way).
+_FLOAT_SPELLING = re.compile(rb"[0-9][eE]|0\.0000")
+
+
 def dumps(value) -> str:
-    """Canonical JSON text: equal content, equal text."""
+    """Canonical JSON text: equal content, equal text (json's: keys sorted, compact, non-ASCII as is).
+    msgspec writes it, four times faster, with the same bytes but for the floats ``_FLOAT_SPELLING``
+    finds; what it cannot write (an integer past 64 bits, a lone surrogate) json does. Values are finite:
+    a staged number went through the cleaning, which leaves NaN and infinities out."""
     if not value and isinstance(value, (list, dict)):  # most objects have no error, note nor name
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    try:
+        text = _CANONICAL.encode(value)
+    except (TypeError, ValueError, OverflowError):
+        text = None
+    if text is None or _FLOAT_SPELLING.search(text):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.decode("utf-8")
 
 
 def holders_of(data: dict, kind: str) -> list[dict]:

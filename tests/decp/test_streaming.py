@@ -237,3 +237,15 @@ def test_an_odd_or_broken_object_past_the_head_is_read_and_reported_as_one_proce
     assert _conversion([good, odd], tmp_path / "two", capsys) == one
     assert any(went_as_texts)
     assert (case == "broken") == (f"{case}.json (?): unreadable: JSON illisible" in one[1])
+
+
+@pytest.mark.parametrize("value", [
+    1e16, 1.2345678901234568e17, 1e-05, 9.5e-05, 0.0001, 2.5e-07, 1e22, -0.0, 393150.0, 0.05, 1e15, 5e-324,
+    2**63, 2**64 + 1, -(2**70), "contrôle \x01\x1f\x7f \u2028 \U0001F600 « » \\ \" / </script>", "\ud800 seul",
+    "un prix de 2e-7 €, soit 0.00001", True, None,
+])
+def test_a_staged_text_is_written_as_json_writes_it(value):
+    """Staged texts are published as they are: msgspec writes them, with json's spelling of every value."""
+    document = {"b": [value, {"z": value, "a": 1}], "a": value, "é": "x"}
+    assert decp_staging.dumps(document) == json.dumps(document, ensure_ascii=False, sort_keys=True,
+                                                      separators=(",", ":"))
