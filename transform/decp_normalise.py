@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Annotated
+
+import msgspec
 
 from transform.decp_clean import (
     check_operator_id,
@@ -130,6 +134,30 @@ def _wrapper_key(node: dict) -> str | None:
     if len(properties) == 1 and node.get("required") == list(properties):
         return next(iter(properties))
     return None
+
+
+def _cleaner(node: dict, name: str) -> tuple[Callable[[object], tuple], bool]:
+    """The cleaning rule of a scalar field, and whether it is a date (cleaned against the night)."""
+    kind, pattern, enum = node.get("type"), node.get("pattern", ""), node.get("enum")
+    if pattern == SIRET_PATTERN:
+        clean = clean_siret
+    elif name == "codeCPV":
+        clean = clean_cpv
+    elif enum:
+        clean = enum_cleaner(enum)
+    elif kind == "integer":
+        clean = clean_integer
+    elif kind == "number" and name in AMOUNT_FIELDS:
+        clean = clean_amount
+    elif kind == "number" and node.get("maximum") == 1:
+        clean = clean_share
+    elif kind == "number":
+        clean = clean_number
+    elif kind == "boolean":
+        clean = clean_boolean
+    else:
+        clean = clean_text
+    return clean, r"\d{4}" in pattern
 
 
 # A field's cleaning, compiled once per schema node: ``(value, path, ctx) -> cleaned or None``.
@@ -247,28 +275,8 @@ class _Compiler:
         return conform
 
     def scalar(self, node: dict, name: str) -> Conform:
-        kind, pattern, enum = node.get("type"), node.get("pattern", ""), node.get("enum")
-        dated = r"\d{4}" in pattern
-        clean: Callable[[object], tuple] | None = None
-        if pattern == SIRET_PATTERN:
-            clean = clean_siret
-        elif name == "codeCPV":
-            clean = clean_cpv
-        elif enum:
-            clean = enum_cleaner(enum)
-        elif kind == "integer":
-            clean = clean_integer
-        elif kind == "number" and name in AMOUNT_FIELDS:
-            clean = clean_amount
-        elif kind == "number" and node.get("maximum") == 1:
-            clean = clean_share
-        elif kind == "number":
-            clean = clean_number
-        elif kind == "boolean":
-            clean = clean_boolean
-        else:
-            clean = clean_text
-        remembered = dated or clean in (clean_siret, clean_cpv) or bool(enum)
+        clean, dated = _cleaner(node, name)
+        remembered = dated or clean in (clean_siret, clean_cpv) or bool(node.get("enum"))
         cache: dict = {}
 
         def conform(value, path: str, ctx: _Context):
@@ -388,3 +396,133 @@ def drop_unusable_parts(data: dict, kind: str, version: str, ctx: _Context) -> N
             data[name] = kept
         else:
             del data[name]
+
+
+# The happy path: a 2022-format object, as its JSON text, that the cleaning would leave as it is. msgspec
+# decodes it into types made from the format's schema (each field's JSON type, no field the format lacks,
+# the required ones present, no empty list), then each value is checked against its field's cleaning rule
+# (the rules ``normalise_object`` applies, a text's verdict remembered): when all hold, what the cleaning
+# would return is the object as decoded, without a note. Anything else (a field to unwrap, a placeholder, a
+# date to repair, an annex list to check item by item...) goes the whole way.
+
+Check = Callable[[object], bool]
+_UNSET = msgspec.UNSET
+_SPACE = re.compile(r"\s")
+
+
+def _unique(values: list) -> bool:
+    return len(values) < 2 or all(values[i] != values[j] for i in range(len(values)) for j in range(i))
+
+
+class _Happy:
+    """msgspec types and their value checks, made from the format's schema for one night (dates are
+    cleaned against it)."""
+
+    def __init__(self, root: dict, reference: date):
+        self.root, self.reference = root, reference
+        self.count = 0
+
+    def node(self, node: dict, name: str, depth: int = 0) -> tuple[object, Check] | None:
+        node = _resolve(self.root, node)
+        if depth > 8:
+            return None
+        if _is_object(node):
+            return self.object(node, name, (), depth)
+        if node.get("type") == "array" or "items" in node:
+            return self.array(node, name, depth)
+        if node.get("type") in (None, "string") and all(isinstance(v, str) for v in node.get("enum", [""])):
+            return str, self.scalar(node, name)
+        kind = {"integer": int, "number": float, "boolean": bool}.get(node.get("type"))
+        return (kind, self.scalar(node, name)) if kind else None
+
+    def scalar(self, node: dict, name: str) -> Check:
+        clean, dated = _cleaner(node, name)
+        reference = self.reference
+        kept: set = set()
+
+        def check(value) -> bool:
+            if value in kept:
+                return True
+            cleaned, note = clean_date(value, reference) if dated else clean(value)
+            if note is not None or cleaned != value or type(cleaned) is not type(value):
+                return False
+            if type(value) is str and len(kept) < CACHED_VALUES:
+                kept.add(value)
+            return True
+
+        return check
+
+    def object(self, node: dict, name: str, skipped: tuple[str, ...], depth: int) -> tuple[object, Check]:
+        required = set(node.get("required", []))
+        fields, checks = [], []
+        for key, child in node["properties"].items():
+            made = None if key in skipped or not key.isidentifier() else self.node(child, key, depth + 1)
+            if made is None:
+                continue  # a field the happy path leaves to the whole way: present, the object goes there
+            kind, check = made
+            fields.append((key, kind) if key in required else (key, kind | msgspec.UnsetType, _UNSET))
+            checks.append((key, check))
+        self.count += 1
+        struct = msgspec.defstruct(f"Happy{self.count}_{name}", fields, forbid_unknown_fields=True, kw_only=True)
+        names = [key for key, _ in checks] or ["__struct_fields__"]  # no field: never present, as the cleaning drops it
+        values = operator.attrgetter(*names) if len(names) > 1 else (lambda item: (getattr(item, names[0]), _UNSET))
+        pairs = [check for _, check in checks]
+        holder = "typeIdentifiant" in node["properties"] and "id" in names
+
+        def check(item) -> bool:
+            present = False
+            for value, ok in zip(values(item), pairs):
+                if value is _UNSET:
+                    continue
+                if not ok(value):
+                    return False
+                present = True
+            if holder and isinstance(item.id, str):
+                kind = item.typeIdentifiant if isinstance(getattr(item, "typeIdentifiant", None), str) else None
+                if _SPACE.search(item.id) or check_operator_id(kind, item.id):
+                    return False
+            return present
+
+        return struct, check
+
+    def array(self, node: dict, name: str, depth: int) -> tuple[object, Check] | None:
+        made = self.node(node.get("items", {}), name, depth + 1)
+        if made is None:
+            return None
+        kind, item_ok = made
+        scalar = kind in (str, int, float, bool)
+
+        def check(values: list) -> bool:
+            if not all(map(item_ok, values)):
+                return False
+            return len(set(values)) == len(values) if scalar else _unique(values)
+
+        return Annotated[list[kind], msgspec.Meta(min_length=1)], check  # the cleaning drops an empty list
+
+    def root_type(self, kind: str) -> tuple[msgspec.json.Decoder, Check]:
+        node = _resolve(self.root, self.root["definitions"][kind])
+        struct, check = self.object(node, kind, OPTIONAL_PARTS[kind], 0)
+        return msgspec.json.Decoder(struct), check
+
+
+@lru_cache(maxsize=16)
+def _happy(version: str, kind: str, reference: date) -> tuple[msgspec.json.Decoder, Check]:
+    return _Happy(load_schema(version), reference).root_type(kind)
+
+
+def normalise_text(text: bytes, kind: str, fmt: str, reference: date) -> Normalised | None:
+    """``normalise_object`` of the object whose JSON text is ``text``, when the cleaning would leave it as
+    it is (see above); None when it would not, or may not."""
+    if fmt != FORMAT_2022:
+        return None
+    version = VERSION_OF_FORMAT[fmt]
+    decoder, check = _happy(version, kind, reference)
+    try:
+        value = decoder.decode(text)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if not check(value):
+        return None
+    data = msgspec.to_builtins(value)
+    data.pop("_type", None)
+    return Normalised(kind, version, data, [])

@@ -36,7 +36,7 @@ from transform.decp_formats import (
     open_export,
     parsed_objects,
 )
-from transform.decp_normalise import normalise_object
+from transform.decp_normalise import Normalised, normalise_object, normalise_text
 from validate.decp_jsonschema import object_errors
 
 STAGING_PREFIX = staging_prefix("decp")
@@ -198,23 +198,38 @@ class StagedChunk:
     invalid: int
 
 
+def _normalised(chunk: Chunk, reference: date) -> Iterator[tuple[int, str, Normalised]]:
+    """(position, kind, normalised object) of each object of the chunk; a text the cleaning would leave as
+    it is skips the parsing and the walk of ``normalise_object`` (``decp_normalise.normalise_text``)."""
+    if not isinstance(chunk.objects, RawTexts):
+        for raw in chunk.objects:
+            yield raw.position, raw.kind, normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
+        return
+    piece = chunk.objects
+    for offset, text in enumerate(piece.texts):
+        normalised = normalise_text(text, piece.kind, chunk.format, reference) if piece.kind else None
+        if normalised is None:
+            raw = parsed_objects(RawTexts(piece.position + offset, piece.kind, [text]))[0]
+            normalised = normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
+        yield piece.position + offset, normalised.kind, normalised
+
+
 def _staged_rows(chunk: Chunk) -> list[dict]:
     night = chunk.base["night"]
     reference = date.fromisoformat(night)
     notes = list(chunk.file_notes)
     rows = []
-    for raw in parsed_objects(chunk.objects) if isinstance(chunk.objects, RawTexts) else chunk.objects:
-        normalised = normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
-        errors = object_errors(normalised.data, raw.kind, normalised.version)
+    for position, kind, normalised in _normalised(chunk, reference):
+        errors = object_errors(normalised.data, kind, normalised.version)
         rows.append(
             {
                 **chunk.base,
-                "position": raw.position,
-                "kind": raw.kind,
+                "position": position,
+                "kind": kind,
                 "version": normalised.version,
-                "year": year_of(normalised.data, raw.kind, night),
+                "year": year_of(normalised.data, kind, night),
                 "status": STATUS_INVALID if errors else STATUS_VALID,
-                **identity(normalised.data, raw.kind),
+                **identity(normalised.data, kind),
                 "object_json": dumps(normalised.data),
                 "errors_json": dumps([e.to_dict() for e in errors]),
                 "notes_json": dumps([n.to_dict() for n in normalised.notes] + notes),

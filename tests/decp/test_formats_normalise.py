@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from transform.decp_formats import FORMAT_2019, FORMAT_2022, UnreadableExport, detect_format, read_export
-from transform.decp_normalise import normalise_object
+from transform.decp_normalise import normalise_object, normalise_text
+from transform.decp_staging import dumps
 from validate.decp_jsonschema import object_errors
 
 NIGHT = date(2025, 3, 4)
@@ -161,3 +162,65 @@ def test_a_placeholder_on_a_required_field_rejects_with_the_reason_kept():
     errors = object_errors(result.data, "marche", "2.0.2")
     assert {(e.champ, e.code) for e in errors} == {("dureeMois", "required"), ("montant", "required"), ("dateNotification", "required")}
     assert {n.champ for n in result.notes} == {"dureeMois", "montant", "dateNotification"}
+
+
+CLEAN_MARCHE = {**MARCHE_2022, "codeCPV": "45261210"}
+CLEAN_CONCESSION = {
+    "id": "2025C001", "autoriteConcedante": {"id": "21290099700017"}, "nature": "Délégation de service public",
+    "objet": "Eau potable", "procedure": "Procédure négociée ouverte", "dureeMois": 120, "dateSignature": "2025-01-06",
+    "datePublicationDonnees": "2025-01-10", "dateDebutExecution": "2025-02-01", "valeurGlobale": 4850000,
+    "montantSubventionPublique": 0.0, "concessionnaires": [{"concessionnaire": {"typeIdentifiant": "SIRET",
+                                                                                  "id": "31644852108826"}}],
+    "considerationsSociales": {"considerationSociale": ["Pas de considération sociale"]},
+    "considerationsEnvironnementales": {"considerationEnvironnementale": ["Clause environnementale"]},
+}
+HOLDER = {"typeIdentifiant": "SIRET", "id": "71614685706006"}
+# What the cleaning changes, or may (each applied to the clean marché): the happy path must give it up or
+# give what the whole way gives.
+CLEANING_CASES = {
+    "as it is": {}, "check digit of the CPV": {"codeCPV": "45261210-9"}, "CPV with a label": {"codeCPV": "45261210 Travaux"},
+    "date with a time": {"dateNotification": "2025-02-03T10:00:00+01:00"}, "French date": {"dateNotification": "03/02/2025"},
+    "future date": {"datePublicationDonnees": "2025-06-10"}, "impossible date": {"dateNotification": "2025-02-30"},
+    "year typo": {"dateNotification": "0225-02-03"}, "spaces around a text": {"objet": " Réfection "},
+    "placeholder": {"objet": "NC"}, "control character": {"objet": "Réfection\x01"}, "empty text": {"objet": ""},
+    "number as a text": {"id": 2025001}, "null": {"idAccordCadre": None}, "optional text": {"idAccordCadre": "AC-2024"},
+    "SIRET with spaces": {"acheteur": {"id": "212 900 997 00017"}}, "SIRET failing Luhn": {"acheteur": {"id": "21290099700018"}},
+    "SIRET without its zero": {"acheteur": {"id": "1290099700017"}}, "buyer's name": {"acheteur": {"id": "21290099700017", "nom": "Kerdigor"}},
+    "integer as a text": {"offresRecues": "3"}, "integer as a float": {"offresRecues": 3.0}, "boolean as a text": {"marcheInnovant": "non"},
+    "enum in another case": {"ccag": "travaux"}, "former procedure": {"procedure": "Procédure concurrentielle avec négociation"},
+    "enum not allowed": {"ccag": "CCAG inconnu"}, "percentage": {"tauxAvance": 30}, "share": {"tauxAvance": 0.3},
+    "absurd amount": {"montant": 99999999}, "amount as a text": {"montant": "48 000,00 €"}, "float amount": {"montant": 48000.5},
+    "holder without its wrapper": {"titulaires": [HOLDER]}, "holders as one": {"titulaires": {"titulaire": HOLDER}},
+    "holder twice": {"titulaires": [{"titulaire": HOLDER}, {"titulaire": HOLDER}]},
+    "two holders": {"titulaires": [{"titulaire": HOLDER}, {"titulaire": {"typeIdentifiant": "TVA", "id": "FR123"}}]},
+    "holder id with a space": {"titulaires": [{"titulaire": {"typeIdentifiant": "TVA", "id": "FR 123"}}]},
+    "holder's SIRET too short": {"titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": "716146857"}}]},
+    "empty list": {"techniques": {"technique": []}}, "list twice the same": {"techniques": {"technique": ["Sans objet"] * 2}},
+    "flat list": {"technique": ["Sans objet"]}, "empty object": {"lieuExecution": {}}, "type": {"_type": "Marché"},
+    "field of no format": {"couleur": "bleu"}, "value as a list": {"objet": ["Réfection"]},
+    "modification": {"modifications": [{"modification": {"id": 1, "dateNotificationModification": "2025-03-01",
+                                                         "datePublicationDonneesModification": "2025-03-02",
+                                                         "montant": 52000}}]},
+    "acte de sous-traitance": {"actesSousTraitance": [{"acteSousTraitance": {"id": 1}}]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLEANING_CASES))
+def test_the_happy_path_of_a_text_gives_what_the_whole_cleaning_gives_or_gives_up(case):
+    data = {**CLEAN_MARCHE, **CLEANING_CASES[case]}
+    text = json.dumps(data, ensure_ascii=False).encode()
+    happy = normalise_text(text, "marche", FORMAT_2022, NIGHT)
+    whole = normalise_object(data, "marche", FORMAT_2022, NIGHT)
+    if happy is not None:
+        assert (list(happy.data.items()), happy.notes, happy.names) == (list(whole.data.items()), [], {})
+        assert dumps(happy.data) == dumps(whole.data)
+    if case in ("as it is", "optional text", "float amount", "share", "two holders", "modification", "type"):
+        assert happy is not None, "a clean object takes the happy path"
+
+
+def test_the_happy_path_of_a_concession_gives_what_the_whole_cleaning_gives():
+    text = json.dumps(CLEAN_CONCESSION, ensure_ascii=False).encode()
+    happy = normalise_text(text, "contrat-concession", FORMAT_2022, NIGHT)
+    whole = normalise_object(CLEAN_CONCESSION, "contrat-concession", FORMAT_2022, NIGHT)
+    assert happy is not None and list(happy.data.items()) == list(whole.data.items()) and whole.notes == []
+    assert normalise_text(json.dumps(MARCHE_2019).encode(), "marche", FORMAT_2019, NIGHT) is None
