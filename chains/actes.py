@@ -47,7 +47,7 @@ from core.publication_rule import Decision
 from core.registry import Registry, body_registry
 from core.test_hook import hold
 from extract import pastell_source, s2low_source
-from extract.document_text import REASONS, read_document
+from extract.document_text import REASONS, TextReader
 from extract.drop_folder import extract_night
 from load.body_index import body_commands, ledger_year_keys, read_body_index, write_body_index
 from load.document_texts import (
@@ -441,22 +441,23 @@ class ActesChain(Chain):
         store = self.store(settings)
         pages = ocr_pages = read = 0
         unreadable, postponed = [], []
-        for sha256 in documents:
-            if read_record(store, sha256) is not None:
-                continue  # read by another task or night meanwhile
-            data = public_pdf(store, sha256)
-            if data is None:
-                continue  # its acts left the public zone meanwhile: never read
-            found = read_document(data, settings.text_limits)
-            if found.temporary:
-                postponed.append({"sha256": sha256, "detail": found.detail})
-                continue
-            write_record(store, sha256, found.to_dict())
-            read += 1
-            pages += found.pages
-            ocr_pages += found.ocr_pages
-            if found.reason:
-                unreadable.append({"sha256": sha256, "reason": found.reason, "detail": found.detail})
+        with TextReader(settings.text_limits) as reader:
+            for sha256 in documents:
+                if read_record(store, sha256) is not None:
+                    continue  # read by another task or night meanwhile
+                data = public_pdf(store, sha256)
+                if data is None:
+                    continue  # its acts left the public zone meanwhile: never read
+                found = reader.read(data)
+                if found.temporary:
+                    postponed.append({"sha256": sha256, "detail": found.detail})
+                    continue
+                write_record(store, sha256, found.to_dict())
+                read += 1
+                pages += found.pages
+                ocr_pages += found.ocr_pages
+                if found.reason:
+                    unreadable.append({"sha256": sha256, "reason": found.reason, "detail": found.detail})
         return {"read": read, "pages": pages, "ocr_pages": ocr_pages, "unreadable": unreadable,
                 "postponed": postponed}
 

@@ -1,10 +1,14 @@
 """The text of one document (act or annex PDF): its text layer, and OCR of the pages that have none.
 
-Every document is read in a child process bounded in time (``timeout_seconds``, the whole process
-group killed past it) and address space (``memory_bytes``, Tesseract included), so that a hostile
-or huge PDF costs at most that and ends with a reason instead of stopping the night. The child
-is this module run as ``python -m extract.document_text <pdf> <limits as JSON>``; it prints one
-JSON object.
+Every document is read in a process of its own bounded in time (``timeout_seconds``, its whole
+process group killed past it) and address space (``memory_bytes``, Tesseract included), so that a
+hostile or huge PDF costs at most that and ends with a reason instead of stopping the night. Those
+processes are forked, one per document, from a reading server (this module run as
+``python -m extract.document_text --serve <limits as JSON>``) that has imported the PDF reader once:
+a document costs a fork, not an interpreter's start (``TextReader``: one server for a batch of
+documents). The server takes a PDF's path per line on its input and answers one JSON line; a server
+that dies or stops answering costs the document it was reading ("crashed") and the next document
+gets a new one.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -67,12 +74,73 @@ def _unreadable(reason: str, detail: str) -> DocumentText:
 
 def read_document(data: bytes, limits: TextLimits) -> DocumentText:
     """The text of a PDF's bytes, within ``limits``; never raises for a bad document."""
-    if len(data) > limits.max_bytes:
-        return _unreadable("too_big", f"{len(data)} bytes, more than {limits.max_bytes}")
-    with tempfile.TemporaryDirectory(prefix="digor-text-") as folder:
-        path = Path(folder) / "document.pdf"
+    with TextReader(limits) as reader:
+        return reader.read(data)
+
+
+class TextReader:
+    """Reads documents one after the other, each in its own bounded process forked from one reading
+    server started at the first document."""
+
+    # What the server may take beyond a document's own bound before it is taken for dead.
+    GRACE_SECONDS = 30.0
+
+    def __init__(self, limits: TextLimits):
+        self.limits = limits
+        self._folder = tempfile.TemporaryDirectory(prefix="digor-text-")
+        self._server: subprocess.Popen | None = None
+
+    def __enter__(self) -> "TextReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop()
+        self._folder.cleanup()
+
+    def read(self, data: bytes) -> DocumentText:
+        """The text of a PDF's bytes, within the limits; never raises for a bad document."""
+        if len(data) > self.limits.max_bytes:
+            return _unreadable("too_big", f"{len(data)} bytes, more than {self.limits.max_bytes}")
+        path = Path(self._folder.name) / "document.pdf"
         path.write_bytes(data)
-        return _run_child(path, limits)
+        server = self._start()
+        try:
+            server.stdin.write(f"{path}\n".encode())
+            server.stdin.flush()
+        except OSError:
+            self._stop()
+            return _unreadable("crashed", "the text reader stopped before reading it")
+        ready, _, _ = select.select([server.stdout], [], [], self.limits.timeout_seconds + self.GRACE_SECONDS)
+        line = server.stdout.readline() if ready else b""
+        try:
+            return DocumentText.from_dict(json.loads(line))
+        except (ValueError, TypeError):
+            self._stop()
+            return _unreadable("crashed", "the text reader stopped while reading it")
+
+    @property
+    def server_pid(self) -> int | None:
+        """The reading server's process, once started (what an operator or a test may kill)."""
+        return None if self._server is None else self._server.pid
+
+    def _start(self) -> subprocess.Popen:
+        if self._server is None or self._server.poll() is not None:
+            env = {**os.environ,
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+            self._server = subprocess.Popen(
+                [sys.executable, "-m", "extract.document_text", "--serve", json.dumps(asdict(self.limits))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(_ROOT), start_new_session=True)
+        return self._server
+
+    def _stop(self) -> None:
+        if self._server is not None:
+            if self._server.poll() is None:
+                os.killpg(self._server.pid, signal.SIGKILL)
+            self._server.communicate()
+            self._server = None
 
 
 def read_own_document(data: bytes, limits: TextLimits) -> DocumentText:
@@ -89,28 +157,87 @@ def _limit_child(limits: TextLimits):
     return apply
 
 
-def _run_child(path: Path, limits: TextLimits) -> DocumentText:
-    command = [sys.executable, "-m", "extract.document_text", str(path), json.dumps(asdict(limits))]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(_ROOT),
-                             start_new_session=True, preexec_fn=_limit_child(limits))
-    try:
-        out, err = child.communicate(timeout=limits.timeout_seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.communicate()
+def _read_forked(path: str, limits: TextLimits) -> DocumentText:
+    """In the server: one document read in a forked child with the document's bounds."""
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own process group, bounded, then gone without running the server's code
+        try:
+            os.setsid()
+            os.close(out_read)
+            os.close(err_read)
+            os.dup2(err_write, 2)
+            nowhere = os.open(os.devnull, os.O_RDWR)  # the server's protocol streams are not the child's
+            os.dup2(nowhere, 0)
+            os.dup2(nowhere, 1)
+            _limit_child(limits)()
+            try:
+                result = _read(path, limits)
+            except MemoryError:
+                result = _unreadable("memory", f"more than {limits.memory_bytes} bytes")
+            data = json.dumps(result.to_dict(), ensure_ascii=False).encode()
+            while data:
+                data = data[os.write(out_write, data):]
+            os._exit(0)
+        except BaseException:
+            traceback.print_exc()
+            os._exit(1)
+    os.close(out_write)
+    os.close(err_write)
+    out, err, timed_out = _collect(pid, out_read, err_read, time.monotonic() + limits.timeout_seconds)
+    _, status = os.waitpid(pid, 0)
+    if timed_out:
         return _unreadable("timeout", f"stopped after {limits.timeout_seconds:g} s")
-    if child.returncode == 0:
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
         try:
             return DocumentText.from_dict(json.loads(out))
         except (ValueError, TypeError):
             return _unreadable("crashed", "the reader printed no result")
-    last = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit status {child.returncode}"]
-    if child.returncode == -signal.SIGXCPU:
+    message = err.decode("utf-8", "replace")
+    last = message.strip().splitlines()[-1:] or [f"exit status {code}"]
+    if code == -signal.SIGXCPU:
         return _unreadable("timeout", "used more CPU time than its bound")
-    if "MemoryError" in last[0] or "std::bad_alloc" in err.decode("utf-8", "replace"):
+    if "MemoryError" in last[0] or "std::bad_alloc" in message:
         return _unreadable("memory", f"more than {limits.memory_bytes} bytes")
     return _unreadable("crashed", last[0][:300])
+
+
+def _collect(pid: int, out_fd: int, err_fd: int, deadline: float) -> tuple[bytes, bytes, bool]:
+    """A child's output and error streams to their end, or its process group killed at the deadline."""
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    open_fds = [out_fd, err_fd]
+    timed_out = False
+    while open_fds:
+        left = None if timed_out else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            timed_out = True  # then read what is left until the streams close
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            continue
+        ready, _, _ = select.select(open_fds, [], [], left)
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if data:
+                chunks[fd].append(data)
+            else:
+                open_fds.remove(fd)
+                os.close(fd)
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd]), timed_out
+
+
+def _serve(limits: TextLimits) -> int:
+    """The reading server: one PDF path per input line, one JSON line out per document."""
+    from extract import ocr, pdf_text  # noqa: F401 - imported once here, not in each child
+
+    for line in sys.stdin:
+        result = _read_forked(line.rstrip("\n"), limits)
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
 
 
 def _read(path: str | bytes, limits: TextLimits) -> DocumentText:
@@ -149,13 +276,10 @@ def _read(path: str | bytes, limits: TextLimits) -> DocumentText:
 
 
 def main(argv: list[str]) -> int:
-    path, limits = argv[0], TextLimits(**json.loads(argv[1]))
-    try:
-        result = _read(path, limits)
-    except MemoryError:
-        result = _unreadable("memory", f"more than {limits.memory_bytes} bytes")
-    sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False))
-    return 0
+    if argv[:1] != ["--serve"] or len(argv) != 2:
+        print("usage: python -m extract.document_text --serve <limits as JSON>", file=sys.stderr)
+        return 2
+    return _serve(TextLimits(**json.loads(argv[1])))
 
 
 if __name__ == "__main__":

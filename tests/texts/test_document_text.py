@@ -13,7 +13,7 @@ from chains.actes import CHAIN
 from core.config import PROJECT_ROOT, Settings, TextLimits
 from core.keys import document_text_record_key, public_document_text_key
 from core.store import LocalStore, object_headers
-from extract.document_text import MIXED, OCR, TEXT_LAYER, UNREADABLE, read_document
+from extract.document_text import MIXED, OCR, TEXT_LAYER, UNREADABLE, TextReader, read_document
 from load.documents import document_key, publish_documents
 from tests.texts.pdfs import born_digital_pdf, encrypted_pdf, huge_page_pdf, scanned_pdf
 
@@ -52,6 +52,27 @@ def test_a_huge_document_is_bounded_by_size_memory_time_and_ocr_pages(ocr_ready)
     found = read_document(two_scans, replace(LIMITS, max_ocr_pages=1))
     assert (found.status, found.pages, found.ocr_pages, found.reason) == (MIXED, 2, 1, "partial")
     assert "Kerguelen" in found.text and "Locmaria" not in found.text
+
+
+def test_one_reading_server_reads_a_batch_each_document_bounded_and_survives_its_own_death():
+    """A hostile document in the middle of a batch gets its reason and the next one is read; a server
+    killed between documents is replaced, and no document of the batch goes unanswered."""
+    import os
+    import signal
+
+    limits = replace(LIMITS, memory_bytes=300 * 1024 * 1024)
+    batch = [born_digital_pdf([f"Deliberation numero {n}", "Travaux rue des Capucins"]) for n in range(3)]
+    with TextReader(limits) as reader:
+        first = reader.read(batch[0])
+        server = reader.server_pid
+        hostile = reader.read(huge_page_pdf())
+        second = reader.read(batch[1])
+        assert reader.server_pid == server, "one server for the batch"
+        os.killpg(server, signal.SIGKILL)
+        third = reader.read(batch[2])
+        assert reader.server_pid != server
+    assert [f.reason for f in (first, hostile, second, third)] == [None, "memory", None, None]
+    assert ["numero 0" in first.text, "numero 1" in second.text, "numero 2" in third.text] == [True] * 3
 
 
 def _settings(tmp_path: Path) -> Settings:
