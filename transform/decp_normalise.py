@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal, Union
 
 import msgspec
 
@@ -74,6 +74,7 @@ class Normalised:
     data: dict
     notes: list[Note]
     names: dict[str, str] = field(default_factory=dict)  # identifier -> name, as sent (2019 data)
+    valid: bool = False  # known valid against its format already (the happy path's types hold the schema)
 
 
 @dataclass
@@ -398,20 +399,31 @@ def drop_unusable_parts(data: dict, kind: str, version: str, ctx: _Context) -> N
             del data[name]
 
 
-# The happy path: a 2022-format object, as its JSON text, that the cleaning would leave as it is. msgspec
-# decodes it into types made from the format's schema (each field's JSON type, no field the format lacks,
-# the required ones present, no empty list), then each value is checked against its field's cleaning rule
-# (the rules ``normalise_object`` applies, a text's verdict remembered): when all hold, what the cleaning
-# would return is the object as decoded, without a note. Anything else (a field to unwrap, a placeholder, a
-# date to repair, an annex list to check item by item...) goes the whole way.
+# The happy path: a valid 2022-format object, as its JSON text, that the cleaning would leave as it is.
+# msgspec decodes it into types made from the format's schema (each field's JSON type and constraints:
+# enums, patterns, lengths, bounds, no field the format lacks, the required ones present, no empty list),
+# then each value is checked against its field's cleaning rule (the rules ``normalise_object`` applies, a
+# text's verdict remembered) and each list for twice the same item: when all hold, what the cleaning would
+# return is the object as decoded, without a note, and valid against the schema (every keyword of the
+# schema's objects is one of ``HELD_KEYWORDS``, held by the types or the checks). Anything else (a field to
+# unwrap, a placeholder, a date to repair, an annex list to check item by item, an error to explain...)
+# goes the whole way.
 
 Check = Callable[[object], bool]
 _UNSET = msgspec.UNSET
+HELD_KEYWORDS = frozenset({"type", "title", "description", "$comment", "$ref", "properties", "required", "items",
+                           "additionalProperties", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
+                           "minItems", "maxItems", "uniqueItems"})
 _SPACE = re.compile(r"\s")
 
 
 def _unique(values: list) -> bool:
-    return len(values) < 2 or all(values[i] != values[j] for i in range(len(values)) for j in range(i))
+    if len(values) < 2:
+        return True
+    try:
+        return len(set(values)) == len(values)
+    except TypeError:  # objects
+        return all(values[i] != values[j] for i in range(len(values)) for j in range(i))
 
 
 class _Happy:
@@ -421,18 +433,25 @@ class _Happy:
     def __init__(self, root: dict, reference: date):
         self.root, self.reference = root, reference
         self.count = 0
+        self.holds_schema = True  # every keyword met is held by the types or the checks
 
     def node(self, node: dict, name: str, depth: int = 0) -> tuple[object, Check] | None:
         node = _resolve(self.root, node)
         if depth > 8:
             return None
+        self.holds_schema &= HELD_KEYWORDS >= node.keys()
         if _is_object(node):
             return self.object(node, name, (), depth)
         if node.get("type") == "array" or "items" in node:
             return self.array(node, name, depth)
-        if node.get("type") in (None, "string") and all(isinstance(v, str) for v in node.get("enum", [""])):
-            return str, self.scalar(node, name)
+        enum = node.get("enum")
+        if node.get("type") in (None, "string") and all(isinstance(v, str) for v in enum or [""]):
+            kind = Literal[tuple(enum)] if enum else Annotated[str, msgspec.Meta(
+                pattern=node.get("pattern"), min_length=node.get("minLength"), max_length=node.get("maxLength"))]
+            return kind, self.scalar(node, name)
         kind = {"integer": int, "number": float, "boolean": bool}.get(node.get("type"))
+        if kind in (int, float):
+            kind = Annotated[kind, msgspec.Meta(ge=node.get("minimum"), le=node.get("maximum"))]
         return (kind, self.scalar(node, name)) if kind else None
 
     def scalar(self, node: dict, name: str) -> Check:
@@ -460,7 +479,7 @@ class _Happy:
             if made is None:
                 continue  # a field the happy path leaves to the whole way: present, the object goes there
             kind, check = made
-            fields.append((key, kind) if key in required else (key, kind | msgspec.UnsetType, _UNSET))
+            fields.append((key, kind) if key in required else (key, Union[kind, msgspec.UnsetType], _UNSET))
             checks.append((key, check))
         self.count += 1
         struct = msgspec.defstruct(f"Happy{self.count}_{name}", fields, forbid_unknown_fields=True, kw_only=True)
@@ -490,23 +509,22 @@ class _Happy:
         if made is None:
             return None
         kind, item_ok = made
-        scalar = kind in (str, int, float, bool)
 
         def check(values: list) -> bool:
-            if not all(map(item_ok, values)):
-                return False
-            return len(set(values)) == len(values) if scalar else _unique(values)
+            return all(map(item_ok, values)) and _unique(values)
 
-        return Annotated[list[kind], msgspec.Meta(min_length=1)], check  # the cleaning drops an empty list
+        bounds = msgspec.Meta(min_length=max(1, node.get("minItems", 1)), max_length=node.get("maxItems"))
+        return Annotated[list[kind], bounds], check  # at least one item: the cleaning drops an empty list
 
-    def root_type(self, kind: str) -> tuple[msgspec.json.Decoder, Check]:
+    def root_type(self, kind: str) -> tuple[msgspec.json.Decoder, Check, bool]:
         node = _resolve(self.root, self.root["definitions"][kind])
+        self.holds_schema &= HELD_KEYWORDS >= node.keys()
         struct, check = self.object(node, kind, OPTIONAL_PARTS[kind], 0)
-        return msgspec.json.Decoder(struct), check
+        return msgspec.json.Decoder(struct), check, self.holds_schema
 
 
 @lru_cache(maxsize=16)
-def _happy(version: str, kind: str, reference: date) -> tuple[msgspec.json.Decoder, Check]:
+def _happy(version: str, kind: str, reference: date) -> tuple[msgspec.json.Decoder, Check, bool]:
     return _Happy(load_schema(version), reference).root_type(kind)
 
 
@@ -516,7 +534,7 @@ def normalise_text(text: bytes, kind: str, fmt: str, reference: date) -> Normali
     if fmt != FORMAT_2022:
         return None
     version = VERSION_OF_FORMAT[fmt]
-    decoder, check = _happy(version, kind, reference)
+    decoder, check, holds_schema = _happy(version, kind, reference)
     try:
         value = decoder.decode(text)
     except (msgspec.ValidationError, msgspec.DecodeError):
@@ -525,4 +543,4 @@ def normalise_text(text: bytes, kind: str, fmt: str, reference: date) -> Normali
         return None
     data = msgspec.to_builtins(value)
     data.pop("_type", None)
-    return Normalised(kind, version, data, [])
+    return Normalised(kind, version, data, [], valid=holds_schema)

@@ -220,7 +220,7 @@ def _staged_rows(chunk: Chunk) -> list[dict]:
     notes = list(chunk.file_notes)
     rows = []
     for position, kind, normalised in _normalised(chunk, reference):
-        errors = object_errors(normalised.data, kind, normalised.version)
+        errors = [] if normalised.valid else object_errors(normalised.data, kind, normalised.version)
         rows.append(
             {
                 **chunk.base,

@@ -202,6 +202,11 @@ CLEANING_CASES = {
                                                          "datePublicationDonneesModification": "2025-03-02",
                                                          "montant": 52000}}]},
     "acte de sous-traitance": {"actesSousTraitance": [{"acteSousTraitance": {"id": 1}}]},
+    # clean, but not valid: the whole way explains why
+    "no offer": {"offresRecues": 0}, "no month": {"dureeMois": 0}, "amount under 1 €": {"montant": 0.5},
+    "identifier too long": {"id": "2025M0000000000001"}, "text too long": {"objet": "R" * 1001},
+    "nature not allowed": {"nature": "Concession"}, "required field missing": {"montant": None},
+    "modification without its date": {"modifications": [{"modification": {"id": 1, "montant": 52000}}]},
 }
 
 
@@ -214,6 +219,7 @@ def test_the_happy_path_of_a_text_gives_what_the_whole_cleaning_gives_or_gives_u
     if happy is not None:
         assert (list(happy.data.items()), happy.notes, happy.names) == (list(whole.data.items()), [], {})
         assert dumps(happy.data) == dumps(whole.data)
+        assert happy.valid and object_errors(whole.data, "marche", whole.version) == []
     if case in ("as it is", "optional text", "float amount", "share", "two holders", "modification", "type"):
         assert happy is not None, "a clean object takes the happy path"
 
@@ -223,4 +229,5 @@ def test_the_happy_path_of_a_concession_gives_what_the_whole_cleaning_gives():
     happy = normalise_text(text, "contrat-concession", FORMAT_2022, NIGHT)
     whole = normalise_object(CLEAN_CONCESSION, "contrat-concession", FORMAT_2022, NIGHT)
     assert happy is not None and list(happy.data.items()) == list(whole.data.items()) and whole.notes == []
+    assert happy.valid and object_errors(whole.data, "contrat-concession", whole.version) == []
     assert normalise_text(json.dumps(MARCHE_2019).encode(), "marche", FORMAT_2019, NIGHT) is None
