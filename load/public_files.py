@@ -24,13 +24,13 @@ from core.store import ObjectStore, content_size_sha256, put_if_changed, table_t
 from load.versions import (
     Fingerprints,
     clear_pending,
-    fingerprint,
     json_document,
     put_version,
     read_json,
     read_pointers,
     retire_superseded,
     set_pointer,
+    texts_fingerprint,
     write_aliases,
 )
 
@@ -103,7 +103,7 @@ def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
 def table_records(frame: pd.DataFrame) -> Iterator[list[str]]:
     """A table's rows as the records of its versions: a row that changes or leaves is a record gone
     (one row at a time: only their fingerprints are kept)."""
-    return ([str(value) for value in row] for row in frame.itertuples(index=False, name=None))
+    return (list(map(str, row)) for row in frame.itertuples(index=False, name=None))
 
 
 @dataclass
@@ -138,7 +138,7 @@ def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str,
                 batches.append(_typed_batch(frame, types))
             except (ValueError, TypeError) as error:
                 untyped, batches = error, []
-        records.update(fingerprint(record) for record in table_records(frame))
+        records.update(map(texts_fingerprint, table_records(frame)))
         rows += len(frame)
     parquet = _parquet_of(batches) if batches else b""
     del batches

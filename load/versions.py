@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
+import msgspec
+
 from core.keys import PUBLIC, VERSIONS_PREFIX, public_path
 from core.store import (
     COMPRESSIBLE_SUFFIXES,
@@ -71,6 +73,20 @@ class Fingerprints(list):
 def fingerprint(record) -> str:
     """A short hash of one record (any JSON value: a row as a list, an act as a dict)."""
     return sha256_hex(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
+
+
+_TEXTS = msgspec.json.Encoder()
+
+
+def texts_fingerprint(cells: list[str]) -> str:
+    """``fingerprint`` of a record made of texts (a table's row), three times faster: msgspec writes its JSON
+    with json's escapes, and ``", "`` is put between the items (``","`` cannot occur inside an encoded text,
+    whose quotes are escaped); a text msgspec cannot write (a lone surrogate) goes through ``fingerprint``."""
+    try:
+        text = _TEXTS.encode(cells)
+    except (TypeError, ValueError):
+        return fingerprint(cells)
+    return sha256_hex(text.replace(b'","', b'", "'))[:HASH_LENGTH]
 
 
 def fingerprints(records: Iterable) -> list[str]:
