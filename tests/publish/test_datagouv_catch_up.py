@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from chains import actes as actes_chain
-from core.config import PROJECT_ROOT, Settings
+from core.config import Settings
 from digor.cli import main as digor
 from samples.actes import DEMO_NIGHTS
+from tests.held_runs import held_at
 
 FAST = {"connect_timeout": 2, "read_timeout": 5, "max_attempts": 2, "backoff_seconds": 0.05,
         "max_backoff_seconds": 0.1, "upload_spacing_seconds": 0.0}
 NEXT_NIGHT = "2025-03-06"  # no drop folder: a night that brings nothing
-WAIT_LIMIT = 120
 
 
 @pytest.fixture
@@ -90,22 +85,9 @@ def test_a_withdrawal_killed_between_the_switch_and_data_gouv_reaches_it_with_th
     (which touches none of the year's acts) sends the file."""
     name = "deliberations-2025.csv"
     key = _a_deliberation(published, name)
-    gate = tmp_path / "gate"
-    gate.touch()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DIGOR_TEST_HOLD": f"before-datagouv:{gate}",
-           "DIGOR_LOCK_TTL_SECONDS": "2"}
-    killed = subprocess.Popen([sys.executable, "-m", "digor.cli", "unpublish", key[0][:9], key[1], "--reason", "erreur"],
-                              env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not Path(f"{gate}.reached").exists():
-            assert killed.poll() is None, killed.stdout.read()
-            assert time.monotonic() < deadline, "the withdrawal never reached data.gouv.fr's step"
-            time.sleep(0.05)
+    with held_at("before-datagouv", ["unpublish", key[0][:9], key[1], "--reason", "erreur"], tmp_path,
+                 DIGOR_LOCK_TTL_SECONDS="2") as killed:
         killed.send_signal(signal.SIGKILL)
-        killed.communicate(timeout=WAIT_LIMIT)
-    finally:
-        gate.unlink(missing_ok=True)
     with open(f"{published.store_url}/public/deliberations/{name}", "rb") as current:
         assert key not in _acts(current.read()), "the object store has the withdrawal"
     assert key in _acts(_online(udata, name))
@@ -126,22 +108,9 @@ def test_two_chains_publishing_at_once_keep_what_each_sent_in_the_state(publishe
     monkeypatch.setenv("DIGOR_DECP_DROP_DIR", str(tmp_path / "decp-drop"))
     name = "deliberations-2025.csv"
     key = _a_deliberation(published, name)
-    gate = tmp_path / "gate"
-    gate.touch()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DIGOR_TEST_HOLD": f"datagouv-state-write:{gate}"}
-    decp = subprocess.Popen([sys.executable, "-m", "digor.cli", "run", "decp", "--date", DEMO_NIGHTS[0]], env=env,
-                            cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not Path(f"{gate}.reached").exists():
-            assert decp.poll() is None, decp.stdout.read()
-            assert time.monotonic() < deadline, "the DECP night never reached data.gouv.fr"
-            time.sleep(0.05)
+    with held_at("datagouv-state-write", ["run", "decp", "--date", DEMO_NIGHTS[0]], tmp_path) as decp:
         assert digor(["unpublish", key[0][:9], key[1], "--reason", "erreur"]) == 0
-    finally:
-        gate.unlink(missing_ok=True)
-        output, _ = decp.communicate(timeout=WAIT_LIMIT)
-    assert decp.returncode == 0, output
+    assert decp.returncode == 0, (tmp_path / "held.log").read_text()
 
     state = make_publisher("api", open_store(published.store_url), settings=Settings.from_env())._state()
     online = {r["extras"][RESOURCE_EXTRA]: r for dataset_id in list(udata.datasets) for r in udata.resources(dataset_id)}
