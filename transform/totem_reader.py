@@ -343,6 +343,7 @@ _AMOUNT, _TEXT, _CARAC = 0, 1, 2
 _LINE_CHILDREN = {**dict.fromkeys(AMOUNT_FIELDS, _AMOUNT), **dict.fromkeys(LINE_TEXT_FIELDS, _TEXT), "CaracSup": _CARAC}
 # A child's (local name, kind) by its full tag: one look-up per child where the name and then the kind took two.
 _LINE_CHILD_TAGS: dict[str, tuple[str, int | None]] = {}
+_new_line = tuple.__new__  # ``BudgetLine``'s own ``__new__`` is Python: a line is made in C this way
 
 
 def _line_child(tag) -> tuple[str, int | None]:
@@ -386,11 +387,11 @@ def _line(document: TotemDocument, element, max_amount: Decimal | None, amounts_
     if op_budg not in ("0", "1"):
         raise TotemError(f"LigneBudget #{number}: OpBudg {op_budg!r} is neither 0 nor 1")
     get = values.get
-    document.lines.append(BudgetLine(
+    document.lines.append(_new_line(BudgetLine, (
         number, nature, get("ContNat", ""), get("Fonction", ""), get("ContFon", ""), get("Operation", ""), cod_rd,
         op_budg, get("TypOpBudg", ""), get("ArtSpe", "").lower(), get("LibCpte", ""),
         section if section in ("I", "F") else "", amounts,
-    ))
+    )))
 
 
 def _check_header(document: TotemDocument) -> None:

@@ -26,6 +26,7 @@ import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core.collector import collector_paused
 from core.config import BUDGET_MAX_AMOUNT
 from core.csv_cells import FORMULA_STARTS, neutralise
 from transform.totem_plans import PlanDeComptes, PlanResolver
@@ -33,7 +34,6 @@ from transform.totem_reader import (
     AMOUNT_FIELDS,
     DEFAULT_MAX_BYTES,
     NATDEC_CODES,
-    BudgetLine,
     TotemDocument,
     read_totem,
 )
@@ -102,35 +102,38 @@ class Conversion:
         return _csv_bytes(self.cells)
 
 
-def _resolve(line: BudgetLine, plan: PlanDeComptes) -> tuple:
-    """What the plan gives a line: (chapter, derived, chapter label, account label, function label,
-    section label, problem reason, problem kept); the same for every line with the same codes."""
-    chapter, derived = line.cont_nat, False
+def _resolve(plan: PlanDeComptes, cont_nat: str, nature: str, cod_rd: str, op_budg: str, typ_op_budg: str) -> tuple:
+    """What the plan gives a line's codes: (chapter or None, derived, chapter label, chapter section,
+    account label, what the plan lacks, or why there is no chapter); the same for every line with them."""
+    chapter, derived = cont_nat, False
     if not chapter:
-        chapter, derived = plan.chapter_of(line.nature, line.cod_rd, line.op_budg, line.typ_op_budg), True
+        chapter, derived = plan.chapter_of(nature, cod_rd, op_budg, typ_op_budg), True
     if not chapter:
-        return None, derived, "", "", "", "", (
-            f"no ContNat and the plan de comptes {plan.name} gives account {line.nature} no chapter "
-            f"for a {CODRD[line.cod_rd]} {OPBUDG[line.op_budg]}"
-        ), False
+        return None, derived, "", "", "", (), (
+            f"no ContNat and the plan de comptes {plan.name} gives account {nature} no chapter "
+            f"for a {CODRD[cod_rd]} {OPBUDG[op_budg]}"
+        )
     found = plan.chapter(chapter)
     chapter_label, chapter_section = (found.label, found.section) if found is not None else ("", "")
-    account = plan.accounts.get(line.nature)
+    account = plan.accounts.get(nature)
     missing = []
     if not chapter_label:
         missing.append(f"chapter {chapter}")
     if account is None or not account.label:
-        missing.append(f"account {line.nature}")
-    function_label = plan.function_label(line.fonction) if line.fonction else ""
-    section = line.section or chapter_section
-    if not section:
-        missing.append(f"the section of chapter {chapter}")
-    if missing:
-        return None, derived, "", "", "", "", f"{' and '.join(missing)} not in the plan de comptes {plan.name}", False
-    problem = None
-    if line.fonction and not function_label:
-        problem = f"function {line.fonction} not in the plan de comptes {plan.name}: published without its label"
-    return chapter, derived, chapter_label, account.label, function_label, SECTIONS[section], problem, True
+        missing.append(f"account {nature}")
+    return chapter, derived, chapter_label, chapter_section, account.label if account else "", tuple(missing), None
+
+
+class _FunctionLabels(dict):
+    """Each function code's label in a plan ("" when unknown), looked up once per document."""
+
+    def __init__(self, plan: PlanDeComptes):
+        super().__init__()
+        self.plan = plan
+
+    def __missing__(self, code: str) -> str:
+        label = self[code] = self.plan.function_label(code)
+        return label
 
 
 def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion:
@@ -141,24 +144,37 @@ def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion
               header.get("LibelleColl") or header.get("LibelleEtab", ""))
     cells, numbers, problems = result.cells, result.line_numbers, result.problems
     resolved: dict[tuple, tuple] = {}  # what the plan gives, by the codes it depends on
+    function_labels = _FunctionLabels(plan)
     amounts_text = _AmountTexts()
     derived_lines = 0
     for line in document.lines:
-        key = (line.cont_nat, line.nature, line.cod_rd, line.op_budg, line.typ_op_budg, line.fonction, line.section)
+        number, nature, cont_nat, fonction, _, operation, cod_rd, op_budg, typ_op_budg, art_spe, _, section, amounts = line
+        key = (cont_nat, nature, cod_rd, op_budg, typ_op_budg)
         found = resolved.get(key)
         if found is None:
-            found = resolved[key] = _resolve(line, plan)
-        chapter, derived, chapter_label, account_label, function_label, section, problem, kept = found
-        if problem is not None:
-            problems.append(LineProblem(line.number, line.nature, problem, kept))
+            found = resolved[key] = _resolve(plan, *key)
+        chapter, derived, chapter_label, chapter_section, account_label, missing, reason = found
         if chapter is None:
+            problems.append(LineProblem(number, nature, reason, False))
             continue
+        section = section or chapter_section
+        if missing or not section:
+            if not section:
+                missing = (*missing, f"the section of chapter {chapter}")
+            problems.append(LineProblem(
+                number, nature, f"{' and '.join(missing)} not in the plan de comptes {plan.name}", False))
+            continue
+        function_label = function_labels[fonction] if fonction else ""
+        if fonction and not function_label:
+            problems.append(LineProblem(
+                number, nature, f"function {fonction} not in the plan de comptes {plan.name}: published without its label",
+                True))
         cells.append((
-            *common, chapter, chapter_label, line.nature, account_label, line.fonction, function_label,
-            line.operation, section, OPBUDG[line.op_budg], CODRD[line.cod_rd],
-            *map(amounts_text.__getitem__, line.amounts.values()), ARTSPE.get(line.art_spe, ""),
+            *common, chapter, chapter_label, nature, account_label, fonction, function_label,
+            operation, SECTIONS[section], OPBUDG[op_budg], CODRD[cod_rd],
+            *map(amounts_text.__getitem__, amounts.values()), ARTSPE.get(art_spe, ""),
         ))
-        numbers.append(line.number)
+        numbers.append(number)
         derived_lines += derived
     result.chapters_derived = derived_lines
     return result
@@ -166,10 +182,12 @@ def convert_document(document: TotemDocument, plan: PlanDeComptes) -> Conversion
 
 def convert_totem(data: bytes, plans: PlanResolver, max_bytes: int = DEFAULT_MAX_BYTES,
                   max_amount: Decimal | None = BUDGET_MAX_AMOUNT) -> Conversion:
-    """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason)."""
-    document = read_totem(data, max_bytes, max_amount)
-    plan = plans.get(*document.nomenclature, document.year)
-    return convert_document(document, plan)
+    """TOTEM bytes -> SCDL conversion (raises TotemError or PlanError with the reason). The cyclic
+    collector is paused meanwhile: the lines, rows and a plan's accounts make no cycle."""
+    with collector_paused():
+        document = read_totem(data, max_bytes, max_amount)
+        plan = plans.get(*document.nomenclature, document.year)
+        return convert_document(document, plan)
 
 
 def scdl_csv_bytes(rows: list[dict[str, str]]) -> bytes:

@@ -184,3 +184,32 @@ def test_a_document_read_whole_or_streamed_is_the_same(reference_dir, monkeypatc
     streamed = [read_totem(data) for data in documents]
     assert len(whole) == 10 and sum(len(document.lines) for document in whole) > 2_800
     assert whole == streamed
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_conversion_leaves_the_cyclic_collector_as_it_was(enabled, tmp_path):
+    """The collector is paused while a document converts (its lines make no cycle) and runs again
+    afterwards, whether the document converted, was refused or lacked its plan; one that was off stays off."""
+    import gc
+
+    from extract.plans_de_comptes import PlanSource, plan_path
+    from samples.budgets import plan_xml
+    from transform.totem_plans import PlanError, PlanResolver
+    from transform.totem_scdl import convert_totem
+
+    mirror = tmp_path / "plans"
+    (mirror / plan_path(2025, "M57", "M57_A")).parent.mkdir(parents=True)
+    (mirror / plan_path(2025, "M57", "M57_A")).write_bytes(plan_xml(2025, "M57", "M57"))  # the sample plan, as M57_A
+    plans = PlanResolver(PlanSource(local_dirs=[mirror]))
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert len(convert_totem(totem(LINE), plans).cells) == 1
+        assert gc.isenabled() is enabled
+        with pytest.raises(TotemError, match="no Nature"):
+            convert_totem(totem(LINE.replace('<Nature V="6042"/>', "")), plans)
+        assert gc.isenabled() is enabled
+        with pytest.raises(PlanError):
+            convert_totem(totem(LINE).replace(b"M57-M57_A", b"M57-M57_B"), PlanResolver(PlanSource(local_dirs=[])))
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
