@@ -96,6 +96,7 @@ bench: install $(VALIDATA_VENV)/bin/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	$(BIN)/python benchmarks/actes_widget.py --acts $(WIDGET_ACTS) --no-demo
 	$(BIN)/python benchmarks/widgets_weight.py --work var/bench/widgets
+	$(BIN)/python benchmarks/verdicts.py
 
 clean:
 	rm -rf var

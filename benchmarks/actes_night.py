@@ -30,6 +30,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from verdicts import record_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 NIGHT = "2025-11-18"
 
@@ -192,6 +194,9 @@ def main() -> None:
         print(f"history {size:>7,} acts | night {night['totals']['transformed']:>5} acts | "
               f"{night['wall_s']:6.1f} s wall {night['cpu_s']:6.1f} s CPU | peak {night['peak_mb']:5} MB | "
               + " ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items()), flush=True)
+    record_figures("actes_night", nights=[
+        {"history": size, "acts": night["totals"]["transformed"], "wall_s": night["wall_s"], "cpu_s": night["cpu_s"],
+         "peak_mb": night["peak_mb"]} for size, night in rows])
     if len(rows) > 1:
         (small, first), (large, last) = rows[0], rows[-1]
         print(f"growth from {small:,} to {large:,} acts of history: wall x{last['wall_s'] / first['wall_s']:.2f}, "
@@ -206,6 +211,7 @@ def main() -> None:
         print(f"S3 (SeaweedFS), region of {bodies} bodies and {history:,} acts, night of {acts} acts: "
               f"{total} requests ({total / max(acts, 1):.1f} per act), {night['wall_s']:.1f} s wall | "
               + " ".join(f"{op} {n}" for op, n in sorted(requests.items(), key=lambda item: -item[1])))
+        record_figures("s3_requests", requests=total, acts=acts, bodies=bodies, history=history, by_operation=requests)
 
 
 if __name__ == "__main__":

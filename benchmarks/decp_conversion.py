@@ -30,6 +30,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from verdicts import record_figures  # noqa: E402
+
 from core.parallel import cpu_count  # noqa: E402
 from samples.decp import write_national_export  # noqa: E402
 
@@ -120,11 +122,14 @@ def main() -> int:
         _, count, wall, cpu, peak = last
         print(f"national file ({NATIONAL:,} objects, {count} workers), measured: {wall / 60:.1f} min wall, "
               f"{cpu / 60:.1f} min CPU, {peak / 1024:.1f} GB (goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB)")
+        record_figures("decp", measured=True, objects=NATIONAL, workers=count, wall_s=wall, cpu_s=cpu, peak_mb=peak)
     elif last:
         size, count, wall, cpu, peak = last
         print(f"national file ({NATIONAL:,} objects, {count} workers), extrapolated linearly from {size:,}: "
               f"~{wall / size * NATIONAL / 60:.1f} min wall, ~{cpu / size * NATIONAL / 60:.1f} min CPU "
               f"(goal: < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB; peak memory: run it with --national)")
+        record_figures("decp", measured=False, objects=size, workers=count, wall_s=wall / size * NATIONAL,
+               cpu_s=cpu / size * NATIONAL, peak_mb=None)
     return 0
 
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from actes_night import machine, region  # noqa: E402
+from verdicts import record_figures  # noqa: E402
 
 NIGHTLY = ("actes", "budgets", "decp")
 GOAL_SECONDS, GOAL_MB = 600, 2048
@@ -296,6 +297,8 @@ def main() -> None:
     print(f"\n{load.line()}")
     print(f"goal < {GOAL_SECONDS // 60} min, < {GOAL_MB // 1024} GB: "
           f"{'met' if wall < GOAL_SECONDS and peak < GOAL_MB else 'not met'}; per-task records in {tasks_file}")
+    record_figures("region_night", history=summary["history"]["acts"], wall_s=wall,
+           cpu_s=sum(r["cpu"] for _, r in results), peak_mb=peak, dags={dag: r for dag, r in results})
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from verdicts import record_figures  # noqa: E402
+
 from core.schema_files import resolve_schema  # noqa: E402
 from validate.table_validator import validate_table  # noqa: E402
 
@@ -114,9 +116,12 @@ def main() -> int:
         ]
         print(f"{args.rows:,} rows per file; CPU seconds")
         print(f"{'file':28} {'digor':>8} {'validata':>9} {'ratio':>6}  same rows and fields flagged")
+        recorded: dict[str, list[dict]] = {}
         for name, path, schema in cases:
             ours, flagged = digor(path, schema)
             theirs = validata(args.validata, path, schema) if args.validata else None
+            case = recorded.setdefault(schema, [])
+            case.append({"name": name, "digor_s": ours, "validata_s": theirs[0] if theirs else None})
             if theirs is None:
                 print(f"{name:28} {ours:8.2f} {'-':>9} {'-':>6}  (validata-table not run) {len(flagged)} flagged")
                 continue
@@ -128,8 +133,11 @@ def main() -> int:
                 same += f" (up to row {last + 1}, where validata-table stops at 1,000 errors; digor goes on: " \
                         f"{len(flagged)} rows and fields flagged)"
             print(f"{name:28} {ours:8.2f} {theirs[0]:9.2f} {theirs[0] / ours:5.1f}x  {same}")
+            case[-1]["same"] = same
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"digor peak memory {peak:.0f} MB (goal: at least 10x validata-table's speed)")
+    for schema, measured in recorded.items():
+        record_figures(schema.replace("-", "_"), rows=args.rows, cases=measured, peak_mb=peak)
     return 0
 
 

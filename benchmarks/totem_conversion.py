@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
+from verdicts import record_figures  # noqa: E402
 
 from core.safe_xml import xml_parser  # noqa: E402
 from extract.plans_de_comptes import PlanSource  # noqa: E402
@@ -152,6 +153,9 @@ def main() -> int:
     wall, cpu, peak = command(files, plans_dir)
     print(f"digor convert totem, {len(files)} files in one fresh process (imports included): {wall:.2f} s wall, "
           f"{cpu:.2f} s CPU, peak {peak:.0f} MB")
+    record_figures("totem", files=len(files), cold_s=ours_time, warm_s=warm_time, yatotem_s=theirs_time,
+           cold_ratio=(ours_rows / ours_time) / yatotem, floor_s=floor, floor_ratio=ratio, command_cpu_s=cpu,
+           command_peak_mb=peak)
     return 0
 
 
