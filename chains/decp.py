@@ -141,11 +141,15 @@ def enrichment(settings: Settings, registry: Registry) -> tuple[NameLookup, Enti
             cache[identifier] = entity_of(identifier) if identifier else None
         return cache[identifier]
 
+    named: dict[str, str | None] = {}
+
     def name(identifier: str) -> str | None:
         if not identifier:
             return None
-        found = entity(identifier)
-        return bodies(identifier) or (found.nom if found is not None and found.nom else None)
+        if identifier not in named:  # a buyer or titulaire comes back row after row
+            found = entity(identifier)
+            named[identifier] = bodies(identifier) or (found.nom if found is not None and found.nom else None)
+        return named[identifier]
 
     return name, entity
 

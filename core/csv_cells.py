@@ -37,5 +37,19 @@ def neutralise_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFr
     text = [c for c in columns if c in frame.columns]
     if not text or frame.empty:
         return frame
-    touched = [c for c in text if any(isinstance(v, str) and v[:1] in _FIRST_CHARS for v in frame[c].tolist())]
+    touched = [c for c in text if _may_start_a_formula(frame[c].tolist())]
     return frame.assign(**{c: frame[c].map(neutralise) for c in touched}) if touched else frame
+
+
+def _may_start_a_formula(values: list) -> bool:
+    """Whether a text of ``values`` starts like a formula: their first characters compared in Arrow when
+    they are all texts or empty (most columns), else one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        texts = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return any(isinstance(v, str) and v[:1] in _FIRST_CHARS for v in values)
+    starts = pc.is_in(pc.utf8_slice_codeunits(texts, 0, 1), value_set=pa.array(FORMULA_STARTS))
+    return bool(pc.any(starts).as_py())

@@ -45,6 +45,8 @@ def joined(data: dict, wrapper: str, inner: str) -> str | None:
 
 
 def anomalies(row: dict) -> str | None:
+    if row["notes_json"] == "[]":  # most objects
+        return None
     notes = json.loads(row["notes_json"])
     return SEPARATOR.join(f"{n['champ']} : {n['message']}" for n in notes) or None
 
@@ -66,7 +68,7 @@ def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str
 def contract_rows(row: dict, current: bool, names: NameLookup | None = None, data: dict | None = None) -> list[dict]:
     """Every (version x titulaire) row of one kept object (``data``: its object, when already ``loaded``)."""
     data, kind = loaded(row) if data is None else data, row["kind"]
-    sent = json.loads(row["names_json"])
+    sent = json.loads(row["names_json"]) if row["names_json"] != "{}" else {}
     concession = kind == CONCESSION
     lieu = data.get("lieuExecution") or {}
     common = {

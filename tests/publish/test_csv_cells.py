@@ -41,3 +41,15 @@ def test_without_a_schema_every_cell_is_text_and_plain_numbers_stay():
 def test_decp_rejects_are_neutralised_too():
     row = {column: "" for column in REJECT_COLUMNS} | {"message": "=HYPERLINK(\"http://x\")", "position": 3}
     assert _cells(rejects_csv([row]))["message"][0] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_a_formula_is_found_late_in_a_column_of_texts_or_among_other_values():
+    frame = pd.DataFrame({
+        "texts": ["ok", None, "x=1", "é", "", "\tlate"],
+        "mixed": [3, "ok", None, 2.5, True, "=1+1"],
+        "plain": ["x=1", "a-b", "é@", None, "", "ok"],
+    }, dtype="object")
+    cells = _cells(csv_bytes(frame))
+    assert list(cells["texts"]) == ["ok", "", "x=1", "é", "", "'\tlate"]
+    assert list(cells["mixed"]) == ["3", "ok", "", "2.5", "True", "'=1+1"]
+    assert list(cells["plain"]) == ["x=1", "a-b", "é@", "", "", "ok"]
