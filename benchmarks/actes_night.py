@@ -114,8 +114,10 @@ import sys
 from core.store import LocalStore
 import transform.actes as actes
 import core.ledger as ledger
-for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_year_objects", None)):
-    if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year
+import load.widget_files as widget_files
+for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_year_objects", None),
+             getattr(widget_files, "make_year_parts", None)):
+    if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year, widget parts
         keep(LocalStore(sys.argv[1]))
 """
 

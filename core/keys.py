@@ -102,22 +102,39 @@ def document_text_record_key(sha256: str) -> str:
     return f"{DOCUMENT_TEXTS_PREFIX}/{sha256[:2]}/{sha256}.json"
 
 
-def widget_text_terms_key(widget: str, body: str) -> str:
-    """Private: the search terms of each document a body's widget shows, kept between switches so
-    that a switch reads only the texts it has not seen (``load.widget_text_index``)."""
-    return f"{widget_drafts(widget)}/{body}/termes-des-documents.json"
+def widget_body_drafts(widget: str, body: str) -> str:
+    """Private folder of what one body's widget keeps between switches (the parts below); trailing slash."""
+    return f"{widget_drafts(widget)}/{body}/"
 
 
 def widget_year_digest_key(widget: str, body: str, version: str) -> str:
-    """Private: what a body's manifest and derived files need of one year file version (first page
-    and feed candidates, search postings, document hashes), so that a switch reads the years it did
+    """Private: what a body's manifest, first page and feed need of one year file version (first page
+    and feed candidates, counts, its acts' fingerprints), so that a switch reads the years it did
     not touch from their digests (``load.widget_files.year_digest``)."""
     return f"{widget_year_digests(widget, body)}{version}"
 
 
 def widget_year_digests(widget: str, body: str) -> str:
     """Private folder of the year digests of one body's widget; trailing slash."""
-    return f"{widget_drafts(widget)}/{body}/annees/"
+    return f"{widget_body_drafts(widget, body)}annees/"
+
+
+def widget_year_search_key(widget: str, body: str, version: str) -> str:
+    """Private: one year file version's part of the body's search index, already serialised, so that
+    a switch assembles the index without redoing the years it did not touch."""
+    return f"{widget_body_drafts(widget, body)}recherche/{version}"
+
+
+def widget_year_text_key(widget: str, body: str, version: str) -> str:
+    """Private: one year file version's part of the body's text index (each word's acts, the
+    documents whose text is not read yet), so that a switch reads no text of the years it did not touch."""
+    return f"{widget_body_drafts(widget, body)}textes/{version}"
+
+
+def widget_year_terms_key(widget: str, body: str, year: str) -> str:
+    """Private: the search terms of each document of one year of a body's widget, so that a year's
+    text part is made again reading only the texts it has not seen (``load.widget_text_index``)."""
+    return f"{widget_body_drafts(widget, body)}termes/{year}.json"
 
 
 def public_document_text_key(sha256: str) -> str:

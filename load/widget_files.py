@@ -25,7 +25,15 @@ from xml.etree import ElementTree as ET
 import pandas as pd
 
 from core.jsonio import compact_json_bytes as json_bytes
-from core.keys import WIDGETS_PREFIX, widget_prefix, widget_year_digest_key, widget_year_digests
+from core.keys import (
+    WIDGETS_PREFIX,
+    widget_body_drafts,
+    widget_prefix,
+    widget_year_digest_key,
+    widget_year_search_key,
+    widget_year_terms_key,
+    widget_year_text_key,
+)
 from core.nomenclature_actes import ALL_NATURES, parse_classification
 from core.publication_rule import UrlOf, annex_urls, document_url
 from core.registry import Body, Registry
@@ -41,7 +49,7 @@ from load.versions import (
     set_pointer,
     write_aliases,
 )
-from load.widget_text_index import document_hashes, publish_text_index
+from load.widget_text_index import publish_text_index, text_part_outdated, year_text_part
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
@@ -49,6 +57,8 @@ SEARCH_STEM = "recherche"
 FIRST_PAGE_STEM = "recents"
 FEED_FILE = "actes.atom"
 FORMAT_VERSION = 2
+# Of the private year parts (digest, search part, text part): a part of another format is made again.
+YEAR_PARTS_FORMAT = 2
 # The first page file holds, for the whole list and for each nature and each matière, at least
 # this many of the most recent acts: enough for the first pages of the list and of a page
 # configured for some kinds of acts (``widgets/actes.js`` reads the number from the file).
@@ -156,18 +166,16 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
 
 
 def year_digest(acts: list[dict]) -> dict:
-    """What the body's manifest, first page, search and text indexes and feed need of one year
-    file: its first page and feed (the body's are among its years'), its counts, its search
-    postings, its acts' documents and the fingerprints of its acts (what the derived files hold)."""
-    held = [fingerprint(act) for act in acts]
+    """What the body's manifest, first page and feed need of one year file: its first page and
+    feed (the body's are among its years'), its counts and the fingerprints of its acts (what the
+    derived files hold)."""
     return {
+        "format": YEAR_PARTS_FORMAT,
         "actes": len(acts),
         "comptes": page_counts(acts),
         "premiere_page": page_acts(acts),
         "flux": feed_acts(acts),
-        "recherche": search_part(acts),
-        "documents": [[act["id"], shas, mark] for act, mark in zip(acts, held) if (shas := document_hashes(act))],
-        "empreintes": sorted(set(held)),
+        "empreintes": sorted({fingerprint(act) for act in acts}),
     }
 
 
@@ -177,23 +185,89 @@ def _write_digest(store: ObjectStore, siren: str, version: str, acts: list[dict]
     return digest
 
 
-def _year_digests(store: ObjectStore, siren: str, pointers: dict[str, dict]) -> dict[str, dict]:
-    """The digest of each year file the pointers name: kept since the year file was written, else
-    made from the file (a year written before digests, or their folder lost); digests of year files
-    no pointer names any more are deleted."""
-    folder, digests = body_folder(siren), {}
-    for year, pointer in pointers.items():
-        key = widget_year_digest_key("actes", siren, pointer["fichier"])
-        try:
-            digests[year] = json.loads(plain_bytes(store.get_bytes(key)))
-        except FileNotFoundError:
-            acts = read_widget_json(store, f"{folder}/{pointer['fichier']}")["actes"]
-            digests[year] = _write_digest(store, siren, pointer["fichier"], acts)
-    current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
-    for key in store.list_keys(widget_year_digests("actes", siren)):
+def _read_part(store: ObjectStore, key: str) -> dict | None:
+    try:
+        part = json.loads(plain_bytes(store.get_bytes(key)))
+    except FileNotFoundError:
+        return None
+    return part if part.get("format") == YEAR_PARTS_FORMAT else None
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def year_search_part(acts: list[dict], first: int) -> dict:
+    """One year file's part of the search index, serialised as the index holds it, its acts
+    numbered from ``first`` (the acts of the years before it): ``ids`` and ``longueurs`` as
+    ``search_part`` gives them, and the JSON text of its document ids, field lengths and each
+    term's postings per field (a search term is letters and digits: its JSON is itself in quotes)."""
+    part = search_part(acts)
+    return {
+        "format": YEAR_PARTS_FORMAT, "debut": first, "ids": part["ids"], "longueurs": part["longueurs"],
+        "documentIds": ",".join(f'"{first + n}":{_json_text(act_id)}' for n, act_id in enumerate(part["ids"])),
+        "fieldLength": ",".join(f'"{first + n}":{_json_text(lengths)}' for n, lengths in enumerate(part["longueurs"])),
+        "termes": {term: {field: ",".join(f'"{first + rank}":{count}' for rank, count in docs)
+                          for field, docs in fields.items()}
+                   for term, fields in part["termes"].items()},
+    }
+
+
+def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], indexes: bool) -> list[dict]:
+    """Each year's parts, in year order: ``digest`` and, with ``indexes``, ``recherche`` (its
+    search part) and ``texte`` (its text part). A part is kept since its year file version was
+    written (the search part while the years before keep their count of acts, the text part while
+    no document it waits for has its text); one missing or outdated is made from the year file.
+    Parts of year file versions no pointer names any more are deleted, and with them every word,
+    name and fingerprint of a withdrawn act."""
+    folder, years, first = body_folder(siren), [], 0
+    for year in sorted(pointers):
+        version = pointers[year]["fichier"]
+        read: list[list[dict]] = []
+
+        def acts() -> list[dict]:
+            if not read:
+                read.append(read_widget_json(store, f"{folder}/{version}")["actes"])
+            return read[0]
+
+        digest = _read_part(store, widget_year_digest_key("actes", siren, version)) or \
+            _write_digest(store, siren, version, acts())
+        parts = {"annee": year, "digest": digest}
+        if indexes:
+            key = widget_year_search_key("actes", siren, version)
+            search = _read_part(store, key)
+            if search is None or search["debut"] != first:
+                search = year_search_part(acts(), first)
+                store.put_bytes(key, json_bytes(search))
+            key = widget_year_text_key("actes", siren, version)
+            text = _read_part(store, key)
+            if text is None or text_part_outdated(store, text):
+                text = {"format": YEAR_PARTS_FORMAT,
+                        **year_text_part(store, siren, year, acts(), search["ids"], search_tokens)}
+                store.put_bytes(key, json_bytes(text))
+            parts.update(recherche=search, texte=text)
+            first += len(search["ids"])
+        years.append(parts)
+    current = {key_of("actes", siren, pointer["fichier"]) for pointer in pointers.values()
+               for key_of in (widget_year_digest_key, widget_year_search_key, widget_year_text_key)}
+    current |= {widget_year_terms_key("actes", siren, year) for year in pointers}
+    for key in store.list_keys(widget_body_drafts("actes", siren)):
         if key not in current:
             store.delete(key)
-    return digests
+    return years
+
+
+def make_year_parts(store: ObjectStore) -> int:
+    """Make the year parts every body's next switch would otherwise make from its year files (a
+    store kept by a version of digor without them); returns the bodies given parts."""
+    bodies = {key[len(WIDGET_PREFIX) + 1:].split("/", 1)[0] for key in store.list_keys(WIDGET_PREFIX + "/")}
+    made = 0
+    for siren in sorted(siren for siren in bodies if siren.isdigit()):
+        pointers = read_pointers(store, body_folder(siren))
+        if pointers:
+            _year_parts(store, siren, pointers, indexes=True)
+            made += 1
+    return made
 
 
 def read_widget_json(store: ObjectStore, key: str):
@@ -301,8 +375,9 @@ def publish_index(
     """
     folder = body_folder(body.siren)
     pointers = read_pointers(store, folder)
-    digests = _year_digests(store, body.siren, pointers)
-    years = {year: {"actes": digests[year]["actes"], "fichier": pointer["fichier"]} for year, pointer in pointers.items()}
+    parts = _year_parts(store, body.siren, pointers, indexes=public_url is not None)
+    years = {year: {"actes": part["digest"]["actes"], "fichier": pointers[year]["fichier"]}
+             for year, part in zip(sorted(pointers), parts)}
     document = {
         "format": FORMAT_VERSION,
         "siren": body.siren,
@@ -322,33 +397,75 @@ def publish_index(
             store.delete(stale)
         _finish_switch(store, body.siren, years, [], retention_days)
         return key
-    parts = list(digests.values())
+    digests = [part["digest"] for part in parts]
     counts: dict[str, dict[str, int]] = {}
-    for part in parts:
-        _add_counts(counts, part["comptes"])
-    recents = first_page(body.siren, [act for part in parts for act in part["premiere_page"]], counts=counts)
+    for digest in digests:
+        _add_counts(counts, digest["comptes"])
+    recents = first_page(body.siren, [act for digest in digests for act in digest["premiere_page"]], counts=counts)
     others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents, recents["actes"])]
     document["premiere_page"] = {"fichier": others[0]}
     if public_url is not None:
-        held = set().union(*(part["empreintes"] for part in parts))
-        index = search_index(parts=[part["recherche"] for part in parts])
-        search_version, _ = put_version(store, folder, SEARCH_STEM, "json", gzip_bytes(json_bytes(index)),
+        held = set().union(*(digest["empreintes"] for digest in digests))
+        search_version, _ = put_version(store, folder, SEARCH_STEM, "json",
+                                        gzip_bytes(_search_index_bytes(store, folder, pointers, parts)),
                                         Fingerprints(sorted(held)))
         others.append(search_version.rsplit("/", 1)[1])
         document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
-        ids = sorted(set().union(*(part["recherche"]["ids"] for part in parts)))
-        text, names = publish_text_index(store, folder, body.siren, ids,
-                                         [tuple(entry) for part in parts for entry in part["documents"]],
-                                         search_tokens, STOP_WORDS)
+        text, names = publish_text_index(store, folder, [(part["recherche"]["ids"], part["texte"]) for part in parts],
+                                         STOP_WORDS)
         if text:
             document["recherche"]["texte"] = text
             others += names
-        feed = atom_feed(body, region_publisher, [act for part in parts for act in part["flux"]], public_url)
+        feed = atom_feed(body, region_publisher, [act for digest in digests for act in digest["flux"]], public_url)
         put_if_changed(store, feed_key(body.siren), feed)
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
     _finish_switch(store, body.siren, years, others, retention_days)
     return key
+
+
+def _search_index_bytes(store: ObjectStore, folder: str, pointers: dict[str, dict], parts: list[dict]) -> bytes:
+    """The body's search index (``search_index`` of its years, as compact JSON) put together from
+    its years' serialised parts: only the running mean of the field lengths is computed again."""
+    searches = [part["recherche"] for part in parts]
+    count = sum(len(search["ids"]) for search in searches)
+    if len({act_id for search in searches for act_id in search["ids"]}) != count:
+        # An act in two year files (moved, the old year not rewritten yet) counts once, as first met.
+        acts = [read_widget_json(store, f"{folder}/{pointers[part['annee']]['fichier']}")["actes"] for part in parts]
+        return json_bytes(search_index(parts=[search_part(year) for year in acts]))
+    average, short = [0.0] * len(SEARCH_FIELDS), 0
+    for search in searches:
+        for lengths in search["longueurs"]:
+            for field_id, length in enumerate(lengths):
+                # The running mean exactly as MiniSearch keeps it (see ``search_index``).
+                average[field_id] = (average[field_id] * short + length) / (short + 1)
+            short += 1
+    terms: dict[str, list[dict[str, str]]] = {}
+    for search in searches:
+        for term, fields in search["termes"].items():
+            terms.setdefault(term, []).append(fields)
+    entries = []
+    for term in sorted(terms):
+        fields = terms[term]
+        if len(fields) > 1:
+            merged: dict[str, list[str]] = {}
+            for by_field in fields:
+                for field, postings in by_field.items():
+                    merged.setdefault(field, []).append(postings)
+            joined = {field: ",".join(postings) for field, postings in merged.items()}
+        else:
+            joined = fields[0]
+        entries.append(f'["{term}",{{' + ",".join(f'"{field}":{{{joined[field]}}}' for field in sorted(joined)) + "}]")
+    return "".join([
+        '{"averageFieldLength":', _json_text(average),
+        ',"digor":', _json_text({"champs": list(SEARCH_FIELDS), "mots_vides": list(STOP_WORDS)}),
+        ',"dirtCount":0,"documentCount":', str(count),
+        ',"documentIds":{', ",".join(search["documentIds"] for search in searches if search["documentIds"]),
+        '},"fieldIds":', _json_text({field: field_id for field_id, field in enumerate(SEARCH_FIELDS)}),
+        ',"fieldLength":{', ",".join(search["fieldLength"] for search in searches if search["fieldLength"]),
+        '},"index":[', ",".join(entries),
+        '],"nextId":', str(count), f',"serializationVersion":{MINISEARCH_SERIALIZATION},"storedFields":{{}}}}\n',
+    ]).encode("utf-8")
 
 
 def search_tokens(text: str) -> list[str]:

@@ -19,10 +19,10 @@ import json
 import re
 
 from core.jsonio import compact_json_bytes as json_bytes
-from core.keys import DOCUMENT_TEXT_SUFFIX, widget_text_terms_key
+from core.keys import DOCUMENT_TEXT_SUFFIX, widget_year_terms_key
 from core.store import ObjectStore, gzip_bytes, plain_bytes
 from load.document_texts import read_record
-from load.versions import Fingerprints, put_version
+from load.versions import Fingerprints, fingerprint, put_version
 
 TEXT_STEM = "texte"
 SHARD_STEM = "texte-termes"
@@ -42,60 +42,89 @@ def document_hashes(act: dict) -> list[str]:
     return found
 
 
-def _document_terms(store: ObjectStore, siren: str, wanted: set[str], tokens) -> dict[str, list[str]]:
-    """The search terms of each wanted document whose text is read; the ones known from the last
-    switch are not read again, the others are looked up (a document not read yet is looked up
-    again at the next switch)."""
-    key = widget_text_terms_key("actes", siren)
+def year_text_part(store: ObjectStore, siren: str, year: str, acts: list[dict], ids: list[str], tokens) -> dict:
+    """One year file's part of the text index: each word's acts (their index in ``ids``, the year's
+    acts as its search part lists them), the fingerprints of the acts with a text, and the
+    documents whose text is not read yet (looked up at each switch; one found makes the part again).
+
+    The terms of the year's documents are kept (``widget_year_terms_key``): making the part again
+    reads only the texts not seen yet. Only the documents of ``acts`` are kept: a withdrawn act's
+    words leave with it."""
+    key = widget_year_terms_key("actes", siren, year)
     try:
         known = json.loads(plain_bytes(store.get_bytes(key)))
     except FileNotFoundError:
         known = {}
+    wanted = {sha for act in acts for sha in document_hashes(act)}
     terms = {sha: known[sha] for sha in wanted if sha in known}
+    pending = []
     for sha256 in sorted(wanted - set(known)):
         record = read_record(store, sha256)
         if record and record.get("text"):
             terms[sha256] = sorted(set(tokens(record["text"])))
+        else:
+            pending.append(sha256)
     if terms != known:
-        store.put_bytes(key, gzip_bytes(json_bytes(dict(sorted(terms.items())))))
-    return terms
+        if terms:
+            store.put_bytes(key, json_bytes(dict(sorted(terms.items()))))
+        else:
+            store.delete(key)
+    rank = {act_id: n for n, act_id in enumerate(ids)}
+    postings: dict[str, set[int]] = {}
+    with_text = set()
+    for act in acts:
+        found = [terms[sha] for sha in document_hashes(act) if sha in terms]
+        if found:
+            with_text.add(fingerprint(act))
+        for words in found:
+            for word in words:
+                postings.setdefault(word, set()).add(rank[act["id"]])
+    return {"termes": {word: sorted(ranks) for word, ranks in sorted(postings.items())},
+            "avec_texte": sorted(with_text), "en_attente": pending}
+
+
+def text_part_outdated(store: ObjectStore, part: dict) -> bool:
+    """Whether a document the part waits for has its text now."""
+    return any((record := read_record(store, sha256)) and record.get("text") for sha256 in part["en_attente"])
 
 
 def _deltas(ranks: list[int]) -> list[int]:
     return [rank - previous for previous, rank in zip([0, *ranks], ranks)]
 
 
-def publish_text_index(store: ObjectStore, folder: str, siren: str, ids: list[str],
-                       documents: list[tuple[str, list[str], str]], tokens,
+def publish_text_index(store: ObjectStore, folder: str, years: list[tuple[list[str], dict]],
                        stop_words) -> tuple[dict | None, list[str]]:
-    """The body's text index as versions; the manifest's ``texte`` entry (None when no document of
-    its acts has a text yet) and the names of the versions it needs. ``ids``: every act the year
-    files show, sorted; ``documents``: (act id, its ``document_hashes``, the act's fingerprint as
-    ``load.versions.fingerprint`` makes it) of each act that has documents."""
+    """The body's text index as versions, from each year's (acts as its search part lists them,
+    ``year_text_part``); the manifest's ``texte`` entry (None when no document of its acts has a
+    text yet) and the names of the versions it needs. A posting ranks its act among the sorted ids
+    of every act the year files show."""
+    ids = sorted({act_id for year_ids, _ in years for act_id in year_ids})
     rank = {act_id: n for n, act_id in enumerate(ids)}
-    terms = _document_terms(store, siren, {sha for _, shas, _ in documents for sha in shas}, tokens)
-    postings: dict[str, set[int]] = {}
-    with_text = []
-    for act_id, shas, held in documents:
-        found = [terms[sha] for sha in shas if sha in terms]
-        if found:
-            with_text.append(held)
-        for words in found:
-            for word in words:
-                postings.setdefault(word, set()).add(rank[act_id])
+    postings: dict[str, list[int]] = {}
+    with_text: set[str] = set()
+    for year_ids, part in years:
+        ranks = [rank[act_id] for act_id in year_ids]
+        with_text.update(part["avec_texte"])
+        for word, local in part["termes"].items():
+            found = [ranks[n] for n in local]
+            have = postings.get(word)
+            if have is None:
+                postings[word] = found
+            else:
+                have.extend(found)
     if not postings:
         return None, []
     shards, current, size = [], {}, 0
     for word in sorted(postings):
-        ranks = _deltas(sorted(postings[word]))
-        weight = len(word) + 6 + sum(len(str(r)) + 1 for r in ranks)
+        ranks = _deltas(sorted(set(postings[word])))
+        weight = len(word) + 7 + len(",".join(map(str, ranks)))
         if current and size + weight > SHARD_BYTES:
             shards.append(current)
             current, size = {}, 0
         current[word] = ranks
         size += weight
     shards.append(current)
-    held = Fingerprints(sorted(set(with_text)))
+    held = Fingerprints(sorted(with_text))
     names = []
     for shard in shards:
         key, _ = put_version(store, folder, SHARD_STEM, "json",

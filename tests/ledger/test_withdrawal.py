@@ -400,6 +400,48 @@ def test_a_withdrawal_takes_the_documents_text_with_it_and_a_publication_brings_
     assert in_side_file()
 
 
+def _private_parts(store: Path, siren: str) -> dict[str, bytes]:
+    """What a body's Actes widget keeps privately between switches (year digests, search and text
+    parts, documents' terms), plain bytes."""
+    from core.keys import widget_body_drafts
+
+    folder = store / widget_body_drafts("actes", siren)
+    return {p.relative_to(folder).as_posix(): plain_bytes(p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_withdrawn_act_stays_in_no_private_part_of_its_body_widget(store, store_settings):
+    """A withdrawal (a private person's name in the act) leaves nothing of the act in the parts a
+    body's widget keeps from night to night: not its id, numero or document, in any year's digest,
+    search part, text part or documents' terms; the parts left are those a switch from scratch makes."""
+    from core.keys import widget_body_drafts
+    from core.registry import body_registry
+    from load.widget_files import publish_index
+
+    batches = [actes_chain.CHAIN.read_texts(store_settings, **job) for job in actes_chain.CHAIN.text_jobs(store_settings)]
+    actes_chain.CHAIN.publish_texts(store_settings, batches)
+    frame = _csv(store / "public/deliberations/deliberations-2025.csv")
+    online = frame[frame["DELIB_URL"] != ""]
+    act = online[online["COLL_SIRET"] == online["COLL_SIRET"].value_counts().index[0]].iloc[0]  # its body keeps others
+    siren, numero, sha256 = act["COLL_SIRET"][:9], act["DELIB_ID"], act["DELIB_URL"].rsplit("/", 1)[1].split(".")[0]
+    widget = json.loads((store / f"public/widgets/actes/{siren}/2025.json").read_text(encoding="utf-8"))
+    act_id = next(a["id"] for a in widget["actes"] if a["numero"] == numero)
+    marks = (act_id.encode(), f'"{numero}"'.encode(), sha256.encode())
+
+    def holding(parts: dict[str, bytes]) -> set[str]:
+        return {name.split("/")[0] for name, data in parts.items() if any(mark in data for mark in marks)}
+
+    assert holding(_private_parts(store, siren)) >= {"annees", "recherche", "termes"}, "the parts held the act"
+    assert digor(["unpublish", siren, act["DELIB_ID"], "--reason", "nom d'un particulier dans l'objet"]) == 0
+    kept = _private_parts(store, siren)
+    assert kept and holding(kept) == set()
+
+    shutil.rmtree(store / widget_body_drafts("actes", siren))
+    registry = body_registry(store_settings)
+    publish_index(actes_chain.CHAIN.store(store_settings), registry.by_siren(siren), registry.publisher,
+                  store_settings.public_url)
+    assert _private_parts(store, siren) == kept
+
+
 def _widget_files(store: Path) -> dict[str, bytes]:
     """Every body's Actes widget files as a reader gets them: the manifest, the feed, the stable
     year names and every file the manifest names (plain bytes)."""
@@ -436,8 +478,8 @@ def _regional_files(store: Path) -> dict[str, bytes]:
 
 
 def test_public_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(store, store_settings, monkeypatch):
-    """Each night updates a body's widget from the years it touched (their digests) and the years'
-    regional files from the night's acts; a rebuild from scratch, every digest lost, gives the same
+    """Each night updates a body's widget from the years it touched (their digests, search and text
+    parts) and the years' regional files from the night's acts; a rebuild from scratch, every part lost, gives the same
     files, after a move between years, texts read and a withdrawal."""
     from core.keys import widget_drafts
 
@@ -462,9 +504,10 @@ def test_public_files_kept_up_night_by_night_are_those_a_full_rebuild_writes(sto
 
     rebuilt = store.parent / "rebuilt"
     shutil.copytree(store, rebuilt)
-    digests = sorted(rebuilt.glob(f"{widget_drafts('actes')}/*/annees"))
-    assert digests, "the nights kept year digests"
-    for folder in digests:
+    kept = sorted(rebuilt.glob(f"{widget_drafts('actes')}/*"))
+    assert {"annees", "recherche", "textes", "termes"} <= {part.name for body in kept for part in body.iterdir()}, \
+        "the nights kept year parts"
+    for folder in kept:
         shutil.rmtree(folder)
     monkeypatch.setenv("DIGOR_STORE", str(rebuilt))
     actes_chain.CHAIN.run_night(Settings.from_env(), "2025-03-06", force_rebuild=True)
