@@ -108,27 +108,15 @@ def widget_body_drafts(widget: str, body: str) -> str:
 
 
 def widget_year_digest_key(widget: str, body: str, version: str) -> str:
-    """Private: what a body's manifest, first page and feed need of one year file version (first page
-    and feed candidates, counts, its acts' fingerprints), so that a switch reads the years it did
-    not touch from their digests (``load.widget_files.year_digest``)."""
+    """Private: what a body's manifest and derived files need of one year file version (first page
+    and feed candidates, counts, its acts' fingerprints, its parts of the search and text indexes),
+    so that a switch reads the years it did not touch from their digests (``load.widget_files._year_parts``)."""
     return f"{widget_year_digests(widget, body)}{version}"
 
 
 def widget_year_digests(widget: str, body: str) -> str:
     """Private folder of the year digests of one body's widget; trailing slash."""
     return f"{widget_body_drafts(widget, body)}annees/"
-
-
-def widget_year_search_key(widget: str, body: str, version: str) -> str:
-    """Private: one year file version's part of the body's search index, already serialised, so that
-    a switch assembles the index without redoing the years it did not touch."""
-    return f"{widget_body_drafts(widget, body)}recherche/{version}"
-
-
-def widget_year_text_key(widget: str, body: str, version: str) -> str:
-    """Private: one year file version's part of the body's text index (each word's acts, the
-    documents whose text is not read yet), so that a switch reads no text of the years it did not touch."""
-    return f"{widget_body_drafts(widget, body)}textes/{version}"
 
 
 def widget_year_terms_key(widget: str, body: str, year: str) -> str:

@@ -30,9 +30,7 @@ from core.keys import (
     widget_body_drafts,
     widget_prefix,
     widget_year_digest_key,
-    widget_year_search_key,
     widget_year_terms_key,
-    widget_year_text_key,
 )
 from core.nomenclature_actes import ALL_NATURES, parse_classification
 from core.publication_rule import UrlOf, annex_urls, document_url
@@ -160,7 +158,8 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
     version, _ = put_version(store, folder, str(year), "json", gzip_bytes(data), entries)
     name = version.rsplit("/", 1)[1]
     if not store.exists(widget_year_digest_key("actes", siren, name)):
-        _write_digest(store, siren, name, json.loads(data)["actes"])  # the entries as the file gives them back
+        # the entries as the file gives them back
+        store.put_bytes(widget_year_digest_key("actes", siren, name), json_bytes(year_digest(json.loads(data)["actes"])))
     moved = set_pointer(store, folder, str(year), {"fichier": name, "actes": len(entries)})
     return version if moved else None
 
@@ -177,12 +176,6 @@ def year_digest(acts: list[dict]) -> dict:
         "flux": feed_acts(acts),
         "empreintes": sorted({fingerprint(act) for act in acts}),
     }
-
-
-def _write_digest(store: ObjectStore, siren: str, version: str, acts: list[dict]) -> dict:
-    digest = year_digest(acts)
-    store.put_bytes(widget_year_digest_key("actes", siren, version), gzip_bytes(json_bytes(digest)))
-    return digest
 
 
 def _read_part(store: ObjectStore, key: str) -> dict | None:
@@ -204,7 +197,7 @@ def year_search_part(acts: list[dict], first: int) -> dict:
     term's postings per field (a search term is letters and digits: its JSON is itself in quotes)."""
     part = search_part(acts)
     return {
-        "format": YEAR_PARTS_FORMAT, "debut": first, "ids": part["ids"], "longueurs": part["longueurs"],
+        "debut": first, "ids": part["ids"], "longueurs": part["longueurs"],
         "documentIds": ",".join(f'"{first + n}":{_json_text(act_id)}' for n, act_id in enumerate(part["ids"])),
         "fieldLength": ",".join(f'"{first + n}":{_json_text(lengths)}' for n, lengths in enumerate(part["longueurs"])),
         "termes": {term: {field: ",".join(f'"{first + rank}":{count}' for rank, count in docs)
@@ -214,15 +207,16 @@ def year_search_part(acts: list[dict], first: int) -> dict:
 
 
 def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], indexes: bool) -> list[dict]:
-    """Each year's parts, in year order: ``digest`` and, with ``indexes``, ``recherche`` (its
-    search part) and ``texte`` (its text part). A part is kept since its year file version was
-    written (the search part while the years before keep their count of acts, the text part while
-    no document it waits for has its text); one missing or outdated is made from the year file.
-    Parts of year file versions no pointer names any more are deleted, and with them every word,
-    name and fingerprint of a withdrawn act."""
+    """Each year's digest, in year order, with (``indexes``) its ``recherche`` (search part) and
+    ``texte`` (text part), kept together in one private file per year file version: the digest since
+    the version was written, the search part while the years before keep their count of acts, the
+    text part while no document it waits for has its text; one missing or outdated is made from the
+    year file. The parts of year file versions no pointer names any more are deleted, and with them
+    every word, name and fingerprint of a withdrawn act."""
     folder, years, first = body_folder(siren), [], 0
     for year in sorted(pointers):
         version = pointers[year]["fichier"]
+        key = widget_year_digest_key("actes", siren, version)
         read: list[list[dict]] = []
 
         def acts() -> list[dict]:
@@ -230,26 +224,22 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
                 read.append(read_widget_json(store, f"{folder}/{version}")["actes"])
             return read[0]
 
-        digest = _read_part(store, widget_year_digest_key("actes", siren, version)) or \
-            _write_digest(store, siren, version, acts())
-        parts = {"annee": year, "digest": digest}
+        digest = _read_part(store, key)
+        changed = digest is None
+        if changed:
+            digest = year_digest(acts())
         if indexes:
-            key = widget_year_search_key("actes", siren, version)
-            search = _read_part(store, key)
-            if search is None or search["debut"] != first:
-                search = year_search_part(acts(), first)
-                store.put_bytes(key, json_bytes(search))
-            key = widget_year_text_key("actes", siren, version)
-            text = _read_part(store, key)
-            if text is None or text_part_outdated(store, text):
-                text = {"format": YEAR_PARTS_FORMAT,
-                        **year_text_part(store, siren, year, acts(), search["ids"], search_tokens)}
-                store.put_bytes(key, json_bytes(text))
-            parts.update(recherche=search, texte=text)
-            first += len(search["ids"])
-        years.append(parts)
-    current = {key_of("actes", siren, pointer["fichier"]) for pointer in pointers.values()
-               for key_of in (widget_year_digest_key, widget_year_search_key, widget_year_text_key)}
+            if digest.get("recherche", {}).get("debut") != first:
+                digest["recherche"] = year_search_part(acts(), first)
+                changed = True
+            if "texte" not in digest or text_part_outdated(store, digest["texte"]):
+                digest["texte"] = year_text_part(store, siren, year, acts(), digest["recherche"]["ids"], search_tokens)
+                changed = True
+            first += len(digest["recherche"]["ids"])
+        if changed:
+            store.put_bytes(key, json_bytes(digest))
+        years.append(digest)
+    current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
     current |= {widget_year_terms_key("actes", siren, year) for year in pointers}
     for key in store.list_keys(widget_body_drafts("actes", siren)):
         if key not in current:
@@ -375,9 +365,9 @@ def publish_index(
     """
     folder = body_folder(body.siren)
     pointers = read_pointers(store, folder)
-    parts = _year_parts(store, body.siren, pointers, indexes=public_url is not None)
-    years = {year: {"actes": part["digest"]["actes"], "fichier": pointers[year]["fichier"]}
-             for year, part in zip(sorted(pointers), parts)}
+    digests = _year_parts(store, body.siren, pointers, indexes=public_url is not None)
+    years = {year: {"actes": digest["actes"], "fichier": pointers[year]["fichier"]}
+             for year, digest in zip(sorted(pointers), digests)}
     document = {
         "format": FORMAT_VERSION,
         "siren": body.siren,
@@ -397,7 +387,6 @@ def publish_index(
             store.delete(stale)
         _finish_switch(store, body.siren, years, [], retention_days)
         return key
-    digests = [part["digest"] for part in parts]
     counts: dict[str, dict[str, int]] = {}
     for digest in digests:
         _add_counts(counts, digest["comptes"])
@@ -407,11 +396,11 @@ def publish_index(
     if public_url is not None:
         held = set().union(*(digest["empreintes"] for digest in digests))
         search_version, _ = put_version(store, folder, SEARCH_STEM, "json",
-                                        gzip_bytes(_search_index_bytes(store, folder, pointers, parts)),
+                                        gzip_bytes(_search_index_bytes(store, folder, pointers, digests)),
                                         Fingerprints(sorted(held)))
         others.append(search_version.rsplit("/", 1)[1])
         document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
-        text, names = publish_text_index(store, folder, [(part["recherche"]["ids"], part["texte"]) for part in parts],
+        text, names = publish_text_index(store, folder, [(digest["recherche"]["ids"], digest["texte"]) for digest in digests],
                                          STOP_WORDS)
         if text:
             document["recherche"]["texte"] = text
@@ -424,14 +413,14 @@ def publish_index(
     return key
 
 
-def _search_index_bytes(store: ObjectStore, folder: str, pointers: dict[str, dict], parts: list[dict]) -> bytes:
+def _search_index_bytes(store: ObjectStore, folder: str, pointers: dict[str, dict], digests: list[dict]) -> bytes:
     """The body's search index (``search_index`` of its years, as compact JSON) put together from
     its years' serialised parts: only the running mean of the field lengths is computed again."""
-    searches = [part["recherche"] for part in parts]
+    searches = [digest["recherche"] for digest in digests]
     count = sum(len(search["ids"]) for search in searches)
     if len({act_id for search in searches for act_id in search["ids"]}) != count:
         # An act in two year files (moved, the old year not rewritten yet) counts once, as first met.
-        acts = [read_widget_json(store, f"{folder}/{pointers[part['annee']]['fichier']}")["actes"] for part in parts]
+        acts = [read_widget_json(store, f"{folder}/{pointers[year]['fichier']}")["actes"] for year in sorted(pointers)]
         return json_bytes(search_index(parts=[search_part(year) for year in acts]))
     average, short = [0.0] * len(SEARCH_FIELDS), 0
     for search in searches:
