@@ -20,7 +20,6 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
 from urllib.parse import quote
-from xml.etree import ElementTree as ET
 
 import pandas as pd
 
@@ -588,23 +587,51 @@ def feed_acts(acts: Iterable[dict]) -> list[dict]:
     return dated[:FEED_ENTRIES]
 
 
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attribute(text: str) -> str:
+    return (_escape_text(text).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
+            .replace("\t", "&#09;"))
+
+
+def _xml_node(tag: str, text: str | None = None, **attributes) -> list:
+    """An element to serialise: tag, attributes, text (without the characters XML forbids), children."""
+    return [tag, {k: _xml_text(v) for k, v in attributes.items() if v is not None},
+            None if text is None else _xml_text(text), []]
+
+
+def _write_xml(node: list, depth: int, out: list[str]) -> None:
+    """What ``ElementTree.tostring`` writes of an element after ``ElementTree.indent`` (two spaces a
+    level, ``<a />`` when empty), in a fraction of its time: a night writes the feed of every body it touched."""
+    tag, attributes, text, children = node
+    out.append("<" + tag + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attributes.items()))
+    if children:
+        out.append(">")
+        indent = "\n" + "  " * (depth + 1)
+        for child in children:
+            out.append(indent)
+            _write_xml(child, depth + 1, out)
+        out.append("\n" + "  " * depth + f"</{tag}>")
+    elif text:
+        out.append(f">{_escape_text(text)}</{tag}>")
+    else:
+        out.append(" />")
+
+
 def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: PublicUrl) -> bytes:
     """Atom 1.0 feed (RFC 4287) of the body's latest published acts, newest first.
 
     Dates are those of the data, never the time of the run, so a rerun gives the same bytes.
     """
-    atom = "http://www.w3.org/2005/Atom"
-    ET.register_namespace("", atom)
-
     def sub(parent, tag, text=None, **attributes):
-        attributes = {k: _xml_text(v) for k, v in attributes.items() if v is not None}
-        element = ET.SubElement(parent, f"{{{atom}}}{tag}", attributes)
-        if text is not None:
-            element.text = _xml_text(text)
+        element = _xml_node(tag, text, **attributes)
+        parent[3].append(element)
         return element
 
     latest = feed_acts(acts)
-    feed = ET.Element(f"{{{atom}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"})
+    feed = _xml_node("feed", xmlns="http://www.w3.org/2005/Atom", **{"xml:lang": "fr"})
     self_url = public_url(feed_key(body.siren))
     sub(feed, "id", self_url)
     sub(feed, "title", f"Actes publiés par {body.name}")
@@ -633,5 +660,6 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
             sub(entry, "category", term=f"matiere-{act['matiere_code']}", label=act.get("matiere"))
         summary = " · ".join(part for part in (act["nature"], act.get("matiere"), act_dates_text(act)) if part)
         sub(entry, "summary", summary, type="text")
-    ET.indent(feed)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    out = ["<?xml version='1.0' encoding='utf-8'?>\n"]
+    _write_xml(feed, 0, out)
+    return "".join(out).encode("utf-8") + b"\n"
