@@ -51,8 +51,10 @@ from extract.document_text import REASONS, TextReader
 from extract.drop_folder import extract_night
 from load.body_index import body_commands, ledger_year_keys, read_body_index, write_body_index
 from load.document_texts import (
+    not_to_read,
     public_pdf,
     publish_texts,
+    queue_documents,
     read_record,
     texts_of,
     to_read,
@@ -367,6 +369,7 @@ class ActesChain(Chain):
         quarantined += quarantined_rows(actes_report, online, actes_files[0].key, identity)
         visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         documents = publish_documents(store, year, visible)
+        queue_documents(store, documents.pop("new"))
         texts = texts_of(store, {sha for act in visible.to_dict("records") for _, sha, _ in act_documents(act)})
         text_files, _ = publish_shaped(
             settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
@@ -444,9 +447,11 @@ class ActesChain(Chain):
         with TextReader(settings.text_limits) as reader:
             for sha256 in documents:
                 if read_record(store, sha256) is not None:
+                    not_to_read(store, sha256)
                     continue  # read by another task or night meanwhile
                 data = public_pdf(store, sha256)
                 if data is None:
+                    not_to_read(store, sha256)
                     continue  # its acts left the public zone meanwhile: never read
                 found = reader.read(data)
                 if found.temporary:

@@ -47,6 +47,9 @@ LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 # The text read from each document (text layer or OCR), once per content hash, whether published or not.
 DOCUMENT_TEXTS_PREFIX = f"{PRIVATE}/texts/documents"
+DOCUMENT_TEXTS_QUEUE_PREFIX = f"{PRIVATE}/texts/queue"
+# Written once the queue holds every document a store kept before it had one (``load.document_texts``).
+DOCUMENT_TEXTS_QUEUE_KEPT = f"{DOCUMENT_TEXTS_QUEUE_PREFIX}/tenue.json"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"
 DATAGOUV_PREFIX = f"{PRIVATE}/datagouv"
 PLANS_CACHE_PREFIX = f"{PRIVATE}/cache/plans-de-comptes"
@@ -100,6 +103,13 @@ WIDGET_MANIFEST = "index.json"
 def document_text_record_key(sha256: str) -> str:
     """What was read from a document (``extract.document_text``), by the hash of its bytes."""
     return f"{DOCUMENT_TEXTS_PREFIX}/{sha256[:2]}/{sha256}.json"
+
+
+def document_text_queue_prefix(stage: str) -> str:
+    """Private: the documents waiting for their text to be read (``a-lire``) or published
+    (``a-publier``), one empty object each, so that the texts' run lists what is new, not every
+    document of the history (``load.document_texts``); trailing slash."""
+    return f"{DOCUMENT_TEXTS_QUEUE_PREFIX}/{stage}/"
 
 
 def widget_body_drafts(widget: str, body: str) -> str:

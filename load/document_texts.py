@@ -10,16 +10,22 @@ a text is public only while its PDF is: ``load.documents`` removes both together
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from core.keys import (
     DOCUMENT_TEXT_SUFFIX,
     DOCUMENT_TEXTS_PREFIX,
+    DOCUMENT_TEXTS_QUEUE_KEPT,
     DOCUMENTS_PREFIX,
+    document_text_queue_prefix,
     document_text_record_key,
     public_document_text_key,
 )
 from core.store import ObjectStore, gzip_bytes, plain_bytes
 from load.documents import document_hash, document_key, public_document_hashes
+
+TO_READ = "a-lire"
+TO_PUBLISH = "a-publier"
 
 
 def read_hashes(store: ObjectStore) -> set[str]:
@@ -27,13 +33,51 @@ def read_hashes(store: ObjectStore) -> set[str]:
     return {document_hash(key) for key in store.list_keys(DOCUMENT_TEXTS_PREFIX + "/")}
 
 
+def _keep_queue(store: ObjectStore) -> None:
+    """Once, in a store kept before the queue: queue every public document not read yet and every
+    read one whose text is not published (the only time the texts' run lists the history)."""
+    if store.exists(DOCUMENT_TEXTS_QUEUE_KEPT):
+        return
+    public, read = public_document_hashes(store), read_hashes(store)
+    published = {document_hash(key) for key in store.list_keys(DOCUMENTS_PREFIX + "/")
+                 if key.endswith(DOCUMENT_TEXT_SUFFIX)}
+    for stage, hashes in ((TO_READ, public - read), (TO_PUBLISH, (public & read) - published)):
+        for sha256 in hashes:
+            store.put_bytes(document_text_queue_prefix(stage) + sha256, b"")
+    store.put_bytes(DOCUMENT_TEXTS_QUEUE_KEPT, b"{}\n")
+
+
+def _queued(store: ObjectStore, stage: str) -> list[str]:
+    _keep_queue(store)
+    prefix = document_text_queue_prefix(stage)
+    return sorted(key[len(prefix):] for key in store.list_keys(prefix))
+
+
+def queue_documents(store: ObjectStore, hashes: Iterable[str]) -> None:
+    """Documents the publication just made public: their text to read, or, read already (a
+    document published again after a withdrawal), to publish again."""
+    for sha256 in hashes:
+        stage = TO_PUBLISH if store.exists(document_text_record_key(sha256)) else TO_READ
+        store.put_bytes(document_text_queue_prefix(stage) + sha256, b"")
+
+
 def to_read(store: ObjectStore) -> list[str]:
-    """Public documents whose text was never read, in a stable order."""
-    return sorted(public_document_hashes(store) - read_hashes(store))
+    """Public documents whose text was never read, in a stable order (those whose reading was
+    postponed stay until read)."""
+    return _queued(store, TO_READ)
+
+
+def not_to_read(store: ObjectStore, sha256: str) -> None:
+    """A queued document read by another task meanwhile, or whose acts left the public zone (if
+    they come back, the publication queues it again)."""
+    store.delete(document_text_queue_prefix(TO_READ) + sha256)
 
 
 def write_record(store: ObjectStore, sha256: str, record: dict) -> None:
     store.put_bytes(document_text_record_key(sha256), gzip_bytes(json.dumps(record, ensure_ascii=False).encode()))
+    if record.get("text"):
+        store.put_bytes(document_text_queue_prefix(TO_PUBLISH) + sha256, b"")
+    not_to_read(store, sha256)
 
 
 def read_record(store: ObjectStore, sha256: str) -> dict | None:
@@ -58,19 +102,17 @@ def public_pdf(store: ObjectStore, sha256: str) -> bytes | None:
 
 
 def publish_texts(store: ObjectStore) -> dict:
-    """Write the ``.txt`` of every public document whose text is read and not published yet.
+    """Write the ``.txt`` of every public document whose text is read and not published yet (the
+    queued ones).
 
     Runs under the chain's lease, like ``load.documents.publish_documents``, so that a text never
     outlives its PDF: a document withdrawn meanwhile has no PDF and gets no text.
     """
-    public = public_document_hashes(store)
-    published = {document_hash(key) for key in store.list_keys(DOCUMENTS_PREFIX + "/")
-                 if key.endswith(DOCUMENT_TEXT_SUFFIX)}
     written = []
-    for sha256 in sorted((public & read_hashes(store)) - published):
+    for sha256 in _queued(store, TO_PUBLISH):
         record = read_record(store, sha256)
-        if not record or not record.get("text") or not store.exists(document_key(sha256)):
-            continue
-        store.put_bytes(public_document_text_key(sha256), record["text"].encode("utf-8"))
-        written.append(sha256)
+        if record and record.get("text") and store.exists(document_key(sha256)):
+            store.put_bytes(public_document_text_key(sha256), record["text"].encode("utf-8"))
+            written.append(sha256)
+        store.delete(document_text_queue_prefix(TO_PUBLISH) + sha256)
     return {"written": written}

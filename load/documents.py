@@ -67,7 +67,8 @@ def _usage_key(year: int) -> str:
 
 
 def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> dict:
-    """Copy the year's new documents from raw, then remove those no year uses any more.
+    """Copy the year's new documents from raw, then remove those no year uses any more; ``new``:
+    the hashes of the documents copied (whose text is to be read, or published again).
 
     A document the year's last publication listed is there (the year's publications hold the
     chain's lease, and a document goes only when no year lists it): only the others are looked
@@ -79,7 +80,7 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
         previous = set(json.loads(store.get_bytes(_usage_key(year))))
     except FileNotFoundError:
         previous = set()
-    copied = 0
+    copied = []
     refused, absent = [], set()
     for key, raw_key in sorted(wanted.items()):
         if key in previous or store.exists(key):
@@ -90,7 +91,7 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
             absent.add(key)
             continue
         store.put_bytes(key, data)
-        copied += 1
+        copied.append(document_hash(key))
     put_if_changed(store, _usage_key(year), (json.dumps(sorted(set(wanted) - absent), indent=0) + "\n").encode())
     dropped = previous - set(wanted)
     if dropped:
@@ -102,4 +103,4 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
         for key in sorted(dropped):
             store.delete(public_document_text_key(document_hash(key)))
             store.delete(key)
-    return {"copied": copied, "removed": sorted(dropped), "not_pdf": refused}
+    return {"copied": len(copied), "new": copied, "removed": sorted(dropped), "not_pdf": refused}

@@ -129,4 +129,4 @@ def test_a_document_no_online_act_shows_is_never_read(tmp_path):
     store.put_bytes("raw/actes/drop/date=2025-03-01/b/prive/annexe.pdf", secret)
     assert [d for job in CHAIN.text_jobs(settings) for d in job["documents"]] == [hashes["public"]]
     assert CHAIN.read_texts(settings, [hashlib.sha256(secret).hexdigest()])["read"] == 0
-    assert store.list_keys("private/texts/") == []
+    assert store.list_keys("private/texts/documents/") == [], "no text record: never read"
