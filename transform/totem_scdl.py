@@ -223,12 +223,14 @@ class _CsvCell(dict):
 def _column_kind(column: tuple) -> str:
     """How a column's cells are written (checked on its cells joined by line feeds, in C): "plain" as they
     are, nothing to quote nor neutralise (most columns); "cells" through each distinct cell's written
-    form; "csv" by ``csv`` itself (a carriage return, which Python versions quote differently)."""
+    form; "csv" by ``csv`` itself (a carriage return, which Python versions quote differently). A formula's
+    first character is looked for alone before at a cell's start: most columns hold none of them."""
     joined = "\n".join(column)  # TypeError: a cell that is not text
     if "\r" in joined:
         return "csv"
     if (joined.count("\n") == len(column) - 1 and "," not in joined and '"' not in joined
-            and not joined.startswith(FORMULA_STARTS) and not any(f"\n{start}" in joined for start in FORMULA_STARTS)):
+            and not joined.startswith(FORMULA_STARTS)
+            and not any(start in joined and f"\n{start}" in joined for start in FORMULA_STARTS)):
         return "plain"
     return "cells"
 
