@@ -78,7 +78,7 @@ def fingerprint(record) -> str:
 _TEXTS = msgspec.json.Encoder()
 
 
-def texts_fingerprint(cells: list[str]) -> str:
+def texts_fingerprint(cells: list[str] | tuple[str, ...]) -> str:
     """``fingerprint`` of a record made of texts (a table's row), three times faster: msgspec writes its JSON
     with json's escapes, and ``", "`` is put between the items (``","`` cannot occur inside an encoded text,
     whose quotes are escaped); a text msgspec cannot write (a lone surrogate) goes through ``fingerprint``."""
