@@ -344,15 +344,14 @@ class NightTransform:
 def _file_parts(pool: WorkerPool, store: ObjectStore, key: str, result: FileResult, night: str, spool: Path,
                 batch_rows: int) -> dict[int, list[Path]]:
     """One export staged, chunk by chunk (in the pool's workers, which then parse the objects themselves:
-    ``decp_formats.RawTexts``), its parts in the file's order; read again the exact way when the fast
-    reading says so."""
-    if pool.workers > 1:
-        try:
-            return _staged_file(pool, store, key, result, night, spool, batch_rows, fast=True)
-        except NotStreamedFast:
-            shutil.rmtree(spool)
-            spool.mkdir()
-            result.read = result.invalid = 0
+    ``decp_formats.RawTexts``, and take the happy path of those the cleaning leaves as they are), its parts
+    in the file's order; read again the exact way when the fast reading says so."""
+    try:
+        return _staged_file(pool, store, key, result, night, spool, batch_rows, fast=True)
+    except NotStreamedFast:
+        shutil.rmtree(spool)
+        spool.mkdir()
+        result.read = result.invalid = 0
     return _staged_file(pool, store, key, result, night, spool, batch_rows)
 
 

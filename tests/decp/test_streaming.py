@@ -164,11 +164,11 @@ def test_a_dropped_export_goes_into_raw_byte_for_byte_without_being_read_whole(n
     assert changed[0].key != files[0].key and store.get_bytes(changed[0].key) == data + b" ", "raw never rewritten"
 
 
-def _texts_to_two_workers(monkeypatch) -> list[bool]:
-    """Two workers, chunks of several objects and a head of 5, so that the objects past the head go to
-    the workers as their texts; returns, per staged chunk, whether it went as texts."""
+def _texts_to_two_workers(monkeypatch, workers: str = "2") -> list[bool]:
+    """Two workers (or ``workers``), chunks of several objects and a head of 5, so that the objects past
+    the head go to the workers as their texts; returns, per staged chunk, whether it went as texts."""
     _shrink(monkeypatch, chunk=6000)
-    monkeypatch.setenv("DIGOR_DECP_WORKERS", "2")
+    monkeypatch.setenv("DIGOR_DECP_WORKERS", workers)
     went_as_texts: list[bool] = []
     chunks = decp_staging._chunks
 
@@ -200,12 +200,13 @@ def _conversion(files, out, capsys) -> tuple[int, str, dict[str, bytes]]:
                                                        for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def test_objects_handed_to_the_workers_as_texts_publish_and_report_what_one_process_does(national, tmp_path,
-                                                                                      monkeypatch, capsys):
+@pytest.mark.parametrize("workers", ["2", "1"])
+def test_objects_handed_to_the_workers_as_texts_publish_and_report_what_the_exact_reading_does(
+        national, tmp_path, monkeypatch, capsys, workers):
     path, _ = national
     monkeypatch.setenv("DIGOR_DECP_WORKERS", "1")
-    one = _conversion([path], tmp_path / "one", capsys)
-    went_as_texts = _texts_to_two_workers(monkeypatch)
+    one = _conversion([path], tmp_path / "one", capsys)  # its 240 objects are within the head: read the exact way
+    went_as_texts = _texts_to_two_workers(monkeypatch, workers)
     two = _conversion([path], tmp_path / "two", capsys)
     assert one[0] == 0 and two == one
     assert sum(went_as_texts) > 10, "the objects past the head went to the workers as texts"
@@ -232,7 +233,7 @@ def test_an_odd_or_broken_object_past_the_head_is_read_and_reported_as_one_proce
     good = tmp_path / "bon.json"
     write_national_export(good, 20, seed=7, buyers=5)
     monkeypatch.setenv("DIGOR_DECP_WORKERS", "1")
-    one = _conversion([good, odd], tmp_path / "one", capsys)
+    one = _conversion([good, odd], tmp_path / "one", capsys)  # within the head: the exact way
     went_as_texts = _texts_to_two_workers(monkeypatch)
     assert _conversion([good, odd], tmp_path / "two", capsys) == one
     assert any(went_as_texts)
