@@ -39,6 +39,7 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ":
 MIN_YEAR = 1980  # older dates are noise (concessions signed in the 2000s are real and still published)
 REPAIR_MIN_YEAR = 2010  # a repaired year must land in the DECP era, else the date is dropped
 MAX_AMOUNT = 3_000_000_000.0  # above 3 bn € HT a contract of a regional buyer is a typo (decp-augmente)
+MAX_INTEGER = 2**53  # past it a number read is not always the number sent (and 64-bit columns end soon after)
 DIGIT_RUN = re.compile(r"^(\d)\1{6,}$")  # 9999999, 11111111, ...
 
 
@@ -266,11 +267,15 @@ def clean_number(value) -> Cleaned:
 
 
 def clean_integer(value) -> Cleaned:
+    """An integer (a count of offers, of months, an order number); past ``MAX_INTEGER`` it is none (and no
+    table column holds it): dropped."""
     number, note = clean_number(value)
     if number is None:
         return None, note
     if not float(number).is_integer():
         return None, f"nombre entier attendu, {_show(value)} retiré"
+    if abs(number) > MAX_INTEGER:
+        return None, f"nombre entier hors limites {_show(value)} retiré"
     return int(number), note
 
 

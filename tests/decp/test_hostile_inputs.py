@@ -76,3 +76,21 @@ def test_a_decp_night_with_a_hostile_file_publishes_the_others_and_reports_it(tm
     report = json.loads((store / "private" / report_key).read_text(encoding="utf-8"))
     assert report["totals"]["unreadable_files"] == len(HOSTILE)
     assert report["totals"]["published"] > 0
+
+
+@pytest.mark.parametrize("field", ["offresRecues", "dureeMois"])
+def test_an_integer_too_large_for_the_table_rejects_its_contract_by_name_and_the_others_are_published(
+        tmp_path, capsys, field):
+    """An integer past what the table's columns hold (64 bits) once stopped the whole conversion with a
+    traceback; it is no count of offers nor of months: dropped with a note, its contract rejected."""
+    huge = {**MARCHE_2022, "id": "2025M002", field: 10**30}
+    export = tmp_path / "enorme.json"
+    export.write_text(json.dumps({"marches": {"marche": [MARCHE_2022, huge]}}), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["convert", "decp", str(export), "--out", str(out), "--date", "2025-06-30"]) == 0
+    assert "enorme.json (2022): 2 read = 1 published + 1 rejected" in capsys.readouterr().out
+    published = json.loads((out / "decp-2025.json").read_text(encoding="utf-8"))
+    assert [m["id"] for m in published["marches"]["marche"]] == ["2025M001"]
+    rejects = list(csv.DictReader(io.StringIO((out / "rejets" / "decp-rejets-2025.csv").read_text(encoding="utf-8"))))
+    assert {(r["id"], r["champ"]) for r in rejects} >= {("2025M002", field)}
+    assert any(r["code"] == "anomalie" and "1000000000000000000000000000000" in r["message"] for r in rejects)
