@@ -446,9 +446,9 @@ class ActesChain(Chain):
         unreadable, postponed = [], []
         with TextReader(settings.text_limits) as reader:
             for sha256 in documents:
-                if read_record(store, sha256) is not None:
-                    not_to_read(store, sha256)
-                    continue  # read by another task or night meanwhile
+                if (record := read_record(store, sha256)) is not None:
+                    not_to_read(store, sha256, record)
+                    continue  # read by another task or night meanwhile, or before a withdrawal
                 data = public_pdf(store, sha256)
                 if data is None:
                     not_to_read(store, sha256)

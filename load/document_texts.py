@@ -54,11 +54,9 @@ def _queued(store: ObjectStore, stage: str) -> list[str]:
 
 
 def queue_documents(store: ObjectStore, hashes: Iterable[str]) -> None:
-    """Documents the publication just made public: their text to read, or, read already (a
-    document published again after a withdrawal), to publish again."""
+    """Documents the publication just made public: their text to read."""
     for sha256 in hashes:
-        stage = TO_PUBLISH if store.exists(document_text_record_key(sha256)) else TO_READ
-        store.put_bytes(document_text_queue_prefix(stage) + sha256, b"")
+        store.put_bytes(document_text_queue_prefix(TO_READ) + sha256, b"")
 
 
 def to_read(store: ObjectStore) -> list[str]:
@@ -67,17 +65,18 @@ def to_read(store: ObjectStore) -> list[str]:
     return _queued(store, TO_READ)
 
 
-def not_to_read(store: ObjectStore, sha256: str) -> None:
-    """A queued document read by another task meanwhile, or whose acts left the public zone (if
-    they come back, the publication queues it again)."""
+def not_to_read(store: ObjectStore, sha256: str, record: dict | None = None) -> None:
+    """A queued document that needs no reading: read now or already (``record``: by another task,
+    or before its acts were withdrawn and published again; its text is then to publish), or whose
+    acts left the public zone (if they come back, the publication queues it again)."""
+    if record and record.get("text"):
+        store.put_bytes(document_text_queue_prefix(TO_PUBLISH) + sha256, b"")
     store.delete(document_text_queue_prefix(TO_READ) + sha256)
 
 
 def write_record(store: ObjectStore, sha256: str, record: dict) -> None:
     store.put_bytes(document_text_record_key(sha256), gzip_bytes(json.dumps(record, ensure_ascii=False).encode()))
-    if record.get("text"):
-        store.put_bytes(document_text_queue_prefix(TO_PUBLISH) + sha256, b"")
-    not_to_read(store, sha256)
+    not_to_read(store, sha256, record)
 
 
 def read_record(store: ObjectStore, sha256: str) -> dict | None:
