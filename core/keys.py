@@ -112,6 +112,11 @@ def document_text_queue_prefix(stage: str) -> str:
     return f"{DOCUMENT_TEXTS_QUEUE_PREFIX}/{stage}/"
 
 
+def document_text_queue_key(stage: str, sha256: str) -> str:
+    """Private: one document in the texts' queue (``document_text_queue_prefix``)."""
+    return f"{document_text_queue_prefix(stage)}{sha256}"
+
+
 def widget_body_drafts(widget: str, body: str) -> str:
     """Private folder of what one body's widget keeps between switches (the parts below); trailing slash."""
     return f"{widget_drafts(widget)}/{body}/"

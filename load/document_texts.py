@@ -17,6 +17,7 @@ from core.keys import (
     DOCUMENT_TEXTS_PREFIX,
     DOCUMENT_TEXTS_QUEUE_KEPT,
     DOCUMENTS_PREFIX,
+    document_text_queue_key,
     document_text_queue_prefix,
     document_text_record_key,
     public_document_text_key,
@@ -43,7 +44,7 @@ def _keep_queue(store: ObjectStore) -> None:
                  if key.endswith(DOCUMENT_TEXT_SUFFIX)}
     for stage, hashes in ((TO_READ, public - read), (TO_PUBLISH, (public & read) - published)):
         for sha256 in hashes:
-            store.put_bytes(document_text_queue_prefix(stage) + sha256, b"")
+            store.put_bytes(document_text_queue_key(stage, sha256), b"")
     store.put_bytes(DOCUMENT_TEXTS_QUEUE_KEPT, b"{}\n")
 
 
@@ -56,7 +57,7 @@ def _queued(store: ObjectStore, stage: str) -> list[str]:
 def queue_documents(store: ObjectStore, hashes: Iterable[str]) -> None:
     """Documents the publication just made public: their text to read."""
     for sha256 in hashes:
-        store.put_bytes(document_text_queue_prefix(TO_READ) + sha256, b"")
+        store.put_bytes(document_text_queue_key(TO_READ, sha256), b"")
 
 
 def to_read(store: ObjectStore) -> list[str]:
@@ -70,8 +71,8 @@ def not_to_read(store: ObjectStore, sha256: str, record: dict | None = None) -> 
     or before its acts were withdrawn and published again; its text is then to publish), or whose
     acts left the public zone (if they come back, the publication queues it again)."""
     if record and record.get("text"):
-        store.put_bytes(document_text_queue_prefix(TO_PUBLISH) + sha256, b"")
-    store.delete(document_text_queue_prefix(TO_READ) + sha256)
+        store.put_bytes(document_text_queue_key(TO_PUBLISH, sha256), b"")
+    store.delete(document_text_queue_key(TO_READ, sha256))
 
 
 def write_record(store: ObjectStore, sha256: str, record: dict) -> None:
@@ -113,5 +114,5 @@ def publish_texts(store: ObjectStore) -> dict:
         if record and record.get("text") and store.exists(document_key(sha256)):
             store.put_bytes(public_document_text_key(sha256), record["text"].encode("utf-8"))
             written.append(sha256)
-        store.delete(document_text_queue_prefix(TO_PUBLISH) + sha256)
+        store.delete(document_text_queue_key(TO_PUBLISH, sha256))
     return {"written": written}
