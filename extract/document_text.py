@@ -7,8 +7,7 @@ processes are forked, one per document, from a reading server (this module run a
 ``python -m extract.document_text --serve <limits as JSON>``) that has imported the PDF reader once:
 a document costs a fork, not an interpreter's start (``TextReader``: one server for a batch of
 documents). The server takes a PDF's path per line on its input and answers one JSON line; a server
-that dies or stops answering costs the document it was reading ("crashed") and the next document
-gets a new one.
+that dies or stops answering is replaced and asked again once, then the document is "crashed".
 """
 
 from __future__ import annotations
@@ -106,20 +105,27 @@ class TextReader:
             return _unreadable("too_big", f"{len(data)} bytes, more than {self.limits.max_bytes}")
         path = Path(self._folder.name) / "document.pdf"
         path.write_bytes(data)
+        for _ in range(2):  # a server found dead (killed between documents) is replaced once
+            answer = self._ask(path)
+            if answer is not None:
+                return answer
+            self._stop()
+        return _unreadable("crashed", "the text reader stopped while reading it")
+
+    def _ask(self, path: Path) -> DocumentText | None:
+        """The server's answer for one document; None if it stopped without one. A document cannot stop
+        the server (its own process can only end itself), so a stopped server says nothing of it."""
         server = self._start()
         try:
             server.stdin.write(f"{path}\n".encode())
             server.stdin.flush()
         except OSError:
-            self._stop()
-            return _unreadable("crashed", "the text reader stopped before reading it")
+            return None
         ready, _, _ = select.select([server.stdout], [], [], self.limits.timeout_seconds + self.GRACE_SECONDS)
-        line = server.stdout.readline() if ready else b""
         try:
-            return DocumentText.from_dict(json.loads(line))
+            return DocumentText.from_dict(json.loads(server.stdout.readline() if ready else b""))
         except (ValueError, TypeError):
-            self._stop()
-            return _unreadable("crashed", "the text reader stopped while reading it")
+            return None
 
     @property
     def server_pid(self) -> int | None:
