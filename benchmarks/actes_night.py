@@ -196,9 +196,10 @@ def main() -> None:
         print(f"history {size:>7,} acts | night {night['totals']['transformed']:>5} acts | "
               f"{night['wall_s']:6.1f} s wall {night['cpu_s']:6.1f} s CPU | peak {night['peak_mb']:5} MB | "
               + " ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items()), flush=True)
-    record_figures("actes_night", nights=[
-        {"history": size, "acts": night["totals"]["transformed"], "wall_s": night["wall_s"], "cpu_s": night["cpu_s"],
-         "peak_mb": night["peak_mb"]} for size, night in rows])
+    if rows:
+        record_figures("actes_night", nights=[
+            {"history": size, "acts": night["totals"]["transformed"], "wall_s": night["wall_s"], "cpu_s": night["cpu_s"],
+             "peak_mb": night["peak_mb"]} for size, night in rows])
     if len(rows) > 1:
         (small, first), (large, last) = rows[0], rows[-1]
         print(f"growth from {small:,} to {large:,} acts of history: wall x{last['wall_s'] / first['wall_s']:.2f}, "
