@@ -266,11 +266,11 @@ class Chain:
     def owe_datagouv(self, settings: Settings, year_results: list[dict], paid: Iterable[int] = ()) -> None:
         """Under the lease: the years about to be switched (or sent) owed to data.gouv.fr, before the
         switch, so that whatever fails after it, the next run sends them; ``paid``: the years sent."""
-        store = self.store(settings)
+        store, paid = self.store(settings), set(paid)
         owed = self._owed(store)
         after = {**owed, **{str(r["year"]): {key: r[key] for key in ("year", "files", "left_by_decision") if key in r}
                             for r in year_results}}
-        after = {year: result for year, result in sorted(after.items()) if int(year) not in set(paid)}
+        after = {year: result for year, result in sorted(after.items()) if int(year) not in paid}
         if after != owed:
             store.put_bytes(datagouv_owed_key(self.name), json_bytes({"years": after}))
 
