@@ -11,11 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from datetime import date, datetime
 from pathlib import Path
 
@@ -32,10 +28,10 @@ from core.registry import body_registry
 from extract.pastell_source import night_cutoff
 from samples.actes import DEMO_NIGHTS, Act, act_files
 from tests.emulators.pastell import DocVersion, sample_emulator
+from tests.held_runs import held_at
 from tests.pastell.conftest import CONN_ID, FAST, REGISTRY_PATH
 
 BODY = next(b for b in yaml.safe_load(REGISTRY_PATH.read_text(encoding="utf-8"))["bodies"] if b["pastell_id_e"] == "101")
-WAIT_LIMIT = 300
 
 
 @pytest.fixture(scope="module")
@@ -242,26 +238,13 @@ def test_a_short_run_while_the_night_holds_the_lease_skips_and_the_act_is_publis
         store, emulator, dags, monkeypatch, tmp_path):
     act = _acknowledged_act(emulator, "shortrun3", "2025-SR-003", "2025-03-06 09:40:00", "2025-03-06 10:02:00")
     emulator.clock = night_cutoff("2025-03-06")
-    gate = tmp_path / "gate"
-    gate.touch()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DIGOR_TEST_HOLD": f"after-ledger-read-2025:{gate}"}
-    night = subprocess.Popen([sys.executable, "-m", "digor.cli", "run", "actes", "--date", "2025-03-06"], env=env,
-                             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + WAIT_LIMIT
-        while not Path(f"{gate}.reached").exists():
-            assert night.poll() is None, night.stdout.read()
-            assert time.monotonic() < deadline, "the night never reached its hold point"
-            time.sleep(0.05)
+    with held_at("after-ledger-read-2025", ["run", "actes", "--date", "2025-03-06"], tmp_path) as night:
         held = _public(store)
         monkeypatch.setenv("DIGOR_SHORT_RUN_LOCK_WAIT_SECONDS", "0")
         skipped = _short_run(dags, emulator, "2025-03-06 10:15:00")
         assert _states(skipped) == {"short_run": "skipped", "announce": "skipped"}
         assert _public(store) == held, "the short run wrote while the night held the lease"
-    finally:
-        gate.unlink(missing_ok=True)
-        output, _ = night.communicate(timeout=WAIT_LIMIT)
-    assert night.returncode == 0, output
+    assert night.returncode == 0, (tmp_path / "held.log").read_text()
     objet = act.objet
     assert _where(store, act) == {"actes": [[objet, "2025-03-06"]], "deliberations": 1,
                                   "widget": [(objet, "2025-03-06")], "events": 1, "first_published": "2025-03-06"}
