@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STORE ?= var/store
 
-.PHONY: demo test airflow airflow-down install install-dev widgets bench clean portail-demo
+.PHONY: demo test airflow airflow-down install install-dev native widgets bench clean portail-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+# The TOTEM reader's C walk (transform/_totem_walk.c), built in place against the installed lxml;
+# where it cannot be built (no C compiler), it says so and TOTEM lines are read in Python.
+native: $(VENV)/.installed
+	$(BIN)/python -m transform.build_native
+
+install: $(VENV)/.installed native
 
 # Widgets: third-party browser code from the npm lock file, copied next to the pages
 # (MiniSearch for the Actes search, Apache ECharts and its French locale for the charts;
@@ -44,7 +49,7 @@ widgets/vendor/echarts-fr.js: widgets/node_modules/.package-lock.json
 
 widgets: $(WIDGET_VENDOR)
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev native
 
 demo: install widgets
 	$(BIN)/digor demo --store $(STORE)

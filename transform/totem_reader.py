@@ -8,8 +8,11 @@ it needs a handful of elements, whatever the ``VersionSchema``), write French nu
 
 Each ``LigneBudget`` is turned into a small record, and the annexes (personal data: staff,
 subsidies to persons, loans) are never read. A file up to ``WHOLE_TREE_BYTES`` is parsed whole
-(libxml2's one-shot parse is the cheapest); a larger one is parsed as a stream whose elements
-read are freed (lines by batches of ``_LINES_FREED_TOGETHER``, skipped blocks as they end).
+(libxml2's one-shot parse is the cheapest) and, when the install step built it, walked by the C
+module ``transform/_totem_walk.c``, which hands each line's fields without a Python object per child
+(the same records as the Python reading, which a machine without the module uses); a larger one is
+parsed as a stream whose elements read are freed (lines by batches of ``_LINES_FREED_TOGETHER``,
+skipped blocks as they end).
 Nothing from the outside is loaded: the parser is ``core.safe_xml``'s (a DOCTYPE, the door to
 entity bombs and external entities, is refused wherever the prologue puts it and whatever its
 encoding; entities are never resolved, the network is never touched), and the input size is capped.
@@ -19,6 +22,7 @@ Any problem raises ``TotemError`` with a reason an engineer can act on.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -29,6 +33,14 @@ from lxml import etree
 from core import safe_xml
 from core.config import BUDGET_MAX_AMOUNT
 from core.identifiers import siret_is_valid
+
+try:  # the C walk of a parsed tree (transform/_totem_walk.c, built by the install step)
+    from transform import _totem_walk as _native
+    _NATIVE_MISSING = ""
+except ImportError as missing:  # not built here, or built for another lxml: lines read in Python
+    _native, _NATIVE_MISSING = None, str(missing)
+
+log = logging.getLogger(__name__)
 
 DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 CFU_ROOT = "CompteFinancierUnique"
@@ -183,7 +195,7 @@ def read_totem(
     if not data or data.isspace():  # not ``data.strip()``: no copy of a big file
         raise TotemError("the file is empty")
     try:
-        document = _stream(data, max_amount)
+        document = _read(data, max_amount)
     except safe_xml.XmlRefused as error:
         raise TotemError(str(error)) from None
     except etree.XMLSyntaxError as error:
@@ -200,6 +212,32 @@ _SELECTED = sorted({"LigneBudget", "Information", "VersionSchema", "Scellement",
                     *_EN_TETE_DOC_FIELDS, *_EN_TETE_BUDGET_FIELDS, *_BLOC_BUDGET_FIELDS})
 
 
+def _read(data: bytes, max_amount: Decimal | None) -> TotemDocument:
+    """The document read by the C walk when it is built and the file is parsed whole, else in Python.
+    A document the C walk finds wrong is read again in Python, which says what is wrong with it as it
+    always did: the first problem in document order (the walk reads every line's amounts first)."""
+    walk = native_walk()
+    if walk is None or len(data) > WHOLE_TREE_BYTES:
+        return _stream(data, max_amount)
+    try:
+        return _stream(data, max_amount, walk)
+    except TotemError:
+        return _stream(data, max_amount)
+
+
+_native_said = False
+
+
+def native_walk():
+    """The C walk's module, None when it is not built (said once per process in the log)."""
+    global _native_said
+    if _native is None and not _native_said:
+        _native_said = True
+        log.info("TOTEM lines are read in Python: the C walk is not built (%s); `make install` builds it",
+                 _NATIVE_MISSING)
+    return _native
+
+
 def _root_name(data: bytes) -> str:
     """The root element's name, read from the first event only (the DOCTYPE check runs there)."""
     for _, element in safe_xml.iterparse(io.BytesIO(data), events=("start",)):
@@ -207,22 +245,28 @@ def _root_name(data: bytes) -> str:
     raise TotemError("no root element")
 
 
-def _elements(data: bytes):
+def _elements(data: bytes, walk=None, max_amount: Decimal | None = None, amounts_read: dict | None = None):
     """The elements the reader looks at (``_SELECTED``, any namespace), and whether they come as a
     stream. A document up to ``WHOLE_TREE_BYTES`` is parsed whole and its elements taken from the
     tree in document order: libxml2's one-shot parse costs a third less than following a stream's
     events, and the tree is small. A larger one is streamed (end events, lines and skipped blocks
     freed as they end): memory stays flat whatever its size. Blank text between elements is never
     made a node (nothing is read from text, only from attributes): a quarter less to parse and free;
-    nor is an ``xml:id`` indexed (nothing is looked up by id)."""
+    nor is an ``xml:id`` indexed (nothing is looked up by id). With the C ``walk``, a whole tree's
+    lines come as tuples (``_native_line``), their children never made Python objects, and the
+    skipped blocks are not entered."""
     options = {"remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False}
     tags = [f"{{*}}{name}" for name in _SELECTED]
     if len(data) <= WHOLE_TREE_BYTES:
-        return safe_xml.parse_xml(data, **options).iter(tags), False
+        root = safe_xml.parse_xml(data, **options)
+        if walk is None:
+            return root.iter(tags), False
+        return walk.walk(root, "LigneBudget", _SELECTED_NAMES, _SKIPPED_NAMES, _NATIVE_TEXT_FIELDS, AMOUNT_FIELDS,
+                         "CaracSup", amounts_read, lambda text, name: _amount(text, name, 0, max_amount)), False
     return (element for _, element in safe_xml.iterparse(io.BytesIO(data), tag=tags, **options)), True
 
 
-def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
+def _stream(data: bytes, max_amount: Decimal | None = None, walk=None) -> TotemDocument:
     # Whether an element lies in a skipped block is read from its ancestors, once per parent for
     # the lines; when streaming, what was read is freed (the whole tree is freed at once).
     document = None
@@ -232,8 +276,17 @@ def _stream(data: bytes, max_amount: Decimal | None = None) -> TotemDocument:
     lines = 0
     amounts_read: dict[str, Decimal] = {}  # amount texts already read in this document (most repeat)
     try:
-        elements, streaming = _elements(data)
+        elements, streaming = _elements(data, walk, max_amount, amounts_read)
         for element in elements:
+            if type(element) is tuple:  # a line the C walk read: (parent, fields…) or (parent,) when calculated
+                parent = element[0]
+                if document is None:  # no parent: the line is the root
+                    document = _document(_local(parent.getroottree().getroot().tag) if parent is not None else "")
+                if parent is not holder:
+                    holder, reading = parent, _read_here(parent, budgets, True)
+                if reading:
+                    _native_line(document, element)
+                continue
             if document is None:
                 document = _document(_local(element.getroottree().getroot().tag))
             tag = element.tag
@@ -380,19 +433,42 @@ def _line(document: TotemDocument, element, max_amount: Decimal | None, amounts_
             amounts[name] = value
         elif kind == _CARAC and (child.get("Code") or "") == "Section":
             section = " ".join((child.get("V") or "").split()).upper()
-    nature, cod_rd, op_budg = values.get("Nature"), values.get("CodRD"), values.get("OpBudg", "0")
+    get = values.get
+    _add_line(document, number, (
+        get("Nature", ""), get("ContNat", ""), get("Fonction", ""), get("ContFon", ""), get("Operation", ""),
+        get("CodRD"), get("OpBudg", "0"), get("TypOpBudg", ""), get("ArtSpe", "").lower(), get("LibCpte", ""),
+        section if section in ("I", "F") else "", amounts,
+    ))
+
+
+def _add_line(document: TotemDocument, number: int, fields: tuple) -> None:
+    """A line's fields (``BudgetLine``'s after its number), checked: a line without an account or
+    of an unknown direction or kind of operation refuses the document."""
+    nature, cod_rd, op_budg = fields[0], fields[5], fields[6]
     if not nature:
         raise TotemError(f"LigneBudget #{number} has no Nature (account)")
     if cod_rd not in ("R", "D"):
         raise TotemError(f"LigneBudget #{number}: CodRD {cod_rd!r} is neither R nor D")
     if op_budg not in ("0", "1"):
         raise TotemError(f"LigneBudget #{number}: OpBudg {op_budg!r} is neither 0 nor 1")
-    get = values.get
-    document.lines.append(_new_line(BudgetLine, (
-        number, nature, get("ContNat", ""), get("Fonction", ""), get("ContFon", ""), get("Operation", ""), cod_rd,
-        op_budg, get("TypOpBudg", ""), get("ArtSpe", "").lower(), get("LibCpte", ""),
-        section if section in ("I", "F") else "", amounts,
-    )))
+    document.lines.append(_new_line(BudgetLine, (number, *fields)))
+
+
+# What the C walk is given: the names it selects and those whose subtree it skips, and the text fields
+# of a line in ``BudgetLine``'s order (ContOp is read by neither).
+_SELECTED_NAMES = tuple(_SELECTED)
+_SKIPPED_NAMES = tuple(sorted(_SKIPPED_BLOCKS))
+_NATIVE_TEXT_FIELDS = ("Nature", "ContNat", "Fonction", "ContFon", "Operation", "CodRD", "OpBudg", "TypOpBudg",
+                       "ArtSpe", "LibCpte")
+
+
+def _native_line(document: TotemDocument, fields: tuple) -> None:
+    """A line the C walk read: its fields as ``_line`` makes them (text collapsed, ArtSpe lowered,
+    Section kept when I or F, amounts read), checked as ``_line`` checks them."""
+    if len(fields) == 1:
+        document.skipped_calculated += 1
+        return
+    _add_line(document, len(document.lines) + document.skipped_calculated + 1, fields[1:])
 
 
 def _check_header(document: TotemDocument) -> None:

@@ -145,8 +145,9 @@ PINNED_OUTPUTS = {
 }
 
 
-def test_every_real_file_converts_to_the_same_bytes(reference_dir, official_plans, tmp_path):
-    """``digor convert totem`` on the real files: every CSV byte and every reported problem as pinned."""
+def test_every_real_file_converts_to_the_same_bytes(reference_dir, official_plans, tmp_path, reading_path):
+    """``digor convert totem`` on the real files: every CSV byte and every reported problem as pinned,
+    whether the TOTEM reader's C walk reads the lines or Python does."""
     files = _reference_files(reference_dir)
     results = convert_files(files, tmp_path, official_plans)
     got = {}

@@ -1,4 +1,5 @@
-"""The TOTEM reader: real files of every shape, and hostile or broken ones refused with a reason."""
+"""The TOTEM reader: real files of every shape, and hostile or broken ones refused with a reason; each
+test runs with the reader's C walk and with its pure-Python reading (``reading_path``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from samples.budgets import entity_bomb
 from transform.totem_reader import TotemError, parse_french_number, read_totem
 
 NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
+pytestmark = pytest.mark.usefixtures("reading_path")
 
 
 def totem(lines: str = "", natdec: str = "01", siret: str = "21290099700017", extra: str = "") -> bytes:
