@@ -124,8 +124,8 @@ def widget_body_drafts(widget: str, body: str) -> str:
 
 def widget_year_digest_key(widget: str, body: str, version: str) -> str:
     """Private: what a body's manifest and derived files need of one year file version (first page
-    and feed candidates, counts, its acts' fingerprints, its parts of the search and text indexes),
-    so that a switch reads the years it did not touch from their digests (``load.widget_files._year_parts``)."""
+    and feed candidates, counts, the names of its public search part and text index), so that a
+    switch reads the years it did not touch from their digests (``load.widget_files._year_parts``)."""
     return f"{widget_year_digests(widget, body)}{version}"
 
 

@@ -138,6 +138,16 @@ def read_json(store: ObjectStore, key: str, default=None):
         return default
 
 
+def _stem(name: str) -> str:
+    found = VERSION_NAME.match(name)
+    return found["stem"] if found else name
+
+
+def _reversed(name: str) -> tuple[int, ...]:
+    """A sort key putting names in descending order."""
+    return tuple(-ord(c) for c in name)
+
+
 def _retired_key(folder: str) -> str:
     return f"{RETIRED_PREFIX}/{public_path(folder)}.json"
 
@@ -163,15 +173,23 @@ def retire_superseded(
     retired: dict[str, str] = read_json(store, state_key, {})
     before = dict(retired)
     deleted = []
-    shown: set[str] | None = None
+    shown: set[str] = set()
+    unread = set(keep)
 
     def shows_withdrawn(name: str) -> bool:
-        nonlocal shown
+        """Whether the version holds a record no current version holds. The current versions' records
+        are read only until they cover the retired version's, those of its own stem first, then the
+        versions named by a year, newest first (they hold what the others show): a folder's switch
+        reads what changed, not every version of its history, unless a record really left."""
         held = read_records(store, f"{folder}/{name}")
         if held is None:
             return True
-        if shown is None:
-            shown = set().union(*(read_records(store, f"{folder}/{n}") or set() for n in keep))
+        stem = _stem(name)
+        for other in sorted(unread, key=lambda n: (_stem(n) != stem, not _stem(n).isdigit(), _reversed(n))):
+            if held <= shown:
+                break
+            unread.discard(other)
+            shown.update(read_records(store, f"{folder}/{other}") or set())
         return not held <= shown
 
     def drop(name: str) -> None:

@@ -2,13 +2,15 @@
 
 Each body gets a manifest (``index.json``) naming its year files, a first page file (the most
 recent acts and the counts the filters show, so that the widget draws its list without any
-year file), a search index in the serialised format of MiniSearch (the library bundled with
-the widget, see ``widgets/package.json``) and an Atom feed of its latest acts.
+year file), for each year its part of the search index (the widget puts the years' parts
+together into one index of MiniSearch, the library bundled with it, see ``widgets/package.json``)
+and of the text index, and an Atom feed of its latest acts.
 
 A body can have tens of thousands of acts: the year files, the first page and the search
-index are content-addressed versions stored gzip-compressed (served with
+parts are content-addressed versions stored gzip-compressed (served with
 ``Content-Encoding: gzip``), so a browser downloads each once and a revisit only asks
-whether it changed; the widget fetches year files and the index only when a view needs them.
+whether it changed; the widget fetches year files and search parts only when a view needs them.
+A night writes the search and text parts of the years it touched only.
 """
 
 from __future__ import annotations
@@ -54,8 +56,14 @@ SEARCH_STEM = "recherche"
 FIRST_PAGE_STEM = "recents"
 FEED_FILE = "actes.atom"
 FORMAT_VERSION = 2
-# Of the private year parts (digest, search part, text part): a part of another format is made again.
-YEAR_PARTS_FORMAT = 2
+# Of the private year digests: a digest of another format (format 2 held the years' search and
+# text parts, before they became public files of their own) is made again from its year file.
+YEAR_PARTS_FORMAT = 3
+# The manifest's ``recherche.format``: 2, one index in MiniSearch's serialisation (written before
+# the index was cut by year, still read by the widget); 3, one search part per year.
+SEARCH_BY_YEAR = 3
+# Of a year's search part (``year_search_file``).
+SEARCH_PART_FORMAT = 1
 # The first page file holds, for the whole list and for each nature and each matière, at least
 # this many of the most recent acts: enough for the first pages of the list and of a page
 # configured for some kinds of acts (``widgets/actes.js`` reads the number from the file).
@@ -70,7 +78,6 @@ SEARCH_FIELDS = ("numero", "objet", "matiere")
 STOP_WORDS = (
     "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une",
 )
-MINISEARCH_SERIALIZATION = 2
 _NOT_WORD = re.compile(r"[\W_]+")
 # Ligatures NFD leaves whole: "vœu" is searched as "voeu".
 LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
@@ -88,6 +95,11 @@ def index_key(siren: str) -> str:
 def search_key(siren: str) -> str:
     """The stable name of the search index before it became a version (removed at the next switch)."""
     return f"{WIDGET_PREFIX}/{siren}/{SEARCH_STEM}.json"
+
+
+def search_stem(year: str) -> str:
+    """The stem of a year's search part; its text index's are ``widget_text_index.text_stems``."""
+    return f"{SEARCH_STEM}-{year}"
 
 
 def feed_key(siren: str) -> str:
@@ -165,15 +177,14 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
 
 def year_digest(acts: list[dict]) -> dict:
     """What the body's manifest, first page and feed need of one year file: its first page and
-    feed (the body's are among its years'), its counts and the fingerprints of its acts (what the
-    derived files hold)."""
+    feed (the body's are among its years'), its counts, and (``_year_parts``) the names of its
+    public search and text parts; small, so that a switch reads the years it did not touch cheaply."""
     return {
         "format": YEAR_PARTS_FORMAT,
         "actes": len(acts),
         "comptes": page_counts(acts),
         "premiere_page": page_acts(acts),
         "flux": feed_acts(acts),
-        "empreintes": sorted({fingerprint(act) for act in acts}),
     }
 
 
@@ -185,34 +196,40 @@ def _read_part(store: ObjectStore, key: str) -> dict | None:
     return part if part.get("format") == YEAR_PARTS_FORMAT else None
 
 
-def _json_text(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+def year_search_file(acts: list[dict]) -> dict:
+    """A year's public part of the search index: ``search_part`` of its acts, with the fields and
+    stop words it was made with. The widget numbers each year's acts after the years before it and
+    puts the parts together, in year order, into the index MiniSearch would build of all the acts
+    (an act in two years counts once, as first met): ``widgets/actes.js``, ``searchIndex``."""
+    return {"format": SEARCH_PART_FORMAT, "champs": list(SEARCH_FIELDS), "mots_vides": list(STOP_WORDS),
+            **search_part(acts)}
 
 
-def year_search_part(acts: list[dict], first: int) -> dict:
-    """One year file's part of the search index, serialised as the index holds it, its acts
-    numbered from ``first`` (the acts of the years before it): ``ids`` and ``longueurs`` as
-    ``search_part`` gives them, and the JSON text of its document ids, field lengths and each
-    term's postings per field (a search term is letters and digits: its JSON is itself in quotes)."""
-    part = search_part(acts)
-    return {
-        "debut": first, "ids": part["ids"], "longueurs": part["longueurs"],
-        "documentIds": ",".join(f'"{first + n}":{_json_text(act_id)}' for n, act_id in enumerate(part["ids"])),
-        "fieldLength": ",".join(f'"{first + n}":{_json_text(lengths)}' for n, lengths in enumerate(part["longueurs"])),
-        "termes": {term: {field: ",".join(f'"{first + rank}":{count}' for rank, count in docs)
-                          for field, docs in fields.items()}
-                   for term, fields in part["termes"].items()},
-    }
+def _publish_year_indexes(store: ObjectStore, siren: str, year: str, acts: list[dict], digest: dict,
+                          search: bool) -> None:
+    """Write the year's public search part (``search``) and text index as versions, then name them
+    in its digest: a digest names only files already written."""
+    folder = body_folder(siren)
+    ids = list(dict.fromkeys(act["id"] for act in acts))  # as ``search_part`` ranks them
+    if search:
+        held = Fingerprints(sorted({fingerprint(act) for act in acts}))
+        key, _ = put_version(store, folder, search_stem(year), "json", gzip_bytes(json_bytes(year_search_file(acts))),
+                             held)
+        digest["recherche"] = key.rsplit("/", 1)[1]
+    part = year_text_part(store, siren, year, acts, ids, search_tokens)
+    entry, names = publish_text_index(store, folder, year, ids, part, STOP_WORDS)
+    digest["texte"] = {"fichier": entry["fichier"] if entry else None, "fichiers": names,
+                       "en_attente": part["en_attente"]}
 
 
 def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], indexes: bool) -> list[dict]:
-    """Each year's digest, in year order, with (``indexes``) its ``recherche`` (search part) and
-    ``texte`` (text part), kept together in one private file per year file version: the digest since
-    the version was written, the search part while the years before keep their count of acts, the
-    text part while no document it waits for has its text; one missing or outdated is made from the
-    year file. The parts of year file versions no pointer names any more are deleted, and with them
-    every word, name and fingerprint of a withdrawn act."""
-    folder, years, first = body_folder(siren), [], 0
+    """Each year's digest, in year order, with (``indexes``) the names of its public search part
+    (``recherche``) and text index (``texte``), kept in one private file per year file version: made
+    from the year file when the version is new (a year the night touched), the text index again when a
+    document it waits for has its text. The digests of year file versions no pointer names any
+    more are deleted, and with them every name of a withdrawn act; its public parts go with the
+    versions the switch retires."""
+    folder, years = body_folder(siren), []
     for year in sorted(pointers):
         version = pointers[year]["fichier"]
         key = widget_year_digest_key("actes", siren, version)
@@ -228,13 +245,12 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
         if changed:
             digest = year_digest(acts())
         if indexes:
-            if digest.get("recherche", {}).get("debut") != first:
-                digest["recherche"] = year_search_part(acts(), first)
+            if "recherche" not in digest:
+                _publish_year_indexes(store, siren, year, acts(), digest, search=True)
                 changed = True
-            if "texte" not in digest or text_part_outdated(store, digest["texte"]):
-                digest["texte"] = year_text_part(store, siren, year, acts(), digest["recherche"]["ids"], search_tokens)
+            elif text_part_outdated(store, digest["texte"]):
+                _publish_year_indexes(store, siren, year, acts(), digest, search=False)
                 changed = True
-            first += len(digest["recherche"]["ids"])
         if changed:
             store.put_bytes(key, json_bytes(digest))
         years.append(digest)
@@ -358,8 +374,8 @@ def publish_index(
 
     Writing it is the switch: it names the year versions that ``publish_year_files``
     pointed to, so a widget reads either the old set of files or the new one. With
-    ``public_url`` (how browsers reach a public key) it also rebuilds the body's search
-    index and Atom feed from its year files. ``identity`` is what the SIRENE register says of
+    ``public_url`` (how browsers reach a public key) it also names each year's search part and
+    text index (made for the years whose file changed) and rewrites the Atom feed. ``identity`` is what the SIRENE register says of
     the body (address, commune, legal category), for the widget's header.
     """
     folder = body_folder(body.siren)
@@ -392,68 +408,18 @@ def publish_index(
     recents = first_page(body.siren, [act for digest in digests for act in digest["premiere_page"]], counts=counts)
     others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents, recents["actes"])]
     document["premiere_page"] = {"fichier": others[0]}
+    for digest in digests:  # kept even by a switch that does not name them: their digests do
+        others += [digest["recherche"], *digest["texte"]["fichiers"]] if "recherche" in digest else []
     if public_url is not None:
-        held = set().union(*(digest["empreintes"] for digest in digests))
-        search_version, _ = put_version(store, folder, SEARCH_STEM, "json",
-                                        gzip_bytes(_search_index_bytes(store, folder, pointers, digests)),
-                                        Fingerprints(sorted(held)))
-        others.append(search_version.rsplit("/", 1)[1])
-        document["recherche"] = {"fichier": others[-1], "bibliotheque": "minisearch", "format": MINISEARCH_SERIALIZATION}
-        text, names = publish_text_index(store, folder, [(digest["recherche"]["ids"], digest["texte"]) for digest in digests],
-                                         STOP_WORDS)
-        if text:
-            document["recherche"]["texte"] = text
-            others += names
+        document["recherche"] = {"bibliotheque": "minisearch", "format": SEARCH_BY_YEAR, "annees": {
+            year: {"fichier": digest["recherche"]} | ({"texte": digest["texte"]["fichier"]} if digest["texte"]["fichier"] else {})
+            for year, digest in zip(sorted(pointers), digests)}}
         feed = atom_feed(body, region_publisher, [act for digest in digests for act in digest["flux"]], public_url)
         put_if_changed(store, feed_key(body.siren), feed)
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))
     _finish_switch(store, body.siren, years, others, retention_days)
     return key
-
-
-def _search_index_bytes(store: ObjectStore, folder: str, pointers: dict[str, dict], digests: list[dict]) -> bytes:
-    """The body's search index (``search_index`` of its years, as compact JSON) put together from
-    its years' serialised parts: only the running mean of the field lengths is computed again."""
-    searches = [digest["recherche"] for digest in digests]
-    count = sum(len(search["ids"]) for search in searches)
-    if len({act_id for search in searches for act_id in search["ids"]}) != count:
-        # An act in two year files (moved, the old year not rewritten yet) counts once, as first met.
-        acts = [read_widget_json(store, f"{folder}/{pointers[year]['fichier']}")["actes"] for year in sorted(pointers)]
-        return json_bytes(search_index(parts=[search_part(year) for year in acts]))
-    average, short = [0.0] * len(SEARCH_FIELDS), 0
-    for search in searches:
-        for lengths in search["longueurs"]:
-            for field_id, length in enumerate(lengths):
-                # The running mean exactly as MiniSearch keeps it (see ``search_index``).
-                average[field_id] = (average[field_id] * short + length) / (short + 1)
-            short += 1
-    terms: dict[str, list[dict[str, str]]] = {}
-    for search in searches:
-        for term, fields in search["termes"].items():
-            terms.setdefault(term, []).append(fields)
-    entries = []
-    for term in sorted(terms):
-        fields = terms[term]
-        if len(fields) > 1:
-            merged: dict[str, list[str]] = {}
-            for by_field in fields:
-                for field, postings in by_field.items():
-                    merged.setdefault(field, []).append(postings)
-            joined = {field: ",".join(postings) for field, postings in merged.items()}
-        else:
-            joined = fields[0]
-        entries.append(f'["{term}",{{' + ",".join(f'"{field}":{{{joined[field]}}}' for field in sorted(joined)) + "}]")
-    return "".join([
-        '{"averageFieldLength":', _json_text(average),
-        ',"digor":', _json_text({"champs": list(SEARCH_FIELDS), "mots_vides": list(STOP_WORDS)}),
-        ',"dirtCount":0,"documentCount":', str(count),
-        ',"documentIds":{', ",".join(search["documentIds"] for search in searches if search["documentIds"]),
-        '},"fieldIds":', _json_text({field: field_id for field_id, field in enumerate(SEARCH_FIELDS)}),
-        ',"fieldLength":{', ",".join(search["fieldLength"] for search in searches if search["fieldLength"]),
-        '},"index":[', ",".join(entries),
-        '],"nextId":', str(count), f',"serializationVersion":{MINISEARCH_SERIALIZATION},"storedFields":{{}}}}\n',
-    ]).encode("utf-8")
 
 
 def search_tokens(text: str) -> list[str]:
@@ -469,7 +435,7 @@ def search_tokens(text: str) -> list[str]:
 def search_part(acts: Iterable[dict]) -> dict:
     """The search postings of some acts (one year file's), by their rank among them: ``ids``
     (each act once, first seen), ``longueurs`` (unique words per field) and ``termes`` (term ->
-    field id -> [[rank, occurrences], ...]); ``search_index`` puts a body's years' parts together."""
+    field id -> [[rank, occurrences], ...]); the widget puts a body's years' parts together."""
     ids: list[str] = []
     lengths: list[list[int]] = []
     postings: dict[str, dict[str, dict[int, int]]] = {}
@@ -491,51 +457,6 @@ def search_part(acts: Iterable[dict]) -> dict:
     return {"ids": ids, "longueurs": lengths,
             "termes": {term: {field: [[rank, n] for rank, n in docs.items()] for field, docs in fields.items()}
                        for term, fields in postings.items()}}
-
-
-def search_index(acts: Iterable[dict] | None = None, parts: Iterable[dict] | None = None) -> dict:
-    """A MiniSearch index (``MiniSearch.loadJSON`` format 2) over numero, objet and matière, of
-    ``acts`` or of the ``search_part`` of each year (an act in two years counts once, as first met).
-
-    Built here once per night rather than in every citizen's browser, so that a body with
-    tens of thousands of acts is searchable as soon as its page opens.
-    """
-    document_ids: dict[str, str] = {}
-    field_length: dict[str, list[int]] = {}
-    average = [0.0] * len(SEARCH_FIELDS)
-    postings: dict[str, dict[str, dict[str, int]]] = {}
-    seen: set[str] = set()
-    for part in [search_part(acts)] if parts is None else parts:
-        short_of: dict[int, str] = {}
-        for rank, (act_id, lengths) in enumerate(zip(part["ids"], part["longueurs"])):
-            if act_id in seen:
-                continue
-            seen.add(act_id)
-            short = len(document_ids)
-            short_of[rank] = str(short)
-            document_ids[str(short)] = act_id
-            for field_id, length in enumerate(lengths):
-                # The running mean exactly as MiniSearch keeps it, so scores match a browser-built index.
-                average[field_id] = (average[field_id] * short + length) / (short + 1)
-            field_length[str(short)] = lengths
-        for term, fields in part["termes"].items():
-            for field, docs in fields.items():
-                kept = [(short_of[rank], n) for rank, n in docs if rank in short_of]
-                if kept:
-                    postings.setdefault(term, {}).setdefault(field, {}).update(kept)
-    return {
-        "documentCount": len(document_ids),
-        "nextId": len(document_ids),
-        "documentIds": document_ids,
-        "fieldIds": {field: field_id for field_id, field in enumerate(SEARCH_FIELDS)},
-        "fieldLength": field_length,
-        "averageFieldLength": average,
-        "storedFields": {},
-        "dirtCount": 0,
-        "index": [[term, postings[term]] for term in sorted(postings)],
-        "serializationVersion": MINISEARCH_SERIALIZATION,
-        "digor": {"champs": list(SEARCH_FIELDS), "mots_vides": list(STOP_WORDS)},
-    }
 
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",

@@ -1,11 +1,12 @@
-"""The Actes widget's index of the text of the acts' documents: static, sharded by term range.
+"""The Actes widget's index of the text of the acts' documents: static, one per year, sharded by term range.
 
 A body's acts' documents hold far more words than their objets: one index file would be megabytes.
-So the terms (``search_tokens`` of each document's text) are sorted and cut into shards of about
-``SHARD_BYTES``; a small file names each shard by its first term, and a search fetches only the
-shards its words fall in. A posting is the act's rank among the sorted ids of every act the
-manifest's year files show (delta-encoded): the widget, which has the year files when it
-searches, ranks them the same way, and gives up text search when the count differs.
+So, for each year file, the terms (``search_tokens`` of each document's text) are sorted and cut into
+shards of about ``SHARD_BYTES``; a small file names each shard by its first term, and a search
+fetches only the shards its words fall in, in each year. A posting is the act's rank among the
+sorted ids of the acts of its year file (delta-encoded): the widget, which has the year files when
+it searches, ranks them the same way, and gives up a year's text search when the count differs.
+A night makes the index of the years it touched only.
 The passage shown under a result comes from the document's public ``.txt`` (``suffixe``), fetched
 for the results on screen only.
 
@@ -25,7 +26,7 @@ from load.document_texts import read_record
 from load.versions import Fingerprints, fingerprint, put_version
 
 TEXT_STEM = "texte"
-SHARD_STEM = "texte-termes"
+SHARD_SUFFIX = "termes"
 TEXT_FORMAT = 1
 # Uncompressed JSON per shard, about: a word's shard is a few tens of KB over the wire.
 SHARD_BYTES = 96_000
@@ -92,31 +93,27 @@ def _deltas(ranks: list[int]) -> list[int]:
     return [rank - previous for previous, rank in zip([0, *ranks], ranks)]
 
 
-def publish_text_index(store: ObjectStore, folder: str, years: list[tuple[list[str], dict]],
+def text_stems(year: str) -> tuple[str, str]:
+    """The stems of a year's text index and of its shards."""
+    return f"{TEXT_STEM}-{year}", f"{TEXT_STEM}-{year}-{SHARD_SUFFIX}"
+
+
+def publish_text_index(store: ObjectStore, folder: str, year: str, ids: list[str], part: dict,
                        stop_words) -> tuple[dict | None, list[str]]:
-    """The body's text index as versions, from each year's (acts as its search part lists them,
-    ``year_text_part``); the manifest's ``texte`` entry (None when no document of its acts has a
-    text yet) and the names of the versions it needs. A posting ranks its act among the sorted ids
-    of every act the year files show."""
-    ids = sorted({act_id for year_ids, _ in years for act_id in year_ids})
-    rank = {act_id: n for n, act_id in enumerate(ids)}
-    postings: dict[str, list[int]] = {}
-    with_text: set[str] = set()
-    for year_ids, part in years:
-        ranks = [rank[act_id] for act_id in year_ids]
-        with_text.update(part["avec_texte"])
-        for word, local in part["termes"].items():
-            found = [ranks[n] for n in local]
-            have = postings.get(word)
-            if have is None:
-                postings[word] = found
-            else:
-                have.extend(found)
+    """One year's text index as versions, from its ``year_text_part`` (``ids``: the year's acts as
+    its search part lists them); the manifest's entry (None when no document of its acts has a
+    text yet) and the names of the versions it needs. A posting ranks its act among the sorted
+    ids of the acts of the year file."""
+    ordered = sorted(set(ids))
+    rank = {act_id: n for n, act_id in enumerate(ordered)}
+    local = [rank[act_id] for act_id in ids]
+    postings = {word: sorted({local[n] for n in found}) for word, found in part["termes"].items()}
     if not postings:
         return None, []
+    index_stem, shard_stem = text_stems(year)
     shards, current, size = [], {}, 0
     for word in sorted(postings):
-        ranks = _deltas(sorted(set(postings[word])))
+        ranks = _deltas(postings[word])
         weight = len(word) + 7 + len(",".join(map(str, ranks)))
         if current and size + weight > SHARD_BYTES:
             shards.append(current)
@@ -124,15 +121,15 @@ def publish_text_index(store: ObjectStore, folder: str, years: list[tuple[list[s
         current[word] = ranks
         size += weight
     shards.append(current)
-    held = Fingerprints(sorted(with_text))
+    held = Fingerprints(part["avec_texte"])
     names = []
     for shard in shards:
-        key, _ = put_version(store, folder, SHARD_STEM, "json",
+        key, _ = put_version(store, folder, shard_stem, "json",
                              gzip_bytes(json_bytes({"format": TEXT_FORMAT, "termes": shard})), held)
         names.append(key.rsplit("/", 1)[1])
     document = {
-        "format": TEXT_FORMAT, "actes": len(ids), "suffixe": DOCUMENT_TEXT_SUFFIX, "mots_vides": list(stop_words),
+        "format": TEXT_FORMAT, "actes": len(ordered), "suffixe": DOCUMENT_TEXT_SUFFIX, "mots_vides": list(stop_words),
         "tranches": [{"de": next(iter(shard)), "fichier": name} for shard, name in zip(shards, names)],
     }
-    key, _ = put_version(store, folder, TEXT_STEM, "json", gzip_bytes(json_bytes(document)), held)
+    key, _ = put_version(store, folder, index_stem, "json", gzip_bytes(json_bytes(document)), held)
     return {"fichier": key.rsplit("/", 1)[1], "format": TEXT_FORMAT}, [key.rsplit("/", 1)[1], *names]

@@ -27,8 +27,9 @@ let manifestUrl = null;
 // and matière) until a view needs more, then every year file.
 let recents = null;
 let acts = [];
-// The ids of ``acts`` (what the text index's postings rank), kept with them.
+// The ids of ``acts`` (what the text index's postings rank), kept with them, and of each year's.
 let actIds = [];
+const yearIds = new Map();
 let allLoaded = false;
 let failedYears = [];
 let yearsPromise = null;
@@ -48,7 +49,8 @@ let current = [];
 let drawing = 0;
 let searchStarted = null;
 const timings = { debut: performance.now() };
-window.digorActes = { timings, state: () => state };
+// For the tests: what the page knows (the search index as MiniSearch serialises it, once loaded).
+window.digorActes = { timings, state: () => state, index: () => index && index.toJSON() };
 
 // Words of a text as the index holds them (mirror of search_tokens in load/widget_files.py).
 function tokenize(text, stopWords) {
@@ -189,8 +191,10 @@ function loadYears() {
       acts = [];
       failedYears = [];
       results.forEach((found, i) => {
-        if (found) acts.push(...found);
-        else failedYears.push(years[i]);
+        if (found) {
+          acts.push(...found);
+          yearIds.set(years[i], found.map((a) => a.id));
+        } else failedYears.push(years[i]);
       });
       actIds = acts.map((a) => a.id);
       allLoaded = true;
@@ -198,6 +202,96 @@ function loadYears() {
     })();
   }
   return yearsPromise;
+}
+
+// The years' search parts (load/widget_files.py year_search_file) put together, in year order, into
+// the index MiniSearch would build of all the acts, in its serialisation: each year's acts numbered
+// after the years before, an act in two year files counted once (as first met), and the mean of
+// the field lengths kept as MiniSearch keeps it (a running mean), so that the scores are the same.
+function searchIndex(parts) {
+  const fields = parts[0].champs;
+  const documentIds = {};
+  const fieldLength = {};
+  const average = fields.map(() => 0);
+  const postings = new Map();
+  const seen = new Set();
+  let count = 0;
+  for (const part of parts) {
+    const shortOf = [];
+    part.ids.forEach((id, rank) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const short = count;
+      count += 1;
+      shortOf[rank] = String(short);
+      documentIds[short] = id;
+      part.longueurs[rank].forEach((length, field) => {
+        average[field] = (average[field] * short + length) / (short + 1);
+      });
+      fieldLength[short] = part.longueurs[rank];
+    });
+    for (const [term, byField] of Object.entries(part.termes)) {
+      for (const [field, docs] of Object.entries(byField)) {
+        for (const [rank, n] of docs) {
+          if (shortOf[rank] === undefined) continue;
+          if (!postings.has(term)) postings.set(term, {});
+          const entry = postings.get(term);
+          (entry[field] || (entry[field] = {}))[shortOf[rank]] = n;
+        }
+      }
+    }
+  }
+  return {
+    documentCount: count, nextId: count, documentIds, fieldIds: Object.fromEntries(fields.map((f, i) => [f, i])),
+    fieldLength, averageFieldLength: average, storedFields: {}, dirtCount: 0,
+    index: [...postings.keys()].sort().map((term) => [term, postings.get(term)]), serializationVersion: 2,
+  };
+}
+
+// The text indexes of the years: a search looks in each year's with the acts of its year file
+// (a year whose file or index could not be read is left out) and gives the acts found in any.
+function yearsTextSearch(years) {
+  const searches = years.map(({ year, js }) => ({ year, search: textIndex(js, manifestUrl, fetchJson) }));
+  return {
+    suffixe: years[0].js.suffixe,
+    async search(words) {
+      const found = await Promise.all(searches.map(({ year, search }) =>
+        (yearIds.has(year) ? search.search(words, yearIds.get(year)) : null)));
+      const sets = found.filter(Boolean);
+      return sets.length ? new Set(sets.flatMap((ids) => [...ids])) : null;
+    },
+  };
+}
+
+// The body's search index and text index: one part per year (``recherche.format`` 3), or, in the
+// files of a body not switched since, one whole index (format 2). Null when one cannot be read.
+async function storedIndexes() {
+  const search = manifest.recherche || {};
+  const file = (name) => fetchJson(new URL(name, manifestUrl), { version: true }).catch(() => null);
+  if (search.format === 3 && search.annees) {
+    const years = Object.keys(search.annees).sort();
+    const [parts, texts] = await Promise.all([
+      Promise.all(years.map((year) => file(search.annees[year].fichier))),
+      Promise.all(years.map((year) => (search.annees[year].texte ? file(search.annees[year].texte) : null))),
+    ]);
+    const read = years.map((year, n) => ({ year, js: texts[n] })).filter((y) => y.js);
+    return {
+      js: parts.length && parts.every(Boolean) ? searchIndex(parts) : null,
+      settings: parts.length && parts[0] ? { champs: parts[0].champs, mots_vides: parts[0].mots_vides } : null,
+      text: read.length ? yearsTextSearch(read) : null,
+    };
+  }
+  const [js, textJs] = await Promise.all([
+    search.fichier ? file(search.fichier) : null, search.texte ? file(search.texte.fichier) : null,
+  ]);
+  return {
+    js, settings: js && js.digor, text: textJs ? wholeTextSearch(textIndex(textJs, manifestUrl, fetchJson)) : null,
+  };
+}
+
+// The text index of a body not switched since the index was cut by year: every act's ids at once.
+function wholeTextSearch(whole) {
+  return { suffixe: whole.suffixe, search: (words) => whole.search(words, actIds) };
 }
 
 // MiniSearch and the body's index, fetched the first time a visitor searches.
@@ -212,17 +306,11 @@ function ensureIndex() {
         document.body.dataset.index = "erreur";
         return;
       }
-      const stored = manifest.recherche && manifest.recherche.fichier
-        ? fetchJson(new URL(manifest.recherche.fichier, manifestUrl), { version: true }).catch(() => null)
-        : Promise.resolve(null);
-      const text = manifest.recherche && manifest.recherche.texte
-        ? fetchJson(new URL(manifest.recherche.texte.fichier, manifestUrl), { version: true }).catch(() => null)
-        : Promise.resolve(null);
-      const [js, textJs] = await Promise.all([stored, text, loadYears()]);
-      if (textJs) textSearch = textIndex(textJs, manifestUrl, fetchJson);
-      if (js) {
-        searchSettings = js.digor || DEFAULT_SEARCH;
-        index = MiniSearch.loadJS(js, searchOptions(searchSettings));
+      const [stored] = await Promise.all([storedIndexes(), loadYears()]);
+      textSearch = stored.text;
+      if (stored.js) {
+        searchSettings = stored.settings || DEFAULT_SEARCH;
+        index = MiniSearch.loadJS(stored.js, searchOptions(searchSettings));
       } else {
         index = new MiniSearch(searchOptions(DEFAULT_SEARCH));
         const seen = new Set();
@@ -352,7 +440,7 @@ async function searchTexts() {
   const query = state.recherche;
   let ids = null;
   try {
-    ids = await textSearch.search(tokenize(query, new Set(searchSettings.mots_vides)), actIds);
+    ids = await textSearch.search(tokenize(query, new Set(searchSettings.mots_vides)));
   } catch (error) {
     ids = null; // the fields' results stand alone
   }

@@ -90,7 +90,7 @@ def test_the_acts_own_fields_rank_first_and_a_text_shows_as_text(site, watched, 
 def test_the_text_index_is_in_the_manifest_and_a_search_reads_only_its_shards(site, watched, text_body):
     folder = site.store / "public" / "widgets" / "actes" / SIREN
     manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-    index = json.loads(plain_bytes((folder / manifest["recherche"]["texte"]["fichier"]).read_bytes()))
+    index = json.loads(plain_bytes((folder / manifest["recherche"]["annees"][str(YEAR)]["texte"]).read_bytes()))
     assert index["actes"] == 3 and index["suffixe"] == ".txt"
     terms = {}
     for shard in index["tranches"]:
@@ -105,13 +105,13 @@ def test_the_acts_found_by_their_fields_show_while_their_documents_text_is_searc
     """A search draws what the acts' own fields give at once; the acts found by their documents' text
     join them when the index's shards have come (held here), and only then is the list announced."""
     held = []
-    watched.page.route("**/texte-termes.*", lambda route: held.append(route))
+    watched.page.route("**/texte-*-termes.*", lambda route: held.append(route))
     page = watched.open(site.widget(f"siren={SIREN}&recherche=voirie"), "#acte-plz-titre")
     expect(page.locator("#liste > li.acte")).to_have_count(1)
     expect(page.locator("#total")).to_have_text("1 acte (recherche dans le texte des documents…)")
     expect(page.locator("#resultats")).to_have_attribute("aria-busy", "true")
     assert held
-    page.unroute("**/texte-termes.*")
+    page.unroute("**/texte-*-termes.*")
     for route in held:
         route.continue_()
     expect(page.locator("#liste > li.acte")).to_have_count(2)

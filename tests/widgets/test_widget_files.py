@@ -21,9 +21,9 @@ from load.widget_files import (
     index_key,
     publish_index,
     read_widget_json,
-    search_index,
     search_key,
     search_tokens,
+    year_search_file,
 )
 
 from .conftest import write_year
@@ -56,17 +56,14 @@ def test_search_tokens_drop_accents_case_and_stop_words():
     assert search_tokens("Vœu : maîtrise d'Œuvre, ex æquo") == ["voeu", "maitrise", "oeuvre", "ex", "aequo"]
 
 
-def test_search_index_is_in_minisearch_format():
+def test_a_years_search_part_holds_each_act_once_with_its_postings_and_field_lengths():
     acts = [_act(1, objet="Vœu relatif aux écoles"), _act(2, objet="Écoles : tarifs des écoles"), _act(1)]
-    index = search_index(acts)
-    assert index["serializationVersion"] == 2
-    assert index["documentIds"] == {"0": "id1", "1": "id2"}, "one entry per act id"
-    assert index["fieldIds"] == {"numero": 0, "objet": 1, "matiere": 2}
-    terms = dict(index["index"])
-    assert terms["ecoles"] == {"1": {"0": 1, "1": 2}}
-    assert index["fieldLength"]["1"][1] == 2, "unique words of the objet, as MiniSearch counts them"
-    assert index["averageFieldLength"][1] == (3 + 2) / 2
-    assert index["digor"]["mots_vides"] and "de" in index["digor"]["mots_vides"]
+    part = year_search_file(acts)
+    assert part["ids"] == ["id1", "id2"], "one entry per act id, as first met"
+    assert part["champs"] == ["numero", "objet", "matiere"]
+    assert part["termes"]["ecoles"] == {"1": [[0, 1], [1, 2]]}
+    assert part["longueurs"][1][1] == 2, "unique words of the objet, as MiniSearch counts them"
+    assert part["mots_vides"] and "de" in part["mots_vides"]
 
 
 def test_atom_feed_is_rfc4287_shaped_and_stable():
@@ -104,12 +101,13 @@ def test_publish_index_writes_search_and_feed_and_cleans_up(tmp_path):
     publish_index(store, BODY, "Syndicat", public_url)
     manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
     assert manifest["annees"]["2025"]["actes"] == 2
-    assert re.fullmatch(r"recherche\.[0-9a-f]{16}\.json", manifest["recherche"]["fichier"])
+    search = manifest["recherche"]["annees"]["2025"]["fichier"]
+    assert re.fullmatch(r"recherche-2025\.[0-9a-f]{16}\.json", search)
     assert manifest["flux"] == {"atom": "actes.atom"}
     folder = f"public/widgets/actes/{BODY.siren}"
-    for named in (manifest["recherche"]["fichier"], manifest["premiere_page"]["fichier"], manifest["annees"]["2025"]["fichier"]):
+    for named in (search, manifest["premiere_page"]["fichier"], manifest["annees"]["2025"]["fichier"]):
         assert is_gzip(store.get_bytes(f"{folder}/{named}")), f"{named} is stored compressed"
-    assert read_widget_json(store, f"{folder}/{manifest['recherche']['fichier']}")["documentCount"] == 2
+    assert read_widget_json(store, f"{folder}/{search}")["ids"] == ["id2", "id1"]
     assert json.loads(store.get_bytes(f"{folder}/2025.json"))["actes"][0]["id"] == "id2", "the stable name reads as text"
     assert store.exists(feed_key(BODY.siren))
     registry = Registry("Région", "Syndicat", (BODY, Body(siren="200099992", siret="20009999200014", name="CC", kind="epci")))
@@ -172,8 +170,10 @@ def _year_acts(year: int, count: int, start: int) -> list[dict]:
 
 
 def test_manifest_files_from_the_years_digests_are_those_of_all_the_acts(tmp_path):
-    """The first page, search index and feed, built from each year's digest, are those built from
-    every act of every year file; a year rewritten (an act withdrawn) changes them at once."""
+    """The first page and feed, built from each year's digest, are those built from every act of
+    every year file, and each year's search part that of its acts; a year rewritten (an act
+    withdrawn) changes them at once, and a switch writes the search and text parts of the years it
+    touched only."""
     store = LocalStore(tmp_path)
     years = {2023: _year_acts(2023, 40, 1), 2024: _year_acts(2024, 60, 100), 2025: _year_acts(2025, 30, 200)}
     years[2025].append(dict(years[2023][0], date_decision="2025-02-01"))  # an id in two years: counted once
@@ -181,22 +181,35 @@ def test_manifest_files_from_the_years_digests_are_those_of_all_the_acts(tmp_pat
 
     def check() -> dict:
         publish_index(store, BODY, "Syndicat", public_url)
-        acts = [act for year in sorted(years) for act in read_widget_json(store, f"{folder}/{year}.json")["actes"]]
+        by_year = {year: read_widget_json(store, f"{folder}/{year}.json")["actes"] for year in sorted(years)}
+        acts = [act for year in sorted(years) for act in by_year[year]]
         manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
         assert read_widget_json(store, f"{folder}/{manifest['premiere_page']['fichier']}") == first_page(BODY.siren, acts)
-        assert read_widget_json(store, f"{folder}/{manifest['recherche']['fichier']}") == search_index(acts)
+        assert manifest["recherche"]["format"] == 3
+        assert sorted(manifest["recherche"]["annees"]) == sorted(manifest["annees"]) == [str(year) for year in years]
+        for year, entry in manifest["recherche"]["annees"].items():
+            assert read_widget_json(store, f"{folder}/{entry['fichier']}") == year_search_file(by_year[int(year)])
         assert store.get_bytes(feed_key(BODY.siren)) == atom_feed(BODY, "Syndicat", acts, public_url)
         return manifest
 
     for year, acts in years.items():
         write_year(store, BODY.siren, year, acts)
-    check()
+    before = check()
     withdrawn = years[2024].pop(5)
     write_year(store, BODY.siren, 2024, years[2024])
+    written = []
+    put = store.put_bytes
+    store.put_bytes = lambda key, data: (written.append(key), put(key, data))
     manifest = check()
+    del store.put_bytes
     assert manifest["annees"]["2024"]["actes"] == 59
-    for name in [manifest["premiere_page"]["fichier"], manifest["recherche"]["fichier"], "actes.atom"]:
+    assert {year for year in manifest["recherche"]["annees"]
+            if manifest["recherche"]["annees"][year] != before["recherche"]["annees"][year]} == {"2024"}
+    assert not [key for key in written if "-2023" in key or "-2025" in key], "the untouched years' parts are not written"
+    for name in [manifest["premiere_page"]["fichier"], manifest["recherche"]["annees"]["2024"]["fichier"], "actes.atom"]:
         assert withdrawn["id"].encode() not in plain_bytes(store.get_bytes(f"{folder}/{name}")), name
+    assert not [key for key in store.list_keys(f"{folder}/") if withdrawn["id"].encode() in plain_bytes(store.get_bytes(key))], \
+        "no version of the folder, retained ones included, shows the withdrawn act"
     write_year(store, BODY.siren, 2023, None)
     del years[2023]
     check()
@@ -328,3 +341,95 @@ def test_digor_serve_sends_precompressed_files_encoded_and_answers_revisits_with
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _named_files(store, siren: str) -> dict[str, bytes]:
+    """What a reader of the body's manifest can fetch: the manifest and every file it names (and the
+    text indexes' shards), plain bytes; a named file missing is an error."""
+    folder = f"public/widgets/actes/{siren}"
+    manifest = json.loads(store.get_bytes(index_key(siren)))
+    names = [entry["fichier"] for entry in manifest["annees"].values()] + [manifest["premiere_page"]["fichier"]]
+    for entry in manifest["recherche"]["annees"].values():
+        names.append(entry["fichier"])
+        if "texte" in entry:
+            names += [entry["texte"]] + [s["fichier"] for s in read_widget_json(store, f"{folder}/{entry['texte']}")["tranches"]]
+    missing = [name for name in names if not store.exists(f"{folder}/{name}")]
+    assert not missing, f"the manifest names files that do not exist: {missing}"
+    return {"index.json": store.get_bytes(index_key(siren))} | {name: plain_bytes(store.get_bytes(f"{folder}/{name}"))
+                                                                for name in names}
+
+
+class _Killed(Exception):
+    """The process stopped (kill -9) before a write."""
+
+
+def test_a_switch_stopped_before_any_write_leaves_a_manifest_naming_files_that_exist(tmp_path):
+    """A switch killed before any of its writes or deletes: the manifest then in the store names only
+    files that exist (the old set or the new one), and the next switch publishes what an unbroken one does.
+    No retention: a version the switch does not count as named is deleted at once."""
+    years = {2023: _year_acts(2023, 12, 1), 2024: _year_acts(2024, 12, 100)}
+
+    def night(root) -> LocalStore:
+        store = LocalStore(root)
+        for year, acts in years.items():
+            write_year(store, BODY.siren, year, acts)
+        publish_index(store, BODY, "Syndicat", public_url)
+        write_year(store, BODY.siren, 2024, years[2024][1:])  # an act withdrawn
+        write_year(store, BODY.siren, 2025, _year_acts(2025, 5, 200))  # a new year
+        return store
+
+    unbroken = night(tmp_path / "unbroken")
+    publish_index(unbroken, BODY, "Syndicat", public_url, retention_days=0)
+    expected = _named_files(unbroken, BODY.siren)
+    withdrawn = years[2024][0]["id"].encode()
+    stop = 0
+    while True:
+        stop += 1
+        store = night(tmp_path / f"killed-{stop}")
+        writes = []
+
+        def killing(operation):
+            def write(*args):
+                writes.append(args[0])
+                if len(writes) == stop:
+                    raise _Killed(args[0])
+                return operation(*args)
+            return write
+
+        store.put_bytes, store.delete = killing(store.put_bytes), killing(store.delete)
+        try:
+            publish_index(store, BODY, "Syndicat", public_url, retention_days=0)
+            finished = True
+        except _Killed:
+            finished = False
+        del store.put_bytes, store.delete
+        _named_files(store, BODY.siren)
+        publish_index(store, BODY, "Syndicat", public_url, retention_days=0)  # the next night
+        assert _named_files(store, BODY.siren) == expected, f"stopped before write {stop}: {writes[-1]}"
+        assert not [key for key in store.list_keys("public/") if withdrawn in plain_bytes(store.get_bytes(key))]
+        if finished:
+            break
+    assert stop > 10, "the switch was stopped before each of its writes"
+
+
+def test_a_body_left_by_the_code_before_gets_its_years_parts_at_its_next_switch(tmp_path):
+    """Year digests of the format before (which held the years' search and text parts) are made again
+    from the year files, and the manifest names one search part per year."""
+    from core.keys import widget_year_digest_key
+    from load.versions import read_pointers
+
+    store = LocalStore(tmp_path)
+    years = {2024: _year_acts(2024, 12, 1), 2025: _year_acts(2025, 12, 100)}
+    for year, acts in years.items():
+        write_year(store, BODY.siren, year, acts)
+    for pointer in read_pointers(store, f"public/widgets/actes/{BODY.siren}").values():
+        store.put_bytes(widget_year_digest_key("actes", BODY.siren, pointer["fichier"]),
+                        json.dumps({"format": 2, "actes": 1, "recherche": {"debut": 0}}).encode())
+    publish_index(store, BODY, "Syndicat", public_url)
+    manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+    assert manifest["annees"]["2025"]["actes"] == 12
+    folder = f"public/widgets/actes/{BODY.siren}"
+    for year, acts in years.items():
+        part = manifest["recherche"]["annees"][str(year)]["fichier"]
+        assert read_widget_json(store, f"{folder}/{part}") == year_search_file(
+            read_widget_json(store, f"{folder}/{year}.json")["actes"])
