@@ -56,8 +56,8 @@ from load.public_files import (
     switch_dataset_manifest,
     withdraw_slot,
 )
-from load.versions import Fingerprints, fingerprint, is_version, publish_file_set, read_json
-from transform.decp_consolidate import VERSION_2022, Consolidated, loaded
+from load.versions import Fingerprints, is_version, json_text_fingerprint, publish_file_set, read_json
+from transform.decp_consolidate import VERSION_2022, Consolidated
 from transform.decp_output import (
     VERSION_2019,
     RegulatorySpool,
@@ -70,9 +70,11 @@ from transform.decp_output import (
     rejects_csv,
 )
 from transform.decp_staging import (
+    NightTransform,
     staged_years,
     transform_night,
     write_staging,
+    write_year_staging,
 )
 from transform.decp_table import NameLookup, iter_table_rows, table_frame
 from transform.decp_widget import (
@@ -188,10 +190,14 @@ def worker_pool(settings: Settings) -> WorkerPool:
 def _transform(store: ObjectStore, night: str, pool: WorkerPool) -> dict:
     with tempfile.TemporaryDirectory(prefix="digor-decp-staging-") as spool:
         result = transform_night(store, night, SOURCES, Path(spool), pool=pool)
-        years = write_staging(store, result)
+        return _transformed(result, write_staging(store, result))
+
+
+def _transformed(result: NightTransform, years: list[int]) -> dict:
+    """The transform's summary (its files' counts) of the night's staging."""
     files = [f.to_dict() for f in result.files]
     return {
-        "night": night,
+        "night": result.night,
         "years": years,
         "files": files,
         "objects": sum(f["read"] for f in files),
@@ -282,7 +288,7 @@ def _publish_year(settings: Settings, store: ObjectStore, year: int, night: str 
     names, entities = enrichment(settings, registry)
     with tempfile.TemporaryDirectory(prefix="digor-decp-year-") as folder:
         staged = StagedYear(store, year, Path(folder), settings.decp_publish_batch_rows)
-        spool = RegulatorySpool(Path(folder), fingerprint)
+        spool = RegulatorySpool(Path(folder), json_text_fingerprint)
         try:
             return _publish_staged(settings, store, year, staged, spool, names, entities, night, widgets,
                                    Path(folder))
@@ -301,23 +307,16 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
     by_buyer: dict[str, list[dict]] = {}
     schema = settings.schema("decp-table")
 
-    def parsed(batch: list[dict], first_pass: bool) -> Iterator[dict]:
-        """Each object parsed once, one at a time, for the regulatory file (first pass) and the table."""
-        for row in batch:
-            data = loaded(row)
-            if first_pass:
-                spool.add([row], [data])
-            yield data
-
     def frames(first_pass: bool = False) -> Iterator[pd.DataFrame]:
         start = 0
         for batch in staged.kept_batches():
             current = {(row["file_key"], row["position"]) for row in batch if row[CURRENT]}
             if first_pass:  # the year's other files are made on the same pass
+                spool.add(batch)
                 history.extend(row for row in batch if row["version"] == VERSION_2019)
                 if widgets:
                     add_entries(by_buyer, batch, current, names, entities)
-            frame = table_frame(iter_table_rows(batch, names, current, parsed(batch, first_pass)))
+            frame = table_frame(iter_table_rows(batch, names, current))
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame
@@ -533,11 +532,14 @@ CHAIN = DecpChain()
 # Conversion of local files (``digor convert decp``)
 
 
-def _converted_year(job: tuple[Settings, int, str]) -> dict:
-    """One year of ``convert_files`` published in its throwaway store (years are independent there: no
-    lease, no widgets, each its own slots), in a worker process when there are several."""
-    settings, year, night = job
-    return _publish_year(settings, LocalStore(Path(settings.store_url)), year, night, widgets=False)
+def _converted_year(job: tuple[Settings, NightTransform, int]) -> dict:
+    """One year of ``convert_files``: its staging partition written from the night's spool, then the year
+    published in the throwaway store (years are independent there: no lease, no widgets, each its own
+    slots), in a worker process when there are several."""
+    settings, result, year = job
+    store = LocalStore(Path(settings.store_url))
+    write_year_staging(store, result, year)
+    return _publish_year(settings, store, year, result.night, widgets=False)
 
 
 def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
@@ -551,7 +553,7 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
     """
     night = night or date.today().isoformat()
     with tempfile.TemporaryDirectory(prefix="digor-convert-") as folder:
-        store = LocalStore(Path(folder) / "store")
+        store = LocalStore(Path(folder) / "store", link_files=True)  # the exports are read, never changed
         for path in paths:
             progress(f"read {path.name}")
             decp_drop.store_raw(store, "cli", night, path.name, path)
@@ -560,10 +562,11 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
             store_url=str(store.root), datagouv_mode="dry-run",
             registry_path=registry_path or defaults.registry_path,
         )
-        with worker_pool(settings) as pool:
-            transformed = _transform(store, night, pool)
+        with worker_pool(settings) as pool, tempfile.TemporaryDirectory(prefix="digor-decp-staging-") as spool:
+            result = transform_night(store, night, SOURCES, Path(spool), pool=pool)
+            transformed = _transformed(result, write_staging(store, result, years=False))
             progress("publish " + ", ".join(map(str, transformed["years"])))
-            years = list(pool.map(_converted_year, [(settings, year, night) for year in transformed["years"]],
+            years = list(pool.map(_converted_year, [(settings, result, year) for year in transformed["years"]],
                                   "publishing the DECP years"))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)
         report = build_report(night, {"skipped": []}, transformed, years, [])

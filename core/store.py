@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -124,9 +125,12 @@ class LocalStore:
 
     TEMPORARIES = ".tmp"  # under the root, outside every zone; files named ``<pid>-<random>``
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, link_files: bool = False):
+        """``link_files``: a throwaway store (``digor convert``) takes a local file it is given as a hard
+        link where it can, not a copy: the file must not change while the store lives."""
         self.root = Path(root).resolve()
         self.url = self.root.as_uri()
+        self.link_files = link_files
         self._remove_dead_temporaries()
 
     def _remove_dead_temporaries(self) -> None:
@@ -146,7 +150,10 @@ class LocalStore:
         self._write(key, lambda handle: handle.write(data))
 
     def put_file(self, key: str, source: Path, sha256: str) -> None:
-        """``put_bytes`` of a file's bytes, copied in chunks (``sha256``: theirs, unused here)."""
+        """``put_bytes`` of a file's bytes, copied in chunks (``sha256``: theirs, unused here), or linked
+        (``link_files``) when the file is on the store's file system."""
+        if self.link_files and self._link(key, source):
+            return
         with source.open("rb") as stream:
             self._write(key, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
 
@@ -154,6 +161,19 @@ class LocalStore:
         """``put_bytes(target, get_bytes(source))``, copied in chunks."""
         with self.open_object(source) as stream:
             self._write(target, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
+
+    def _link(self, key: str, source: Path) -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.root / self.TEMPORARIES
+        folder.mkdir(exist_ok=True)
+        link = folder / f"{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            os.link(source, link)
+        except OSError:  # another file system, or links not allowed
+            return False
+        os.replace(link, path)
+        return True
 
     def _write(self, key: str, write) -> None:
         """Write through a temporary renamed into place: a reader never sees half an object."""

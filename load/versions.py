@@ -89,6 +89,12 @@ def texts_fingerprint(cells: list[str] | tuple[str, ...]) -> str:
     return sha256_hex(text.replace(b'","', b'", "'))[:HASH_LENGTH]
 
 
+def json_text_fingerprint(text: bytes) -> str:
+    """``fingerprint`` of a record given as its canonical JSON text (keys sorted, compact, json's spelling:
+    ``decp_staging.dumps``), without parsing it: msgspec spaces its separators as ``json.dumps`` does."""
+    return sha256_hex(msgspec.json.format(text, indent=0))[:HASH_LENGTH]
+
+
 def fingerprints(records: Iterable) -> list[str]:
     """One ``fingerprint`` per record, sorted, unique."""
     if isinstance(records, Fingerprints):

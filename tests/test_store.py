@@ -39,3 +39,25 @@ def test_listing_skips_temporary_files_and_respects_prefix(tmp_path):
 def test_missing_object_names_the_key(tmp_path):
     with pytest.raises(FileNotFoundError, match="public/none.csv"):
         LocalStore(tmp_path).get_bytes("public/none.csv")
+
+
+@pytest.mark.parametrize("linkable", [True, False])
+def test_a_throwaway_store_links_a_local_file_or_copies_it(tmp_path, monkeypatch, linkable):
+    """``digor convert`` takes a large export into its store without copying it where it can; what it
+    reads is the file's bytes either way, and removing the store leaves the file as it was."""
+    import errno
+    import shutil
+
+    source = tmp_path / "export.json"
+    source.write_bytes(b'{"marches": []}')
+    if not linkable:
+        def cross_device(*_):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        monkeypatch.setattr("core.store.os.link", cross_device)
+    store = LocalStore(tmp_path / "store", link_files=True)
+    put_raw(store, "raw/decp/cli/date=2025-06-01/export.json", source)
+    assert store.get_bytes("raw/decp/cli/date=2025-06-01/export.json") == b'{"marches": []}'
+    assert source.stat().st_nlink == (2 if linkable else 1)
+    assert not list((tmp_path / "store" / LocalStore.TEMPORARIES).iterdir())
+    shutil.rmtree(tmp_path / "store")
+    assert source.read_bytes() == b'{"marches": []}' and source.stat().st_nlink == 1

@@ -22,7 +22,7 @@ import json
 import re
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from core.csv_cells import neutralise
@@ -55,9 +55,8 @@ class RegulatorySpool:
         self.repeated: set[tuple[str, ...]] = set()
         self.records: set[str] = set()
 
-    def add(self, kept: list[dict], objects: Iterable[dict] | None = None) -> None:
-        """``objects``: the rows' objects already parsed (``loaded``), else they are parsed here."""
-        for row, data in zip(kept, objects or map(loaded, kept)):
+    def add(self, kept: list[dict]) -> None:
+        for row in kept:
             if row["version"] != VERSION_2022:
                 continue
             kind, text = row["kind"], row["object_json"]
@@ -69,7 +68,7 @@ class RegulatorySpool:
             if digest in self.seen[kind]:
                 self.repeated.add(("marches", kind))
             self.seen[kind].add(digest)
-            self.records.add(self.fingerprint(data))
+            self.records.add(self.fingerprint(encoded))
 
     def __len__(self) -> int:
         return sum(self.counts.values())

@@ -415,22 +415,28 @@ def _merged_batches(paths: list[Path], rows: int = MERGED_BATCH_ROWS) -> Iterato
         yield pa.concat_tables(held).combine_chunks()
 
 
-def write_staging(store: ObjectStore, result: NightTransform) -> list[int]:
+def write_staging(store: ObjectStore, result: NightTransform, years: bool = True) -> list[int]:
     """Replace the night's partitions (a rerun that lost a year removes its old partition); each
-    year's partition is the files' parts put together batch by batch."""
-    years = result.years()
+    year's partition is the files' parts put together batch by batch (``write_year_staging``), unless
+    ``years`` is False: the caller writes each (``digor convert decp``: in the process publishing it)."""
+    staged = result.years()
     for key in store.list_keys(STAGING_PREFIX + "/"):
-        if key.endswith(f"/date={result.night}.parquet") and key not in {staging_key(y, result.night) for y in years}:
+        if key.endswith(f"/date={result.night}.parquet") and key not in {staging_key(y, result.night) for y in staged}:
             store.delete(key)
-    for year in years:
-        target = next(part[year][0] for part in result.parts if year in part).parent.parent / f"annee-{year}.parquet"
-        with pq.ParquetWriter(target, STAGING_SCHEMA) as writer:
-            for part in result.parts:
-                for table in _merged_batches(part.get(year, [])):
-                    writer.write_table(table)
-        put_file(store, staging_key(year, result.night), target, file_sha256(target))
-        target.unlink()
-    return years
+    for year in staged if years else ():
+        write_year_staging(store, result, year)
+    return staged
+
+
+def write_year_staging(store: ObjectStore, result: NightTransform, year: int) -> None:
+    """The night's partition of ``year``: the files' parts of that year put together batch by batch."""
+    target = next(part[year][0] for part in result.parts if year in part).parent.parent / f"annee-{year}.parquet"
+    with pq.ParquetWriter(target, STAGING_SCHEMA) as writer:
+        for part in result.parts:
+            for table in _merged_batches(part.get(year, [])):
+                writer.write_table(table)
+    put_file(store, staging_key(year, result.night), target, file_sha256(target))
+    target.unlink()
 
 
 def staged_years(store: ObjectStore) -> list[int]:

@@ -137,12 +137,11 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None, dat
 
 
 def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
-                    current: set[tuple[str, int]] | None = None, objects: Iterable[dict] | None = None) -> Iterator[dict]:
-    """The table's rows one contract at a time (a year's rows are never all held as dicts); ``current``:
-    the year's ``current_objects`` when ``kept`` is a batch of it; ``objects``: the rows' objects, when
-    already ``loaded``."""
+                    current: set[tuple[str, int]] | None = None) -> Iterator[dict]:
+    """The table's rows one contract at a time (a year's rows are never all held as dicts, each object
+    parsed as its rows are made); ``current``: the year's ``current_objects`` when ``kept`` is a batch of it."""
     current = current_objects(kept) if current is None else current
-    for row, data in zip(kept, objects or map(loaded, kept)):
+    for row, data in zip(kept, map(loaded, kept)):
         yield from contract_rows(row, (row["file_key"], row["position"]) in current, names, data)
 
 

@@ -232,3 +232,16 @@ def test_a_row_of_texts_has_the_fingerprint_of_any_record(cells):
             texts_fingerprint(cells)
         return
     assert texts_fingerprint(cells) == fingerprint(cells)
+
+
+@pytest.mark.parametrize("record", [
+    {}, [], {"b": 1, "a": [1, 2.5, None, True, False]}, {"x": {"y": {}}, "z": []},
+    {"montant": 1e-07, "taux": 0.00001, "grand": 1e22, "entier": 2**63 + 1, "négatif": -0.0},
+    {"texte": "contrôle \x01\x1f\x7f \u2028 \U0001F600 « » \" / \\ ; \n\t", "é": "É", "A": ["a,b", "c:d", "{[]}"]},
+])
+def test_a_record_given_as_its_canonical_text_has_the_fingerprint_of_the_record(record):
+    """A year's regulatory objects are fingerprinted from their staged texts, never parsed: same records."""
+    from load.versions import json_text_fingerprint
+    from transform.decp_staging import dumps
+
+    assert json_text_fingerprint(dumps(record).encode("utf-8")) == fingerprint(record)
