@@ -35,6 +35,7 @@ from validate.scdl_checks import SCDL_ERRORS, checks_from_descriptor
 
 DEFAULT_MAX_ERRORS = 1_000_000
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
+CSV_BLOCK_BYTES = 1 << 24  # of a CSV file read column-wise at a time
 _NOT_TABLE_SCHEMA_KEYS = {"custom_checks", "$comment", "$schema"}
 _TYPE_NOTE = re.compile(r'^type is "(\w+)/([^"]+)"$')
 
@@ -231,26 +232,24 @@ def _text_column(values: list) -> pa.Array:
 
 
 def _text_table(source: Path | str | pd.DataFrame) -> pa.Table | None:
-    """The source as a table of the very strings its row stream yields; None when it cannot be read
-    column-wise (a malformed CSV is left to the row reader, which reports it)."""
+    """A frame or Parquet file as a table of the very strings its row stream yields; None when it cannot
+    be read column-wise (a CSV file: ``_csv_suspects``)."""
     try:
         if isinstance(source, pd.DataFrame):
             names = [str(name) for name in source.columns]
             if len(set(names)) != len(names):
                 return None
             return pa.table([_text_column(source.iloc[:, i].tolist()) for i in range(source.shape[1])], names=names)
-        path = Path(source)
-        if path.suffix.lower() in _PARQUET_SUFFIXES:
-            import pyarrow.parquet as pq
+        import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
-            return pa.table([_text_column(column.to_pylist()) for column in table.columns], names=table.column_names)
-        return _csv_text_table(path)
+        table = pq.read_table(Path(source))
+        return pa.table([_text_column(column.to_pylist()) for column in table.columns], names=table.column_names)
     except (pa.ArrowException, OSError, ValueError, TypeError, OverflowError):
         return None
 
 
-def _csv_text_table(path: Path) -> pa.Table | None:
+def _csv_options(path: Path) -> dict | None:
+    """pyarrow's CSV options reading every cell as the text the row reader yields; None: duplicate names."""
     import pyarrow.csv as pacsv
 
     with path.open("rb") as handle:
@@ -259,13 +258,36 @@ def _csv_text_table(path: Path) -> pa.Table | None:
     names = next(csv.reader([head], delimiter=delimiter), [])
     if len(set(names)) != len(names):
         return None
-    return pacsv.read_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
-    )
+    return {
+        "read_options": pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+        "convert_options": pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+    }
+
+
+def _csv_suspects(path: Path, descriptor: dict) -> np.ndarray | None:
+    """``suspect_rows`` of a CSV file read a block at a time: each check judges a row by its own cells, so
+    the memory follows the block, not the file (a national DECP year's table); None as ``suspect_rows``,
+    or when the file cannot be read column-wise (the row reader then reports what is wrong)."""
+    import pyarrow.csv as pacsv
+
+    try:
+        options = _csv_options(path)
+        if options is None:
+            return None
+        parts = []
+        with pacsv.open_csv(path, **options) as reader:
+            for batch in reader:
+                part = suspect_rows(pa.Table.from_batches([batch]), descriptor)
+                if part is None:
+                    return None
+                parts.append(part)
+            if not parts:
+                return suspect_rows(reader.schema.empty_table(), descriptor)
+        return np.concatenate(parts)
+    except (pa.ArrowException, OSError, ValueError, TypeError, OverflowError):
+        return None
 
 
 class _Mismatch(Exception):
@@ -326,15 +348,18 @@ def validate_table(
     descriptor = load_schema_descriptor(schema)
     _, schema_label = resolve_schema(schema)
     label, rows = _open_source(source)
-    text = _text_table(source)
-    suspects = suspect_rows(text, descriptor) if text is not None else None
+    csv_file = not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() not in _PARQUET_SUFFIXES
+    if csv_file:
+        suspects = _csv_suspects(Path(source), descriptor)
+    else:
+        text = _text_table(source)
+        suspects = suspect_rows(text, descriptor) if text is not None else None
     if suspects is None:
         return _frictionless(label, schema_label, descriptor, rows, None, None, max_errors)
     positions = np.flatnonzero(suspects)
-    selected = _table_rows(text, positions) if isinstance(source, pd.DataFrame) or \
-        Path(source).suffix.lower() in _PARQUET_SUFFIXES else _selected_rows(rows, positions, text.num_rows)
+    selected = _selected_rows(rows, positions, len(suspects)) if csv_file else _table_rows(text, positions)
     try:
-        return _frictionless(label, schema_label, descriptor, selected, positions, text.num_rows, max_errors)
+        return _frictionless(label, schema_label, descriptor, selected, positions, len(suspects), max_errors)
     except _Mismatch:
         return _frictionless(label, schema_label, descriptor, rows, None, None, max_errors)
 

@@ -85,6 +85,23 @@ def test_deliberations_csv_same_findings(judged, tmp_path, seed):
     assert fast == full and len(fast) > 50
 
 
+def test_a_csv_read_in_blocks_gives_the_findings_of_every_row_read(judged, tmp_path, monkeypatch):
+    """A large CSV (a national DECP year's table) is pre-selected a block at a time, never whole: the
+    same findings, a cell with a line break and rows on a block's edge included."""
+    rows = fuzzed(deliberation(), 300, 4)
+    rows[150][3] = "deux\nlignes"
+    path = write(tmp_path / "d.csv", HEADER, rows)
+    fast, full = judged(path, "scdl-deliberations")
+    assert fast == full and len(fast) > 50
+    monkeypatch.setattr(table_validator, "CSV_BLOCK_BYTES", 2048)
+    blocks = []
+    selection = table_validator.suspect_rows
+    monkeypatch.setattr(table_validator, "suspect_rows", lambda table, descriptor: (
+        blocks.append(table.num_rows), selection(table, descriptor))[1])
+    assert findings(validate_table(path, "scdl-deliberations")) == full
+    assert len(blocks) > 10 and sum(blocks) == len(rows)
+
+
 def test_budget_csv_dataframe_and_parquet_same_findings(judged, tmp_path):
     header = list(BUDGET)
     rows = fuzzed(list(BUDGET.values()), 300, 3)
