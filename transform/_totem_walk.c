@@ -1,4 +1,6 @@
-/* The TOTEM reader's walk of a document tree, in C (transform/totem_reader.py says what it yields).
+/* The walk of a TOTEM document's tree (`walk`, for transform/totem_reader.py) and of a plan de comptes'
+ * tree (`plan`, for transform/totem_plans.py), in C: what the Python readers take, without a Python
+ * object per element.
  *
  * It only reads a tree that lxml's hardened parser built and digor's checks accepted (no DTD, no
  * entity): it parses no bytes, changes nothing, and reaches libxml2's nodes through lxml's public
@@ -462,11 +464,235 @@ fail:
     return NULL;
 }
 
+/* ---- Plans de comptes: what transform/totem_plans.py's reader keeps, taken from the plan's tree. ---- */
+
+/* A name without a namespace, as a parser target sees a plain tag. */
+static int plain(xmlNode *node, const char *name) {
+    return node->ns == NULL && node->name != NULL && strcmp((const char *)node->name, name) == 0;
+}
+
+/* An attribute's value, None when absent (a new reference; NULL on error). */
+static PyObject *value_or_none(xmlNode *node, const char *name) {
+    xmlAttr *attr = attribute(node, name);
+    return attr == NULL ? Py_NewRef(Py_None) : attribute_value(node, attr);
+}
+
+/* text.strip(), a value with nothing to strip taken as it is. */
+static PyObject *stripped(PyObject *text) {
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_IS_ASCII(text) && length > 0) {
+        const unsigned char *chars = PyUnicode_1BYTE_DATA(text);
+        if (chars[0] > ' ' && chars[length - 1] > ' ')
+            return Py_NewRef(text);
+    }
+    return PyObject_CallMethodNoArgs(text, str_strip);
+}
+
+typedef struct {
+    PyObject *accounts, *chapters, *functions, *attributes;
+    const char *wanted[MAX_FIELDS]; /* the attributes an account keeps, by position */
+    Py_ssize_t n_wanted;
+    int section; /* 0 outside, 1 in the root's first Nature child, 2 in its first Fonction child */
+    int met;     /* the sections met (bits) */
+    int in_chapters;
+    /* attribute names seen (interned by libxml2: a dozen pointers) -> position in wanted, -2 Code, -1 none */
+    const xmlChar *seen[MAX_NAMES];
+    int seen_index[MAX_NAMES];
+    int n_seen;
+} Plan;
+
+static int wanted_index(Plan *plan, const xmlChar *name) {
+    for (int i = 0; i < plan->n_seen; i++)
+        if (plan->seen[i] == name)
+            return plan->seen_index[i];
+    int found = strcmp((const char *)name, "Code") == 0 ? -2 : -1;
+    for (Py_ssize_t i = 0; found == -1 && i < plan->n_wanted; i++)
+        if (strcmp((const char *)name, plan->wanted[i]) == 0)
+            found = (int)i;
+    if (plan->n_seen < MAX_NAMES) {
+        plan->seen[plan->n_seen] = name;
+        plan->seen_index[plan->n_seen++] = found;
+    }
+    return found;
+}
+
+static int plan_account(Plan *plan, xmlNode *node) {
+    /* one pass over the attributes (the first of a name, as a lookup by name finds it) */
+    xmlAttr *code_attr = NULL, *found[MAX_FIELDS] = {NULL};
+    long guard = 0;
+    for (xmlAttr *attr = node->properties; attr != NULL && guard < MAX_NODES; attr = attr->next, guard++) {
+        if (attr->type != XML_ATTRIBUTE_NODE || attr->ns != NULL || attr->name == NULL)
+            continue;
+        int index = wanted_index(plan, attr->name);
+        if (index == -2 && code_attr == NULL)
+            code_attr = attr;
+        else if (index >= 0 && found[index] == NULL)
+            found[index] = attr;
+    }
+    if (code_attr == NULL)
+        return 0;
+    PyObject *raw = attribute_value(node, code_attr);
+    if (raw == NULL)
+        return -1;
+    PyObject *code = PyUnicode_GET_LENGTH(raw) ? stripped(raw) : Py_NewRef(raw);
+    Py_DECREF(raw);
+    if (code == NULL)
+        return -1;
+    int known = PyUnicode_GET_LENGTH(code) == 0 ? 1 : PyDict_Contains(plan->accounts, code);
+    if (known != 0) {
+        Py_DECREF(code);
+        return known < 0 ? -1 : 0;
+    }
+    PyObject *values = PyTuple_New(plan->n_wanted);
+    if (values == NULL) {
+        Py_DECREF(code);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < plan->n_wanted; i++) {
+        PyObject *value = found[i] == NULL ? Py_NewRef(Py_None) : attribute_value(node, found[i]);
+        if (value == NULL) {
+            Py_DECREF(values);
+            Py_DECREF(code);
+            return -1;
+        }
+        PyTuple_SET_ITEM(values, i, value);
+    }
+    int failed = PyDict_SetItem(plan->accounts, code, values);
+    Py_DECREF(values);
+    Py_DECREF(code);
+    return failed;
+}
+
+static int plan_append(PyObject *list, xmlNode *node, const char *first, const char *second, const char *third,
+                       PyObject *section) {
+    PyObject *a = value_or_none(node, first), *b = a ? value_or_none(node, second) : NULL;
+    PyObject *c = (b && third) ? value_or_none(node, third) : NULL;
+    PyObject *item = NULL;
+    if (a && b && (c || !third))
+        item = section ? PyTuple_Pack(4, section, a, b, c) : PyTuple_Pack(2, a, b);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return append_new(list, item);
+}
+
+/* What the reader's start(tag, attrib) does for an element at this depth. */
+static int plan_start(Plan *plan, xmlNode *node, long depth, PyObject *nature, PyObject *fonction) {
+    int section = plan->section;
+    if (section == 1 && plain(node, "Compte"))
+        return plan_account(plan, node);
+    if (depth == 0)
+        return 0;
+    if (depth == 1) {
+        int which = plain(node, "Nature") ? 1 : plain(node, "Fonction") ? 2 : 0;
+        if (which && !(plan->met & which)) {
+            plan->met |= which;
+            plan->section = which;
+        }
+    } else if (!section) {
+        return 0;
+    } else if (depth == 2) {
+        plan->in_chapters = plain(node, "Chapitres");
+    } else if (depth == 3 && plain(node, "Chapitre") && plan->in_chapters) {
+        if (plan_append(plan->chapters, node, "Code", "Libelle", "Section", section == 1 ? nature : fonction) < 0)
+            return -1;
+    }
+    if (section == 2 && plain(node, "RefFonc"))
+        return plan_append(plan->functions, node, "Code", "Libelle", NULL, NULL);
+    return 0;
+}
+
+/* What the reader's end(tag) does once an element at this depth ends. */
+static void plan_end(Plan *plan, long depth) {
+    if (depth == 1)
+        plan->section = 0;
+    else if (depth == 2)
+        plan->in_chapters = 0;
+}
+
+static PyObject *walk_plan(PyObject *module, PyObject *args) {
+    PyObject *root, *nature, *fonction;
+    Plan plan;
+    memset(&plan, 0, sizeof(plan));
+    if (!PyArg_ParseTuple(args, "O!O!UU:plan", element_type, &root, &PyTuple_Type, &plan.attributes, &nature,
+                          &fonction))
+        return NULL;
+    plan.n_wanted = PyTuple_GET_SIZE(plan.attributes);
+    if (plan.n_wanted > MAX_FIELDS) {
+        PyErr_SetString(PyExc_ValueError, "too many account attributes for the walk");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < plan.n_wanted; i++) {
+        PyObject *name = PyTuple_GET_ITEM(plan.attributes, i);
+        plan.wanted[i] = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+        if (plan.wanted[i] == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "attribute names must be str");
+            return NULL;
+        }
+    }
+    xmlNode *top = ((struct LxmlElement *)root)->_c_node;
+    if (top == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the element has no node");
+        return NULL;
+    }
+    plan.accounts = PyDict_New();
+    plan.chapters = PyList_New(0);
+    plan.functions = PyList_New(0);
+    if (plan.accounts == NULL || plan.chapters == NULL || plan.functions == NULL)
+        goto fail;
+    xmlNode *node = top;
+    long depth = 0, visited = 0;
+    if (top->type != XML_ELEMENT_NODE || plan_start(&plan, top, 0, nature, fonction) < 0)
+        goto fail;
+    while (1) {
+        if (++visited > MAX_NODES) {
+            PyErr_SetString(PyExc_RuntimeError, "a tree with more nodes than a parsed document can hold");
+            goto fail;
+        }
+        if (node->type == XML_ELEMENT_NODE && node->children != NULL) {
+            node = node->children;
+            depth++;
+            if (node->type == XML_ELEMENT_NODE && plan_start(&plan, node, depth, nature, fonction) < 0)
+                goto fail;
+            continue;
+        }
+        /* leave this node, then each ancestor whose last child it was, up to the next sibling */
+        while (1) {
+            if (node->type == XML_ELEMENT_NODE)
+                plan_end(&plan, depth);
+            if (node == top)
+                return Py_BuildValue("(NNN)", plan.accounts, plan.chapters, plan.functions);
+            if (node->next != NULL) {
+                node = node->next;
+                if (node->type == XML_ELEMENT_NODE && plan_start(&plan, node, depth, nature, fonction) < 0)
+                    goto fail;
+                break;
+            }
+            node = node->parent;
+            depth--;
+            if (node == NULL || depth < 0) {
+                PyErr_SetString(PyExc_RuntimeError, "a node without a parent inside the tree");
+                goto fail;
+            }
+        }
+    }
+fail:
+    Py_XDECREF(plan.accounts);
+    Py_XDECREF(plan.chapters);
+    Py_XDECREF(plan.functions);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"walk", walk_lines, METH_VARARGS,
      "walk(root, line, selected, skipped, text_fields, amount_fields, carac, amounts_read, parse_amount) -> list: "
      "in document order, each selected element below root (skipped blocks not entered) and each line as a tuple "
      "(or as its element when the Python reader must read it)."},
+    {"plan", walk_plan, METH_VARARGS,
+     "plan(root, account_attributes, nature, fonction) -> (accounts, chapters, functions): what a plan de comptes' "
+     "reader keeps, from its tree: each account's stripped code -> its attributes (the first of a code), each "
+     "chapter as (section, Code, Libelle, Section) and each function as (Code, Libelle), in document order."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,7 +5,9 @@ labels, the chapter of an account when the line does not say it, and the section
 come from the *plan de comptes* of the document's nomenclature (M14, M4x, M52, M57, M61,
 M71… and their déclinaisons) for its exercice, as published by odm-budgetaire.org
 (``planDeCompte.xml``). Where the file is found is ``extract.plans_de_comptes``' business: the
-resolver here reads what a source found, and a plan's bytes are parsed once per process.
+resolver here reads what a source found, and a plan's bytes are parsed once per process: into a tree
+walked by the C module ``transform/_totem_walk.c`` when the install built it, else without a tree, by
+libxml2's callbacks (the same plan either way).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import NamedTuple, Protocol
 from lxml import etree
 
 from core import safe_xml
+from transform.totem_native import native_walk
 
 THIRD_PARTY_CLASS = "45"
 
@@ -50,15 +53,16 @@ class Accounts(Mapping):
     attributes, as the parser handed them (``safe_xml.attribute_value``, label cleaning and chapters
     wait for a budget that needs them)."""
 
-    def __init__(self, raw: dict[str, tuple[str | None, ...]]):
+    def __init__(self, raw: dict[str, tuple[str | None, ...]], handed: bool = True):
         self._raw = raw
+        self._handed = handed  # values as a parser target got them (False: as the tree holds them)
         self._made: dict[str, Account] = {}
 
     def __getitem__(self, code: str) -> Account:
         account = self._made.get(code)
         if account is None:
             raw = self._raw[code]
-            if "&" in "".join(filter(None, raw)):  # as the parser handed it: see ``safe_xml.attribute_value``
+            if self._handed and "&" in "".join(filter(None, raw)):  # see ``safe_xml.attribute_value``
                 raw = map(safe_xml.attribute_value, raw)
             label, *chapters = raw
             account = self._made[code] = _new_account(Account, (code, clean_label(label), dict(zip(
@@ -165,6 +169,7 @@ class _PlanReader(safe_xml.RefusingTarget):
         self.accounts: dict[str, tuple[str | None, ...]] = {}
         self.functions: dict[str, str] = {}
         self.chapters: dict[str, dict[str, Chapter]] = {"Nature": {}, "Fonction": {}}
+        self.exact = False  # True: the values are the tree's, not as libxml2 hands them to a target
 
     def start(self, tag, attrib) -> None:
         depth = self.depth
@@ -188,15 +193,20 @@ class _PlanReader(safe_xml.RefusingTarget):
         elif depth == 2:
             self.in_chapters = tag == "Chapitres"
         elif depth == 3 and tag == "Chapitre" and self.in_chapters:
-            code = (_value(attrib.get("Code")) or "").strip()
-            if code:
-                self.chapters[section].setdefault(code, Chapter(
-                    code, clean_label(_value(attrib.get("Libelle"))), (_value(attrib.get("Section")) or "").strip()
-                ))
+            self.chapter(section, _value(attrib.get("Code")), _value(attrib.get("Libelle")), _value(attrib.get("Section")))
         if section == "Fonction" and tag == "RefFonc":
-            code = (_value(attrib.get("Code")) or "").strip()
-            if code:
-                self.functions.setdefault(code, clean_label(_value(attrib.get("Libelle"))))
+            self.function(_value(attrib.get("Code")), _value(attrib.get("Libelle")))
+
+    def chapter(self, section: str, code: str | None, label: str | None, chapter_section: str | None) -> None:
+        """A ``Chapitre`` of ``section`` ("Nature" or "Fonction"), its values as the document means them."""
+        code = (code or "").strip()
+        if code:
+            self.chapters[section].setdefault(code, Chapter(code, clean_label(label), (chapter_section or "").strip()))
+
+    def function(self, code: str | None, label: str | None) -> None:
+        code = (code or "").strip()
+        if code:
+            self.functions.setdefault(code, clean_label(label))
 
     def end(self, tag) -> None:
         self.depth -= 1
@@ -209,6 +219,37 @@ class _PlanReader(safe_xml.RefusingTarget):
         return self
 
 
+# A plan parsed into a tree for the C walk: nothing is read from text.
+_TREE_OPTIONS = {"remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False}
+
+
+def _read_from_tree(data: bytes, walk) -> _PlanReader:
+    """What ``_PlanReader`` keeps, taken by the C walk from the plan's tree (lxml's hardened parse,
+    its DOCTYPE and entities refused by ``safe_xml.parse_xml``): each account's attributes without a
+    Python object per element; the tree, a few MB, freed once read."""
+    root = safe_xml.parse_xml(data, **_TREE_OPTIONS)
+    accounts, chapters, functions = walk.plan(root, _RAW_ACCOUNT, "Nature", "Fonction")
+    plan = _PlanReader()
+    plan.root_tag, plan.root, plan.accounts, plan.exact = root.tag, dict(root.attrib), accounts, True
+    for section, code, label, chapter_section in chapters:
+        plan.chapter(section, code, label, chapter_section)
+    for code, label in functions:
+        plan.function(code, label)
+    return plan
+
+
+def _read(data: bytes) -> _PlanReader:
+    """The plan read by the C walk from its tree when the walk is built, else by libxml2's callbacks
+    (``_PlanReader``); a plan the tree's parse refuses is read by the callbacks, which say why as before."""
+    walk = native_walk()
+    if walk is not None:
+        try:
+            return _read_from_tree(data, walk)
+        except (safe_xml.XmlRefused, etree.XMLSyntaxError):
+            pass
+    return safe_xml.parse_with_target(data, _PlanReader())
+
+
 def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = None) -> PlanDeComptes:
     """Read a ``planDeCompte.xml`` (no DTD, no entities, no network).
 
@@ -216,7 +257,7 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
     carry an older ``Exer`` attribute than the folder they are published in.
     """
     try:
-        plan = safe_xml.parse_with_target(data, _PlanReader())
+        plan = _read(data)
     except safe_xml.XmlRefused as error:
         raise PlanError(f"{source}: {error}") from None
     except etree.XMLSyntaxError as error:
@@ -233,7 +274,7 @@ def parse_plan(data: bytes, source: str = "plan de comptes", year: int | None = 
         declinaison=(plan.root.get("Declinaison") or "").strip(),
         year=year,
         chapters=plan.chapters["Nature"],
-        accounts=Accounts(plan.accounts),
+        accounts=Accounts(plan.accounts, handed=not plan.exact),
         function_chapters=plan.chapters["Fonction"],
         functions=plan.functions,
     )

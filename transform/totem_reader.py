@@ -22,7 +22,6 @@ Any problem raises ``TotemError`` with a reason an engineer can act on.
 from __future__ import annotations
 
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -33,14 +32,7 @@ from lxml import etree
 from core import safe_xml
 from core.config import BUDGET_MAX_AMOUNT
 from core.identifiers import siret_is_valid
-
-try:  # the C walk of a parsed tree (transform/_totem_walk.c, built by the install step)
-    from transform import _totem_walk as _native
-    _NATIVE_MISSING = ""
-except ImportError as missing:  # not built here, or built for another lxml: lines read in Python
-    _native, _NATIVE_MISSING = None, str(missing)
-
-log = logging.getLogger(__name__)
+from transform.totem_native import native_walk
 
 DOCBUDG_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
 CFU_ROOT = "CompteFinancierUnique"
@@ -223,19 +215,6 @@ def _read(data: bytes, max_amount: Decimal | None) -> TotemDocument:
         return _stream(data, max_amount, walk)
     except TotemError:
         return _stream(data, max_amount)
-
-
-_native_said = False
-
-
-def native_walk():
-    """The C walk's module, None when it is not built (said once per process in the log)."""
-    global _native_said
-    if _native is None and not _native_said:
-        _native_said = True
-        log.info("TOTEM lines are read in Python: the C walk is not built (%s); `make install` builds it",
-                 _NATIVE_MISSING)
-    return _native
 
 
 def _root_name(data: bytes) -> str:

@@ -30,15 +30,18 @@ REQUIRE_NATIVE = "DIGOR_REQUIRE_NATIVE"
 
 @pytest.fixture(params=["c-walk", "python"])
 def reading_path(request, monkeypatch) -> str:
-    """The test run with the TOTEM reader's C walk, then with its pure-Python reading (what a machine
-    without the built module runs): both must read every document alike. The C walk not built skips
-    its run with the reason, or fails it under DIGOR_REQUIRE_NATIVE (as in CI, whose install builds it)."""
-    import transform.totem_reader as reader
+    """The test run with the C walk of TOTEM documents and plans de comptes, then with their pure-Python
+    reading (what a machine without the built module runs): both must read every document alike. The C
+    walk not built skips its run with the reason, or fails it under DIGOR_REQUIRE_NATIVE (as in CI,
+    whose install builds it)."""
+    from transform import totem_native
+    from transform.totem_plans import forget_parsed_plans
 
+    forget_parsed_plans()  # a plan parsed by the other way must not be handed back from the process's cache
     if request.param == "python":
-        monkeypatch.setattr(reader, "_native", None)
-    elif reader._native is None:
+        monkeypatch.setattr(totem_native, "_native", None)
+    elif totem_native._native is None:
         from tests.environment import unavailable
 
-        unavailable(REQUIRE_NATIVE, f"the TOTEM reader's C walk is not built ({reader._NATIVE_MISSING}): make install")
+        unavailable(REQUIRE_NATIVE, f"the C walk is not built ({totem_native.missing_reason()}): make install")
     return request.param

@@ -10,13 +10,13 @@ import sys
 
 import pytest
 
-import transform.totem_reader as reader
 from core.config import PROJECT_ROOT
 from extract.plans_de_comptes import PlanSource, plan_path
 from samples.budgets import plan_xml
 from tests.budgets.conftest import REQUIRE_NATIVE
 from tests.budgets.test_totem_reader import LINE, NS, totem
 from tests.environment import unavailable
+from transform import totem_native
 from transform.totem_plans import PlanError, PlanResolver
 from transform.totem_reader import TotemError, read_totem
 from transform.totem_scdl import convert_totem
@@ -105,9 +105,9 @@ def _outcome(data: bytes):
 
 @pytest.fixture
 def c_walk():
-    if reader._native is None:
-        unavailable(REQUIRE_NATIVE, f"the TOTEM reader's C walk is not built ({reader._NATIVE_MISSING}): make install")
-    return reader._native
+    if totem_native._native is None:
+        unavailable(REQUIRE_NATIVE, f"the C walk is not built ({totem_native.missing_reason()}): make install")
+    return totem_native._native
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def _csv(data: bytes, plans: PlanResolver):
 def test_the_c_walk_and_python_read_hostile_documents_alike(case, c_walk, plans, monkeypatch):
     data = HOSTILE[case]
     walked, walked_csv = _outcome(data), _csv(data, plans)
-    monkeypatch.setattr(reader, "_native", None)
+    monkeypatch.setattr(totem_native, "_native", None)
     assert _outcome(data) == walked, case
     assert _csv(data, plans) == walked_csv, case
 
@@ -157,6 +157,70 @@ def test_what_the_hostile_documents_read_as(c_walk):
     assert len(_outcome(HOSTILE["many lines"]).lines) == 20_000
 
 
+PLAN_HEAD = '<Nomenclature Norme="M57" Declinaison="M57" Exer="2025">'
+PLAN_BODY = ('<Nature><Chapitres><Chapitre Code="011" Libelle="Charges" Section="F"/></Chapitres><Comptes>'
+             '<Compte Code="6042" Libelle="Achats" DR="011" RR="70"/></Comptes></Nature>'
+             '<Fonction><Chapitres><Chapitre Code="930" Libelle="Services généraux" Section="F"/></Chapitres>'
+             '<RefFonc Code="020" Libelle="Administration"/></Fonction>')
+HOSTILE_PLANS = {
+    "a plain plan": PLAN_HEAD + PLAN_BODY + "</Nomenclature>",
+    "namespaced elements (not read)": PLAN_HEAD.replace(">", ' xmlns:p="urn:p">', 1)
+    + PLAN_BODY.replace("<Compte ", "<p:Compte ").replace("<RefFonc ", "<p:RefFonc ") + "</Nomenclature>",
+    "a default namespace": PLAN_HEAD.replace(">", ' xmlns="urn:x">', 1) + PLAN_BODY + "</Nomenclature>",
+    "a second Nature and Fonction (not read)": PLAN_HEAD + PLAN_BODY + PLAN_BODY.replace("6042", "6043").replace(
+        "020", "021") + "</Nomenclature>",
+    "accounts deep, twice, blank or without Code": PLAN_HEAD + "<Nature>" + "<Bloc>" * 200
+    + '<Compte Code=" 6042 " Libelle=" a \x96 b " DR=" 011"/><Compte Code="6042" Libelle="second"/><Compte Code="  "/>'
+    + '<Compte Libelle="x"/><Compte Code="６０"/>' + "</Bloc>" * 200 + "</Nature></Nomenclature>",
+    "chapters at other depths and outside Chapitres": PLAN_HEAD + '<Nature><Chapitre Code="1"/><Chapitres><x>'
+    '<Chapitre Code="2"/></x><Chapitre Code="3" Section=" I "/></Chapitres><Compte Code="9"><Chapitres>'
+    '<Chapitre Code="4"/></Chapitres></Compte></Nature></Nomenclature>',
+    "ampersands and character references": PLAN_HEAD.replace("M57\"", "M&amp;57\"", 1) + '<Nature><Comptes>'
+    '<Compte Code="60&amp;1" Libelle="A &#38;amp; B &#233;" DR="01&#38;1"/></Comptes></Nature>'
+    '<Fonction><RefFonc Code="0&amp;1" Libelle="S &#x26; a"/></Fonction></Nomenclature>',
+    "a huge label": PLAN_HEAD + f'<Nature><Compte Code="1" Libelle="{"é " * 1_000_000}"/></Nature></Nomenclature>',
+    "many accounts": PLAN_HEAD + "<Nature><Comptes>" + "".join(f'<Compte Code="{n}" Libelle="L{n}" DR="{n % 97}"/>'
+                                                               for n in range(30_000)) + "</Comptes></Nature></Nomenclature>",
+    "not a plan": '<Autre Norme="M57"/>',
+    "a DOCTYPE": '<!DOCTYPE x [<!ENTITY a "ENTITE">]>' + PLAN_HEAD.replace('"M57"', '"&a;"', 1) + "</Nomenclature>",
+    "broken": PLAN_HEAD + PLAN_BODY,
+    "nesting past the parser's limit": PLAN_HEAD + "<Nature>" + "<b>" * 5_000 + "</b>" * 5_000 + "</Nature></Nomenclature>",
+}
+
+
+def _plan_outcome(text: str):
+    from transform.totem_plans import parse_plan
+
+    try:
+        plan = parse_plan(text.encode("utf-8"), year=None)
+    except PlanError as error:
+        return f"refused: {error}"
+    return (plan.norme, plan.declinaison, plan.year, plan.chapters, plan.function_chapters, plan.functions,
+            [plan.accounts[code] for code in plan.accounts])
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_PLANS))
+def test_the_c_walk_and_the_parser_callbacks_read_plans_alike(case, c_walk, monkeypatch):
+    walked = _plan_outcome(HOSTILE_PLANS[case])
+    monkeypatch.setattr(totem_native, "_native", None)
+    assert _plan_outcome(HOSTILE_PLANS[case]) == walked, case
+
+
+def test_what_the_hostile_plans_read_as(c_walk):
+    plain = _plan_outcome(HOSTILE_PLANS["a plain plan"])
+    assert plain[6] == [("6042", "Achats", {"DR": "011", "RR": "70", "DOES": "", "ROES": "", "DOIS": "", "ROIS": ""})]
+    assert _plan_outcome(HOSTILE_PLANS["namespaced elements (not read)"])[5] == {}
+    assert [account.code for account in _plan_outcome(HOSTILE_PLANS["a second Nature and Fonction (not read)"])[6]] == ["6042"]
+    deep = _plan_outcome(HOSTILE_PLANS["accounts deep, twice, blank or without Code"])[6]
+    assert [(account.code, account.label) for account in deep] == [("6042", "a – b"), ("６０", "")]
+    assert list(_plan_outcome(HOSTILE_PLANS["chapters at other depths and outside Chapitres"])[3]) == ["3"]
+    amp = _plan_outcome(HOSTILE_PLANS["ampersands and character references"])
+    assert amp[0] == "M&57" and amp[6][0][:2] == ("60&1", "A &amp; B é") and amp[5] == {"0&1": "S & a"}
+    assert len(_plan_outcome(HOSTILE_PLANS["many accounts"])[6]) == 30_000
+    assert "DOCTYPE" in _plan_outcome(HOSTILE_PLANS["a DOCTYPE"])
+    assert "not a plan de comptes" in _plan_outcome(HOSTILE_PLANS["not a plan"])
+
+
 def test_without_the_built_module_lines_are_read_in_python_said_once_in_the_log():
     """A machine where the install could not build the C walk (no compiler) reads the same documents,
     and its log says once why lines are read in Python; nothing is an error."""
@@ -166,7 +230,8 @@ def test_without_the_built_module_lines_are_read_in_python_said_once_in_the_log(
         "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')\n"
         "from tests.budgets.test_totem_reader import LINE, totem\n"
         "import transform.totem_reader as reader\n"
-        "assert reader._native is None\n"
+        "from transform import totem_native\n"
+        "assert totem_native._native is None\n"
         "print(len(reader.read_totem(totem(LINE * 3)).lines), len(reader.read_totem(totem(LINE)).lines))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT,

@@ -1,4 +1,5 @@
-"""Plans de comptes: chapters, labels and sections, and where a plan is found."""
+"""Plans de comptes: chapters, labels and sections, and where a plan is found; each test runs with
+the C walk of the plan's tree and with the parser's callbacks (``reading_path``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from core.store import LocalStore
 from extract.plans_de_comptes import CACHE_PREFIX, PLAN_FILE, PlanNotFound, PlanSource, http_fetch, plan_path
 from samples.budgets import plan_xml
 from transform.totem_plans import PlanError, PlanResolver, clean_label, parse_plan
+
+pytestmark = pytest.mark.usefixtures("reading_path")
 
 
 @pytest.fixture
