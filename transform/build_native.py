@@ -30,11 +30,12 @@ def _stamp() -> str:
     return f"{SOURCE.stat().st_mtime_ns} {SOURCE.stat().st_size} lxml {etree.__version__} {os.environ.get('CC', 'gcc')}"
 
 
-def build(force: bool = False) -> Path:
-    """The built module's path (``RuntimeError`` with the compiler's message when it cannot be built)."""
+def build(force: bool = False) -> bool:
+    """Whether the module was built (False: already built from this source for this lxml);
+    ``RuntimeError`` with the compiler's message when it cannot be built."""
     out, stamp_file = target(), HERE / "_totem_walk.stamp"
     if not force and out.exists() and stamp_file.exists() and stamp_file.read_text() == _stamp():
-        return out
+        return False
     lxml_dir = Path(lxml.__file__).parent
     includes = [sysconfig.get_paths()["include"], lxml_dir / "includes", lxml_dir / "includes" / "libxml",
                 lxml_dir, lxml_dir.parent]
@@ -46,16 +47,16 @@ def build(force: bool = False) -> Path:
                            else f"{command[0]} exited with {done.returncode}")
     os.replace(str(out) + ".tmp", out)
     stamp_file.write_text(_stamp())
-    return out
+    return True
 
 
 def main() -> int:
     try:
-        path = build(force="--force" in sys.argv)
+        built = build(force="--force" in sys.argv)
     except (OSError, RuntimeError) as error:
         print(f"the TOTEM reader's C walk was not built ({error}); TOTEM lines will be read in Python", file=sys.stderr)
         return 0
-    print(f"built {path.relative_to(HERE.parent)}")
+    print(f"{'built' if built else 'up to date:'} {target().relative_to(HERE.parent)}")
     return 0
 
 

@@ -25,7 +25,8 @@ def native_walk():
     global _said
     if _native is None and not _said:
         _said = True
-        log.info("TOTEM lines are read in Python: the C walk is not built (%s); `make install` builds it", _NATIVE_MISSING)
+        log.info("TOTEM lines and plans de comptes are read in Python: the C walk is not built (%s); "
+                 "`make install` builds it", _NATIVE_MISSING)
     return _native
 
 

@@ -5,6 +5,7 @@ without the built module reads in Python and says so once in the log."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 
@@ -221,6 +222,49 @@ def test_what_the_hostile_plans_read_as(c_walk):
     assert "not a plan de comptes" in _plan_outcome(HOSTILE_PLANS["not a plan"])
 
 
+def _generated_line(rng: random.Random) -> str:
+    values = ["", " ", "1", "1.5", "-3", " 12 ", "x", "R", "D", "0", "true", " TRUE", "i", "F", "&amp;", "&#38;", "é",
+              "６", "a\u00a0b", "&#10;"]
+    names = ["Nature", "ContNat", "Fonction", "CodRD", "OpBudg", "ArtSpe", "LibCpte", "MtPrev", "MtReal", "CredOuv",
+             "CaracSup", "Operation", "TypOpBudg", "ContFon", "Autre"]
+    children = []
+    for _ in range(rng.randint(0, 12)):
+        name, attributes = rng.choice(names), []
+        if rng.random() < 0.85:
+            attributes.append(f'V="{rng.choice(values)}"')
+        if name == "CaracSup" or rng.random() < 0.1:
+            attributes.append(f'Code="{rng.choice(["Section", "section", "x", "Sect&#105;on"])}"')
+        if rng.random() < 0.05:
+            attributes.append('xmlns="urn:z"')
+        children.append(f'<{name} {" ".join(attributes)}/>')
+    head = '<Nature V="6042"/><CodRD V="D"/>' if rng.random() < 0.8 else ""
+    tag = rng.choice(["LigneBudget"] * 8 + ['LigneBudget calculated="true"', 'LigneBudget xmlns="urn:q"'])
+    return f"<{tag}>{head}{''.join(children)}</LigneBudget>"
+
+
+def _generated_plan(rng: random.Random) -> bytes:
+    def element(depth: int) -> str:
+        name = rng.choice(["Compte", "Chapitre", "RefFonc", "Chapitres", "Comptes", "Nature", "Fonction", "Autre"])
+        attributes = " ".join(f'{attribute}="{rng.choice(["", " 1 ", "011", "é", "&amp;", "x"])}"' for attribute in
+                              rng.sample(["Code", "Libelle", "DR", "RR", "DOES", "Section", "ROIS"], rng.randint(0, 5)))
+        inside = "".join(element(depth + 1) for _ in range(rng.randint(0, 4))) if depth < 5 else ""
+        return f"<{name} {attributes}>{inside}</{name}>"
+
+    return (PLAN_HEAD + "".join(element(0) for _ in range(rng.randint(1, 6))) + "</Nomenclature>").encode()
+
+
+def test_generated_documents_and_plans_read_alike(c_walk, monkeypatch):
+    """Lines and plans of random shapes (a fixed seed): the C walk reads each as Python does, or refuses it alike."""
+    rng = random.Random(27)
+    documents = [_encoded("".join(_generated_line(rng) for _ in range(rng.randint(0, 8))), "UTF-8") for _ in range(300)]
+    plans = [_generated_plan(rng) for _ in range(200)]
+    walked = [_outcome(data) for data in documents], [_plan_outcome(data.decode()) for data in plans]
+    monkeypatch.setattr(totem_native, "_native", None)
+    assert ([_outcome(data) for data in documents], [_plan_outcome(data.decode()) for data in plans]) == walked
+    assert sum(not isinstance(outcome, str) for outcome in walked[0]) > 30, "enough documents read, not refused"
+    assert sum(not isinstance(outcome, str) for outcome in walked[1]) > 100
+
+
 def test_without_the_built_module_lines_are_read_in_python_said_once_in_the_log():
     """A machine where the install could not build the C walk (no compiler) reads the same documents,
     and its log says once why lines are read in Python; nothing is an error."""
@@ -239,7 +283,7 @@ def test_without_the_built_module_lines_are_read_in_python_said_once_in_the_log(
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3", "1"]
     said = [line for line in done.stderr.splitlines() if "C walk is not built" in line]
-    assert len(said) == 1 and said[0].startswith("INFO TOTEM lines are read in Python"), done.stderr
+    assert len(said) == 1 and said[0].startswith("INFO TOTEM lines and plans de comptes are read in Python"), done.stderr
     assert "Traceback" not in done.stderr
 
 
