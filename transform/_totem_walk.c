@@ -46,14 +46,14 @@ typedef struct {
     PyObject *text_fields;   /* tuple of str */
     PyObject *amount_fields; /* tuple of str */
     Py_ssize_t n_text, n_amount;
-    int nature, cod_rd, op_budg, art_spe; /* positions in text_fields, -1 when absent */
+    int cod_rd, op_budg, art_spe; /* positions in text_fields, -1 when absent */
     PyObject *amounts_read;  /* dict: amount text -> value, shared with the caller */
     PyObject *parse_amount;  /* callable(stripped text, field name) -> value */
     struct LxmlDocument *doc;
 } Walk;
 
 static PyTypeObject *element_type = NULL;
-static PyObject *str_strip, *str_lower, *str_upper, *str_split, *str_space, *str_empty, *str_zero, *str_true;
+static PyObject *str_strip, *str_lower, *str_upper, *str_space, *str_empty, *str_zero, *str_true;
 
 static int add_name(Names *names, const char *name, int kind, int index) {
     if (names->count >= MAX_NAMES) {
@@ -403,7 +403,6 @@ static PyObject *walk_lines(PyObject *module, PyObject *args) {
         names_of(&walk.children, walk.amount_fields, K_AMOUNT, "amount fields") < 0 ||
         add_name(&walk.children, carac_c, K_CARAC, 0) < 0)
         return NULL;
-    walk.nature = position(walk.text_fields, "Nature");
     walk.cod_rd = position(walk.text_fields, "CodRD");
     walk.op_budg = position(walk.text_fields, "OpBudg");
     walk.art_spe = position(walk.text_fields, "ArtSpe");
@@ -733,7 +732,7 @@ PyMODINIT_FUNC PyInit__totem_walk(void) {
     if (import_lxml__etree() < 0)
         return NULL;
     if (intern(&str_strip, "strip") < 0 || intern(&str_lower, "lower") < 0 || intern(&str_upper, "upper") < 0 ||
-        intern(&str_split, "split") < 0 || intern(&str_space, " ") < 0 || intern(&str_empty, "") < 0 ||
+        intern(&str_space, " ") < 0 || intern(&str_empty, "") < 0 ||
         intern(&str_zero, "0") < 0 || intern(&str_true, "true") < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
