@@ -135,3 +135,12 @@ def test_the_next_switch_of_a_body_left_by_the_code_before_cuts_its_index_by_yea
     assert _results(watched, site, OLD, "salle") == seen
     assert not any(url.endswith(old_index) for url in watched.requests)
     assert sum("/recherche-" in url for url in watched.requests) == len(YEARS)
+
+
+def test_a_search_part_that_cannot_be_read_leaves_the_search_to_the_year_files(site, watched, bodies):
+    """The browser then indexes the year files itself: the same results."""
+    expected = _results(watched, site, OLD, "salle")
+    broken = _manifest(site, NEW)["recherche"]["annees"]["2024"]["fichier"]
+    watched.page.route(f"**/{broken}", lambda route: route.fulfill(status=503, body="indisponible"))
+    assert _results(watched, site, NEW, "salle") == expected
+    watched.forget_logged(503)
