@@ -119,16 +119,26 @@ for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_ye
              getattr(widget_files, "make_year_parts", None)):
     if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year, widget parts
         keep(LocalStore(sys.argv[1]))
+if sys.argv[2:] == ["switch"]:
+    # Every body's widget switched once by this code, the versions it retires gone (as once the
+    # retention has passed): the files its previous nights would have left, in their format.
+    from chains.actes import CHAIN
+    from core.config import Settings
+
+    CHAIN.publish_widgets(Settings.from_env(), None)
 """
 
 
-def local_night(folder: Path, code: Path, profile: Path | None) -> dict:
+def local_night(folder: Path, code: Path, profile: Path | None, switched: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="digor-bench-", dir=folder) as scratch:
         store = Path(scratch) / "store"
         subprocess.run(["cp", "-al", str(folder / "store"), str(store)], check=True)
         # What the code keeps between nights, as its previous night left it (not timed).
-        subprocess.run([sys.executable, "-c", PREPARE, str(store)], check=True, cwd=code,
-                       env={**os.environ, "PYTHONPATH": str(code)})
+        summary = json.loads((folder / "region.json").read_text(encoding="utf-8"))
+        subprocess.run([sys.executable, "-c", PREPARE, str(store), *(["switch"] if switched else [])], check=True,
+                       cwd=code, env={**os.environ, **summary["environment"], "PYTHONPATH": str(code),
+                                      "DIGOR_STORE": str(store), "DIGOR_DATAGOUV_MODE": "dry-run",
+                                      "DIGOR_VERSION_RETENTION_DAYS": "0"})
         return run_night(folder, str(store), code, profile=profile)
 
 
@@ -180,6 +190,9 @@ def main() -> None:
     parser.add_argument("--s3-region", default="300,3000,100",
                         help="bodies,history,night-acts of the region uploaded to S3 (default 300,3000,100)")
     parser.add_argument("--profile", help="folder to write each night's cProfile stats to")
+    parser.add_argument("--switched", action="store_true",
+                        help="switch every body's widget with the code measured before the night (untimed): its "
+                             "steady night, not the first night after an upgrade that changed the widget's files")
     args = parser.parse_args()
     work, code = Path(args.work).resolve(), Path(args.code).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -190,7 +203,7 @@ def main() -> None:
     rows = []
     for size in (int(s) for s in args.sizes.split(",") if s):
         folder = region(work, size)
-        night = local_night(folder, code, profiles / f"night-{size}.prof" if profiles else None)
+        night = local_night(folder, code, profiles / f"night-{size}.prof" if profiles else None, args.switched)
         rows.append((size, night))
         steps = night["steps"]
         print(f"history {size:>7,} acts | night {night['totals']['transformed']:>5} acts | "

@@ -180,21 +180,22 @@ def retire_superseded(
     before = dict(retired)
     deleted = []
     shown: set[str] = set()
-    unread = set(keep)
+    # The versions named by a year first, newest first: they hold what the others show.
+    unread = sorted(keep, key=lambda n: (not _stem(n).isdigit(), _reversed(n)))
 
     def shows_withdrawn(name: str) -> bool:
         """Whether the version holds a record no current version holds. The current versions' records
-        are read only until they cover the retired version's, those of its own stem first, then the
-        versions named by a year, newest first (they hold what the others show): a folder's switch
-        reads what changed, not every version of its history, unless a record really left."""
+        are read only until they cover the retired version's, those of its own stem first, then in
+        the order of ``unread``: a folder's switch reads what changed, not every version of its
+        history, unless a record really left."""
         held = read_records(store, f"{folder}/{name}")
         if held is None:
             return True
         stem = _stem(name)
-        for other in sorted(unread, key=lambda n: (_stem(n) != stem, not _stem(n).isdigit(), _reversed(n))):
+        for other in [n for n in unread if _stem(n) == stem] + [n for n in unread if _stem(n) != stem]:
             if held <= shown:
                 break
-            unread.discard(other)
+            unread.remove(other)
             shown.update(read_records(store, f"{folder}/{other}") or set())
         return not held <= shown
 
