@@ -181,9 +181,9 @@ def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
 # Transform
 
 
-def worker_pool(settings: Settings, workers: int | None = None) -> WorkerPool:
-    """The processes that stage a night's large exports (``workers``: ``decp_workers`` unless told)."""
-    return WorkerPool(workers or settings.decp_workers, preload=("chains.decp",),
+def worker_pool(settings: Settings) -> WorkerPool:
+    """The processes that stage a night's large exports (and convert the years of ``convert_files``)."""
+    return WorkerPool(settings.decp_workers, preload=("chains.decp",),
                       hint="nothing published was changed; rerun (DIGOR_DECP_WORKERS=1 works in one process)")
 
 
@@ -542,13 +542,6 @@ def _converted_year(job: tuple[Settings, NightTransform, int]) -> dict:
     return _publish_year(settings, store, year, result.night, widgets=False)
 
 
-def _publishers(workers: int, years: int) -> int:
-    """Processes publishing ``convert_files``'s years: one more than the staging's workers (when there are
-    several), so that a year left over (three years, two cores) shares the cores with the others
-    instead of running alone after them; never more than the years."""
-    return min(years, workers + 1) if workers > 1 else 1
-
-
 def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                   registry_path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
     """Run the chain's own code on local files and write the published files to ``out_dir``.
@@ -570,11 +563,11 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
             registry_path=registry_path or defaults.registry_path,
         )
         with tempfile.TemporaryDirectory(prefix="digor-decp-staging-") as spool:
-            with worker_pool(settings) as pool:
+            with worker_pool(settings) as pool:  # let go before the years: their workers start afresh
                 result = transform_night(store, night, SOURCES, Path(spool), pool=pool)
             transformed = _transformed(result, write_staging(store, result, years=False))
             progress("publish " + ", ".join(map(str, transformed["years"])))
-            with worker_pool(settings, _publishers(settings.decp_workers, len(transformed["years"]))) as pool:
+            with worker_pool(settings) as pool:
                 years = list(pool.map(_converted_year, [(settings, result, year) for year in transformed["years"]],
                                       "publishing the DECP years"))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)

@@ -94,6 +94,42 @@ def _parquet_of(batches: list[pa.RecordBatch]) -> bytes:
     return table_to_parquet_bytes(pa.Table.from_batches(batches).combine_chunks())
 
 
+class _TypedSpool:
+    """A large table's typed batches kept on disk (Arrow IPC) rather than in memory until its Parquet is
+    made; then put together a column at a time from the file mapped in memory, so that the batches and
+    their contiguous copy are never both held (a national DECP year: ~300 MB each)."""
+
+    def __init__(self, path: Path):
+        self.path, self.writer = path, None
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        if self.writer is None:
+            self.writer = pa.ipc.new_file(self.path, batch.schema)
+        self.writer.write_batch(batch)
+
+    def __bool__(self) -> bool:
+        return self.writer is not None
+
+    def parquet(self) -> bytes:
+        """``_parquet_of`` the batches: the same bytes."""
+        self.writer.close()
+        with pa.memory_map(str(self.path)) as source:
+            reader = pa.ipc.open_file(source)
+            schema, count = reader.schema, reader.num_record_batches
+        columns = []
+        for index in range(len(schema)):
+            with pa.memory_map(str(self.path)) as source:  # only this column's pages mapped, and let go
+                reader = pa.ipc.open_file(source)
+                columns.append(pa.chunked_array([reader.get_batch(number).column(index) for number in range(count)],
+                                                schema.field(index).type).combine_chunks())
+        return table_to_parquet_bytes(pa.Table.from_arrays(columns, schema=schema))
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.path.unlink(missing_ok=True)
+
+
 def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     """Parquet with the schema's types, so readers get dates and numbers, not text."""
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
@@ -124,23 +160,30 @@ def prepare_table(frames: Iterable[pd.DataFrame], schema: str, csv_file: Path | 
     """``csv_file``: where the CSV goes (a year's national table), else it is kept in memory."""
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
     with (csv_file.open("w+b") if csv_file is not None else io.BytesIO()) as csv:
-        table = _prepare(frames, types, schema, csv)
+        table = _prepare(frames, types, schema, csv, None if csv_file is None else _TypedSpool(
+            csv_file.with_name(csv_file.name + ".typed.arrow")))
         return table if csv_file is None else replace(table, csv=csv_file)
 
 
-def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str, csv: BinaryIO) -> PreparedTable:
+def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str, csv: BinaryIO,
+             spool: _TypedSpool | None) -> PreparedTable:
+    """``spool``: where the typed batches wait for the Parquet (a table written to a file), else in memory."""
     batches, records, rows, text, untyped = [], set(), 0, None, None
     for frame in frames:
         text = _text_columns(list(frame.columns), schema) if text is None else text
         csv.write(_csv_chunk(frame, text, not csv.tell()))  # the header with the first frame
         if untyped is None:
             try:
-                batches.append(_typed_batch(frame, types))
+                (batches if spool is None else spool).append(_typed_batch(frame, types))
             except (ValueError, TypeError) as error:
                 untyped, batches = error, []
         records.update(map(texts_fingerprint, table_records(frame)))
         rows += len(frame)
-    parquet = _parquet_of(batches) if batches else b""
+    if spool is not None:
+        parquet = spool.parquet() if spool and untyped is None else b""
+        spool.discard()
+    else:
+        parquet = _parquet_of(batches) if batches else b""
     del batches
     return PreparedTable(csv.getvalue() if isinstance(csv, io.BytesIO) else b"", parquet, records, rows, untyped)
 

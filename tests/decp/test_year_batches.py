@@ -107,3 +107,28 @@ def test_a_table_made_in_batches_leaves_out_the_same_invalid_rows_as_the_whole_t
     assert batched_files == files and files[0].rows == len(frame) - 2
     assert left_out.equals(frame.loc[[2, 9]])
     assert _tree(tmp_path / "batched-table") == _tree(tmp_path / "whole-table")
+
+
+def test_a_large_table_s_typed_batches_wait_on_disk_and_make_the_parquet_of_the_whole_frame(tmp_path, drop,
+                                                                                             monkeypatch):
+    """A year's table prepared to a file keeps its typed batches on disk until its Parquet is made (a
+    national year's would hold ~300 MB): the Parquet of the whole frame made in memory, byte for byte."""
+    settings, _ = _nights(tmp_path, drop, "store", 4, monkeypatch)
+    store = LocalStore(settings.store_url)
+    frame = max((table_frame(table_rows(consolidate(staged_rows(store, year)).kept)) for year in staged_years(store)),
+                key=len)
+    schema = settings.schema("decp-table")
+    parts = [frame.iloc[start:start + 4] for start in range(0, len(frame), 4)]
+    folder = tmp_path / "table"
+    folder.mkdir()
+    spooled = prepare_table(iter(parts), schema, folder / "decp.csv")
+    whole = prepare_table([frame], schema)
+    assert len(parts) > 20 and spooled.parquet and spooled.parquet == whole.parquet
+    assert spooled.csv.read_bytes() == whole.csv and spooled.records == whole.records
+    assert sorted(p.name for p in folder.iterdir()) == ["decp.csv"], "the batches' file is removed"
+    broken = frame.copy()
+    broken.loc[9, "dateNotification"] = "pas une date"
+    untyped = prepare_table((broken.iloc[start:start + 4] for start in range(0, len(broken), 4)), schema,
+                            folder / "broken.csv")
+    assert untyped.untyped is not None and untyped.parquet == b""
+    assert sorted(p.name for p in folder.iterdir()) == ["broken.csv", "decp.csv"]
