@@ -26,6 +26,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, wait
+from contextlib import contextmanager
 
 from core.failures import ExpectedFailure
 
@@ -74,11 +75,14 @@ class WorkerPool:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context)
         return self._executor
 
-    def _result(self, future: Future, what: str):
+    @contextmanager
+    def _lost_as_one_line(self, what: str) -> Iterator[None]:
+        """A broken pool (a worker died) as ``WorkerLost``, whether it shows when a result is taken or
+        when the next item is handed out."""
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return future.result()
+            yield
         except BrokenProcessPool:
             self.close()
             raise WorkerLost(f"a worker process died while {what} (killed, or out of memory?)", self.hint) from None
@@ -100,11 +104,16 @@ class WorkerPool:
         pending: deque[Future] = deque()
         try:
             for item in _chain(first, second, items):
-                pending.append(executor.submit(function, item))
+                with self._lost_as_one_line(what):
+                    pending.append(executor.submit(function, item))
                 if len(pending) >= self.ahead:
-                    yield self._result(pending.popleft(), what)
+                    with self._lost_as_one_line(what):
+                        result = pending.popleft().result()
+                    yield result
             while pending:
-                yield self._result(pending.popleft(), what)
+                with self._lost_as_one_line(what):
+                    result = pending.popleft().result()
+                yield result
         finally:  # the caller stopped early (an unreadable file): what was not started is not, the rest ends
             for future in pending:
                 future.cancel()
