@@ -164,10 +164,7 @@ class LocalStore:
 
     def _link(self, key: str, source: Path) -> bool:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        folder = self.root / self.TEMPORARIES
-        folder.mkdir(exist_ok=True)
-        link = folder / f"{os.getpid()}-{uuid.uuid4().hex}"
+        link = self._temporaries(path) / f"{os.getpid()}-{uuid.uuid4().hex}"
         try:
             os.link(source, link)
         except OSError:  # another file system, or links not allowed
@@ -175,13 +172,17 @@ class LocalStore:
         os.replace(link, path)
         return True
 
-    def _write(self, key: str, write) -> None:
-        """Write through a temporary renamed into place: a reader never sees half an object."""
-        path = self._path(key)
+    def _temporaries(self, path: Path) -> Path:
+        """The folder of temporaries renamed into place at ``path`` (its folder made too)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         folder = self.root / self.TEMPORARIES
         folder.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{os.getpid()}-")
+        return folder
+
+    def _write(self, key: str, write) -> None:
+        """Write through a temporary renamed into place: a reader never sees half an object."""
+        path = self._path(key)
+        fd, tmp = tempfile.mkstemp(dir=self._temporaries(path), prefix=f"{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 write(handle)

@@ -141,8 +141,8 @@ def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
     """The table's rows one contract at a time (a year's rows are never all held as dicts, each object
     parsed as its rows are made); ``current``: the year's ``current_objects`` when ``kept`` is a batch of it."""
     current = current_objects(kept) if current is None else current
-    for row, data in zip(kept, map(loaded, kept)):
-        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names, data)
+    for row in kept:
+        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names, loaded(row))
 
 
 def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
