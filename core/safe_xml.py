@@ -22,6 +22,10 @@ PARSER_OPTIONS = {
     "huge_tree": False,
 }
 
+# For formats read from attributes only (TOTEM documents, plans de comptes): no node for comments,
+# processing instructions or blank text, no ``xml:id`` index (nothing is looked up by id).
+ATTRIBUTES_ONLY = {"remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False}
+
 
 class XmlRefused(ValueError):
     """Well-formed XML that declares a DTD or uses entities: refused, never half read."""

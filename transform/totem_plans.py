@@ -219,15 +219,11 @@ class _PlanReader(safe_xml.RefusingTarget):
         return self
 
 
-# A plan parsed into a tree for the C walk: nothing is read from text.
-_TREE_OPTIONS = {"remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False}
-
-
 def _read_from_tree(data: bytes, walk) -> _PlanReader:
     """What ``_PlanReader`` keeps, taken by the C walk from the plan's tree (lxml's hardened parse,
     its DOCTYPE and entities refused by ``safe_xml.parse_xml``): each account's attributes without a
     Python object per element; the tree, a few MB, freed once read."""
-    root = safe_xml.parse_xml(data, **_TREE_OPTIONS)
+    root = safe_xml.parse_xml(data, **safe_xml.ATTRIBUTES_ONLY)
     accounts, chapters, functions = walk.plan(root, _RAW_ACCOUNT, "Nature", "Fonction")
     plan = _PlanReader()
     plan.root_tag, plan.root, plan.accounts, plan.exact = root.tag, dict(root.attrib), accounts, True

@@ -234,7 +234,7 @@ def _elements(data: bytes, walk=None, max_amount: Decimal | None = None, amounts
     nor is an ``xml:id`` indexed (nothing is looked up by id). With the C ``walk``, a whole tree's
     lines come as tuples (``_native_line``), their children never made Python objects, and the
     skipped blocks are not entered."""
-    options = {"remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False}
+    options = safe_xml.ATTRIBUTES_ONLY
     tags = [f"{{*}}{name}" for name in _SELECTED]
     if len(data) <= WHOLE_TREE_BYTES:
         root = safe_xml.parse_xml(data, **options)
