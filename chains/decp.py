@@ -36,7 +36,6 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.compute as pc
 
 from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows
 from chains.publication import PublicationRefused, publish_prepared
@@ -181,9 +180,9 @@ def _extract(settings: Settings, store: ObjectStore, night: str) -> dict:
 # Transform
 
 
-def worker_pool(settings: Settings) -> WorkerPool:
+def worker_pool(settings: Settings, workers: int | None = None) -> WorkerPool:
     """The processes that stage a night's large exports (and convert the years of ``convert_files``)."""
-    return WorkerPool(settings.decp_workers, preload=("chains.decp",),
+    return WorkerPool(workers or settings.decp_workers, preload=("chains.decp",),
                       hint="nothing published was changed; rerun (DIGOR_DECP_WORKERS=1 works in one process)")
 
 
@@ -300,9 +299,8 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
                     names: NameLookup, entities: EntityLookup, night: str | None, widgets: bool,
                     folder: Path) -> dict:
     consolidated = Consolidated([], staged.duplicates, staged.rejected)
-    keys = staged.kept_keys
     rejects = reject_rows(consolidated)
-    by_file = counts_by_file(consolidated, dict(Counter(keys["file_key"].to_pylist())))
+    by_file = counts_by_file(consolidated, staged.kept_per_file)
     history: list[dict] = []
     by_buyer: dict[str, list[dict]] = {}
     schema = settings.schema("decp-table")
@@ -346,7 +344,7 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
     rows = consolidated.rejected + [c for c, _ in consolidated.duplicates]
     scope = {k for k, v in by_file.items()} if night is None else (
         {row["file_key"] for row in rows if row["night"] == night}
-        | set(keys.filter(pc.equal(keys["night"], night))["file_key"].to_pylist()))
+        | staged.kept_files.get(night, set()))
     return {
         "year": year,
         "files": files,
@@ -542,6 +540,12 @@ def _converted_year(job: tuple[Settings, NightTransform, int]) -> dict:
     return _publish_year(settings, store, year, result.night, widgets=False)
 
 
+def year_publishers(workers: int, years: int) -> int:
+    """Processes publishing ``convert_files``' years: one per year, one more than the workers at most (three
+    years on two cores end together instead of the third alone after the others); one for one worker."""
+    return 1 if workers == 1 else min(years, workers + 1)
+
+
 def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                   registry_path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
     """Run the chain's own code on local files and write the published files to ``out_dir``.
@@ -567,7 +571,7 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                 result = transform_night(store, night, SOURCES, Path(spool), pool=pool)
             transformed = _transformed(result, write_staging(store, result, years=False))
             progress("publish " + ", ".join(map(str, transformed["years"])))
-            with worker_pool(settings) as pool:
+            with worker_pool(settings, year_publishers(settings.decp_workers, len(transformed["years"]))) as pool:
                 years = list(pool.map(_converted_year, [(settings, result, year) for year in transformed["years"]],
                                       "publishing the DECP years"))
         switch_dataset_manifest(store, PUBLIC_PREFIX, DATASET, settings.version_retention_days)

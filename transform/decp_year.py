@@ -1,13 +1,14 @@
 """A staged DECP year, consolidated without holding its objects: the kept ones come back a batch at a time.
 
 ``transform.decp_consolidate.consolidate`` is the rule; this is the same rule run on the staging's
-small columns only (identity, dates, counts: a few hundred bytes per object, in Arrow), so that the
-objects' texts are never all in memory at once:
+small columns only, so that the objects' texts are never all in memory at once:
 
-1. the keys of every staged row are read and consolidated column-wise (duplicates, kept order,
-   current versions), as ``consolidate`` does on whole rows;
+1. the small columns (identity, dates, counts) are read one at a time and each becomes integers that
+   sort as its values do (a few numpy arrays of 8 bytes per object: a national year of 500,000
+   objects consolidated its strings whole and took ~1 GB); the year is consolidated on them
+   (duplicates, kept order, current versions), as ``consolidate`` does on whole rows;
 2. the staging is read once more, a batch at a time, and each kept row goes to the spool file of
-   its batch of ``batch_rows`` (by its place in the kept order);
+   its batch of ``batch_rows`` (by its place in the kept order), the duplicates' small columns kept;
 3. ``kept_batches`` reads the spool files back in order: the kept rows, as ``consolidate`` gives
    them, ``batch_rows`` at a time, each with ``CURRENT`` (its version is the contract's current one).
 
@@ -29,76 +30,98 @@ from core.store import ObjectStore, open_object
 from transform.decp_staging import STAGING_PREFIX, STATUS_VALID
 
 KEY_COLUMNS = ["night", "source", "file_key", "file_name", "position", "kind", "version", "year", "status", "uid",
-               "id", "buyer", "date", "holders", "modifications", "last_publication"]
+               "id", "buyer", "date", "holders", "modifications", "last_publication"]  # a duplicate's rows
 CURRENT = "_current"  # added to each kept row: its last version is the contract's current one
-_PART, _OFFSET, _RANK = "_part", "_offset", "_rank"
-ARRIVAL = [("night", "ascending"), ("source", "ascending"), ("file_key", "ascending"), ("position", "ascending")]
+_RANK = "_rank"
+_VERSION_2022 = "2.0.2"
 
 
-def _filled(table: pa.Table, column: str) -> tuple[pa.Array, pa.Array]:
-    """(is null, value or "") of a string column: a None key equals a None key, as in Python."""
-    values = table[column]
-    return pc.is_null(values), pc.fill_null(values, "")
+def _column(store: ObjectStore, keys: list[str], name: str) -> pa.ChunkedArray:
+    """One staged column of the year, every partition in ``keys``' order (one column held at a time)."""
+    chunks = []
+    for key in keys:
+        with open_object(store, key) as stream:
+            chunks += pq.read_table(stream, columns=[name])[name].chunks
+    return pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
+
+
+def _codes(values: pa.ChunkedArray, descending: bool = False) -> np.ndarray:
+    """Integers that sort as ``values`` do under ``pc.sort_indices`` (nulls last whichever the direction):
+    equal values, equal codes; every null the same code."""
+    codes = pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    if not descending:
+        return codes
+    nulls = pc.is_null(values).to_numpy(zero_copy_only=False)
+    return np.where(nulls, 0, -codes) if nulls.any() else -codes
+
+
+def _filled(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A None key equals a None key and sorts before any text, as in Python's ``row[...] or ""``."""
+    return pc.fill_null(values, "")
 
 
 @dataclass
 class _Index:
-    """The consolidated year, as positions in the staging: which rows are kept, in which order."""
+    """The consolidated year, as row numbers of the staging (its partitions one after the other)."""
 
-    kept: pa.Table  # light columns + _part, _offset, _rank, _current; in kept order
-    duplicates: list[tuple[dict, dict]]  # (rejected copy, kept version), light rows
-    counts: int
+    kept: np.ndarray  # row numbers of the kept rows, in kept order
+    current: np.ndarray  # of each kept row: its version is the contract's current one
+    copies: np.ndarray  # row numbers of the rejected copies, in the order ``consolidate`` lists them
+    originals: np.ndarray  # of each copy: the row number of the version kept
+    sizes: list[int]  # rows per partition
 
 
-def _key_table(store: ObjectStore, keys: list[str]) -> pa.Table:
-    tables = []
-    for part, key in enumerate(keys):
+def _consolidate(store: ObjectStore, keys: list[str]) -> _Index:
+    """``consolidate``'s rule on integer codes of the staging's small columns, read one at a time: no
+    string column held beside another, no row made into Python objects."""
+    sizes = []
+    for key in keys:
         with open_object(store, key) as stream:
-            table = pq.read_table(stream, columns=KEY_COLUMNS)
-        tables.append(table.append_column(_PART, pa.array(np.full(len(table), part, dtype=np.int32)))
-                      .append_column(_OFFSET, pa.array(np.arange(len(table), dtype=np.int64))))
-    return pa.concat_tables(tables).sort_by(ARRIVAL)
+            sizes.append(pq.ParquetFile(stream).metadata.num_rows)
+    valid = np.flatnonzero(pc.equal(_column(store, keys, "status"), STATUS_VALID).to_numpy(zero_copy_only=False))
+    picked = pa.array(valid)
 
+    def codes(name: str, descending: bool = False, filled: bool = False) -> np.ndarray:
+        values = _column(store, keys, name).take(picked)
+        return _codes(_filled(values) if filled else values, descending)
 
-def _consolidate(table: pa.Table) -> _Index:
-    valid = table.filter(pc.equal(table["status"], STATUS_VALID))
-    uid_null, uid = _filled(valid, "uid")
-    date_null, day = _filled(valid, "date")
-    keyed = valid.append_column("_k_uid_null", uid_null).append_column("_k_uid", uid) \
-        .append_column("_k_date_null", date_null).append_column("_k_date", day) \
-        .append_column("_p_2022", pc.equal(valid["version"], "2.0.2")) \
-        .append_column("_p_publication", pc.fill_null(valid["last_publication"], ""))
-    group = ["_k_uid_null", "_k_uid", "holders", "_k_date_null", "_k_date"]
-    preference = ["_p_2022", "modifications", "_p_publication", "night", "file_key", "position"]
-    ordered = keyed.take(pc.sort_indices(keyed, [(c, "ascending") for c in group]
-                                         + [(c, "descending") for c in preference]))
+    def flag(name: str, value: str) -> np.ndarray:
+        """A descending sort key of ``column == value`` (True first, then False, then None)."""
+        equal = pc.equal(_column(store, keys, name).take(picked), value)
+        return np.where(pc.is_null(equal).to_numpy(zero_copy_only=False), 1,
+                        -pc.fill_null(equal, False).to_numpy(zero_copy_only=False).astype(np.int64))
+
+    uid, holders, day = codes("uid"), codes("holders"), codes("date")  # a None differs from ""
+    group = [uid, holders, day]
+    # the kept version: greatest preference, then the first received (arrival order, then staging order)
+    preference = [flag("version", _VERSION_2022), codes("modifications", True), codes("last_publication", True, True),
+                  codes("night", True), codes("file_key", True), codes("position", True)]
+    arrival = [codes("night"), codes("source"), codes("file_key"), codes("position")]
+    ordered = np.lexsort([np.arange(len(valid))] + (group + preference + arrival)[::-1])
+    del preference, arrival
     same = np.ones(max(len(ordered) - 1, 0), dtype=bool)  # same group as the row before
     for column in group:
-        values = ordered[column].to_numpy(zero_copy_only=False)
+        values = column[ordered]
         same &= values[1:] == values[:-1]
     first = np.concatenate([np.ones(min(len(ordered), 1), dtype=bool), ~same])
     group_id = np.cumsum(first) - 1
-    kept_positions = np.flatnonzero(first)
-    kept = ordered.take(pa.array(kept_positions))
-    # kept order: (buyer, date, id, holders), as ``consolidate``
-    order = pc.sort_indices(kept, [(c, "ascending") for c in ("buyer", "date", "id", "holders")])
-    kept = kept.take(order)
-    latest = kept.group_by("_k_uid").aggregate([("_k_date", "max")])
-    joined = kept.append_column("_seq", pa.array(np.arange(len(kept)))).join(latest, "_k_uid").sort_by("_seq")
-    current = pc.equal(joined["_k_date"], joined["_k_date_max"])
-    kept = kept.append_column(_RANK, pa.array(np.arange(len(kept), dtype=np.int64))).append_column(CURRENT, current)
-    duplicates = []
-    copies = np.flatnonzero(~first)
-    if len(copies):
-        copy_rows = ordered.take(pa.array(copies)).select(KEY_COLUMNS).to_pylist()
-        kept_rows = ordered.take(pa.array(kept_positions[group_id[copies]])).select(KEY_COLUMNS).to_pylist()
-        duplicates = sorted(zip(copy_rows, kept_rows), key=lambda pair: (pair[0]["file_key"], pair[0]["position"]))
-    return _Index(kept.drop_columns([c for c in kept.column_names if c.startswith(("_k_", "_p_"))]),
-                  duplicates, len(table))
+    kept_positions = ordered[first]
+    # kept order: (buyer, date, id, holders), as ``consolidate``; ties keep the groups' order
+    order = np.lexsort([holders[kept_positions], codes("id")[kept_positions], day[kept_positions],
+                        codes("buyer")[kept_positions]])
+    kept = kept_positions[order]
+    uid_filled, day_filled = codes("uid", filled=True)[kept], codes("date", filled=True)[kept]
+    latest = np.full(int(uid_filled.max()) + 1 if len(kept) else 0, np.iinfo(np.int64).min)
+    np.maximum.at(latest, uid_filled, day_filled)
+    copies = ordered[~first]
+    originals = kept_positions[group_id[~first]]
+    return _Index(valid[kept], day_filled == latest[uid_filled], valid[copies], valid[originals], sizes)
 
 
 class StagedYear:
-    """Every night staged for ``year``, consolidated; the kept rows spooled under ``folder`` in batches."""
+    """Every night staged for ``year``, consolidated; the kept rows spooled under ``folder`` in batches.
+
+    ``kept_per_file``: the kept rows per raw file; ``kept_files``: the files of each night with kept rows."""
 
     def __init__(self, store: ObjectStore, year: int, folder: Path, batch_rows: int):
         self.batch_rows = max(1, batch_rows)
@@ -106,42 +129,51 @@ class StagedYear:
         keys = store.list_keys(f"{STAGING_PREFIX}/annee={year}/")
         if not keys:
             raise ValueError(f"nothing staged for {year}")
-        index = _consolidate(_key_table(store, keys))
-        self.duplicates = index.duplicates
-        self.kept_keys = index.kept.select(KEY_COLUMNS)  # the kept rows' small columns, in kept order
-        self.rejected = self._spool(store, keys, index.kept)
+        index = _consolidate(store, keys)
+        self.kept_count = len(index.kept)
+        self.kept_per_file: dict[str, int] = {}
+        self.kept_files: dict[str, set[str]] = {}
+        light: dict[int, dict] = {}
+        self.rejected = self._spool(store, keys, index, light)
+        pairs = [(light[int(copy)], light[int(original)]) for copy, original in zip(index.copies, index.originals)]
+        self.duplicates = sorted(pairs, key=lambda pair: (pair[0]["file_key"], pair[0]["position"]))
 
-    def _spool(self, store: ObjectStore, keys: list[str], kept: pa.Table) -> list[dict]:
-        """Each kept row to its batch's spool file; returns the rejected rows, whole, in arrival order."""
-        parts = kept[_PART].to_numpy()
-        offsets, ranks, current = kept[_OFFSET].to_numpy(), kept[_RANK].to_numpy(), kept[CURRENT].to_numpy(zero_copy_only=False)
-        self.batches = -(-len(kept) // self.batch_rows)
+    def _spool(self, store: ObjectStore, keys: list[str], index: _Index, light: dict[int, dict]) -> list[dict]:
+        """Each kept row to its batch's spool file, the duplicates' rows' small columns into ``light`` (by
+        row number); returns the rejected rows, whole, in arrival order."""
+        total = sum(index.sizes)
+        rank_of = np.full(total, -1, dtype=np.int64)
+        rank_of[index.kept] = np.arange(len(index.kept))
+        current_of = np.zeros(total, dtype=bool)
+        current_of[index.kept] = index.current
+        wanted = np.zeros(total, dtype=bool)
+        wanted[index.copies] = True
+        wanted[index.originals] = True
+        self.batches = -(-len(index.kept) // self.batch_rows)
         writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
         rejected: list[dict] = []
-        for part, key in enumerate(keys):
-            mine = parts == part
+        start = 0
+        for key in keys:
             with open_object(store, key) as stream:
-                parquet = pq.ParquetFile(stream)
-                size = parquet.metadata.num_rows
-                rank_of = np.full(size, -1, dtype=np.int64)
-                rank_of[offsets[mine]] = ranks[mine]
-                current_of = np.zeros(size, dtype=bool)
-                current_of[offsets[mine]] = current[mine]
-                start = 0
-                for batch in parquet.iter_batches(batch_size=self.batch_rows):
-                    batch_ranks = rank_of[start:start + len(batch)]
-                    batch_current = current_of[start:start + len(batch)]
+                for batch in pq.ParquetFile(stream).iter_batches(batch_size=self.batch_rows):
+                    rows = slice(start, start + len(batch))
+                    batch_ranks, batch_current = rank_of[rows], current_of[rows]
+                    offsets = np.flatnonzero(wanted[rows])
+                    if len(offsets):
+                        small = batch.select(KEY_COLUMNS).take(pa.array(offsets)).to_pylist()
+                        light.update(zip((start + offsets).tolist(), small))
                     start += len(batch)
                     rejected += batch.filter(pc.not_equal(batch["status"], STATUS_VALID)).to_pylist()
                     taken = np.flatnonzero(batch_ranks >= 0)
                     if not len(taken):
                         continue
-                    rows = pa.Table.from_batches([batch]).take(pa.array(taken)) \
-                        .append_column(_RANK, pa.array(batch_ranks[taken])) \
+                    table = pa.Table.from_batches([batch]).take(pa.array(taken))
+                    self._count(table)
+                    table = table.append_column(_RANK, pa.array(batch_ranks[taken])) \
                         .append_column(CURRENT, pa.array(batch_current[taken]))
                     spool = batch_ranks[taken] // self.batch_rows
                     for number in np.unique(spool):
-                        chunk = rows.filter(pa.array(spool == number))
+                        chunk = table.filter(pa.array(spool == number))
                         if number not in writers:
                             writers[number] = pa.ipc.new_file(self._path(number), chunk.schema)
                         writers[number].write_table(chunk)
@@ -149,11 +181,16 @@ class StagedYear:
             writer.close()
         return sorted(rejected, key=lambda r: (r["night"], r["source"], r["file_key"], r["position"]))
 
+    def _count(self, kept: pa.Table) -> None:
+        for pair in kept.group_by(["night", "file_key"]).aggregate([([], "count_all")]).to_pylist():
+            self.kept_per_file[pair["file_key"]] = self.kept_per_file.get(pair["file_key"], 0) + pair["count_all"]
+            self.kept_files.setdefault(pair["night"], set()).add(pair["file_key"])
+
     def _path(self, number: int) -> Path:
         return self.folder / f"kept-{number}.arrow"
 
     def __len__(self) -> int:
-        return len(self.kept_keys)
+        return self.kept_count
 
     def kept_batches(self) -> Iterator[list[dict]]:
         """The kept rows in ``consolidate``'s order, ``batch_rows`` at a time (read again at each call)."""
