@@ -27,6 +27,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import msgspec
+
 from transform.decp_formats import CONCESSION
 from transform.decp_staging import STATUS_VALID, holders_of, modifications_of
 
@@ -123,5 +125,14 @@ def current_objects(kept: list[dict]) -> set[tuple[str, int]]:
     return {(row["file_key"], row["position"]) for row in kept if (row["date"] or "") == latest[row["uid"]]}
 
 
+_DECODE = msgspec.json.Decoder().decode
+
+
 def loaded(row: dict) -> dict:
-    return json.loads(row["object_json"])
+    """A staged object: msgspec reads a text as ``json.loads`` does, ~3x faster (a national year's table
+    reads 500,000); where it refuses a text json reads (a number out of float range, a lone surrogate,
+    ``NaN``), json reads it."""
+    try:
+        return _DECODE(row["object_json"])
+    except msgspec.DecodeError:
+        return json.loads(row["object_json"])

@@ -110,3 +110,10 @@ def test_every_object_read_is_published_or_rejected():
     rejects = reject_rows(result)
     invalid = [r for r in rejects if r["statut"] == "invalide"]
     assert {(r["champ"], r["code"]) for r in invalid} == {("acheteur", "required"), ("acheteur/id", "anomalie")}
+
+
+def test_a_staged_text_loads_as_json_reads_it_even_where_the_fast_reader_refuses():
+    texts = ['{"objet": "Travaux é", "montant": 52000.0, "dureeMois": 12, "id": 123456789012345678901234567890}',
+             '{"objet": "\\ud800 seul", "montant": 1e400}', '{"montant": NaN}']
+    for text in texts:
+        assert repr(loaded({"object_json": text})) == repr(json.loads(text))
