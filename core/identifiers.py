@@ -8,16 +8,14 @@ _LA_POSTE_SIREN = "356000000"
 _LA_POSTE_HEAD_OFFICE = "35600000000048"
 
 
+_DOUBLED = {str(digit): digit * 2 - 9 if digit > 4 else digit * 2 for digit in range(10)}
+
+
 def luhn_valid(digits: str) -> bool:
+    """Luhn's check: from the right, every second digit doubled (its digits summed)."""
     if not digits.isascii() or not digits.isdigit():
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    return (sum(map(int, digits[::-1][::2])) + sum(map(_DOUBLED.__getitem__, digits[::-1][1::2]))) % 10 == 0
 
 
 def siren_is_valid(value: str) -> bool:

@@ -457,16 +457,28 @@ class _Happy:
     def scalar(self, node: dict, name: str) -> Check:
         clean, dated = _cleaner(node, name)
         reference = self.reference
-        kept: set = set()
+        kept: set = set()  # the texts the cleaning leaves as they are
+        numbers: set = set()  # the same of numbers: an integer as it is, a float by its exact spelling (-0.0 too)
 
         def check(value) -> bool:
-            if value in kept:
+            kind = type(value)
+            if kind is str:
+                if value in kept:
+                    return True
+            elif kind is int:
+                if value in numbers:
+                    return True
+            elif kind is float and value.hex() in numbers:
                 return True
             cleaned, note = clean_date(value, reference) if dated else clean(value)
-            if note is not None or cleaned != value or type(cleaned) is not type(value):
+            if note is not None or cleaned != value or type(cleaned) is not kind:
                 return False
-            if type(value) is str and len(kept) < CACHED_VALUES:
-                kept.add(value)
+            if kind is str:
+                if len(kept) < CACHED_VALUES:
+                    kept.add(value)
+            elif kind is int or kind is float:
+                if len(numbers) < CACHED_VALUES:
+                    numbers.add(value if kind is int else value.hex())
             return True
 
         return check
