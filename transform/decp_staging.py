@@ -11,7 +11,6 @@ written in batches, so that memory stays flat whatever their size; consolidation
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,12 +74,18 @@ STAGING_SCHEMA = pa.schema(
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 # Where msgspec may spell a float otherwise than json (an exponent, a small number written out): such a
 # text is written by json (a text holding these characters in words is too: the same bytes either way).
-_FLOAT_SPELLING = re.compile(rb"[0-9][eE]|0\.0000")
+# Found with two substring searches (a regular expression scanned a staged text ~3x slower): "0.0000", and
+# a digit before an exponent's letter once every digit is read as 0 and E as e.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789E", b"0000000000e")
+
+
+def _float_spelling(text: bytes) -> bool:
+    return b"0.0000" in text or b"0e" in text.translate(_DIGITS_AS_ZERO)
 
 
 def dumps(value) -> str:
     """Canonical JSON text: equal content, equal text (json's: keys sorted, compact, non-ASCII as is).
-    msgspec writes it, four times faster, with the same bytes but for the floats ``_FLOAT_SPELLING``
+    msgspec writes it, four times faster, with the same bytes but for the floats ``_float_spelling``
     finds; what it cannot write (an integer past 64 bits, a lone surrogate) json does. Values are finite:
     a staged number went through the cleaning, which leaves NaN and infinities out."""
     if not value and isinstance(value, (list, dict)):  # most objects have no error, note nor name
@@ -89,7 +94,7 @@ def dumps(value) -> str:
         text = _CANONICAL.encode(value)
     except (TypeError, ValueError, OverflowError):
         text = None
-    if text is None or _FLOAT_SPELLING.search(text):
+    if text is None or _float_spelling(text):
         return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return text.decode("utf-8")
 
@@ -239,6 +244,12 @@ def _staged_rows(chunk: Chunk) -> list[dict]:
     return rows
 
 
+def _table_of(rows: list[dict]) -> pa.Table:
+    """``pa.Table.from_pylist(rows, schema=STAGING_SCHEMA)``, a column at a time (twice as fast)."""
+    return pa.Table.from_arrays([pa.array([row.get(name) for row in rows], type=field.type)
+                                 for name, field in zip(STAGING_SCHEMA.names, STAGING_SCHEMA)], schema=STAGING_SCHEMA)
+
+
 def _write_parts(rows: list[dict], spool: Path, number: int) -> dict[int, Path]:
     """The rows per year, each year's in an Arrow file of the spool (lz4: written and read back fast)."""
     by_year: dict[int, list[dict]] = {}
@@ -248,7 +259,7 @@ def _write_parts(rows: list[dict], spool: Path, number: int) -> dict[int, Path]:
     for year, year_rows in by_year.items():
         parts[year] = spool / f"{number:07d}-{year}.arrow"
         with pa.ipc.new_file(parts[year], STAGING_SCHEMA, options=_SPOOL_OPTIONS) as writer:
-            writer.write_table(pa.Table.from_pylist(year_rows, schema=STAGING_SCHEMA))
+            writer.write_table(_table_of(year_rows))
     return parts
 
 

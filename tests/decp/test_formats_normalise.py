@@ -231,3 +231,14 @@ def test_the_happy_path_of_a_concession_gives_what_the_whole_cleaning_gives():
     assert happy is not None and list(happy.data.items()) == list(whole.data.items()) and whole.notes == []
     assert happy.valid and object_errors(whole.data, "contrat-concession", whole.version) == []
     assert normalise_text(json.dumps(MARCHE_2019).encode(), "marche", FORMAT_2019, NIGHT) is None
+
+
+def test_a_staged_text_spells_every_number_as_json_does():
+    import random
+
+    draw = random.Random(28)
+    numbers = [1e-07, 1e22, 0.00001, 1.5e300, 123.0, -0.0, 0.0001, 1e16, 12345.678, 2**63 + 1, 10.0e5]
+    numbers += [draw.uniform(-1, 1) * 10 ** draw.randint(-12, 25) for _ in range(2000)]
+    for number in numbers:
+        value = {"montant": number, "objet": "Lot 2E étage, 0.00001 %", "id": "2024E01"}
+        assert dumps(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
