@@ -42,16 +42,31 @@ def peak_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) // 1024
 
-counts = {}
+counts, by_prefix, by_key = {}, {}, {}
 if os.environ.get("BENCH_COUNT_S3"):
+    import re
+    from urllib.parse import parse_qs, unquote, urlsplit
+
     import boto3.session
     create = boto3.session.Session.client
 
+    def shape(key):  # the key's first three segments, numbers (years, SIREN) as #: where a request goes
+        return "/".join(re.sub(r"[0-9a-f]{8,}|[0-9]+", "#", part) for part in key.split("/")[:3])
+
     def counting_client(self, *args, **kwargs):
         client = create(self, *args, **kwargs)
-        def count(event_name, **_):
+        def count(event_name, request=None, **_):
             operation = event_name.rsplit(".", 1)[1]
             counts[operation] = counts.get(operation, 0) + 1
+            if request is None:
+                return
+            url = urlsplit(request.url)
+            key = unquote(url.path).split("/", 3)[-1] if url.path.count("/") >= 3 else ""
+            if operation.startswith("List"):
+                key = parse_qs(url.query).get("prefix", [""])[0].split("/", 1)[-1]
+            where = f"{operation} {shape(key)}"
+            by_prefix[where] = by_prefix.get(where, 0) + 1
+            by_key[(operation, key)] = by_key.get((operation, key), 0) + 1
         client.meta.events.register("before-send.s3", count)
         return client
 
@@ -75,8 +90,13 @@ steps = {}
 for (step, at), (_, after) in zip(marks, marks[1:] + [("end", end)]):
     name = "publish" if step.startswith("publish") else step
     steps[name] = steps.get(name, 0.0) + after - at
+repeated = {}
+for (operation, key), n in by_key.items():
+    if n > 1:
+        repeated[operation] = repeated.get(operation, 0) + n - 1
 print(json.dumps({"wall_s": end - start, "cpu_s": time.process_time() - cpu, "peak_mb": peak_mb(),
-                  "steps": steps, "totals": result["totals"], "requests": counts}))
+                  "steps": steps, "totals": result["totals"], "requests": counts, "by_prefix": by_prefix,
+                  "repeated": repeated}))
 """
 
 
@@ -187,8 +207,9 @@ def main() -> None:
     parser.add_argument("--work", default=str(ROOT / "var" / "bench"), help="where the regions are kept")
     parser.add_argument("--code", default=str(ROOT), help="checkout whose code runs the night")
     parser.add_argument("--s3", action="store_true", help="also count a night's requests on SeaweedFS")
-    parser.add_argument("--s3-region", default="300,3000,100",
-                        help="bodies,history,night-acts of the region uploaded to S3 (default 300,3000,100)")
+    parser.add_argument("--s3-region", action="append",
+                        help="bodies,history,night-acts of a region uploaded to S3 (default 300,3000,100; repeat it "
+                             "for several history sizes: the requests per act are compared)")
     parser.add_argument("--profile", help="folder to write each night's cProfile stats to")
     parser.add_argument("--switched", action="store_true",
                         help="switch every body's widget with the code measured before the night (untimed): its "
@@ -218,17 +239,28 @@ def main() -> None:
         print(f"growth from {small:,} to {large:,} acts of history: wall x{last['wall_s'] / first['wall_s']:.2f}, "
               f"peak memory x{last['peak_mb'] / first['peak_mb']:.2f}")
     if args.s3:
-        bodies, history, night_acts = (int(v) for v in args.s3_region.split(","))
-        folder = region(work, history, ["--bodies", str(bodies), "--night-acts", str(night_acts)])
-        night = s3_night(folder, code)
-        requests = night["requests"]
-        total = sum(requests.values())
-        acts = night["totals"]["transformed"]
-        print(f"S3 (SeaweedFS), region of {bodies} bodies and {history:,} acts, night of {acts} acts: "
-              f"{total} requests ({total / max(acts, 1):.1f} per act), {night['wall_s']:.1f} s wall | "
-              + " ".join(f"{op} {n}" for op, n in sorted(requests.items(), key=lambda item: -item[1])))
-        record_figures("s3_requests", requests=total, acts=acts, bodies=bodies, history=history, by_operation=requests)
-
+        s3_nights = []
+        for spec in args.s3_region or ["300,3000,100"]:
+            bodies, history, night_acts = (int(v) for v in spec.split(","))
+            folder = region(work, history, ["--bodies", str(bodies), "--night-acts", str(night_acts)])
+            night = s3_night(folder, code)
+            requests = night["requests"]
+            total = sum(requests.values())
+            acts = night["totals"]["transformed"]
+            print(f"S3 (SeaweedFS), region of {bodies} bodies and {history:,} acts, night of {acts} acts: "
+                  f"{total} requests ({total / max(acts, 1):.1f} per act), {night['wall_s']:.1f} s wall | "
+                  + " ".join(f"{op} {n}" for op, n in sorted(requests.items(), key=lambda item: -item[1])))
+            for where, n in sorted(night["by_prefix"].items(), key=lambda item: (-item[1], item[0])):
+                print(f"  {n:6} {where}")
+            print("  the same object asked again within the night: "
+                  + (" ".join(f"{op} {n}" for op, n in sorted(night["repeated"].items())) or "none"), flush=True)
+            s3_nights.append({"requests": total, "acts": acts, "bodies": bodies, "history": history,
+                              "by_operation": requests, "repeated": night["repeated"]})
+        if len(s3_nights) > 1:
+            first, last = s3_nights[0], s3_nights[-1]
+            growth = (last["requests"] / max(last["acts"], 1)) / (first["requests"] / max(first["acts"], 1))
+            print(f"requests per act from {first['history']:,} to {last['history']:,} acts of history: x{growth:.2f}")
+        record_figures("s3_requests", nights=s3_nights)
 
 if __name__ == "__main__":
     main()

@@ -95,9 +95,21 @@ def _region(r: dict) -> tuple[str, str, str, str]:
 
 
 def _requests(r: dict) -> tuple[str, str, str, str]:
-    digor = (f"{r['requests']:,} requests for a night of {r['acts']} acts ({r['requests'] / max(r['acts'], 1):.1f} "
-             f"an act) in a region of {r['bodies']} bodies and {r['history']:,} acts")
-    return digor, "-", "requests proportional to what changed", "figure only (no bound set)"
+    nights = r.get("nights") or [r]  # records before two history sizes were measured: one night
+    per_act = [n["requests"] / max(n["acts"], 1) for n in nights]
+    digor = "; ".join(
+        f"{n['history']:,} acts of history: {n['requests']:,} requests, {each:.1f} an act ("
+        + ", ".join(f"{op} {count:,}" for op, count in sorted(n.get("by_operation", {}).items(), key=lambda i: -i[1]))
+        + ")" for n, each in zip(nights, per_act))
+    digor += f" (night of {nights[0]['acts']} acts, {nights[0]['bodies']} bodies)"
+    goal = "requests proportional to what changed: per act of the night, within 1.25x as history grows x10"
+    if len(nights) < 2:
+        return digor, "-", goal, "not judged: one history size"
+    growth = per_act[-1] / per_act[0]
+    verdict = f"met (x{growth:.2f})" if growth <= 1.25 else (
+        f"not met: x{growth:.2f} requests per act from {nights[0]['history']:,} to {nights[-1]['history']:,} "
+        "acts of history")
+    return digor, "-", goal, verdict
 
 
 # measure -> (what is measured, how its record reads as digor | anchor | goal | verdict)

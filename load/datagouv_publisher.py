@@ -107,7 +107,11 @@ class _GuardedPublisher:
         self.max_shrink_ratio = max_shrink_ratio
 
     def _state(self) -> dict:
-        return json.loads(self.store.get_bytes(self.state_key)) if self.store.exists(self.state_key) else {}
+        """The state, one read (on S3 a look-up first would be a request of its own)."""
+        try:
+            return json.loads(self.store.get_bytes(self.state_key))
+        except FileNotFoundError:
+            return {}
 
     def _remember(self, resource: str, entry: dict) -> None:
         """One resource's entry written into the state shared by every chain (two chains may publish at

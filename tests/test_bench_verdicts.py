@@ -28,9 +28,13 @@ def test_each_goal_reads_met_or_its_distance_and_a_benchmark_not_run_says_so(tmp
                                                      "peak_mb": 280},
                                                     {"history": 100_000, "acts": 996, "wall_s": 13, "cpu_s": 12.0,
                                                      "peak_mb": 340}])
+    record_figures("s3_requests", tmp_path, nights=[
+        {"history": 3_000, "acts": 100, "bodies": 300, "requests": 2_000, "by_operation": {"GetObject": 1_000}},
+        {"history": 30_000, "acts": 100, "bodies": 300, "requests": 2_200, "by_operation": {"GetObject": 1_100}}])
     rows = _rows(tmp_path)
     assert rows["TOTEM -> SCDL budget"] == "cold met (21.3x); floor not met: 1.70x for 1.5x (1.13x the goal)"
     assert rows["DECP, national consolidation"].startswith("not met: 6.67 min for 3 min (2.22x the goal); memory: not")
     assert rows["the whole region's night through Airflow"] == "met (7.00 min); met (0.68 GB)"
     assert rows["actes night as history grows"] == "not met: x2.00 CPU from 10,000 to 100,000 acts of history"
+    assert rows["object store requests of an actes night"] == "met (x1.10)"
     assert rows["SCDL délibérations validation"] == "not run"

@@ -75,6 +75,28 @@ def test_an_unchanged_file_is_not_sent_again(udata, dataset, tmp_path):
     assert outcome["status"] == "unchanged" and len(udata.calls()) == calls, "no request at all"
 
 
+def test_the_state_is_read_in_one_request_without_a_look_up_first(udata, dataset, tmp_path):
+    """On S3 a look-up is a request of its own (HEAD): the state is read, its absence is the read's answer."""
+    asked = []
+
+    class Counting(LocalStore):
+        def exists(self, key):
+            asked.append(("exists", key))
+            return super().exists(key)
+
+        def get_bytes(self, key):
+            asked.append(("get", key))
+            return super().get_bytes(key)
+
+    store = Counting(tmp_path)
+    data = _csv(10)
+    _publisher(udata, store, {"deliberations": dataset}).publish(_upload("deliberations-2025.csv", data, 10), data)
+    asked.clear()
+    outcome = _publisher(udata, store, {"deliberations": dataset}).publish(_upload("deliberations-2025.csv", data, 10), data)
+    assert outcome["status"] == "unchanged"
+    assert [what for what, _ in asked] == ["get"]
+
+
 def test_a_lost_state_finds_its_resources_by_their_mark_never_by_title(udata, dataset, tmp_path):
     data = _csv(10)
     _publisher(udata, LocalStore(tmp_path / "a"), {"deliberations": dataset}).publish(
