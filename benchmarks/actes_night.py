@@ -134,11 +134,17 @@ import sys
 from core.store import LocalStore
 import transform.actes as actes
 import core.ledger as ledger
+from transform.actes import staged_years as transform_actes_years
 import load.widget_files as widget_files
 for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_year_objects", None),
              getattr(widget_files, "make_year_parts", None)):
     if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year, widget parts
         keep(LocalStore(sys.argv[1]))
+import chains.actes as chain
+if hasattr(chain, "_documents_of_bodies"):  # code that keeps the text records of each body's year together
+    from core.config import Settings
+    for year in transform_actes_years(LocalStore(sys.argv[1])):
+        chain.CHAIN.publish_year(Settings.from_env(), year)
 if sys.argv[2:] == ["switch"]:
     # Every body's widget switched once by this code, the versions it retires gone (as once the
     # retention has passed): the files its previous nights would have left, in their format.
@@ -172,8 +178,10 @@ def s3_night(folder: Path, code: Path) -> dict:
     server = SeaweedFS(binary).start()
     try:
         client = server.client()
+        summary = json.loads((folder / "region.json").read_text(encoding="utf-8"))
         subprocess.run([sys.executable, "-c", PREPARE, str(folder / "store")], check=True, cwd=code,
-                       env={**os.environ, "PYTHONPATH": str(code)})
+                       env={**os.environ, **summary["environment"], "PYTHONPATH": str(code),
+                            "DIGOR_STORE": str(folder / "store"), "DIGOR_DATAGOUV_MODE": "dry-run"})
         files = [p for p in (folder / "store").rglob("*") if p.is_file() and ".tmp" not in p.parts
                  and not p.name.startswith(".")]
         prefix = "bench/"

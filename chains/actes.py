@@ -56,7 +56,7 @@ from load.document_texts import (
     publish_texts,
     queue_documents,
     read_record,
-    texts_of,
+    texts_by_body,
     to_read,
     write_record,
 )
@@ -73,7 +73,7 @@ from transform.actes import (
     write_shard,
     write_staging,
 )
-from transform.actes_textes import act_documents, text_table
+from transform.actes_textes import MAX_TEXT_CHARS, act_documents, text_table
 from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
@@ -370,7 +370,7 @@ class ActesChain(Chain):
         visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         documents = publish_documents(store, year, visible)
         queue_documents(store, documents.pop("new"))
-        texts = texts_of(store, {sha for act in visible.to_dict("records") for _, sha, _ in act_documents(act)})
+        texts = texts_by_body(store, year, _documents_of_bodies(visible), MAX_TEXT_CHARS + 1)
         text_files, _ = publish_shaped(
             settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
             BASE_KEYS["textes"].format(year=year), "actes-textes", str(year),
@@ -495,6 +495,15 @@ def _offline_by_body(offline: pd.DataFrame) -> dict[str, dict[str, int]]:
     for siren, reason in zip(offline["siren"], offline["offline_reason"]):
         found[siren][reason] += 1
     return {siren: dict(reasons) for siren, reasons in sorted(found.items())}
+
+
+def _documents_of_bodies(acts: pd.DataFrame) -> dict[str, set[str]]:
+    """Per body, the hashes of its acts' linked documents (main document and public annexes)."""
+    found: dict[str, set[str]] = {}
+    for act in acts.to_dict("records"):
+        for _, sha256, _ in act_documents(act):
+            found.setdefault(act["siren"], set()).add(sha256)
+    return found
 
 
 def _bodies_showing(store, documents: set[str]) -> dict[int, set[str]]:

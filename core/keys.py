@@ -48,6 +48,7 @@ DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 # The text read from each document (text layer or OCR), once per content hash, whether published or not.
 DOCUMENT_TEXTS_PREFIX = f"{PRIVATE}/texts/documents"
 DOCUMENT_TEXTS_QUEUE_PREFIX = f"{PRIVATE}/texts/queue"
+DOCUMENT_TEXTS_BY_BODY_PREFIX = f"{PRIVATE}/texts/organismes"
 # Written once the queue holds every document a store kept before it had one (``load.document_texts``).
 DOCUMENT_TEXTS_QUEUE_KEPT = f"{DOCUMENT_TEXTS_QUEUE_PREFIX}/tenue.json"
 VERSIONS_PREFIX = f"{PRIVATE}/versions"
@@ -103,6 +104,13 @@ WIDGET_MANIFEST = "index.json"
 def document_text_record_key(sha256: str) -> str:
     """What was read from a document (``extract.document_text``), by the hash of its bytes."""
     return f"{DOCUMENT_TEXTS_PREFIX}/{sha256[:2]}/{sha256}.json"
+
+
+def document_texts_body_year_key(siren: str, year: int) -> str:
+    """Private: the text records of one body's documents of one year, kept together so that the year's
+    text side file reads one object per body, not one per document of its history
+    (``load.document_texts.texts_by_body``)."""
+    return f"{DOCUMENT_TEXTS_BY_BODY_PREFIX}/annee={year}/siren={siren}.json"
 
 
 def document_text_queue_prefix(stage: str) -> str:

@@ -10,7 +10,7 @@ a text is public only while its PDF is: ``load.documents`` removes both together
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from core.keys import (
     DOCUMENT_TEXT_SUFFIX,
@@ -20,6 +20,7 @@ from core.keys import (
     document_text_queue_key,
     document_text_queue_prefix,
     document_text_record_key,
+    document_texts_body_year_key,
     public_document_text_key,
 )
 from core.store import ObjectStore, gzip_bytes, plain_bytes
@@ -91,6 +92,38 @@ def texts_of(store: ObjectStore, hashes: set[str]) -> dict[str, dict]:
     """The records of those of ``hashes`` whose text is read (one read each: listing every record
     would cost the whole history's documents)."""
     return {sha256: record for sha256 in sorted(hashes) if (record := read_record(store, sha256)) is not None}
+
+
+def texts_by_body(store: ObjectStore, year: int, wanted: Mapping[str, Iterable[str]], keep_chars: int) -> dict[str, dict]:
+    """``texts_of`` the documents ``wanted`` names per body (SIREN), for the year's text side file: each
+    body's records found before are kept in one private object per body and year, so that a night reads
+    one object per body it touches and the records of its new documents, not a record per document
+    of the body's year. A record never changes once written (a document is read once), so a kept one is
+    never read again; a document without a record yet is asked again each time. What is kept of a
+    text is its first ``keep_chars`` characters (what the side file shows, and whether there is more)."""
+    found: dict[str, dict] = {}
+    for siren, hashes in sorted(wanted.items()):
+        key = document_texts_body_year_key(siren, year)
+        try:
+            kept = json.loads(plain_bytes(store.get_bytes(key)))
+        except FileNotFoundError:
+            kept = {}
+        hashes = set(hashes)
+        records = {sha256: kept[sha256] for sha256 in hashes if sha256 in kept}
+        records.update(texts_of(store, hashes - set(records)))
+        records = {sha256: _kept(record, keep_chars) for sha256, record in records.items()}
+        if records != kept:
+            if records:
+                store.put_bytes(key, gzip_bytes(json.dumps(dict(sorted(records.items())), ensure_ascii=False).encode()))
+            else:
+                store.delete(key)
+        found.update(records)
+    return found
+
+
+def _kept(record: dict, keep_chars: int) -> dict:
+    text = record.get("text")
+    return {**record, "text": text[:keep_chars]} if isinstance(text, str) and len(text) > keep_chars else record
 
 
 def public_pdf(store: ObjectStore, sha256: str) -> bytes | None:
