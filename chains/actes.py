@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows, timed
-from chains.publication import publish_shaped
+from chains.publication import publish_by_body
 from chains.run_report import build_report, summary_lines
 from core.config import NIGHTLY_TIMEOUT, Settings
 from core.jsonio import json_bytes
@@ -64,6 +64,7 @@ from load.documents import document_key, publish_documents, years_showing
 from load.public_files import switch_dataset_manifest
 from load.versions import read_json
 from load.widget_files import pending_bodies, publish_index, publish_year_files
+from load.year_parts import YearParts, body_fingerprint, context_of, read_year_parts, write_year_parts
 from transform.actes import (
     ActRules,
     NightTransform,
@@ -91,6 +92,9 @@ BASE_KEYS = {
     "actes": public_prefix("actes") + "/actes-{year}",
     "textes": public_prefix("actes-textes") + "/actes-textes-{year}",
 }
+# A hash no document has: the public URLs of a document and of its text, as every body's rows spell them.
+ZERO_HASH = "0" * 64
+SCHEMAS = {"deliberations": "scdl-deliberations", "actes": "actes", "textes": "actes-textes"}
 
 
 def registry_of(settings: Settings, until: str | None = None) -> Registry:
@@ -356,25 +360,59 @@ class ActesChain(Chain):
         def url_of(sha256: str, name: str) -> str:
             return settings.public_url(document_key(sha256))
 
-        deliberations = deliberations_of(online)
-        delib_files, delib_report = publish_shaped(
-            settings, store, deliberations_table(deliberations, url_of), BASE_KEYS["deliberations"].format(year=year),
-            "scdl-deliberations", str(year),
+        schemas = {table: settings.schema(name) for table, name in SCHEMAS.items()}
+        context = context_of(schemas, url_of(ZERO_HASH, "") + " " + settings.public_url(public_document_text_key(ZERO_HASH)))
+        sirens = set(acts["siren"])
+        fingerprints = {siren: body_fingerprint(registry.by_siren(siren)) for siren in sirens}
+        previous = None if bodies is None else read_year_parts(store, year, context)
+        named = set(bodies or ())
+        made = sirens if previous is None else {
+            siren for siren in sirens
+            if siren in named or previous.bodies.get(siren, {}).get("registry") != fingerprints[siren]}
+        kept = {table: {} if previous is None else {
+                    siren: rows for siren, rows in previous.tables.get(table, {}).items()
+                    if siren in sirens and siren not in made}
+                for table in SCHEMAS}
+        entries = {siren: entry for siren, entry in (previous.bodies if previous else {}).items()
+                   if siren in sirens and siren not in made}
+        fresh = online[online["siren"].isin(made)].reset_index(drop=True)
+        deliberations = deliberations_of(fresh)
+        delib_files, delib_report, delib_parts, delib_schema = publish_by_body(
+            settings, store, deliberations_table(deliberations, url_of).assign(siren=deliberations["siren"]),
+            kept["deliberations"], BASE_KEYS["deliberations"].format(year=year), SCHEMAS["deliberations"], str(year),
         )
-        actes_files, actes_report = publish_shaped(
-            settings, store, actes_table(online, url_of), BASE_KEYS["actes"].format(year=year), "actes", str(year)
+        actes_files, actes_report, actes_parts, actes_schema = publish_by_body(
+            settings, store, actes_table(fresh, url_of).assign(siren=fresh["siren"]), kept["actes"],
+            BASE_KEYS["actes"].format(year=year), SCHEMAS["actes"], str(year),
         )
         identity = ["source_id", "siren", "raw_prefix"]
-        quarantined = quarantined_rows(delib_report, deliberations, delib_files[0].key, identity)
-        quarantined += quarantined_rows(actes_report, online, actes_files[0].key, identity)
-        visible = online.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+        new_entries = {siren: {"registry": fingerprints[siren], "quarantined": {"deliberations": [], "actes": []},
+                               "left_out": []} for siren in made}
+        for table, found in (("deliberations", quarantined_rows(delib_report, deliberations, delib_files[0].key, identity)),
+                             ("actes", quarantined_rows(actes_report, fresh, actes_files[0].key, identity))):
+            for entry in found:
+                new_entries[entry["siren"]]["quarantined"][table].append(entry)
+        for row in sorted(actes_report.invalid_rows()):
+            new_entries[fresh.at[row, "siren"]]["left_out"].append([fresh.at[row, "source"], fresh.at[row, "source_id"]])
+        entries.update(new_entries)
+        quarantined = [item for table in ("deliberations", "actes") for siren in sorted(entries)
+                       for item in entries[siren]["quarantined"][table]]
+        left_out = {(siren, source, source_id) for siren, entry in entries.items() for source, source_id in entry["left_out"]}
+        visible = online[pd.Series([key not in left_out for key in zip(online["siren"], online["source"], online["source_id"])],
+                                   index=online.index, dtype=bool)]
+        visible = visible.reset_index(drop=True)
         documents = publish_documents(store, year, visible)
         queue_documents(store, documents.pop("new"))
-        texts = texts_by_body(store, year, _documents_of_bodies(visible), MAX_TEXT_CHARS + 1)
-        text_files, _ = publish_shaped(
-            settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
-            BASE_KEYS["textes"].format(year=year), "actes-textes", str(year),
+        shown = visible[visible["siren"].isin(made)]
+        texts = texts_by_body(store, year, _documents_of_bodies(shown), MAX_TEXT_CHARS + 1)
+        text_files, _, text_parts, text_schema = publish_by_body(
+            settings, store, text_table(shown, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
+            kept["textes"], BASE_KEYS["textes"].format(year=year), SCHEMAS["textes"], str(year),
         )
+        hold(f"before-year-parts-{year}")
+        write_year_parts(store, year, context, YearParts(
+            {"deliberations": delib_parts, "actes": actes_parts, "textes": text_parts}, entries),
+            {"deliberations": delib_schema, "actes": actes_schema, "textes": text_schema})
         refresh = set(bodies) if bodies is not None else set(acts["siren"])
         touched = visible[visible["siren"].isin(refresh)] if bodies is not None else visible
         widget_files = publish_year_files(store, registry, year, touched, refresh, url_of)

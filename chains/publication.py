@@ -11,11 +11,25 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from core.config import Settings
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore
-from load.public_files import PreparedTable, PublishedFile, prepare_table, write_prepared
+from core.store import table_to_parquet_bytes
+from load.public_files import (
+    csv_bytes,
+    PreparedTable,
+    PublishedFile,
+    _csv_chunk,
+    _text_columns,
+    _typed_batch,
+    prepare_table,
+    table_records,
+    write_prepared,
+)
+from load.versions import texts_fingerprint
+from load.year_parts import BodyRows
 from transform.schema_shape import shape_for_schema
 from validate.table_validator import TableReport, validate_table
 
@@ -87,3 +101,58 @@ def publish_shaped(
     schema = settings.schema(schema_name)
     shaped = shape_for_schema(frame, load_schema_descriptor(schema))
     return publish_table(store, shaped, base_key, schema, versioned=True, slot=slot)
+
+
+def publish_by_body(
+    settings: Settings, store: ObjectStore, frame: pd.DataFrame, kept: dict[str, BodyRows], base_key: str,
+    schema_name: str, slot: str,
+) -> tuple[list[PublishedFile], TableReport, dict[str, BodyRows], pa.Schema]:
+    """``publish_shaped`` of a year's table ordered by body, whose rows are ``frame``'s (the bodies made
+    again, its ``siren`` column naming each row's body) and ``kept``'s (every other body's, as published):
+    only ``frame``'s rows are shaped, validated and written out; the files are the bytes the whole table
+    would give. Also returns every body's rows (the parts to keep) and the typed rows' schema."""
+    schema = settings.schema(schema_name)
+    descriptor = load_schema_descriptor(schema)
+    types = {f["name"]: f.get("type", "string") for f in descriptor["fields"]}
+    shaped = shape_for_schema(frame.reset_index(drop=True), descriptor)
+    sirens = frame["siren"].tolist() if "siren" in frame.columns else []
+    report = TableReport(base_key + ".csv", schema, 0, [])
+    if len(shaped):
+        report = _validate_bytes(csv_bytes(shaped, schema), schema, base_key + ".csv")
+    if not report.valid:
+        if any(error.row_index is None for error in report.errors):
+            raise PublicationRefused(f"{base_key}.csv fails {schema}:\n{report.to_text()}")
+        keep = ~shaped.index.isin(sorted(report.invalid_rows()))
+        shaped, sirens = shaped[keep].reset_index(drop=True), [s for s, k in zip(sirens, keep) if k]
+        final = _validate_bytes(csv_bytes(shaped, schema), schema, base_key + ".csv")
+        if not final.valid:
+            raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
+    text = _text_columns(list(shaped.columns), schema)
+    typed = pa.Table.from_batches([_typed_batch(shaped, types)])
+    records = list(map(texts_fingerprint, table_records(shaped)))
+    parts = dict(kept)
+    first = 0
+    for siren, count in _runs(sirens):
+        parts[siren] = BodyRows(_csv_chunk(shaped.iloc[first:first + count], text, False),
+                                typed.slice(first, count), records[first:first + count])
+        first += count
+    order = sorted(parts)
+    csv = _csv_chunk(shaped.iloc[:0], text, True) + b"".join(parts[siren].csv for siren in order)
+    whole = pa.concat_tables([typed.slice(0, 0)] + [parts[siren].rows for siren in order]).combine_chunks()
+    table = PreparedTable(csv, table_to_parquet_bytes(whole), {r for s in order for r in parts[s].records},
+                          whole.num_rows)
+    files = write_prepared(store, table, base_key, schema, versioned=True, slot=slot)
+    return files, report, parts, typed.schema
+
+
+def _runs(sirens: list[str]) -> list[tuple[str, int]]:
+    """Each body's rows, in order: (siren, how many); a body's rows are together."""
+    runs: list[tuple[str, int]] = []
+    for siren in sirens:
+        if runs and runs[-1][0] == siren:
+            runs[-1] = (siren, runs[-1][1] + 1)
+        else:
+            if any(seen == siren for seen, _ in runs):
+                raise ValueError(f"the rows of body {siren} are not together")
+            runs.append((siren, 1))
+    return runs

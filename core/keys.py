@@ -43,6 +43,8 @@ PORTAIL_SESSIONS_PREFIX = f"{PRIVATE}/portail/sessions"
 PORTAIL_OPERATIONS_PREFIX = f"{PRIVATE}/portail/operations"
 # Per body and decision year, its acts as they stand (what the agents' space reads for one body).
 BODY_INDEX_PREFIX = f"{PRIVATE}/index/actes"
+# Each year's regional actes tables per body, from which a night puts the files together (load.year_parts).
+YEAR_PARTS_PREFIX = f"{PRIVATE}/parts/actes"
 LOCKS_PREFIX = f"{PRIVATE}/locks"
 DOCUMENT_USAGE_PREFIX = f"{PRIVATE}/documents/actes"
 # The text read from each document (text layer or OCR), once per content hash, whether published or not.

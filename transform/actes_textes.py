@@ -31,7 +31,8 @@ def act_documents(act) -> list[tuple[str, str, str]]:
 
 def text_table(acts: pd.DataFrame, url_of: UrlOf, text_url_of: Callable[[str], str],
                records: dict[str, dict]) -> pd.DataFrame:
-    """One row per linked document of ``acts`` whose text ``records`` holds (by hash)."""
+    """One row per linked document of ``acts`` whose text ``records`` holds (by hash), with the act's
+    body (``siren``: the rows of a body are kept together; shaping for the schema leaves it out)."""
     rows = []
     for act in acts.to_dict("records"):
         for kind, sha256, name in act_documents(act):
@@ -44,6 +45,6 @@ def text_table(acts: pd.DataFrame, url_of: UrlOf, text_url_of: Callable[[str], s
                 "DOCUMENT_TYPE": kind, "DOCUMENT_URL": url_of(sha256, name), "TEXTE_URL": text_url_of(sha256),
                 "TEXTE_LECTURE": record["status"], "TEXTE_PAGES": int(record.get("pages") or 0),
                 "TEXTE_COMPLET": len(text) <= MAX_TEXT_CHARS and not record.get("reason"),
-                "TEXTE": text[:MAX_TEXT_CHARS],
+                "TEXTE": text[:MAX_TEXT_CHARS], "siren": act["siren"],
             })
-    return pd.DataFrame(rows, columns=COLUMNS, dtype="object")
+    return pd.DataFrame(rows, columns=COLUMNS + ["siren"], dtype="object")

@@ -1,0 +1,154 @@
+"""A year's regional files put together from per-body parts: a night makes the rows of the bodies it
+touched only, and the files are those a rebuild from scratch writes, whatever happened to the parts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chains import actes as actes_chain
+from chains.publication import publish_by_body, publish_shaped
+from core.config import Settings
+from core.keys import YEAR_PARTS_PREFIX
+from core.store import LocalStore
+from digor.cli import main as digor
+from load.year_parts import index_key
+from tests.held_runs import held_at
+from tests.replay import Replay, nights_replayed
+
+YEAR = 2025
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> Iterator[Replay]:
+    yield from nights_replayed(tmp_path_factory.mktemp("year-parts"))
+
+
+@pytest.fixture
+def store(replayed, tmp_path, monkeypatch) -> Path:
+    copy = replayed.copy(tmp_path / "replay")
+    copy.apply(monkeypatch)
+    return copy.store
+
+
+def _csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _regional_files(store: Path) -> dict[str, bytes]:
+    """Every regional file downloaders get: each dataset's manifest, the versions it names, their stable names."""
+    files = {}
+    for manifest_path in sorted(store.glob("public/*/index.json")):
+        if manifest_path.parent.name == "widgets":
+            continue
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        for formats in manifest["fichiers"].values():
+            for entry in formats.values():
+                for name in (entry["fichier"], entry["permanent"]):
+                    files[f"{manifest_path.parent.name}/{name}"] = (manifest_path.parent / name).read_bytes()
+        files[f"{manifest_path.parent.name}/index.json"] = manifest_path.read_bytes()
+    return files
+
+
+def _rebuilt_from_scratch(store: Path, monkeypatch) -> dict[str, bytes]:
+    """The regional files a full rebuild writes on a copy of ``store`` (its parts lost)."""
+    rebuilt = store.parent / "rebuilt"
+    shutil.copytree(store, rebuilt)
+    shutil.rmtree(rebuilt / YEAR_PARTS_PREFIX)
+    monkeypatch.setenv("DIGOR_STORE", str(rebuilt))
+    actes_chain.CHAIN.run_night(Settings.from_env(), "2025-03-06", force_rebuild=True)
+    monkeypatch.setenv("DIGOR_STORE", str(store))
+    return _regional_files(rebuilt)
+
+
+def _a_published_deliberation(store: Path) -> pd.Series:
+    frame = _csv(store / f"public/deliberations/deliberations-{YEAR}.csv")
+    return frame[frame["DELIB_URL"] != ""].iloc[0]
+
+
+def _bodies_made(monkeypatch) -> list[set[str]]:
+    """The bodies whose actes rows each year's publication makes (the others' are reused)."""
+    made: list[set[str]] = []
+    table = actes_chain.actes_table
+
+    def spy(acts, url_of):
+        made.append(set(acts["siren"]))
+        return table(acts, url_of)
+
+    monkeypatch.setattr(actes_chain, "actes_table", spy)
+    return made
+
+
+def _withdraw(act: pd.Series) -> None:
+    assert digor(["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]) == 0
+
+
+def test_a_withdrawal_makes_its_body_rows_only_and_the_files_are_those_of_a_full_rebuild(store, monkeypatch):
+    act = _a_published_deliberation(store)
+    siren = act["COLL_SIRET"][:9]
+    bodies = set(_csv(store / f"public/actes/actes-{YEAR}.csv")["COLL_SIRET"].str[:9])
+    assert len(bodies) > 1 and (store / index_key(YEAR)).is_file(), "the nights kept the year's parts"
+    made = _bodies_made(monkeypatch)
+    _withdraw(act)
+    assert made == [{siren}], "only the withdrawn act's body has its rows made again"
+    files = _regional_files(store)
+    assert set(_csv(store / f"public/actes/actes-{YEAR}.csv")["COLL_SIRET"].str[:9]) == bodies
+    assert act["DELIB_ID"] not in set(_csv(store / f"public/deliberations/deliberations-{YEAR}.csv")
+                                      .query("COLL_SIRET == @act.COLL_SIRET")["DELIB_ID"])
+    assert _rebuilt_from_scratch(store, monkeypatch) == files
+
+
+@pytest.mark.parametrize("damage", ["index", "object", "truncated"])
+def test_a_part_missing_or_corrupt_is_made_again_from_the_source(store, monkeypatch, damage):
+    parts = sorted((store / YEAR_PARTS_PREFIX / f"annee={YEAR}").glob("actes-*.parts"))
+    assert parts
+    if damage == "index":
+        (store / index_key(YEAR)).unlink()
+    elif damage == "object":
+        parts[0].unlink()
+    else:
+        parts[0].write_bytes(parts[0].read_bytes()[:-100])
+    act = _a_published_deliberation(store)
+    made = _bodies_made(monkeypatch)
+    _withdraw(act)
+    assert len(made[0]) > 1, "every body made again from the source"
+    assert _rebuilt_from_scratch(store, monkeypatch) == _regional_files(store)
+
+
+def test_a_run_killed_before_its_parts_are_kept_leaves_the_files_a_full_rebuild_writes(store, monkeypatch, tmp_path):
+    act = _a_published_deliberation(store)
+    args = ["unpublish", act["COLL_SIRET"][:9], act["DELIB_ID"], "--reason", "erreur"]
+    with held_at(f"before-year-parts-{YEAR}", args, tmp_path, DIGOR_LOCK_TTL_SECONDS="2") as process:
+        process.kill()
+    # The next run applies the decision the killed one recorded (its year is stale), then the files
+    # follow it and the parts: another withdrawal on the same body shows the parts were kept right.
+    assert digor(["run", "actes", "--date", "2025-03-06"]) == 0
+    other = _csv(store / f"public/deliberations/deliberations-{YEAR}.csv").query(
+        "COLL_SIRET == @act.COLL_SIRET and DELIB_URL != ''")
+    assert act["DELIB_ID"] not in set(other["DELIB_ID"])
+    files = _regional_files(store)
+    assert _rebuilt_from_scratch(store, monkeypatch) == files
+
+
+def test_files_put_together_from_parts_are_the_bytes_of_the_whole_table(replayed, tmp_path):
+    """Rows of some bodies kept as parts, others made: the same CSV and Parquet as the whole table's."""
+    settings = Settings.from_env()
+    frame = _csv(replayed.store / f"public/actes/actes-{YEAR}.csv").astype("object")
+    frame["ACTE_OBJET"] = [text if i % 3 else f'=cité "{i}"\nsur deux lignes' for i, text in enumerate(frame["ACTE_OBJET"])]
+    frame["siren"] = frame["COLL_SIRET"].str[:9]
+    bodies = sorted(set(frame["siren"]))
+    assert len(bodies) > 2
+    whole, pieces = LocalStore(tmp_path / "whole"), LocalStore(tmp_path / "pieces")
+    expected, _ = publish_shaped(settings, whole, frame.drop(columns="siren"), "public/actes/actes-2025", "actes", "2025")
+    _, _, parts, _ = publish_by_body(settings, pieces, frame, {}, "public/actes/actes-2025", "actes", "2025")
+    assert set(parts) == set(bodies)
+    kept = {siren: rows for siren, rows in parts.items() if siren != bodies[1]}
+    files, _, again, _ = publish_by_body(settings, pieces, frame[frame["siren"] == bodies[1]], kept,
+                                         "public/actes/actes-2025", "actes", "2025")
+    assert [(f.sha256, f.rows) for f in files] == [(f.sha256, f.rows) for f in expected]
+    assert expected[0].rows == len(frame) and set(again) == set(bodies)
