@@ -131,10 +131,15 @@ def publish_by_body(
     typed = pa.Table.from_batches([_typed_batch(shaped, types)])
     records = list(map(texts_fingerprint, table_records(shaped)))
     parts = dict(kept)
+    rows_csv = _csv_chunk(shaped, text, False)
+    ends = _row_ends(rows_csv)
+    if len(ends) != len(shaped):
+        raise ValueError(f"{base_key}.csv: {len(ends)} rows found in the CSV of {len(shaped)}")
     first = 0
     for siren, count in _runs(sirens):
-        parts[siren] = BodyRows(_csv_chunk(shaped.iloc[first:first + count], text, False),
-                                typed.slice(first, count), records[first:first + count])
+        start = ends[first - 1] if first else 0
+        parts[siren] = BodyRows(rows_csv[start:ends[first + count - 1]], typed.slice(first, count),
+                                records[first:first + count])
         first += count
     order = sorted(parts)
     csv = _csv_chunk(shaped.iloc[:0], text, True) + b"".join(parts[siren].csv for siren in order)
@@ -143,6 +148,19 @@ def publish_by_body(
                           whole.num_rows)
     files = write_prepared(store, table, base_key, schema, versioned=True, slot=slot)
     return files, report, parts, typed.schema
+
+
+def _row_ends(csv: bytes) -> list[int]:
+    """The offset just past each row of CSV whose quotes inside cells are doubled (as written): a line
+    break ends a row when the quotes before it are even, else it is inside a quoted cell. One CSV
+    written for the bodies' rows together, then cut, costs a fraction of one written per body."""
+    ends, quotes, at = [], 0, 0
+    for line in csv.split(b"\n")[:-1]:
+        at += len(line) + 1
+        quotes += line.count(b'"')
+        if quotes % 2 == 0:
+            ends.append(at)
+    return ends
 
 
 def _runs(sirens: list[str]) -> list[tuple[str, int]]:

@@ -139,7 +139,8 @@ def test_files_put_together_from_parts_are_the_bytes_of_the_whole_table(replayed
     """Rows of some bodies kept as parts, others made: the same CSV and Parquet as the whole table's."""
     settings = Settings.from_env()
     frame = _csv(replayed.store / f"public/actes/actes-{YEAR}.csv").astype("object")
-    frame["ACTE_OBJET"] = [text if i % 3 else f'=cité "{i}"\nsur deux lignes' for i, text in enumerate(frame["ACTE_OBJET"])]
+    tricky = ['=cité "{}"\nsur deux lignes', 'un "" seul\r\nretour', '"\n"\n', "dernière\n"]
+    frame["ACTE_OBJET"] = [text if i % 3 else tricky[i % 4].format(i) for i, text in enumerate(frame["ACTE_OBJET"])]
     frame["siren"] = frame["COLL_SIRET"].str[:9]
     bodies = sorted(set(frame["siren"]))
     assert len(bodies) > 2
