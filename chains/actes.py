@@ -60,7 +60,7 @@ from load.document_texts import (
     to_read,
     write_record,
 )
-from load.documents import document_key, publish_documents, years_showing
+from load.documents import document_key, documents_by_body, publish_documents, years_showing
 from load.public_files import switch_dataset_manifest
 from load.versions import read_json
 from load.widget_files import pending_bodies, publish_index, publish_year_files
@@ -348,34 +348,38 @@ class ActesChain(Chain):
     @timed
     def publish_year(self, settings: Settings, year: int, bodies: Iterable[str] | None = None,
                      night: str | None = None) -> dict:
-        """Rebuild the year's regional files, documents and the touched bodies' widget files."""
+        """Rebuild the year's regional files, documents and the touched bodies' widget files.
+
+        The rows of the bodies ``bodies`` names (all when None), and of those whose registry entry
+        changed, are made again from staging and the ledger (only their events are replayed); every
+        other body's rows, documents and report lines are its parts' (``load.year_parts``)."""
         store = self.store(settings)
         registry = registry_of(settings)
         following = ledger_files(store, year)  # listed before the read: what these files will follow
-        states = replay(read_events(store, years=ledger_years(store, year)))
-        acts = current_acts(store, registry, year, states)
-        hold(f"after-ledger-read-{year}")
-        online = acts[acts["online"]].reset_index(drop=True)
 
         def url_of(sha256: str, name: str) -> str:
             return settings.public_url(document_key(sha256))
 
         schemas = {table: settings.schema(name) for table, name in SCHEMAS.items()}
         context = context_of(schemas, url_of(ZERO_HASH, "") + " " + settings.public_url(public_document_text_key(ZERO_HASH)))
-        sirens = set(acts["siren"])
+        rows = latest_versions(store, year)
+        sirens = set(rows["siren"])
         fingerprints = {siren: body_fingerprint(registry.by_siren(siren)) for siren in sirens}
         previous = None if bodies is None else read_year_parts(store, year, context)
         named = set(bodies or ())
         made = sirens if previous is None else {
             siren for siren in sirens
             if siren in named or previous.bodies.get(siren, {}).get("registry") != fingerprints[siren]}
+        states = replay(read_events(store, years=ledger_years(store, year, made), sirens=made))
+        acts = current_acts(store, registry, year, states, rows[rows["siren"].isin(made)])
+        hold(f"after-ledger-read-{year}")
         kept = {table: {} if previous is None else {
-                    siren: rows for siren, rows in previous.tables.get(table, {}).items()
+                    siren: parts for siren, parts in previous.tables.get(table, {}).items()
                     if siren in sirens and siren not in made}
                 for table in SCHEMAS}
         entries = {siren: entry for siren, entry in (previous.bodies if previous else {}).items()
                    if siren in sirens and siren not in made}
-        fresh = online[online["siren"].isin(made)].reset_index(drop=True)
+        fresh = acts[acts["online"]].reset_index(drop=True)
         deliberations = deliberations_of(fresh)
         delib_files, delib_report, delib_parts, delib_schema = publish_by_body(
             settings, store, deliberations_table(deliberations, url_of).assign(siren=deliberations["siren"]),
@@ -385,30 +389,21 @@ class ActesChain(Chain):
             settings, store, actes_table(fresh, url_of).assign(siren=fresh["siren"]), kept["actes"],
             BASE_KEYS["actes"].format(year=year), SCHEMAS["actes"], str(year),
         )
-        identity = ["source_id", "siren", "raw_prefix"]
-        new_entries = {siren: {"registry": fingerprints[siren], "quarantined": {"deliberations": [], "actes": []},
-                               "left_out": []} for siren in made}
-        for table, found in (("deliberations", quarantined_rows(delib_report, deliberations, delib_files[0].key, identity)),
-                             ("actes", quarantined_rows(actes_report, fresh, actes_files[0].key, identity))):
-            for entry in found:
-                new_entries[entry["siren"]]["quarantined"][table].append(entry)
-        for row in sorted(actes_report.invalid_rows()):
-            new_entries[fresh.at[row, "siren"]]["left_out"].append([fresh.at[row, "source"], fresh.at[row, "source_id"]])
-        entries.update(new_entries)
-        quarantined = [item for table in ("deliberations", "actes") for siren in sorted(entries)
-                       for item in entries[siren]["quarantined"][table]]
-        left_out = {(siren, source, source_id) for siren, entry in entries.items() for source, source_id in entry["left_out"]}
-        visible = online[pd.Series([key not in left_out for key in zip(online["siren"], online["source"], online["source_id"])],
-                                   index=online.index, dtype=bool)]
-        visible = visible.reset_index(drop=True)
-        documents = publish_documents(store, year, visible)
+        visible = fresh.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
+        wanted = documents_by_body(visible)
+        documents = publish_documents(store, year, visible, {
+            key: raw for entry in entries.values() for key, raw in entry["documents"].items()})
         queue_documents(store, documents.pop("new"))
-        shown = visible[visible["siren"].isin(made)]
-        texts = texts_by_body(store, year, _documents_of_bodies(shown), MAX_TEXT_CHARS + 1)
+        listed = documents.pop("listed")
+        texts = texts_by_body(store, year, _documents_of_bodies(visible), MAX_TEXT_CHARS + 1)
         text_files, _, text_parts, text_schema = publish_by_body(
-            settings, store, text_table(shown, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
+            settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
             kept["textes"], BASE_KEYS["textes"].format(year=year), SCHEMAS["textes"], str(year),
         )
+        identity = ["source_id", "siren", "raw_prefix"]
+        quarantined = {"deliberations": quarantined_rows(delib_report, deliberations, delib_files[0].key, identity),
+                       "actes": quarantined_rows(actes_report, fresh, actes_files[0].key, identity)}
+        entries.update(_body_entries(made, fingerprints, acts, visible, quarantined, wanted, listed))
         hold(f"before-year-parts-{year}")
         write_year_parts(store, year, context, YearParts(
             {"deliberations": delib_parts, "actes": actes_parts, "textes": text_parts}, entries),
@@ -417,10 +412,8 @@ class ActesChain(Chain):
         touched = visible[visible["siren"].isin(refresh)] if bodies is not None else visible
         widget_files = publish_year_files(store, registry, year, touched, refresh, url_of)
         write_body_index(store, year, acts, states, refresh, following)
-        undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
         record_applied(store, year, following)
-        # Published once, offline now by decision (withdrawn, refused): rows the ledger took out.
-        taken_out = acts[~acts["online"] & (acts["decision"] != Decision.PUBLISHED.value) & acts["publication_date"].notna()]
+        order = sorted(entries)
         return {
             "year": year,
             "files": {
@@ -430,11 +423,13 @@ class ActesChain(Chain):
             },
             "documents": documents,
             "widget_files_written": widget_files,
-            "left_by_decision": {"deliberations": len(deliberations_of(taken_out)), "actes": len(taken_out)},
-            "quarantined": quarantined,
-            "published_by_body": dict(Counter(visible["siren"])),
-            "offline_by_body": _offline_by_body(acts[~acts["online"]]),
-            "to_decide": undecided[["siren", "source_id", "numero", "objet"]].to_dict("records"),
+            "left_by_decision": {table: sum(entries[s]["taken_out"][table] for s in order)
+                                 for table in ("deliberations", "actes")},
+            "quarantined": [item for table in ("deliberations", "actes") for s in order
+                            for item in entries[s]["quarantined"][table]],
+            "published_by_body": {s: entries[s]["published"] for s in order if entries[s]["published"]},
+            "offline_by_body": {s: entries[s]["offline"] for s in order if entries[s]["offline"]},
+            "to_decide": [item for s in order for item in entries[s]["to_decide"]],
             "bodies": sorted(refresh),
         }
 
@@ -542,6 +537,34 @@ def _documents_of_bodies(acts: pd.DataFrame) -> dict[str, set[str]]:
         for _, sha256, _ in act_documents(act):
             found.setdefault(act["siren"], set()).add(sha256)
     return found
+
+
+def _body_entries(made: set[str], fingerprints: dict[str, str], acts: pd.DataFrame, visible: pd.DataFrame,
+                  quarantined: dict[str, list[dict]], wanted: dict[str, dict[str, str]], listed: set[str]) -> dict:
+    """The year parts' entry of each body made again: what its rows were made from (its registry entry)
+    and its lines of the year's report and document list, kept for the nights that reuse its rows."""
+    # Published once, offline now by decision (withdrawn, refused): rows the ledger took out.
+    taken_out = acts[~acts["online"] & (acts["decision"] != Decision.PUBLISHED.value) & acts["publication_date"].notna()]
+    undecided = acts[acts["decision"] == Decision.TO_DECIDE.value]
+    entries = {siren: {"registry": fingerprints[siren], "quarantined": {"deliberations": [], "actes": []},
+                       "published": 0, "offline": {}, "to_decide": [],
+                       "taken_out": {"deliberations": 0, "actes": 0}, "documents": {}} for siren in made}
+    for table, found in quarantined.items():
+        for item in found:
+            entries[item["siren"]]["quarantined"][table].append(item)
+    for siren, count in Counter(visible["siren"]).items():
+        entries[siren]["published"] = count
+    for siren, reasons in _offline_by_body(acts[~acts["online"]]).items():
+        entries[siren]["offline"] = reasons
+    for item in undecided[["siren", "source_id", "numero", "objet"]].to_dict("records"):
+        entries[item["siren"]]["to_decide"].append(item)
+    for siren in taken_out["siren"]:
+        entries[siren]["taken_out"]["actes"] += 1
+    for siren in deliberations_of(taken_out)["siren"]:
+        entries[siren]["taken_out"]["deliberations"] += 1
+    for siren, documents in wanted.items():
+        entries[siren]["documents"] = {key: raw for key, raw in documents.items() if key in listed}
+    return entries
 
 
 def _bodies_showing(store, documents: set[str]) -> dict[int, set[str]]:

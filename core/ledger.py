@@ -186,15 +186,18 @@ def imported_acts(store: ObjectStore) -> dict[tuple[str, str, str], LedgerEvent]
     return found
 
 
-def read_events(store: ObjectStore, year: int | None = None, years: Iterable[int] | None = None) -> list[LedgerEvent]:
+def read_events(store: ObjectStore, year: int | None = None, years: Iterable[int] | None = None,
+                sirens: Iterable[str] | None = None) -> list[LedgerEvent]:
     """The events of acts decided in ``year`` (or in ``years``) or, without, of every year: an act
-    re-sent with a decision date in another year has events in both, and its decisions follow it."""
+    re-sent with a decision date in another year has events in both, and its decisions follow it.
+    ``sirens``: only those bodies' events (the others' lines are not parsed)."""
     prefixes = [f"{LEDGER_PREFIX}/annee={y}/" for y in sorted(set(years))] if years is not None else \
         [f"{LEDGER_PREFIX}/" + ("" if year is None else f"annee={year}/")]
     by_year: dict[int, list[str]] = defaultdict(list)
     for key in [key for prefix in prefixes for key in store.list_keys(prefix)]:
         by_year[_year_of(key)].append(key)
-    events = [event for y, keys in sorted(by_year.items()) for event in _year_events(store, y, keys)]
+    wanted = None if sirens is None else set(sirens)
+    events = [event for y, keys in sorted(by_year.items()) for event in _year_events(store, y, keys, wanted)]
     # Source events before an engineer's at the same second: the engineer answers the source.
     return sorted(events, key=lambda e: (e.at, e.decided_by == DecisionSource.ENGINEER.value, e.effective))
 
@@ -215,18 +218,38 @@ def _cache_key(year: int) -> str:
     return f"{LEDGER_CACHE_PREFIX}/annee={year}.jsonl"
 
 
-def _file_events(store: ObjectStore, key: str) -> list[LedgerEvent]:
-    return [LedgerEvent(**json.loads(line)) for line in store.get_bytes(key).decode("utf-8").splitlines()
-            if line.strip()]
+_SIREN_FIELD = '"siren": "'
 
 
-def _cached(store: ObjectStore, year: int) -> tuple[list[str], list[LedgerEvent]] | None:
+def _of_bodies(lines: list[str], sirens: set[str] | None) -> list[str]:
+    """The lines of these bodies' events, found without parsing the others: the key is written with its
+    quotes as they are only as a key (a text holding it has them escaped); parsed lines are checked again."""
+    if sirens is None:
+        return lines
+    kept = []
+    for line in lines:
+        at = line.find(_SIREN_FIELD)
+        if at < 0 or line[at + len(_SIREN_FIELD):line.find('"', at + len(_SIREN_FIELD))] in sirens:
+            kept.append(line)
+    return kept
+
+
+def _parsed(lines: list[str], sirens: set[str] | None) -> list[LedgerEvent]:
+    events = [LedgerEvent(**json.loads(line)) for line in _of_bodies(lines, sirens) if line.strip()]
+    return events if sirens is None else [event for event in events if event.siren in sirens]
+
+
+def _file_events(store: ObjectStore, key: str, sirens: set[str] | None = None) -> list[LedgerEvent]:
+    return _parsed(store.get_bytes(key).decode("utf-8").splitlines(), sirens)
+
+
+def _cached(store: ObjectStore, year: int, sirens: set[str] | None = None) -> tuple[list[str], list[LedgerEvent]] | None:
     try:
         lines = store.get_bytes(_cache_key(year)).decode("utf-8").splitlines()
     except FileNotFoundError:
         return None
     files = json.loads(lines[0])["files"]
-    return files, [LedgerEvent(**json.loads(line)) for line in lines[1:] if line.strip()]
+    return files, _parsed(lines[1:], sirens)
 
 
 def _write_cache(store: ObjectStore, year: int, files: list[str], events: list[LedgerEvent]) -> None:
@@ -234,12 +257,12 @@ def _write_cache(store: ObjectStore, year: int, files: list[str], events: list[L
     store.put_bytes(_cache_key(year), head.encode() + _jsonl(events))
 
 
-def _year_events(store: ObjectStore, year: int, files: list[str]) -> list[LedgerEvent]:
+def _year_events(store: ObjectStore, year: int, files: list[str], sirens: set[str] | None = None) -> list[LedgerEvent]:
     """The events of the year's ``files`` (listed): from the year's object when it holds exactly them."""
-    cached = _cached(store, year)
+    cached = _cached(store, year, sirens)
     if cached is not None and cached[0] == sorted(files):
         return cached[1]
-    return [event for key in sorted(files) for event in _file_events(store, key)]
+    return [event for key in sorted(files) for event in _file_events(store, key, sirens)]
 
 
 def rebuild_year_objects(store: ObjectStore) -> None:

@@ -66,16 +66,23 @@ def _usage_key(year: int) -> str:
     return f"{USAGE_PREFIX}/annee={year}.json"
 
 
-def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> dict:
+def documents_by_body(online: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Per body, public key -> raw key of every document its online acts show."""
+    return {siren: _documents_of(acts) for siren, acts in online.groupby("siren", sort=True)} if len(online) else {}
+
+
+def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame, kept: dict[str, str] | None = None) -> dict:
     """Copy the year's new documents from raw, then remove those no year uses any more; ``new``:
-    the hashes of the documents copied (whose text is to be read, or published again).
+    the hashes of the documents copied (whose text is to be read, or published again); ``listed``:
+    the year's documents now. ``kept``: the documents (public key -> raw key) of the year's other
+    acts, as their last publication listed them.
 
     A document the year's last publication listed is there (the year's publications hold the
     chain's lease, and a document goes only when no year lists it): only the others are looked
     up, so a night costs its new documents, not the year's. A file that is not a PDF (staged
     before the transform checked kinds) is never copied, nor listed.
     """
-    wanted = _documents_of(online)
+    wanted = {**(kept or {}), **_documents_of(online)}
     try:
         previous = set(json.loads(store.get_bytes(_usage_key(year))))
     except FileNotFoundError:
@@ -103,4 +110,5 @@ def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame) -> di
         for key in sorted(dropped):
             store.delete(public_document_text_key(document_hash(key)))
             store.delete(key)
-    return {"copied": len(copied), "new": copied, "removed": sorted(dropped), "not_pdf": refused}
+    return {"copied": len(copied), "new": copied, "removed": sorted(dropped), "not_pdf": refused,
+            "listed": set(wanted) - absent}

@@ -39,23 +39,28 @@ def years_of(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> set[in
     return {year for years in act_years(store, acts).values() for year in years}
 
 
-def ledger_years(store: ObjectStore, year: int) -> set[int]:
-    """The ledger years holding events of the acts of ``year``: theirs, and those of the years their
-    other versions were staged under (an act re-sent with a date in another year)."""
+def ledger_years(store: ObjectStore, year: int, sirens: Iterable[str] | None = None) -> set[int]:
+    """The ledger years holding events of the acts of ``year`` (of these bodies' acts only): theirs, and
+    those of the years their other versions were staged under (an act re-sent with a date in another year)."""
     keys = latest_keys(store)
-    return {year} | {int(other) for years in keys.loc[keys["year"] == year, "years"] for other in years}
+    mine = keys["year"] == year
+    if sirens is not None:
+        mine &= keys["siren"].isin(set(sirens))
+    return {year} | {int(other) for years in keys.loc[mine, "years"] for other in years}
 
 
 def current_acts(store: ObjectStore, registry: Registry, year: int,
-                 states: dict[tuple[str, str, str], ActState] | None = None) -> pd.DataFrame:
+                 states: dict[tuple[str, str, str], ActState] | None = None,
+                 rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every act of the year with its current decision, who took it, and whether it is online.
 
     ``online`` is the ledger's decision gated by the body's current switches;
     ``offline_reason`` says why an act is not online. ``states``: the ledger replayed (every
     year's events: a decision follows an act whose year moved), when the caller has it; else
-    the events of the years these acts were staged under are replayed.
+    the events of the years these acts were staged under are replayed. ``rows``: the year's
+    ``latest_versions`` (or some bodies' of them), when the caller read them.
     """
-    acts = latest_versions(store, year)
+    acts = latest_versions(store, year) if rows is None else rows
     states = replay(read_events(store, years=ledger_years(store, year))) if states is None else states
     found = [states.get(key) for key in zip(acts["siren"], acts["source"], acts["source_id"])]
     decisions = [s.decision if s else d for s, d in zip(found, acts["decision"])]

@@ -153,3 +153,20 @@ def test_files_put_together_from_parts_are_the_bytes_of_the_whole_table(replayed
                                          "public/actes/actes-2025", "actes", "2025")
     assert [(f.sha256, f.rows) for f in files] == [(f.sha256, f.rows) for f in expected]
     assert expected[0].rows == len(frame) and set(again) == set(bodies)
+
+
+def test_a_year_published_from_parts_reports_what_a_full_rebuild_reports(store, monkeypatch):
+    """Counts, acts to decide, acts taken out and documents: the other bodies' lines come from their parts."""
+    act = _a_published_deliberation(store)
+    _withdraw(act)
+    settings = Settings.from_env()
+    made = _bodies_made(monkeypatch)
+    usage = store / f"private/documents/actes/annee={YEAR}.json"
+    from_parts = actes_chain.CHAIN.publish_year(settings, YEAR, [act["COLL_SIRET"][:9]])
+    listed = usage.read_bytes()
+    whole = actes_chain.CHAIN.publish_year(settings, YEAR, None)
+    assert len(made[0]) == 1 and len(made[1]) > 1
+    fields = ["files", "left_by_decision", "quarantined", "published_by_body", "offline_by_body", "to_decide"]
+    assert {f: from_parts[f] for f in fields} == {f: whole[f] for f in fields}
+    assert from_parts["left_by_decision"]["deliberations"] >= 1 and whole["to_decide"]
+    assert json.loads(listed) and usage.read_bytes() == listed and not whole["documents"]["removed"]
