@@ -25,7 +25,7 @@ from core.keys import YEAR_PARTS_PREFIX
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore
 
-PARTS_FORMAT = 1
+PARTS_FORMAT = 2  # 2: each body's report lines and documents in the index
 
 
 @dataclass
