@@ -120,4 +120,4 @@ def test_the_night_runs_on_top_of_the_history(region, tmp_path, monkeypatch):
         write_record(store, sha256, read_own_document(public_pdf(store, sha256), settings.text_limits).to_dict())
     published = CHAIN.publish_texts(settings, [])
     assert set(published["written"]) == set(unread)
-    assert sorted(read_years) == [year["year"] for year in published["years"]] == [int(summary["night"][:4])]
+    assert sorted(set(read_years)) == [year["year"] for year in published["years"]] == [int(summary["night"][:4])]
