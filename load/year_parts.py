@@ -7,8 +7,9 @@ Per year, one object per table holds every body's rows, named by the sha256 of i
 when read), and an index names them with, per body, what the rows were made from (its registry
 entry) and what its rows left out. Written after the files they make, before the ledger files are
 marked applied: a run stopped in between leaves the previous index, whose bodies the next run
-rebuilds again. An index or object missing, corrupt or made for other settings: every body's rows
-are made from the source, never a wrong file.
+rebuilds again. An index or object missing, corrupt, made for other settings or by other code (an
+upgrade may change how rows are made: a new rule taking a name out must reach every body, not only
+those a night touches): every body's rows are made from the source, never a wrong file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import io
 import json
 import struct
 from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -26,6 +29,8 @@ from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore
 
 PARTS_FORMAT = 2  # 2: each body's report lines and documents in the index
+# The packages whose code and data make a year's rows (staging, ledger, rules, shaping, writing).
+ROW_MAKERS = ("core", "transform", "chains", "load", "validate")
 
 
 @dataclass
@@ -53,10 +58,22 @@ def _object_prefix(year: int) -> str:
     return f"{YEAR_PARTS_PREFIX}/annee={year}/"
 
 
+@cache
+def code_fingerprint(root: Path = Path(__file__).resolve().parents[1]) -> str:
+    """The sha256 of the row makers' sources and data files under ``root``: another release, another fingerprint."""
+    digest = hashlib.sha256()
+    for package in ROW_MAKERS:
+        for path in sorted((root / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".csv", ".yaml", ".c"}:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def context_of(schemas: dict[str, str], public_urls: str) -> str:
-    """What every body's rows also depend on: the schemas published (and their text) and the public URLs."""
+    """What every body's rows also depend on: the schemas published (and their text), the public URLs and
+    the code that made them."""
     described = {table: [schema, load_schema_descriptor(schema)] for table, schema in sorted(schemas.items())}
-    text = json.dumps([PARTS_FORMAT, described, public_urls], sort_keys=True, default=str)
+    text = json.dumps([PARTS_FORMAT, described, public_urls, code_fingerprint()], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

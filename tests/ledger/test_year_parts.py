@@ -17,7 +17,8 @@ from core.config import Settings
 from core.keys import YEAR_PARTS_PREFIX
 from core.store import LocalStore
 from digor.cli import main as digor
-from load.year_parts import index_key
+from load import year_parts
+from load.year_parts import ROW_MAKERS, code_fingerprint, index_key
 from tests.held_runs import held_at
 from tests.replay import Replay, nights_replayed
 
@@ -101,6 +102,33 @@ def test_a_withdrawal_makes_its_body_rows_only_and_the_files_are_those_of_a_full
     assert act["DELIB_ID"] not in set(_csv(store / f"public/deliberations/deliberations-{YEAR}.csv")
                                       .query("COLL_SIRET == @act.COLL_SIRET")["DELIB_ID"])
     assert _rebuilt_from_scratch(store, monkeypatch) == files
+
+
+def test_a_release_that_makes_rows_otherwise_reaches_every_body_at_its_first_night(store, monkeypatch):
+    # An upgrade whose rule writes the objets otherwise (a stand-in for a rule taking a name out):
+    # the bodies the night does not touch must not keep the rows the previous release made.
+    monkeypatch.setattr(year_parts, "code_fingerprint", lambda: "the next release")
+    table = actes_chain.actes_table
+    monkeypatch.setattr(actes_chain, "actes_table",
+                        lambda acts, url_of: table(acts, url_of).assign(ACTE_OBJET=lambda rows: rows["ACTE_OBJET"].str.upper()))
+    act = _a_published_deliberation(store)
+    made = _bodies_made(monkeypatch)
+    _withdraw(act)
+    published = _csv(store / f"public/actes/actes-{YEAR}.csv")
+    assert len(made[0]) == published["COLL_SIRET"].str[:9].nunique() > 1, "every body made again by the new code"
+    assert (published["ACTE_OBJET"] == published["ACTE_OBJET"].str.upper()).all()
+
+
+def test_the_code_fingerprint_follows_the_row_makers_sources(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    before, after = tmp_path / "before", tmp_path / "after"
+    for copy in (before, after):
+        for package in ROW_MAKERS:
+            shutil.copytree(root / package, copy / package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    assert code_fingerprint(before) == code_fingerprint(root), "a copy of the same release"
+    rule = after / "core" / "publication_rule.py"
+    rule.write_text(rule.read_text(encoding="utf-8") + "\n# a rule changed\n", encoding="utf-8")
+    assert code_fingerprint(before) != code_fingerprint(after)
 
 
 @pytest.mark.parametrize("damage", ["index", "object", "truncated"])
