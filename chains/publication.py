@@ -15,17 +15,16 @@ import pyarrow as pa
 
 from core.config import Settings
 from core.schema_files import load_schema_descriptor
-from core.store import ObjectStore
-from core.store import table_to_parquet_bytes
+from core.store import ObjectStore, table_to_parquet_bytes
 from load.public_files import (
-    csv_bytes,
     PreparedTable,
     PublishedFile,
-    _csv_chunk,
-    _text_columns,
-    _typed_batch,
+    csv_bytes,
+    csv_chunk,
     prepare_table,
     table_records,
+    text_columns,
+    typed_batch,
     write_prepared,
 )
 from load.versions import texts_fingerprint
@@ -127,11 +126,11 @@ def publish_by_body(
         final = _validate_bytes(csv_bytes(shaped, schema), schema, base_key + ".csv")
         if not final.valid:
             raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
-    text = _text_columns(list(shaped.columns), schema)
-    typed = pa.Table.from_batches([_typed_batch(shaped, types)])
+    text = text_columns(list(shaped.columns), schema)
+    typed = pa.Table.from_batches([typed_batch(shaped, types)])
     records = list(map(texts_fingerprint, table_records(shaped)))
     parts = dict(kept)
-    rows_csv = _csv_chunk(shaped, text, False)
+    rows_csv = csv_chunk(shaped, text, False)
     ends = _row_ends(rows_csv)
     if len(ends) != len(shaped):
         raise ValueError(f"{base_key}.csv: {len(ends)} rows found in the CSV of {len(shaped)}")
@@ -142,7 +141,7 @@ def publish_by_body(
                                 records[first:first + count])
         first += count
     order = sorted(parts)
-    csv = _csv_chunk(shaped.iloc[:0], text, True) + b"".join(parts[siren].csv for siren in order)
+    csv = csv_chunk(shaped.iloc[:0], text, True) + b"".join(parts[siren].csv for siren in order)
     whole = pa.concat_tables([typed.slice(0, 0)] + [parts[siren].rows for siren in order]).combine_chunks()
     table = PreparedTable(csv, table_to_parquet_bytes(whole), {r for s in order for r in parts[s].records},
                           whole.num_rows)

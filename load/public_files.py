@@ -51,14 +51,16 @@ class PublishedFile:
         return asdict(self)
 
 
-def _text_columns(columns: list[str], schema: str | None) -> list[str]:
+def text_columns(columns: list[str], schema: str | None) -> list[str]:
+    """The columns whose cells are text (neutralised as formulas): the schema's string fields, or all."""
     if schema is None:
         return list(columns)
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
     return [column for column in columns if types.get(column, "string") == "string"]
 
 
-def _csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
+def csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
+    """Rows of a published CSV (with its header or not): chunks written one after the other make the whole file."""
     buffer = io.StringIO()
     neutralise_columns(frame, text).to_csv(buffer, index=False, header=header, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
@@ -67,7 +69,7 @@ def _csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
 def csv_bytes(frame: pd.DataFrame, schema: str | None = None) -> bytes:
     """The CSV every chain publishes: text cells that a spreadsheet would run as a formula are
     neutralised (``core.csv_cells``); with ``schema``, only its string fields are text."""
-    return _csv_chunk(frame, _text_columns(list(frame.columns), schema), True)
+    return csv_chunk(frame, text_columns(list(frame.columns), schema), True)
 
 
 _ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "year": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
@@ -84,7 +86,8 @@ def _typed_column(values: pd.Series, field_type: str) -> pa.Array:
     return pa.array(cells, type=_ARROW_TYPES.get(field_type, pa.string()))
 
 
-def _typed_batch(frame: pd.DataFrame, types: dict[str, str]) -> pa.RecordBatch:
+def typed_batch(frame: pd.DataFrame, types: dict[str, str]) -> pa.RecordBatch:
+    """Rows as the Parquet file types them (the schema's dates, integers, numbers, booleans)."""
     arrays = [_typed_column(frame[column], types.get(column, "string")) for column in frame.columns]
     return pa.RecordBatch.from_arrays(arrays, names=list(frame.columns))
 
@@ -133,7 +136,7 @@ class _TypedSpool:
 def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
     """Parquet with the schema's types, so readers get dates and numbers, not text."""
     types = {f["name"]: f.get("type", "string") for f in load_schema_descriptor(schema)["fields"]}
-    return _parquet_of([_typed_batch(frame, types)])
+    return _parquet_of([typed_batch(frame, types)])
 
 
 def table_records(frame: pd.DataFrame) -> Iterator[tuple[str, ...]]:
@@ -170,11 +173,11 @@ def _prepare(frames: Iterable[pd.DataFrame], types: dict[str, str], schema: str,
     """``spool``: where the typed batches wait for the Parquet (a table written to a file), else in memory."""
     batches, records, rows, text, untyped = [], set(), 0, None, None
     for frame in frames:
-        text = _text_columns(list(frame.columns), schema) if text is None else text
-        csv.write(_csv_chunk(frame, text, not csv.tell()))  # the header with the first frame
+        text = text_columns(list(frame.columns), schema) if text is None else text
+        csv.write(csv_chunk(frame, text, not csv.tell()))  # the header with the first frame
         if untyped is None:
             try:
-                (batches if spool is None else spool).append(_typed_batch(frame, types))
+                (batches if spool is None else spool).append(typed_batch(frame, types))
             except (ValueError, TypeError) as error:
                 untyped, batches = error, []
         records.update(map(texts_fingerprint, table_records(frame)))
