@@ -60,7 +60,7 @@ from load.document_texts import (
     to_read,
     write_record,
 )
-from load.documents import document_key, documents_by_body, publish_documents, years_showing
+from load.documents import document_hash, document_key, documents_by_body, publish_documents, years_showing
 from load.public_files import switch_dataset_manifest
 from load.versions import read_json
 from load.widget_files import pending_bodies, publish_index, publish_year_files
@@ -74,7 +74,7 @@ from transform.actes import (
     write_shard,
     write_staging,
 )
-from transform.actes_textes import MAX_TEXT_CHARS, act_documents, text_table
+from transform.actes_textes import MAX_TEXT_CHARS, text_table
 from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
@@ -391,11 +391,12 @@ class ActesChain(Chain):
         )
         visible = fresh.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         wanted = documents_by_body(visible)
-        documents = publish_documents(store, year, visible, {
-            key: raw for entry in entries.values() for key, raw in entry["documents"].items()})
+        documents = publish_documents(store, year, {key: raw for lists in (
+            *(entry["documents"] for entry in entries.values()), *wanted.values()) for key, raw in lists.items()})
         queue_documents(store, documents.pop("new"))
         listed = documents.pop("listed")
-        texts = texts_by_body(store, year, _documents_of_bodies(visible), MAX_TEXT_CHARS + 1)
+        texts = texts_by_body(store, year, {siren: {document_hash(key) for key in keys} for siren, keys in wanted.items()},
+                              MAX_TEXT_CHARS + 1)
         text_files, _, text_parts, text_schema = publish_by_body(
             settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
             kept["textes"], BASE_KEYS["textes"].format(year=year), SCHEMAS["textes"], str(year),
@@ -528,15 +529,6 @@ def _offline_by_body(offline: pd.DataFrame) -> dict[str, dict[str, int]]:
     for siren, reason in zip(offline["siren"], offline["offline_reason"]):
         found[siren][reason] += 1
     return {siren: dict(reasons) for siren, reasons in sorted(found.items())}
-
-
-def _documents_of_bodies(acts: pd.DataFrame) -> dict[str, set[str]]:
-    """Per body, the hashes of its acts' linked documents (main document and public annexes)."""
-    found: dict[str, set[str]] = {}
-    for act in acts.to_dict("records"):
-        for _, sha256, _ in act_documents(act):
-            found.setdefault(act["siren"], set()).add(sha256)
-    return found
 
 
 def _body_entries(made: set[str], fingerprints: dict[str, str], acts: pd.DataFrame, visible: pd.DataFrame,

@@ -47,7 +47,7 @@ def public_document_hashes(store: ObjectStore) -> set[str]:
     return found
 
 
-def _documents_of(acts: pd.DataFrame) -> dict[str, str]:
+def documents_of(acts: pd.DataFrame) -> dict[str, str]:
     """Public key -> raw key of every document the online acts show."""
     wanted = {}
     for metadata_only, sha256, raw_key, with_annexes, annexes in zip(
@@ -68,21 +68,20 @@ def _usage_key(year: int) -> str:
 
 def documents_by_body(online: pd.DataFrame) -> dict[str, dict[str, str]]:
     """Per body, public key -> raw key of every document its online acts show."""
-    return {siren: _documents_of(acts) for siren, acts in online.groupby("siren", sort=True)} if len(online) else {}
+    return {siren: documents_of(acts) for siren, acts in online.groupby("siren", sort=True)} if len(online) else {}
 
 
-def publish_documents(store: ObjectStore, year: int, online: pd.DataFrame, kept: dict[str, str] | None = None) -> dict:
-    """Copy the year's new documents from raw, then remove those no year uses any more; ``new``:
-    the hashes of the documents copied (whose text is to be read, or published again); ``listed``:
-    the year's documents now. ``kept``: the documents (public key -> raw key) of the year's other
-    acts, as their last publication listed them.
+def publish_documents(store: ObjectStore, year: int, wanted: dict[str, str]) -> dict:
+    """Copy the year's new documents from raw, then remove those no year uses any more; ``wanted``:
+    every document (public key -> raw key) the year's online acts show (``documents_of``, and the
+    bodies' kept lists); ``new``: the hashes of the documents copied (whose text is to be read, or
+    published again); ``listed``: the year's documents now.
 
     A document the year's last publication listed is there (the year's publications hold the
     chain's lease, and a document goes only when no year lists it): only the others are looked
     up, so a night costs its new documents, not the year's. A file that is not a PDF (staged
     before the transform checked kinds) is never copied, nor listed.
     """
-    wanted = {**(kept or {}), **_documents_of(online)}
     try:
         previous = set(json.loads(store.get_bytes(_usage_key(year))))
     except FileNotFoundError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.store import LocalStore, sha256_hex
-from load.documents import document_key, publish_documents
+from load.documents import document_key, documents_of, publish_documents
 from samples.actes import minimal_pdf
 
 
@@ -39,16 +39,16 @@ def _acts(store, names: list[str]) -> pd.DataFrame:
 def test_a_night_looks_up_its_new_documents_only(tmp_path):
     store = CountingStore(LocalStore(tmp_path))
     year = _acts(store, [f"A{i}" for i in range(30)])
-    assert publish_documents(store, 2025, year)["copied"] == 30
+    assert publish_documents(store, 2025, documents_of(year))["copied"] == 30
 
     store.looked_up.clear()
     night = _acts(store, ["NEW"])
-    result = publish_documents(store, 2025, pd.concat([year, night], ignore_index=True))
+    result = publish_documents(store, 2025, documents_of(pd.concat([year, night], ignore_index=True)))
     assert result["copied"] == 1
     assert store.looked_up == [document_key(night.loc[0, "main_file_sha256"])]
 
     withdrawn = year.loc[0, "main_file_sha256"]
-    result = publish_documents(store, 2025, pd.concat([year.iloc[1:], night], ignore_index=True))
+    result = publish_documents(store, 2025, documents_of(pd.concat([year.iloc[1:], night], ignore_index=True)))
     assert result["removed"] == [document_key(withdrawn)]
     assert not store.base.exists(document_key(withdrawn))
     assert all(store.base.exists(document_key(sha)) for sha in year.loc[1:, "main_file_sha256"])

@@ -14,7 +14,7 @@ from core.config import PROJECT_ROOT, Settings, TextLimits
 from core.keys import document_text_record_key, public_document_text_key
 from core.store import LocalStore, object_headers
 from extract.document_text import MIXED, OCR, TEXT_LAYER, UNREADABLE, TextReader, read_document
-from load.documents import document_key, publish_documents
+from load.documents import document_key, documents_of, publish_documents
 from tests.texts.pdfs import born_digital_pdf, encrypted_pdf, huge_page_pdf, scanned_pdf
 
 LIMITS = TextLimits()
@@ -90,7 +90,7 @@ def _publish(store: LocalStore, documents: dict[str, bytes]) -> dict[str, str]:
         rows.append({"metadata_only": False, "main_file_sha256": sha256, "publish_annexes": False, "annexes": [],
                      "main_file_key": f"raw/actes/drop/date=2025-03-01/b/{name}/{name}.pdf"})
         hashes[name] = sha256
-    publish_documents(store, 2025, pd.DataFrame(rows))
+    publish_documents(store, 2025, documents_of(pd.DataFrame(rows)))
     return hashes
 
 

@@ -13,7 +13,7 @@ from chains.actes import CHAIN
 from core.registry import Body
 from core.store import LocalStore, plain_bytes
 from load.document_texts import publish_texts
-from load.documents import document_key, publish_documents
+from load.documents import document_key, documents_of, publish_documents
 from load.widget_files import publish_index, write_year_entries
 from tests.texts.pdfs import born_digital_pdf, scanned_pdf
 
@@ -44,7 +44,7 @@ def text_body(site, ocr_ready):
         store.put_bytes(raw, data)
         rows.append({"metadata_only": False, "main_file_sha256": hashes[name], "main_file_key": raw,
                      "publish_annexes": False, "annexes": []})
-    publish_documents(store, YEAR, pd.DataFrame(rows))
+    publish_documents(store, YEAR, documents_of(pd.DataFrame(rows)))
     read = CHAIN.read_texts(site.settings, sorted(hashes.values()))
     assert read["read"] == 3 and read["ocr_pages"] == 1
     publish_texts(store)
