@@ -168,7 +168,9 @@ def local_night(folder: Path, code: Path, profile: Path | None, switched: bool =
         return run_night(folder, str(store), code, profile=profile)
 
 
-def s3_night(folder: Path, code: Path) -> dict:
+def s3_night(folder: Path, code: Path, drop: Path | None = None) -> dict:
+    """``drop``: the drop folder to take the night from (another region's: the same night on every
+    history size, so that the requests compare)."""
     sys.path.insert(0, str(ROOT))
     from tests.emulators.seaweedfs import BUCKET, SeaweedFS, weed_binary
 
@@ -196,7 +198,8 @@ def s3_night(folder: Path, code: Path) -> dict:
             list(pool.map(upload, files))
         print(f"  {len(files)} objects uploaded to SeaweedFS in {time.monotonic() - started:.0f} s", flush=True)
         return run_night(folder, f"s3://{BUCKET}/bench", code, {
-            "AIRFLOW_CONN_DIGOR_S3": server.connection_json(), "BENCH_COUNT_S3": "1"})
+            "AIRFLOW_CONN_DIGOR_S3": server.connection_json(), "BENCH_COUNT_S3": "1",
+            **({"DIGOR_DROP_DIR": str(drop)} if drop else {})})
     finally:
         server.stop()
 
@@ -248,10 +251,15 @@ def main() -> None:
               f"peak memory x{last['peak_mb'] / first['peak_mb']:.2f}")
     if args.s3:
         s3_nights = []
-        for spec in args.s3_region or ["300,3000,100"]:
-            bodies, history, night_acts = (int(v) for v in spec.split(","))
-            folder = region(work, history, ["--bodies", str(bodies), "--night-acts", str(night_acts)])
-            night = s3_night(folder, code)
+        specs = [tuple(int(v) for v in spec.split(",")) for spec in args.s3_region or ["300,3000,100"]]
+        folders = [region(work, history, ["--bodies", str(bodies), "--night-acts", str(night_acts)])
+                   for bodies, history, night_acts in specs]
+        # The largest history's night on every region (same seed and bodies: the same registry), so
+        # that the requests per act compare the history, not two nights drawn differently.
+        same_bodies = len({(bodies, night_acts) for bodies, _, night_acts in specs}) == 1
+        drop = folders[-1] / "drop" if len(folders) > 1 and same_bodies else None
+        for (bodies, history, night_acts), folder in zip(specs, folders):
+            night = s3_night(folder, code, drop)
             requests = night["requests"]
             total = sum(requests.values())
             acts = night["totals"]["transformed"]
