@@ -48,7 +48,7 @@ from load.versions import (
     set_pointer,
     write_aliases,
 )
-from load.widget_text_index import publish_text_index, text_part_outdated, year_text_part
+from load.widget_text_index import current_text_entry, publish_text_indexes, text_part_outdated
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
@@ -205,61 +205,69 @@ def year_search_file(acts: list[dict]) -> dict:
             **search_part(acts)}
 
 
-def _publish_year_indexes(store: ObjectStore, siren: str, year: str, acts: list[dict], digest: dict,
-                          search: bool) -> None:
-    """Write the year's public search part (``search``) and text index as versions, then name them
-    in its digest: a digest names only files already written."""
-    folder = body_folder(siren)
-    ids = list(dict.fromkeys(act["id"] for act in acts))  # as ``search_part`` ranks them
-    if search:
-        held = Fingerprints(sorted({fingerprint(act) for act in acts}))
-        key, _ = put_version(store, folder, search_stem(year), "json", gzip_bytes(json_bytes(year_search_file(acts))),
-                             held)
-        digest["recherche"] = key.rsplit("/", 1)[1]
-    part = year_text_part(store, siren, year, acts, ids, search_tokens)
-    entry, names = publish_text_index(store, folder, year, ids, part, STOP_WORDS)
-    digest["texte"] = {"fichier": entry["fichier"] if entry else None, "fichiers": names,
-                       "en_attente": part["en_attente"]}
+def _publish_year_search(store: ObjectStore, siren: str, year: str, acts: list[dict], digest: dict) -> None:
+    """Write the year's public search part as a version, then name it in its digest: a digest names
+    only files already written."""
+    held = Fingerprints(sorted({fingerprint(act) for act in acts}))
+    key, _ = put_version(store, body_folder(siren), search_stem(year), "json",
+                         gzip_bytes(json_bytes(year_search_file(acts))), held)
+    digest["recherche"] = key.rsplit("/", 1)[1]
 
 
 def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], indexes: bool) -> list[dict]:
     """Each year's digest, in year order, with (``indexes``) the names of its public search part
     (``recherche``) and text index (``texte``), kept in one private file per year file version: made
     from the year file when the version is new (a year the night touched), the text index again when a
-    document it waits for has its text. The digests of year file versions no pointer names any
-    more are deleted, and with them every name of a withdrawn act; its public parts go with the
-    versions the switch retires."""
-    folder, years = body_folder(siren), []
+    document it waits for has its text (``widget_text_index.publish_text_indexes``: the years share
+    the text index's term ranges, so a range cut again changes other years' text indexes too). The
+    digests of year file versions no pointer names any more are deleted, and with them every name of
+    a withdrawn act; its public parts go with the versions the switch retires."""
+    folder = body_folder(siren)
+    digests: dict[str, dict] = {}
+    changed: set[str] = set()
+    read: dict[str, list[dict]] = {}
+    texts: dict[str, dict | None] = {}
+
+    def acts(year: str) -> list[dict]:
+        if year not in read:
+            read[year] = read_widget_json(store, f"{folder}/{pointers[year]['fichier']}")["actes"]
+        return read[year]
+
+    def acts_once(year: str) -> list[dict]:
+        """A year's acts for its text index, not kept afterwards."""
+        acts(year)
+        return read.pop(year)
+
     for year in sorted(pointers):
-        version = pointers[year]["fichier"]
-        key = widget_year_digest_key("actes", siren, version)
-        read: list[list[dict]] = []
-
-        def acts() -> list[dict]:
-            if not read:
-                read.append(read_widget_json(store, f"{folder}/{version}")["actes"])
-            return read[0]
-
-        digest = _read_part(store, key)
-        changed = digest is None
-        if changed:
-            digest = year_digest(acts())
+        digest = _read_part(store, widget_year_digest_key("actes", siren, pointers[year]["fichier"]))
+        if digest is None:
+            digest = year_digest(acts(year))
+            changed.add(year)
         if indexes:
             if "recherche" not in digest:
-                _publish_year_indexes(store, siren, year, acts(), digest, search=True)
-                changed = True
-            elif text_part_outdated(store, digest["texte"]):
-                _publish_year_indexes(store, siren, year, acts(), digest, search=False)
-                changed = True
-        if changed:
-            store.put_bytes(key, json_bytes(digest))
-        years.append(digest)
+                _publish_year_search(store, siren, year, acts(year), digest)
+                changed.add(year)
+                texts[year] = None
+            elif not current_text_entry(digest["texte"]) or text_part_outdated(store, digest["texte"]):
+                texts[year] = None
+            else:
+                texts[year] = digest["texte"]
+        if texts.get(year) is not None or not indexes:
+            read.pop(year, None)  # its text index is not made again: its acts are not kept
+        digests[year] = digest
+    if indexes:
+        made = publish_text_indexes(store, folder, siren, texts, acts_once, search_tokens, STOP_WORDS)
+        for year, entry in made.items():
+            digests[year]["texte"] = entry
+        changed |= set(made)
+    for year in sorted(changed):
+        store.put_bytes(widget_year_digest_key("actes", siren, pointers[year]["fichier"]), json_bytes(digests[year]))
     current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
     current |= {widget_year_terms_key("actes", siren, year) for year in pointers}
     for key in store.list_keys(widget_body_drafts("actes", siren)):
         if key not in current:
             store.delete(key)
-    return years
+    return [digests[year] for year in sorted(pointers)]
 
 
 def make_year_parts(store: ObjectStore) -> int:

@@ -343,7 +343,7 @@ def _acts_found_by_text(store: Path, siren: str) -> dict[str, set[str]]:
         ids = sorted({a["id"] for a in year_file["actes"]})
         index = json.loads(plain_bytes((folder / entry["texte"]).read_bytes()))
         assert index["actes"] == len(ids), "the text index follows the year file it is published with"
-        for shard in index["tranches"]:
+        for shard in (part for part in index["tranches"] if "fichier" in part):
             for term, deltas in json.loads(plain_bytes((folder / shard["fichier"]).read_bytes()))["termes"].items():
                 ranks = [sum(deltas[:n + 1]) for n in range(len(deltas))]
                 found.setdefault(term, set()).update(ids[r] for r in ranks)
@@ -455,7 +455,7 @@ def _widget_files(store: Path) -> dict[str, bytes]:
             if "texte" in year:
                 named.append(year["texte"])
                 index = json.loads(plain_bytes((folder / year["texte"]).read_bytes()))
-                named += [shard["fichier"] for shard in index["tranches"]]
+                named += [shard["fichier"] for shard in index["tranches"] if "fichier" in shard]
         named += ["index.json", "actes.atom", *(f"{year}.json" for year in manifest["annees"])]
         for name in named:
             files[f"{folder.name}/{name}"] = plain_bytes((folder / name).read_bytes())

@@ -352,7 +352,8 @@ def _named_files(store, siren: str) -> dict[str, bytes]:
     for entry in manifest["recherche"]["annees"].values():
         names.append(entry["fichier"])
         if "texte" in entry:
-            names += [entry["texte"]] + [s["fichier"] for s in read_widget_json(store, f"{folder}/{entry['texte']}")["tranches"]]
+            names += [entry["texte"]] + [s["fichier"] for s in read_widget_json(store, f"{folder}/{entry['texte']}")["tranches"]
+                                         if "fichier" in s]
     missing = [name for name in names if not store.exists(f"{folder}/{name}")]
     assert not missing, f"the manifest names files that do not exist: {missing}"
     return {"index.json": store.get_bytes(index_key(siren))} | {name: plain_bytes(store.get_bytes(f"{folder}/{name}"))

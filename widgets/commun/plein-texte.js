@@ -1,15 +1,16 @@
-/* Search inside the acts' documents: the static index of load/widget_text_index.py, sharded by term
+/* Search inside the acts' documents: the static index of load/widget_text_index.py, cut by term
    range, and the passage of a document's text around the words searched.
 
-   The index file names each shard by its first term; a word is looked for in the one shard its
-   range falls in (a prefix, in the shards its range spans), so a search downloads a few shards,
-   never the whole index. A posting is an act's rank among the sorted ids of the year files. */
+   Each year's index names its part of each range by the range's first term (the years share the
+   ranges; a range without a part has no term in that year); a word is looked for in the one range
+   it falls in (a prefix, in the ranges it spans), so a search downloads one range's parts, never the
+   whole index. A posting is an act's rank among the sorted ids of the year files. */
 import { fold } from "./texte.js";
 
 const PASSAGE_AVANT = 90;
 const PASSAGE_APRES = 160;
 
-// The shards (by file name) whose range may hold ``word`` (exactly, or as a prefix).
+// The parts (by file name) of the ranges that may hold ``word`` (exactly, or as a prefix).
 function shardsFor(index, word, prefix) {
   const ranges = index.tranches;
   let first = 0;
@@ -18,7 +19,7 @@ function shardsFor(index, word, prefix) {
   if (prefix) {
     while (last + 1 < ranges.length && ranges[last + 1].de.startsWith(word)) last += 1;
   }
-  return ranges.slice(first, last + 1).map((range) => range.fichier);
+  return ranges.slice(first, last + 1).filter((range) => range.fichier).map((range) => range.fichier);
 }
 
 function ranks(deltas) {
