@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-import operator
+import keyword
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -428,14 +428,18 @@ def _unique(values: list) -> bool:
 
 class _Happy:
     """msgspec types and their value checks, made from the format's schema for one night (dates are
-    cleaned against it)."""
+    cleaned against it). Each object's check is one generated function reading its fields in turn, the
+    texts the cleaning leaves as they are looked up in place (a function call only for a text not seen
+    yet); a field whose every value passes (an enum, a boolean) is not checked; a text's pattern is
+    checked with its rule, once per text, rather than by msgspec at every value."""
 
     def __init__(self, root: dict, reference: date):
         self.root, self.reference = root, reference
         self.count = 0
         self.holds_schema = True  # every keyword met is held by the types or the checks
 
-    def node(self, node: dict, name: str, depth: int = 0) -> tuple[object, Check] | None:
+    def node(self, node: dict, name: str, depth: int = 0) -> tuple[object, Check, object] | None:
+        """(msgspec type, check, how the check may be inlined: ``_ALWAYS``, the set of texts it keeps, or None)."""
         node = _resolve(self.root, node)
         if depth > 8:
             return None
@@ -446,17 +450,26 @@ class _Happy:
             return self.array(node, name, depth)
         enum = node.get("enum")
         if node.get("type") in (None, "string") and all(isinstance(v, str) for v in enum or [""]):
-            kind = Literal[tuple(enum)] if enum else Annotated[str, msgspec.Meta(
-                pattern=node.get("pattern"), min_length=node.get("minLength"), max_length=node.get("maxLength"))]
-            return kind, self.scalar(node, name)
+            if enum:
+                check, kept = self.scalar(node, name)
+                return Literal[tuple(enum)], check, _ALWAYS if all(map(check, enum)) else kept
+            check, kept = self.scalar(node, name, node.get("pattern"))
+            return Annotated[str, msgspec.Meta(min_length=node.get("minLength"),
+                                               max_length=node.get("maxLength"))], check, kept
         kind = {"integer": int, "number": float, "boolean": bool}.get(node.get("type"))
-        if kind in (int, float):
-            kind = Annotated[kind, msgspec.Meta(ge=node.get("minimum"), le=node.get("maximum"))]
-        return (kind, self.scalar(node, name)) if kind else None
+        if kind is None:
+            return None
+        check, _ = self.scalar(node, name)
+        if kind is bool:
+            return kind, check, _ALWAYS if check(True) and check(False) else None
+        return Annotated[kind, msgspec.Meta(ge=node.get("minimum"), le=node.get("maximum"))], check, None
 
-    def scalar(self, node: dict, name: str) -> Check:
+    def scalar(self, node: dict, name: str, pattern: str | None = None) -> tuple[Check, set]:
+        """The check of a value and the texts it keeps; ``pattern``: a text must match it too (as msgspec's
+        ``Meta(pattern=...)``: searched, unanchored)."""
         clean, dated = _cleaner(node, name)
         reference = self.reference
+        search = re.compile(pattern).search if pattern else None
         kept: set = set()  # the texts the cleaning leaves as they are
         numbers: set = set()  # the same of numbers: an integer as it is, a float by its exact spelling (-0.0 too)
 
@@ -465,6 +478,8 @@ class _Happy:
             if kind is str:
                 if value in kept:
                     return True
+                if search is not None and not search(value):
+                    return False
             elif kind is int:
                 if value in numbers:
                     return True
@@ -481,58 +496,88 @@ class _Happy:
                     numbers.add(value if kind is int else value.hex())
             return True
 
-        return check
+        return check, kept
 
-    def object(self, node: dict, name: str, skipped: tuple[str, ...], depth: int) -> tuple[object, Check]:
+    def object(self, node: dict, name: str, skipped: tuple[str, ...], depth: int) -> tuple[object, Check, None]:
         required = set(node.get("required", []))
         fields, checks = [], []
         for key, child in node["properties"].items():
             made = None if key in skipped or not key.isidentifier() else self.node(child, key, depth + 1)
             if made is None:
                 continue  # a field the happy path leaves to the whole way: present, the object goes there
-            kind, check = made
+            kind, check, inline = made
             fields.append((key, kind) if key in required else (key, Union[kind, msgspec.UnsetType], _UNSET))
-            checks.append((key, check))
+            checks.append((key, check, inline))
         self.count += 1
         struct = msgspec.defstruct(f"Happy{self.count}_{name}", fields, forbid_unknown_fields=True, kw_only=True)
-        names = [key for key, _ in checks] or ["__struct_fields__"]  # no field: never present, as the cleaning drops it
-        values = operator.attrgetter(*names) if len(names) > 1 else (lambda item: (getattr(item, names[0]), _UNSET))
-        pairs = [check for _, check in checks]
-        holder = "typeIdentifiant" in node["properties"] and "id" in names
+        holder = "typeIdentifiant" in node["properties"] and "id" in [key for key, _, _ in checks]
+        return struct, _object_check(checks, holder), None
 
-        def check(item) -> bool:
-            present = False
-            for value, ok in zip(values(item), pairs):
-                if value is _UNSET:
-                    continue
-                if not ok(value):
-                    return False
-                present = True
-            if holder and isinstance(item.id, str):
-                kind = item.typeIdentifiant if isinstance(getattr(item, "typeIdentifiant", None), str) else None
-                if _SPACE.search(item.id) or check_operator_id(kind, item.id):
-                    return False
-            return present
-
-        return struct, check
-
-    def array(self, node: dict, name: str, depth: int) -> tuple[object, Check] | None:
+    def array(self, node: dict, name: str, depth: int) -> tuple[object, Check, _Items] | None:
         made = self.node(node.get("items", {}), name, depth + 1)
         if made is None:
             return None
-        kind, item_ok = made
+        kind, item_ok, inline = made
 
         def check(values: list) -> bool:
             return all(map(item_ok, values)) and _unique(values)
 
         bounds = msgspec.Meta(min_length=max(1, node.get("minItems", 1)), max_length=node.get("maxItems"))
-        return Annotated[list[kind], bounds], check  # at least one item: the cleaning drops an empty list
+        # at least one item: the cleaning drops an empty list
+        return Annotated[list[kind], bounds], check, _Items(item_ok, inline)
 
     def root_type(self, kind: str) -> tuple[msgspec.json.Decoder, Check, bool]:
         node = _resolve(self.root, self.root["definitions"][kind])
         self.holds_schema &= HELD_KEYWORDS >= node.keys()
-        struct, check = self.object(node, kind, OPTIONAL_PARTS[kind], 0)
+        struct, check, _ = self.object(node, kind, OPTIONAL_PARTS[kind], 0)
         return msgspec.json.Decoder(struct), check, self.holds_schema
+
+
+_ALWAYS = object()  # a field whose every value passes its check: not checked
+
+
+@dataclass(frozen=True)
+class _Items:
+    """A list field's items: their check and how it may be inlined (as a field's)."""
+
+    check: Check
+    inline: object
+
+
+def _holder_refused(item) -> bool:
+    """A titulaire whose identifier the cleaning would change or note (spaces; a SIRET that cannot be one)."""
+    kind = item.typeIdentifiant if isinstance(getattr(item, "typeIdentifiant", None), str) else None
+    return bool(_SPACE.search(item.id) or check_operator_id(kind, item.id))
+
+
+def _object_check(checks: list[tuple[str, Check, object]], holder: bool) -> Check:
+    """One function checking an object's fields in the format's order: false at the first value its rule
+    would change, and for an object with no field present (the cleaning drops it); a titulaire's
+    identifier is checked as the cleaning checks it."""
+    scope: dict = {"UNSET": _UNSET, "refused": _holder_refused}
+    lines = ["def check(item):", "    present = False"]
+    scope["unique"] = _unique
+    for index, (key, check, inline) in enumerate(checks):
+        scope[f"ok{index}"], scope[f"kept{index}"] = check, inline
+        lines += [f"    v = item.{key}" if not keyword.iskeyword(key) else f"    v = getattr(item, {key!r})",
+                  "    if v is not UNSET:"]
+        if isinstance(inline, _Items):  # the list's items checked here, then the list for twice the same
+            scope[f"ok{index}"], scope[f"kept{index}"] = inline.check, inline.inline
+            if isinstance(inline.inline, set):
+                lines += ["        for x in v:", f"            if x not in kept{index} and not ok{index}(x): return False"]
+            elif inline.inline is not _ALWAYS:
+                lines += ["        for x in v:", f"            if not ok{index}(x): return False"]
+            lines.append("        if len(v) > 1 and not unique(v): return False")
+        elif isinstance(inline, set):
+            lines.append(f"        if v not in kept{index} and not ok{index}(v): return False")
+        elif inline is not _ALWAYS:
+            lines.append(f"        if not ok{index}(v): return False")
+        lines.append("        present = True")
+    if holder:
+        lines.append("    if isinstance(item.id, str) and refused(item): return False")
+    lines.append("    return present")
+    exec(compile("\n".join(lines), "<happy path check>", "exec"), scope)
+    return scope["check"]
 
 
 @lru_cache(maxsize=16)
@@ -540,19 +585,26 @@ def _happy(version: str, kind: str, reference: date) -> tuple[msgspec.json.Decod
     return _Happy(load_schema(version), reference).root_type(kind)
 
 
-def normalise_text(text: bytes, kind: str, fmt: str, reference: date) -> Normalised | None:
-    """``normalise_object`` of the object whose JSON text is ``text``, when the cleaning would leave it as
-    it is (see above); None when it would not, or may not."""
+def happy_value(text: bytes, kind: str, fmt: str, reference: date) -> tuple[msgspec.Struct, bool] | None:
+    """The object whose JSON text is ``text`` as decoded by the happy path's types, when the cleaning would
+    leave it as it is (see above), and whether it is then known valid against its format; None when the
+    cleaning would not leave it, or may not. Its fields in the format's order; ``_type`` is not published."""
     if fmt != FORMAT_2022:
         return None
-    version = VERSION_OF_FORMAT[fmt]
-    decoder, check, holds_schema = _happy(version, kind, reference)
+    decoder, check, holds_schema = _happy(VERSION_OF_FORMAT[fmt], kind, reference)
     try:
         value = decoder.decode(text)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    if not check(value):
+    return (value, holds_schema) if check(value) else None
+
+
+def normalise_text(text: bytes, kind: str, fmt: str, reference: date) -> Normalised | None:
+    """``normalise_object`` of the object whose JSON text is ``text``, when the cleaning would leave it as
+    it is (``happy_value``); None when it would not, or may not."""
+    happy = happy_value(text, kind, fmt, reference)
+    if happy is None:
         return None
-    data = msgspec.to_builtins(value)
+    data = msgspec.to_builtins(happy[0])
     data.pop("_type", None)
-    return Normalised(kind, version, data, [], valid=holds_schema)
+    return Normalised(kind, VERSION_OF_FORMAT[fmt], data, [], valid=happy[1])

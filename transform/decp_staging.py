@@ -35,7 +35,7 @@ from transform.decp_formats import (
     open_export,
     parsed_objects,
 )
-from transform.decp_normalise import Normalised, normalise_object, normalise_text
+from transform.decp_normalise import VERSION_OF_FORMAT, Normalised, happy_value, normalise_object
 from validate.decp_jsonschema import object_errors
 
 STAGING_PREFIX = staging_prefix("decp")
@@ -203,17 +203,86 @@ class StagedChunk:
     invalid: int
 
 
-def _normalised(chunk: Chunk, reference: date) -> Iterator[tuple[int, str, Normalised]]:
+def _unset_as_none(value):
+    return None if value is msgspec.UNSET else value
+
+
+def _struct_identity(value: msgspec.Struct, kind: str, night: str) -> dict:
+    """``year_of`` and ``identity`` of a happy-path object read from its decoded value (the format's
+    shape: wrapped titulaires, concessionnaires and modifications); an absent field as a missing key."""
+    concession = kind == CONCESSION
+    party = value.autoriteConcedante if concession else value.acheteur
+    buyer = None if party is msgspec.UNSET else _unset_as_none(party.id)
+    identifier = _unset_as_none(value.id)
+    when = _unset_as_none(value.dateSignature if concession else value.dateNotification)
+    published = _unset_as_none(value.datePublicationDonnees)
+    modifications = value.modifications or ()
+    holders = (value.concessionnaires if concession else value.titulaires) or ()
+    keys = []
+    for item in holders:
+        holder = item.concessionnaire if concession else item.titulaire
+        kind_of = holder.typeIdentifiant
+        code = holder.id
+        keys.append(f"{'' if kind_of is msgspec.UNSET else kind_of}:{'' if code is msgspec.UNSET else code}")
+    publications = [published] + [_unset_as_none(m.modification.datePublicationDonneesModification)
+                                  for m in modifications]
+    year = next((int(d[:4]) for d in (when, published) if isinstance(d, str) and d[:4].isdigit()), None)
+    return {
+        "year": int(night[:4]) if year is None else year,
+        "uid": f"{buyer}{identifier}" if buyer and identifier else None,
+        "id": identifier,
+        "buyer": buyer,
+        "date": when,
+        "holders": "|".join(sorted(keys)),
+        "modifications": len(modifications),
+        "last_publication": max((p for p in publications if isinstance(p, str)), default=None),
+    }
+
+
+def _happy_fields(value: msgspec.Struct, kind: str, night: str) -> dict | None:
+    """The staging fields of an object of the happy path (``decp_normalise.happy_value``, valid) made from
+    its decoded value: its canonical text encoded from it (its fields sorted as ``dumps`` sorts the keys),
+    ``identity`` and ``year_of`` read from it (``_struct_identity``), without the object as a dict. None
+    when ``dumps`` would spell it otherwise (a float ``_float_spelling`` finds), ``_type`` is set or the
+    types lack a field ``_struct_identity`` reads: the caller then takes the object as a dict."""
+    if getattr(value, "_type", msgspec.UNSET) is not msgspec.UNSET:
+        return None
+    try:
+        text = _CANONICAL.encode(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if _float_spelling(text):
+        return None
+    try:
+        fields = _struct_identity(value, kind, night)
+    except AttributeError:  # a format whose types lack a field read here
+        return None
+    fields["object_json"] = text.decode("utf-8")
+    return fields
+
+
+def _normalised(chunk: Chunk, reference: date) -> Iterator[tuple[int, str, Normalised | dict]]:
     """(position, kind, normalised object) of each object of the chunk; a text the cleaning would leave as
-    it is skips the parsing and the walk of ``normalise_object`` (``decp_normalise.normalise_text``)."""
+    it is skips the parsing and the walk of ``normalise_object`` (``decp_normalise.happy_value``), and comes
+    as its staging fields when valid (``_happy_fields``)."""
     if not isinstance(chunk.objects, RawTexts):
         for raw in chunk.objects:
             yield raw.position, raw.kind, normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
         return
     piece = chunk.objects
+    night = chunk.base["night"]
     for offset, text in enumerate(piece.texts):
-        normalised = normalise_text(text, piece.kind, chunk.format, reference) if piece.kind else None
-        if normalised is None:
+        happy = happy_value(text, piece.kind, chunk.format, reference) if piece.kind else None
+        if happy is not None:
+            value, valid = happy
+            fields = _happy_fields(value, piece.kind, night) if valid else None
+            if fields is not None:
+                yield piece.position + offset, piece.kind, fields
+                continue
+            data = msgspec.to_builtins(value)
+            data.pop("_type", None)
+            normalised = Normalised(piece.kind, VERSION_OF_FORMAT[chunk.format], data, [], valid=valid)
+        else:
             raw = parsed_objects(RawTexts(piece.position + offset, piece.kind, [text]))[0]
             normalised = normalise_object(raw.data, raw.kind, chunk.format, reference, owned=True)
         yield piece.position + offset, normalised.kind, normalised
@@ -223,8 +292,13 @@ def _staged_rows(chunk: Chunk) -> list[dict]:
     night = chunk.base["night"]
     reference = date.fromisoformat(night)
     notes = list(chunk.file_notes)
+    happy = {"version": VERSION_OF_FORMAT[chunk.format], "status": STATUS_VALID, "errors_json": "[]",
+             "notes_json": dumps(notes), "names_json": "{}"}
     rows = []
     for position, kind, normalised in _normalised(chunk, reference):
+        if isinstance(normalised, dict):  # a valid object of the happy path: its fields made already
+            rows.append({**chunk.base, "position": position, "kind": kind, **happy, **normalised})
+            continue
         errors = [] if normalised.valid else object_errors(normalised.data, kind, normalised.version)
         rows.append(
             {

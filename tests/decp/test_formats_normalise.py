@@ -233,6 +233,32 @@ def test_the_happy_path_of_a_concession_gives_what_the_whole_cleaning_gives():
     assert normalise_text(json.dumps(MARCHE_2019).encode(), "marche", FORMAT_2019, NIGHT) is None
 
 
+def _staged(objects, kind: str, fmt: str = FORMAT_2022) -> list[dict]:
+    from pathlib import Path
+
+    from transform.decp_staging import Chunk, _file_base, _staged_rows
+
+    base = _file_base("raw/decp/cli/date=2025-03-04/a.json", "cli", NIGHT.isoformat())
+    return _staged_rows(Chunk(base, fmt, ({"champ": "(fichier)", "message": "note"},), objects, Path(), 0))
+
+
+@pytest.mark.parametrize("case", sorted(CLEANING_CASES) + ["concession", "modification and float", "float spelling"])
+def test_a_text_staged_by_the_happy_path_gives_the_row_of_the_whole_way(case):
+    from transform.decp_formats import RawObject, RawTexts
+
+    kind, data = "marche", {**CLEAN_MARCHE, **CLEANING_CASES.get(case, {})}
+    if case == "concession":
+        kind, data = "contrat-concession", CLEAN_CONCESSION
+    elif case == "modification and float":
+        data = {**CLEAN_MARCHE, "montant": 48000.5, **CLEANING_CASES["modification"], **CLEANING_CASES["two holders"]}
+    elif case == "float spelling":
+        data = {**CLEAN_MARCHE, "montant": 1e22}
+    text = json.dumps(data, ensure_ascii=False).encode()
+    happy = _staged(RawTexts(7, kind, [text]), kind)
+    whole = _staged([RawObject(7, kind, json.loads(text))], kind)
+    assert happy == whole
+
+
 def test_a_staged_text_spells_every_number_as_json_does():
     import random
 
