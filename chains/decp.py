@@ -75,7 +75,7 @@ from transform.decp_staging import (
     write_staging,
     write_year_staging,
 )
-from transform.decp_table import NameLookup, iter_table_rows, table_frame
+from transform.decp_table import NameLookup, column_frame, table_columns
 from transform.decp_widget import (
     INDEX_FILE,
     INDICATORS_FILE,
@@ -131,10 +131,11 @@ def registry_names(registry: Registry) -> NameLookup:
 
 def enrichment(settings: Settings, registry: Registry) -> tuple[NameLookup, EntityLookup]:
     """(names, entities) of buyers and titulaires, the SIRENE cache read once (rules in the module docstring)."""
-    from chains.sirene import entity_lookup, registry_with_register
+    from chains.sirene import register_lookup, registry_with_register
 
     bodies = registry_names(registry_with_register(settings, registry))
-    entity_of = entity_lookup(settings)
+    register = register_lookup(settings)
+    entity_of = register.lookup
     cache: dict[str, object] = {}
 
     def entity(identifier: str):
@@ -148,8 +149,7 @@ def enrichment(settings: Settings, registry: Registry) -> tuple[NameLookup, Enti
         if not identifier:
             return None
         if identifier not in named:  # a buyer or titulaire comes back row after row
-            found = entity(identifier)
-            named[identifier] = bodies(identifier) or (found.nom if found is not None and found.nom else None)
+            named[identifier] = bodies(identifier) or register.name(identifier) or None
         return named[identifier]
 
     return name, entity
@@ -314,7 +314,7 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
                 history.extend(row for row in batch if row["version"] == VERSION_2019)
                 if widgets:
                     add_entries(by_buyer, batch, current, names, entities)
-            frame = table_frame(iter_table_rows(batch, names, current))
+            frame = column_frame(table_columns(batch, names, current))
             frame.index = pd.RangeIndex(start, start + len(frame))
             start += len(frame)
             yield frame

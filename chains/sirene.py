@@ -333,10 +333,14 @@ def enrich_identifiers(settings: Settings, identifiers: Iterable[str], source: s
     return lookup.lookup_frame(identifiers)
 
 
+def register_lookup(settings: Settings) -> SireneLookup:
+    """The current month's cache, read once for all calls (empty when there is none)."""
+    return load_lookup(settings) or SireneLookup.empty()
+
+
 def entity_lookup(settings: Settings) -> Callable[[str], Entity]:
     """identifier -> ``Entity`` (name, SME flag, département…), the cache read once for all calls."""
-    lookup = load_lookup(settings) or SireneLookup.empty()
-    return lookup.lookup
+    return register_lookup(settings).lookup
 
 
 def name_lookup(settings: Settings, fallback: Callable[[str], str | None] | None = None) -> Callable[[str], str | None]:

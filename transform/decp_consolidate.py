@@ -101,6 +101,8 @@ def ordered_modifications(data: dict, version: str) -> list[dict]:
 def versions(data: dict, kind: str, version: str) -> list[Version]:
     amount_field = "valeurGlobale" if kind == CONCESSION else "montant"
     current = Version(0, data.get(amount_field), data.get("dureeMois"), tuple(holders_of(data, kind)))
+    if not data.get("modifications"):  # most contracts
+        return [current]
     result = [current]
     for number, modification in enumerate(ordered_modifications(data, version), start=1):
         holders = holders_of(modification, "marche") if modification.get("titulaires") else list(current.holders)

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 
+import msgspec
 import pandas as pd
 
 from core.schema_files import load_schema_descriptor
@@ -58,7 +59,12 @@ def source_label(row: dict) -> str:
 def resolved_name(names: NameLookup | None, identifier: str | None, *sent: str | None) -> str | None:
     """The name to publish for ``identifier``: the lookup's (registry, SIRENE), else the first name sent."""
     found = names(identifier) if names and identifier else None
-    return found or next((name for name in sent if name), None)
+    if found:
+        return found
+    for name in sent:
+        if name:
+            return name
+    return None
 
 
 def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str | None:
@@ -147,6 +153,146 @@ def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
 
 def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
     return list(iter_table_rows(kept, names))
+
+
+class _Read(msgspec.Struct):
+    """The fields of a staged object the table reads (any JSON value each, absent: None)."""
+
+    nature: object = None
+    objet: object = None
+    codeCPV: object = None
+    procedure: object = None
+    techniques: object = None
+    modalitesExecution: object = None
+    idAccordCadre: object = None
+    marcheInnovant: object = None
+    ccag: object = None
+    offresRecues: object = None
+    attributionAvance: object = None
+    tauxAvance: object = None
+    typeGroupementOperateurs: object = None
+    sousTraitanceDeclaree: object = None
+    actesSousTraitance: object = None
+    lieuExecution: object = None
+    dureeMois: object = None
+    dateNotification: object = None
+    dateSignature: object = None
+    dateDebutExecution: object = None
+    datePublicationDonnees: object = None
+    montant: object = None
+    valeurGlobale: object = None
+    montantSubventionPublique: object = None
+    formePrix: object = None
+    typesPrix: object = None
+    origineUE: object = None
+    origineFrance: object = None
+    titulaires: object = None
+    concessionnaires: object = None
+    considerationsSociales: object = None
+    considerationsEnvironnementales: object = None
+    modifications: object = None
+
+
+_READ = msgspec.json.Decoder(_Read).decode
+_READ_FIELDS = _Read.__struct_fields__
+
+
+def _read(text: str) -> _Read:
+    """What ``loaded`` reads of a staged object, as one struct (no dict of the whole object)."""
+    try:
+        return _READ(text)
+    except msgspec.DecodeError:
+        data = json.loads(text)
+        return _Read(**{name: data[name] for name in _READ_FIELDS if name in data})
+
+
+def _joined(value, inner: str) -> str | None:
+    """``joined`` of the wrapper's value."""
+    values = value.get(inner) if isinstance(value, dict) else None
+    return SEPARATOR.join(values) if values else None
+
+
+# The columns of ``contract_rows`` that are the same on every row of an object, in ``table_columns``' order.
+_COMMON = ("uid", "id", "typeContrat", "versionFormat", "acheteur_id", "acheteur_nom", "nature", "objet", "codeCPV",
+           "categorieAchat", "procedure", "techniques", "modalitesExecution", "idAccordCadre", "marcheInnovant",
+           "ccag", "offresRecues", "attributionAvance", "tauxAvance", "typeGroupementOperateurs",
+           "sousTraitanceDeclaree", "nombreActesSousTraitance", "lieuExecution_code", "lieuExecution_typeCode",
+           "lieuExecution_nom", "dateNotification", "dateSignature", "dateDebutExecution", "datePublicationDonnees",
+           "montantSubventionPublique", "formePrix", "typesPrix", "origineUE", "origineFrance",
+           "considerationsSociales", "considerationsEnvironnementales", "source", "anomalies")
+
+
+def table_columns(kept: list[dict], names: NameLookup | None = None,
+                  current: set[tuple[str, int]] | None = None) -> dict[str, list]:
+    """``iter_table_rows``' rows as columns (name -> values, the schema's order): each object read into a
+    struct of the fields the table takes, its values appended to the columns, no dict per row."""
+    current = current_objects(kept) if current is None else current
+    out: dict[str, list] = {name: [] for name in columns()}
+    common_columns = [out[name] for name in _COMMON]
+    (durations, amounts, global_values, holder_ids, holder_kinds, holder_names, holder_counts, modification_ids,
+     modification_objects, modification_dates, modification_publications, actual) = (
+        out[name] for name in ("dureeMois", "montant", "valeurGlobale", "titulaire_id", "titulaire_typeIdentifiant",
+                               "titulaire_denominationSociale", "nombreTitulaires", "modification_id",
+                               "objetModification", "dateModification", "datePublicationModification",
+                               "donneesActuelles"))
+    categories: dict = {}
+    for row in kept:
+        data, kind = _read(row["object_json"]), row["kind"]
+        sent = json.loads(row["names_json"]) if row["names_json"] != "{}" else {}
+        concession = kind == CONCESSION
+        lieu = data.lieuExecution or {}
+        cpv = data.codeCPV
+        if cpv not in categories:
+            categories[cpv] = category_of(cpv)
+        common = (
+            row["uid"], row["id"], TYPE_LABELS[kind], row["version"], row["buyer"],
+            _lookup(names, row["buyer"], sent), data.nature, data.objet, cpv, categories[cpv], data.procedure,
+            _joined(data.techniques, "technique"), _joined(data.modalitesExecution, "modaliteExecution"),
+            data.idAccordCadre, data.marcheInnovant, data.ccag, data.offresRecues, data.attributionAvance,
+            data.tauxAvance, data.typeGroupementOperateurs, data.sousTraitanceDeclaree,
+            len(data.actesSousTraitance or []) if not concession else None,
+            lieu.get("code"), lieu.get("typeCode"), lieu.get("nom"), data.dateNotification, data.dateSignature,
+            data.dateDebutExecution, data.datePublicationDonnees, data.montantSubventionPublique, data.formePrix,
+            _joined(data.typesPrix, "typePrix"), data.origineUE, data.origineFrance,
+            _joined(data.considerationsSociales, "considerationSociale"),
+            _joined(data.considerationsEnvironnementales, "considerationEnvironnementale"),
+            source_label(row), anomalies(row),
+        )
+        amount_field, holders_field = ("valeurGlobale", "concessionnaires") if concession else ("montant", "titulaires")
+        fields = {amount_field: getattr(data, amount_field), "dureeMois": data.dureeMois,
+                  holders_field: getattr(data, holders_field), "modifications": data.modifications}
+        all_versions = versions(fields, kind, row["version"])
+        last = all_versions[-1] if (row["file_key"], row["position"]) in current else None
+        count = 0
+        for version in all_versions:
+            for holder in version.holders:
+                identifier = holder.get("id")
+                durations.append(version.duration)
+                amounts.append(None if concession else version.amount)
+                global_values.append(version.amount if concession else None)
+                holder_ids.append(identifier)
+                holder_kinds.append(holder.get("typeIdentifiant"))
+                holder_names.append(resolved_name(names, identifier, holder.get("denominationSociale"),
+                                                  sent.get(identifier or "")))
+                holder_counts.append(len(version.holders))
+                modification_ids.append(version.modification_id)
+                modification_objects.append(version.objet)
+                modification_dates.append(version.date)
+                modification_publications.append(version.publication)
+                actual.append(version is last)
+                count += 1
+        if count == 1:
+            for column, value in zip(common_columns, common):
+                column.append(value)
+        elif count:
+            for column, value in zip(common_columns, common):
+                column.extend([value] * count)
+    return out
+
+
+def column_frame(columns_: dict[str, list]) -> pd.DataFrame:
+    """``table_frame`` of ``table_columns``' columns."""
+    return pd.DataFrame(columns_, columns=list(columns_), dtype=object)
 
 
 def table_frame(rows: Iterable[dict]) -> pd.DataFrame:

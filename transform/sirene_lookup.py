@@ -206,7 +206,10 @@ def street_address(etab: dict) -> str | None:
 
 
 def _digits(identifier) -> str:
-    return "".join(ch for ch in str(identifier) if ch.isdigit())
+    text = str(identifier)
+    if text.isdigit():  # most identifiers: a SIRET as sent
+        return text
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 class SireneLookup:
@@ -259,6 +262,14 @@ class SireneLookup:
         if len(digits) == 14 and etab is None:
             return self._entity(str(identifier), unit, None, trouve=False, siret=digits)
         return self._entity(str(identifier), unit, etab, trouve=True, siret=siret)
+
+    def name(self, identifier: str) -> str | None:
+        """``lookup(identifier).nom``, without making the entity of an identifier the register does not know
+        (most titulaires of a national DECP year, looked up once each)."""
+        digits = _digits(identifier)
+        if len(digits) not in (9, 14) or digits[:9] not in self._units:
+            return None
+        return self.lookup(identifier).nom
 
     def _entity(self, identifier: str, unit: dict, etab: dict | None, trouve: bool, siret: str | None) -> Entity:
         siren = unit["siren"]
