@@ -43,12 +43,13 @@ from load.versions import (
     fingerprint,
     pending_folders,
     put_version,
+    read_json,
     read_pointers,
     retire_superseded,
     set_pointer,
     write_aliases,
 )
-from load.widget_text_index import current_text_entry, publish_text_indexes, text_part_outdated
+from load.widget_text_index import current_text_entry, publish_text_indexes, published_bounds, text_part_outdated
 
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
@@ -256,7 +257,8 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
             read.pop(year, None)  # its text index is not made again: its acts are not kept
         digests[year] = digest
     if indexes:
-        made = publish_text_indexes(store, folder, siren, texts, acts_once, search_tokens, STOP_WORDS)
+        made = publish_text_indexes(store, folder, siren, texts, acts_once, search_tokens, STOP_WORDS,
+                                    lambda: published_bounds(store, folder, read_json(store, index_key(siren))))
         for year, entry in made.items():
             digests[year]["texte"] = entry
         changed |= set(made)

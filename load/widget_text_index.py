@@ -168,16 +168,31 @@ class _Year:
         return slot[1] if isinstance(slot, tuple) else sum(_weight(w, d) for w, d in slot.items())
 
 
+def published_bounds(store: ObjectStore, folder: str, manifest: dict | None) -> list[str] | None:
+    """The ranges the body's published text index is cut on (``manifest``: its index.json), if any."""
+    for entry in ((manifest or {}).get("recherche") or {}).get("annees", {}).values():
+        if "texte" in entry:
+            try:
+                index = json.loads(plain_bytes(store.get_bytes(f"{folder}/{entry['texte']}")))
+            except FileNotFoundError:
+                continue
+            if index.get("format") == TEXT_FORMAT:
+                return [part["de"] for part in index["tranches"]]
+    return None
+
+
 def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: dict[str, dict | None],
-                         acts_of: Callable[[str], list[dict]], tokens, stop_words) -> dict[str, dict]:
+                         acts_of: Callable[[str], list[dict]], tokens, stop_words,
+                         published: Callable[[], list[str] | None] = lambda: None) -> dict[str, dict]:
     """The body's text index, a year at a time: ``entries`` has each year's text entry (its digest's),
     None for a year to make again (its acts from ``acts_of``, a year file's); returns the new entry of
     each year whose index changed (every version it names written before).
 
-    The years made again are cut on the ranges the others share (at the first time, ranges cut over
-    those years' terms together); a range grown past twice ``SHARD_BYTES`` is cut again, in every year
-    (the years' other parts are kept); a year cut on other ranges (a switch stopped during such a cut)
-    is cut again from its parts."""
+    The years made again are cut on the ranges the others share; when none does, on the ranges of the
+    published index (``published``: a rebuild from scratch writes the files the nights kept up), else
+    on ranges cut over those years' terms together. A range grown past twice ``SHARD_BYTES`` is cut
+    again, in every year (the years' other parts are kept); a year cut on other ranges (a switch
+    stopped during such a cut) is cut again from its parts."""
     kept = {year: entry for year, entry in entries.items() if current_text_entry(entry)}
     years: dict[str, _Year] = {}
     made: dict[str, Postings] = {}
@@ -194,6 +209,8 @@ def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: d
     shared = {tuple(entry["bornes"]) for entry in kept.values() if entry["fichier"]}
     if shared:
         bounds = sorted(set().union(*shared))  # several: a cut stopped halfway; its ranges are the finer
+    elif made and (before := published()):
+        bounds = before
     else:
         weights: dict[str, int] = {}
         for postings in made.values():

@@ -9,7 +9,7 @@ import random
 import pytest
 
 import load.widget_text_index as widget_text_index
-from core.keys import public_document_text_key
+from core.keys import public_document_text_key, widget_body_drafts
 from core.registry import Body
 from core.store import LocalStore, plain_bytes
 from load.document_texts import write_record
@@ -83,6 +83,16 @@ def _found(store: LocalStore) -> dict[str, set[str]]:
     return found
 
 
+def _public_files(store: LocalStore) -> dict[str, bytes]:
+    """The body's manifest and every text index file a year names."""
+    folder = body_folder(BODY.siren)
+    names = [part["fichier"] for parts in _index(store).values() for part in parts if "fichier" in part]
+    manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+    names += [entry["texte"] for entry in manifest["recherche"]["annees"].values()]
+    return {"index.json": store.get_bytes(index_key(BODY.siren))} | {name: store.get_bytes(f"{folder}/{name}")
+                                                                     for name in names}
+
+
 def _range_sizes(store: LocalStore) -> list[int]:
     """Each range's parts, every year together, in bytes."""
     folder = body_folder(BODY.siren)
@@ -149,3 +159,16 @@ def test_a_range_grown_past_twice_its_size_is_cut_again_in_every_year(years, tmp
     _acts(scratch, 2024, 120, start=25, seed=1)
     _publish(scratch, acts)
     assert _found(store) == _found(scratch)
+
+
+def test_a_rebuild_from_scratch_writes_the_text_index_the_nights_kept_up(years):
+    """Where the ranges were cut depends on the nights; a switch that lost the private parts (a
+    rebuild) cuts on the ranges of the published index, and writes the same files."""
+    store, acts = years
+    acts[2024] += _acts(store, 2024, 120, start=25, seed=1)
+    _publish(store, acts)
+    nightly = _public_files(store)
+    for key in store.list_keys(widget_body_drafts("actes", BODY.siren)):
+        store.delete(key)
+    _publish(store, acts)
+    assert _public_files(store) == nightly
