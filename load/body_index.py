@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict
 
 import pandas as pd
 import pyarrow as pa
@@ -45,7 +44,7 @@ def write_body_index(store: ObjectStore, year: int, acts: pd.DataFrame, states: 
     table once, then cut per body: the cost follows the bodies written, not the year's other acts."""
     wanted = sorted(set(sirens))
     mine = acts[acts["siren"].isin(wanted)].sort_values("siren", kind="stable")
-    history = [json.dumps([asdict(e) for e in (states[key].history if key in states else [])], ensure_ascii=False)
+    history = [json.dumps([e.to_dict() for e in (states[key].history if key in states else [])], ensure_ascii=False)
                for key in zip(mine["siren"], mine["source"], mine["source_id"])]
     frame = mine.assign(history=history, annexes=[json.dumps(list(a), ensure_ascii=False) for a in mine["annexes"]])
     table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -95,6 +95,24 @@ def test_feed_keeps_markup_of_objets_as_text():
     assert feed.find(f"{ATOM}entry/{ATOM}script") is None
 
 
+def test_the_feed_is_the_bytes_a_standard_xml_writer_gives_its_tree():
+    """The feed is written as text (a night writes the feed of every body it touched): what
+    ElementTree writes of the same tree, indented, whatever the acts hold."""
+    import xml.etree.ElementTree as ElementTree
+
+    hostile = "Tarifs \"été\" <2025> & co\n\tligne\x0bfin '"  # a parser reads a CR in text as LF: not here
+    acts = [_act(1, objet=hostile, matiere=None, matiere_code=None,
+                 annexes=[{"nom": 'plan "A" & <B>\r\n\t.pdf', "url": "https://donnees.example/a?x=1&y=2"}]),
+            _act(2, nature="Arrêtés \"réglementaires\"", document=None), _act(3)]
+    body = Body(siren=BODY.siren, siret=BODY.siret, name='Commune d\'"Ar & Mor"', kind="commune")
+    feed = atom_feed(body, "Région <Test> & \"co\"", acts, public_url)
+    ElementTree.register_namespace("", ATOM.strip("{}"))
+    tree = ElementTree.fromstring(feed)
+    ElementTree.indent(tree)
+    assert feed == ElementTree.tostring(tree, encoding="utf-8", xml_declaration=True) + b"\n"
+    assert tree.find(f"{ATOM}entry/{ATOM}title").text.startswith("DEL_2025_003"), "newest first"
+
+
 def test_publish_index_writes_search_and_feed_and_cleans_up(tmp_path):
     store = LocalStore(tmp_path)
     write_year(store, BODY.siren, 2025, [_act(1), _act(2)])
