@@ -12,7 +12,8 @@ it asserts nothing:
         [--code DIR] [--s3] [--profile DIR]
 
 ``--code`` runs the night with another checkout's code (e.g. a worktree of an older commit) on
-the same regions, for before/after figures.
+the same regions, for before/after figures. The store as each code's previous night left it is kept
+beside the region (``prepared-<hash of the code>``): remove those folders to free the space.
 """
 
 from __future__ import annotations
@@ -155,16 +156,40 @@ if sys.argv[2:] == ["switch"]:
 """
 
 
+def _code_hash(code: Path) -> str:
+    """What the store PREPARE leaves depends on: the code's Python sources."""
+    digest = hashlib.sha256()
+    for path in sorted(code.glob("*/**/*.py")):
+        if path.parts[len(code.parts)] in {"core", "extract", "transform", "validate", "load", "chains"}:
+            digest.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def prepared_store(folder: Path, code: Path, switched: bool) -> Path:
+    """The region's store as the code's previous night left it (``PREPARE``, untimed): made once per
+    code and kept beside the region (hard links: the store replaces files, never rewrites them), so
+    that measuring a night again costs the night, not the history's publication."""
+    kept = folder / f"prepared-{_code_hash(code)}{'-switched' if switched else ''}"
+    if kept.is_dir():
+        return kept
+    summary = json.loads((folder / "region.json").read_text(encoding="utf-8"))
+    scratch = folder / f"{kept.name}.tmp"
+    shutil.rmtree(scratch, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(folder / "store"), str(scratch)], check=True)
+    print(f"  preparing {kept.name} (once per code, untimed)…", flush=True)
+    subprocess.run([sys.executable, "-c", PREPARE, str(scratch), *(["switch"] if switched else [])], check=True,
+                   cwd=code, env={**os.environ, **summary["environment"], "PYTHONPATH": str(code),
+                                  "DIGOR_STORE": str(scratch), "DIGOR_DATAGOUV_MODE": "dry-run",
+                                  "DIGOR_VERSION_RETENTION_DAYS": "0"})
+    scratch.rename(kept)
+    return kept
+
+
 def local_night(folder: Path, code: Path, profile: Path | None, switched: bool = False) -> dict:
+    prepared = prepared_store(folder, code, switched)
     with tempfile.TemporaryDirectory(prefix="digor-bench-", dir=folder) as scratch:
         store = Path(scratch) / "store"
-        subprocess.run(["cp", "-al", str(folder / "store"), str(store)], check=True)
-        # What the code keeps between nights, as its previous night left it (not timed).
-        summary = json.loads((folder / "region.json").read_text(encoding="utf-8"))
-        subprocess.run([sys.executable, "-c", PREPARE, str(store), *(["switch"] if switched else [])], check=True,
-                       cwd=code, env={**os.environ, **summary["environment"], "PYTHONPATH": str(code),
-                                      "DIGOR_STORE": str(store), "DIGOR_DATAGOUV_MODE": "dry-run",
-                                      "DIGOR_VERSION_RETENTION_DAYS": "0"})
+        subprocess.run(["cp", "-al", str(prepared), str(store)], check=True)
         return run_night(folder, str(store), code, profile=profile)
 
 
