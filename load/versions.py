@@ -103,14 +103,17 @@ def fingerprints(records: Iterable) -> list[str]:
 
 
 def read_records(store: ObjectStore, key: str) -> set[str] | None:
-    """The fingerprints of what the version at ``key`` holds; None when not known."""
+    """The fingerprints of what the version at ``key`` holds; None when not known (nor those of the
+    version its records are given as, ``put_version``'s ``records_of``)."""
     recorded = read_json(store, _records_key(key))
+    if isinstance(recorded, dict):
+        recorded = read_json(store, _records_key(recorded["comme"]))
     return None if recorded is None else set(recorded)
 
 
 def put_version(
     store: ObjectStore, folder: str, stem: str, ext: str, data: bytes | Path, records: Iterable | None = None,
-    sha256: str | None = None,
+    sha256: str | None = None, records_of: str | None = None,
 ) -> tuple[str, bool]:
     """Write a version once; returns its key and whether it was new. ``data``: the bytes, or a local
     file (a year's national file), hashed and copied in chunks; ``sha256``: their digest, when the
@@ -118,10 +121,15 @@ def put_version(
 
     ``records`` are what the file holds (rows, acts), kept privately so that a withdrawal
     can tell which retained versions still show a withdrawn record (see ``retire_superseded``).
+    ``records_of``, instead: the key of a version (of the same folder) whose records hold all this
+    one holds, named rather than copied (the many small parts of one year's text index); once that
+    version is gone, this one's records are not known any more, and it goes at its first retirement.
     """
     digest = sha256 or content_size_sha256(data)[1]
     key = f"{folder}/{_named(stem, ext, digest)}"
-    if records is not None:
+    if records_of is not None:
+        put_if_changed(store, _records_key(key), json_document({"comme": records_of}))
+    elif records is not None:
         put_if_changed(store, _records_key(key), json_document(fingerprints(records)))
     if store.exists(key):
         return key, False

@@ -257,7 +257,8 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
             read.pop(year, None)  # its text index is not made again: its acts are not kept
         digests[year] = digest
     if indexes:
-        made = publish_text_indexes(store, folder, siren, texts, acts_once, search_tokens, STOP_WORDS,
+        year_files = {year: pointer["fichier"] for year, pointer in pointers.items()}
+        made = publish_text_indexes(store, folder, siren, texts, year_files, acts_once, search_tokens, STOP_WORDS,
                                     lambda: published_bounds(store, folder, read_json(store, index_key(siren))))
         for year, entry in made.items():
             digests[year]["texte"] = entry

@@ -30,7 +30,7 @@ from core.jsonio import compact_json_bytes as json_bytes
 from core.keys import DOCUMENT_TEXT_SUFFIX, widget_year_terms_key
 from core.store import ObjectStore, gzip_bytes, plain_bytes
 from load.document_texts import read_record
-from load.versions import Fingerprints, fingerprint, put_version, read_records
+from load.versions import put_version
 
 TEXT_STEM = "texte"
 SHARD_SUFFIX = "termes"
@@ -54,8 +54,7 @@ def document_hashes(act: dict) -> list[str]:
 
 def year_text_part(store: ObjectStore, siren: str, year: str, acts: list[dict], ids: list[str], tokens) -> dict:
     """One year file's part of the text index: each word's acts (their index in ``ids``, the year's
-    acts as its search part lists them), the fingerprints of the acts with a text, and the
-    documents whose text is not read yet (looked up at each switch; one found makes the part again).
+    acts as its search part lists them) and the documents whose text is not read yet (looked up at each switch; one found makes the part again).
 
     The terms of the year's documents are kept (``widget_year_terms_key``): making the part again
     reads only the texts not seen yet. Only the documents of ``acts`` are kept: a withdrawn act's
@@ -81,16 +80,12 @@ def year_text_part(store: ObjectStore, siren: str, year: str, acts: list[dict], 
             store.delete(key)
     rank = {act_id: n for n, act_id in enumerate(ids)}
     postings: dict[str, set[int]] = {}
-    with_text = set()
     for act in acts:
         found = [terms[sha] for sha in document_hashes(act) if sha in terms]
-        if found:
-            with_text.add(fingerprint(act))
         for words in found:
             for word in words:
                 postings.setdefault(word, set()).add(rank[act["id"]])
-    return {"termes": {word: sorted(ranks) for word, ranks in sorted(postings.items())},
-            "avec_texte": sorted(with_text), "en_attente": pending}
+    return {"termes": {word: sorted(ranks) for word, ranks in sorted(postings.items())}, "en_attente": pending}
 
 
 def text_part_outdated(store: ObjectStore, part: dict) -> bool:
@@ -152,8 +147,8 @@ class _Year:
     """One year of the text index being written: each range's part, kept (its name and size) or to
     write (its postings), and what its index file says besides."""
 
-    def __init__(self, year: str, count: int, held: Fingerprints | None, pending: list[str]):
-        self.year, self.count, self.held, self.pending = year, count, held, pending
+    def __init__(self, year: str, count: int, pending: list[str]):
+        self.year, self.count, self.pending = year, count, pending
         self.slots: list[tuple[str | None, int] | Postings] = []
 
     def terms(self, k: int, read: Callable[[str], Postings]) -> Postings:
@@ -182,11 +177,13 @@ def published_bounds(store: ObjectStore, folder: str, manifest: dict | None) -> 
 
 
 def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: dict[str, dict | None],
-                         acts_of: Callable[[str], list[dict]], tokens, stop_words,
+                         year_files: dict[str, str], acts_of: Callable[[str], list[dict]], tokens, stop_words,
                          published: Callable[[], list[str] | None] = lambda: None) -> dict[str, dict]:
     """The body's text index, a year at a time: ``entries`` has each year's text entry (its digest's),
     None for a year to make again (its acts from ``acts_of``, a year file's); returns the new entry of
-    each year whose index changed (every version it names written before).
+    each year whose index changed (every version it names written before). A year's index and parts
+    hold some of the acts of its year file (``year_files``: its name): their records are its
+    (``put_version``'s ``records_of``), not a copy per part.
 
     The years made again are cut on the ranges the others share; when none does, on the ranges of the
     published index (``published``: a rebuild from scratch writes the files the nights kept up), else
@@ -201,7 +198,7 @@ def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: d
         ids = list(dict.fromkeys(act["id"] for act in acts))  # as ``search_part`` ranks them
         part = year_text_part(store, siren, year, acts, ids, tokens)
         count, made[year] = year_postings(ids, part)
-        years[year] = _Year(year, count, Fingerprints(part["avec_texte"]), part["en_attente"])
+        years[year] = _Year(year, count, part["en_attente"])
 
     def read(name: str) -> Postings:
         return json.loads(plain_bytes(store.get_bytes(f"{folder}/{name}")))["termes"]
@@ -219,15 +216,13 @@ def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: d
         bounds = _cut(sorted(weights.items()), "")
     for year, entry in kept.items():
         if entry["fichier"] and entry["bornes"] != bounds:
-            held = read_records(store, f"{folder}/{entry['fichier']}")
-            years[year] = _Year(year, entry["actes"], None if held is None else Fingerprints(sorted(held)),
-                                entry["en_attente"])
+            years[year] = _Year(year, entry["actes"], entry["en_attente"])
             made[year] = {word: deltas for name in entry["parts"] if name for word, deltas in read(name).items()}
     for year, postings in made.items():
         years[year].slots = list(_pieces(postings, bounds))
     others = {year: entry for year, entry in kept.items() if year not in years and entry["fichier"]}
     for year, entry in others.items():
-        years[year] = _Year(year, entry["actes"], None, entry["en_attente"])
+        years[year] = _Year(year, entry["actes"], entry["en_attente"])
         years[year].slots = list(zip(entry["parts"], entry["tailles"]))
     heavy = [k for k in range(len(bounds)) if sum(y.size(k) for y in years.values()) > 2 * SHARD_BYTES]
     new_bounds = list(bounds)
@@ -239,10 +234,6 @@ def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: d
         new_bounds[k:k + 1] = _cut(sorted(merged.items()), bounds[k])
     if new_bounds != bounds:
         for y in years.values():
-            if y.year in others:
-                name = entries[y.year]["fichier"]
-                held = read_records(store, f"{folder}/{name}")
-                y.held = None if held is None else Fingerprints(sorted(held))
             slots: list = []
             for k, slot in enumerate(y.slots):
                 if k in heavy:
@@ -252,13 +243,14 @@ def publish_text_indexes(store: ObjectStore, folder: str, siren: str, entries: d
                 else:
                     slots.append(slot)
             y.slots = slots
-    changed = {year: _write_year(store, folder, y, new_bounds, stop_words) for year, y in years.items()
-               if year not in others or new_bounds != bounds}
+    changed = {year: _write_year(store, folder, y, new_bounds, stop_words, f"{folder}/{year_files[year]}")
+               for year, y in years.items() if year not in others or new_bounds != bounds}
     return changed
 
 
-def _write_year(store: ObjectStore, folder: str, y: _Year, bounds: list[str], stop_words) -> dict:
-    """A year's parts not written yet and its index file (naming its part of each range); its entry."""
+def _write_year(store: ObjectStore, folder: str, y: _Year, bounds: list[str], stop_words, year_file: str) -> dict:
+    """A year's parts not written yet and its index file (naming its part of each range), their records
+    those of the year file (``year_file``: its key); its entry."""
     index_stem, shard_stem = text_stems(y.year)
     names, sizes = [], []
     for slot in y.slots:
@@ -266,7 +258,7 @@ def _write_year(store: ObjectStore, folder: str, y: _Year, bounds: list[str], st
             name, size = slot
         elif slot:
             key, _ = put_version(store, folder, shard_stem, "json",
-                                 gzip_bytes(json_bytes({"format": TEXT_FORMAT, "termes": slot})), y.held)
+                                 gzip_bytes(json_bytes({"format": TEXT_FORMAT, "termes": slot})), records_of=year_file)
             name, size = key.rsplit("/", 1)[1], sum(_weight(w, d) for w, d in slot.items())
         else:
             name, size = None, 0
@@ -278,7 +270,7 @@ def _write_year(store: ObjectStore, folder: str, y: _Year, bounds: list[str], st
         "format": TEXT_FORMAT, "actes": y.count, "suffixe": DOCUMENT_TEXT_SUFFIX, "mots_vides": list(stop_words),
         "tranches": [{"de": bound} | ({"fichier": name} if name else {}) for bound, name in zip(bounds, names)],
     }
-    key, _ = put_version(store, folder, index_stem, "json", gzip_bytes(json_bytes(document)), y.held)
+    key, _ = put_version(store, folder, index_stem, "json", gzip_bytes(json_bytes(document)), records_of=year_file)
     name = key.rsplit("/", 1)[1]
     return {"format": TEXT_FORMAT, "fichier": name, "fichiers": [name, *filter(None, names)], "en_attente": y.pending,
             "actes": y.count, "bornes": bounds, "parts": names, "tailles": sizes}

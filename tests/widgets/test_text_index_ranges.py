@@ -131,6 +131,12 @@ def test_a_night_writes_the_text_index_of_the_year_it_touched_only_and_a_withdra
     assert texts and all(name.startswith("texte-2022") for name in texts), texts
     found = _found(store)
     assert "unique2022x7" not in found and all("kp20220007" not in ids for ids in found.values())
+    folder = body_folder(BODY.siren)
+    assert not [key for key in store.list_keys(f"{folder}/") if b"unique2022x7" in plain_bytes(store.get_bytes(key))], \
+        "no version of the folder, retained ones included, holds the withdrawn act's words"
+    records = [key for key in writes if "/records/" in key and "/texte-" in key]
+    assert records and all(len(store.get_bytes(key)) < 300 for key in records), \
+        "the parts' records name the year file's, not a copy each"
     scratch = LocalStore(tmp_path / "scratch")
     for year in acts:
         _acts(scratch, year, 25)
