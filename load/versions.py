@@ -145,9 +145,11 @@ def json_document(document) -> bytes:
 
 
 def read_json(store: ObjectStore, key: str, default=None):
-    """The JSON object at ``key``, else ``default``: one request (a GET), not a look-up first."""
+    """The JSON object at ``key``, else ``default``: one request (a GET), not a look-up first. Read by
+    msgspec (what ``json.loads`` gives of the JSON digor writes, faster: a switch reads the records of
+    the versions it retires)."""
     try:
-        return json.loads(store.get_bytes(key))
+        return msgspec.json.decode(store.get_bytes(key))
     except FileNotFoundError:
         return default
 
