@@ -60,10 +60,53 @@ def text_columns(columns: list[str], schema: str | None) -> list[str]:
 
 
 def csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
-    """Rows of a published CSV (with its header or not): chunks written one after the other make the whole file."""
+    """Rows of a published CSV (with its header or not): chunks written one after the other make the whole file.
+    pandas' ``to_csv`` bytes, written a column at a time where ``_csv_text`` can (a national DECP year's table)."""
+    frame = neutralise_columns(frame, text)
+    written = _csv_text(frame, header)
+    if written is not None:
+        return written.encode("utf-8")
     buffer = io.StringIO()
-    neutralise_columns(frame, text).to_csv(buffer, index=False, header=header, lineterminator="\n")
+    frame.to_csv(buffer, index=False, header=header, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
+
+
+_CSV_CELL_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _csv_cell(text: str) -> str:
+    """A text as ``csv`` writes it with minimal quoting: quoted when it holds a comma, a quote or a line feed."""
+    return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text or "\n" in text else text
+
+
+def _csv_text(frame: pd.DataFrame, header: bool) -> str | None:
+    """What ``frame.to_csv(index=False, lineterminator="\\n")`` writes, a column at a time and the rows joined
+    in C: an empty cell for None and NaN, ``str`` of a number or boolean (``csv``'s spelling), a text as it
+    is unless it needs quoting. None (pandas writes the frame) unless every column holds objects of those
+    types only, every name is a text, and no text holds a carriage return (quoted otherwise by other
+    Python versions)."""
+    if frame.empty or not all(type(name) is str and "\r" not in name for name in frame.columns):
+        return None
+    columns = []
+    for index in range(frame.shape[1]):
+        series = frame.iloc[:, index]
+        if series.dtype != object:
+            return None
+        cells = series.tolist()
+        kinds = set(map(type, cells))
+        if not kinds <= _CSV_CELL_TYPES:
+            return None
+        if kinds != {str}:
+            cells = ["" if cell is None else cell if type(cell) is str else "" if cell != cell else str(cell)
+                     for cell in cells]
+        joined = "\n".join(cells)
+        if "\r" in joined:
+            return None
+        if "," in joined or '"' in joined or joined.count("\n") != len(cells) - 1:
+            cells = list(map(_csv_cell, cells))
+        columns.append(cells)
+    head = ",".join(map(_csv_cell, frame.columns)) + "\n" if header else ""
+    return head + "\n".join(map(",".join, zip(*columns))) + "\n"
 
 
 def csv_bytes(frame: pd.DataFrame, schema: str | None = None) -> bytes:

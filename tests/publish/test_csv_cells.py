@@ -53,3 +53,33 @@ def test_a_formula_is_found_late_in_a_column_of_texts_or_among_other_values():
     assert list(cells["texts"]) == ["ok", "", "x=1", "é", "", "'\tlate"]
     assert list(cells["mixed"]) == ["3", "ok", "", "2.5", "True", "'=1+1"]
     assert list(cells["plain"]) == ["x=1", "a-b", "é@", "", "", "ok"]
+
+
+
+def _pandas_csv(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
+    from core.csv_cells import neutralise_columns
+
+    buffer = io.StringIO()
+    neutralise_columns(frame, text).to_csv(buffer, index=False, header=header, lineterminator="\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def test_a_csv_written_a_column_at_a_time_is_the_csv_pandas_writes():
+    import random
+
+    from load.public_files import csv_chunk
+
+    draw = random.Random(29)
+    texts = ["", "ok", "a,b", 'il dit "oui"', "deux\nlignes", "retour\r", " espace ", "\ttab", "é€", "=1+1", "-3",
+             "x;y", "'", '"', ","]
+    values = texts + [None, float("nan"), 0, -7, 2**70, 1.5, 1e16, 1e-07, -0.0, float("inf"), True, False]
+    names = ["plain", "a,b", 'quote"d', "mixed", "texts"]
+    for _ in range(300):
+        rows = draw.randint(1, 6)
+        frame = pd.DataFrame({name: [draw.choice(texts if name == "texts" else values) for _ in range(rows)]
+                              for name in names}, dtype="object")
+        text = draw.choice([names, [], ["texts"]])
+        for header in (True, False):
+            assert csv_chunk(frame, text, header) == _pandas_csv(frame, text, header)
+    typed = pd.DataFrame({"n": [1, 2], "x": [0.5, None], "t": ["a", None]})  # not objects: pandas writes them
+    assert csv_chunk(typed, ["t"], True) == _pandas_csv(typed, ["t"], True)
