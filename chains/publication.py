@@ -165,11 +165,13 @@ def _row_ends(csv: bytes) -> list[int]:
 def _runs(sirens: list[str]) -> list[tuple[str, int]]:
     """Each body's rows, in order: (siren, how many); a body's rows are together."""
     runs: list[tuple[str, int]] = []
+    seen: set[str] = set()
     for siren in sirens:
         if runs and runs[-1][0] == siren:
             runs[-1] = (siren, runs[-1][1] + 1)
         else:
-            if any(seen == siren for seen, _ in runs):
+            if siren in seen:
                 raise ValueError(f"the rows of body {siren} are not together")
+            seen.add(siren)
             runs.append((siren, 1))
     return runs

@@ -11,6 +11,8 @@ transform refuses anything else, and this step checks the bytes again before cop
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from itertools import repeat
 
 import pandas as pd
 
@@ -47,19 +49,27 @@ def public_document_hashes(store: ObjectStore) -> set[str]:
     return found
 
 
-def documents_of(acts: pd.DataFrame) -> dict[str, str]:
-    """Public key -> raw key of every document the online acts show."""
-    wanted = {}
-    for metadata_only, sha256, raw_key, with_annexes, annexes in zip(
-        acts["metadata_only"], acts["main_file_sha256"], acts["main_file_key"], acts["publish_annexes"], acts["annexes"]
+def _documents_by(acts: pd.DataFrame, groups: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Per group (each act's, in ``groups``), public key -> raw key of every document its acts show:
+    one pass over the acts, not one per group."""
+    found: dict[str, dict[str, str]] = {}
+    for group, metadata_only, sha256, raw_key, with_annexes, annexes in zip(
+        groups, acts["metadata_only"], acts["main_file_sha256"], acts["main_file_key"], acts["publish_annexes"],
+        acts["annexes"],
     ):
+        wanted = found.setdefault(group, {})
         if metadata_only:
             continue
         wanted[document_key(sha256)] = raw_key
         if with_annexes:
             for annex in annexes:
                 wanted[document_key(annex["sha256"])] = annex["raw_key"]
-    return wanted
+    return found
+
+
+def documents_of(acts: pd.DataFrame) -> dict[str, str]:
+    """Public key -> raw key of every document the online acts show."""
+    return _documents_by(acts, repeat("")).get("", {})
 
 
 def _usage_key(year: int) -> str:
@@ -67,8 +77,8 @@ def _usage_key(year: int) -> str:
 
 
 def documents_by_body(online: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Per body, public key -> raw key of every document its online acts show."""
-    return {siren: documents_of(acts) for siren, acts in online.groupby("siren", sort=True)} if len(online) else {}
+    """Per body (in SIREN order), public key -> raw key of every document its online acts show."""
+    return dict(sorted(_documents_by(online, online["siren"]).items())) if len(online) else {}
 
 
 def publish_documents(store: ObjectStore, year: int, wanted: dict[str, str]) -> dict:

@@ -29,6 +29,7 @@ def act_years(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> dict[
     """Per act (``ACT_KEY`` tuples) already staged, every decision year some version of it was staged under."""
     wanted = set(acts)
     keys = latest_keys(store)
+    keys = keys[keys["source_id"].isin({source_id for _, _, source_id in wanted})]  # in C: the history is large
     return {key: {int(year) for year in years}
             for key, years in zip(keys[ACT_KEY].itertuples(index=False, name=None), keys["years"]) if key in wanted}
 
