@@ -18,14 +18,13 @@ Names of buyers and titulaires are not in the 2022 format. ``resolved_name`` giv
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from operator import itemgetter
+from collections.abc import Callable
 
 import msgspec
 import pandas as pd
 
 from core.schema_files import load_schema_descriptor
-from transform.decp_consolidate import current_objects, loaded, versions
+from transform.decp_consolidate import current_objects, versions
 from transform.decp_cpv import category_of
 from transform.decp_formats import CONCESSION
 
@@ -69,90 +68,6 @@ def resolved_name(names: NameLookup | None, identifier: str | None, *sent: str |
 
 def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str | None:
     return resolved_name(names, identifier, sent.get(identifier) if identifier else None)
-
-
-def contract_rows(row: dict, current: bool, names: NameLookup | None = None, data: dict | None = None) -> list[dict]:
-    """Every (version x titulaire) row of one kept object (``data``: its object, when already ``loaded``)."""
-    data, kind = loaded(row) if data is None else data, row["kind"]
-    sent = json.loads(row["names_json"]) if row["names_json"] != "{}" else {}
-    concession = kind == CONCESSION
-    lieu = data.get("lieuExecution") or {}
-    common = {
-        "uid": row["uid"],
-        "id": row["id"],
-        "typeContrat": TYPE_LABELS[kind],
-        "versionFormat": row["version"],
-        "acheteur_id": row["buyer"],
-        "acheteur_nom": _lookup(names, row["buyer"], sent),
-        "nature": data.get("nature"),
-        "objet": data.get("objet"),
-        "codeCPV": data.get("codeCPV"),
-        "categorieAchat": category_of(data.get("codeCPV")),
-        "procedure": data.get("procedure"),
-        "techniques": joined(data, "techniques", "technique"),
-        "modalitesExecution": joined(data, "modalitesExecution", "modaliteExecution"),
-        "idAccordCadre": data.get("idAccordCadre"),
-        "marcheInnovant": data.get("marcheInnovant"),
-        "ccag": data.get("ccag"),
-        "offresRecues": data.get("offresRecues"),
-        "attributionAvance": data.get("attributionAvance"),
-        "tauxAvance": data.get("tauxAvance"),
-        "typeGroupementOperateurs": data.get("typeGroupementOperateurs"),
-        "sousTraitanceDeclaree": data.get("sousTraitanceDeclaree"),
-        "nombreActesSousTraitance": len(data.get("actesSousTraitance") or []) if not concession else None,
-        "lieuExecution_code": lieu.get("code"),
-        "lieuExecution_typeCode": lieu.get("typeCode"),
-        "lieuExecution_nom": lieu.get("nom"),
-        "dateNotification": data.get("dateNotification"),
-        "dateSignature": data.get("dateSignature"),
-        "dateDebutExecution": data.get("dateDebutExecution"),
-        "datePublicationDonnees": data.get("datePublicationDonnees"),
-        "montantSubventionPublique": data.get("montantSubventionPublique"),
-        "formePrix": data.get("formePrix"),
-        "typesPrix": joined(data, "typesPrix", "typePrix"),
-        "origineUE": data.get("origineUE"),
-        "origineFrance": data.get("origineFrance"),
-        "considerationsSociales": joined(data, "considerationsSociales", "considerationSociale"),
-        "considerationsEnvironnementales": joined(data, "considerationsEnvironnementales", "considerationEnvironnementale"),
-        "source": source_label(row),
-        "anomalies": anomalies(row),
-    }
-    all_versions = versions(data, kind, row["version"])
-    rows = []
-    for version in all_versions:
-        for holder in version.holders:
-            rows.append(
-                {
-                    **common,
-                    "dureeMois": version.duration,
-                    "montant": None if concession else version.amount,
-                    "valeurGlobale": version.amount if concession else None,
-                    "titulaire_id": holder.get("id"),
-                    "titulaire_typeIdentifiant": holder.get("typeIdentifiant"),
-                    "titulaire_denominationSociale": resolved_name(
-                        names, holder.get("id"), holder.get("denominationSociale"), sent.get(holder.get("id") or "")),
-                    "nombreTitulaires": len(version.holders),
-                    "modification_id": version.modification_id,
-                    "objetModification": version.objet,
-                    "dateModification": version.date,
-                    "datePublicationModification": version.publication,
-                    "donneesActuelles": current and version is all_versions[-1],
-                }
-            )
-    return rows
-
-
-def iter_table_rows(kept: list[dict], names: NameLookup | None = None,
-                    current: set[tuple[str, int]] | None = None) -> Iterator[dict]:
-    """The table's rows one contract at a time (a year's rows are never all held as dicts, each object
-    parsed as its rows are made); ``current``: the year's ``current_objects`` when ``kept`` is a batch of it."""
-    current = current_objects(kept) if current is None else current
-    for row in kept:
-        yield from contract_rows(row, (row["file_key"], row["position"]) in current, names, loaded(row))
-
-
-def table_rows(kept: list[dict], names: NameLookup | None = None) -> list[dict]:
-    return list(iter_table_rows(kept, names))
 
 
 class _Read(msgspec.Struct):
@@ -212,7 +127,7 @@ def _joined(value, inner: str) -> str | None:
     return SEPARATOR.join(values) if values else None
 
 
-# The columns of ``contract_rows`` that are the same on every row of an object, in ``table_columns``' order.
+# The columns that are the same on every row of an object, in ``table_columns``' order.
 _COMMON = ("uid", "id", "typeContrat", "versionFormat", "acheteur_id", "acheteur_nom", "nature", "objet", "codeCPV",
            "categorieAchat", "procedure", "techniques", "modalitesExecution", "idAccordCadre", "marcheInnovant",
            "ccag", "offresRecues", "attributionAvance", "tauxAvance", "typeGroupementOperateurs",
@@ -224,7 +139,7 @@ _COMMON = ("uid", "id", "typeContrat", "versionFormat", "acheteur_id", "acheteur
 
 def table_columns(kept: list[dict], names: NameLookup | None = None,
                   current: set[tuple[str, int]] | None = None) -> dict[str, list]:
-    """``iter_table_rows``' rows as columns (name -> values, the schema's order): each object read into a
+    """The table's rows (every version x titulaire of each kept object) as columns (name -> values, the schema's order): each object read into a
     struct of the fields the table takes, its values appended to the columns, no dict per row."""
     current = current_objects(kept) if current is None else current
     out: dict[str, list] = {name: [] for name in columns()}
@@ -291,20 +206,5 @@ def table_columns(kept: list[dict], names: NameLookup | None = None,
 
 
 def column_frame(columns_: dict[str, list]) -> pd.DataFrame:
-    """``table_frame`` of ``table_columns``' columns."""
+    """An object-typed frame of ``table_columns``' columns (ints stay ints)."""
     return pd.DataFrame(columns_, columns=list(columns_), dtype=object)
-
-
-def table_frame(rows: Iterable[dict]) -> pd.DataFrame:
-    """The rows as an object-typed frame in the schema's column order (ints stay ints)."""
-    names = columns()
-    cells = itemgetter(*names)  # a row of ``contract_rows`` has every column: one C call per row
-
-    def values(row: dict) -> tuple:
-        try:
-            return cells(row)
-        except KeyError:
-            return tuple(row.get(name) for name in names)
-
-    table = list(zip(*map(values, rows))) or [() for _ in names]
-    return pd.DataFrame(dict(zip(names, map(list, table))), columns=names, dtype=object)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import json
 
+from tests.decp.reference_table import table_rows
 from tests.decp.test_formats_normalise import MARCHE_2019, MARCHE_2022
 from transform.decp_consolidate import consolidate, current_objects, loaded, versions
 from transform.decp_output import counts_by_file, reject_rows
 from transform.decp_staging import rows_of_file
-from transform.decp_table import table_rows
 
 
 def _rows(objects: list[dict], name: str, night: str = "2025-03-04", shape: str = "2022") -> list[dict]:

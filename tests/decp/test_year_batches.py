@@ -22,9 +22,9 @@ from core.store import LocalStore
 from load.public_files import prepare_table
 from samples.actes import DEMO_NIGHTS
 from samples.decp import generate_decp_exports, write_national_export
+from tests.decp.reference_table import table_frame, table_rows
 from transform.decp_consolidate import consolidate
 from transform.decp_staging import staged_rows, staged_years
-from transform.decp_table import table_frame, table_rows
 from transform.decp_year import CURRENT, KEY_COLUMNS, StagedYear
 
 REGISTRY = PROJECT_ROOT / "config" / "registry-demo.yaml"
