@@ -227,9 +227,17 @@ def _ko_reason(body: bytes) -> str | None:
     return " ".join(text.splitlines()[1:]).strip() or "KO"
 
 
+# Alerts saying a handshake message could not be read (garbled on the way, seen once on loopback
+# under load): a transient failure, tried again, not a refusal of the certificate.
+_GARBLED_ALERTS = ("DECODE_ERROR", "BAD_RECORD_MAC", "RECORD_OVERFLOW", "UNEXPECTED_MESSAGE")
+
+
 def _tls_refused(error: requests.exceptions.SSLError) -> bool:
-    """A TLS failure that is a refusal (certificate, CA), not a connection cut during the handshake."""
+    """A TLS failure that is a refusal (certificate, CA), not a connection cut during the handshake
+    nor a garbled message."""
     text = str(error)
+    if any(alert in text for alert in _GARBLED_ALERTS):
+        return False
     return "EOF" not in text or "certificate" in text.lower()
 
 

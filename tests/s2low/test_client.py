@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ from extract.s2low_client import (
     S2lowError,
     S2lowFileMissing,
     S2lowNotFound,
+    _tls_refused,
     credentials_from_connection,
 )
 from tests.s2low.conftest import FAST, KERDIGOR, conn_id, open_client, set_connection
@@ -213,3 +215,18 @@ def test_rate_limit_spaces_requests(connections, emulator):
         for _ in range(6):
             client.status(transaction)
     assert time.monotonic() - started >= 0.24
+
+
+@pytest.mark.parametrize("alert, refused", [
+    ("[SSL: TLSV1_ALERT_DECODE_ERROR] tlsv1 alert decode error (_ssl.c:2580)", False),
+    ("[SSL: SSLV3_ALERT_BAD_RECORD_MAC] sslv3 alert bad record mac (_ssl.c:2580)", False),
+    ("[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca (_ssl.c:2580)", True),
+    ("[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate (_ssl.c:2580)", True),
+    ("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:2580)", True),
+])
+def test_a_garbled_handshake_is_tried_again_and_a_refused_one_is_not(alert, refused):
+    """A handshake message the other side could not read (seen once on loopback under load) is a
+    transient failure, tried again by the retry policy; only a refusal of the certificate skips the
+    body for the night with "check its certificate"."""
+    error = requests.exceptions.SSLError(requests.packages.urllib3.exceptions.SSLError(ssl.SSLError(1, alert)))
+    assert _tls_refused(error) is refused
