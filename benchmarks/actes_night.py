@@ -157,12 +157,12 @@ if sys.argv[2:] == ["switch"]:
 
 
 def _code_hash(code: Path) -> str:
-    """What the store PREPARE leaves depends on: the code's Python sources."""
-    digest = hashlib.sha256()
-    for path in sorted(code.glob("*/**/*.py")):
-        if path.parts[len(code.parts)] in {"core", "extract", "transform", "validate", "load", "chains"}:
-            digest.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
+    """What the store PREPARE leaves depends on: the code's row makers (``load.year_parts.code_fingerprint``
+    of the checkout measured)."""
+    sys.path.insert(0, str(ROOT))
+    from load.year_parts import code_fingerprint
+
+    return code_fingerprint(code)[:12]
 
 
 def prepared_store(folder: Path, code: Path, switched: bool) -> Path:
