@@ -19,12 +19,12 @@ import pandas as pd
 import pyarrow as pa
 
 from core.csv_cells import neutralise_columns
+from core.jsonio import json_bytes
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore, content_size_sha256, put_if_changed, table_to_parquet_bytes
 from load.versions import (
     Fingerprints,
     clear_pending,
-    json_document,
     put_version,
     read_json,
     read_pointers,
@@ -96,7 +96,11 @@ def _csv_text(frame: pd.DataFrame, header: bool) -> str | None:
         kinds = set(map(type, cells))
         if not kinds <= _CSV_CELL_TYPES:
             return None
-        if kinds != {str}:
+        if kinds == {type(None)}:
+            cells = [""] * len(cells)
+        elif kinds <= {int, type(None)}:
+            cells = _spelled_once(cells, "")
+        elif kinds != {str}:
             cells = ["" if cell is None else cell if type(cell) is str else "" if cell != cell else str(cell)
                      for cell in cells]
         joined = "\n".join(cells)
@@ -118,8 +122,18 @@ def csv_bytes(frame: pd.DataFrame, schema: str | None = None) -> bytes:
 _ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "year": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
 
 
+_ALREADY_TYPED = {"integer": {int}, "year": {int}, "number": {float}, "boolean": {bool}}
+
+
 def _typed_column(values: pd.Series, field_type: str) -> pa.Array:
-    cells = [None if v is None or v == "" else v for v in values.tolist()]
+    cells = values.tolist()
+    kinds = set(map(type, cells)) - {type(None)}
+    if kinds <= _ALREADY_TYPED.get(field_type, set()):  # nothing to convert (a DECP table's numbers)
+        return pa.array(cells, type=_ARROW_TYPES.get(field_type, pa.string()))
+    if kinds <= {str}:  # an empty text is nothing, in one pass
+        cells = [v or None for v in cells]
+    else:
+        cells = [None if v is None or v == "" else v for v in cells]
     if field_type == "date":
         cells = [None if v is None else date.fromisoformat(v) for v in cells]
     elif field_type in ("integer", "year"):
@@ -185,7 +199,29 @@ def parquet_bytes(frame: pd.DataFrame, schema: str) -> bytes:
 def table_records(frame: pd.DataFrame) -> Iterator[tuple[str, ...]]:
     """A table's rows as the records of its versions: a row that changes or leaves is a record gone
     (one row at a time: only their fingerprints are kept)."""
-    return zip(*(map(str, frame[column].tolist()) for column in frame.columns))  # each column's texts made in one go
+    return zip(*(_texts(frame[column].tolist()) for column in frame.columns))  # each column's texts made in one go
+
+
+def _texts(values: list) -> list:
+    """``str`` of each value, without a call per cell where a column holds texts, nothing, or integers (a
+    national DECP year's table: about a third less than ``map(str, ...)``)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return values
+    if kinds == {type(None)}:
+        return ["None"] * len(values)
+    if kinds == {str, type(None)}:
+        return ["None" if value is None else value for value in values]
+    if kinds <= {int, type(None)}:
+        return _spelled_once(values, "None")
+    return list(map(str, values))
+
+
+def _spelled_once(values: list, nothing: str) -> list[str]:
+    """Integers (or None, as ``nothing``) as texts, each distinct value spelled once: equal integers have
+    one spelling (unlike floats, -0.0, or True and 1, which callers keep out)."""
+    spelled = {value: nothing if value is None else str(value) for value in set(values)}
+    return list(map(spelled.__getitem__, values))
 
 
 @dataclass
@@ -322,7 +358,7 @@ def switch_dataset_manifest(
     manifest_key = f"{folder}/{MANIFEST_NAME}"
     files = {slot: dict(sorted(formats.items())) for slot, formats in sorted(read_pointers(store, folder).items())}
     document = {"format": MANIFEST_FORMAT, "jeu_de_donnees": dataset, "fichiers": files}
-    switched = put_if_changed(store, manifest_key, json_document(document))
+    switched = put_if_changed(store, manifest_key, json_bytes(document))
     aliases = {entry["permanent"]: entry["fichier"] for formats in files.values() for entry in formats.values()}
     written = write_aliases(store, folder, aliases)
     current = [entry["fichier"] for formats in files.values() for entry in formats.values()]

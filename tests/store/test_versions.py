@@ -222,6 +222,7 @@ def test_a_file_set_file_without_records_is_not_kept_once_superseded(tmp_path):
 @pytest.mark.parametrize("cells", [
     [], ["seul"], ["a", "b"], ['x","y', "\\", 'a\\","', "", "None", "1.5"],
     ["contrôle \x01\x1f\x7f \u2028 \U0001F600 « » \" / ; \n", "é" * 3], ["lone \ud800"],
+    ['a",', "b"], ['",', '"', ',"', '","'],
 ])
 def test_a_row_of_texts_has_the_fingerprint_of_any_record(cells):
     """A table's rows are fingerprinted by msgspec's writing; a version's records stay those it recorded."""
