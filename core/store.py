@@ -19,7 +19,6 @@ import mimetypes
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from enum import Enum
 from pathlib import Path
@@ -120,6 +119,9 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+
+
 class LocalStore:
     """Object store backed by a local folder (the embedded default)."""
 
@@ -131,6 +133,7 @@ class LocalStore:
         self.root = Path(root).resolve()
         self.url = self.root.as_uri()
         self.link_files = link_files
+        self._folders: set[Path] = set()  # folders this store made: a write makes its folder once
         self._remove_dead_temporaries()
 
     def _remove_dead_temporaries(self) -> None:
@@ -180,22 +183,37 @@ class LocalStore:
         return folder
 
     def _write(self, key: str, write) -> None:
-        """Write through a temporary renamed into place: a reader never sees half an object."""
+        """Write through a temporary renamed into place: a reader never sees half an object. The
+        folders are made at a folder's first write only (a night writes thousands of objects, and
+        each look-up is a system call): one removed since is made again."""
         path = self._path(key)
-        fd, tmp = tempfile.mkstemp(dir=self._temporaries(path), prefix=f"{os.getpid()}-")
+        if path.parent not in self._folders:
+            self._temporaries(path)
+            self._folders.add(path.parent)
+        tmp = f"{self.root / self.TEMPORARIES}/{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            fd = os.open(tmp, _NEW_FILE, 0o600)
+        except FileNotFoundError:
+            self._temporaries(path)
+            fd = os.open(tmp, _NEW_FILE, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
                 write(handle)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except FileNotFoundError:
+                self._temporaries(path)
+                os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
     def get_bytes(self, key: str) -> bytes:
-        path = self._path(key)
-        if not path.is_file():
-            raise FileNotFoundError(f"{key} not found in {self.url}")
-        return path.read_bytes()
+        try:
+            with open(self._path(key), "rb") as stream:
+                return stream.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(f"{key} not found in {self.url}") from None
 
     def open_object(self, key: str) -> BinaryIO:
         """The object's file, opened for reading (see ``open_object``)."""

@@ -37,8 +37,31 @@ def test_listing_skips_temporary_files_and_respects_prefix(tmp_path):
 
 
 def test_missing_object_names_the_key(tmp_path):
+    store = LocalStore(tmp_path)
     with pytest.raises(FileNotFoundError, match="public/none.csv"):
-        LocalStore(tmp_path).get_bytes("public/none.csv")
+        store.get_bytes("public/none.csv")
+    store.put_bytes("public/folder/x.csv", b"1")
+    with pytest.raises(FileNotFoundError, match="public/folder"):
+        store.get_bytes("public/folder")
+    with pytest.raises(FileNotFoundError, match="public/folder/x.csv/y"):
+        store.get_bytes("public/folder/x.csv/y")
+
+
+def test_a_folder_removed_under_a_store_is_made_again_at_its_next_write(tmp_path):
+    """The store remembers the folders it made (one look-up per folder, not per write): an engineer
+    removing one, or the temporaries' folder, while a run holds the store must not fail its writes."""
+    import shutil
+
+    store = LocalStore(tmp_path)
+    store.put_bytes("public/a/b/one.json", b"1")
+    shutil.rmtree(tmp_path / "public")
+    shutil.rmtree(tmp_path / LocalStore.TEMPORARIES)
+    store.put_bytes("public/a/b/two.json", b"2")
+    assert store.get_bytes("public/a/b/two.json") == b"2"
+    shutil.rmtree(tmp_path / "public/a")
+    store.put_bytes("public/a/b/three.json", b"3")
+    assert store.list_keys("public/") == ["public/a/b/three.json"]
+    assert list((tmp_path / LocalStore.TEMPORARIES).iterdir()) == [], "no temporary left behind"
 
 
 @pytest.mark.parametrize("linkable", [True, False])
