@@ -521,12 +521,27 @@ def feed_acts(acts: Iterable[dict]) -> list[dict]:
     return dated[:FEED_ENTRIES]
 
 
-def _escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _plain(text: str) -> bool:
+    """Whether ``text`` goes into the feed as it is, text or attribute: no markup character, and
+    printable (which excludes every character XML forbids, and the tab and line breaks an attribute
+    escapes); most texts are, and this is faster than looking for what is not."""
+    return text.isprintable() and "&" not in text and "<" not in text and ">" not in text and '"' not in text
 
 
-def _escape_attribute(text: str) -> str:
-    return (_escape_text(text).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
+def _markup_escaped(text: str) -> str:
+    return _xml_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escaped_text(value) -> str:
+    text = str(value)
+    return text if _plain(text) else _markup_escaped(text)
+
+
+def _escaped_attribute(value) -> str:
+    text = str(value)
+    if _plain(text):
+        return text
+    return (_markup_escaped(text).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
             .replace("\t", "&#09;"))
 
 
@@ -534,13 +549,38 @@ def _element(tag: str, text: str | None = None, children: Iterable[str] = (), de
     """One element as ``ElementTree.tostring`` writes it after ``ElementTree.indent`` (two spaces a
     level, ``<a />`` when empty; ``children``: elements already written one level down), in a
     fraction of its time: a night writes the feed of every body it touched."""
-    head = "<" + tag + "".join(f' {k}="{_escape_attribute(_xml_text(v))}"' for k, v in attributes.items()
-                               if v is not None)
+    head = "<" + tag
+    for name, value in attributes.items():
+        if value is not None:
+            head += f' {name}="{_escaped_attribute(value)}"'
     if children:
         indent = "\n" + "  " * (depth + 1)
         return head + ">" + "".join(indent + child for child in children) + "\n" + "  " * depth + f"</{tag}>"
-    text = _xml_text(text) if text is not None else ""
-    return f"{head}>{_escape_text(text)}</{tag}>" if text else head + " />"
+    text = _escaped_text(text) if text is not None else ""
+    return f"{head}>{text}</{tag}>" if text else head + " />"
+
+
+def _leaf(tag: str, text: str) -> str:
+    """``_element(tag, text)``, shorter: an entry is mostly such elements."""
+    text = _escaped_text(text)
+    return f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
+
+
+def _feed_entry(act: dict, permalink: str) -> str:
+    """One act's ``<entry>``, one level down in the feed."""
+    published = _atom_time(act["date_publication"])
+    lines = [_leaf("id", permalink), _leaf("title", f"{act['numero']} : {act['objet']}"),
+             _leaf("published", published), _leaf("updated", published),
+             f'<link rel="alternate" type="text/html" href="{_escaped_attribute(permalink)}" />']
+    for document in [d for d in (act.get("document"), *act.get("annexes", [])) if d]:
+        kind = mimetypes.guess_type(document["nom"])[0] or "application/octet-stream"
+        lines.append(_element("link", rel="enclosure", type=kind, href=document["url"], title=document["nom"]))
+    lines.append(_element("category", term=f"nature-{act['nature_code']}", label=act["nature"]))
+    if act.get("matiere_code"):
+        lines.append(_element("category", term=f"matiere-{act['matiere_code']}", label=act.get("matiere")))
+    summary = " · ".join(part for part in (act["nature"], act.get("matiere"), act_dates_text(act)) if part)
+    lines.append(_element("summary", summary, type="text"))
+    return "<entry>" + "".join("\n    " + line for line in lines) + "\n  </entry>"
 
 
 def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: PublicUrl) -> bytes:
@@ -562,25 +602,6 @@ def atom_feed(body: Body, region_publisher: str, acts: list[dict], public_url: P
         _element("rights", f"{LICENCE} (Etalab)"),
         _element("generator", "digor"),
     ]
-    entries = []
-    for act in latest:
-        permalink = widget_url(public_url, body.siren, act)
-        published = _atom_time(act["date_publication"])
-        children = [
-            _element("id", permalink),
-            _element("title", f"{act['numero']} : {act['objet']}"),
-            _element("published", published),
-            _element("updated", published),
-            _element("link", rel="alternate", type="text/html", href=permalink),
-        ]
-        for document in [d for d in (act.get("document"), *act.get("annexes", [])) if d]:
-            kind = mimetypes.guess_type(document["nom"])[0] or "application/octet-stream"
-            children.append(_element("link", rel="enclosure", type=kind, href=document["url"], title=document["nom"]))
-        children.append(_element("category", term=f"nature-{act['nature_code']}", label=act["nature"]))
-        if act.get("matiere_code"):
-            children.append(_element("category", term=f"matiere-{act['matiere_code']}", label=act.get("matiere")))
-        summary = " · ".join(part for part in (act["nature"], act.get("matiere"), act_dates_text(act)) if part)
-        children.append(_element("summary", summary, type="text"))
-        entries.append(_element("entry", children=children, depth=1))
+    entries = [_feed_entry(act, widget_url(public_url, body.siren, act)) for act in latest]
     feed = _element("feed", children=head + entries, xmlns="http://www.w3.org/2005/Atom", **{"xml:lang": "fr"})
     return ("<?xml version='1.0' encoding='utf-8'?>\n" + feed + "\n").encode("utf-8")

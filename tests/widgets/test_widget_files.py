@@ -100,9 +100,10 @@ def test_the_feed_is_the_bytes_a_standard_xml_writer_gives_its_tree():
     ElementTree writes of the same tree, indented, whatever the acts hold."""
     import xml.etree.ElementTree as ElementTree
 
-    hostile = "Tarifs \"été\" <2025> & co\n\tligne\x0bfin '"  # a parser reads a CR in text as LF: not here
+    hostile = "Tarifs \"été\" <2025> & co\n\tligne\x0bfin\u00a0'\u2028"  # a parser reads a CR in text as LF: not here
     acts = [_act(1, objet=hostile, matiere=None, matiere_code=None,
-                 annexes=[{"nom": 'plan "A" & <B>\r\n\t.pdf', "url": "https://donnees.example/a?x=1&y=2"}]),
+                 annexes=[{"nom": 'plan "A" & <B>\r\n\t.pdf', "url": "https://donnees.example/a?x=1&y=2"},
+                          {"nom": "\x01\x02", "url": "https://donnees.example/b\x7f"}]),
             _act(2, nature="Arrêtés \"réglementaires\"", document=None), _act(3)]
     body = Body(siren=BODY.siren, siret=BODY.siret, name='Commune d\'"Ar & Mor"', kind="commune")
     feed = atom_feed(body, "Région <Test> & \"co\"", acts, public_url)
