@@ -28,7 +28,9 @@ staged year (``years_to_publish``), so the published names follow it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -546,6 +548,23 @@ def year_publishers(workers: int, years: int) -> int:
     return 1 if workers == 1 else min(years, workers + 1)
 
 
+def _taken_out(source: Path, target: Path) -> None:
+    """A file of ``convert_files``' throwaway store put at ``target`` as a copy would leave it (its bytes, the
+    mode a new file gets, or the mode of the file it replaces), by a rename where it can: a national year's
+    files weigh gigabytes, which a copy writes again before the store is deleted."""
+    try:
+        with open(target, "xb"):  # made as a copy would make it: its mode from this process's umask
+            pass
+    except FileExistsError:
+        shutil.copyfile(source, target)
+        return
+    try:
+        os.chmod(source, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(source, target)
+    except OSError:  # another file system: copied into the file just made, which keeps its mode
+        shutil.copyfile(source, target)
+
+
 def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                   registry_path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
     """Run the chain's own code on local files and write the published files to ``out_dir``.
@@ -582,6 +601,6 @@ def convert_files(paths: list[Path], out_dir: Path, night: str | None = None,
                 continue  # the stable names are the files a user asked for
             target = out_dir / key[len(PUBLIC_PREFIX) + 1:]
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(store.root / key, target)
+            _taken_out(store.root / key, target)
         (out_dir / "rapport.json").write_bytes(_dumps(report))
     return {"report": report, "summary": summary_lines(report), "out_dir": str(out_dir)}

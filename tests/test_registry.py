@@ -29,6 +29,20 @@ def test_luhn():
     assert not luhn_valid("2129009970001a")
 
 
+def test_luhn_agrees_with_the_rule_digit_by_digit():
+    """Every second digit from the right doubled, the digits of the doubles summed; only ASCII digits."""
+    def rule(digits: str) -> bool:
+        total = 0
+        for index, digit in enumerate(reversed(digits)):
+            value = int(digit) * (2 if index % 2 else 1)
+            total += value // 10 + value % 10
+        return total % 10 == 0
+
+    numbers = [str(n) for n in range(0, 100_000, 7)] + [f"{n:014d}" for n in range(21290099700000, 21290099700400)]
+    assert all(luhn_valid(number) == rule(number) for number in numbers)
+    assert not luhn_valid("") and not luhn_valid("١٢") and not luhn_valid("²") and not luhn_valid("1 2")
+
+
 def _registry_with(tmp_path, establishments: str):
     path = tmp_path / "registry.yaml"
     path.write_text(

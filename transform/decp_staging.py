@@ -224,9 +224,18 @@ def _struct_identity(value: msgspec.Struct, kind: str, night: str) -> dict:
         kind_of = holder.typeIdentifiant
         code = holder.id
         keys.append(f"{'' if kind_of is msgspec.UNSET else kind_of}:{'' if code is msgspec.UNSET else code}")
-    publications = [published] + [_unset_as_none(m.modification.datePublicationDonneesModification)
-                                  for m in modifications]
-    year = next((int(d[:4]) for d in (when, published) if isinstance(d, str) and d[:4].isdigit()), None)
+    if modifications:
+        publications = [published] + [_unset_as_none(m.modification.datePublicationDonneesModification)
+                                      for m in modifications]
+        last_publication = max((p for p in publications if isinstance(p, str)), default=None)
+    else:  # most objects
+        last_publication = published if isinstance(published, str) else None
+    if isinstance(when, str) and when[:4].isdigit():
+        year = int(when[:4])
+    elif isinstance(published, str) and published[:4].isdigit():
+        year = int(published[:4])
+    else:
+        year = None
     return {
         "year": int(night[:4]) if year is None else year,
         "uid": f"{buyer}{identifier}" if buyer and identifier else None,
@@ -235,7 +244,7 @@ def _struct_identity(value: msgspec.Struct, kind: str, night: str) -> dict:
         "date": when,
         "holders": "|".join(sorted(keys)),
         "modifications": len(modifications),
-        "last_publication": max((p for p in publications if isinstance(p, str)), default=None),
+        "last_publication": last_publication,
     }
 
 

@@ -24,6 +24,27 @@ def test_convert_decp_writes_the_year_files_and_a_balanced_report(reference_dir,
     assert all(f["balanced"] for f in report["files"])
 
 
+def test_convert_decp_files_have_the_mode_of_new_files_or_of_those_they_replace(reference_dir, tmp_path):
+    """The files are taken out of the throwaway store (whose own files only its owner reads) as copies would be."""
+    import os
+
+    export = reference_dir / "samples" / "decp-2022/format-commande-publique/json/marches_concessions.json"
+    out = tmp_path / "out"
+    umask = os.umask(0o022)
+    try:
+        assert main(["convert", "decp", str(export), "--out", str(out), "--date", "2025-06-30"]) == 0
+        written = sorted(p for p in out.rglob("*") if p.is_file())
+        assert written and {p.stat().st_mode & 0o777 for p in written} == {0o644}
+        before = {p: p.read_bytes() for p in written}
+        kept = next(p for p in written if p.suffix == ".csv")
+        kept.chmod(0o640)
+        assert main(["convert", "decp", str(export), "--out", str(out), "--date", "2025-06-30"]) == 0
+        assert {p: p.read_bytes() for p in written} == before
+        assert kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_convert_decp_fails_on_an_unreadable_file(tmp_path, capsys):
     broken = tmp_path / "export.json"
     broken.write_text('{"marches": {"marche": [', encoding="utf-8")

@@ -15,7 +15,7 @@ from core.schema_files import load_schema_descriptor
 from tests.validate.test_table_validator import HEADER, deliberation
 from validate.table_validator import validate_table
 
-TRICKY = ["", " ", "x", "0", "-0", "007", "+5", "1e3", "1.5", "-1.50", "12345678901234567", "٣", "2024-02-30",
+TRICKY = ["", " ", "x", "0", "-0", "007", "+5", "1e3", "1.5", "-1.50", "12345678901234567", "٣", "2024-02-30", "2023-02-29", "2024-02-29", "0000-01-01", "9999-12-31", "1900-02-29",
           "2024-2-3", "2024-03-14", "2024-03-14 ", "2023/2024", "2024/2023", " 2024", "2024", "true", "yes",
           "20004697700019", "20004697700018", "2000469770001", "200 046 977 00019", "35600000000048",
           "35600000012345", "Urbanisme/PLU", "urbanisme /plu", "Finances locales", "=SUM(A1)", "https://a.b/c d",
