@@ -161,7 +161,11 @@ class LocalStore:
             self._write(key, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
 
     def copy(self, source: str, target: str) -> None:
-        """``put_bytes(target, get_bytes(source))``, copied in chunks."""
+        """``put_bytes(target, get_bytes(source))``, copied in chunks; linked in a throwaway store
+        (``link_files``), whose objects are only ever replaced, never written in place: a national
+        DECP year's stable names are gigabytes that ``digor convert`` would write again."""
+        if self.link_files and self._link(target, self._path(source)):
+            return
         with self.open_object(source) as stream:
             self._write(target, lambda handle: shutil.copyfileobj(stream, handle, COPY_CHUNK_BYTES))
 

@@ -84,3 +84,19 @@ def test_a_throwaway_store_links_a_local_file_or_copies_it(tmp_path, monkeypatch
     assert not list((tmp_path / "store" / LocalStore.TEMPORARIES).iterdir())
     shutil.rmtree(tmp_path / "store")
     assert source.read_bytes() == b'{"marches": []}' and source.stat().st_nlink == 1
+
+
+@pytest.mark.parametrize("throwaway", [True, False])
+def test_a_copy_is_a_link_in_a_throwaway_store_only(tmp_path, throwaway):
+    """A throwaway store's copy (a stable name of a version) is a hard link: the same bytes, not written
+    again; replacing either object later leaves the other as it was. Any other store copies."""
+    store = LocalStore(tmp_path / "store", link_files=throwaway)
+    store.put_bytes("public/decp/decp-2024-v1.csv", b"a,b\n1,2\n")
+    store.copy("public/decp/decp-2024-v1.csv", "public/decp/decp-2024.csv")
+    assert store.get_bytes("public/decp/decp-2024.csv") == b"a,b\n1,2\n"
+    assert (tmp_path / "store/public/decp/decp-2024.csv").stat().st_nlink == (2 if throwaway else 1)
+    store.put_bytes("public/decp/decp-2024.csv", b"a,b\n3,4\n")
+    assert store.get_bytes("public/decp/decp-2024-v1.csv") == b"a,b\n1,2\n"
+    with pytest.raises(FileNotFoundError):
+        store.copy("public/decp/absent.csv", "public/decp/other.csv")
+    assert not list((tmp_path / "store" / LocalStore.TEMPORARIES).iterdir())
