@@ -11,6 +11,7 @@ their messages are frictionless' and the SCDL checks', built for failing rows on
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import math
@@ -197,11 +198,62 @@ class _Stream:
             )
 
 
+def _delimiter(header: str) -> str:
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def _csv_rows(path: Path) -> Iterator[list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         header = handle.readline()
-        delimiter = ";" if header.count(";") > header.count(",") else ","
-        yield from csv.reader(itertools.chain([header], handle), delimiter=delimiter)
+        yield from csv.reader(itertools.chain([header], handle), delimiter=_delimiter(header))
+
+
+_QUOTE, _LINE_FEED, _CARRIAGE_RETURN, _NUL = (ord(c) for c in '"\n\r\0')
+
+
+def csv_record_count(path: Path) -> int | None:
+    """The records (the header's too) that ``_csv_rows`` reads in a file, counted from where its quotes and
+    line feeds are, a block at a time, without reading a cell: a line feed ends a record where the quotes
+    before it are even in number. None unless that rule is the reader's: every quote opening a field at
+    its start or doubling a quote, every other one followed by a quote, a delimiter, a line feed or the
+    end; no carriage return, no NUL, no record longer than ``csv`` allows a field, no quote left open."""
+    with path.open("rb") as handle:
+        head = handle.readline()
+        try:
+            delimiter = ord(_delimiter(head.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            return None
+        handle.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+        limit, separators = csv.field_size_limit(), (delimiter, _LINE_FEED, _QUOTE)
+        records, quotes, offset = 0, 0, handle.tell()
+        previous, last_end, closing_at_end = _LINE_FEED, offset - 1, False  # the start is a record's
+        while block := handle.read(CSV_BLOCK_BYTES):
+            data = np.frombuffer(block, dtype=np.uint8)
+            if closing_at_end and data[0] not in separators:
+                return None
+            if (data == _CARRIAGE_RETURN).any() or (data == _NUL).any():
+                return None
+            at = np.flatnonzero(data == _QUOTE)
+            opening = (quotes + np.arange(len(at))) % 2 == 0
+            before = data[np.maximum(at - 1, 0)]
+            before[at == 0] = previous
+            after = data[np.minimum(at + 1, len(data) - 1)]
+            after[at == len(data) - 1] = _QUOTE  # past the block: checked with the next one
+            if not (np.isin(before[opening], separators).all() and np.isin(after[~opening], separators).all()):
+                return None
+            closing_at_end = len(at) > 0 and at[-1] == len(data) - 1 and not opening[-1]
+            lines = np.flatnonzero(data == _LINE_FEED)
+            ends = lines[(quotes + np.searchsorted(at, lines)) % 2 == 0]  # not inside a quoted cell
+            if len(ends) and np.diff(ends, prepend=last_end - offset).max() > limit:
+                return None
+            records += len(ends)
+            last_end = offset + int(ends[-1]) if len(ends) else last_end
+            quotes += len(at)
+            previous = int(data[-1])
+            offset += len(data)
+    if quotes % 2 or offset - last_end > limit:
+        return None
+    return records + (previous != _LINE_FEED)
 
 
 def _parquet_rows(path: Path) -> Iterator[list[str]]:
@@ -254,7 +306,7 @@ def _csv_options(path: Path) -> dict | None:
 
     with path.open("rb") as handle:
         head = handle.readline().decode("utf-8-sig")
-    delimiter = ";" if head.count(";") > head.count(",") else ","
+    delimiter = _delimiter(head)
     names = next(csv.reader([head], delimiter=delimiter), [])
     if len(set(names)) != len(names):
         return None
@@ -294,9 +346,10 @@ class _Mismatch(Exception):
     """The row reader saw another number of rows than the column reader: judge every row."""
 
 
-def _selected_rows(rows: Callable[[], Iterable[list[str]]], positions: np.ndarray, expected: int
-                   ) -> Callable[[], Iterator[list[str]]]:
-    """The header and the rows at ``positions`` of a row stream (checking it has ``expected`` rows)."""
+def _selected_rows(rows: Callable[[], Iterable[list[str]]], positions: np.ndarray, expected: int,
+                   counted: bool = False) -> Callable[[], Iterator[list[str]]]:
+    """The header and the rows at ``positions`` of a row stream (checking it has ``expected`` rows, unless
+    ``counted``: they were, by ``csv_record_count``; the stream is then read up to the last row wanted)."""
     def selected() -> Iterator[list[str]]:
         wanted = iter(positions.tolist())
         target = next(wanted, None)
@@ -306,6 +359,8 @@ def _selected_rows(rows: Callable[[], Iterable[list[str]]], positions: np.ndarra
                 yield row
                 if count == target:
                     target = next(wanted, None)
+            if counted and target is None:
+                return
         if count + 1 != expected:
             raise _Mismatch
     return selected
@@ -357,7 +412,11 @@ def validate_table(
     if suspects is None:
         return _frictionless(label, schema_label, descriptor, rows, None, None, max_errors)
     positions = np.flatnonzero(suspects)
-    selected = _selected_rows(rows, positions, len(suspects)) if csv_file else _table_rows(text, positions)
+    if csv_file:  # counted without reading every row again when it can: a national DECP year's are 500,000
+        selected = _selected_rows(rows, positions, len(suspects),
+                                  csv_record_count(Path(source)) == len(suspects) + 1)
+    else:
+        selected = _table_rows(text, positions)
     try:
         return _frictionless(label, schema_label, descriptor, selected, positions, len(suspects), max_errors)
     except _Mismatch:
