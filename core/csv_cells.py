@@ -37,11 +37,11 @@ def neutralise_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFr
     text = [c for c in columns if c in frame.columns]
     if not text or frame.empty:
         return frame
-    touched = [c for c in text if _may_start_a_formula(frame[c].tolist())]
+    touched = [c for c in text if may_start_a_formula(frame[c].tolist())]
     return frame.assign(**{c: frame[c].map(neutralise) for c in touched}) if touched else frame
 
 
-def _may_start_a_formula(values: list) -> bool:
+def may_start_a_formula(values: list) -> bool:
     """Whether a text of ``values`` starts like a formula: their first characters compared in Arrow when
     they are all texts or empty (most columns), else one by one."""
     import pyarrow as pa

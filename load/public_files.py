@@ -18,7 +18,7 @@ from typing import BinaryIO
 import pandas as pd
 import pyarrow as pa
 
-from core.csv_cells import neutralise_columns
+from core.csv_cells import may_start_a_formula, neutralise, neutralise_columns
 from core.jsonio import json_bytes
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore, content_size_sha256, put_if_changed, table_to_parquet_bytes
@@ -62,10 +62,10 @@ def text_columns(columns: list[str], schema: str | None) -> list[str]:
 def csv_chunk(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
     """Rows of a published CSV (with its header or not): chunks written one after the other make the whole file.
     pandas' ``to_csv`` bytes, written a column at a time where ``_csv_text`` can (a national DECP year's table)."""
-    frame = neutralise_columns(frame, text)
-    written = _csv_text(frame, header)
+    written = _csv_text(frame, header, text)
     if written is not None:
         return written.encode("utf-8")
+    frame = neutralise_columns(frame, text)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=header, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
@@ -79,16 +79,21 @@ def _csv_cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if "," in text or '"' in text or "\n" in text else text
 
 
-def _csv_text(frame: pd.DataFrame, header: bool) -> str | None:
-    """What ``frame.to_csv(index=False, lineterminator="\\n")`` writes, a column at a time and the rows joined
-    in C: an empty cell for None and NaN, ``str`` of a number or boolean (``csv``'s spelling), a text as it
-    is unless it needs quoting. None (pandas writes the frame) unless every column holds objects of those
-    types only, every name is a text, and no text holds a carriage return (quoted otherwise by other
-    Python versions)."""
-    if frame.empty or not all(type(name) is str and "\r" not in name for name in frame.columns):
+def _csv_text(frame: pd.DataFrame, header: bool, text: list[str]) -> str | None:
+    """What ``neutralise_columns(frame, text).to_csv(index=False, lineterminator="\\n")`` writes, a column at a
+    time and the rows joined in C: an empty cell for None and NaN, ``str`` of a number or boolean (``csv``'s
+    spelling), a text as it is unless it needs quoting, or neutralising (the cells of a text column mapped
+    only when one starts like a formula, as ``neutralise_columns`` maps them, without a copy of the frame that
+    would be of pandas' text type, which only pandas writes). None (pandas writes the frame) unless there are two columns or more, every column holds objects
+    of those types only, every name is a text and names one column, and no text holds a carriage return
+    (quoted otherwise by other Python versions)."""
+    names = list(frame.columns)
+    if frame.empty or len(names) < 2 or not all(type(name) is str and "\r" not in name for name in names) or \
+            len(set(names)) != len(names):  # one column: an empty cell is a row ``csv`` quotes
         return None
+    texts = set(text)
     columns = []
-    for index in range(frame.shape[1]):
+    for index, name in enumerate(names):
         series = frame.iloc[:, index]
         if series.dtype != object:
             return None
@@ -96,6 +101,9 @@ def _csv_text(frame: pd.DataFrame, header: bool) -> str | None:
         kinds = set(map(type, cells))
         if not kinds <= _CSV_CELL_TYPES:
             return None
+        plain_texts = kinds <= {str, type(None)}
+        if name in texts and not plain_texts:
+            cells = list(map(neutralise, cells))  # as the frame's column would be: texts only
         if kinds == {type(None)}:
             cells = [""] * len(cells)
         elif kinds <= {int, type(None)}:
@@ -106,10 +114,13 @@ def _csv_text(frame: pd.DataFrame, header: bool) -> str | None:
         joined = "\n".join(cells)
         if "\r" in joined:
             return None
+        if name in texts and plain_texts and may_start_a_formula(cells):
+            cells = list(map(neutralise, cells))
+            joined = "\n".join(cells)
         if "," in joined or '"' in joined or joined.count("\n") != len(cells) - 1:
             cells = list(map(_csv_cell, cells))
         columns.append(cells)
-    head = ",".join(map(_csv_cell, frame.columns)) + "\n" if header else ""
+    head = ",".join(map(_csv_cell, names)) + "\n" if header else ""
     return head + "\n".join(map(",".join, zip(*columns))) + "\n"
 
 

@@ -55,7 +55,6 @@ def test_a_formula_is_found_late_in_a_column_of_texts_or_among_other_values():
     assert list(cells["plain"]) == ["x=1", "a-b", "é@", "", "", "ok"]
 
 
-
 def _pandas_csv(frame: pd.DataFrame, text: list[str], header: bool) -> bytes:
     from core.csv_cells import neutralise_columns
 
@@ -71,15 +70,32 @@ def test_a_csv_written_a_column_at_a_time_is_the_csv_pandas_writes():
 
     draw = random.Random(29)
     texts = ["", "ok", "a,b", 'il dit "oui"', "deux\nlignes", "retour\r", " espace ", "\ttab", "é€", "=1+1", "-3",
-             "x;y", "'", '"', ","]
-    values = texts + [None, float("nan"), 0, -7, 2**70, 1.5, 1e16, 1e-07, -0.0, float("inf"), True, False]
+             "x;y", "'", '"', ",", "-x", "@y", "+", "a\n=b", "a\n-1", "-1.5", "\t"]
+    values = texts + [None, float("nan"), 0, -7, 2**70, 1.5, 1e16, 1e-07, -0.0, float("inf"), float("-inf"), True,
+                      False]
     names = ["plain", "a,b", 'quote"d', "mixed", "texts"]
-    for _ in range(300):
+    for _ in range(600):
         rows = draw.randint(1, 6)
         frame = pd.DataFrame({name: [draw.choice(texts if name == "texts" else values) for _ in range(rows)]
                               for name in names}, dtype="object")
         text = draw.choice([names, [], ["texts"]])
         for header in (True, False):
             assert csv_chunk(frame, text, header) == _pandas_csv(frame, text, header)
+    alone = pd.DataFrame({"a": ["=1", None, "b"]}, dtype="object")  # a row of one empty cell is quoted
+    assert csv_chunk(alone, ["a"], True) == _pandas_csv(alone, ["a"], True) == b"a\n'=1\n\"\"\nb\n"
     typed = pd.DataFrame({"n": [1, 2], "x": [0.5, None], "t": ["a", None]})  # not objects: pandas writes them
     assert csv_chunk(typed, ["t"], True) == _pandas_csv(typed, ["t"], True)
+
+
+def test_a_frame_with_a_formula_is_written_a_column_at_a_time(monkeypatch):
+    """A text starting like a formula (a DECP object's "- travaux ...") no longer sends its whole frame to pandas."""
+    from load.public_files import csv_chunk
+
+    frame = pd.DataFrame({"objet": ["- travaux, lot 1", "ok"], "montant": [1.5, None]}, dtype="object")
+    expected = _pandas_csv(frame, ["objet"], True)
+
+    def refused(*_, **__):
+        raise AssertionError("written by pandas")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", refused)
+    assert csv_chunk(frame, ["objet"], True) == expected == b"""objet,montant\n"'- travaux, lot 1",1.5\nok,\n"""
