@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.csv_cells import may_start_a_formula, neutralise, neutralise_columns
 from core.jsonio import json_bytes
@@ -136,17 +137,24 @@ _ARROW_TYPES = {"date": pa.date32(), "integer": pa.int64(), "year": pa.int64(), 
 _ALREADY_TYPED = {"integer": {int}, "year": {int}, "number": {float}, "boolean": {bool}}
 
 
+_NO_TEXT = pa.scalar(None, pa.string())
+
+
 def _typed_column(values: pd.Series, field_type: str) -> pa.Array:
     cells = values.tolist()
     kinds = set(map(type, cells)) - {type(None)}
     if kinds <= _ALREADY_TYPED.get(field_type, set()):  # nothing to convert (a DECP table's numbers)
         return pa.array(cells, type=_ARROW_TYPES.get(field_type, pa.string()))
+    if kinds <= {str} and _ARROW_TYPES.get(field_type, pa.string()) == pa.string():  # an empty text is nothing
+        texts = pa.array(cells, type=pa.string())
+        return pc.if_else(pc.equal(texts, ""), _NO_TEXT, texts)
     if kinds <= {str}:  # an empty text is nothing, in one pass
         cells = [v or None for v in cells]
     else:
         cells = [None if v is None or v == "" else v for v in cells]
-    if field_type == "date":
-        cells = [None if v is None else date.fromisoformat(v) for v in cells]
+    if field_type == "date":  # each date read once, in order (a year's table has a few hundred)
+        read = {v: date.fromisoformat(v) for v in dict.fromkeys(cells) if v is not None}
+        cells = [None if v is None else read[v] for v in cells]
     elif field_type in ("integer", "year"):
         cells = [None if v is None else int(v) for v in cells]
     elif field_type == "number":

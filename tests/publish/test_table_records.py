@@ -2,6 +2,7 @@
 whatever the mix of types a column holds."""
 
 import pandas as pd
+import pytest
 
 from load.public_files import table_records
 
@@ -54,3 +55,17 @@ def test_typed_batch_converts_each_cell_as_its_field_type_says():
         got = batch.column(name).to_pylist()
         assert all(same(a, b) and type(a) is type(b) for a, b in zip(got, values)), (name, got)
     assert str(batch.column("numbers").to_pylist()[2]) == "-0.0"
+
+
+def test_a_date_column_is_read_once_per_date_and_refused_at_its_first_bad_date():
+    """Dates are parsed once per distinct date, in the column's order: the first bad one is the one refused."""
+    from datetime import date
+
+    from load.public_files import typed_batch
+
+    frame = pd.DataFrame({"d": ["2024-01-02", None, "2024-01-02", "", "2023-12-31"]}, dtype=object)
+    assert typed_batch(frame, {"d": "date"}).column("d").to_pylist() == [
+        date(2024, 1, 2), None, date(2024, 1, 2), None, date(2023, 12, 31)]
+    for cells, message in ((["2024-01-02", "2024-02-30", "x"], "day is out of range"), (["x", "2024-02-30"], "'x'")):
+        with pytest.raises(ValueError, match=message):
+            typed_batch(pd.DataFrame({"d": cells}, dtype=object), {"d": "date"})
