@@ -142,7 +142,11 @@ for keep in (getattr(actes, "rebuild_latest", None), getattr(ledger, "rebuild_ye
     if keep is not None:  # code that keeps the latest versions beside staging, the ledger by year, widget parts
         keep(LocalStore(sys.argv[1]))
 import chains.actes as chain
-if hasattr(chain, "_documents_of_bodies"):  # code that keeps the text records of each body's year together
+from importlib.util import find_spec
+# Code that keeps the text records of each body's year together, or a year's rows per body (parts made
+# by other code are not trusted: its first night would make the touched years whole): its own, as its
+# previous night would have left them.
+if hasattr(chain, "_documents_of_bodies") or find_spec("load.year_parts"):
     from core.config import Settings
     for year in transform_actes_years(LocalStore(sys.argv[1])):
         chain.CHAIN.publish_year(Settings.from_env(), year)

@@ -377,6 +377,9 @@ class ActesChain(Chain):
                     siren: parts for siren, parts in previous.tables.get(table, {}).items()
                     if siren in sirens and siren not in made}
                 for table in SCHEMAS}
+        before = {table: {} if previous is None else {
+                      siren: parts for siren, parts in previous.tables.get(table, {}).items() if siren in made}
+                  for table in SCHEMAS}
         entries = {siren: entry for siren, entry in (previous.bodies if previous else {}).items()
                    if siren in sirens and siren not in made}
         fresh = acts[acts["online"]].reset_index(drop=True)
@@ -384,10 +387,11 @@ class ActesChain(Chain):
         delib_files, delib_report, delib_parts, delib_schema = publish_by_body(
             settings, store, deliberations_table(deliberations, url_of).assign(siren=deliberations["siren"]),
             kept["deliberations"], BASE_KEYS["deliberations"].format(year=year), SCHEMAS["deliberations"], str(year),
+            before["deliberations"],
         )
         actes_files, actes_report, actes_parts, actes_schema = publish_by_body(
             settings, store, actes_table(fresh, url_of).assign(siren=fresh["siren"]), kept["actes"],
-            BASE_KEYS["actes"].format(year=year), SCHEMAS["actes"], str(year),
+            BASE_KEYS["actes"].format(year=year), SCHEMAS["actes"], str(year), before["actes"],
         )
         visible = fresh.drop(index=sorted(actes_report.invalid_rows())).reset_index(drop=True)
         wanted = documents_by_body(visible)
@@ -399,7 +403,7 @@ class ActesChain(Chain):
                               MAX_TEXT_CHARS + 1)
         text_files, _, text_parts, text_schema = publish_by_body(
             settings, store, text_table(visible, url_of, lambda sha: settings.public_url(public_document_text_key(sha)), texts),
-            kept["textes"], BASE_KEYS["textes"].format(year=year), SCHEMAS["textes"], str(year),
+            kept["textes"], BASE_KEYS["textes"].format(year=year), SCHEMAS["textes"], str(year), before["textes"],
         )
         identity = ["source_id", "siren", "raw_prefix"]
         quarantined = {"deliberations": quarantined_rows(delib_report, deliberations, delib_files[0].key, identity),

@@ -7,6 +7,7 @@ CSV bytes are then validated again, and a file still failing is not published at
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from load.public_files import (
     write_prepared,
 )
 from load.versions import texts_fingerprint
-from load.year_parts import BodyRows
+from load.year_parts import BodyRows, row_keys
 from transform.schema_shape import shape_for_schema
 from validate.table_validator import TableReport, validate_table
 
@@ -104,49 +105,94 @@ def publish_shaped(
 
 def publish_by_body(
     settings: Settings, store: ObjectStore, frame: pd.DataFrame, kept: dict[str, BodyRows], base_key: str,
-    schema_name: str, slot: str,
+    schema_name: str, slot: str, before: dict[str, BodyRows] | None = None,
 ) -> tuple[list[PublishedFile], TableReport, dict[str, BodyRows], pa.Schema]:
     """``publish_shaped`` of a year's table ordered by body, whose rows are ``frame``'s (the bodies made
     again, its ``siren`` column naming each row's body) and ``kept``'s (every other body's, as published):
-    only ``frame``'s rows are shaped, validated and written out; the files are the bytes the whole table
-    would give. Also returns every body's rows (the parts to keep) and the typed rows' schema."""
+    only ``frame``'s rows are shaped, and of those only the rows no part of ``before`` (the previous
+    rows of the bodies made again) holds under the same key are validated and written out; the files
+    are the bytes the whole table would give. Also returns every body's rows (the parts to keep) and the
+    typed rows' schema. The report's row numbers are ``frame``'s."""
     schema = settings.schema(schema_name)
     descriptor = load_schema_descriptor(schema)
     types = {f["name"]: f.get("type", "string") for f in descriptor["fields"]}
     shaped = shape_for_schema(frame.reset_index(drop=True), descriptor)
     sirens = frame["siren"].tolist() if "siren" in frame.columns else []
-    report = TableReport(base_key + ".csv", schema, 0, [])
-    if len(shaped):
-        report = _validate_bytes(csv_bytes(shaped, schema), schema, base_key + ".csv")
+    keys = row_keys(shaped)
+    known = _known_rows(before or {})
+    report = _validate_new(shaped, keys, known, schema, base_key)
     if not report.valid:
         if any(error.row_index is None for error in report.errors):
             raise PublicationRefused(f"{base_key}.csv fails {schema}:\n{report.to_text()}")
         keep = ~shaped.index.isin(sorted(report.invalid_rows()))
         shaped, sirens = shaped[keep].reset_index(drop=True), [s for s, k in zip(sirens, keep) if k]
-        final = _validate_bytes(csv_bytes(shaped, schema), schema, base_key + ".csv")
+        keys = [key for key, k in zip(keys, keep) if k]
+        final = _validate_new(shaped, keys, known, schema, base_key)
         if not final.valid:
             raise PublicationRefused(f"{base_key}.csv still fails {schema} after quarantine:\n{final.to_text()}")
     text = text_columns(list(shaped.columns), schema)
-    typed = pa.Table.from_batches([typed_batch(shaped, types)])
-    records = list(map(texts_fingerprint, table_records(shaped)))
+    new = [at for at, key in enumerate(keys) if key not in known]
+    made = shaped.iloc[new]
+    typed_new = pa.Table.from_batches([typed_batch(made, types)])
+    records_new = list(map(texts_fingerprint, table_records(made)))
+    csv_new = csv_chunk(made, text, False)
+    ends_new = _row_ends(csv_new)
+    if len(ends_new) != len(made):
+        raise ValueError(f"{base_key}.csv: {len(ends_new)} rows found in the CSV of {len(made)}")
+    sources, offsets, lines, records, taken = [typed_new], {}, [], [], []
+    made_at = dict(zip(new, range(len(new))))
+    for at, key in enumerate(keys):
+        if at in made_at:
+            j = made_at[at]
+            lines.append(csv_new[ends_new[j - 1] if j else 0:ends_new[j]])
+            records.append(records_new[j])
+            taken.append(j)
+            continue
+        rows, row, line = known[key]
+        if id(rows) not in offsets:
+            offsets[id(rows)] = sum(source.num_rows for source in sources)
+            sources.append(rows.rows)
+        lines.append(line)
+        records.append(rows.records[row])
+        taken.append(offsets[id(rows)] + row)
+    typed = pa.concat_tables(sources).take(pa.array(taken, pa.int64())) if sources[1:] else typed_new
     parts = dict(kept)
-    rows_csv = csv_chunk(shaped, text, False)
-    ends = _row_ends(rows_csv)
-    if len(ends) != len(shaped):
-        raise ValueError(f"{base_key}.csv: {len(ends)} rows found in the CSV of {len(shaped)}")
     first = 0
     for siren, count in _runs(sirens):
-        start = ends[first - 1] if first else 0
-        parts[siren] = BodyRows(rows_csv[start:ends[first + count - 1]], typed.slice(first, count),
-                                records[first:first + count])
+        parts[siren] = BodyRows(b"".join(lines[first:first + count]), typed.slice(first, count),
+                                records[first:first + count], keys[first:first + count])
         first += count
     order = sorted(parts)
     csv = csv_chunk(shaped.iloc[:0], text, True) + b"".join(parts[siren].csv for siren in order)
-    whole = pa.concat_tables([typed.slice(0, 0)] + [parts[siren].rows for siren in order]).combine_chunks()
+    whole = pa.concat_tables([typed_new.slice(0, 0)] + [parts[siren].rows for siren in order]).combine_chunks()
     table = PreparedTable(csv, table_to_parquet_bytes(whole), {r for s in order for r in parts[s].records},
                           whole.num_rows)
     files = write_prepared(store, table, base_key, schema, versioned=True, slot=slot)
-    return files, report, parts, typed.schema
+    return files, report, parts, typed_new.schema
+
+
+def _known_rows(before: dict[str, BodyRows]) -> dict[str, tuple[BodyRows, int, bytes]]:
+    """Each previous row by its key: its body's rows, its place among them and its CSV line."""
+    known = {}
+    for rows in before.values():
+        ends = _row_ends(rows.csv)
+        if len(ends) != len(rows.keys):
+            continue  # rows that do not cut as they should: made again
+        for row, key in enumerate(rows.keys):
+            known.setdefault(key, (rows, row, rows.csv[ends[row - 1] if row else 0:ends[row]]))
+    return known
+
+
+def _validate_new(shaped: pd.DataFrame, keys: list[str], known: dict, schema: str, base_key: str) -> TableReport:
+    """The rows not known (validated already, as published) validated as the CSV they make; the
+    report's row numbers are ``shaped``'s."""
+    new = [at for at, key in enumerate(keys) if key not in known]
+    if not new:
+        return TableReport(base_key + ".csv", schema, len(shaped), [])
+    report = _validate_bytes(csv_bytes(shaped.iloc[new], schema), schema, base_key + ".csv")
+    errors = [replace(error, row_index=None if error.row_index is None else new[error.row_index])
+              for error in report.errors]
+    return TableReport(report.source, report.schema, len(shaped), errors, report.truncated)
 
 
 def _row_ends(csv: bytes) -> list[int]:

@@ -22,24 +22,28 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 
 from core.keys import YEAR_PARTS_PREFIX
 from core.schema_files import load_schema_descriptor
 from core.store import ObjectStore
 
-PARTS_FORMAT = 2  # 2: each body's report lines and documents in the index
+PARTS_FORMAT = 3  # 2: each body's report lines and documents in the index; 3: each row's key (``row_keys``)
 # The packages whose code and data make a year's rows (staging, ledger, rules, shaping, writing).
 ROW_MAKERS = ("core", "transform", "chains", "load", "validate")
 
 
 @dataclass
 class BodyRows:
-    """One body's rows of one table, as published: CSV (no header), typed rows, records' fingerprints."""
+    """One body's rows of one table, as published: CSV (no header), typed rows, records' fingerprints,
+    and each row's key (``row_keys``: what it was made from), so that a night takes the rows of its
+    body's unchanged acts as they are."""
 
     csv: bytes
     rows: pa.Table
     records: list[str]
+    keys: list[str]
 
 
 @dataclass
@@ -83,10 +87,17 @@ def body_fingerprint(body) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def row_keys(frame: pd.DataFrame) -> list[str]:
+    """Each row's key: a hash of its cells' ``repr`` (which tells None, NaN, ``"None"`` and 1 from
+    ``"1"`` apart), so that two rows of one key are written, typed and validated alike."""
+    return [hashlib.blake2b(repr(row).encode(), digest_size=12).hexdigest()
+            for row in zip(*(frame[column].tolist() for column in frame.columns))]
+
+
 def _encode(parts: dict[str, BodyRows], empty: pa.Schema) -> bytes:
     order = sorted(parts)
-    header = json.dumps([[siren, parts[siren].rows.num_rows, len(parts[siren].csv), parts[siren].records]
-                         for siren in order]).encode()
+    header = json.dumps([[siren, parts[siren].rows.num_rows, len(parts[siren].csv), parts[siren].records,
+                          parts[siren].keys] for siren in order]).encode()
     rows = pa.concat_tables([empty.empty_table()] + [parts[siren].rows for siren in order]).combine_chunks()
     arrow = io.BytesIO()
     with pa.ipc.new_stream(arrow, rows.schema) as writer:
@@ -101,8 +112,10 @@ def _decode(data: bytes) -> dict[str, BodyRows]:
     csv_end = at + sum(entry[2] for entry in header)
     rows = pa.ipc.open_stream(data[csv_end:]).read_all()
     parts, first = {}, 0
-    for siren, count, size, records in header:
-        parts[siren] = BodyRows(data[at:at + size], rows.slice(first, count), records)
+    for siren, count, size, records, keys in header:
+        if len(records) != count or len(keys) != count:
+            raise ValueError("parts do not add up")
+        parts[siren] = BodyRows(data[at:at + size], rows.slice(first, count), records, keys)
         at, first = at + size, first + count
     if first != rows.num_rows or at != csv_end:
         raise ValueError("parts do not add up")

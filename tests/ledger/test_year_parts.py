@@ -198,3 +198,42 @@ def test_a_year_published_from_parts_reports_what_a_full_rebuild_reports(store, 
     assert {f: from_parts[f] for f in fields} == {f: whole[f] for f in fields}
     assert from_parts["left_by_decision"]["deliberations"] >= 1 and whole["to_decide"]
     assert json.loads(listed) and usage.read_bytes() == listed and not whole["documents"]["removed"]
+
+
+def test_a_body_made_again_validates_and_writes_only_its_rows_not_published_before(replayed, tmp_path, monkeypatch):
+    """A body's rows as a night makes them again: those its previous rows hold under the same key are
+    taken as they are (not validated again), a changed row and an invalid one are validated (the invalid
+    one left out, named by its row in the frame), and the files are the bytes of the whole table's."""
+    from chains import publication
+
+    settings = Settings.from_env()
+    frame = _csv(replayed.store / f"public/actes/actes-{YEAR}.csv").astype("object")
+    frame["siren"] = frame["COLL_SIRET"].str[:9]
+    body = frame["siren"].value_counts().index[0]
+    pieces = LocalStore(tmp_path / "pieces")
+    _, _, parts, _ = publish_by_body(settings, pieces, frame, {}, "public/actes/actes-2025", "actes", "2025")
+    rows = frame[frame["siren"] == body].copy()
+    assert len(rows) > 3
+    changed, invalid = rows.index[1], rows.index[2]
+    rows.loc[changed, "ACTE_OBJET"] = 'objet "corrigé", None'
+    rows.loc[invalid, "ACTE_DATE"] = "pas une date"
+    night = frame.copy()
+    night.loc[changed, "ACTE_OBJET"] = rows.loc[changed, "ACTE_OBJET"]
+    night = night.drop(index=invalid)
+    validated = []
+    validate = publication._validate_bytes
+
+    def spy(data, schema, key):
+        validated.append(data.count(b"\n") - 1)
+        return validate(data, schema, key)
+
+    monkeypatch.setattr(publication, "_validate_bytes", spy)
+    kept = {siren: part for siren, part in parts.items() if siren != body}
+    files, report, again, _ = publish_by_body(settings, pieces, rows, kept, "public/actes/actes-2025", "actes",
+                                              "2025", {body: parts[body]})
+    assert validated == [2, 1]  # the changed and the invalid row, then the changed one alone
+    assert report.invalid_rows() == {list(rows.index).index(invalid)}
+    whole = LocalStore(tmp_path / "whole")
+    expected, _ = publish_shaped(settings, whole, night.drop(columns="siren"), "public/actes/actes-2025", "actes", "2025")
+    assert [(f.sha256, f.rows) for f in files] == [(f.sha256, f.rows) for f in expected]
+    assert again[body].keys == year_parts.row_keys(night[night["siren"] == body].drop(columns="siren").reset_index(drop=True))
