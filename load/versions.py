@@ -156,9 +156,13 @@ def _stem(name: str) -> str:
     return found["stem"] if found else name
 
 
-def _reversed(name: str) -> tuple[int, ...]:
-    """A sort key putting names in descending order."""
-    return tuple(-ord(c) for c in name)
+_INVERTED = bytes(range(255, -1, -1))
+
+
+def _reversed(name: str) -> bytes:
+    """A sort key putting names in descending order (a name before the longer names it begins):
+    each character's code point subtracted from the largest, as bytes compared in C."""
+    return name.encode("utf-32-be", "surrogatepass").translate(_INVERTED)
 
 
 def _retired_key(folder: str) -> str:
@@ -215,8 +219,8 @@ def retire_superseded(
         retired.pop(name, None)
 
     for key in store.list_keys(folder + "/"):
-        name = PurePosixPath(key).name
-        if "/" not in key[len(folder) + 1:] and is_version(name) and name not in keep:
+        name = key[len(folder) + 1:]
+        if "/" not in name and is_version(name) and name not in keep:
             retired.setdefault(name, now.isoformat())
     for name in list(retired):
         if name in keep:

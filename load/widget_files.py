@@ -81,6 +81,9 @@ STOP_WORDS = (
     "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une",
 )
 _NOT_WORD = re.compile(r"[\W_]+")
+# The combining diacritical marks (U+0300 to U+036F, all of them marks): what NFD leaves of a Latin
+# letter's accents.
+_LATIN_MARKS = dict.fromkeys(range(0x300, 0x370))
 # Ligatures NFD leaves whole: "vœu" is searched as "voeu".
 LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 PublicUrl = Callable[[str], str]
@@ -324,17 +327,18 @@ def page_acts(acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> list[d
     The newest of a set of acts are among the newest of its parts, so the page of a body is the
     page of its years' pages (how ``publish_index`` builds it from the year digests).
     """
-    groups: dict[tuple[str, str], list[dict]] = {("tous", ""): list(acts)}
-    for act in acts:
-        groups.setdefault(("nature", str(act.get("nature_code") or "")), []).append(act)
-        groups.setdefault(("matiere", _matiere_group(act)), []).append(act)
+    moments = [_moment(act) for act in acts]  # once each, not once per group an act is in
+    groups: dict[tuple[str, str], list[int]] = {("tous", ""): list(range(len(acts)))}
+    for at, act in enumerate(acts):
+        groups.setdefault(("nature", str(act.get("nature_code") or "")), []).append(at)
+        groups.setdefault(("matiere", _matiere_group(act)), []).append(at)
     held: dict[str, dict] = {}
     for members in groups.values():
-        ranked = sorted(members, key=_moment, reverse=True)
+        ranked = sorted(members, key=moments.__getitem__, reverse=True)
         if len(ranked) > per_group:
-            cutoff = _moment(ranked[per_group - 1])
-            ranked = [act for act in ranked if _moment(act) >= cutoff]
-        held.update((act["id"], act) for act in ranked)
+            cutoff = moments[ranked[per_group - 1]]
+            ranked = [at for at in ranked if moments[at] >= cutoff]
+        held.update((acts[at]["id"], acts[at]) for at in ranked)
     return sorted(held.values(), key=_newest_first, reverse=True)
 
 
@@ -441,7 +445,11 @@ def search_tokens(text: str) -> list[str]:
     Mirrors ``tokenize`` in ``widgets/actes.js`` (NFD, drop marks, lower, œ and æ as two
     letters, split on what is neither letter nor digit); a change here must be made there too.
     """
-    bare = "".join(c for c in unicodedata.normalize("NFD", text or "") if not unicodedata.category(c).startswith("M"))
+    bare = unicodedata.normalize("NFD", text or "")
+    if not bare.isascii():  # the accents of Latin letters are marks of one block: taken out in C first
+        bare = bare.translate(_LATIN_MARKS)
+        if not bare.isascii():
+            bare = "".join(c for c in bare if not unicodedata.category(c).startswith("M"))
     return [word for word in _NOT_WORD.split(bare.lower().translate(LIGATURES)) if word and word not in STOP_WORDS]
 
 

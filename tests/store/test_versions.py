@@ -246,3 +246,17 @@ def test_a_record_given_as_its_canonical_text_has_the_fingerprint_of_the_record(
     from transform.decp_staging import dumps
 
     assert json_text_fingerprint(dumps(record).encode("utf-8")) == fingerprint(record)
+
+
+def test_the_retirement_order_of_names_is_descending_code_points_a_name_before_those_it_begins():
+    """``_reversed`` (bytes compared in C) orders names as the negated code points did: descending, a
+    name before the longer names it begins, astral characters and lone surrogates included."""
+    import random
+
+    from load.versions import _reversed
+
+    rng = random.Random(3)
+    alphabet = "ab.9-_é\u0300\U0001F600z\ud800"
+    for _ in range(2000):
+        names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(20)]
+        assert sorted(names, key=_reversed) == sorted(names, key=lambda n: tuple(-ord(c) for c in n))
