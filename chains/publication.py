@@ -7,8 +7,8 @@ CSV bytes are then validated again, and a file still failing is not published at
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
