@@ -66,10 +66,6 @@ def resolved_name(names: NameLookup | None, identifier: str | None, *sent: str |
     return None
 
 
-def _lookup(names: NameLookup | None, identifier: str | None, sent: dict) -> str | None:
-    return resolved_name(names, identifier, sent.get(identifier) if identifier else None)
-
-
 class _Read(msgspec.Struct):
     """The fields of a staged object the table reads (any JSON value each, absent: None)."""
 

@@ -13,7 +13,7 @@ from transform.decp_consolidate import current_objects, loaded, versions
 from transform.decp_cpv import category_of
 from transform.decp_formats import CONCESSION
 from transform.decp_table import (
-    TYPE_LABELS, NameLookup, _lookup, anomalies, columns, joined, resolved_name, source_label,
+    TYPE_LABELS, NameLookup, anomalies, columns, joined, resolved_name, source_label,
 )
 
 
@@ -29,7 +29,7 @@ def contract_rows(row: dict, current: bool, names: NameLookup | None = None, dat
         "typeContrat": TYPE_LABELS[kind],
         "versionFormat": row["version"],
         "acheteur_id": row["buyer"],
-        "acheteur_nom": _lookup(names, row["buyer"], sent),
+        "acheteur_nom": resolved_name(names, row["buyer"], sent.get(row["buyer"]) if row["buyer"] else None),
         "nature": data.get("nature"),
         "objet": data.get("objet"),
         "codeCPV": data.get("codeCPV"),
