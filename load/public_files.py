@@ -85,9 +85,9 @@ def _csv_text(frame: pd.DataFrame, header: bool, text: list[str]) -> str | None:
     time and the rows joined in C: an empty cell for None and NaN, ``str`` of a number or boolean (``csv``'s
     spelling), a text as it is unless it needs quoting, or neutralising (the cells of a text column mapped
     only when one starts like a formula, as ``neutralise_columns`` maps them, without a copy of the frame that
-    would be of pandas' text type, which only pandas writes). None (pandas writes the frame) unless there are two columns or more, every column holds objects
-    of those types only, every name is a text and names one column, and no text holds a carriage return
-    (quoted otherwise by other Python versions)."""
+    would be of pandas' text type, which only pandas writes). None (pandas writes the frame) unless there are
+    two columns or more, every column holds objects of those types only, every name is a text and names one
+    column, and no text holds a carriage return (quoted otherwise by other Python versions)."""
     names = list(frame.columns)
     if frame.empty or len(names) < 2 or not all(type(name) is str and "\r" not in name for name in names) or \
             len(set(names)) != len(names):  # one column: an empty cell is a row ``csv`` quotes
@@ -102,9 +102,8 @@ def _csv_text(frame: pd.DataFrame, header: bool, text: list[str]) -> str | None:
         kinds = set(map(type, cells))
         if not kinds <= _CSV_CELL_TYPES:
             return None
-        plain_texts = kinds <= {str, type(None)}
-        if name in texts and not plain_texts:
-            cells = list(map(neutralise, cells))  # as the frame's column would be: texts only
+        if name in texts and may_start_a_formula(cells):  # neutralise_columns' rule, on the cells
+            cells = list(map(neutralise, cells))
         if kinds == {type(None)}:
             cells = [""] * len(cells)
         elif kinds <= {int, type(None)}:
@@ -115,9 +114,6 @@ def _csv_text(frame: pd.DataFrame, header: bool, text: list[str]) -> str | None:
         joined = "\n".join(cells)
         if "\r" in joined:
             return None
-        if name in texts and plain_texts and may_start_a_formula(cells):
-            cells = list(map(neutralise, cells))
-            joined = "\n".join(cells)
         if "," in joined or '"' in joined or joined.count("\n") != len(cells) - 1:
             cells = list(map(_csv_cell, cells))
         columns.append(cells)
