@@ -135,16 +135,15 @@ def publish_by_body(
     made = shaped.iloc[new]
     typed_new = pa.Table.from_batches([typed_batch(made, types)])
     records_new = list(map(texts_fingerprint, table_records(made)))
-    csv_new = csv_chunk(made, text, False)
-    ends_new = _row_ends(csv_new)
-    if len(ends_new) != len(made):
-        raise ValueError(f"{base_key}.csv: {len(ends_new)} rows found in the CSV of {len(made)}")
+    lines_new = _row_lines(csv_chunk(made, text, False))
+    if len(lines_new) != len(made):
+        raise ValueError(f"{base_key}.csv: {len(lines_new)} rows found in the CSV of {len(made)}")
     sources, offsets, lines, records, taken = [typed_new], {}, [], [], []
     made_at = dict(zip(new, range(len(new))))
     for at, key in enumerate(keys):
         if at in made_at:
             j = made_at[at]
-            lines.append(csv_new[ends_new[j - 1] if j else 0:ends_new[j]])
+            lines.append(lines_new[j])
             records.append(records_new[j])
             taken.append(j)
             continue
@@ -175,11 +174,11 @@ def _known_rows(before: dict[str, BodyRows]) -> dict[str, tuple[BodyRows, int, b
     """Each previous row by its key: its body's rows, its place among them and its CSV line."""
     known = {}
     for rows in before.values():
-        ends = _row_ends(rows.csv)
-        if len(ends) != len(rows.keys):
+        lines = _row_lines(rows.csv)
+        if len(lines) != len(rows.keys):
             continue  # rows that do not cut as they should: made again
         for row, key in enumerate(rows.keys):
-            known.setdefault(key, (rows, row, rows.csv[ends[row - 1] if row else 0:ends[row]]))
+            known.setdefault(key, (rows, row, lines[row]))
     return known
 
 
@@ -195,17 +194,18 @@ def _validate_new(shaped: pd.DataFrame, keys: list[str], known: dict, schema: st
     return TableReport(report.source, report.schema, len(shaped), errors, report.truncated)
 
 
-def _row_ends(csv: bytes) -> list[int]:
-    """The offset just past each row of CSV whose quotes inside cells are doubled (as written): a line
+def _row_lines(csv: bytes) -> list[bytes]:
+    """Each row of CSV whose quotes inside cells are doubled (as written), with its line break: a line
     break ends a row when the quotes before it are even, else it is inside a quoted cell. One CSV
     written for the bodies' rows together, then cut, costs a fraction of one written per body."""
-    ends, quotes, at = [], 0, 0
+    rows, quotes, start, at = [], 0, 0, 0
     for line in csv.split(b"\n")[:-1]:
         at += len(line) + 1
         quotes += line.count(b'"')
         if quotes % 2 == 0:
-            ends.append(at)
-    return ends
+            rows.append(csv[start:at])
+            start = at
+    return rows
 
 
 def _runs(sirens: list[str]) -> list[tuple[str, int]]:
