@@ -26,6 +26,7 @@ from urllib.parse import quote
 import msgspec
 import pandas as pd
 
+from core.frame_rows import row_dicts
 from core.jsonio import compact_json_bytes as json_bytes
 from core.keys import (
     WIDGETS_PREFIX,
@@ -144,7 +145,7 @@ def publish_year_files(
     """Rewrite the year file of every body in ``bodies``; a body left with nothing loses it."""
     written = []
     by_body: dict[str, list[dict]] = {}
-    for act in published.to_dict("records"):  # one conversion and one pass, not one per body
+    for act in row_dicts(published):  # one conversion and one pass, not one per body
         by_body.setdefault(act["siren"], []).append(act)
     for siren in sorted(bodies):
         body = registry.by_siren(siren)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from core.frame_rows import row_dicts
 from core.publication_rule import UrlOf
 
 COLUMNS = ["COLL_SIRET", "ACTE_ID", "SOURCE_ID", "DOCUMENT_TYPE", "DOCUMENT_URL", "TEXTE_URL", "TEXTE_LECTURE",
@@ -34,7 +35,7 @@ def text_table(acts: pd.DataFrame, url_of: UrlOf, text_url_of: Callable[[str], s
     """One row per linked document of ``acts`` whose text ``records`` holds (by hash), with the act's
     body (``siren``: the rows of a body are kept together; shaping for the schema leaves it out)."""
     rows = []
-    for act in acts.to_dict("records"):
+    for act in row_dicts(acts):
         for kind, sha256, name in act_documents(act):
             record = records.get(sha256)
             if not record or not record.get("text"):

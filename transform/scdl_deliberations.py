@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.frame_rows import row_dicts
 from core.nomenclature_actes import ALL_NATURES
 from core.publication_rule import UrlOf, annex_urls, document_url
 
@@ -57,7 +58,7 @@ def deliberations_table(deliberations: pd.DataFrame, url_of: UrlOf) -> pd.DataFr
             "VOTE_ABSTENTION": "",
             "DELIB_URL": document_url(act, url_of),
         }
-        for act in deliberations.to_dict("records")
+        for act in row_dicts(deliberations)
     ]
     return pd.DataFrame(rows, columns=DELIBERATIONS_COLUMNS, dtype="object")
 
@@ -82,6 +83,6 @@ def actes_table(acts: pd.DataFrame, url_of: UrlOf) -> pd.DataFrame:
             "ANNEXES_URL": " ".join(annex_urls(act, url_of)),
             "SOURCE_ID": act["source_id"],
         }
-        for act in acts.to_dict("records")
+        for act in row_dicts(acts)
     ]
     return pd.DataFrame(rows, columns=ACTES_COLUMNS, dtype="object")
