@@ -3,9 +3,11 @@ touched only, and the files are those a rebuild from scratch writes, whatever ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,7 @@ from chains import actes as actes_chain
 from chains.publication import publish_by_body, publish_shaped
 from core.config import Settings
 from core.keys import YEAR_PARTS_PREFIX
+from core.registry import Body
 from core.store import LocalStore
 from digor.cli import main as digor
 from load import year_parts
@@ -129,6 +132,19 @@ def test_the_code_fingerprint_follows_the_row_makers_sources(tmp_path):
     rule = after / "core" / "publication_rule.py"
     rule.write_text(rule.read_text(encoding="utf-8") + "\n# a rule changed\n", encoding="utf-8")
     assert code_fingerprint(before) != code_fingerprint(after)
+
+
+def test_a_body_fingerprint_is_its_registry_entry_as_a_whole_and_follows_each_switch():
+    """The hash of the entry's JSON (every field, the widget settings nested in it): a switch or a
+    widget setting changed makes the body's rows again."""
+    body = Body("213100557", "21310055700010", "Commune", "commune", widget={"couleur": "#123456"},
+                budget_establishments=("26310055700019",))
+    text = json.dumps(asdict(body), sort_keys=True, default=str)
+    assert year_parts.body_fingerprint(body) == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert year_parts.body_fingerprint(None) == hashlib.sha256(b"null").hexdigest()[:16]
+    bodies = [body, replace(body, publish_annexes=False), replace(body, widget={"couleur": "#654321"}),
+              replace(body, metadata_only=True)]
+    assert len({year_parts.body_fingerprint(each) for each in bodies}) == 4
 
 
 @pytest.mark.parametrize("damage", ["index", "object", "truncated"])
