@@ -63,27 +63,32 @@ def current_acts(store: ObjectStore, registry: Registry, year: int,
     """
     acts = latest_versions(store, year) if rows is None else rows
     states = replay(read_events(store, years=ledger_years(store, year))) if states is None else states
-    found = [states.get(key) for key in zip(acts["siren"], acts["source"], acts["source_id"])]
-    decisions = [s.decision if s else d for s, d in zip(found, acts["decision"])]
-    bodies = {siren: registry.by_siren(siren) for siren in set(acts["siren"])}
+    # Each column read as a list once: iterating a column of pandas 3's strings converts a cell at a time.
+    column = {name: acts[name].tolist() for name in (
+        "siren", "source", "source_id", "nature_code", "decision", "decision_source", "decision_reason",
+        "main_file_name", "main_file_sha256")}
+    sirens = column["siren"]
+    found = [states.get(key) for key in zip(sirens, column["source"], column["source_id"])]
+    decisions = [s.decision if s else d for s, d in zip(found, column["decision"])]
+    bodies = {siren: registry.by_siren(siren) for siren in set(sirens)}
     online, offline = [], []
-    for siren, nature, decision in zip(acts["siren"], acts["nature_code"], decisions):
+    for siren, nature, decision in zip(sirens, column["nature_code"], decisions):
         blocked = body_blocks(bodies[siren], nature)
         is_online = decision == Decision.PUBLISHED.value and blocked is None
         online.append(is_online)
         offline.append(None if is_online else blocked or f"decision: {decision}")
     acts = acts.assign(
         decision=decisions,
-        decision_source=[s.decided_by if s else d for s, d in zip(found, acts["decision_source"])],
-        decision_reason=[s.reason if s else r for s, r in zip(found, acts["decision_reason"])],
+        decision_source=[s.decided_by if s else d for s, d in zip(found, column["decision_source"])],
+        decision_reason=[s.reason if s else r for s, r in zip(found, column["decision_reason"])],
         publication_date=[s.publication_date if s else None for s in found],
         online=online, offline_reason=offline,
     )
-    acts["publish_annexes"] = [bool(b.publish_annexes) if b else False for b in map(bodies.get, acts["siren"])]
+    acts["publish_annexes"] = [bool(b.publish_annexes) if b else False for b in map(bodies.get, sirens)]
     # An act imported from the previous system's SCDL files alone has no document: its metadata only.
     acts["metadata_only"] = [
         (bodies[siren].metadata_only if bodies[siren] else True) or carries_private_annexes(name) or not sha256
-        for siren, name, sha256 in zip(acts["siren"], acts["main_file_name"], acts["main_file_sha256"])
+        for siren, name, sha256 in zip(sirens, column["main_file_name"], column["main_file_sha256"])
     ]
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
 
