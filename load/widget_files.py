@@ -60,8 +60,10 @@ FIRST_PAGE_STEM = "recents"
 FEED_FILE = "actes.atom"
 FORMAT_VERSION = 2
 # Of the private year digests: a digest of another format (format 2 held the years' search and
-# text parts, before they became public files of their own) is made again from its year file.
-YEAR_PARTS_FORMAT = 3
+# text parts, before they became public files of their own) is made again from its year file; one of
+# format 3 (without its first page acts' fingerprints) is completed.
+YEAR_PARTS_FORMAT = 4
+COMPLETED_PARTS_FORMATS = (3,)
 # The manifest's ``recherche.format``: 2, one index in MiniSearch's serialisation (written before
 # the index was cut by year, still read by the widget); 3, one search part per year.
 SEARCH_BY_YEAR = 3
@@ -176,7 +178,7 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
     name = version.rsplit("/", 1)[1]
     if not store.exists(widget_year_digest_key("actes", siren, name)):
         # the entries as the file gives them back
-        store.put_bytes(widget_year_digest_key("actes", siren, name), json_bytes(year_digest(json.loads(data)["actes"])))
+        store.put_bytes(widget_year_digest_key("actes", siren, name), _digest_bytes(year_digest(json.loads(data)["actes"])))
     moved = set_pointer(store, folder, str(year), {"fichier": name, "actes": len(entries)})
     return version if moved else None
 
@@ -184,22 +186,37 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
 def year_digest(acts: list[dict]) -> dict:
     """What the body's manifest, first page and feed need of one year file: its first page and
     feed (the body's are among its years'), its counts, and (``_year_parts``) the names of its
-    public search and text parts; small, so that a switch reads the years it did not touch cheaply."""
+    public search and text parts; small, so that a switch reads the years it did not touch cheaply.
+    ``empreintes`` are the first page acts' fingerprints (the first page's records)."""
+    page = page_acts(acts)
     return {
         "format": YEAR_PARTS_FORMAT,
         "actes": len(acts),
         "comptes": page_counts(acts),
-        "premiere_page": page_acts(acts),
+        "premiere_page": page,
+        "empreintes": [fingerprint(act) for act in page],
         "flux": feed_acts(acts),
     }
 
 
+def _digest_bytes(digest: dict) -> bytes:
+    """A digest as kept: its feed acts that are first page acts (most are) given by their rank there."""
+    rank = {id(act): n for n, act in enumerate(digest["premiere_page"])}
+    return json_bytes(dict(digest, flux=[rank.get(id(act), act) for act in digest["flux"]]))
+
+
 def _read_part(store: ObjectStore, key: str) -> dict | None:
+    """A year digest of this format or of one ``_year_parts`` completes (its feed acts given by
+    their rank among its first page acts are those objects), else None."""
     try:
         part = read_widget_json(store, key)
     except FileNotFoundError:
         return None
-    return part if part.get("format") == YEAR_PARTS_FORMAT else None
+    if part.get("format") not in (YEAR_PARTS_FORMAT, *COMPLETED_PARTS_FORMATS):
+        return None
+    page = part["premiere_page"]
+    part["flux"] = [page[act] if isinstance(act, int) else act for act in part["flux"]]
+    return part
 
 
 def year_search_file(acts: list[dict]) -> dict:
@@ -249,6 +266,9 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
         if digest is None:
             digest = year_digest(acts(year))
             changed.add(year)
+        elif digest["format"] != YEAR_PARTS_FORMAT:
+            digest.update(format=YEAR_PARTS_FORMAT, empreintes=[fingerprint(act) for act in digest["premiere_page"]])
+            changed.add(year)
         if indexes:
             if "recherche" not in digest:
                 _publish_year_search(store, siren, year, acts(year), digest)
@@ -269,7 +289,7 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
             digests[year]["texte"] = entry
         changed |= set(made)
     for year in sorted(changed):
-        store.put_bytes(widget_year_digest_key("actes", siren, pointers[year]["fichier"]), json_bytes(digests[year]))
+        store.put_bytes(widget_year_digest_key("actes", siren, pointers[year]["fichier"]), _digest_bytes(digests[year]))
     current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
     current |= {widget_year_terms_key("actes", siren, year) for year in pointers}
     for key in store.list_keys(widget_body_drafts("actes", siren)):
@@ -373,14 +393,16 @@ def _finish_switch(store: ObjectStore, siren: str, years: dict, others: list[str
     (at once those that show an act no year file shows any more). ``others`` are the versions
     besides the year files that the manifest names (first page, search index)."""
     folder = body_folder(siren)
-    write_aliases(store, folder, {f"{year}.json": entry["fichier"] for year, entry in years.items()})
-    retire_superseded(store, folder, [entry["fichier"] for entry in years.values()] + others, retention_days)
+    listed = store.list_keys(folder + "/")  # once for both: a body's folder holds tens of versions
+    write_aliases(store, folder, {f"{year}.json": entry["fichier"] for year, entry in years.items()}, listed)
+    retire_superseded(store, folder, [entry["fichier"] for entry in years.values()] + others, retention_days,
+                      listed=listed)
     clear_pending(store, folder)
 
 
-def _put_named_version(store: ObjectStore, folder: str, stem: str, document: dict, acts: list[dict]) -> str:
+def _put_named_version(store: ObjectStore, folder: str, stem: str, document: dict, records: Iterable) -> str:
     """A gzip-compressed version of a file derived from the year files; its name."""
-    key, _ = put_version(store, folder, stem, "json", gzip_bytes(json_bytes(document)), acts)
+    key, _ = put_version(store, folder, stem, "json", gzip_bytes(json_bytes(document)), records)
     return key.rsplit("/", 1)[1]
 
 
@@ -424,7 +446,10 @@ def publish_index(
     for digest in digests:
         _add_counts(counts, digest["comptes"])
     recents = first_page(body.siren, [act for digest in digests for act in digest["premiere_page"]], counts=counts)
-    others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents, recents["actes"])]
+    # the acts are the digests' own objects: their fingerprints are the digests'
+    marks = {id(act): mark for digest in digests for act, mark in zip(digest["premiere_page"], digest["empreintes"])}
+    others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents,
+                                 Fingerprints(sorted({marks[id(act)] for act in recents["actes"]})))]
     document["premiere_page"] = {"fichier": others[0]}
     for digest in digests:  # kept even by a switch that does not name them: their digests do
         others += [digest["recherche"], *digest["texte"]["fichiers"]] if "recherche" in digest else []

@@ -455,6 +455,58 @@ def test_a_body_left_by_the_code_before_gets_its_years_parts_at_its_next_switch(
             read_widget_json(store, f"{folder}/{year}.json")["actes"])
 
 
+def test_feed_and_first_page_records_from_the_year_digests_are_those_of_the_acts(tmp_path):
+    """The feed (its acts kept in the digests as ranks among their first page acts) and the first
+    page's records (the digests' fingerprints) are those made from the acts: after an act corrected
+    (same id, new objet), and from digests of the format before (without the fingerprints), which
+    are completed."""
+    from core.keys import widget_year_digest_key
+    from load.versions import fingerprints, read_pointers, read_records
+    from load.widget_files import _read_part
+
+    store = LocalStore(tmp_path)
+    years = {2024: _year_acts(2024, 30, 1), 2025: _year_acts(2025, 40, 100)}
+    folder = f"public/widgets/actes/{BODY.siren}"
+    for year, year_acts in years.items():
+        write_year(store, BODY.siren, year, year_acts)
+
+    def switched(address) -> None:
+        publish_index(store, BODY, "Syndicat", address)
+        acts = [act for year in sorted(years) for act in years[year]]
+        assert store.get_bytes(feed_key(BODY.siren)) == atom_feed(BODY, "Syndicat", acts, address)
+        manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+        page_key = f"{folder}/{manifest['premiere_page']['fichier']}"
+        assert read_records(store, page_key) == set(fingerprints(read_widget_json(store, page_key)["actes"]))
+
+    switched(public_url)
+    newest = max(range(40), key=lambda n: years[2025][n]["date_publication"])
+    years[2025][newest] = dict(years[2025][newest], objet="Objet corrigé")
+    write_year(store, BODY.siren, 2025, years[2025])
+    switched(public_url)
+    assert "Objet corrigé" in store.get_bytes(feed_key(BODY.siren)).decode()
+    for pointer in read_pointers(store, folder).values():
+        key = widget_year_digest_key("actes", BODY.siren, pointer["fichier"])
+        digest = _read_part(store, key)
+        del digest["empreintes"]
+        store.put_bytes(key, json.dumps(dict(digest, format=3)).encode())
+    switched(public_url)
+    for pointer in read_pointers(store, folder).values():
+        assert read_widget_json(store, widget_year_digest_key("actes", BODY.siren, pointer["fichier"]))["format"] == 4
+
+
+def test_a_stable_year_copy_lost_is_written_again_at_the_next_switch(tmp_path):
+    """The stable ``<year>.json`` copies are looked up in the folder's listing the switch makes once:
+    one deleted (by hand, by a tool) comes back at the next switch though its version did not move."""
+    store = LocalStore(tmp_path)
+    write_year(store, BODY.siren, 2025, _year_acts(2025, 5, 1))
+    publish_index(store, BODY, "Syndicat", public_url)
+    stable = f"public/widgets/actes/{BODY.siren}/2025.json"
+    copy = store.get_bytes(stable)
+    store.delete(stable)
+    publish_index(store, BODY, "Syndicat", public_url)
+    assert store.get_bytes(stable) == copy
+
+
 def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
     """The accents taken out a block at a time and the first page's moments computed once give what
     dropping every mark character by character and ranking each group by its dates gave."""
