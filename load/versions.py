@@ -128,11 +128,15 @@ def put_version(
     """
     digest = sha256 or content_size_sha256(data)[1]
     key = f"{folder}/{_named(stem, ext, digest)}"
+    exists = store.exists(key)
+    # A version not written yet gets its records without a look at a copy: there is none, or one a
+    # write stopped before its version left, of the same bytes (one request less per new version)
+    put = put_if_changed if exists else lambda store, key, data: store.put_bytes(key, data)
     if records_of is not None:
-        put_if_changed(store, _records_key(key), json_bytes({"comme": records_of}))
+        put(store, _records_key(key), json_bytes({"comme": records_of}))
     elif records is not None:
-        put_if_changed(store, _records_key(key), json_bytes(fingerprints(records)))
-    if store.exists(key):
+        put(store, _records_key(key), json_bytes(fingerprints(records)))
+    if exists:
         return key, False
     if isinstance(data, Path):
         put_file(store, key, data, digest)
@@ -175,10 +179,12 @@ def retire_superseded(
     current: Iterable[str],
     retention_days: float,
     now: datetime | None = None,
+    listed: list[str] | None = None,
 ) -> list[str]:
     """After a switch: retire the versions of ``folder`` that the manifest no longer names.
 
-    ``current`` are the names of the versions the manifest names now. A retired version is
+    ``current`` are the names of the versions the manifest names now (``listed``: the folder's keys,
+    when the caller has listed it since its last version was written). A retired version is
     deleted ``retention_days`` after it was superseded, or at once when it holds a record
     that no current version of the folder holds (an act withdrawn, refused or corrected,
     whether its row count moved or not, and whichever year's slot it was in). Versions
@@ -218,7 +224,7 @@ def retire_superseded(
         store.delete(_records_key(key))
         retired.pop(name, None)
 
-    for key in store.list_keys(folder + "/"):
+    for key in store.list_keys(folder + "/") if listed is None else listed:
         name = key[len(folder) + 1:]
         if "/" not in name and is_version(name) and name not in keep:
             retired.setdefault(name, now.isoformat())
@@ -295,19 +301,22 @@ def _copy_plain(store: ObjectStore, source: str, target: str) -> None:
     store.put_bytes(target, plain_bytes(store.get_bytes(source)))
 
 
-def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str]) -> list[str]:
+def write_aliases(store: ObjectStore, folder: str, aliases: Mapping[str, str], listed: list[str] | None = None) -> list[str]:
     """Stable "latest" names (one PUT each) as copies of the versions they stand for, as plain
     text when the version is stored compressed (the name people and scripts use reads as it says).
 
-    ``aliases`` maps alias name -> version name; an alias no longer listed is deleted.
+    ``aliases`` maps alias name -> version name; an alias no longer listed is deleted. ``listed``: the
+    folder's keys, when the caller has them (an alias missing is looked up there, not asked for).
     """
     state_key = f"{ALIASES_PREFIX}/{_area(folder)}.json"
     state: dict[str, str] = read_json(store, state_key, {})
+    present = None if listed is None else set(listed)
     written = []
     for alias, version in sorted(aliases.items()):
-        if state.get(alias) != version or not store.exists(f"{folder}/{alias}"):
-            _copy_plain(store, f"{folder}/{version}", f"{folder}/{alias}")
-            written.append(f"{folder}/{alias}")
+        key = f"{folder}/{alias}"
+        if state.get(alias) != version or not (store.exists(key) if present is None else key in present):
+            _copy_plain(store, f"{folder}/{version}", key)
+            written.append(key)
     for alias in sorted(set(state) - set(aliases)):
         store.delete(f"{folder}/{alias}")
     if dict(aliases) != state:
