@@ -12,13 +12,14 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.act_identity import foreign_siren, id_acte_of
 from core.config import (
@@ -627,6 +628,22 @@ def latest_keys(store: ObjectStore) -> pd.DataFrame:
     if _latest_state(store) == files:
         return read_parquet(store, LATEST_KEYS).to_pandas()
     return _latest_from_files(store, files)[0]
+
+
+def latest_keys_where(store: ObjectStore, keep: Callable[[pa.Table], pa.ChunkedArray]) -> pd.DataFrame:
+    """The rows of ``latest_keys`` that ``keep`` selects (an Arrow mask of the table): the history's
+    table filtered in C before it becomes a frame (a night looks up a few thousand of its acts)."""
+    files = staging_keys(store)
+    if _latest_state(store) == files:
+        table = read_parquet(store, LATEST_KEYS)
+    else:
+        table = pa.Table.from_pandas(_latest_from_files(store, files)[0], schema=KEYS_SCHEMA, preserve_index=False)
+    return table.filter(keep(table)).to_pandas()
+
+
+def among(column: pa.ChunkedArray, values: Iterable[str]) -> pa.ChunkedArray:
+    """The mask of a text column's cells that are among ``values``."""
+    return pc.is_in(column, value_set=pa.array(sorted(set(values)), type=column.type))
 
 
 def latest_rows(store: ObjectStore, year: int) -> pd.DataFrame:

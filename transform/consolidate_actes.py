@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.document_kind import carries_private_annexes
 from core.ledger import ActState, read_events, replay
 from core.publication_rule import Decision, body_blocks
 from core.registry import Registry
 from core.store import ObjectStore
-from transform.actes import ACT_KEY, latest_keys, latest_rows, staged_years
+from transform.actes import ACT_KEY, among, latest_keys, latest_keys_where, latest_rows, staged_years
 
 
 def latest_years(store: ObjectStore) -> pd.DataFrame:
@@ -28,8 +30,7 @@ def latest_versions(store: ObjectStore, year: int) -> pd.DataFrame:
 def act_years(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], set[int]]:
     """Per act (``ACT_KEY`` tuples) already staged, every decision year some version of it was staged under."""
     wanted = set(acts)
-    keys = latest_keys(store)
-    keys = keys[keys["source_id"].isin({source_id for _, _, source_id in wanted})]  # in C: the history is large
+    keys = latest_keys_where(store, lambda table: among(table["source_id"], (source_id for _, _, source_id in wanted)))
     return {key: {int(year) for year in years}
             for key, years in zip(keys[ACT_KEY].itertuples(index=False, name=None), keys["years"]) if key in wanted}
 
@@ -43,11 +44,11 @@ def years_of(store: ObjectStore, acts: Iterable[tuple[str, str, str]]) -> set[in
 def ledger_years(store: ObjectStore, year: int, sirens: Iterable[str] | None = None) -> set[int]:
     """The ledger years holding events of the acts of ``year`` (of these bodies' acts only): theirs, and
     those of the years their other versions were staged under (an act re-sent with a date in another year)."""
-    keys = latest_keys(store)
-    mine = keys["year"] == year
-    if sirens is not None:
-        mine &= keys["siren"].isin(set(sirens))
-    return {year} | {int(other) for years in keys.loc[mine, "years"] for other in years}
+    def mine(table: pa.Table) -> pa.ChunkedArray:
+        of_year = pc.equal(table["year"], year)
+        return of_year if sirens is None else pc.and_(of_year, among(table["siren"], sirens))
+
+    return {year} | {int(other) for years in latest_keys_where(store, mine)["years"] for other in years}
 
 
 def current_acts(store: ObjectStore, registry: Registry, year: int,

@@ -72,3 +72,26 @@ def test_each_year_holds_the_latest_version_of_its_acts_night_after_night(tmp_pa
     assert _year(store, 2025)["F"] == "F v1"
     _night(store, "2025-01-10", _row("C", "2025-01-10", "2025-01-03", "C v2"))
     assert _year(store, 2025) == {"B": "B v2 (date corrigée)", "C": "C v2", "E": "E v1", "X": "X v1", "F": "F v1"}
+
+
+def test_an_acts_years_are_found_alike_in_the_kept_table_and_in_the_nights_files(tmp_path):
+    """The years some version of an act was staged under (what a night and a year's ledger read),
+    looked up in the kept table of every act's key, are those computed from the nights' files."""
+    from transform.actes import LATEST_STATE
+    from transform.consolidate_actes import act_years
+
+    store = LocalStore(tmp_path)
+    _night(store, "2025-01-06", _row("A", "2025-01-06", "2024-12-20", "A v1"),
+           _row("B", "2025-01-06", "2025-01-02", "B v1", siren="213500001"))
+    _night(store, "2025-01-07", _row("A", "2025-01-07", "2025-01-03", "A v2 (date corrigée)"))
+
+    def look() -> tuple:
+        acts = {("212900997", "drop", "A"), ("213500001", "drop", "B"), ("212900997", "drop", "Z")}
+        return (act_years(store, acts), ledger_years(store, 2025), ledger_years(store, 2025, ["213500001"]),
+                ledger_years(store, 2025, ["212900997"]), ledger_years(store, 2024))
+
+    kept = look()
+    assert kept == ({("212900997", "drop", "A"): {2024, 2025}, ("213500001", "drop", "B"): {2025}},
+                    {2024, 2025}, {2025}, {2024, 2025}, {2024})
+    store.delete(LATEST_STATE)  # the kept table no longer followed: computed from the files
+    assert look() == kept
