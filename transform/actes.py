@@ -551,9 +551,10 @@ def _empty_keys() -> pd.DataFrame:
     return KEYS_SCHEMA.empty_table().to_pandas()
 
 
-def _write_latest(store: ObjectStore, keys: pd.DataFrame, rows: dict[int, pd.DataFrame], files: list[str],
+def _write_latest(store: ObjectStore, keys: pd.DataFrame | pa.Table, rows: dict[int, pd.DataFrame], files: list[str],
                   gone: set[int] = frozenset()) -> None:
-    """Each given year's rows, the keys, then the list of files they follow (last: what readers check)."""
+    """Each given year's rows, the keys (a frame, or a table of ``KEYS_SCHEMA``'s columns), then the list
+    of files they follow (last: what readers check)."""
     for year, frame in sorted(rows.items()):
         if frame.empty:
             store.delete(latest_key(year))
@@ -563,9 +564,13 @@ def _write_latest(store: ObjectStore, keys: pd.DataFrame, rows: dict[int, pd.Dat
                 pa.Table.from_pandas(ordered, schema=STAGING_SCHEMA, preserve_index=False)))
     for year in gone:
         store.delete(latest_key(year))
-    ordered = keys.sort_values(ACT_KEY, kind="stable")
-    store.put_bytes(LATEST_KEYS, table_to_parquet_bytes(pa.Table.from_pandas(ordered, schema=KEYS_SCHEMA,
-                                                                             preserve_index=False)))
+    if isinstance(keys, pd.DataFrame):
+        keys = pa.Table.from_pandas(keys, schema=KEYS_SCHEMA, preserve_index=False)
+    # Sorted in C (texts by code point, each key once), one chunk, no pandas metadata, whichever way
+    # the table was made (a night's update, a rebuild): the same keys give the same bytes.
+    keys = keys.replace_schema_metadata(None).cast(KEYS_SCHEMA).sort_by([(column, "ascending") for column in ACT_KEY])
+    keys = keys.combine_chunks()
+    store.put_bytes(LATEST_KEYS, table_to_parquet_bytes(keys))
     store.put_bytes(LATEST_STATE, (json.dumps({"files": sorted(files)}, indent=0) + "\n").encode())
 
 
@@ -590,11 +595,10 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
     if not tables:
         return
     night = pa.concat_tables([_with_year(table, year) for year, table in tables.items()]).to_pandas()
-    keys = read_parquet(store, LATEST_KEYS).to_pandas()
-    index = pd.MultiIndex.from_frame(keys[ACT_KEY])
-    night_index = pd.MultiIndex.from_frame(night[ACT_KEY])
-    known = index.isin(night_index)
-    before = keys[known]
+    history = read_parquet(store, LATEST_KEYS)  # every act's key: filtered in C, only the night's become a frame
+    known = pc.is_in(_joined_key(history), value_set=pa.array(sorted(set(
+        _JOIN.join(key) for key in night[ACT_KEY].itertuples(index=False, name=None))), pa.string()))
+    before = history.filter(known).to_pandas()
     candidates = pd.concat([before.drop(columns="years").assign(new=False),
                             night[ACT_KEY + VERSION_ORDER + ["year"]].assign(new=True)], ignore_index=True)
     candidates = candidates.sort_values(ACT_KEY + VERSION_ORDER, kind="stable")
@@ -617,8 +621,19 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
         old_rows = current.merge(kept_old[ACT_KEY], on=ACT_KEY) if not kept_old.empty else current.iloc[0:0]
         added = new_rows[new_rows["year"] == year].drop(columns="year")
         rows[year] = pd.concat([current[stays], old_rows, added], ignore_index=True)
-    keys = pd.concat([keys[~known], winners.drop(columns="new")], ignore_index=True)
+    winners = pa.Table.from_pandas(winners.drop(columns="new"), schema=KEYS_SCHEMA, preserve_index=False)
+    keys = pa.concat_tables([history.filter(pc.invert(known)).replace_schema_metadata(None).cast(KEYS_SCHEMA),
+                             winners.replace_schema_metadata(None)])
     _write_latest(store, keys, rows, files)
+
+
+# An act's key as one text: a SIREN and a source name hold no control character, so the joined text
+# names one act whatever its source's id holds.
+_JOIN = "\x1f"
+
+
+def _joined_key(table: pa.Table) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(*(table[column] for column in ACT_KEY), _JOIN)
 
 
 def latest_keys(store: ObjectStore) -> pd.DataFrame:

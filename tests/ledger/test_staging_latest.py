@@ -13,6 +13,7 @@ from core.store import LocalStore, table_to_parquet_bytes
 from transform.actes import (
     STAGING_SCHEMA,
     NightTransform,
+    latest_keys,
     rebuild_latest,
     staging_key,
     write_staging,
@@ -56,9 +57,11 @@ def test_each_year_holds_the_latest_version_of_its_acts_night_after_night(tmp_pa
     assert years_of(store, {("212900997", "drop", "B")}) == {2024, 2025}
     assert ledger_years(store, 2025) == {2024, 2025} and ledger_years(store, 2024) == {2024}
     updated = {year: latest_versions(store, year) for year in (2024, 2025)}
-    rebuild_latest(store)  # from every night's file: the same rows, column for column
+    keys = latest_keys(store)
+    rebuild_latest(store)  # from every night's file: the same rows and keys, column for column
     for year, frame in updated.items():
         pd.testing.assert_frame_equal(frame, latest_versions(store, year))
+    pd.testing.assert_frame_equal(keys, latest_keys(store))
 
     # A rerun of the second night that no longer has A's correction nor D: A is back to its first version.
     years = _night(store, "2025-01-07", _row("X", "2025-01-07", "2025-01-05", "X v1"))
