@@ -596,8 +596,7 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
         return
     night = pa.concat_tables([_with_year(table, year) for year, table in tables.items()]).to_pandas()
     history = read_parquet(store, LATEST_KEYS)  # every act's key: filtered in C, only the night's become a frame
-    known = pc.is_in(_joined_key(history), value_set=pa.array(sorted(set(
-        _JOIN.join(key) for key in night[ACT_KEY].itertuples(index=False, name=None))), pa.string()))
+    known = among(_joined_key(history), (_JOIN.join(key) for key in night[ACT_KEY].itertuples(index=False, name=None)))
     before = history.filter(known).to_pandas()
     candidates = pd.concat([before.drop(columns="years").assign(new=False),
                             night[ACT_KEY + VERSION_ORDER + ["year"]].assign(new=True)], ignore_index=True)
