@@ -58,6 +58,13 @@ def compact_json_bytes(document) -> bytes:
     return text + b"\n"
 
 
+def fragments_json_bytes(document) -> bytes:
+    """``compact_json_bytes`` of a document made of texts, integers, lists, dicts with text keys and
+    ``msgspec.Raw`` fragments that ``compact_json_bytes`` wrote: the fragments go in as they are, not
+    read again (a widget switch puts a first page together from the acts its year digests keep)."""
+    return _SORTED.encode(document) + b"\n"
+
+
 def spaced_json_bytes(document) -> bytes:
     """``json.dumps(document, ensure_ascii=False, sort_keys=True, default=str)``, encoded: what a
     record's fingerprint hashes (``load.versions.fingerprint``)."""

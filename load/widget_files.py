@@ -28,6 +28,7 @@ import pandas as pd
 
 from core.frame_rows import row_dicts
 from core.jsonio import compact_json_bytes as json_bytes
+from core.jsonio import fragments_json_bytes
 from core.keys import (
     WIDGETS_PREFIX,
     widget_body_drafts,
@@ -61,9 +62,9 @@ FEED_FILE = "actes.atom"
 FORMAT_VERSION = 2
 # Of the private year digests: a digest of another format (format 2 held the years' search and
 # text parts, before they became public files of their own) is made again from its year file; one of
-# format 3 (without its first page acts' fingerprints) is completed.
-YEAR_PARTS_FORMAT = 4
-COMPLETED_PARTS_FORMATS = (3,)
+# format 3 (without its first page acts' fingerprints) or 4 (without their keys, ``cles``) is completed.
+YEAR_PARTS_FORMAT = 5
+COMPLETED_PARTS_FORMATS = (3, 4)
 # The manifest's ``recherche.format``: 2, one index in MiniSearch's serialisation (written before
 # the index was cut by year, still read by the widget); 3, one search part per year.
 SEARCH_BY_YEAR = 3
@@ -178,7 +179,7 @@ def write_year_entries(store: ObjectStore, siren: str, year: int, entries: list[
     name = version.rsplit("/", 1)[1]
     if not store.exists(widget_year_digest_key("actes", siren, name)):
         # the entries as the file gives them back
-        store.put_bytes(widget_year_digest_key("actes", siren, name), _digest_bytes(year_digest(json.loads(data)["actes"])))
+        store.put_bytes(widget_year_digest_key("actes", siren, name), fragments_json_bytes(year_digest(json.loads(data)["actes"])))
     moved = set_pointer(store, folder, str(year), {"fichier": name, "actes": len(entries)})
     return version if moved else None
 
@@ -187,35 +188,66 @@ def year_digest(acts: list[dict]) -> dict:
     """What the body's manifest, first page and feed need of one year file: its first page and
     feed (the body's are among its years'), its counts, and (``_year_parts``) the names of its
     public search and text parts; small, so that a switch reads the years it did not touch cheaply.
-    ``empreintes`` are the first page acts' fingerprints (the first page's records)."""
+
+    The first page acts are kept as their JSON (``msgspec.Raw``: a switch puts the body's first page
+    together without reading them), with what choosing among them needs (``cles``, ``_page_key``) and
+    their fingerprints (``empreintes``, the first page's records); the feed acts by their rank among
+    them (most are), else as their JSON."""
     page = page_acts(acts)
+    rank = {id(act): n for n, act in enumerate(page)}
     return {
         "format": YEAR_PARTS_FORMAT,
         "actes": len(acts),
         "comptes": page_counts(acts),
-        "premiere_page": page,
+        "premiere_page": [_fragment(act) for act in page],
+        "cles": [_page_key(act) for act in page],
         "empreintes": [fingerprint(act) for act in page],
-        "flux": feed_acts(acts),
+        "flux": [rank[id(act)] if id(act) in rank else _fragment(act) for act in feed_acts(acts)],
     }
 
 
-def _digest_bytes(digest: dict) -> bytes:
-    """A digest as kept: its feed acts that are first page acts (most are) given by their rank there."""
-    rank = {id(act): n for n, act in enumerate(digest["premiere_page"])}
-    return json_bytes(dict(digest, flux=[rank.get(id(act), act) for act in digest["flux"]]))
+def _fragment(act: dict) -> msgspec.Raw:
+    """An act's JSON as a widget file writes it, to be put into one as it is."""
+    return msgspec.Raw(json_bytes(act)[:-1])  # without the final newline
+
+
+def _completed(part: dict) -> dict:
+    """A digest of a format before (``COMPLETED_PARTS_FORMATS``, read whole) in this format's terms."""
+    page = part["premiere_page"]
+    feed = [page[act] if isinstance(act, int) else act for act in part["flux"]]
+    rank = {act["id"]: n for n, act in enumerate(page)}
+
+    def kept(act: dict) -> int | msgspec.Raw:
+        at = rank.get(act["id"])
+        return at if at is not None and page[at] == act else _fragment(act)
+
+    return dict(part, premiere_page=[_fragment(act) for act in page], cles=[_page_key(act) for act in page],
+                empreintes=part.get("empreintes") or [fingerprint(act) for act in page], flux=[kept(act) for act in feed])
+
+
+_STORED_DIGEST = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_FRAGMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_KEYS = msgspec.json.Decoder(list[tuple])
 
 
 def _read_part(store: ObjectStore, key: str) -> dict | None:
-    """A year digest of this format or of one ``_year_parts`` completes (its feed acts given by
-    their rank among its first page acts are those objects), else None."""
+    """A year digest of this format (its first page acts left as JSON; its feed acts that are not
+    ranks, too), completed when of a format before (``format`` tells which it was), else None."""
     try:
-        part = read_widget_json(store, key)
+        data = plain_bytes(store.get_bytes(key))
     except FileNotFoundError:
         return None
-    if part.get("format") not in (YEAR_PARTS_FORMAT, *COMPLETED_PARTS_FORMATS):
+    stored = _STORED_DIGEST.decode(data)
+    kind = msgspec.json.decode(stored["format"]) if "format" in stored else None
+    if kind in COMPLETED_PARTS_FORMATS:
+        return _completed(msgspec.json.decode(data))
+    if kind != YEAR_PARTS_FORMAT:
         return None
-    page = part["premiere_page"]
-    part["flux"] = [page[act] if isinstance(act, int) else act for act in part["flux"]]
+    part = {name: msgspec.json.decode(value) for name, value in stored.items()
+            if name not in ("premiere_page", "cles", "flux")}
+    part["premiere_page"] = _FRAGMENTS.decode(stored["premiere_page"])
+    part["cles"] = _KEYS.decode(stored["cles"])
+    part["flux"] = [int(text) if (text := bytes(act)).isdigit() else act for act in _FRAGMENTS.decode(stored["flux"])]
     return part
 
 
@@ -266,8 +298,8 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
         if digest is None:
             digest = year_digest(acts(year))
             changed.add(year)
-        elif digest["format"] != YEAR_PARTS_FORMAT:
-            digest.update(format=YEAR_PARTS_FORMAT, empreintes=[fingerprint(act) for act in digest["premiere_page"]])
+        elif digest["format"] != YEAR_PARTS_FORMAT:  # completed by ``_read_part``
+            digest["format"] = YEAR_PARTS_FORMAT
             changed.add(year)
         if indexes:
             if "recherche" not in digest:
@@ -289,7 +321,7 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
             digests[year]["texte"] = entry
         changed |= set(made)
     for year in sorted(changed):
-        store.put_bytes(widget_year_digest_key("actes", siren, pointers[year]["fichier"]), _digest_bytes(digests[year]))
+        store.put_bytes(widget_year_digest_key("actes", siren, pointers[year]["fichier"]), fragments_json_bytes(digests[year]))
     current = {widget_year_digest_key("actes", siren, pointer["fichier"]) for pointer in pointers.values()}
     current |= {widget_year_terms_key("actes", siren, year) for year in pointers}
     for key in store.list_keys(widget_body_drafts("actes", siren)):
@@ -342,41 +374,52 @@ def _add_counts(total: dict[str, dict[str, int]], counts: dict[str, dict[str, in
             total[nature][matiere] += count
 
 
+def _page_key(act: dict) -> tuple[str, str, str, str, str, str]:
+    """What choosing the first page and feed acts reads of an act: its moment (publication, then
+    decision date), numero and id (``_newest_first``, ``feed_acts``), nature and matière group."""
+    return (*_moment(act), act.get("numero") or "", act["id"], str(act.get("nature_code") or ""), _matiere_group(act))
+
+
+def _page_ranks(keys: list[tuple], per_group: int = FIRST_PAGE_PER_GROUP) -> list[int]:
+    """The ranks among some acts (given by their ``_page_key``) of those of the first page, newest first."""
+    groups: dict[tuple[str, str], list[int]] = {("tous", ""): list(range(len(keys)))}
+    for at, key in enumerate(keys):
+        groups.setdefault(("nature", key[4]), []).append(at)
+        groups.setdefault(("matiere", key[5]), []).append(at)
+    moments = [key[:2] for key in keys]
+    held: dict[str, int] = {}
+    for members in groups.values():
+        ranked = sorted(members, key=moments.__getitem__, reverse=True)
+        if len(ranked) > per_group:
+            cutoff = moments[ranked[per_group - 1]]
+            ranked = [at for at in ranked if moments[at] >= cutoff]
+        held.update((keys[at][3], at) for at in ranked)
+    return sorted(held.values(), key=lambda at: keys[at][:3], reverse=True)
+
+
 def page_acts(acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> list[dict]:
     """The acts of the first page: the newest of the whole list, of each nature and each matière.
 
     The newest of a set of acts are among the newest of its parts, so the page of a body is the
     page of its years' pages (how ``publish_index`` builds it from the year digests).
     """
-    moments = [_moment(act) for act in acts]  # once each, not once per group an act is in
-    groups: dict[tuple[str, str], list[int]] = {("tous", ""): list(range(len(acts)))}
-    for at, act in enumerate(acts):
-        groups.setdefault(("nature", str(act.get("nature_code") or "")), []).append(at)
-        groups.setdefault(("matiere", _matiere_group(act)), []).append(at)
-    held: dict[str, dict] = {}
-    for members in groups.values():
-        ranked = sorted(members, key=moments.__getitem__, reverse=True)
-        if len(ranked) > per_group:
-            cutoff = moments[ranked[per_group - 1]]
-            ranked = [at for at in ranked if moments[at] >= cutoff]
-        held.update((acts[at]["id"], acts[at]) for at in ranked)
-    return sorted(held.values(), key=_newest_first, reverse=True)
+    return [acts[at] for at in _page_ranks([_page_key(act) for act in acts], per_group)]
 
 
-def first_page(siren: str, acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP,
-               counts: dict[str, dict[str, int]] | None = None) -> dict:
+def _first_page_document(siren: str, counts: dict[str, dict[str, int]], page: list, per_group: int) -> dict:
+    return {"format": FORMAT_VERSION, "siren": siren, "par_groupe": per_group, "comptes": counts, "actes": page}
+
+
+def first_page(siren: str, acts: list[dict], per_group: int = FIRST_PAGE_PER_GROUP) -> dict:
     """The most recent acts of the whole list, of each nature and of each matière, and the count
-    of acts per nature and matière (``counts``, when ``acts`` are only the candidates): what the
-    widget needs to draw its first pages and its filters without any year file.
+    of acts per nature and matière: what the widget needs to draw its first pages and its filters
+    without any year file (``publish_index`` makes it from the year digests).
 
     A group keeps its ``per_group`` newest acts (by publication, then decision date) and every
     act of the same dates as the last one kept, so the widget's finer order (by numero) picks
     the same acts from this file as from the year files.
     """
-    return {
-        "format": FORMAT_VERSION, "siren": siren, "par_groupe": per_group,
-        "comptes": page_counts(acts) if counts is None else counts, "actes": page_acts(acts, per_group),
-    }
+    return _first_page_document(siren, page_counts(acts), page_acts(acts, per_group), per_group)
 
 
 def body_folder(siren: str) -> str:
@@ -400,10 +443,25 @@ def _finish_switch(store: ObjectStore, siren: str, years: dict, others: list[str
     clear_pending(store, folder)
 
 
-def _put_named_version(store: ObjectStore, folder: str, stem: str, document: dict, records: Iterable) -> str:
+def _put_named_version(store: ObjectStore, folder: str, stem: str, data: bytes, records: Iterable) -> str:
     """A gzip-compressed version of a file derived from the year files; its name."""
-    key, _ = put_version(store, folder, stem, "json", gzip_bytes(json_bytes(document)), records)
+    key, _ = put_version(store, folder, stem, "json", gzip_bytes(data), records)
     return key.rsplit("/", 1)[1]
+
+
+def _feed_of(digests: list[dict]) -> list[dict]:
+    """The body's feed acts (``feed_acts`` of its years'), chosen by their keys: only those are read."""
+    keyed = []
+    for digest in digests:
+        for act in digest["flux"]:
+            if isinstance(act, int):
+                keyed.append((digest["cles"][act], digest["premiere_page"][act]))
+            else:
+                plain = msgspec.json.decode(act)
+                keyed.append((_page_key(plain), plain))
+    dated = [pair for pair in keyed if pair[0][0]]
+    dated.sort(key=lambda pair: pair[0][:4], reverse=True)
+    return [msgspec.json.decode(act) if isinstance(act, msgspec.Raw) else act for _, act in dated[:FEED_ENTRIES]]
 
 
 def publish_index(
@@ -445,11 +503,12 @@ def publish_index(
     counts: dict[str, dict[str, int]] = {}
     for digest in digests:
         _add_counts(counts, digest["comptes"])
-    recents = first_page(body.siren, [act for digest in digests for act in digest["premiere_page"]], counts=counts)
-    # the acts are the digests' own objects: their fingerprints are the digests'
-    marks = {id(act): mark for digest in digests for act, mark in zip(digest["premiere_page"], digest["empreintes"])}
-    others = [_put_named_version(store, folder, FIRST_PAGE_STEM, recents,
-                                 Fingerprints(sorted({marks[id(act)] for act in recents["actes"]})))]
+    page = [act for digest in digests for act in digest["premiere_page"]]
+    marks = [mark for digest in digests for mark in digest["empreintes"]]
+    chosen = _page_ranks([key for digest in digests for key in digest["cles"]])
+    recents = _first_page_document(body.siren, counts, [page[at] for at in chosen], FIRST_PAGE_PER_GROUP)
+    others = [_put_named_version(store, folder, FIRST_PAGE_STEM, fragments_json_bytes(recents),
+                                 Fingerprints(sorted({marks[at] for at in chosen})))]
     document["premiere_page"] = {"fichier": others[0]}
     for digest in digests:  # kept even by a switch that does not name them: their digests do
         others += [digest["recherche"], *digest["texte"]["fichiers"]] if "recherche" in digest else []
@@ -457,7 +516,7 @@ def publish_index(
         document["recherche"] = {"bibliotheque": "minisearch", "format": SEARCH_BY_YEAR, "annees": {
             year: {"fichier": digest["recherche"]} | ({"texte": digest["texte"]["fichier"]} if digest["texte"]["fichier"] else {})
             for year, digest in zip(sorted(pointers), digests)}}
-        feed = atom_feed(body, region_publisher, [act for digest in digests for act in digest["flux"]], public_url)
+        feed = atom_feed(body, region_publisher, _feed_of(digests), public_url)
         put_if_changed(store, feed_key(body.siren), feed)
         document["flux"] = {"atom": FEED_FILE}
     put_if_changed(store, key, json_bytes(document))

@@ -8,9 +8,10 @@ import random
 from datetime import date, datetime
 from decimal import Decimal
 
+import msgspec
 import pytest
 
-from core.jsonio import compact_json_bytes, json_bytes, spaced_json_bytes
+from core.jsonio import compact_json_bytes, fragments_json_bytes, json_bytes, spaced_json_bytes
 from core.store import sha256_hex
 from load.versions import HASH_LENGTH, fingerprint
 
@@ -73,3 +74,13 @@ def test_a_record_keeps_the_fingerprint_it_was_recorded_with():
            "date": date(2025, 1, 2), "numero": "2025-001"}
     recorded = sha256_hex(json.dumps(act, ensure_ascii=False, sort_keys=True, default=str).encode())[:HASH_LENGTH]
     assert fingerprint(act) == recorded
+
+
+def test_a_document_put_together_from_fragments_is_the_one_written_whole():
+    """A first page put together from the JSON its year digests keep of each act is what writing its
+    acts whole gives, escapes, accents and key order included."""
+    acts = [{"objet": 'Vœu "urgent" <b>\u2028 é\ttab', "id": "1", "numero": None, "annexes": [{"nom": "a.pdf"}]},
+            {"z": 1, "a": ["x", 2, True, {"b": "\U0001f600"}]}]
+    fragments = [msgspec.Raw(compact_json_bytes(act)[:-1]) for act in acts]
+    document = {"siren": "200000016", "comptes": {"1": {"7": 3}}, "actes": acts}
+    assert fragments_json_bytes(dict(document, actes=fragments)) == compact_json_bytes(document)

@@ -458,11 +458,11 @@ def test_a_body_left_by_the_code_before_gets_its_years_parts_at_its_next_switch(
 def test_feed_and_first_page_records_from_the_year_digests_are_those_of_the_acts(tmp_path):
     """The feed (its acts kept in the digests as ranks among their first page acts) and the first
     page's records (the digests' fingerprints) are those made from the acts: after an act corrected
-    (same id, new objet), and from digests of the format before (without the fingerprints), which
-    are completed."""
+    (same id, new objet), and from digests of the formats before, which are completed: format 3
+    (without the fingerprints, its feed acts written whole), format 4 (without the first page acts'
+    keys; those completed from format 3 kept their feed acts whole): their feed acts become ranks."""
     from core.keys import widget_year_digest_key
     from load.versions import fingerprints, read_pointers, read_records
-    from load.widget_files import _read_part
 
     store = LocalStore(tmp_path)
     years = {2024: _year_acts(2024, 30, 1), 2025: _year_acts(2025, 40, 100)}
@@ -484,14 +484,23 @@ def test_feed_and_first_page_records_from_the_year_digests_are_those_of_the_acts
     write_year(store, BODY.siren, 2025, years[2025])
     switched(public_url)
     assert "Objet corrigé" in store.get_bytes(feed_key(BODY.siren)).decode()
-    for pointer in read_pointers(store, folder).values():
-        key = widget_year_digest_key("actes", BODY.siren, pointer["fichier"])
-        digest = _read_part(store, key)
-        del digest["empreintes"]
-        store.put_bytes(key, json.dumps(dict(digest, format=3)).encode())
-    switched(public_url)
-    for pointer in read_pointers(store, folder).values():
-        assert read_widget_json(store, widget_year_digest_key("actes", BODY.siren, pointer["fichier"]))["format"] == 4
+    digest_keys = [widget_year_digest_key("actes", BODY.siren, pointer["fichier"])
+                   for pointer in read_pointers(store, folder).values()]
+    for kind in (3, 4):
+        for key in digest_keys:
+            digest = read_widget_json(store, key)
+            page, feed = digest.pop("premiere_page"), digest.pop("flux")
+            older = dict(digest, format=kind, premiere_page=page,
+                         flux=[page[act] if isinstance(act, int) else act for act in feed])
+            del older["cles"]
+            if kind == 3:
+                del older["empreintes"]
+            store.put_bytes(key, json.dumps(older).encode())
+        switched(public_url)
+        for key in digest_keys:
+            digest = read_widget_json(store, key)
+            assert digest["format"] == 5 and len(digest["cles"]) == len(digest["premiere_page"])
+            assert all(isinstance(act, int) for act in digest["flux"]), "the feed acts of the first page are ranks"
 
 
 def test_a_stable_year_copy_lost_is_written_again_at_the_next_switch(tmp_path):
