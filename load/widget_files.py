@@ -19,6 +19,7 @@ import json
 import mimetypes
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
 from urllib.parse import quote
@@ -84,12 +85,17 @@ SEARCH_FIELDS = ("numero", "objet", "matiere")
 STOP_WORDS = (
     "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les", "pour", "sur", "un", "une",
 )
+_STOP = frozenset(STOP_WORDS)
 _NOT_WORD = re.compile(r"[\W_]+")
 # The combining diacritical marks (U+0300 to U+036F, all of them marks): what NFD leaves of a Latin
 # letter's accents.
-_LATIN_MARKS = dict.fromkeys(range(0x300, 0x370))
+_LATIN_MARKS = re.compile("[\u0300-\u036f]+")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+# Between the texts ``_tokens_each`` tokenizes at once: not a word character, a starter for NFD
+# (marks are never reordered across it) and neither cased nor case-ignorable (a final sigma stays one).
+_BETWEEN = "\x00"
 # Ligatures NFD leaves whole: "vœu" is searched as "voeu".
-LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+LIGATURES = {"œ": "oe", "æ": "ae"}
 PublicUrl = Callable[[str], str]
 
 
@@ -530,39 +536,53 @@ def search_tokens(text: str) -> list[str]:
     Mirrors ``tokenize`` in ``widgets/actes.js`` (NFD, drop marks, lower, œ and æ as two
     letters, split on what is neither letter nor digit); a change here must be made there too.
     """
-    bare = unicodedata.normalize("NFD", text or "")
+    return [word for word in _NOT_WORD.split(_searched_text(text or "")) if word and word not in _STOP]
+
+
+def _searched_text(text: str) -> str:
+    """``text`` as ``search_tokens`` splits it: NFD without its marks, lower case, ligatures as two letters."""
+    bare = unicodedata.normalize("NFD", text)
     if not bare.isascii():  # the accents of Latin letters are marks of one block: taken out in C first
-        bare = bare.translate(_LATIN_MARKS)
-        if not bare.isascii():
-            bare = "".join(c for c in bare if not unicodedata.category(c).startswith("M"))
-    return [word for word in _NOT_WORD.split(bare.lower().translate(LIGATURES)) if word and word not in STOP_WORDS]
+        bare = _LATIN_MARKS.sub("", bare)
+        if not bare.isascii():  # other marks, looked for among the few other characters left
+            marks = {c for c in set(_NOT_ASCII.findall(bare)) if unicodedata.category(c).startswith("M")}
+            if marks:
+                bare = re.sub("[" + "".join(sorted(marks)) + "]", "", bare)
+    bare = bare.lower()
+    for letter, letters in LIGATURES.items():
+        bare = bare.replace(letter, letters)
+    return bare
+
+
+def _tokens_each(texts: list[str]) -> list[list[str]]:
+    """``search_tokens`` of each text, the texts made plain together (a year's acts: one pass in C)."""
+    joined = _BETWEEN.join(texts)
+    if joined.count(_BETWEEN) != len(texts) - 1:  # a text holds the character put between them
+        return [search_tokens(text) for text in texts]
+    return [[word for word in _NOT_WORD.split(part) if word and word not in _STOP]
+            for part in _searched_text(joined).split(_BETWEEN)]
 
 
 def search_part(acts: Iterable[dict]) -> dict:
     """The search postings of some acts (one year file's), by their rank among them: ``ids``
     (each act once, first seen), ``longueurs`` (unique words per field) and ``termes`` (term ->
     field id -> [[rank, occurrences], ...]); the widget puts a body's years' parts together."""
-    ids: list[str] = []
-    lengths: list[list[int]] = []
-    postings: dict[str, dict[str, dict[int, int]]] = {}
     seen: set[str] = set()
-    for act in acts:
-        if act["id"] in seen:
-            continue
-        seen.add(act["id"])
-        rank = len(ids)
-        ids.append(act["id"])
+    unique = [act for act in acts if not (act["id"] in seen or seen.add(act["id"]))]  # each id as first seen
+    ids = [act["id"] for act in unique]
+    lengths: list[list[int]] = []
+    postings: dict[str, dict[str, list[list[int]]]] = {}
+    fields = [str(field_id) for field_id in range(len(SEARCH_FIELDS))]
+    words = iter(_tokens_each([act.get(field) or "" for act in unique for field in SEARCH_FIELDS]))
+    for rank in range(len(unique)):
         counted = []
-        for field_id, field in enumerate(SEARCH_FIELDS):
-            tokens = search_tokens(act.get(field) or "")
-            counted.append(len(set(tokens)))
-            for token in tokens:
-                per_doc = postings.setdefault(token, {}).setdefault(str(field_id), {})
-                per_doc[rank] = per_doc.get(rank, 0) + 1
+        for field in fields:
+            found = Counter(next(words))
+            counted.append(len(found))
+            for token, occurrences in found.items():
+                postings.setdefault(token, {}).setdefault(field, []).append([rank, occurrences])
         lengths.append(counted)
-    return {"ids": ids, "longueurs": lengths,
-            "termes": {term: {field: [[rank, n] for rank, n in docs.items()] for field, docs in fields.items()}
-                       for term, fields in postings.items()}}
+    return {"ids": ids, "longueurs": lengths, "termes": postings}
 
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",

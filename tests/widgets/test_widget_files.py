@@ -517,8 +517,9 @@ def test_a_stable_year_copy_lost_is_written_again_at_the_next_switch(tmp_path):
 
 
 def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
-    """The accents taken out a block at a time and the first page's moments computed once give what
-    dropping every mark character by character and ranking each group by its dates gave."""
+    """The accents taken out a block at a time (a year's texts at once) and the first page's moments
+    computed once give what dropping every mark character by character and ranking each group by its
+    dates gave."""
     import random
     import unicodedata
 
@@ -526,7 +527,7 @@ def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
 
     def tokens(text):
         bare = "".join(c for c in unicodedata.normalize("NFD", text or "") if not unicodedata.category(c).startswith("M"))
-        return [w for w in _NOT_WORD.split(bare.lower().translate(LIGATURES)) if w and w not in STOP_WORDS]
+        return [w for w in _NOT_WORD.split(bare.lower().translate(str.maketrans(LIGATURES))) if w and w not in STOP_WORDS]
 
     def page(acts, per_group):
         groups = {("tous", ""): list(acts)}
@@ -547,6 +548,14 @@ def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 15)))
         assert search_tokens(text) == tokens(text)
     assert search_tokens(None) == tokens(None) == []
+    # a year's texts made plain together: marks opening a text, a final sigma, a dotted capital I, the
+    # character put between the texts held by one of them
+    from load.widget_files import _tokens_each
+
+    alphabet += "\u0301\u0327ΣσΟΔİ\x00\n"
+    for _ in range(500):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(0, 6))]
+        assert _tokens_each(texts) == [tokens(text) for text in texts], texts
     for _ in range(200):
         acts = [{"id": f"i{rng.randint(0, 60)}", "numero": str(rng.randint(0, 5)), "seen": at,
                  "nature_code": rng.choice(["1", "2", None]), "matiere_code": rng.choice(["1.1", "2.3", "", None]),
