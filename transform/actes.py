@@ -551,26 +551,29 @@ def _empty_keys() -> pd.DataFrame:
     return KEYS_SCHEMA.empty_table().to_pandas()
 
 
-def _write_latest(store: ObjectStore, keys: pd.DataFrame | pa.Table, rows: dict[int, pd.DataFrame], files: list[str],
-                  gone: set[int] = frozenset()) -> None:
+def _normalised(table: pd.DataFrame | pa.Table, schema: pa.Schema, order: list[str]) -> pa.Table:
+    """A table as the latest tables are written, whichever way it was made (a night's update, a rebuild):
+    ``schema``'s columns without pandas metadata, sorted in C (texts by code point, stable), one chunk;
+    the same rows give the same bytes."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+    table = table.replace_schema_metadata(None).cast(schema).sort_by([(column, "ascending") for column in order])
+    return table.combine_chunks()
+
+
+def _write_latest(store: ObjectStore, keys: pd.DataFrame | pa.Table, rows: dict[int, pd.DataFrame | pa.Table],
+                  files: list[str], gone: set[int] = frozenset()) -> None:
     """Each given year's rows, the keys (a frame, or a table of ``KEYS_SCHEMA``'s columns), then the list
     of files they follow (last: what readers check)."""
-    for year, frame in sorted(rows.items()):
-        if frame.empty:
+    for year, table in sorted(rows.items()):
+        if len(table) == 0:
             store.delete(latest_key(year))
         else:
-            ordered = frame.sort_values(ACT_KEY + VERSION_ORDER, kind="stable")
-            store.put_bytes(latest_key(year), table_to_parquet_bytes(
-                pa.Table.from_pandas(ordered, schema=STAGING_SCHEMA, preserve_index=False)))
+            store.put_bytes(latest_key(year),
+                            table_to_parquet_bytes(_normalised(table, STAGING_SCHEMA, ACT_KEY + VERSION_ORDER)))
     for year in gone:
         store.delete(latest_key(year))
-    if isinstance(keys, pd.DataFrame):
-        keys = pa.Table.from_pandas(keys, schema=KEYS_SCHEMA, preserve_index=False)
-    # Sorted in C (texts by code point, each key once), one chunk, no pandas metadata, whichever way
-    # the table was made (a night's update, a rebuild): the same keys give the same bytes.
-    keys = keys.replace_schema_metadata(None).cast(KEYS_SCHEMA).sort_by([(column, "ascending") for column in ACT_KEY])
-    keys = keys.combine_chunks()
-    store.put_bytes(LATEST_KEYS, table_to_parquet_bytes(keys))
+    store.put_bytes(LATEST_KEYS, table_to_parquet_bytes(_normalised(keys, KEYS_SCHEMA, ACT_KEY)))
     store.put_bytes(LATEST_STATE, (json.dumps({"files": sorted(files)}, indent=0) + "\n").encode())
 
 
@@ -582,11 +585,11 @@ def rebuild_latest(store: ObjectStore) -> None:
     _write_latest(store, keys, rows, files, stale - set(rows))
 
 
-def _read_latest(store: ObjectStore, year: int) -> pd.DataFrame:
+def _read_latest(store: ObjectStore, year: int) -> pa.Table:
     try:
-        return read_parquet(store, latest_key(year)).to_pandas()
+        return read_parquet(store, latest_key(year)).replace_schema_metadata(None).cast(STAGING_SCHEMA)
     except FileNotFoundError:
-        return STAGING_SCHEMA.empty_table().to_pandas()
+        return STAGING_SCHEMA.empty_table()
 
 
 def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[str]) -> None:
@@ -610,16 +613,18 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
     winners = winners.assign(years=[sorted(set(years_before.get(key, [])) | years_now[key])
                                     for key in winners[ACT_KEY].itertuples(index=False, name=None)])
     touched = set(before["year"].astype(int)) | set(winners["year"].astype(int))
-    moved_out = set(before[ACT_KEY].itertuples(index=False, name=None))
+    moved_out = [_JOIN.join(key) for key in before[ACT_KEY].itertuples(index=False, name=None)]
     new_rows = night.merge(winners.loc[winners["new"], ACT_KEY + VERSION_ORDER], on=ACT_KEY + VERSION_ORDER)
     rows = {}
-    for year in sorted(touched):
+    for year in sorted(touched):  # each year's rows filtered in C: only the night's are a frame
         current = _read_latest(store, year)
-        stays = [key not in moved_out for key in current[ACT_KEY].itertuples(index=False, name=None)]
+        joined = _joined_key(current)
         kept_old = winners[(~winners["new"]) & (winners["year"] == year)]
-        old_rows = current.merge(kept_old[ACT_KEY], on=ACT_KEY) if not kept_old.empty else current.iloc[0:0]
-        added = new_rows[new_rows["year"] == year].drop(columns="year")
-        rows[year] = pd.concat([current[stays], old_rows, added], ignore_index=True)
+        old_rows = current.filter(among(joined, (_JOIN.join(key) for key in
+                                                 kept_old[ACT_KEY].itertuples(index=False, name=None))))
+        added = pa.Table.from_pandas(new_rows[new_rows["year"] == year].drop(columns="year"), schema=STAGING_SCHEMA,
+                                     preserve_index=False).replace_schema_metadata(None)
+        rows[year] = pa.concat_tables([current.filter(pc.invert(among(joined, moved_out))), old_rows, added])
     winners = pa.Table.from_pandas(winners.drop(columns="new"), schema=KEYS_SCHEMA, preserve_index=False)
     keys = pa.concat_tables([history.filter(pc.invert(known)).replace_schema_metadata(None).cast(KEYS_SCHEMA),
                              winners.replace_schema_metadata(None)])
@@ -664,7 +669,7 @@ def latest_rows(store: ObjectStore, year: int) -> pd.DataFrame:
     """The staging rows of the acts whose latest version is decided in ``year`` (that version)."""
     files = staging_keys(store)
     if _latest_state(store) == files:
-        return _read_latest(store, year)
+        return _read_latest(store, year).to_pandas()
     rows = _latest_from_files(store, files)[1]
     return rows.get(year, STAGING_SCHEMA.empty_table().to_pandas())
 

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from core.store import LocalStore, table_to_parquet_bytes
 from transform.actes import (
+    LATEST_PREFIX,
     STAGING_SCHEMA,
     NightTransform,
     latest_keys,
@@ -58,10 +59,12 @@ def test_each_year_holds_the_latest_version_of_its_acts_night_after_night(tmp_pa
     assert ledger_years(store, 2025) == {2024, 2025} and ledger_years(store, 2024) == {2024}
     updated = {year: latest_versions(store, year) for year in (2024, 2025)}
     keys = latest_keys(store)
-    rebuild_latest(store)  # from every night's file: the same rows and keys, column for column
+    kept = {key: store.get_bytes(key) for key in store.list_keys(LATEST_PREFIX + "/") if key.endswith(".parquet")}
+    rebuild_latest(store)  # from every night's file: the same rows and keys, column for column, byte for byte
     for year, frame in updated.items():
         pd.testing.assert_frame_equal(frame, latest_versions(store, year))
     pd.testing.assert_frame_equal(keys, latest_keys(store))
+    assert {key: store.get_bytes(key) for key in kept} == kept
 
     # A rerun of the second night that no longer has A's correction nor D: A is back to its first version.
     years = _night(store, "2025-01-07", _row("X", "2025-01-07", "2025-01-05", "X v1"))
