@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from core.keys import LEDGER_PREFIX, body_index_key, body_index_prefix
 from core.ledger import ActState
-from core.store import ObjectStore, read_parquet, table_to_parquet_bytes
+from core.store import SMALL_TABLES, ObjectStore, read_parquet, table_to_parquet_bytes
 
 _COMMAND = re.compile(r"/command=[0-9T-]+-(\d{9})-")
 
@@ -58,7 +58,8 @@ def write_body_index(store: ObjectStore, year: int, acts: pd.DataFrame, states: 
             store.delete(body_index_key(siren, year, "json"))
             continue
         store.put_bytes(body_index_key(siren, year, "parquet"),
-                        table_to_parquet_bytes(table.slice(rows[siren][0], rows[siren][1] - rows[siren][0])))
+                        table_to_parquet_bytes(table.slice(rows[siren][0], rows[siren][1] - rows[siren][0]),
+                                               SMALL_TABLES))
         store.put_bytes(body_index_key(siren, year, "json"),
                         json.dumps({"commands": commands.get(siren, [])}).encode())
     return len(rows)
