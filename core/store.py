@@ -75,11 +75,17 @@ def file_sha256(path: Path) -> str:
 TEMPORARY_PREFIX = ".tmp-"  # temporaries of earlier versions, written beside their object
 
 
+_ZONES = frozenset(zone.value for zone in Zone)
+
+
 def _check_key(key: str) -> str:
+    """``key`` if it names an object of a zone, else ``StoreError`` (checked at every access: a night
+    makes tens of thousands, so by set look-ups and text searches in C)."""
     parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") or p.startswith(TEMPORARY_PREFIX) for p in parts):
+    if ("" in parts or "." in parts or ".." in parts  # an empty key, a leading or doubled slash
+            or (TEMPORARY_PREFIX in key and any(part.startswith(TEMPORARY_PREFIX) for part in parts))):
         raise StoreError(f"invalid object key {key!r}")
-    if parts[0] not in {z.value for z in Zone}:
+    if parts[0] not in _ZONES:
         raise StoreError(f"object key {key!r} is outside the zones {[z.value for z in Zone]}")
     return key
 
@@ -133,7 +139,8 @@ class LocalStore:
         self.root = Path(root).resolve()
         self.url = self.root.as_uri()
         self.link_files = link_files
-        self._folders: set[Path] = set()  # folders this store made: a write makes its folder once
+        self._prefix = str(self.root) + os.sep
+        self._folders: set[str] = set()  # folders this store made: a write makes its folder once
         self._remove_dead_temporaries()
 
     def _remove_dead_temporaries(self) -> None:
@@ -147,7 +154,11 @@ class LocalStore:
                 path.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
-        return self.root / _check_key(key)
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
+        """The object's file name, as text (the accesses a night makes most do without a ``Path``)."""
+        return self._prefix + _check_key(key)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda handle: handle.write(data))
@@ -190,15 +201,16 @@ class LocalStore:
         """Write through a temporary renamed into place: a reader never sees half an object. The
         folders are made at a folder's first write only (a night writes thousands of objects, and
         each look-up is a system call): one removed since is made again."""
-        path = self._path(key)
-        if path.parent not in self._folders:
-            self._temporaries(path)
-            self._folders.add(path.parent)
-        tmp = f"{self.root / self.TEMPORARIES}/{os.getpid()}-{uuid.uuid4().hex}"
+        path = self._file(key)
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            self._temporaries(Path(path))
+            self._folders.add(folder)
+        tmp = f"{self._prefix}{self.TEMPORARIES}/{os.getpid()}-{uuid.uuid4().hex}"
         try:
             fd = os.open(tmp, _NEW_FILE, 0o600)
         except FileNotFoundError:
-            self._temporaries(path)
+            self._temporaries(Path(path))
             fd = os.open(tmp, _NEW_FILE, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -206,7 +218,7 @@ class LocalStore:
             try:
                 os.replace(tmp, path)
             except FileNotFoundError:
-                self._temporaries(path)
+                self._temporaries(Path(path))
                 os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -214,7 +226,7 @@ class LocalStore:
 
     def get_bytes(self, key: str) -> bytes:
         try:
-            with open(self._path(key), "rb") as stream:
+            with open(self._file(key), "rb") as stream:
                 return stream.read()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise FileNotFoundError(f"{key} not found in {self.url}") from None
@@ -227,7 +239,7 @@ class LocalStore:
         return path.open("rb")
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return os.path.isfile(self._file(key))
 
     def list_keys(self, prefix: str) -> list[str]:
         base = self.root / prefix
@@ -248,7 +260,10 @@ class LocalStore:
         return sorted(keys)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            os.unlink(self._file(key))
+        except FileNotFoundError:
+            pass
 
     def content_sha256(self, key: str) -> str | None:
         """sha256 of the object's bytes, None when absent."""
