@@ -16,9 +16,11 @@ A night writes the search and text parts of the years it touched only.
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -55,6 +57,7 @@ from load.versions import (
 )
 from load.widget_text_index import current_text_entry, publish_text_indexes, published_bounds, text_part_outdated
 
+log = logging.getLogger(__name__)
 WIDGET_PREFIX = widget_prefix("actes")
 WIDGET_PAGE_KEY = f"{WIDGETS_PREFIX}/actes.html"
 SEARCH_STEM = "recherche"
@@ -238,11 +241,20 @@ _KEYS = msgspec.json.Decoder(list[tuple])
 
 def _read_part(store: ObjectStore, key: str) -> dict | None:
     """A year digest of this format (its first page acts left as JSON; its feed acts that are not
-    ranks, too), completed when of a format before (``format`` tells which it was), else None."""
+    ranks, too), completed when of a format before (``format`` tells which it was), else None: then
+    made again from its year file, also when it cannot be read (cut short, garbled)."""
     try:
-        data = plain_bytes(store.get_bytes(key))
+        data = store.get_bytes(key)
     except FileNotFoundError:
         return None
+    try:
+        return _decoded_part(plain_bytes(data))
+    except (msgspec.DecodeError, KeyError, TypeError, AttributeError, EOFError, OSError, zlib.error) as error:
+        log.warning("%s: year digest unreadable (%s), made again from its year file", key, error)
+        return None
+
+
+def _decoded_part(data: bytes) -> dict | None:
     stored = _STORED_DIGEST.decode(data)
     kind = msgspec.json.decode(stored["format"]) if "format" in stored else None
     if kind in COMPLETED_PARTS_FORMATS:

@@ -563,3 +563,26 @@ def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
                  "date_decision": rng.choice([None, "2025-01-01", "2024-11-01"])} for at in range(rng.randint(0, 120))]
         per_group = rng.choice([1, 3, 20])
         assert page_acts(acts, per_group) == page(acts, per_group)
+
+
+def test_a_year_digest_left_unreadable_is_made_again_from_its_year_file(tmp_path):
+    """A private year digest cut short or garbled (a disk, a hand) does not stop the body's switch: it is
+    made again from its year file, and the first page and feed are those of the acts."""
+    from core.keys import widget_year_digest_key
+    from load.versions import read_pointers
+
+    store = LocalStore(tmp_path)
+    years = {2024: _year_acts(2024, 12, 1), 2025: _year_acts(2025, 12, 100)}
+    folder = f"public/widgets/actes/{BODY.siren}"
+    for year, acts in years.items():
+        write_year(store, BODY.siren, year, acts)
+    publish_index(store, BODY, "Syndicat", public_url)
+    for pointer, garbage in zip(read_pointers(store, folder).values(), (b'{"format": 5, "actes": ', b"[1, 2]")):
+        store.put_bytes(widget_year_digest_key("actes", BODY.siren, pointer["fichier"]), garbage)
+    publish_index(store, BODY, "Syndicat", public_url)
+    acts = [act for year in sorted(years) for act in years[year]]
+    manifest = json.loads(store.get_bytes(index_key(BODY.siren)))
+    assert read_widget_json(store, f"{folder}/{manifest['premiere_page']['fichier']}") == first_page(BODY.siren, acts)
+    assert store.get_bytes(feed_key(BODY.siren)) == atom_feed(BODY, "Syndicat", acts, public_url)
+    for pointer in read_pointers(store, folder).values():
+        assert read_widget_json(store, widget_year_digest_key("actes", BODY.siren, pointer["fichier"]))["format"] == 5
