@@ -523,7 +523,9 @@ def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
     import random
     import unicodedata
 
-    from load.widget_files import _NOT_WORD, LIGATURES, STOP_WORDS, _matiere_group, _moment, _newest_first, page_acts
+    from load.widget_files import (
+        _NOT_WORD, LIGATURES, STOP_WORDS, _matiere_group, _moment, _newest_first, _tokens_each, page_acts,
+    )
 
     def tokens(text):
         bare = "".join(c for c in unicodedata.normalize("NFD", text or "") if not unicodedata.category(c).startswith("M"))
@@ -550,8 +552,6 @@ def test_search_tokens_and_first_page_are_those_of_their_plain_definitions():
     assert search_tokens(None) == tokens(None) == []
     # a year's texts made plain together: marks opening a text, a final sigma, a dotted capital I, the
     # character put between the texts held by one of them
-    from load.widget_files import _tokens_each
-
     alphabet += "\u0301\u0327ΣσΟΔİ\x00\n"
     for _ in range(500):
         texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(0, 6))]
