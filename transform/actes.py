@@ -599,7 +599,7 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
         return
     night = pa.concat_tables([_with_year(table, year) for year, table in tables.items()]).to_pandas()
     history = read_parquet(store, LATEST_KEYS)  # every act's key: filtered in C, only the night's become a frame
-    known = among(_joined_key(history), (_JOIN.join(key) for key in night[ACT_KEY].itertuples(index=False, name=None)))
+    known = among(_joined_key(history), _joined_keys(night))
     before = history.filter(known).to_pandas()
     candidates = pd.concat([before.drop(columns="years").assign(new=False),
                             night[ACT_KEY + VERSION_ORDER + ["year"]].assign(new=True)], ignore_index=True)
@@ -613,15 +613,14 @@ def _update_latest(store: ObjectStore, tables: dict[int, pa.Table], files: list[
     winners = winners.assign(years=[sorted(set(years_before.get(key, [])) | years_now[key])
                                     for key in winners[ACT_KEY].itertuples(index=False, name=None)])
     touched = set(before["year"].astype(int)) | set(winners["year"].astype(int))
-    moved_out = [_JOIN.join(key) for key in before[ACT_KEY].itertuples(index=False, name=None)]
+    moved_out = _joined_keys(before)
     new_rows = night.merge(winners.loc[winners["new"], ACT_KEY + VERSION_ORDER], on=ACT_KEY + VERSION_ORDER)
     rows = {}
     for year in sorted(touched):  # each year's rows filtered in C: only the night's are a frame
         current = _read_latest(store, year)
         joined = _joined_key(current)
         kept_old = winners[(~winners["new"]) & (winners["year"] == year)]
-        old_rows = current.filter(among(joined, (_JOIN.join(key) for key in
-                                                 kept_old[ACT_KEY].itertuples(index=False, name=None))))
+        old_rows = current.filter(among(joined, _joined_keys(kept_old)))
         added = pa.Table.from_pandas(new_rows[new_rows["year"] == year].drop(columns="year"), schema=STAGING_SCHEMA,
                                      preserve_index=False).replace_schema_metadata(None)
         rows[year] = pa.concat_tables([current.filter(pc.invert(among(joined, moved_out))), old_rows, added])
@@ -638,6 +637,11 @@ _JOIN = "\x1f"
 
 def _joined_key(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(*(table[column] for column in ACT_KEY), _JOIN)
+
+
+def _joined_keys(frame: pd.DataFrame) -> list[str]:
+    """``_joined_key`` of a frame's rows."""
+    return [_JOIN.join(key) for key in frame[ACT_KEY].itertuples(index=False, name=None)]
 
 
 def latest_keys(store: ObjectStore) -> pd.DataFrame:
