@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from chains.body_switches import failed_bodies, switch_each
 from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows, timed
 from chains.publication import publish_by_body
 from chains.run_report import build_report, summary_lines
@@ -452,14 +453,13 @@ class ActesChain(Chain):
             switch_dataset_manifest(store, base.rsplit("/", 1)[0], dataset, settings.version_retention_days)["manifest"]
             for dataset, base in sorted(BASE_KEYS.items())
         ]
-        wanted = None if bodies is None else set(bodies) | pending_bodies(store)
+        wanted = None if bodies is None else set(bodies) | pending_bodies(store) | failed_bodies(store, self.name)
         identity = body_headers(settings)
-        keys += [
-            publish_index(store, body, registry.publisher, settings.public_url, settings.version_retention_days,
-                          identity(body.siren))
-            for body in registry.bodies
-            if wanted is None or body.siren in wanted
-        ]
+        keys += switch_each(
+            store, self.name, [body for body in registry.bodies if wanted is None or body.siren in wanted],
+            lambda body: [publish_index(store, body, registry.publisher, settings.public_url,
+                                        settings.version_retention_days, identity(body.siren))],
+            lambda body: body.siren)
         return keys + publish_catalogue_and_map(settings, store, registry, wanted)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],

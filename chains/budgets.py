@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pandas as pd
 
+from chains.body_switches import failed_bodies, switch_each
 from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows
 from chains.populations import body_population
 from chains.publication import publish_shaped
@@ -28,7 +29,7 @@ from core.keys import (
 )
 from core.ledger import applied_files, ledger_files, ledger_lines, record_applied
 from core.publication_rule import Decision
-from core.registry import body_registry
+from core.registry import Body, body_registry
 from core.store import ObjectStore, put_if_changed
 from extract.plans_de_comptes import PlanSource
 from load.budget_widgets import (
@@ -232,25 +233,27 @@ class BudgetsChain(Chain):
         current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])
         current = follow_decisions(current, current_decisions(store, registry))
         published = publishable(current, {b.siren for b in registry.bodies if b.open_data})
-        wanted = None if bodies is None else set(bodies)
+        wanted = None if bodies is None else set(bodies) | failed_bodies(store, self.name)
         population_of = population_lookup(settings, store, registry)
         found = comparisons(published, registry.bodies, population_of)
         shown, moved = moved_comparisons(found, registry.region_name, read_json(store, BUDGET_COMPARISONS_KEY))
-        written, kept_back, looked_at = [], False, set()
-        for body in registry.bodies:
-            if wanted is not None and body.siren not in wanted and body.siren not in moved:
-                continue
-            looked_at.add(body.siren)
+        looked_at = [body for body in registry.bodies if wanted is None or body.siren in wanted or body.siren in moved]
+        kept_back = False
+
+        def switch(body: Body) -> list[str]:
+            nonlocal kept_back
             lines = published[published["siren"] == body.siren] if not published.empty else published
             if not plans_at_hand(plans, lines) and document_names(lines) == published_document_names(store, body):
                 kept_back = kept_back or body.siren in moved
-                continue  # the same documents: keep them as published, with the labels their plans gave
-            written += publish_body(store, body, registry.publisher, lines, function_plan,
-                                    settings.version_retention_days, population_of(body), found, registry.region_name)
+                return []  # the same documents: keep them as published, with the labels their plans gave
+            return publish_body(store, body, registry.publisher, lines, function_plan,
+                                settings.version_retention_days, population_of(body), found, registry.region_name)
+
+        written = switch_each(store, self.name, looked_at, switch, lambda body: body.siren)
         if not kept_back:  # else tomorrow's night tries the communes kept back again
             put_if_changed(store, BUDGET_COMPARISONS_KEY, json_bytes(shown))
-        return [manifest] + written + publish_catalogue_and_map(settings, store, registry,
-                                                                None if wanted is None else looked_at)
+        return [manifest] + written + publish_catalogue_and_map(
+            settings, store, registry, None if wanted is None else {body.siren for body in looked_at})
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

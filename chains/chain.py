@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from chains.body_switches import failed_switches, failure_lines
 from chains.run_report import write_report_document
 from core.config import CHAINS, DATAGOUV_SCHEMA_NAMES, Settings
 from core.jsonio import json_bytes
@@ -329,11 +330,14 @@ class Chain:
         report = self.build_report(night, extracted, transformed, years, widgets, datagouv)
         key = report_key(self.name, night)
         store = self.store(settings)
+        if failures := failed_switches(store, self.name):
+            report["widget_failures"] = failures
         html = write_report_document(store, key, report, dag_id, run_id)
         if self.pending is not None:
             done = set(transformed.get("nights") or [night]) - self.unfinished_nights(transformed)
             self.pending.mark(store, done, begun=False)
-        return {"key": key, "html": html, "summary": self.summary_lines(report), "totals": report["totals"]}
+        return {"key": key, "html": html, "summary": self.summary_lines(report) + failure_lines(failures),
+                "totals": report["totals"]}
 
     def run_night(
         self, settings: Settings, night: str, force_rebuild: bool = False,

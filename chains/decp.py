@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from chains.body_switches import failed_bodies, switch_each
 from chains.chain import Chain, Dataset, NightMarks, publish_catalogue_and_map, quarantined_rows
 from chains.publication import PublicationRefused, publish_prepared
 from core.config import Settings
@@ -364,7 +365,7 @@ def _publish_staged(settings: Settings, store: ObjectStore, year: int, staged: S
 # Widget indexes
 
 
-def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[str] | None) -> list[str]:
+def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[str] | None, chain: str) -> list[str]:
     """Switch the regional files' manifest to the versions the years wrote (the stable names
     follow), then each buyer's Focus marchés files as one set: its year files, indicators and
     manifest, the manifest last (a widget reads the old set or the new one, never a mix).
@@ -382,7 +383,8 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
     registry = body_registry(settings)
     names = name_lookup(settings, registry)
     seen: set[str] = set()
-    for siret in sorted(set(buyers)):
+
+    def switch(siret: str) -> list[str]:
         drafts = f"{WIDGET_DRAFTS}/{siret}/"
         files: dict[str, bytes] = {}
         years: dict[int, list[dict]] = {}
@@ -390,7 +392,10 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
             name = key[len(drafts):]
             if name.startswith("contrats-") and name.endswith(".json"):
                 files[name] = store.get_bytes(key)
-                years[int(name[len("contrats-"):-len(".json")])] = json.loads(files[name])["contrats"]
+                try:
+                    years[int(name[len("contrats-"):-len(".json")])] = json.loads(files[name])["contrats"]
+                except (ValueError, KeyError, TypeError) as error:
+                    raise ValueError(f"{key} cannot be read ({error})") from error
         seen.update([siret] + [h["id"] for entries in years.values() for e in entries for h in e["titulaires"]
                                if h["id"] and h["type_identifiant"] in ("SIRET", None)])
         if years:
@@ -398,9 +403,11 @@ def _publish_widgets(settings: Settings, store: ObjectStore, buyers: Iterable[st
             widget = dict(body.widget) if body else {}
             files[INDICATORS_FILE] = compact_json_bytes(indicators_document(siret, years))
             files[INDEX_FILE] = compact_json_bytes(index_document(siret, names(siret), registry.publisher, years, widget))
-        written += publish_file_set(store, buyer_prefix(siret).rstrip("/"), files, INDEX_FILE,
-                                    settings.version_retention_days,
-                                    records={year_file(year): entries for year, entries in years.items()})
+        return publish_file_set(store, buyer_prefix(siret).rstrip("/"), files, INDEX_FILE,
+                                settings.version_retention_days,
+                                records={year_file(year): entries for year, entries in years.items()})
+
+    written += switch_each(store, chain, sorted(set(buyers) | failed_bodies(store, chain)), switch, str)
     register_identifiers(settings, seen, "decp")
     put_if_changed(store, NAMES_MONTH_KEY, _dumps({"mois": current_month(store)}))
     return written + publish_catalogue_and_map(settings, store, registry, switched)
@@ -516,7 +523,7 @@ class DecpChain(Chain):
         return _publish_year(settings, self.store(settings), year, night)
 
     def publish_widgets(self, settings: Settings, bodies: Iterable[str] | None) -> list[str]:
-        return _publish_widgets(settings, self.store(settings), bodies)
+        return _publish_widgets(settings, self.store(settings), bodies, self.name)
 
     def build_report(self, night: str, extracted: dict, transformed: dict, years: list[dict], widgets: list[str],
                      datagouv: list[dict]) -> dict:

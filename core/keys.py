@@ -95,6 +95,8 @@ WIDGET_CATALOGUE_LEASE = "widget-catalogue"
 REUSE_MAP_KEY = f"{WIDGETS_PREFIX}/carte-reutilisations.geojson"
 # The pages seen embedding a body's widgets (``digor serve`` with DIGOR_RECORD_EMBEDDING_PAGES), one file per body.
 EMBEDDING_PAGES_PREFIX = f"{PRIVATE}/widgets/pages-integration"
+# The bodies whose widget switch failed, per chain (``chains.body_switches``): reported, tried again.
+WIDGET_SWITCH_FAILURES_PREFIX = f"{PRIVATE}/widgets/switch-failures"
 
 
 def embedding_pages_key(siren: str) -> str:

@@ -38,6 +38,7 @@ or corrected budget, a series that moved) is deleted at the switch (``load.versi
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -55,6 +56,8 @@ from core.populations import band_label, band_of, french_number
 from core.registry import Body
 from core.store import ObjectStore
 from load.versions import VERSION_NAME, publish_file_set, read_json
+
+log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.json"
 FORMAT = "digor-budgets-widget/1"
@@ -468,19 +471,29 @@ def document_names(lines: pd.DataFrame) -> set[str]:
     return {_document_file(siret, int(year), stage, dm_date) for siret, year, stage, dm_date in keys}
 
 
-def published_document_names(store: ObjectStore, body: Body) -> set[str]:
-    """The names of the document files the body's current manifest names (without their version)."""
-    index = read_json(store, widget_prefix(body.siret) + INDEX_FILE)
-    if index is None:
-        return set()
-    names = {stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+def published_document_names(store: ObjectStore, body: Body) -> set[str] | None:
+    """The names of the document files the body's current manifest names (without their version); None
+    when the manifest cannot be read (garbled): then it is written again."""
+    key = widget_prefix(body.siret) + INDEX_FILE
+    try:
+        index = read_json(store, key)
+        if index is None:
+            return set()
+        names = named_stages(index)
+    except (ValueError, KeyError, TypeError) as error:
+        log.warning("%s cannot be read (%s): the body's budget widget files are written again", key, error)
+        return None
     return {f"{m['stem']}.{m['ext']}" if (m := VERSION_NAME.match(name)) else name for name in names}
+
+
+def named_stages(index: dict) -> set[str]:
+    """The document files a body's manifest names, one per stage."""
+    return {stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
 
 
 def named_files(index: dict) -> set[str]:
     """The files a body's manifest names: each stage's document and each establishment's series."""
-    return {e["serie"] for e in index["etablissements"]} | {
-        stage["fichier"] for e in index["etablissements"] for year in e["exercices"] for stage in year["etapes"]}
+    return {e["serie"] for e in index["etablissements"]} | named_stages(index)
 
 
 def publish_body(store: ObjectStore, body: Body, publisher: str, lines: pd.DataFrame,

@@ -303,7 +303,12 @@ def _year_parts(store: ObjectStore, siren: str, pointers: dict[str, dict], index
 
     def acts(year: str) -> list[dict]:
         if year not in read:
-            read[year] = read_widget_json(store, f"{folder}/{pointers[year]['fichier']}")["actes"]
+            key = f"{folder}/{pointers[year]['fichier']}"
+            try:
+                read[year] = read_widget_json(store, key)["actes"]
+            except UnreadableWidgetFile:
+                store.delete(key)  # of use to no reader; the year's next rebuild writes the version again
+                raise
         return read[year]
 
     def acts_once(year: str) -> list[dict]:
@@ -361,10 +366,18 @@ def make_year_parts(store: ObjectStore) -> int:
     return made
 
 
+class UnreadableWidgetFile(ValueError):
+    """A widget file that is not what the pipeline wrote (cut short, garbled): the message names it."""
+
+
 def read_widget_json(store: ObjectStore, key: str):
     """A widget file as the pipeline wrote it, compressed or not (read by msgspec: the same values as
     ``json.loads`` on the JSON digor writes, three times faster; a switch reads each year's digest)."""
-    return msgspec.json.decode(plain_bytes(store.get_bytes(key)))
+    data = store.get_bytes(key)
+    try:
+        return msgspec.json.decode(plain_bytes(data))
+    except (msgspec.DecodeError, EOFError, OSError, zlib.error) as error:
+        raise UnreadableWidgetFile(f"{key} cannot be read ({error})") from error
 
 
 def _matiere_group(act: dict) -> str:

@@ -189,6 +189,21 @@ def test_a_rerun_gives_the_same_bytes(own_budget_store, dags):
     assert _digest(own_budget_store / "public") == before
 
 
+@pytest.mark.parametrize("plans", ["at hand", "out of reach"])
+def test_a_garbled_budget_manifest_is_written_again_by_the_next_run(own_budget_store, dags, plans, monkeypatch,
+                                                                     tmp_path):
+    """A body's widget manifest garbled by hand: the next run writes the body's files again (with the plans
+    out of reach too, when the run otherwise keeps the files as published) and every body is switched."""
+    if plans == "out of reach":
+        monkeypatch.setenv("DIGOR_PLANS_DIRS", str(tmp_path / "no-plans"))
+        monkeypatch.setenv("DIGOR_PLANS_BASE_URL", "http://127.0.0.1:9/plans")
+    folder = next(p for p in sorted((own_budget_store / "public/widgets/budgets").iterdir()) if (p / "index.json").is_file())
+    whole = (folder / "index.json").read_bytes()
+    (folder / "index.json").write_bytes(whole[: len(whole) // 2])
+    _run(dags[1], DEMO_NIGHTS[-1], force_rebuild=True)
+    assert json.loads((folder / "index.json").read_bytes())["etablissements"]
+
+
 def test_the_budgets_run_waits_for_the_actes_run(demo_settings):
     from chains.budgets import CHAIN, ActesNotStaged
 
