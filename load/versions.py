@@ -197,8 +197,9 @@ def retire_superseded(
     before = dict(retired)
     deleted = []
     shown: set[str] = set()
+    stem_of = {name: _stem(name) for name in keep}
     # The versions named by a year first, newest first: they hold what the others show.
-    unread = sorted(keep, key=lambda n: (not _stem(n).isdigit(), _reversed(n)))
+    unread = sorted(keep, key=lambda n: (not stem_of[n].isdigit(), _reversed(n)))
 
     def shows_withdrawn(name: str) -> bool:
         """Whether the version holds a record no current version holds. The current versions' records
@@ -209,7 +210,7 @@ def retire_superseded(
         if held is None:
             return True
         stem = _stem(name)
-        for other in [n for n in unread if _stem(n) == stem] + [n for n in unread if _stem(n) != stem]:
+        for other in [n for n in unread if stem_of[n] == stem] + [n for n in unread if stem_of[n] != stem]:
             if held <= shown:
                 break
             unread.remove(other)
