@@ -50,34 +50,30 @@ def _the_body_s_own(error: Exception) -> bool:
 
 def switch_each(store: ObjectStore, chain: str, bodies: Iterable[Body], switch: Callable[[Body], list[str]],
                 identify: Callable[[Body], str]) -> list[str]:
-    """``switch`` each body in turn; the keys written. The failures of the bodies tried are recorded (the
-    others' kept as they were), a body switched is taken off the record."""
+    """``switch`` each body in turn; the keys written. ``bodies`` include those of ``failed_bodies``
+    still in the registry: the record is this run's failures (a body switched, or gone, leaves it)."""
     keys: list[str] = []
-    tried: set[str] = set()
     failed: dict[str, str] = {}
     for body in bodies:
-        ident = identify(body)
-        tried.add(ident)
         try:
             keys += switch(body)
         except Exception as error:
             if not _the_body_s_own(error):
                 raise
+            ident = identify(body)
             log.exception("%s: widget switch of body %s failed, its previous widget stays online", chain, ident)
             failed[ident] = one_line(error)
-    _record(store, chain, tried, failed)
+    _record(store, chain, failed)
     return keys
 
 
-def _record(store: ObjectStore, chain: str, tried: set[str], failed: dict[str, str]) -> None:
-    earlier = {failure["body"]: failure for failure in failed_switches(store, chain)}
+def _record(store: ObjectStore, chain: str, failed: dict[str, str]) -> None:
+    since = {failure["body"]: failure["since"] for failure in failed_switches(store, chain)}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    kept = {ident: failure for ident, failure in earlier.items() if ident not in tried}
-    kept |= {ident: {"body": ident, "error": error, "since": earlier.get(ident, {}).get("since", now)}
-             for ident, error in failed.items()}
-    if kept:
-        put_if_changed(store, failures_key(chain), json_bytes([kept[ident] for ident in sorted(kept)]))
-    elif earlier:
+    if failed:
+        put_if_changed(store, failures_key(chain), json_bytes(
+            [{"body": ident, "error": failed[ident], "since": since.get(ident, now)} for ident in sorted(failed)]))
+    elif since:
         store.delete(failures_key(chain))
 
 

@@ -123,3 +123,21 @@ def test_a_failure_of_the_store_stops_the_switch_at_once(tmp_path):
     with pytest.raises(StoreUnreachable):
         switch_each(store, "actes", ["212900997", "200099992"], switch, str)
     assert tried == ["212900997"] and failed_switches(store, "actes") == []
+
+
+def test_the_record_keeps_when_a_body_first_failed_and_forgets_a_body_gone(tmp_path):
+    from chains.body_switches import failed_switches, switch_each
+
+    store = LocalStore(tmp_path)
+
+    def switch(siren: str) -> list[str]:
+        if siren == GARBLED:
+            raise ValueError(f"public/widgets/actes/{siren}/2024.0123456789ab.json cannot be read")
+        return [f"public/widgets/actes/{siren}/index.json"]
+
+    assert switch_each(store, "actes", [GARBLED, "200099992"], switch, str) == ["public/widgets/actes/200099992/index.json"]
+    [first] = failed_switches(store, "actes")
+    switch_each(store, "actes", [GARBLED], switch, str)
+    assert failed_switches(store, "actes") == [first]  # still failing: since the first night it did
+    switch_each(store, "actes", ["200099992"], switch, str)  # the body left the registry
+    assert failed_switches(store, "actes") == []
