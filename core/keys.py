@@ -315,7 +315,8 @@ def body_index_prefix(siren: str) -> str:
 
 
 def body_index_key(siren: str, year: int, suffix: str) -> str:
-    """One body's index of one year: ``parquet`` (its acts) then ``json`` (the ledger files it follows)."""
+    """One body's index of one year: its acts (``load.body_index.TABLE``) then ``json`` (the ledger files it
+    follows)."""
     return f"{body_index_prefix(siren)}annee={year}.{suffix}"
 
 

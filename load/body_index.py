@@ -18,8 +18,11 @@ import pyarrow as pa
 
 from core.keys import LEDGER_PREFIX, body_index_key, body_index_prefix
 from core.ledger import ActState
-from core.store import SMALL_TABLES, ObjectStore, read_parquet, table_to_parquet_bytes
+from core.store import ObjectStore, read_arrow, read_parquet, table_to_arrow_bytes
 
+# A body-year's acts: an Arrow IPC file (written and read back ten times faster than Parquet: a night
+# writes one per touched body and year); Parquet before, read until the body-year is written again.
+TABLE, EARLIER_TABLE = "arrow", "parquet"
 _COMMAND = re.compile(r"/command=[0-9T-]+-(\d{9})-")
 
 
@@ -54,12 +57,11 @@ def write_body_index(store: ObjectStore, year: int, acts: pd.DataFrame, states: 
     commands = commands_by_body(following)
     for siren in wanted:
         if siren not in rows:
-            store.delete(body_index_key(siren, year, "parquet"))
-            store.delete(body_index_key(siren, year, "json"))
+            for suffix in (TABLE, EARLIER_TABLE, "json"):
+                store.delete(body_index_key(siren, year, suffix))
             continue
-        store.put_bytes(body_index_key(siren, year, "parquet"),
-                        table_to_parquet_bytes(table.slice(rows[siren][0], rows[siren][1] - rows[siren][0]),
-                                               SMALL_TABLES))
+        store.put_bytes(body_index_key(siren, year, TABLE),
+                        table_to_arrow_bytes(table.slice(rows[siren][0], rows[siren][1] - rows[siren][0])))
         store.put_bytes(body_index_key(siren, year, "json"),
                         json.dumps({"commands": commands.get(siren, [])}).encode())
     return len(rows)
@@ -76,7 +78,8 @@ def read_body_index(store: ObjectStore, siren: str) -> tuple[pd.DataFrame, set[s
     for year in years:
         try:
             commands |= set(json.loads(store.get_bytes(body_index_key(siren, year, "json")))["commands"])
-            frame = read_parquet(store, body_index_key(siren, year, "parquet")).to_pandas()
+            frame = (read_arrow(store, body_index_key(siren, year, TABLE)) if body_index_key(siren, year, TABLE) in keys
+                     else read_parquet(store, body_index_key(siren, year, EARLIER_TABLE))).to_pandas()
         except FileNotFoundError:
             return None  # being rewritten: the caller computes the body's acts instead
         frames.append(frame.assign(year=year))

@@ -66,3 +66,20 @@ def test_a_decision_recorded_since_the_index_was_written_shows_at_once(settings,
     ledger_reads = [k for k in read if k.startswith(LEDGER_PREFIX + "/")]
     assert ledger_reads and all("/command=" in k and f"-{BODY}-" in k for k in ledger_reads), "only its decision"
     assert _sorted(Acts(settings, AGENT).frame) == _sorted(actes_chain.acts_of_bodies(settings, (BODY,)))
+
+
+def test_an_index_written_before_in_parquet_is_read_until_its_year_is_written_again(settings, monkeypatch):
+    """Body-years indexed before the Arrow files (Parquet then) show the same acts; none is lost."""
+    from core.keys import body_index_prefix
+    from core.store import read_arrow, table_to_parquet_bytes
+
+    expected = _sorted(Acts(settings, AGENT).frame)
+    store = LocalStore(settings.store_url)
+    tables = [key for key in store.list_keys(body_index_prefix(BODY)) if key.endswith(".arrow")]
+    assert tables
+    for key in tables:
+        store.put_bytes(key.removesuffix(".arrow") + ".parquet", table_to_parquet_bytes(read_arrow(store, key)))
+        store.delete(key)
+    read = _reads(monkeypatch)
+    assert _sorted(Acts(settings, AGENT).frame) == expected
+    assert not [k for k in read if k.startswith(STAGING + "/") or k.startswith(LEDGER_PREFIX + "/")], "from the index"
