@@ -32,7 +32,8 @@ def failures_key(chain: str) -> str:
 
 
 def failed_switches(store: ObjectStore, chain: str) -> list[dict]:
-    """The bodies whose last switch failed: ``body`` (its SIREN, or a buyer's SIRET), ``error`` (one line naming the file), ``since``."""
+    """The bodies whose last switch failed: ``body`` (its SIREN, or a buyer's SIRET), ``error`` (one line
+    naming the file), ``since``."""
     return read_json(store, failures_key(chain), [])
 
 

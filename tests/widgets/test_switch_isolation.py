@@ -5,7 +5,6 @@ the next run tries it again."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -135,7 +134,8 @@ def test_the_record_keeps_when_a_body_first_failed_and_forgets_a_body_gone(tmp_p
             raise ValueError(f"public/widgets/actes/{siren}/2024.0123456789ab.json cannot be read")
         return [f"public/widgets/actes/{siren}/index.json"]
 
-    assert switch_each(store, "actes", [GARBLED, "200099992"], switch, str) == ["public/widgets/actes/200099992/index.json"]
+    switched = switch_each(store, "actes", [GARBLED, "200099992"], switch, str)
+    assert switched == ["public/widgets/actes/200099992/index.json"]
     [first] = failed_switches(store, "actes")
     switch_each(store, "actes", [GARBLED], switch, str)
     assert failed_switches(store, "actes") == [first]  # still failing: since the first night it did
