@@ -337,7 +337,7 @@ class Chain:
             done = set(transformed.get("nights") or [night]) - self.unfinished_nights(transformed)
             self.pending.mark(store, done, begun=False)
         return {"key": key, "html": html, "summary": self.summary_lines(report) + failure_lines(failures),
-                "totals": report["totals"]}
+                "totals": report["totals"], "widget_failures": failures}
 
     def run_night(
         self, settings: Settings, night: str, force_rebuild: bool = False,

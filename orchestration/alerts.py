@@ -1,4 +1,5 @@
-"""Alerts: one message per failed or late DAG run, by e-mail and to a webhook.
+"""Alerts: one message per failed or late DAG run, by e-mail and to a webhook; and one per run that
+succeeded with something to repair (``warn``).
 
 Channels are Airflow connections: ``digor_smtp`` (sent through Airflow's SMTP provider;
 recipients in the connection extra ``to`` or DIGOR_ALERT_TO) and ``digor_webhook``
@@ -103,6 +104,15 @@ def send(alert: dict) -> list[str]:
         except requests.RequestException as error:
             log.error("alert webhook %s failed: %s", WEBHOOK_CONN_ID, type(error).__name__)
     return sent
+
+
+def warn(context, reason: str) -> None:
+    """A run that succeeded with something an engineer must repair (a body's widget left as it was):
+    one message on each channel, the run's links with it, sent by the task that found it."""
+    dag_run = context["dag_run"]
+    alert = compose("warning", dag_run.dag_id, dag_run.run_id, [], reason)
+    alert["region"] = param_region(context.get("params")) or ""
+    log.info("warning sent on %s", send(alert) or "no channel")
 
 
 def on_run_failure(context) -> None:

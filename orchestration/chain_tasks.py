@@ -239,6 +239,12 @@ def report(chain: str, extracted: dict, transformed: dict, years: list[dict], wi
         )
     for line in written["summary"]:
         log.info(line)
+    if failures := written.get("widget_failures"):
+        from orchestration.alerts import warn
+
+        warn(context, f"{len(failures)} bodies' widgets not switched (their previous widgets stay online): "
+                      + "; ".join(f"{f['body']}: {f['error']}" for f in failures[:5])
+                      + (f" (and {len(failures) - 5} more, in the run report)" if len(failures) > 5 else ""))
     for asset in context["task"].outlets:  # what waits for this chain learns which nights are ready
         context["outlet_events"][asset].extra = {"night": transformed["night"],
                                                  **({"nights": transformed["nights"]} if "nights" in transformed else {})}

@@ -93,3 +93,41 @@ def test_a_failed_night_sends_one_alert_on_each_channel(
     assert path == "/alerts" and auth == "Bearer hook-s3cret"
     assert [t["task_id"] for t in alert["failed_tasks"]] == ["extract_shard"]  # the night extracts in shards
     assert "hook-s3cret" not in json.dumps(alert) and "hook-s3cret" not in body
+
+
+def test_a_night_that_leaves_a_body_s_widget_behind_succeeds_and_warns_once(
+    airflow_db, demo_settings, monkeypatch, webhook_inbox
+):
+    """One body's year file garbled by hand: the run succeeds for the others and the webhook hears of
+    that body and the file, without the secret. (No document's text is read: a text published for that
+    body rebuilds its year, which writes the file again, before or after the report.)"""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from chains.actes import CHAIN
+    from core.keys import widget_year_digest_key
+    from core.store import LocalStore
+    from load.versions import read_pointers
+    from load.widget_files import body_folder
+    from samples.actes import DEMO_NIGHTS
+
+    hook_port, posts = webhook_inbox
+    monkeypatch.setenv("AIRFLOW_CONN_DIGOR_WEBHOOK", json.dumps({
+        "conn_type": "http", "host": f"http://127.0.0.1:{hook_port}/alerts", "password": "hook-s3cret",
+    }))
+    monkeypatch.setenv("DIGOR_TEXT_MAX_BYTES", "1")
+    for night in DEMO_NIGHTS[:2]:
+        CHAIN.run_night(demo_settings, night)
+    store, siren = LocalStore(demo_settings.store_url), "212900997"
+    name = read_pointers(store, body_folder(siren))["2024"]["fichier"]
+    store.put_bytes(f"{body_folder(siren)}/{name}", b"\x00garbled")
+    store.delete(widget_year_digest_key("actes", siren, name))
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("actes")
+    run = dag.test(logical_date=pendulum.parse(DEMO_NIGHTS[2]))
+
+    assert run.state == DagRunState.SUCCESS
+    [(_, auth, alert)] = posts
+    assert auth == "Bearer hook-s3cret" and alert["kind"] == "warning" and not alert["failed_tasks"]
+    assert siren in alert["text"] and name in alert["text"] and "/digor/reports/runs/actes/" in alert["text"]
+    assert "hook-s3cret" not in json.dumps(alert)
