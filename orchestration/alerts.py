@@ -106,22 +106,21 @@ def send(alert: dict) -> list[str]:
     return sent
 
 
+def _send_for(context, kind: str, tasks: list[dict], reason: str) -> None:
+    dag_run = context["dag_run"]
+    alert = compose(kind, dag_run.dag_id, dag_run.run_id, tasks, reason)
+    alert["region"] = param_region(context.get("params")) or ""
+    log.info("%s alert sent on %s", kind, send(alert) or "no channel")
+
+
 def warn(context, reason: str) -> None:
     """A run that succeeded with something an engineer must repair (a body's widget left as it was):
     one message on each channel, the run's links with it, sent by the task that found it."""
-    dag_run = context["dag_run"]
-    alert = compose("warning", dag_run.dag_id, dag_run.run_id, [], reason)
-    alert["region"] = param_region(context.get("params")) or ""
-    log.info("warning sent on %s", send(alert) or "no channel")
+    _send_for(context, "warning", [], reason)
 
 
 def on_run_failure(context) -> None:
     """DAG-level ``on_failure_callback``: once per failed run, and once per run stopped by
     its ``dagrun_timeout`` (Airflow reports those as failures with reason ``timed_out``)."""
-    dag_run = context["dag_run"]
     reason = str(context.get("reason", ""))
-    kind = "late" if "timed_out" in reason else "failed"
-    alert = compose(kind, dag_run.dag_id, dag_run.run_id, failed_tasks(context), reason)
-    alert["region"] = param_region(context.get("params")) or ""
-    log.info("alert sent on %s", send(alert) or "no channel")
-
+    _send_for(context, "late" if "timed_out" in reason else "failed", failed_tasks(context), reason)
