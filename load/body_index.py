@@ -78,7 +78,8 @@ def read_body_index(store: ObjectStore, siren: str) -> tuple[pd.DataFrame, set[s
     for year in years:
         try:
             commands |= set(json.loads(store.get_bytes(body_index_key(siren, year, "json")))["commands"])
-            frame = (read_arrow(store, body_index_key(siren, year, TABLE)) if body_index_key(siren, year, TABLE) in keys
+            table = body_index_key(siren, year, TABLE)
+            frame = (read_arrow(store, table) if table in keys
                      else read_parquet(store, body_index_key(siren, year, EARLIER_TABLE))).to_pandas()
         except FileNotFoundError:
             return None  # being rewritten: the caller computes the body's acts instead

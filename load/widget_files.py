@@ -239,6 +239,10 @@ _FRAGMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _KEYS = msgspec.json.Decoder(list[tuple])
 
 
+# What decoding a widget file cut short or garbled raises (gzip's errors are OSError, EOFError, zlib.error).
+_UNREADABLE = (msgspec.DecodeError, EOFError, OSError, zlib.error)
+
+
 def _read_part(store: ObjectStore, key: str) -> dict | None:
     """A year digest of this format (its first page acts left as JSON; its feed acts that are not
     ranks, too), completed when of a format before (``format`` tells which it was), else None: then
@@ -249,7 +253,7 @@ def _read_part(store: ObjectStore, key: str) -> dict | None:
         return None
     try:
         return _decoded_part(plain_bytes(data))
-    except (msgspec.DecodeError, KeyError, TypeError, AttributeError, EOFError, OSError, zlib.error) as error:
+    except (*_UNREADABLE, KeyError, TypeError, AttributeError) as error:
         log.warning("%s: year digest unreadable (%s), made again from its year file", key, error)
         return None
 
@@ -376,7 +380,7 @@ def read_widget_json(store: ObjectStore, key: str):
     data = store.get_bytes(key)
     try:
         return msgspec.json.decode(plain_bytes(data))
-    except (msgspec.DecodeError, EOFError, OSError, zlib.error) as error:
+    except _UNREADABLE as error:
         raise UnreadableWidgetFile(f"{key} cannot be read ({error})") from error
 
 
