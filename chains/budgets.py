@@ -41,7 +41,7 @@ from load.budget_widgets import (
 )
 from load.public_files import switch_dataset_manifest
 from load.versions import read_json
-from transform.consolidate_actes import current_decisions, follow_decisions
+from transform.consolidate_actes import follow_decisions
 from transform.totem_budgets import (
     budget_lines,
     current_documents,
@@ -170,7 +170,7 @@ class BudgetsChain(Chain):
         staged, refused = refused_documents(budget_lines(store, year), settings.budget_max_amount, registry)
         current, history = current_documents(staged)
         store.put_bytes(f"{HISTORY_PREFIX}/annee={year}.json", history_bytes(history))
-        current = follow_decisions(current, current_decisions(store, registry))
+        current = follow_decisions(current, store, registry)
         open_sirens = _open_sirens(settings)
         published = publishable(current, open_sirens)
         withdrawn = (current[(current["decision"] == Decision.WITHDRAWN.value) & current["siren"].isin(open_sirens)]
@@ -231,7 +231,7 @@ class BudgetsChain(Chain):
                   for year in staged_budget_years(store)]
         frames = [f for f in frames if not f.empty]
         current = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["siren", "decision"])
-        current = follow_decisions(current, current_decisions(store, registry))
+        current = follow_decisions(current, store, registry)
         published = publishable(current, {b.siren for b in registry.bodies if b.open_data})
         wanted = None if bodies is None else set(bodies) | failed_bodies(store, self.name)
         population_of = population_lookup(settings, store, registry)

@@ -13,7 +13,7 @@ from core.ledger import ActState, read_events, replay
 from core.publication_rule import Decision, body_blocks
 from core.registry import Registry
 from core.store import ObjectStore
-from transform.actes import ACT_KEY, among, latest_keys, latest_keys_where, latest_rows, staged_years
+from transform.actes import ACT_KEY, among, latest_keys, latest_keys_where, latest_rows
 
 
 def latest_years(store: ObjectStore) -> pd.DataFrame:
@@ -94,23 +94,38 @@ def current_acts(store: ObjectStore, registry: Registry, year: int,
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
 
 
-def current_decisions(store: ObjectStore, registry: Registry) -> dict[tuple[str, str], str]:
-    """(siren, source_id) -> the act's decision as every output must follow it: the ledger's,
-    gated by the body's switches ("published" only when the act is online)."""
+def current_decisions(store: ObjectStore, registry: Registry,
+                      acts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(siren, source_id) -> the decision of each of ``acts`` (those already staged) as every output must
+    follow it: the ledger's, gated by the body's switches ("published" only when the act is online).
+    Only these acts' latest versions and the ledger years holding their events are read: a budgets run
+    follows its documents' acts, not the region's history."""
+    wanted = set(acts)
+    keys = latest_keys_where(store, lambda table: among(table["source_id"], (i for _, i in wanted)))
+    keys = keys[[key in wanted for key in zip(keys["siren"], keys["source_id"])]]
+    if keys.empty:
+        return {}
+    found = set(keys[ACT_KEY].itertuples(index=False, name=None))
+    years = {int(year) for year in keys["year"]} | {int(y) for staged in keys["years"] for y in staged}
+    states = replay([event for event in read_events(store, years=years, sirens=set(keys["siren"]))
+                     if event.act in found])
     decisions = {}
-    states = replay(read_events(store))
-    for year in staged_years(store):
-        acts = current_acts(store, registry, year, states)
+    for year in sorted({int(year) for year in keys["year"]}):
+        rows = latest_versions(store, year)
+        rows = rows[rows["source_id"].isin(keys["source_id"])]
+        rows = rows[[key in found for key in zip(rows["siren"], rows["source"], rows["source_id"])]]
+        current = current_acts(store, registry, year, states, rows)
         for siren, source_id, online, decision in zip(
-            acts["siren"], acts["source_id"], acts["online"], acts["decision"]
+            current["siren"], current["source_id"], current["online"], current["decision"]
         ):
             decisions[(siren, source_id)] = Decision.PUBLISHED.value if online else decision
     return decisions
 
 
-def follow_decisions(frame: pd.DataFrame, decisions: dict[tuple[str, str], str]) -> pd.DataFrame:
+def follow_decisions(frame: pd.DataFrame, store: ObjectStore, registry: Registry) -> pd.DataFrame:
     """Replace a frame's ``decision`` column (rows keyed by siren and source_id) by the current one."""
     if frame.empty:
         return frame
-    current = [decisions.get((s, i), d) for s, i, d in zip(frame["siren"], frame["source_id"], frame["decision"])]
-    return frame.assign(decision=current)
+    keys = list(zip(frame["siren"].tolist(), frame["source_id"].tolist()))
+    decisions = current_decisions(store, registry, keys)
+    return frame.assign(decision=[decisions.get(key, d) for key, d in zip(keys, frame["decision"].tolist())])
