@@ -14,7 +14,7 @@ from email.utils import formataddr
 
 from chains import actes as actes_chain
 from core.config import DIGEST_SMTP_CONN_ID, PortailSettings, Settings
-from core.ledger import digest_recipients, read_events
+from core.ledger import digest_recipients
 from core.publication_rule import Decision, exposes_a_person
 from core.registry import body_registry
 from load.mail import send_messages, sender
@@ -24,26 +24,28 @@ LISTED = 50  # acts named per section; the rest are counted
 
 
 def body_digest(settings: Settings, siren: str, day: str) -> dict:
-    """What a body's digest of ``day`` says: acts to decide (oldest first), published, withdrawn."""
-    acts = actes_chain.acts_of_bodies(settings, (siren,))
+    """What a body's digest of ``day`` says: acts to decide (oldest first), published, withdrawn. Read
+    from the body's acts as the agents' space shows them (its index and the decisions since, each act
+    with its ledger history): the body's acts, not the region's history replayed for every body."""
+    acts = actes_chain.body_acts(settings, siren)
     if acts.empty:
         return {"to_decide": [], "published": [], "withdrawn": [], "personal": {}}
-    personal = {(s, i) for s, i, n, m in zip(acts["siren"], acts["source_id"], acts["nature_code"], acts["matiere_code"])
+    personal = {i for i, (n, m) in enumerate(zip(acts["nature_code"].tolist(), acts["matiere_code"].tolist()))
                 if exposes_a_person(n, m)}
-    by_id = {(a["siren"], a["source_id"]): a for _, a in acts.iterrows()}
-    events = [e for e in read_events(actes_chain.CHAIN.store(settings), years=sorted(set(acts["year"])))
-              if e.siren == siren and e.effective == day]
-    latest: dict[tuple[str, str], str] = {}
-    for event in events:
-        latest[(event.siren, event.source_id)] = event.decision
-    waiting = acts[acts["decision"] == Decision.TO_DECIDE.value].sort_values(["night", "date_decision", "numero"])
+    latest: dict[int, str] = {}  # row -> the act's last decision taking effect that day (history oldest first)
+    for i, history in enumerate(acts["history"].tolist()):
+        for event in history:
+            if event["effective"] == day:
+                latest[i] = event["decision"]
+    online = acts["online"].tolist()
+    waiting = acts.assign(row=range(len(acts)))[acts["decision"] == Decision.TO_DECIDE.value]
     sections = {
-        "to_decide": [(a["siren"], a["source_id"]) for _, a in waiting.iterrows()],
-        "published": [k for k, d in latest.items() if d == Decision.PUBLISHED.value and k in by_id and by_id[k]["online"]],
-        "withdrawn": [k for k, d in latest.items() if d == Decision.WITHDRAWN.value and k in by_id],
+        "to_decide": waiting.sort_values(["night", "date_decision", "numero"], kind="stable")["row"].tolist(),
+        "published": [i for i, d in latest.items() if d == Decision.PUBLISHED.value and online[i]],
+        "withdrawn": [i for i, d in latest.items() if d == Decision.WITHDRAWN.value],
     }
-    shown = {name: [_line(by_id[k]) for k in keys if k not in personal] for name, keys in sections.items()}
-    shown["personal"] = {name: sum(k in personal for k in keys) for name, keys in sections.items()}
+    shown = {name: [_line(acts.iloc[i]) for i in rows if i not in personal] for name, rows in sections.items()}
+    shown["personal"] = {name: sum(i in personal for i in rows) for name, rows in sections.items()}
     return shown
 
 

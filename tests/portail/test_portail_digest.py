@@ -118,3 +118,25 @@ def test_an_unreachable_smtp_server_fails_in_one_line_without_the_password(setti
     with pytest.raises(MailFailed) as failure:
         send_digests(settings, "2025-03-05")
     assert f"SMTP server 127.0.0.1:{port}" in str(failure.value) and "mot-de-passe-secret" not in str(failure.value)
+
+
+def test_a_body_s_digest_reads_its_own_acts_not_the_region_s_ledger(settings, smtp, monkeypatch):
+    """A digest per body and day: replaying every body's ledger for each (10 s a body at 300,000 acts
+    of history) made the day's digests cost hours for a region whose bodies all asked for one."""
+    import core.ledger as ledger
+
+    store = actes_chain.CHAIN.store(settings)
+    write_digest_choice(store, BODY, "a1", "agent1@demo.invalid", "Agent Un", True)
+    acts = actes_chain.acts_of_bodies(settings, (BODY,))
+    online = acts[acts["online"] & ~_personal(acts)].iloc[0]
+    actes_chain.record_decision(settings, int(online["year"]), online, Decision.WITHDRAWN, "erreur",
+                                agent_actor("agent.eaux-aber"))
+    parsed, parse = [], ledger._parsed
+    monkeypatch.setattr(ledger, "_parsed", lambda lines, sirens: parsed.extend(
+        event.siren for event in parse(lines, sirens)) or parse(lines, sirens))
+
+    assert send_digests(settings, date.today().isoformat())["sent"] == 1
+    (_, message), = smtp.messages
+    withdrawn = message.get_content().split(f"Actes retirés le {date.today().isoformat()}")[1]
+    assert f"n° {online['numero']} " in withdrawn
+    assert set(parsed) <= {BODY}, "no other body's ledger events read"
