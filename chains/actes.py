@@ -741,12 +741,14 @@ def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> p
 
 
 def act_history(settings: Settings, siren: str, act_id: str) -> dict:
-    """Everything the ledger knows about one act: for "why is this act not online?"."""
+    """Everything the ledger knows about one act: for "why is this act not online?". Its body's events
+    of the years holding them are read, not the region's ledger."""
     year, act = find_act(settings, siren, act_id)
     store = CHAIN.store(settings)
-    states = replay(read_events(store))
+    states = replay(read_events(store, years=ledger_years(store, year, [siren]), sirens=[siren]))
     state = states.get((siren, act["source"], act["source_id"]))
-    online = current_acts(store, body_registry(settings), year, states)
+    rows = latest_versions(store, year)
+    online = current_acts(store, body_registry(settings), year, states, rows[rows["siren"] == siren])
     row = online[(online["siren"] == siren) & (online["source_id"] == act["source_id"])].iloc[0]
     return {
         "year": year,
