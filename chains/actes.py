@@ -69,6 +69,8 @@ from load.year_parts import YearParts, body_fingerprint, context_of, read_year_p
 from transform.actes import (
     ActRules,
     NightTransform,
+    among,
+    latest_keys_where,
     read_shards,
     staged_years,
     transform_night,
@@ -699,7 +701,8 @@ def body_acts(settings: Settings, siren: str) -> pd.DataFrame:
         acts = acts_of_bodies(settings, (siren,))
         if acts.empty:
             return acts
-        states = replay(read_events(store, years=sorted(set(acts["year"]))))
+        years = set().union(*(ledger_years(store, int(year), [siren]) for year in set(acts["year"])))
+        states = replay(read_events(store, years=years, sirens=[siren]))
         history = [[e.__dict__ for e in states[k].history] if k in states else []
                    for k in zip(acts["siren"], acts["source"], acts["source_id"])]
         return acts.assign(history=history)
@@ -726,16 +729,23 @@ def body_acts(settings: Settings, siren: str) -> pd.DataFrame:
 
 def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> pd.DataFrame:
     """Every act of these bodies (None: of every body) as it stands now, whatever its year: its latest
-    version, current decision and whether it is online (``current_acts``), with its ``year``."""
+    version, current decision and whether it is online (``current_acts``), with its ``year``. For some
+    bodies, only their events and the years holding their acts are read (a body the agents' space has
+    no index for yet, or none at all: not the region's history replayed)."""
     store = CHAIN.store(settings)
     registry = body_registry(settings)
-    states = replay(read_events(store))
-    wanted = None if sirens is None else set(sirens)
+    if sirens is None:
+        states, years, wanted = replay(read_events(store)), staged_years(store), None
+    else:
+        wanted = set(sirens)
+        keys = latest_keys_where(store, lambda table: among(table["siren"], wanted))
+        years = sorted({int(year) for year in keys["year"]})
+        held = set(years) | {int(year) for staged in keys["years"] for year in staged}
+        states = replay(read_events(store, years=held, sirens=wanted)) if years else {}
     frames = []
-    for year in staged_years(store):
-        acts = current_acts(store, registry, year, states)
-        if wanted is not None:
-            acts = acts[acts["siren"].isin(wanted)]
+    for year in years:
+        rows = latest_versions(store, year)
+        acts = current_acts(store, registry, year, states, rows if wanted is None else rows[rows["siren"].isin(wanted)])
         frames.append(acts.assign(year=year))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
