@@ -242,8 +242,11 @@ def write_budget_staging(store: ObjectStore, result: BudgetNight) -> list[int]:
                 store.delete(key)
                 emptied.add(year)
     for year, rows in by_year.items():
-        rows = sorted(rows, key=lambda r: (r["siren"], r["source_id"], r["line_no"]))
-        table = pa.Table.from_pylist([{c: r[c] for c in STAGING_SCHEMA.names} for r in rows], schema=STAGING_SCHEMA)
+        rows.sort(key=lambda r: (r["siren"], r["source_id"], r["line_no"]))
+        # A column at a time, not a dict per line copied: an adoption night's ~220,000 lines
+        # doubled the chain's peak memory here (1.6 GB).
+        table = pa.table({field.name: pa.array([r[field.name] for r in rows], type=field.type)
+                          for field in STAGING_SCHEMA}, schema=STAGING_SCHEMA)
         store.put_bytes(staging_key(year, result.night), table_to_parquet_bytes(table))
     return sorted(set(by_year) | emptied)
 
