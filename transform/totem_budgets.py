@@ -299,7 +299,7 @@ def current_documents(lines: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     for version in row_dicts(documents):
         by_key.setdefault(tuple(version[name] for name in DOCUMENT_KEY), []).append(version)
     history = []
-    for key in sorted(by_key):
+    for key in sorted(by_key, key=lambda values: tuple((value is not None, value) for value in values)):
         versions = by_key[key]
         current = versions[-1]
         for version in versions:
