@@ -78,7 +78,14 @@ from transform.actes import (
     write_staging,
 )
 from transform.actes_textes import MAX_TEXT_CHARS, text_table
-from transform.consolidate_actes import act_years, current_acts, latest_versions, latest_years, ledger_years
+from transform.consolidate_actes import (
+    act_years,
+    acts_with_states,
+    current_acts,
+    latest_versions,
+    latest_years,
+    ledger_years,
+)
 from transform.scdl_deliberations import actes_table, deliberations_of, deliberations_table
 
 # Documents per text-reading task: a mapped task reads a few minutes' worth of scans at most.
@@ -698,11 +705,9 @@ def body_acts(settings: Settings, siren: str) -> pd.DataFrame:
     store = CHAIN.store(settings)
     indexed = read_body_index(store, siren)
     if indexed is None:
-        acts = acts_of_bodies(settings, (siren,))
+        acts, states = _bodies_acts(store, body_registry(settings), (siren,))
         if acts.empty:
             return acts
-        years = set().union(*(ledger_years(store, int(year), [siren]) for year in set(acts["year"])))
-        states = replay(read_events(store, years=years, sirens=[siren]))
         history = [[e.__dict__ for e in states[k].history] if k in states else []
                    for k in zip(acts["siren"], acts["source"], acts["source_id"])]
         return acts.assign(history=history)
@@ -734,20 +739,17 @@ def acts_of_bodies(settings: Settings, sirens: Iterable[str] | None = None) -> p
     no index for yet, or none at all: not the region's history replayed)."""
     store = CHAIN.store(settings)
     registry = body_registry(settings)
-    if sirens is None:
-        states, years, wanted = replay(read_events(store)), staged_years(store), None
-    else:
-        wanted = set(sirens)
-        keys = latest_keys_where(store, lambda table: among(table["siren"], wanted))
-        years = sorted({int(year) for year in keys["year"]})
-        held = set(years) | {int(year) for staged in keys["years"] for year in staged}
-        states = replay(read_events(store, years=held, sirens=wanted)) if years else {}
-    frames = []
-    for year in years:
-        rows = latest_versions(store, year)
-        acts = current_acts(store, registry, year, states, rows if wanted is None else rows[rows["siren"].isin(wanted)])
-        frames.append(acts.assign(year=year))
+    if sirens is not None:
+        return _bodies_acts(store, registry, sirens)[0]
+    states = replay(read_events(store))
+    frames = [current_acts(store, registry, year, states).assign(year=year) for year in staged_years(store)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _bodies_acts(store, registry: Registry, sirens: Iterable[str]) -> tuple[pd.DataFrame, dict]:
+    """These bodies' acts and their ledger states, from their own keys, years and events."""
+    wanted = set(sirens)
+    return acts_with_states(store, registry, latest_keys_where(store, lambda table: among(table["siren"], wanted)))
 
 
 def act_history(settings: Settings, siren: str, act_id: str) -> dict:

@@ -94,32 +94,42 @@ def current_acts(store: ObjectStore, registry: Registry, year: int,
     return acts.sort_values(["siren", "date_decision", "numero", "source_id"], kind="stable").reset_index(drop=True)
 
 
+def acts_with_states(store: ObjectStore, registry: Registry,
+                     keys: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str, str], ActState]]:
+    """The acts of ``keys`` (rows of ``latest_keys``) as they stand now (``current_acts``, with their
+    ``year``), and their replayed ledger states. Only their bodies' lines of the ledger years holding
+    their events (those of every year a version of them was staged under) and the staging years of
+    their latest versions are read: not the region's history."""
+    if keys.empty:
+        return pd.DataFrame(), {}
+    found = set(keys[ACT_KEY].itertuples(index=False, name=None))
+    latest = sorted({int(year) for year in keys["year"]})
+    held = set(latest) | {int(year) for staged in keys["years"] for year in staged}
+    states = replay([event for event in read_events(store, years=held, sirens=set(keys["siren"]))
+                     if event.act in found])
+    frames = []
+    for year in latest:
+        rows = latest_versions(store, year)
+        rows = rows[rows["source_id"].isin(keys["source_id"])]
+        rows = rows[[key in found for key in zip(rows["siren"], rows["source"], rows["source_id"])]]
+        frames.append(current_acts(store, registry, year, states, rows).assign(year=year))
+    return pd.concat(frames, ignore_index=True), states
+
+
 def current_decisions(store: ObjectStore, registry: Registry,
                       acts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """(siren, source_id) -> the decision of each of ``acts`` (those already staged) as every output must
     follow it: the ledger's, gated by the body's switches ("published" only when the act is online).
-    Only these acts' latest versions and the ledger years holding their events are read: a budgets run
-    follows its documents' acts, not the region's history."""
+    A budgets run follows its documents' acts only (``acts_with_states``)."""
     wanted = set(acts)
     keys = latest_keys_where(store, lambda table: among(table["source_id"], (i for _, i in wanted)))
-    keys = keys[[key in wanted for key in zip(keys["siren"], keys["source_id"])]]
-    if keys.empty:
+    current, _ = acts_with_states(store, registry,
+                                  keys[[key in wanted for key in zip(keys["siren"], keys["source_id"])]])
+    if current.empty:
         return {}
-    found = set(keys[ACT_KEY].itertuples(index=False, name=None))
-    years = {int(year) for year in keys["year"]} | {int(y) for staged in keys["years"] for y in staged}
-    states = replay([event for event in read_events(store, years=years, sirens=set(keys["siren"]))
-                     if event.act in found])
-    decisions = {}
-    for year in sorted({int(year) for year in keys["year"]}):
-        rows = latest_versions(store, year)
-        rows = rows[rows["source_id"].isin(keys["source_id"])]
-        rows = rows[[key in found for key in zip(rows["siren"], rows["source"], rows["source_id"])]]
-        current = current_acts(store, registry, year, states, rows)
-        for siren, source_id, online, decision in zip(
-            current["siren"], current["source_id"], current["online"], current["decision"]
-        ):
-            decisions[(siren, source_id)] = Decision.PUBLISHED.value if online else decision
-    return decisions
+    return {(siren, source_id): Decision.PUBLISHED.value if online else decision
+            for siren, source_id, online, decision in zip(
+                current["siren"], current["source_id"], current["online"], current["decision"])}
 
 
 def follow_decisions(frame: pd.DataFrame, store: ObjectStore, registry: Registry) -> pd.DataFrame:
