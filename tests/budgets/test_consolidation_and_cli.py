@@ -44,6 +44,19 @@ def test_decision_modificatives_of_different_dates_are_distinct_documents():
     assert sorted(set(current["document_id"])) == ["dm1", "dm2"]
 
 
+def test_the_versions_of_a_document_with_an_empty_key_field_are_all_in_the_history():
+    """A document key with a field missing (a DM without its date) still lists its replaced version."""
+    lines = _lines(
+        ("dm-old", "décision modificative", "2024-06-01T09:00:00", "2025-03-03", "published", None),
+        ("dm-new", "décision modificative", "2024-07-01T09:00:00", "2025-03-04", "published", None),
+        ("bp", "budget primitif", "2024-04-01T09:00:00", "2025-03-03", "published", ""),
+    )
+    current, history = current_documents(lines)
+    assert sorted(set(current["document_id"])) == ["bp", "dm-new"]
+    status = {v["document_id"]: (v["status"], v["replaced_by"]) for v in history}
+    assert status == {"dm-old": ("replaced", "dm-new"), "dm-new": ("current", None), "bp": ("current", None)}
+
+
 def test_only_published_acts_of_open_bodies_reach_public_files():
     assert is_published({"decision": "published"}) and not is_published({"decision": "withdrawn"})
     lines = _lines(
